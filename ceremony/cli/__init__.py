@@ -1,0 +1,84 @@
+"""The `ceremony` command: a thin click layer over the library.
+
+Subcommands live in their own modules and are imported only when used, so an offline command
+never imports the online module (and start-up stays fast).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+
+import click
+
+from ceremony import __version__
+from ceremony.errors import CeremonyError
+from hsm.errors import HSMError
+from transfer.errors import TransferError
+
+# command name -> "module:attribute". Modules that do not exist yet are not listed.
+COMMANDS: dict[str, str] = {
+    "token": "ceremony.cli.tokens:token",
+    "key": "ceremony.cli.tokens:key",
+    "verify": "ceremony.cli.verify:verify",
+    "transfer": "ceremony.cli.transfer:transfer",
+    "online": "ceremony.cli.online:online",
+    "transcript": "ceremony.cli.transcript:transcript",
+}
+
+USER_ERRORS = (CeremonyError, HSMError, TransferError)
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = [n for n, target in COMMANDS.items()
+                 if importlib.util.find_spec(target.split(":")[0]) is not None]
+        return sorted(set(names) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        if importlib.util.find_spec(module_name) is None:
+            return None
+        return getattr(importlib.import_module(module_name), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ceremony")
+def cli() -> None:
+    """Offline, HSM-backed key ceremonies for Notary v1 / Docker Content Trust."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
+    try:
+        rv = cli.main(args=argv, prog_name="ceremony", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except USER_ERRORS as exc:
+        click.echo(f"error: {one_line(str(exc))}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: still one line, traceback only on request
+        if os.environ.get("CEREMONY_DEBUG"):
+            raise
+        click.echo(f"error: internal error ({type(exc).__name__}): {one_line(str(exc))} "
+                   "(set CEREMONY_DEBUG=1 for a traceback)", err=True)
+        sys.exit(70)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,1 @@
+"""Throwaway SoftHSM environments for tests, demos and rehearsals."""

@@ -1,0 +1,45 @@
+"""Shared fixtures. Everything real: SoftHSM tokens, the notary server/client, zxing-cpp."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None,
+            cwd: str | os.PathLike[str] | None = None, timeout: float = 300) -> CliResult:
+    """Run `python -m ceremony ARGS` in a subprocess, exactly as a user would."""
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
+    full_env.pop("CEREMONY_DEBUG", None)
+    if env:
+        full_env.update(env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ceremony", *args],
+        env=full_env, input=input if input is not None else "", capture_output=True, text=True,
+        cwd=cwd, timeout=timeout,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli():
+    return run_cli

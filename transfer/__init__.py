@@ -1,0 +1,1 @@
+"""Bundles and how they travel between the offline and the online machine."""
