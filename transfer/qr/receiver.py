@@ -98,11 +98,14 @@ class Receiver:
         self.counts: dict[str, int] = {}
         self._done: Received | None = None
         self._failed: IntegrityError | None = None
+        self.last_rejection = ""  # why the latest frame-looking text was refused
 
     # -- feeding -------------------------------------------------------------------------------
     def add(self, text: str) -> Event:
         event = self._add(text)
         self.counts[event.kind] = self.counts.get(event.kind, 0) + 1
+        if event.kind == CORRUPT:
+            self.last_rejection = event.detail
         return event
 
     def _add(self, text: str) -> Event:
@@ -187,7 +190,8 @@ class Receiver:
         state = self.current
         if state is None:
             seen = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items())) or "no input"
-            raise IncompleteError(f"no ceremony transfer frames received ({seen}); "
+            why = f"; last rejected: {self.last_rejection}" if self.last_rejection else ""
+            raise IncompleteError(f"no ceremony transfer frames received ({seen}{why}); "
                                   "nothing written", [])
         missing = state.missing
         need = state.key.count - state.solver.rank
