@@ -154,7 +154,7 @@ def animate(series: Series, symbol: Symbol, mode: str, fps: float, invert: bool,
 
     def status(index: int) -> list[str]:
         kind = f"{index}/{series.count}" if index <= series.count else f"{index} (extra)"
-        return [f"frame {kind}   id {series.msg_id}   {fps:g} fps   Ctrl-C stops",
+        return [f"frame {kind}   id {series.msg_id}",
                 f"sha256 {series.digest.hex()}",
                 f"words  {digest_words(series.digest)}"]
 
@@ -168,7 +168,11 @@ def animate(series: Series, symbol: Symbol, mode: str, fps: float, invert: bool,
         with click.progressbar(length=first_pass, label="rendering frames",
                                file=sys.stderr) as progress:
             items = frame_items(series, first_pass, render, progress.update)
-        shown = animate_terminal(items, fps, status, sys.stdout, max_frames)
+        def terminal_status(index: int) -> list[str]:
+            first, *rest = status(index)
+            return [f"{first}   {fps:g} fps   Ctrl-C stops", *rest]
+
+        shown = animate_terminal(items, fps, terminal_status, sys.stdout, max_frames)
     else:
         window = Window(symbol, f"ceremony transfer {series.msg_id}")
         with click.progressbar(length=first_pass, label="rendering frames",
@@ -273,8 +277,7 @@ def receive(paths: tuple[Path, ...], out_file: Path, use_images: bool, video_fil
     try:
         result = receive_from(captures, receiver, reporter)
     except KeyboardInterrupt:
-        reporter.done()
-        result = receiver.result()  # complete or a clear "incomplete: missing ..." error
+        result = receiver.result()  # complete, or a clear "incomplete: missing ..." error
     finally:
         reporter.done()
     atomic_write(out_file, result.data, overwrite=force)

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import sys
+import time
 
 import cv2
 import numpy as np
+import pytest
 from PIL import Image
 
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 from tests.transfer.helpers import sha, terminal_to_image
 from transfer.qr.capture import decode_image
 from transfer.qr.encoder import plan_series
+from transfer.qr.receiver import Receiver
 from transfer.qr.render import matrix_image, qr_matrix, symbol_for
 
 NO_DISPLAY = {"DISPLAY": "", "WAYLAND_DISPLAY": ""}
@@ -155,3 +160,47 @@ def test_keyboard_scanner_lines(bundles, tmp_path):
     assert r.returncode == 0, r.output
     assert out.read_bytes() == data
     assert "missing" in r.stderr  # progress named what was still missing
+
+
+@pytest.fixture
+def xvfb_display():
+    """A real X server (Xvfb) for the window test; bootstrap installs the xvfb package."""
+    for number in range(97, 120):
+        if not os.path.exists(f"/tmp/.X11-unix/X{number}") and \
+                not os.path.exists(f"/tmp/.X{number}-lock"):
+            break
+    proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x1024x24", "-nolisten",
+                             "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(f"/tmp/.X11-unix/X{number}"):
+        assert proc.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
+        time.sleep(0.05)
+    yield f":{number}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_window_shows_decodable_codes_and_the_digest(bundles, xvfb_display):
+    from PIL import ImageGrab
+
+    data = bundles["5k"].read_bytes()
+    env = dict(os.environ, DISPLAY=xvfb_display, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "ceremony", "transfer", "send",
+                             str(bundles["5k"]), "--qr", "window", "--fps", "4",
+                             "--frames", "40"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    texts: set[str] = set()
+    deadline = time.monotonic() + 30
+    count = plan_series(data, 700).count
+    while time.monotonic() < deadline and len(texts) < count:
+        shot = ImageGrab.grab(xdisplay=xvfb_display)
+        texts.update(decode_image(shot))
+        time.sleep(0.1)
+    proc.terminate()
+    out, err = proc.communicate(timeout=20)
+    assert len(texts) >= count, err
+    receiver = Receiver()
+    for text in texts:
+        receiver.add(text)
+    assert receiver.result().data == data
+    assert sha(data) in err  # the sender also printed the digest
