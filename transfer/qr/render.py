@@ -28,6 +28,7 @@ ECC_LEVELS = {
 # zone); default is version 23, high version 34 (see docs/transfer.md for measured numbers).
 DENSITIES = {"low": 260, "default": 700, "high": 1500}
 QUIET_ZONE = 4  # modules, as the QR standard asks
+V40_ALPHANUMERIC = {"L": 4296, "M": 3391, "Q": 2420, "H": 1852}  # characters, largest symbol
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,9 @@ def version_for_length(nchars: int, ecc: str) -> int:
         return qr.best_fit()
     except (ValueError, qrcode.exceptions.DataOverflowError):
         # python-qrcode reports "too much data" as ValueError("Invalid version ...").
-        raise RenderError(f"a frame of {nchars} characters does not fit one QR code at ECC {ecc}: "
-                          "lower --frame-bytes or use --ecc L") from None
+        most = (V40_ALPHANUMERIC[ecc] - 60) * 5 // 8
+        raise RenderError(f"a frame of {nchars} characters does not fit one QR code at ECC {ecc}"
+                          f" (about {most} payload bytes at most): lower --frame-bytes") from None
 
 
 def symbol_for(key: SeriesKey, ecc: str = "M", mask: int | None = None) -> Symbol:
