@@ -13,7 +13,7 @@ import click
 
 from transfer.errors import TransferError
 from transfer.files import atomic_write
-from transfer.qr.capture import iter_camera, iter_images, iter_lines, iter_video
+from transfer.qr.capture import Capture, iter_camera, iter_images, iter_lines, iter_video
 from transfer.qr.display import (
     Window,
     animate_terminal,
@@ -95,6 +95,14 @@ def send(bundle: Path, qr_mode: str | None, png_dir: Path | None, svg_dir: Path 
     if not any((qr_mode, png_dir, svg_dir, sheet_file, as_text, out_file)):
         raise click.UsageError("choose at least one output: --qr, --png DIR, --svg DIR, "
                                "--sheet FILE, --text or --out FILE")
+    if qr_mode == "auto":
+        problem = display_problem()
+        qr_mode = "terminal" if problem else "window"
+        if problem:
+            info(f"{problem}: animating in the terminal")
+    if as_text and qr_mode == "terminal":
+        raise click.UsageError("--text and --qr terminal both write to stdout: run them "
+                               "one after the other")
     try:
         data = bundle.read_bytes()
     except OSError as exc:
@@ -143,11 +151,6 @@ def send(bundle: Path, qr_mode: str | None, png_dir: Path | None, svg_dir: Path 
 
 def animate(series: Series, symbol: Symbol, mode: str, fps: float, invert: bool,
             max_frames: int | None) -> None:
-    if mode == "auto":
-        problem = display_problem()
-        mode = "terminal" if problem else "window"
-        if problem:
-            info(f"{problem}: animating in the terminal")
     first_pass = series.count + max(default_extra(series.count), (series.count + 1) // 2)
     if max_frames is not None:
         first_pass = min(first_pass, max_frames)
@@ -199,7 +202,7 @@ class Reporter:
     def _line(self, text: str) -> None:
         click.echo(("\r\x1b[K" if self.tty else "") + text, err=True)
 
-    def __call__(self, capture, events: list[Event]) -> None:
+    def __call__(self, capture: Capture, events: list[Event]) -> None:
         if capture.error:
             self.note(capture.error)
         changed = False

@@ -86,7 +86,9 @@ def test_pdf_sheet_is_written(bundles, tmp_path):
     r = run_cli("transfer", "send", str(bundles["5k"]), "--sheet", str(tmp_path / "s.pdf"),
                 "--paper", "letter")
     assert r.returncode == 0, r.output
-    assert (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF")
+    pdf = (tmp_path / "s.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert b"/DCTDecode" not in pdf  # never JPEG: codes are stored losslessly
     r = run_cli("transfer", "send", str(bundles["5k"]), "--sheet", str(tmp_path / "s.pdf"))
     assert r.returncode != 0 and "refusing to overwrite" in r.stderr
 

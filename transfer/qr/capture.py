@@ -65,7 +65,7 @@ def iter_images(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Capture]:
             with Image.open(path) as img:
                 img.load()
                 texts = decode_image(img)
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
             reason = "not an image" if isinstance(exc, UnidentifiedImageError) else str(exc)
             yield Capture(str(path), error=f"cannot read {path}: {reason}")
             continue

@@ -43,7 +43,7 @@ class Series:
     def payload(self, index: int) -> bytes:
         """Chunk bytes carried by frame `index` (a data chunk or a fountain XOR)."""
         mask = fountain_mask(self.key.msg_id, self.key.count, index)
-        return xor_chunks(list(self.chunks), mask).to_bytes(self.key.chunk_size, "big")
+        return xor_chunks(self.chunks, mask).to_bytes(self.key.chunk_size, "big")
 
     def frame(self, index: int) -> str:
         return format_frame(self.key, index, self.payload(index))

@@ -10,6 +10,7 @@ missed frame to come round again.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 from transfer.qr.frames import PREFIX
 
@@ -24,7 +25,7 @@ def fountain_mask(msg_id: str, count: int, index: int) -> int:
     return mask or 1 << ((index - 1) % count)
 
 
-def xor_chunks(chunks: list[int], mask: int) -> int:
+def xor_chunks(chunks: Sequence[int], mask: int) -> int:
     value = 0
     while mask:
         low = mask & -mask

@@ -7,9 +7,10 @@ or as PNG pages.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, features
 
 from transfer.qr.render import Symbol, matrix_image, qr_matrix
 from transfer.words import digest_words
@@ -53,7 +54,8 @@ def grid(symbol: Symbol, paper: str = "a4") -> tuple[int, int]:
 
 
 def render_pages(frames: list[tuple[int, str]], symbol: Symbol, info: SheetInfo,
-                 paper: str = "a4", progress=None) -> list[Image.Image]:
+                 paper: str = "a4", progress: Callable[[int], None] | None = None,
+                 ) -> list[Image.Image]:
     """`frames` are (index, text). Returns greyscale page images."""
     width_mm, height_mm = PAPER_MM[paper]
     page_w, page_h = _px(width_mm), _px(height_mm)
@@ -101,6 +103,14 @@ def render_pages(frames: list[tuple[int, str]], symbol: Symbol, info: SheetInfo,
 
 
 def pdf_bytes(pages: list[Image.Image]) -> bytes:
+    """One PDF, pages stored losslessly.
+
+    Pillow stores greyscale pages as JPEG, which smears module edges; bilevel pages go in as
+    CCITT G4 (lossless, small) when Pillow has libtiff, else as palette images (lossless, large).
+    """
+    bilevel = [page.point(lambda v: 255 if v >= 128 else 0).convert("1") for page in pages]
+    if not features.check("libtiff"):
+        bilevel = [page.convert("P") for page in bilevel]
     buf = io.BytesIO()
-    pages[0].save(buf, format="PDF", save_all=True, append_images=pages[1:], resolution=DPI)
+    bilevel[0].save(buf, format="PDF", save_all=True, append_images=bilevel[1:], resolution=DPI)
     return buf.getvalue()
