@@ -11,6 +11,7 @@ from PIL import Image
 from tests.conftest import run_cli
 from tests.transfer.helpers import targets_bundle
 from transfer.qr.encoder import plan_series, series_from_message
+from transfer.qr.fountain import fountain_mask
 from transfer.qr.frames import crc_text
 
 
@@ -190,3 +191,36 @@ def test_usage_errors(tmp_path):
     (tmp_path / "b").write_bytes(b"x")
     r = run_cli("transfer", "send", str(tmp_path / "b"))
     assert r.returncode != 0 and "choose at least one output" in r.output
+
+
+
+def tampered_fountain_frame(series, covers_last: bool) -> str:
+    """A checksum-valid fountain frame with a wrong payload, whose subset does or does not
+    include the last data chunk."""
+    index = next(i for i in range(series.count + 1, series.count + 200)
+                 if bool(fountain_mask(series.msg_id, series.count, i)
+                         >> (series.count - 1) & 1) == covers_last)
+    extra = series.frame(index)
+    return retamper(extra, flip_char(extra.split(":")[5], 10))
+
+
+def test_tampered_fountain_frame_seen_first_fails_the_digest(tmp_path):
+    data = targets_bundle(5000, seed=11)
+    series = plan_series(data, 300)
+    lines = [tampered_fountain_frame(series, covers_last=True)] + series.frames(0)
+    out = tmp_path / "out.json"
+    r = run_cli("transfer", "receive", "--stdin", "--out", str(out), input="\n".join(lines))
+    assert "nothing written" in one_line_error(r)
+    assert not out.exists()
+
+
+def test_contradicting_frame_is_dropped_with_a_note(tmp_path):
+    data = targets_bundle(5000, seed=12)
+    series = plan_series(data, 300)
+    frames = series.frames(0)
+    lines = frames[:-1] + [tampered_fountain_frame(series, covers_last=False), frames[-1]]
+    out = tmp_path / "out.json"
+    r = run_cli("transfer", "receive", "--stdin", "--out", str(out), input="\n".join(lines))
+    assert r.returncode == 0, r.output
+    assert "contradicts earlier frames" in r.stderr
+    assert out.read_bytes() == data

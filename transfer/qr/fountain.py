@@ -57,8 +57,9 @@ class GF2Solver:
     def complete(self) -> bool:
         return len(self._rows) == self.n
 
-    def add(self, mask: int, value: int) -> bool:
-        """Add one equation; True if it told us something new."""
+    def add(self, mask: int, value: int) -> bool | None:
+        """Add one equation: True if it told us something new, False if it was implied by
+        earlier ones, None if it contradicts them (a tampered or mixed-up frame, dropped)."""
         common = mask & self._pivots
         while common:
             low = common & -common
@@ -67,7 +68,7 @@ class GF2Solver:
             value ^= row_value
             common ^= low
         if not mask:
-            return False
+            return None if value else False
         low = mask & -mask
         pivot = low.bit_length() - 1
         for q in list(self._dense):

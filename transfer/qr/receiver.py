@@ -132,6 +132,10 @@ class Receiver:
             if self.primary is None:
                 self.primary = frame.key
         new = self._feed(state, frame)
+        if new is None:
+            return Event(CORRUPT, f"frame {frame.index} contradicts earlier frames of message "
+                                  f"{frame.key.msg_id} (tampered or mixed up); dropped",
+                         frame.key, frame.index)
         if state.solver.complete:
             self._finish(state)
         if frame.key != self.primary and self._done is None:
@@ -141,7 +145,7 @@ class Receiver:
         return Event(NEW if new else DUPLICATE, "", frame.key, frame.index)
 
     @staticmethod
-    def _feed(state: SeriesState, frame: Frame) -> bool:
+    def _feed(state: SeriesState, frame: Frame) -> bool | None:
         if frame.index in state.indices:
             return False
         state.indices.add(frame.index)
