@@ -1,0 +1,120 @@
+"""Where frame texts come from: image files and folders, video files, cameras, text lines.
+
+Images are decoded with zxing-cpp (several codes per image, any rotation, either polarity).
+Video and cameras go through OpenCV, an optional extra imported only when asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import zxingcpp
+from PIL import Image, UnidentifiedImageError
+
+from transfer.qr.errors import CaptureError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+VIDEO_HINT = ("reading a video or a camera needs OpenCV: "
+              "pip install 'notary-ceremony[video]' (installs opencv-python-headless)")
+
+
+@dataclass
+class Capture:
+    """Texts decoded from one image or video frame; `error` when it could not be read."""
+
+    source: str
+    texts: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def decode_image(image: Any) -> list[str]:
+    """Texts of every QR code found in a PIL image or a greyscale/BGR numpy array."""
+    if isinstance(image, Image.Image) and image.mode not in ("L", "RGB"):
+        image = image.convert("L")
+    return [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
+
+
+def image_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files as given; folders expanded to their image files, sorted by name."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir()
+                           if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not files:
+                raise CaptureError(f"folder {path} holds no image files "
+                                   f"({', '.join(IMAGE_SUFFIXES)})")
+            found.extend(files)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise CaptureError(f"no such file or folder: {path}")
+    if not found:
+        raise CaptureError("no images given")
+    return found
+
+
+def iter_images(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Capture]:
+    for path in image_paths(paths):
+        try:
+            with Image.open(path) as img:
+                img.load()
+                texts = decode_image(img)
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
+            reason = "not an image" if isinstance(exc, UnidentifiedImageError) else str(exc)
+            yield Capture(str(path), error=f"cannot read {path}: {reason}")
+            continue
+        yield Capture(str(path), texts, "" if texts else f"no QR code found in {path}")
+
+
+def _cv2() -> Any:
+    try:
+        import cv2
+    except ImportError:
+        raise CaptureError(VIDEO_HINT) from None
+    return cv2
+
+
+def _iter_capture(cap: Any, label: str) -> Iterator[Capture]:
+    cv2 = _cv2()
+    n = 0
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                return
+            n += 1
+            gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+            yield Capture(f"{label} frame {n}", decode_image(gray))
+    finally:
+        cap.release()
+
+
+def iter_video(path: str | os.PathLike[str]) -> Iterator[Capture]:
+    cv2 = _cv2()
+    if not Path(path).is_file():
+        raise CaptureError(f"no such video file: {path}")
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise CaptureError(f"cannot open video {path}: not a format OpenCV can read")
+    return _iter_capture(cap, str(path))
+
+
+def iter_camera(index: int) -> Iterator[Capture]:
+    cv2 = _cv2()
+    cap = cv2.VideoCapture(index)
+    if not cap.isOpened():
+        raise CaptureError(f"cannot open camera {index}: no such device or no permission "
+                           "(list cameras with: v4l2-ctl --list-devices)")
+    return _iter_capture(cap, f"camera {index}")
+
+
+def iter_lines(stream: TextIO) -> Iterator[Capture]:
+    """One frame per line, as a keyboard-mode scanner types them (CR, LF or CRLF)."""
+    for n, line in enumerate(stream, 1):
+        yield Capture(f"line {n}", [line])
