@@ -108,7 +108,9 @@ class ModuleRegistry:
         if problem:
             raise ModuleError(f"cannot load PKCS#11 module {path}: {problem}")
         try:
-            lib = pkcs11.lib(real)
+            # python-pkcs11 caches by the path string: use the one given, as other code in
+            # this process (tests, benchmarks) will, so the module is initialised only once.
+            lib = pkcs11.lib(path)
         except PKCS11Error as exc:
             reason = _describe_load_error(exc, real)
             raise ModuleError(f"cannot load PKCS#11 module {path}: {reason}") from None
@@ -123,7 +125,9 @@ class ModuleRegistry:
         tried: list[str] = []
         for path in choice.paths:
             try:
-                modules.append(self.load(path))
+                module = self.load(path)
+                if all(m.lib is not module.lib for m in modules):  # symlinks to one file
+                    modules.append(module)
             except ModuleError as exc:
                 tried.append(f"{path} ({_short_reason(str(exc))})")
                 if choice.explicit:

@@ -201,7 +201,7 @@ def login_error(exc: p11.PKCS11Error, label: str, flags_after: int = 0) -> HSMEr
         elif flags_after & TokenFlag.USER_PIN_FINAL_TRY:
             msg += "; one more wrong PIN will LOCK it"
         elif flags_after & TokenFlag.USER_PIN_COUNT_LOW:
-            msg += "; few attempts remain before the token locks its PIN"
+            msg += "; the token now counts failed attempts (CKF_USER_PIN_COUNT_LOW)"
         return PinIncorrectError(msg + "; nothing was done, check the PIN and run again")
     if isinstance(exc, p11.PinLocked):
         return PinLockedError(locked_message(label))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import SignatureAlgorithmOID
 from pkcs11 import Attribute, CertificateType, Mechanism, MechanismFlag, ObjectClass
 from pkcs11 import exceptions as p11
 
@@ -56,6 +57,8 @@ class CertificateResult:
     """A root certificate made by the token, with both Notary key IDs."""
 
     certificate: x509.Certificate
+    label: str                  # the key's label and CKA_ID on the token
+    key_id: bytes
     cert_key: NotaryKey         # ecdsa-x509 / rsa-x509: the "cert key ID" (root.json, pinning)
     canonical_key: NotaryKey    # ecdsa / rsa: Notary's "canonical key ID" (notary key list)
     stored_on_token: bool
@@ -64,6 +67,13 @@ class CertificateResult:
     @property
     def pem(self) -> bytes:
         return self.certificate.public_bytes(Encoding.PEM)
+
+    @property
+    def signature_algorithm(self) -> str:
+        oid = self.certificate.signature_algorithm_oid
+        return {SignatureAlgorithmOID.ECDSA_WITH_SHA256: "ecdsa-with-SHA256",
+                SignatureAlgorithmOID.RSA_WITH_SHA256: "sha256WithRSAEncryption"
+                }.get(oid, oid.dotted_string)
 
 
 def _check_label(label: str) -> None:
@@ -328,7 +338,8 @@ class Token:
         replaced: list[str] = []
         if store:
             replaced = self._store_certificate(cert, signer.label, signer.key_id)
-        return CertificateResult(certificate=cert, cert_key=notary_cert_key(cert),
+        return CertificateResult(certificate=cert, label=signer.label, key_id=signer.key_id,
+                                 cert_key=notary_cert_key(cert),
                                  canonical_key=notary_key(cert.public_key()),
                                  stored_on_token=store, replaced_cert_key_ids=replaced)
 

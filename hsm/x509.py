@@ -154,3 +154,17 @@ def replace_signature(cert_der: bytes, tbs: bytes, signature: bytes) -> bytes:
     algorithm = cert_der[tbs_end:alg_end]
     bit_string = _encode_tlv(0x03, b"\x00" + signature)
     return _encode_tlv(0x30, tbs + algorithm + bit_string)
+
+
+_UNITS = {"y": NOTARY_YEAR, "w": dt.timedelta(weeks=1), "d": dt.timedelta(days=1),
+          "h": dt.timedelta(hours=1)}
+
+
+def parse_validity(text: str) -> dt.timedelta:
+    """'10y', '365d', '52w', '12h' (a year is 365 days, as in Notary) -> timedelta."""
+    raw = (text or "").strip().lower()
+    number, unit = raw[:-1], raw[-1:]
+    if unit not in _UNITS or not number.isdigit() or int(number) <= 0:
+        raise HSMError(f"invalid validity {text!r}: use a whole number with a unit, e.g. 10y, "
+                       "365d, 52w or 12h")
+    return int(number) * _UNITS[unit]
