@@ -19,6 +19,7 @@ from pkcs11.exceptions import PKCS11Error
 
 from hsm.errors import AlgorithmError
 from hsm.notarykey import NotaryKey, notary_cert_key, notary_key, public_key_pem
+from hsm.x509 import common_name
 
 # DER of the named-curve OIDs (CKA_EC_PARAMS).
 P256_PARAMS = bytes.fromhex("06082a8648ce3d030107")        # 1.2.840.10045.3.1.7
@@ -298,7 +299,7 @@ class KeyInfo:
         cert = None
         if self.certificate is not None:
             cert = {
-                "subject_cn": _common_name(self.certificate),
+                "subject_cn": common_name(self.certificate),
                 "not_before": _rfc3339(self.certificate.not_valid_before_utc),
                 "not_after": _rfc3339(self.certificate.not_valid_after_utc),
                 "serial": f"{self.certificate.serial_number:x}",
@@ -321,11 +322,6 @@ class KeyInfo:
             "custody": self.custody.to_json() if self.custody else None,
             "certificate": cert,
         }
-
-
-def _common_name(cert: x509.Certificate) -> str | None:
-    attrs = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-    return str(attrs[0].value) if attrs else None
 
 
 def _rfc3339(dt: Any) -> str:

@@ -1,9 +1,12 @@
 """Token selection and logins: one login per token per run, however many signatures follow.
 
-A `TokenPool` owns the loaded modules and, for each physical token (module + serial + label),
-at most one public session and one logged-in session. Every `Token` handed out for the same
-physical token shares them, so a ceremony that signs many files with keys on one token asks
-for its PIN and logs in exactly once. `TokenPool.logins` counts real C_Login calls.
+PKCS#11 login state belongs to the whole process (C_Login on one session logs in every session
+of the application; a second C_Login fails with CKR_USER_ALREADY_LOGGED_IN). So for each
+physical token (module + serial + label) there is one `TokenLogin` per process, holding at most
+one public and one logged-in session, shared by every `Token` and every `TokenPool` that opens
+that token. Pools hold references; the last pool to close logs out. A ceremony that signs many
+files with keys on one token asks for its PIN and logs in exactly once. `TokenPool.logins`
+counts the C_Login calls a pool caused.
 """
 
 from __future__ import annotations
@@ -102,10 +105,10 @@ class SlotEntry:
 
 
 class TokenLogin:
-    """The sessions of one physical token; logs in at most once."""
+    """The sessions of one physical token in this process; logs in at most once."""
 
-    def __init__(self, pool: TokenPool, module: Module, pk_token: Any) -> None:
-        self.pool = pool
+    def __init__(self, module: Module, pk_token: Any) -> None:
+        self.refs = 0
         self.module = module
         self._pk_token = pk_token
         self.info = token_info(module, pk_token)
@@ -134,8 +137,9 @@ class TokenLogin:
                 raise session_error(exc, self.info.label) from None
         return self._public
 
-    def user_session(self, source: PinSource) -> Any:
-        """The logged-in session, logging in (once) if needed."""
+    def user_session(self, source: PinSource, pool: TokenPool) -> Any:
+        """The logged-in session, logging in (once) if needed; `pool` gets the prompt, the
+        warnings and the login count."""
         if self._user is not None:
             return self._user
         label = self.info.label
@@ -146,32 +150,41 @@ class TokenLogin:
         if flags & TokenFlag.USER_PIN_LOCKED:
             raise PinLockedError(locked_message(label))
         if flags & TokenFlag.USER_PIN_FINAL_TRY:
-            self.pool.warn(f"token '{label}': one more wrong PIN will lock it "
+            pool.warn(f"token '{label}': one more wrong PIN will lock it "
                            "(CKF_USER_PIN_FINAL_TRY)")
         rw = not flags & TokenFlag.WRITE_PROTECTED
         if flags & TokenFlag.PROTECTED_AUTHENTICATION_PATH and source.kind == "prompt":
-            self.pool.warn(f"token '{label}': enter the PIN on the reader's PIN pad")
+            pool.warn(f"token '{label}': enter the PIN on the reader's PIN pad")
             user_pin: Any = pkcs11.PROTECTED_AUTH
             pin = None
         else:
-            pin = read_pin(source, label, prompt=self.pool.prompt, warn=self.pool.warn)
+            pin = read_pin(source, label, prompt=pool.prompt, warn=pool.warn)
             user_pin = pin.reveal()
         try:
             session = self._pk_token.open(rw=rw, user_pin=user_pin)
+        except p11.UserAlreadyLoggedIn:
+            # Someone else in this process logged in (not through hsm/): use that login.
+            session = None
         except p11.PKCS11Error as exc:
             raise login_error(exc, label, self._fresh_flags()) from None
         finally:
             del pin, user_pin
+        if session is None:
+            try:
+                self._user = self._pk_token.open(rw=rw)
+            except p11.PKCS11Error as exc:
+                raise session_error(exc, label) from None
+            return self._user
         self._user = session
         self.logins += 1
-        self.pool._logins += 1
+        pool._logins += 1
         log.info("logged in to token %s", label)
         if flags & TokenFlag.USER_PIN_COUNT_LOW:
-            self.pool.warn(f"token '{label}' reported at least one wrong PIN since its last "
+            pool.warn(f"token '{label}' reported at least one wrong PIN since its last "
                            "successful login (CKF_USER_PIN_COUNT_LOW); if that was not you, "
                            "stop and find out who tried")
         if flags & TokenFlag.USER_PIN_TO_BE_CHANGED:
-            self.pool.warn(f"token '{label}' asks for its user PIN to be changed "
+            pool.warn(f"token '{label}' asks for its user PIN to be changed "
                            "(CKF_USER_PIN_TO_BE_CHANGED)")
         return session
 
@@ -254,6 +267,7 @@ class TokenPool:
         return self._logins
 
     def logins_by_token(self) -> dict[str, int]:
+        """C_Login calls per token label over the tokens' lifetime in this process."""
         return {t.info.label: t.logins for t in self._tokens.values()}
 
     def warn(self, message: str) -> None:
@@ -264,9 +278,13 @@ class TokenPool:
             log.warning("%s", message)
 
     def close(self) -> None:
-        """Log out of every token and close every session."""
-        for login in self._tokens.values():
-            login.close()
+        """Release this pool's tokens; a token no other pool holds is logged out and its
+        sessions closed."""
+        for key, login in self._tokens.items():
+            login.refs -= 1
+            if login.refs <= 0:
+                login.close()
+                _SHARED.pop(key, None)
         self._tokens.clear()
 
     def __enter__(self) -> TokenPool:
@@ -318,8 +336,12 @@ class TokenPool:
         key = (os.path.realpath(mod.path), info.serial, info.label)
         login = self._tokens.get(key)
         if login is None:
-            login = self._tokens[key] = TokenLogin(self, mod, pk_token)
-        return Token(login, source, uri)
+            login = _SHARED.get(key)
+            if login is None:
+                login = _SHARED[key] = TokenLogin(mod, pk_token)
+            login.refs += 1
+            self._tokens[key] = login
+        return Token(login, self, source, uri)
 
     def _find(self, uri: Pkcs11URI, module: str | None) -> tuple[Module, Any]:
         modules = self.modules(module, uri.module_path)
@@ -366,6 +388,8 @@ class TokenPool:
 
 
 _REGISTRY = ModuleRegistry()
+# (module realpath, token serial, token label) -> the token's sessions in this process.
+_SHARED: dict[tuple[str, str, str], TokenLogin] = {}
 _DEFAULT_POOL: TokenPool | None = None
 
 

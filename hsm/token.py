@@ -47,7 +47,7 @@ from hsm.x509 import DEFAULT_VALIDITY, issue_root_certificate
 
 if TYPE_CHECKING:
     from hsm.pin import PinSource
-    from hsm.session import TokenInfo, TokenLogin
+    from hsm.session import TokenInfo, TokenLogin, TokenPool
 
 ID_BYTES = 16
 
@@ -87,8 +87,10 @@ def _check_label(label: str) -> None:
 class Token:
     """One token, opened with a PIN source; see hsm/__init__.py for the API tour."""
 
-    def __init__(self, login: TokenLogin, pin_source: PinSource, uri: Pkcs11URI) -> None:
+    def __init__(self, login: TokenLogin, pool: TokenPool, pin_source: PinSource,
+                 uri: Pkcs11URI) -> None:
         self._login = login
+        self._pool = pool
         self._pin_source = pin_source
         self.uri = uri
 
@@ -109,10 +111,10 @@ class Token:
 
     def login(self) -> None:
         """Log in now (once per token per pool) rather than at the first private operation."""
-        self._login.user_session(self._pin_source)
+        self._login.user_session(self._pin_source, self._pool)
 
     def _user(self) -> Any:
-        return self._login.user_session(self._pin_source)
+        return self._login.user_session(self._pin_source, self._pool)
 
     def _public(self) -> Any:
         return self._login.public_session()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import secrets
+import warnings
 from collections.abc import Callable
 
 from cryptography import x509
@@ -65,7 +66,9 @@ def build_tbs(public_key: PublicKeyTypes, gun: str, *, not_before: dt.datetime,
                              "ed25519-x509 key type); use an ecdsa-p256/ecdsa-p384/rsa-3072/"
                              "rsa-4096 key for a root, ed25519 keys can serve as targets keys")
     # X.509 bounds a CN at 64 characters; Notary (Go) does not, and GUNs can be longer.
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, gun, _validate=False)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, gun, _validate=False)])
     builder = (
         x509.CertificateBuilder()
         .subject_name(name).issuer_name(name)
@@ -82,6 +85,14 @@ def build_tbs(public_key: PublicKeyTypes, gun: str, *, not_before: dt.datetime,
     )
     kwargs = {"rsa_padding": padding.PKCS1v15()} if kind == "rsa" else {}
     return builder.sign(_throwaway_key(kind), hashes.SHA256(), **kwargs)
+
+
+def common_name(cert: x509.Certificate) -> str | None:
+    """The subject CN (the GUN), without `cryptography`'s warning for CNs over 64 chars."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        attrs = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(attrs[0].value) if attrs else None
 
 
 def random_serial() -> int:
