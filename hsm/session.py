@@ -325,12 +325,13 @@ class TokenPool:
     def open(self, token: str | Pkcs11URI | None = None, *, module: str | None = None,
              pin_source: str | None = None) -> Token:
         """Open the one token selected by `token` (a PKCS#11 URI, a token label, or None for
-        'the only token present'). PIN source precedence: argument, the URI's pin-source,
-        the pool's default, then the prompt."""
+        'the only token present'). PIN source precedence: the `pin_source` argument, the
+        pool's default (the CLI's --pin-source), the URI's pin-source, then the prompt."""
         uri = token if isinstance(token, Pkcs11URI) else parse_uri(token or "pkcs11:")
         source = (parse_pin_source(pin_source) if pin_source
+                  else self.pin_source if self.pin_source
                   else parse_pin_source(uri.pin_source) if uri.pin_source
-                  else self.pin_source or PinSource("prompt"))
+                  else PinSource("prompt"))
         mod, pk_token = self._find(uri, module)
         info = token_info(mod, pk_token)
         key = (os.path.realpath(mod.path), info.serial, info.label)

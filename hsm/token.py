@@ -135,6 +135,9 @@ class Token:
 
     def _select(self, label: str | None, key_id: bytes | None) -> tuple[str | None, bytes | None]:
         """Merge explicit label/id with the URI's object/id; they must agree."""
+        if self.uri.type in ("secret-key", "data"):
+            raise KeyNotFoundError(f"the URI asks for type={self.uri.type}; this tool works "
+                                   "with key pairs (type=private, public or cert)")
         if label is not None and self.uri.object is not None and label != self.uri.object:
             raise KeyNotFoundError(f"--label '{label}' and the URI's object='{self.uri.object}' "
                                    "disagree; give one of them")

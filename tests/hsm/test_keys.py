@@ -135,3 +135,20 @@ def test_public_export_needs_no_login(softhsm_env):
         info = pool.open("root-b").public_key("export-me")
         assert info.public_key == made.public_key and pool.logins == 0
         assert info.custody is None  # private objects are invisible without login
+
+
+def test_pin_source_precedence(softhsm_env, monkeypatch):
+    """open(pin_source=) beats the pool default, which beats the URI's pin-source."""
+    monkeypatch.setenv("GOOD_SPARE_PIN", softhsm_env.pin("spare"))
+    uri = "pkcs11:token=spare?pin-source=env:NO_SUCH_PIN_VARIABLE"
+    with TokenPool(pin_source="env:GOOD_SPARE_PIN") as pool:
+        pool.open(uri).login()
+        assert pool.logins == 1
+    with TokenPool() as pool:
+        pool.open(uri, pin_source="env:GOOD_SPARE_PIN").login()
+        assert pool.logins == 1
+    with TokenPool() as pool, pytest.raises(HSMError, match="NO_SUCH_PIN_VARIABLE"):
+        pool.open(uri).login()
+    with TokenPool(pin_source="env:GOOD_SPARE_PIN") as pool, \
+            pytest.raises(KeyNotFoundError, match="type=secret-key"):
+        pool.open("pkcs11:token=spare;type=secret-key").signer("x")
