@@ -126,6 +126,11 @@ class TokenLogin:
     def logged_in(self) -> bool:
         return self._user is not None
 
+    @property
+    def slot(self) -> Any:
+        """The python-pkcs11 slot (mechanism lists and limits)."""
+        return self._pk_token.slot
+
     def public_session(self) -> Any:
         """A session for public objects; the logged-in one if there is one."""
         if self._user is not None:

@@ -110,7 +110,7 @@ class Token:
         return self._login.logged_in
 
     def login(self) -> None:
-        """Log in now (once per token per pool) rather than at the first private operation."""
+        """Log in now (once per token per process) rather than at the first private use."""
         self._login.user_session(self._pin_source, self._pool)
 
     def _user(self) -> Any:
@@ -171,14 +171,14 @@ class Token:
         """Every key on the token, grouped by CKA_ID. Without login, private keys (and so the
         custody evidence) are not visible."""
         session = self._user() if login else self._public()
-        groups: dict[bytes, dict[str, Any]] = {}
+        groups: dict[tuple[str, bytes], dict[str, Any]] = {}
         for cls, slot in ((ObjectClass.PRIVATE_KEY, "private"), (ObjectClass.PUBLIC_KEY, "public"),
                           (ObjectClass.CERTIFICATE, "cert")):
             for obj in self._objects(session, cls):
                 attrs = read_attributes(obj, [Attribute.LABEL, Attribute.ID])
                 label, oid = attrs.get(Attribute.LABEL, ""), bytes(attrs.get(Attribute.ID, b""))
                 # Private keys come first, so a key is shown under its private key's label.
-                group = groups.setdefault(oid or b"label:" + label.encode(),
+                group = groups.setdefault(("id", oid) if oid else ("label", label.encode()),
                                           {"label": label, "id": oid})
                 group.setdefault(slot, obj)
         out = [self._key_info(g) for g in groups.values() if "private" in g or "public" in g]
@@ -274,8 +274,9 @@ class Token:
         return info
 
     def _check_mechanisms(self, alg: Algorithm) -> None:
+        slot = self._login.slot
         try:
-            mechanisms = self._login._pk_token.slot.get_mechanisms()
+            mechanisms = slot.get_mechanisms()
         except p11.PKCS11Error:
             return  # some tokens cannot tell; generation will say if it fails
         sign = {"ecdsa": Mechanism.ECDSA, "rsapss": Mechanism.RSA_PKCS_PSS,
@@ -286,7 +287,7 @@ class Token:
                                      f"(no CKM_{mech.name})")
         if alg.is_rsa:
             try:
-                info = self._login._pk_token.slot.get_mechanism_info(alg.gen_mechanism)
+                info = slot.get_mechanism_info(alg.gen_mechanism)
             except p11.PKCS11Error:
                 return
             if not info.min_key_length <= alg.bits <= info.max_key_length:
@@ -302,8 +303,12 @@ class Token:
             return "public key not readable"
         signer = self._make_signer(info, private)
         probe = b"pairwise consistency test " + os.urandom(16)
-        if not verify_signature(info.public_key, signer.method, probe, signer.sign(probe)):
-            return "its signature does not verify against its public key"
+        try:
+            signature = signer.sign(probe)
+        except HSMError as exc:
+            return f"test signature failed: {exc}"
+        if not verify_signature(info.public_key, signer.method, probe, signature):
+            return "its test signature does not verify against its public key"
         return None
 
     # -- signing ------------------------------------------------------------------------------

@@ -4,23 +4,27 @@ In a conftest.py:
 
     from softhsm.pytest_plugin import softhsm_env, softhsm_factory  # noqa: F401
 
-`softhsm_env` (session-scoped, one per xdist worker) is an environment with the tokens in
-`DEFAULT_TOKENS`, whose variables (SOFTHSM2_CONF, CEREMONY_PKCS11_MODULE) are also set in
-os.environ so that in-process PKCS#11 code sees it. SoftHSM reads its configuration once per
-process, so in-process code must use this one environment; `softhsm_factory(name, labels)`
-makes further, separate environments for tests that drive the CLI in a subprocess.
+`softhsm_env` is ONE environment per test process (per xdist worker), with the tokens in
+`DEFAULT_TOKENS`; its variables (SOFTHSM2_CONF, CEREMONY_PKCS11_MODULE) are put in os.environ so
+that in-process PKCS#11 code and CLI subprocesses see it. SoftHSM reads its configuration once
+per process, so every folder importing this fixture gets the same environment, even from
+different conftest files. Tokens added later (`env.add_tokens`) are not visible to code that
+has already loaded SoftHSM in this process; use `softhsm_factory(name, labels)` for separate
+environments driven through the CLI in subprocesses.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 from softhsm.env import SoftHSMEnv, TokenSpec, create_env
 
 DEFAULT_TOKENS = ["root-a", "root-b", "targets", "spare"]
+
+_PROCESS_ENV: SoftHSMEnv | None = None
 
 
 @pytest.fixture(scope="session")
@@ -32,13 +36,10 @@ def softhsm_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., S
 
 
 @pytest.fixture(scope="session")
-def softhsm_env(softhsm_factory: Callable[..., SoftHSMEnv]) -> Iterator[SoftHSMEnv]:
-    env = softhsm_factory("softhsm-session", DEFAULT_TOKENS)
-    saved = {k: os.environ.get(k) for k in env.env}
-    os.environ.update(env.env)
-    yield env
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+def softhsm_env(tmp_path_factory: pytest.TempPathFactory) -> SoftHSMEnv:
+    global _PROCESS_ENV
+    if _PROCESS_ENV is None:
+        folder = tmp_path_factory.mktemp("softhsm-session")
+        _PROCESS_ENV = create_env(folder, [TokenSpec(label) for label in DEFAULT_TOKENS])
+        os.environ.update(_PROCESS_ENV.env)
+    return _PROCESS_ENV
