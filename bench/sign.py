@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 TARGET_RATIO = 1.3
 
 
-def _rate(fn, messages: list[bytes], seconds: float) -> float:  # type: ignore[no-untyped-def]
+def _rate(fn: Callable[[bytes], bytes], messages: list[bytes], seconds: float) -> float:
     count = 0
     start = time.perf_counter()
     deadline = start + seconds

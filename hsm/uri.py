@@ -145,7 +145,7 @@ def _parse_part(text: str, part: str, sep: str, allowed: tuple[str, ...],
                 hint = f"supported: {', '.join(allowed)}"
             raise URIError(f"malformed PKCS#11 URI {redact(text)!r}: unknown {where} attribute "
                            f"'{name}' ({hint})")
-        if name in values or (name == "slot-id" and "slot-id" in values):
+        if name in values:
             raise URIError(f"malformed PKCS#11 URI {redact(text)!r}: attribute '{name}' given "
                            "twice")
         decoded = _pct_decode(text, name, raw)
