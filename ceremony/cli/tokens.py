@@ -1,0 +1,290 @@
+"""`ceremony token list|keys` and `ceremony key generate|export|cert`: a thin layer over hsm/.
+
+PINs come from --pin-source (prompt, env:NAME, file:PATH) or the URI's pin-source, never from
+argv. Every output file is written atomically and never replaces an existing file without
+--force. JSON output (--json) is stable and documented in docs/hsm.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from cryptography.hazmat.primitives import hashes
+
+from ceremony.cli.common import emit, json_option
+from hsm.errors import HSMError
+from transfer.errors import TransferError
+from transfer.files import atomic_write
+
+module_option = click.option("--module", "module", metavar="PATH",
+                             help="PKCS#11 module (.so); default: $CEREMONY_PKCS11_MODULE, the "
+                                  "URI's module-path, then well-known locations.")
+pin_source_option = click.option("--pin-source", "pin_source", metavar="SOURCE",
+                                 help="Where the user PIN comes from: prompt (default), "
+                                      "env:NAME or file:PATH. Never the PIN itself.")
+token_option = click.option("--token", "token_uri", metavar="URI",
+                            help="PKCS#11 URI (pkcs11:token=root-a) or a token label.")
+label_option = click.option("--label", metavar="LABEL", help="Key label (CKA_LABEL).")
+
+
+def _warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+@contextmanager
+def _pool(module: str | None, pin_source: str | None) -> Iterator[Any]:
+    from hsm.session import TokenPool
+    with TokenPool(module=module, pin_source=pin_source, on_warning=_warn) as pool:
+        yield pool
+
+
+def _need(value: str | None, flag: str, hint: str) -> str:
+    if not value:
+        raise HSMError(f"missing {flag}: {hint}")
+    return value
+
+
+def _check_out(out: str | None, force: bool) -> None:
+    # Refuse before asking the token for anything: no PIN typed for nothing.
+    if out and Path(out).exists() and not force:
+        raise TransferError(f"refusing to overwrite existing file {out} (use --force)")
+
+
+def _key_id_arg(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raise HSMError(f"--id must be hexadecimal (e.g. 01a2), not {value!r}") from None
+    if not raw:
+        raise HSMError("--id must not be empty")
+    return raw
+
+
+# --- token ----------------------------------------------------------------------------------
+
+@click.group()
+def token() -> None:
+    """PKCS#11 tokens: list slots and tokens, list keys on a token."""
+
+
+@token.command("list")
+@module_option
+@json_option
+def token_list(module: str | None, as_json: bool) -> None:
+    """Slots and tokens of the PKCS#11 module(s): label, serial, manufacturer, model, flags."""
+    with _pool(module, None) as pool:
+        found = pool.slots()
+    data = {"modules": [{
+        "path": mod.path, "manufacturer": mod.manufacturer, "description": mod.description,
+        "slots": [{"slot_id": s.slot_id, "description": s.description,
+                   "manufacturer": s.manufacturer, "note": s.note or None,
+                   "token": s.token.to_json() if s.token else None} for s in entries],
+    } for mod, entries in found]}
+
+    def human(d: dict[str, Any]) -> None:
+        for mod in d["modules"]:
+            click.echo(f"{mod['path']} ({mod['manufacturer']}; {mod['description']})")
+            if not mod["slots"]:
+                click.echo("  no slots (no reader or token attached)")
+            for s in mod["slots"]:
+                t = s["token"]
+                if t is None:
+                    click.echo(f"  slot {s['slot_id']}: {s['note']}")
+                    continue
+                click.echo(f"  slot {s['slot_id']}: token '{t['label']}' serial {t['serial']} "
+                           f"({t['manufacturer']} {t['model']}) [{', '.join(t['flags'])}]")
+    emit(data, as_json, human)
+
+
+@token.command("keys")
+@click.argument("uri", required=False)
+@module_option
+@pin_source_option
+@json_option
+def token_keys(uri: str | None, module: str | None, pin_source: str | None,
+               as_json: bool) -> None:
+    """Keys on a token: label, ID, algorithm, Notary key IDs and custody evidence.
+
+    Logs in (private keys and their custody attributes are visible only then)."""
+    with _pool(module, pin_source) as pool:
+        tok = pool.open(uri)
+        keys = tok.keys()
+        data = {"token": tok.info.to_json(), "keys": [k.to_json() for k in keys]}
+
+    def human(d: dict[str, Any]) -> None:
+        t = d["token"]
+        click.echo(f"token '{t['label']}' serial {t['serial']} ({t['manufacturer']} "
+                   f"{t['model']}): {len(d['keys'])} key(s)")
+        for k in d["keys"]:
+            _print_key(k)
+    emit(data, as_json, human)
+
+
+def _print_key(k: dict[str, Any], indent: str = "  ") -> None:
+    alg = k["algorithm"] or f"unsupported {k['key_type']}"
+    click.echo(f"{indent}'{k['label']}' {alg} id {k['id']}")
+    if k["key_id"]:
+        click.echo(f"{indent}  key ID ({k['keytype']}): {k['key_id']}")
+    c = k["custody"]
+    if c is None:
+        click.echo(f"{indent}  custody: private key not visible")
+    else:
+        yn = {True: "yes", False: "no", None: "?"}
+        verdict = "OK" if c["ok"] else "NOT OK: " + ", ".join(c["problems"])
+        click.echo(f"{indent}  custody {verdict}: local={yn[c['local']]} never-extractable="
+                   f"{yn[c['never_extractable']]} always-sensitive={yn[c['always_sensitive']]} "
+                   f"sensitive={yn[c['sensitive']]} extractable={yn[c['extractable']]}")
+    cert = k.get("certificate")
+    if cert:
+        click.echo(f"{indent}  certificate CN={cert['subject_cn']} until {cert['not_after']}; "
+                   f"cert key ID ({cert['cert_keytype']}): {cert['cert_key_id']}")
+
+
+# --- key ------------------------------------------------------------------------------------
+
+@click.group()
+def key() -> None:
+    """Keys on tokens: generate, export public keys, issue root certificates."""
+
+
+@key.command("generate")
+@token_option
+@label_option
+@click.option("--algorithm", default="ecdsa-p256", show_default=True, metavar="ALG",
+              help="ecdsa-p256, ecdsa-p384, rsa-3072, rsa-4096 or ed25519.")
+@click.option("--id", "key_id", metavar="HEX", help="CKA_ID to use (default: 16 random bytes).")
+@pin_source_option
+@module_option
+@json_option
+def key_generate(token_uri: str | None, label: str | None, algorithm: str, key_id: str | None,
+                 pin_source: str | None, module: str | None, as_json: bool) -> None:
+    """Generate a signing key ON the token (never extractable) and show custody evidence."""
+    from hsm.keys import get_algorithm
+    _need(token_uri, "--token URI", "the token to generate on, e.g. --token pkcs11:token=root-a")
+    _need(label, "--label LABEL", "a name for the new key, e.g. --label root")
+    get_algorithm(algorithm)  # refuse an unknown algorithm before asking for a PIN
+    raw_id = _key_id_arg(key_id)
+    with _pool(module, pin_source) as pool:
+        tok = pool.open(token_uri)
+        info = tok.generate_key(label or "", algorithm, raw_id)
+        data = {"token": tok.info.to_json(), "key": info.to_json()}
+
+    def human(d: dict[str, Any]) -> None:
+        k = d["key"]
+        click.echo(f"generated {k['algorithm']} key '{k['label']}' on token "
+                   f"'{d['token']['label']}'")
+        _print_key(k)
+    emit(data, as_json, human)
+
+
+@key.command("export")
+@token_option
+@label_option
+@click.option("--format", "fmt", default="pem", show_default=True, metavar="FORMAT",
+              help="pem (SubjectPublicKeyInfo) or notary (canonical Notary key object; the "
+                   "file's SHA-256 is the key ID).")
+@click.option("--out", metavar="FILE", help="Write here instead of standard output.")
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
+@pin_source_option
+@module_option
+@json_option
+def key_export(token_uri: str | None, label: str | None, fmt: str, out: str | None,
+               force: bool, pin_source: str | None, module: str | None, as_json: bool) -> None:
+    """Export a public key as PEM or as a Notary key object (with its key ID)."""
+    if fmt not in ("pem", "notary"):
+        raise HSMError(f"unknown --format {fmt!r}: use pem or notary")
+    _need(token_uri, "--token URI", "the token holding the key, e.g. --token pkcs11:token=root-a")
+    _check_out(out, force)
+    with _pool(module, pin_source) as pool:
+        tok = pool.open(token_uri)
+        info = tok.public_key(label)
+        token_json = tok.info.to_json()
+    if info.public_key is None or info.notary_key is None:
+        raise HSMError(f"key '{info.label}' has no readable public key on token "
+                       f"'{token_json['label']}'")
+    nk = info.notary_key
+    content = (info.to_json()["public_key_pem"].encode() if fmt == "pem" else nk.canonical())
+    if out:
+        atomic_write(out, content, overwrite=force)
+    data = {"token": token_json, "key": info.to_json(), "format": fmt, "out": out,
+            "notary_key": nk.to_dict(), "content": None if out else content.decode()}
+
+    def human(d: dict[str, Any]) -> None:
+        if out is None:
+            click.echo(content.decode(), nl=fmt == "notary")
+            return
+        click.echo(f"wrote {fmt} public key of '{info.label}' ({info.algorithm}) to {out}")
+        click.echo(f"  key ID ({nk.keytype}): {nk.key_id}")
+    emit(data, as_json, human)
+
+
+@key.command("cert")
+@token_option
+@label_option
+@click.option("--gun", metavar="GUN", help="The repository (CN of the certificate), e.g. "
+                                           "docker.io/library/app.")
+@click.option("--valid-for", "valid_for", default="10y", show_default=True, metavar="DURATION",
+              help="Validity: 10y, 365d, 52w, 12h (a year is 365 days, as in Notary).")
+@click.option("--out", metavar="FILE", help="Where to write the certificate (PEM).")
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
+@click.option("--store-on-token", is_flag=True,
+              help="Also store the certificate on the token (same label and ID), replacing "
+                   "one stored earlier for this key.")
+@pin_source_option
+@module_option
+@json_option
+def key_cert(token_uri: str | None, label: str | None, gun: str | None, valid_for: str,
+             out: str | None, force: bool, store_on_token: bool, pin_source: str | None,
+             module: str | None, as_json: bool) -> None:
+    """Issue a self-signed root certificate for GUN; the token computes the signature.
+
+    Running it again for the same key re-issues (new serial and validity, same key)."""
+    from hsm.x509 import parse_validity
+    _need(token_uri, "--token URI", "the token holding the root key")
+    _need(gun, "--gun GUN", "the repository the root certificate is for")
+    _need(out, "--out FILE", "where to write the certificate (PEM)")
+    validity = parse_validity(valid_for)
+    _check_out(out, force)
+    with _pool(module, pin_source) as pool:
+        tok = pool.open(token_uri)
+        result = tok.certificate(label, gun or "", valid_for=validity, store=store_on_token)
+        token_json = tok.info.to_json()
+    assert out is not None
+    atomic_write(out, result.pem, overwrite=force)
+    cert = result.certificate
+    data = {
+        "token": token_json, "label": result.label, "id": result.key_id.hex(), "gun": gun,
+        "out": out,
+        "serial": f"{cert.serial_number:x}",
+        "not_before": cert.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "not_after": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "signature_algorithm": result.signature_algorithm,
+        "sha256_fingerprint": cert.fingerprint(hashes.SHA256()).hex(),
+        "cert_keytype": result.cert_key.keytype, "cert_key_id": result.cert_key.key_id,
+        "canonical_keytype": result.canonical_key.keytype,
+        "canonical_key_id": result.canonical_key.key_id,
+        "notary_key": result.cert_key.to_dict(),
+        "stored_on_token": result.stored_on_token,
+        "replaced_cert_key_ids": result.replaced_cert_key_ids,
+    }
+
+    def human(d: dict[str, Any]) -> None:
+        click.echo(f"wrote root certificate for '{gun}' to {out} (key '{d['label']}' on token "
+                   f"'{token_json['label']}')")
+        click.echo(f"  valid {d['not_before']} .. {d['not_after']}, serial {d['serial']}")
+        click.echo(f"  cert key ID ({d['cert_keytype']}; root.json, trust pinning): "
+                   f"{d['cert_key_id']}")
+        click.echo(f"  canonical key ID ({d['canonical_keytype']}; notary key list): "
+                   f"{d['canonical_key_id']}")
+        if d["stored_on_token"]:
+            click.echo("  stored on the token" + (
+                f", replacing {', '.join(d['replaced_cert_key_ids'])}"
+                if d["replaced_cert_key_ids"] else ""))
+    emit(data, as_json, human)
+

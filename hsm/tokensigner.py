@@ -1,0 +1,145 @@
+"""`TokenSigner`: the Signer interface (hsm.signer) for a private key on a token.
+
+- "ecdsa":  CKM_ECDSA over SHA-256(message) computed here -> raw r||s, as Notary wants it;
+- "rsapss": CKM_RSA_PKCS_PSS over SHA-256(message), MGF1-SHA-256, salt 32;
+- "eddsa":  CKM_EDDSA over the message (Ed25519 hashes internally).
+The session it uses is the token's one logged-in session: signing never logs in again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from pkcs11 import MGF, Mechanism
+from pkcs11 import exceptions as p11
+
+from hsm.errors import AlgorithmError, TokenNotFoundError, TokenOperationError
+from hsm.keys import Algorithm
+from hsm.notarykey import notary_key
+
+PSS_PARAMS = (Mechanism.SHA256, MGF.SHA256, 32)
+PSS_SALT = 32
+
+
+class TokenSigner:
+    """Signs with a key that never leaves its token. Implements `hsm.signer.Signer`."""
+
+    def __init__(self, *, private_key: Any, public_key: PublicKeyTypes, algorithm: Algorithm,
+                 label: str, key_id: bytes, token_label: str) -> None:
+        self._key = private_key
+        self._public_key = public_key
+        self._algorithm = algorithm
+        self._method = algorithm.method
+        self.label = label
+        self.key_id = key_id
+        self.token_label = token_label
+        if self._method == "ecdsa":
+            assert isinstance(public_key, ec.EllipticCurvePublicKey)
+            self._sig_len = 2 * ((public_key.curve.key_size + 7) // 8)
+        elif self._method == "rsapss":
+            assert isinstance(public_key, rsa.RSAPublicKey)
+            self._sig_len = (public_key.key_size + 7) // 8
+        else:
+            self._sig_len = 64
+
+    @property
+    def public_key(self) -> PublicKeyTypes:
+        return self._public_key
+
+    @property
+    def method(self) -> str:
+        return self._method
+
+    @property
+    def algorithm(self) -> str:
+        return self._algorithm.name
+
+    @property
+    def notary_key_id(self) -> str:
+        """Key ID of the plain Notary key object (ecdsa/rsa/ed25519) of this key."""
+        return notary_key(self._public_key).key_id
+
+    def __repr__(self) -> str:
+        return (f"TokenSigner(token={self.token_label!r}, label={self.label!r}, "
+                f"id={self.key_id.hex()}, algorithm={self._algorithm.name!r})")
+
+    def sign(self, message: bytes) -> bytes:
+        """Sign `message` with Notary's method for this key; returns what Notary expects."""
+        method = self._method
+        try:
+            if method == "ecdsa":
+                sig = self._key.sign(hashlib.sha256(message).digest(), mechanism=Mechanism.ECDSA)
+            elif method == "rsapss":
+                sig = self._key.sign(hashlib.sha256(message).digest(),
+                                     mechanism=Mechanism.RSA_PKCS_PSS, mechanism_param=PSS_PARAMS)
+            else:
+                sig = self._key.sign(message, mechanism=Mechanism.EDDSA)
+        except p11.PKCS11Error as exc:
+            raise self._error(exc) from None
+        if len(sig) != self._sig_len:
+            raise TokenOperationError(
+                f"token '{self.token_label}' returned a {len(sig)}-byte {method} signature for "
+                f"key '{self.label}' (expected {self._sig_len}); refusing to use it")
+        return sig
+
+    def sign_certificate(self, tbs: bytes) -> bytes:
+        """Signature over a TBSCertificate, encoded as X.509 wants it: ECDSA as a DER
+        ECDSA-Sig-Value (ecdsa-with-SHA256), RSA as PKCS#1 v1.5 (sha256WithRSAEncryption, which
+        is what Notary's Go code makes for RSA root certificates)."""
+        if self._method == "ecdsa":
+            raw = self.sign(tbs)
+            half = len(raw) // 2
+            return utils.encode_dss_signature(int.from_bytes(raw[:half], "big"),
+                                              int.from_bytes(raw[half:], "big"))
+        if self._method == "rsapss":
+            try:
+                return self._key.sign(tbs, mechanism=Mechanism.SHA256_RSA_PKCS)
+            except p11.PKCS11Error as exc:
+                raise self._error(exc) from None
+        raise AlgorithmError("Notary root certificates hold ECDSA or RSA keys only")
+
+    def _error(self, exc: p11.PKCS11Error) -> Exception:
+        if isinstance(exc, (p11.TokenNotPresent, p11.DeviceRemoved, p11.SessionClosed,
+                            p11.SessionHandleInvalid, p11.ObjectHandleInvalid,
+                            p11.KeyHandleInvalid)):
+            return TokenNotFoundError(
+                f"token '{self.token_label}' was removed or its session closed while signing "
+                f"with key '{self.label}' ({type(exc).__name__}); reinsert it and run again")
+        if isinstance(exc, p11.MechanismInvalid):
+            return AlgorithmError(f"token '{self.token_label}' does not support the {self._method} "
+                                  f"mechanism for key '{self.label}' (CKR_MECHANISM_INVALID)")
+        if isinstance(exc, p11.UserNotLoggedIn):
+            return TokenOperationError(f"token '{self.token_label}' is no longer logged in "
+                                       "(someone logged out); run again")
+        return TokenOperationError(f"token '{self.token_label}' failed to sign with key "
+                                   f"'{self.label}' ({type(exc).__name__})")
+
+
+def verify_signature(public_key: PublicKeyTypes, method: str, message: bytes,
+                     signature: bytes) -> bool:
+    """Check a Notary-method signature in software (`cryptography`)."""
+    try:
+        if method == "ecdsa":
+            assert isinstance(public_key, ec.EllipticCurvePublicKey)
+            half = len(signature) // 2
+            der = utils.encode_dss_signature(int.from_bytes(signature[:half], "big"),
+                                             int.from_bytes(signature[half:], "big"))
+            public_key.verify(der, message, ec.ECDSA(hashes.SHA256()))
+        elif method == "rsapss":
+            assert isinstance(public_key, rsa.RSAPublicKey)
+            public_key.verify(signature, message,
+                              padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=PSS_SALT),
+                              hashes.SHA256())
+        elif method == "eddsa":
+            assert isinstance(public_key, ed25519.Ed25519PublicKey)
+            public_key.verify(signature, message)
+        else:
+            return False
+    except (InvalidSignature, AssertionError):
+        return False
+    return True

@@ -1,0 +1,156 @@
+"""Initialise SoftHSM tokens through PKCS#11 itself (C_InitToken, C_InitPIN).
+
+python-pkcs11 does not wrap C_InitToken, and `softhsm2-util --init-token` only takes PINs on its
+command line, where any user can read them in the process table. So this module calls the
+module's function list through ctypes. It runs as its own process
+(`python -m softhsm.inittoken`, PINs as JSON on stdin, SOFTHSM2_CONF in the environment) so that
+the caller's PKCS#11 state is untouched and SoftHSM reads the throwaway configuration.
+
+It initialises throwaway SoftHSM tokens only: it refuses any module that is not SoftHSM and any
+configuration that is not the one named in SOFTHSM2_CONF. Real tokens are never initialised by
+this project.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import sys
+from ctypes import POINTER, Structure, byref, c_char_p, c_ubyte, c_ulong, c_void_p
+
+CKR_OK = 0
+CKF_RW_SESSION = 0x2
+CKF_SERIAL_SESSION = 0x4
+CKF_TOKEN_INITIALIZED = 0x400
+CKU_SO = 0
+
+# The head of CK_FUNCTION_LIST, in the order of the PKCS#11 specification (pkcs11f.h).
+_FUNCTIONS = ["C_Initialize", "C_Finalize", "C_GetInfo", "C_GetFunctionList", "C_GetSlotList",
+              "C_GetSlotInfo", "C_GetTokenInfo", "C_GetMechanismList", "C_GetMechanismInfo",
+              "C_InitToken", "C_InitPIN", "C_SetPIN", "C_OpenSession", "C_CloseSession",
+              "C_CloseAllSessions", "C_GetSessionInfo", "C_GetOperationState",
+              "C_SetOperationState", "C_Login", "C_Logout"]
+
+
+class _Version(Structure):
+    _fields_ = [("major", c_ubyte), ("minor", c_ubyte)]
+
+
+class _FunctionList(Structure):
+    _fields_ = [("version", _Version)] + [(name, c_void_p) for name in _FUNCTIONS]
+
+
+class _TokenInfo(Structure):
+    _fields_ = [("label", c_ubyte * 32), ("manufacturerID", c_ubyte * 32),
+                ("model", c_ubyte * 16), ("serialNumber", c_ubyte * 16), ("flags", c_ulong),
+                ("ulMaxSessionCount", c_ulong), ("ulSessionCount", c_ulong),
+                ("ulMaxRwSessionCount", c_ulong), ("ulRwSessionCount", c_ulong),
+                ("ulMaxPinLen", c_ulong), ("ulMinPinLen", c_ulong),
+                ("ulTotalPublicMemory", c_ulong), ("ulFreePublicMemory", c_ulong),
+                ("ulTotalPrivateMemory", c_ulong), ("ulFreePrivateMemory", c_ulong),
+                ("hardwareVersion", _Version), ("firmwareVersion", _Version),
+                ("utcTime", c_ubyte * 16)]
+
+
+class InitError(Exception):
+    pass
+
+
+class _Module:
+    def __init__(self, path: str) -> None:
+        self._dll = ctypes.CDLL(path)
+        flist = POINTER(_FunctionList)()
+        self._check("C_GetFunctionList", self._dll.C_GetFunctionList(byref(flist)))
+        self._fl = flist.contents
+
+    @staticmethod
+    def _check(name: str, rv: int) -> None:
+        if rv != CKR_OK:
+            raise InitError(f"{name} failed with CKR 0x{rv:08x}")
+
+    def call(self, name: str, argtypes: list[object], *args: object) -> None:
+        func = ctypes.CFUNCTYPE(c_ulong, *argtypes)(getattr(self._fl, name))
+        self._check(name, func(*args))
+
+    def free_slot(self) -> int:
+        count = c_ulong(0)
+        self.call("C_GetSlotList", [c_ubyte, c_void_p, POINTER(c_ulong)], 1, None, byref(count))
+        slots = (c_ulong * count.value)()
+        self.call("C_GetSlotList", [c_ubyte, c_void_p, POINTER(c_ulong)], 1, slots, byref(count))
+        for slot in slots[:count.value]:
+            info = _TokenInfo()
+            self.call("C_GetTokenInfo", [c_ulong, POINTER(_TokenInfo)], slot, byref(info))
+            if not info.flags & CKF_TOKEN_INITIALIZED:
+                return int(slot)
+        raise InitError("SoftHSM offers no free slot")
+
+    def labels(self) -> list[str]:
+        count = c_ulong(0)
+        self.call("C_GetSlotList", [c_ubyte, c_void_p, POINTER(c_ulong)], 1, None, byref(count))
+        slots = (c_ulong * count.value)()
+        self.call("C_GetSlotList", [c_ubyte, c_void_p, POINTER(c_ulong)], 1, slots, byref(count))
+        out = []
+        for slot in slots[:count.value]:
+            info = _TokenInfo()
+            self.call("C_GetTokenInfo", [c_ulong, POINTER(_TokenInfo)], slot, byref(info))
+            if info.flags & CKF_TOKEN_INITIALIZED:
+                out.append(bytes(info.label).decode("utf-8", "replace").rstrip())
+        return out
+
+    def init_token(self, label: str, pin: str, so_pin: str) -> None:
+        slot = self.free_slot()
+        raw_label = label.encode("utf-8")
+        if len(raw_label) > 32:
+            raise InitError(f"token label {label!r} is longer than 32 bytes")
+        so = so_pin.encode("utf-8")
+        user = pin.encode("utf-8")
+        self.call("C_InitToken", [c_ulong, c_char_p, c_ulong, c_char_p], slot, so, len(so),
+                  raw_label.ljust(32, b" "))
+        session = c_ulong(0)
+        self.call("C_OpenSession", [c_ulong, c_ulong, c_void_p, c_void_p, POINTER(c_ulong)],
+                  slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, None, None, byref(session))
+        try:
+            self.call("C_Login", [c_ulong, c_ulong, c_char_p, c_ulong], session, CKU_SO, so,
+                      len(so))
+            self.call("C_InitPIN", [c_ulong, c_char_p, c_ulong], session, user, len(user))
+            self.call("C_Logout", [c_ulong], session)
+        finally:
+            self.call("C_CloseSession", [c_ulong], session)
+
+
+def init_tokens(module_path: str, tokens: list[dict[str, str]]) -> None:
+    """Initialise each {"label","pin","so_pin"} in a free SoftHSM slot (this process only)."""
+    if "softhsm" not in os.path.basename(module_path).lower():
+        raise InitError(f"refusing to initialise tokens of {module_path}: only SoftHSM "
+                        "rehearsal tokens are initialised by this tool")
+    if not os.environ.get("SOFTHSM2_CONF"):
+        raise InitError("refusing to initialise tokens without SOFTHSM2_CONF pointing at a "
+                        "throwaway configuration (the system token store is never touched)")
+    module = _Module(module_path)
+    module.call("C_Initialize", [c_void_p], None)
+    try:
+        existing = set(module.labels())
+        for spec in tokens:
+            if spec["label"] in existing:
+                raise InitError(f"a token labelled {spec['label']!r} already exists here")
+            module.init_token(spec["label"], spec["pin"], spec["so_pin"])
+            existing.add(spec["label"])
+    finally:
+        module.call("C_Finalize", [c_void_p], None)
+
+
+def main() -> int:
+    try:
+        request = json.loads(sys.stdin.read())
+        init_tokens(request["module"], request["tokens"])
+    except (InitError, OSError, KeyError, ValueError) as exc:
+        # Never echo the request: it holds PINs.
+        print(f"error: {type(exc).__name__}: {exc}" if isinstance(exc, InitError)
+              else f"error: bad request or module ({type(exc).__name__})", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
