@@ -12,6 +12,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Real SoftHSM tokens for every test folder: softhsm_env (one per test process), softhsm_factory.
+pytest_plugins = ["softhsm.pytest_plugin"]
+
 
 @dataclass
 class CliResult:

@@ -9,7 +9,6 @@ from collections.abc import Callable
 import pytest
 
 from softhsm.env import SoftHSMEnv
-from softhsm.pytest_plugin import softhsm_env, softhsm_factory  # noqa: F401
 from tests.conftest import CliResult, run_cli
 
 ALL_ALGORITHMS = ["ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096", "ed25519"]
@@ -47,7 +46,7 @@ def pkcs11_tool_objects(env: SoftHSMEnv, token: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def cli_env(softhsm_factory: Callable[..., SoftHSMEnv]) -> SoftHSMEnv:  # noqa: F811
+def cli_env(softhsm_factory: Callable[..., SoftHSMEnv]) -> SoftHSMEnv:
     """A SoftHSM environment for CLI tests (separate from the in-process one)."""
     return softhsm_factory("cli", ["root-a", "targets", "pins"])
 
@@ -62,7 +61,7 @@ def ceremony(cli_env: SoftHSMEnv) -> Callable[..., CliResult]:
 
 
 @pytest.fixture(scope="session")
-def keyring(softhsm_env: SoftHSMEnv):  # noqa: F811
+def keyring(softhsm_env: SoftHSMEnv):
     """Token 'root-a' of the in-process environment with one key per algorithm, generated
     once per test session (RSA-4096 generation is the slow part). Yields (pool, token, keys)."""
     from hsm.session import TokenPool
