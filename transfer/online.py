@@ -204,14 +204,22 @@ def _get_by_hash(http: NotaryHTTP, gun: str, role: str, hexdigest: str) -> bytes
     return data
 
 
+SNAPSHOT_KEY_CHOICES = ("auto", "always", "never")
+
+
 def fetch_repository(http: NotaryHTTP, gun: str, *, operation: str | None = None,
-                     params: Mapping[str, Any] | None = None, snapshot_key: bool = True,
+                     params: Mapping[str, Any] | None = None, snapshot_key: str = "auto",
                      progress: Progress | None = None) -> RequestEntry:
     """Fetch one GUN: metadata (a consistent set), full root history, server keys (once each).
 
     `operation` defaults to "init" for a repository the server does not have; for an existing
-    one it must be given.
+    one it must be given. timestamp.key is always fetched (the server always holds it).
+    snapshot.key: "auto" fetches it for a new repository only, because for an existing one
+    whose snapshot key is held offline every GET makes the server create another pending key;
+    "always" fetches it anyway (moving the snapshot key to the server), "never" skips it.
     """
+    if snapshot_key not in SNAPSHOT_KEY_CHOICES:
+        raise OnlineError(f"snapshot_key must be one of {', '.join(SNAPSHOT_KEY_CHOICES)}")
     fetched_at = utc_now()
     status, root_now = http.get(_tuf_path(gun, "root.json"))
     metadata: dict[str, bytes] = {}
@@ -261,7 +269,7 @@ def fetch_repository(http: NotaryHTTP, gun: str, *, operation: str | None = None
         if progress:
             progress(f"{gun}: {len(metadata)} metadata files, root history 1..{version}")
     server_keys = {"timestamp": _get_ok(http, gun, "timestamp.key", limit=MAX_KEY_BYTES)}
-    if snapshot_key:
+    if snapshot_key == "always" or (snapshot_key == "auto" and not metadata):
         server_keys["snapshot"] = _get_ok(http, gun, "snapshot.key", limit=MAX_KEY_BYTES)
     for role, data in server_keys.items():
         if "keytype" not in _json_object(data, f"{gun} {role}.key"):
@@ -273,7 +281,7 @@ def fetch_repository(http: NotaryHTTP, gun: str, *, operation: str | None = None
 
 def fetch_request(server: str, guns: Iterable[str], *, ca: str | Path | None = None,
                   operation: str | None = None, params: Mapping[str, Any] | None = None,
-                  snapshot_key: bool = True, timeout: float = 30.0, allow_http: bool = False,
+                  snapshot_key: str = "auto", timeout: float = 30.0, allow_http: bool = False,
                   progress: Progress | None = None) -> RequestBundle:
     """Fetch every GUN into one request bundle (nothing is written here)."""
     guns = list(guns)

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from transfer.bundle import BundleError, describe, read_bundle, write_bundle
-from transfer.online import fetch_request, publish_response
+from transfer.online import SNAPSHOT_KEY_CHOICES, fetch_request, publish_response
 
 server_option = click.option("--server", required=True, metavar="URL",
                              help="Notary server, e.g. https://notary.example.com")
@@ -71,19 +71,22 @@ def _guns(guns: tuple[str, ...], guns_from: str | None) -> list[str]:
 @click.option("--param", "param_pairs", multiple=True, metavar="KEY=VALUE",
               help="A string parameter of the operation (repeatable).")
 @click.option("--params-json", metavar="JSON", help="Operation parameters as a JSON object.")
-@click.option("--no-snapshot-key", is_flag=True,
-              help="Do not fetch snapshot.key (the snapshot key is kept offline).")
+@click.option("--snapshot-key", type=click.Choice(SNAPSHOT_KEY_CHOICES), default="auto",
+              show_default=True,
+              help="Fetch snapshot.key: auto = for new repositories only (for an existing one "
+                   "each GET creates a pending key on the server).")
 @click.option("--force", is_flag=True, help="Overwrite REQUEST if it exists.")
 @http_option
 @timeout_option
 def fetch(guns: tuple[str, ...], guns_from: str | None, server: str, ca: str | None, out: str,
           operation: str | None, param_pairs: tuple[str, ...], params_json: str | None,
-          no_snapshot_key: bool, force: bool, allow_http: bool, timeout: float) -> None:
+          snapshot_key: str, force: bool, allow_http: bool, timeout: float) -> None:
     """Download what the server has for each GUN and write a request bundle.
 
     For an existing repository: its current metadata (root, targets, delegations, snapshot,
     timestamp) fetched consistently by hash, and the full root history 1..N. For a new one:
-    nothing but the keys. For both: timestamp.key and snapshot.key, each fetched once.
+    nothing but the keys. timestamp.key and (see --snapshot-key) snapshot.key are fetched once
+    each: before a repository's first root, every GET of a key creates a new one.
     """
     listed = _guns(guns, guns_from)
     params = _params(param_pairs, params_json)
@@ -91,7 +94,7 @@ def fetch(guns: tuple[str, ...], guns_from: str | None, server: str, ca: str | N
         # Before any request: a GET of a new repository's keys creates keys on the server.
         raise BundleError(f"refusing to overwrite existing file {out} (use --force)")
     bundle = fetch_request(server, listed, ca=ca, operation=operation, params=params,
-                           snapshot_key=not no_snapshot_key, timeout=timeout,
+                           snapshot_key=snapshot_key, timeout=timeout,
                            allow_http=allow_http, progress=lambda m: click.echo(m, err=True))
     write_bundle(out, bundle, overwrite=force)
     click.echo(describe(bundle))
