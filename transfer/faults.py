@@ -7,6 +7,7 @@ flush, exactly like a power cut or `kill -9` -- at:
 - `N` (a positive integer): the N-th fault point reached by this process;
 - `NAME`: the first fault point called NAME;
 - `NAME:N`: the N-th time the fault point NAME is reached.
+Writers may also call `armed(NAME)` to do a partial write before `die()` (a torn record).
 CEREMONY_FAULT_TRACE=FILE appends the name of every fault point reached to FILE, so a test can
 count the points of an operation and then kill it at each one.
 """
@@ -44,3 +45,25 @@ def fault_point(name: str) -> None:
         hit = target == name and _counts[name] == (int(nth) if nth.isdigit() else 1)
     if hit:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def armed(name: str) -> bool:
+    """True when CEREMONY_FAULT_INJECT is `NAME[:N]` and this is the N-th call for NAME.
+
+    For points where a writer simulates what a power cut leaves (part of a record on disk)
+    before calling die(). Counted apart from fault_point() and never hit by a numeric spec.
+    """
+    spec = os.environ.get(ENV_INJECT)
+    if not spec:
+        return False
+    target, _, nth = spec.partition(":")
+    if target != name:
+        return False
+    key = "armed:" + name
+    _counts[key] = _counts.get(key, 0) + 1
+    return _counts[key] == (int(nth) if nth.isdigit() else 1)
+
+
+def die() -> None:
+    """SIGKILL this process now (after an armed() point did its partial write)."""
+    os.kill(os.getpid(), signal.SIGKILL)
