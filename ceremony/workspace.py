@@ -46,7 +46,14 @@ from ceremony.inventory import InventoryError, KeyRecord, RetiredKey, TokenRecor
 from transfer.errors import TransferError
 from transfer.faults import fault_point
 from transfer.files import atomic_write, fsync_dir
-from transfer.names import InvalidName, gun_dirname, role_relpath, validate_gun, validate_role
+from transfer.names import (
+    InvalidName,
+    gun_dirname,
+    gun_from_dirname,
+    role_relpath,
+    validate_gun,
+    validate_role,
+)
 
 ENV = "CEREMONY_WORKSPACE"
 FORMAT = "notary-ceremony-workspace"
@@ -197,7 +204,7 @@ class _Reader:
         if repos is not None and repos.is_dir():
             for folder in repos.iterdir():
                 try:
-                    found.add(validate_gun(folder.name.replace("+", "/")))
+                    found.add(gun_from_dirname(folder.name))
                 except InvalidName:
                     raise self._corrupt(f"unexpected folder {folder}") from None
         return sorted(found)

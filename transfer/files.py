@@ -1,7 +1,6 @@
 """Durable file operations.
 
 - atomic_write: a reader sees the old file or the new one, never half of either;
-- append_durable: one fsynced append (transcripts);
 - read_limited: read a file, refusing an oversized one before reading it all;
 - fsync_dir: make new, renamed or removed names in a directory durable.
 """
@@ -65,33 +64,6 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, overwrite: bool =
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
-
-
-def append_durable(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644) -> None:
-    """Append `data` to `path` with one write and fsync it before returning.
-
-    Creates the file (and makes its name durable) if needed. A crash can leave a prefix of
-    `data` at the end of the file, never anything else: callers that need whole records detect
-    and handle such a torn tail on the next open.
-    """
-    target = Path(path)
-    created = not target.exists()
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-                if view:
-                    fault_point("append_durable.partial")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if created:
-            fsync_dir(target.parent if str(target.parent) else Path("."))
-    except OSError as exc:
-        raise TransferError(f"cannot append to {target}: {exc.strerror or exc}") from None
 
 
 def read_limited(path: str | os.PathLike[str], max_bytes: int, *, what: str = "file") -> bytes:
