@@ -50,7 +50,11 @@ def _params(pairs: tuple[str, ...], params_json: str | None) -> dict[str, Any]:
 def _guns(guns: tuple[str, ...], guns_from: str | None) -> list[str]:
     listed = list(guns)
     if guns_from is not None:
-        text = Path(guns_from).read_text(encoding="utf-8")
+        try:
+            text = Path(guns_from).read_bytes().decode("ascii")
+        except UnicodeDecodeError:
+            raise click.BadParameter("GUNs are ASCII; the file has other bytes",
+                                     param_hint="--guns-from") from None
         listed += [line.strip() for line in text.splitlines()
                    if line.strip() and not line.lstrip().startswith("#")]
     if not listed:
