@@ -1,4 +1,9 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of either."""
+"""Durable file operations.
+
+- atomic_write: a reader sees the old file or the new one, never half of either;
+- read_limited: read a file, refusing an oversized one before reading it all;
+- fsync_dir: make new, renamed or removed names in a directory durable.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,17 @@ import tempfile
 from pathlib import Path
 
 from transfer.errors import TransferError
+from transfer.faults import fault_point
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
+def fsync_dir(directory: str | os.PathLike[str]) -> None:
+    """Make a directory's entries (new, renamed or removed names) durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = False,
@@ -37,6 +45,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, overwrite: bool =
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
+        fault_point("atomic_write.before_rename")
         if overwrite:
             os.replace(tmp, target)
         else:
@@ -47,10 +56,28 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, overwrite: bool =
                 raise TransferError(
                     f"refusing to overwrite existing file {target} (use --force)") from None
             os.unlink(tmp)
-        _fsync_dir(parent)
+        fault_point("atomic_write.before_dir_fsync")
+        fsync_dir(parent)
     except OSError as exc:
         raise TransferError(f"cannot write {target}: {exc.strerror or exc}") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
+
+
+def read_limited(path: str | os.PathLike[str], max_bytes: int, *, what: str = "file") -> bytes:
+    """Read a whole file, refusing (without reading it all) one larger than `max_bytes`."""
+    target = Path(path)
+    try:
+        with open(target, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise TransferError(f"{what} {target} does not exist") from None
+    except IsADirectoryError:
+        raise TransferError(f"{what} {target} is a directory") from None
+    except OSError as exc:
+        raise TransferError(f"cannot read {what} {target}: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise TransferError(f"{what} {target} is larger than the limit of {max_bytes} bytes")
+    return data

@@ -1,0 +1,126 @@
+"""`ceremony online fetch|publish`: the online machine's two jobs. Never run offline.
+
+This is the only CLI module that imports transfer.online (the network code).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from transfer.bundle import BundleError, describe, read_bundle, write_bundle
+from transfer.online import SNAPSHOT_KEY_CHOICES, fetch_request, publish_response
+
+server_option = click.option("--server", required=True, metavar="URL",
+                             help="Notary server, e.g. https://notary.example.com")
+ca_option = click.option("--ca", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+                         help="CA certificate(s) for the server's TLS (default: system store).")
+http_option = click.option("--allow-http", is_flag=True,
+                           help="Allow a plain-HTTP server URL (labs only).")
+timeout_option = click.option("--timeout", type=click.FloatRange(1, 600), default=30.0,
+                              show_default=True, help="Seconds per HTTP request.")
+
+
+@click.group()
+def online() -> None:
+    """Online machine only: fetch requests from, and publish responses to, a Notary server."""
+
+
+def _params(pairs: tuple[str, ...], params_json: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if params_json is not None:
+        try:
+            loaded = json.loads(params_json)
+        except ValueError as exc:
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="--params-json") from None
+        if not isinstance(loaded, dict):
+            raise click.BadParameter("must be a JSON object", param_hint="--params-json")
+        params.update(loaded)
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--param")
+        params[key] = value
+    return params
+
+
+def _guns(guns: tuple[str, ...], guns_from: str | None) -> list[str]:
+    listed = list(guns)
+    if guns_from is not None:
+        try:
+            text = Path(guns_from).read_bytes().decode("ascii")
+        except UnicodeDecodeError:
+            raise click.BadParameter("GUNs are ASCII; the file has other bytes",
+                                     param_hint="--guns-from") from None
+        listed += [line.strip() for line in text.splitlines()
+                   if line.strip() and not line.lstrip().startswith("#")]
+    if not listed:
+        raise click.UsageError("give at least one GUN (or --guns-from FILE)")
+    return listed
+
+
+@online.command()
+@click.argument("guns", nargs=-1)
+@click.option("--guns-from", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Read further GUNs from FILE, one per line (# comments allowed).")
+@server_option
+@ca_option
+@click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="REQUEST",
+              help="Where to write the request bundle.")
+@click.option("--operation", metavar="NAME",
+              help="What is asked, e.g. rotate-targets (default for new repositories: init).")
+@click.option("--param", "param_pairs", multiple=True, metavar="KEY=VALUE",
+              help="A string parameter of the operation (repeatable).")
+@click.option("--params-json", metavar="JSON", help="Operation parameters as a JSON object.")
+@click.option("--snapshot-key", type=click.Choice(SNAPSHOT_KEY_CHOICES), default="auto",
+              show_default=True,
+              help="Fetch snapshot.key: auto = for new repositories only (for an existing one "
+                   "each GET creates a pending key on the server).")
+@click.option("--force", is_flag=True, help="Overwrite REQUEST if it exists.")
+@http_option
+@timeout_option
+def fetch(guns: tuple[str, ...], guns_from: str | None, server: str, ca: str | None, out: str,
+          operation: str | None, param_pairs: tuple[str, ...], params_json: str | None,
+          snapshot_key: str, force: bool, allow_http: bool, timeout: float) -> None:
+    """Download what the server has for each GUN and write a request bundle.
+
+    For an existing repository: its current metadata (root, targets, delegations, snapshot,
+    timestamp) fetched consistently by hash, and the full root history 1..N. For a new one:
+    nothing but the keys. timestamp.key and (see --snapshot-key) snapshot.key are fetched once
+    each: before a repository's first root, every GET of a key creates a new one.
+    """
+    listed = _guns(guns, guns_from)
+    params = _params(param_pairs, params_json)
+    if Path(out).exists() and not force:
+        # Before any request: a GET of a new repository's keys creates keys on the server.
+        raise BundleError(f"refusing to overwrite existing file {out} (use --force)")
+    bundle = fetch_request(server, listed, ca=ca, operation=operation, params=params,
+                           snapshot_key=snapshot_key, timeout=timeout,
+                           allow_http=allow_http, progress=lambda m: click.echo(m, err=True))
+    write_bundle(out, bundle, overwrite=force)
+    click.echo(describe(bundle))
+    click.echo(f"wrote {out}")
+
+
+@online.command()
+@click.argument("response", type=click.Path(dir_okay=False))
+@server_option
+@ca_option
+@click.option("--gun", "only", multiple=True, metavar="GUN",
+              help="Publish only this GUN from the response (repeatable).")
+@http_option
+@timeout_option
+def publish(response: str, server: str, ca: str | None, only: tuple[str, ...],
+            allow_http: bool, timeout: float) -> None:
+    """Upload a response bundle's signed files to the server, exactly as signed.
+
+    Stops at the first repository the server refuses and prints the server's reason.
+    """
+    bundle = read_bundle(response, kind="response")
+    click.echo(describe(bundle))
+    published = publish_response(server, bundle, ca=ca, guns=only or None, timeout=timeout,
+                                 allow_http=allow_http, progress=lambda m: click.echo(m, err=True))
+    click.echo(f"published {len(published)} repositor{'y' if len(published) == 1 else 'ies'}")

@@ -1,0 +1,613 @@
+"""The offline workspace: what this machine trusts and has signed, per GUN, crash-safely.
+
+`--workspace DIR` or CEREMONY_WORKSPACE. Layout:
+
+    DIR/workspace.json                  format marker
+    DIR/current -> state/gen-00000042   the commit point (a relative symlink)
+    DIR/state/gen-00000042/
+        inventory.json                  tokens, keys, retired keys (public data only)
+        repos/<gun, '/' as '+'>/
+            repo.json                   index: GUN, root versions and digests, signed versions
+            roots/<N>.root.json         trusted root history, exact bytes
+            signed/<role>.json          the last bytes this machine signed per role
+    DIR/transcripts/                    ceremony transcripts (append-only, see transcript.py)
+    DIR/.lock                           held by the one open transaction
+
+Every change is a transaction. Commit builds a complete new generation next to the current
+one (unchanged files hard-linked, new files written and fsynced, every directory fsynced), then
+switches `current` with one atomic rename and fsyncs DIR. A SIGKILL or power cut at any point
+leaves `current` naming either the old generation or the new one, both complete; half-built
+generations are removed by the next commit, which also removes all but the current and
+previous generation (kept so a reader racing with one commit still sees whole files).
+
+This module keeps state and refuses what is inconsistent as state (a root version that does not
+follow the last, a signed version below the last). Whether a root is trustworthy -- its
+signatures, thresholds, the chain -- is ceremony logic on top of the metadata verifier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ceremony.errors import CeremonyError
+from ceremony.inventory import InventoryError, KeyRecord, RetiredKey, TokenRecord
+from transfer.errors import TransferError
+from transfer.faults import fault_point
+from transfer.files import atomic_write, fsync_dir
+from transfer.names import (
+    InvalidName,
+    gun_dirname,
+    gun_from_dirname,
+    role_relpath,
+    validate_gun,
+    validate_role,
+)
+
+ENV = "CEREMONY_WORKSPACE"
+FORMAT = "notary-ceremony-workspace"
+VERSION = 1
+MAX_FILE_BYTES = 16 * 1024 * 1024
+_GEN = re.compile(r"gen-([0-9]{8})")
+
+
+class WorkspaceError(CeremonyError):
+    """The workspace cannot do what was asked; the message says why."""
+
+
+class RollbackError(WorkspaceError):
+    """A version at or below one this machine already trusts or signed."""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _gun(gun: str) -> str:
+    try:
+        return validate_gun(gun)
+    except InvalidName as exc:
+        raise WorkspaceError(str(exc)) from None
+
+
+def _role(role: str) -> str:
+    try:
+        return validate_role(role)
+    except InvalidName as exc:
+        raise WorkspaceError(str(exc)) from None
+
+
+def _version(version: object, what: str) -> int:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise WorkspaceError(f"{what}: version must be a positive integer, got {version!r}")
+    return version
+
+
+def _content(data: object, what: str) -> bytes:
+    if not isinstance(data, bytes) or not data:
+        raise WorkspaceError(f"{what}: expected non-empty bytes")
+    if len(data) > MAX_FILE_BYTES:
+        raise WorkspaceError(f"{what}: {len(data)} bytes, more than {MAX_FILE_BYTES}")
+    return data
+
+
+@dataclass(frozen=True)
+class SignedRecord:
+    """The last metadata this machine signed for one role of one GUN."""
+
+    role: str
+    version: int
+    sha256: str
+    time: str
+    data: bytes
+
+
+@dataclass
+class _Repo:
+    gun: str
+    roots: dict[int, bytes]
+    signed: dict[str, SignedRecord]
+
+
+@dataclass
+class _Inventory:
+    tokens: dict[str, TokenRecord]  # by serial
+    keys: dict[str, KeyRecord]  # by key ID
+    retired: dict[str, RetiredKey]  # by key ID
+
+
+class _Reader:
+    """Read access to one generation, plus the staged changes of a transaction."""
+
+    def __init__(self, workspace: Workspace, generation: Path | None):
+        self._ws = workspace
+        self._gen = generation
+        self._repos: dict[str, _Repo] = {}
+        self._inventory: _Inventory | None = None
+
+    # loading ---------------------------------------------------------------------------------
+
+    def _corrupt(self, what: str) -> WorkspaceError:
+        return WorkspaceError(f"workspace {self._ws.path} is damaged: {what}; restore it from "
+                              "a backup (nothing was changed)")
+
+    def _repo(self, gun: str) -> _Repo:
+        gun = _gun(gun)
+        if gun in self._repos:
+            return self._repos[gun]
+        repo = _Repo(gun, {}, {})
+        folder = self._gen / "repos" / gun_dirname(gun) if self._gen else None
+        if folder is not None and folder.is_dir():
+            try:
+                index = json.loads((folder / "repo.json").read_bytes())
+                if index.get("gun") != gun:
+                    raise self._corrupt(f"{folder}/repo.json names another GUN")
+                for n, digest in index["roots"].items():
+                    data = (folder / "roots" / f"{int(n)}.root.json").read_bytes()
+                    if _sha(data) != digest:
+                        raise self._corrupt(f"{gun} root version {n} does not match its digest")
+                    repo.roots[int(n)] = data
+                for role, rec in index["signed"].items():
+                    data = (folder / "signed" / role_relpath(role)).read_bytes()
+                    if _sha(data) != rec["sha256"]:
+                        raise self._corrupt(f"{gun} last signed {role} does not match its digest")
+                    repo.signed[role] = SignedRecord(role, int(rec["version"]), rec["sha256"],
+                                                     rec["time"], data)
+            except (OSError, ValueError, KeyError, TypeError, AttributeError,
+                    InvalidName) as exc:
+                raise self._corrupt(f"cannot read {folder} ({type(exc).__name__})") from None
+        self._repos[gun] = repo
+        return repo
+
+    def _inv(self) -> _Inventory:
+        if self._inventory is None:
+            inv = _Inventory({}, {}, {})
+            path = self._gen / "inventory.json" if self._gen else None
+            if path is not None and path.exists():
+                try:
+                    data = json.loads(path.read_bytes())
+                    for t in data["tokens"]:
+                        rec = TokenRecord.from_dict(t)
+                        inv.tokens[rec.serial] = rec
+                    for k in data["keys"]:
+                        krec = KeyRecord.from_dict(k)
+                        inv.keys[krec.key_id] = krec
+                    for r in data["retired"]:
+                        rrec = RetiredKey.from_dict(r)
+                        inv.retired[rrec.key.key_id] = rrec
+                except (OSError, ValueError, KeyError, TypeError, InventoryError) as exc:
+                    raise self._corrupt(f"cannot read {path} ({type(exc).__name__})") from None
+            self._inventory = inv
+        return self._inventory
+
+    # reading ---------------------------------------------------------------------------------
+
+    def guns(self) -> list[str]:
+        """GUNs this workspace holds anything for."""
+        found = set(g for g, r in self._repos.items() if r.roots or r.signed)
+        repos = self._gen / "repos" if self._gen else None
+        if repos is not None and repos.is_dir():
+            for folder in repos.iterdir():
+                try:
+                    found.add(gun_from_dirname(folder.name))
+                except InvalidName:
+                    raise self._corrupt(f"unexpected folder {folder}") from None
+        return sorted(found)
+
+    def trusted_root_history(self, gun: str) -> dict[int, bytes]:
+        """Trusted root.json versions of `gun`, exact bytes, by version."""
+        return dict(sorted(self._repo(gun).roots.items()))
+
+    def trusted_roots(self, gun: str) -> list[bytes]:
+        """Trusted root.json files of `gun` in ascending version order (exact bytes)."""
+        return list(self.trusted_root_history(gun).values())
+
+    def latest_root_version(self, gun: str) -> int | None:
+        roots = self._repo(gun).roots
+        return max(roots) if roots else None
+
+    def last_signed(self, gun: str, role: str) -> SignedRecord | None:
+        return self._repo(gun).signed.get(_role(role))
+
+    def last_signed_version(self, gun: str, role: str) -> int | None:
+        rec = self.last_signed(gun, role)
+        return rec.version if rec else None
+
+    def compare_version(self, gun: str, role: str, version: int) -> int:
+        """-1 if `version` is older than the last signed one, 0 if equal, 1 if newer or none."""
+        last = self.last_signed_version(gun, role)
+        _version(version, f"{gun} {role}")
+        return 1 if last is None or version > last else (0 if version == last else -1)
+
+    def require_newer(self, gun: str, role: str, version: int) -> None:
+        """Raise RollbackError unless `version` is above the last this machine signed."""
+        if self.compare_version(gun, role, version) < 1:
+            raise RollbackError(f"{gun}: refusing to sign {role} version {version}: this machine "
+                                f"already signed version {self.last_signed_version(gun, role)}")
+
+    def tokens(self) -> list[TokenRecord]:
+        return sorted(self._inv().tokens.values(), key=lambda t: (t.label, t.serial))
+
+    def keys(self, *, include_retired: bool = False) -> list[KeyRecord]:
+        keys = list(self._inv().keys.values())
+        if include_retired:
+            keys += [r.key for r in self._inv().retired.values()]
+        return sorted(keys, key=lambda k: (k.role, k.key_id))
+
+    def key(self, key_id: str) -> KeyRecord | None:
+        inv = self._inv()
+        if key_id in inv.keys:
+            return inv.keys[key_id]
+        return inv.retired[key_id].key if key_id in inv.retired else None
+
+    def retired_keys(self) -> list[RetiredKey]:
+        return sorted(self._inv().retired.values(), key=lambda r: (r.retired_at, r.key.key_id))
+
+    def is_retired(self, key_id: str) -> bool:
+        return key_id in self._inv().retired
+
+
+class Transaction(_Reader):
+    """Staged changes to a workspace; committed all at once or not at all."""
+
+    def __init__(self, workspace: Workspace, generation: Path | None):
+        super().__init__(workspace, generation)
+        self._dirty_repos: set[str] = set()
+        self._dirty_inventory = False
+
+    def add_trusted_root(self, gun: str, version: int, data: bytes) -> None:
+        """Pin root.json `version` of `gun` (exact bytes): the next version after the last one
+        trusted, or any version for a GUN with no history yet. Re-adding identical bytes is a
+        no-op; different bytes for a known version are refused."""
+        repo = self._repo(gun)
+        version = _version(version, f"{gun} root")
+        data = _content(data, f"{gun} root version {version}")
+        if version in repo.roots:
+            if repo.roots[version] != data:
+                raise RollbackError(f"{gun}: root version {version} is already trusted with "
+                                    "different content; refusing to replace it")
+            return
+        last = max(repo.roots) if repo.roots else None
+        if last is not None and version != last + 1:
+            raise RollbackError(f"{gun}: root version {version} does not follow the last "
+                                f"trusted version {last} (expected {last + 1})")
+        repo.roots[version] = data
+        self._dirty_repos.add(repo.gun)
+
+    def record_signed(self, gun: str, role: str, version: int, data: bytes, *,
+                      allow_same_version: bool = False) -> SignedRecord:
+        """Record that this machine signed `role` at `version` (exact bytes of the file).
+
+        A lower version than the last recorded is refused (rollback). The same version with
+        different bytes is refused unless `allow_same_version` (co-signing adds signatures to
+        the same version: the ceremony checks the signed part is unchanged before saying so).
+        """
+        repo = self._repo(gun)
+        role = _role(role)
+        version = _version(version, f"{gun} {role}")
+        data = _content(data, f"{gun} {role} version {version}")
+        last = repo.signed.get(role)
+        if last is not None:
+            if version < last.version:
+                raise RollbackError(f"{gun}: {role} version {version} is below version "
+                                    f"{last.version} already signed here")
+            if version == last.version and last.data != data and not allow_same_version:
+                raise RollbackError(f"{gun}: {role} version {version} was already signed here "
+                                    "with different content")
+        record = SignedRecord(role, version, _sha(data), _now(), data)
+        repo.signed[role] = record
+        self._dirty_repos.add(repo.gun)
+        return record
+
+    def add_token(self, token: TokenRecord) -> None:
+        """Add a token, or update the record of one with the same serial."""
+        if not isinstance(token, TokenRecord):
+            raise WorkspaceError("add_token takes a TokenRecord")
+        if not token.added:
+            token = TokenRecord(**{**token.to_dict(), "added": _now()})
+        self._inv().tokens[token.serial] = token
+        self._dirty_inventory = True
+
+    def add_key(self, key: KeyRecord) -> None:
+        """Add a key, or update the record of one with the same key ID (e.g. more GUNs)."""
+        if not isinstance(key, KeyRecord):
+            raise WorkspaceError("add_key takes a KeyRecord")
+        if self.is_retired(key.key_id):
+            raise WorkspaceError(f"key {key.key_id} is retired and cannot be added again")
+        if not key.added:
+            key = KeyRecord.from_dict({**key.to_dict(), "added": _now()})
+        self._inv().keys[key.key_id] = key
+        self._dirty_inventory = True
+
+    def retire_key(self, key_id: str, reason: str) -> RetiredKey:
+        """Take a key out of use, keeping its record and the reason."""
+        inv = self._inv()
+        if key_id not in inv.keys:
+            raise WorkspaceError(f"no active key {key_id} in the inventory")
+        if not isinstance(reason, str) or not reason.strip() or not reason.isprintable():
+            raise WorkspaceError("retiring a key needs a printable reason")
+        retired = RetiredKey(inv.keys.pop(key_id), reason, _now())
+        inv.retired[key_id] = retired
+        self._dirty_inventory = True
+        return retired
+
+    @property
+    def changed(self) -> bool:
+        return bool(self._dirty_repos) or self._dirty_inventory
+
+
+class Workspace(_Reader):
+    """An offline workspace. Reads see the last committed state; writes go through
+    `transaction()` (or the one-change helpers below, each its own transaction)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        super().__init__(self, None)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None, *,
+             create: bool = False) -> Workspace:
+        """Open the workspace at `path`, or at $CEREMONY_WORKSPACE if `path` is None.
+
+        With `create`, an absent or empty directory becomes a new workspace.
+        """
+        if path is None:
+            path = os.environ.get(ENV) or None
+            if path is None:
+                raise WorkspaceError(f"no workspace: give --workspace DIR or set {ENV}")
+        folder = Path(path).absolute()
+        marker = folder / "workspace.json"
+        if not marker.exists():
+            if not create:
+                raise WorkspaceError(f"{folder} is not a ceremony workspace (no "
+                                     "workspace.json)")
+            # Empty, or holding only the temp file of a creation that was killed.
+            if folder.exists() and (not folder.is_dir() or any(
+                    not (p.name.startswith(".workspace.json.") and p.name.endswith(".tmp"))
+                    for p in folder.iterdir())):
+                raise WorkspaceError(f"cannot create a workspace in {folder}: it exists and is "
+                                     "not an empty directory")
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WorkspaceError(f"cannot create {folder}: {exc.strerror}") from None
+            _atomic(marker, json.dumps({"format": FORMAT, "version": VERSION}).encode())
+        try:
+            info = json.loads(marker.read_bytes())
+        except (OSError, ValueError):
+            raise WorkspaceError(f"{marker} is unreadable") from None
+        if not isinstance(info, dict) or info.get("format") != FORMAT:
+            raise WorkspaceError(f"{folder} is not a ceremony workspace")
+        if info.get("version") != VERSION:
+            raise WorkspaceError(f"workspace {folder} has format version {info.get('version')!r}; "
+                                 f"this tool reads version {VERSION}")
+        # Made here, not only at creation: a creation may have been cut short.
+        for sub in ("state", "transcripts"):
+            if not (folder / sub).is_dir():
+                (folder / sub).mkdir()
+                fsync_dir(folder)
+        if not (folder / ".lock").exists():
+            os.close(os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644))
+        return cls(folder)
+
+    # reads always look at the generation committed now ------------------------------------------
+
+    def _current(self) -> Path | None:
+        link = self.path / "current"
+        try:
+            target = os.readlink(link)
+        except FileNotFoundError:
+            return None
+        except OSError:
+            raise WorkspaceError(f"{link} is not the workspace's commit link") from None
+        parts = Path(target).parts
+        if len(parts) != 2 or parts[0] != "state" or not _GEN.fullmatch(parts[1]):
+            raise WorkspaceError(f"{link} points outside the workspace state ({target!r})")
+        return self.path / target
+
+    def _refresh(self) -> None:
+        gen = self._current()
+        if gen != self._gen:
+            self._gen, self._repos, self._inventory = gen, {}, None
+
+    def _repo(self, gun: str) -> _Repo:
+        self._refresh()
+        return super()._repo(gun)
+
+    def _inv(self) -> _Inventory:
+        self._refresh()
+        return super()._inv()
+
+    def guns(self) -> list[str]:
+        self._refresh()
+        return super().guns()
+
+    @property
+    def transcripts_dir(self) -> Path:
+        return self.path / "transcripts"
+
+    def new_transcript_path(self, label: str) -> Path:
+        """A fresh transcript file name: transcripts/<UTC time>-<label>.jsonl."""
+        safe = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:60] or "ceremony"
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        return self.transcripts_dir / f"{stamp}-{safe}.jsonl"
+
+    # writing ------------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Stage changes; commit them atomically when the block ends without an exception."""
+        lock = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise WorkspaceError(f"workspace {self.path} is in use by another ceremony "
+                                     "(another process holds its lock)") from None
+            tx = Transaction(self, self._current())
+            yield tx
+            if tx.changed:
+                self._commit(tx)
+        finally:
+            os.close(lock)  # releases the lock
+
+    def add_trusted_root(self, gun: str, version: int, data: bytes) -> None:
+        with self.transaction() as tx:
+            tx.add_trusted_root(gun, version, data)
+
+    def record_signed(self, gun: str, role: str, version: int, data: bytes, *,
+                      allow_same_version: bool = False) -> SignedRecord:
+        with self.transaction() as tx:
+            return tx.record_signed(gun, role, version, data,
+                                    allow_same_version=allow_same_version)
+
+    def add_token(self, token: TokenRecord) -> None:
+        with self.transaction() as tx:
+            tx.add_token(token)
+
+    def add_key(self, key: KeyRecord) -> None:
+        with self.transaction() as tx:
+            tx.add_key(key)
+
+    def retire_key(self, key_id: str, reason: str) -> RetiredKey:
+        with self.transaction() as tx:
+            return tx.retire_key(key_id, reason)
+
+    def _commit(self, tx: Transaction) -> None:
+        state = self.path / "state"
+        numbers = [int(m.group(1)) for p in state.iterdir() if (m := _GEN.fullmatch(p.name))]
+        new = state / f"gen-{max(numbers, default=0) + 1:08d}"
+        old = tx._gen
+        switched = False
+        try:
+            new.mkdir()
+            changed_dirs = {gun_dirname(g) for g in tx._dirty_repos}
+            if old is not None:
+                _link_tree(old, new, skip_repos=changed_dirs,
+                           skip_inventory=tx._dirty_inventory)
+            for gun in sorted(tx._dirty_repos):
+                _write_repo(new / "repos" / gun_dirname(gun), tx._repos[gun], old)
+            if tx._dirty_inventory:
+                inv = tx._inv()
+                _write_new(new / "inventory.json", json.dumps({
+                    "tokens": [t.to_dict() for t in tx.tokens()],
+                    "keys": [k.to_dict() for k in tx.keys()],
+                    "retired": [r.to_dict() for r in sorted(inv.retired.values(),
+                                                            key=lambda r: r.key.key_id)],
+                }, indent=1, sort_keys=True).encode())
+            _fsync_tree(new)
+            fsync_dir(state)
+            fault_point("workspace.commit.built")
+            link_tmp = self.path / "current.new"
+            if link_tmp.is_symlink() or link_tmp.exists():
+                link_tmp.unlink()
+            os.symlink(f"state/{new.name}", link_tmp)
+            fault_point("workspace.commit.link_made")
+            os.replace(link_tmp, self.path / "current")
+            switched = True
+            fault_point("workspace.commit.switched")
+            fsync_dir(self.path)
+            fault_point("workspace.commit.durable")
+        except OSError as exc:
+            if switched:  # the new state is in place; only its durability is in doubt
+                raise WorkspaceError(f"workspace {self.path} was updated but could not be "
+                                     f"synced to disk: {exc.strerror or exc}") from None
+            shutil.rmtree(new, ignore_errors=True)
+            raise WorkspaceError(f"cannot update workspace {self.path}: "
+                                 f"{exc.strerror or exc}; it is unchanged") from None
+        self._collect(keep={new.name, old.name if old else ""})
+
+    def _collect(self, keep: set[str]) -> None:
+        """Remove generations other than `keep` (half-built ones from crashes included)."""
+        for folder in sorted((self.path / "state").iterdir()):
+            if folder.name not in keep and _GEN.fullmatch(folder.name):
+                shutil.rmtree(folder, ignore_errors=True)
+                fault_point("workspace.gc.removed")
+
+
+# --- building a generation -----------------------------------------------------------------------
+
+def _atomic(path: Path, data: bytes) -> None:
+    try:
+        atomic_write(path, data, overwrite=True)
+    except TransferError as exc:
+        raise WorkspaceError(str(exc)) from None
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write a file of a generation that is not current yet (so no temp file is needed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fault_point("workspace.commit.file")
+
+
+def _link(src: Path, dst: Path) -> None:
+    """Hard-link an unchanged (immutable) file into the new generation; copy if links fail."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EMLINK):
+            raise
+        _write_new(dst, src.read_bytes())
+
+
+def _link_tree(old: Path, new: Path, *, skip_repos: set[str], skip_inventory: bool) -> None:
+    for root, dirs, files in os.walk(old):
+        rel = Path(root).relative_to(old)
+        if rel == Path("repos"):
+            dirs[:] = [d for d in dirs if d not in skip_repos]
+        for name in files:
+            if rel == Path(".") and name == "inventory.json" and skip_inventory:
+                continue
+            _link(Path(root) / name, new / rel / name)
+
+
+def _write_repo(folder: Path, repo: _Repo, old: Path | None) -> None:
+    """Write one GUN's folder: unchanged files linked from the old generation, new ones written."""
+    previous = old / "repos" / folder.name if old else None
+    index: dict[str, Any] = {"gun": repo.gun, "roots": {}, "signed": {}}
+    for version, data in sorted(repo.roots.items()):
+        name = Path("roots") / f"{version}.root.json"
+        index["roots"][str(version)] = _sha(data)
+        _place(folder / name, data, previous / name if previous else None)
+    for role, rec in sorted(repo.signed.items()):
+        name = Path("signed") / role_relpath(role)
+        index["signed"][role] = {"version": rec.version, "sha256": rec.sha256, "time": rec.time}
+        _place(folder / name, rec.data, previous / name if previous else None)
+    _write_new(folder / "repo.json", json.dumps(index, indent=1, sort_keys=True).encode())
+
+
+def _place(path: Path, data: bytes, previous: Path | None) -> None:
+    if previous is not None and previous.is_file() and previous.stat().st_size == len(data) \
+            and previous.read_bytes() == data:
+        _link(previous, path)
+    else:
+        _write_new(path, data)
+
+
+def _fsync_tree(top: Path) -> None:
+    for root, _dirs, _files in os.walk(top, topdown=False):
+        fsync_dir(root)

@@ -1,0 +1,667 @@
+"""Request and response bundles: what travels between the online and the offline machine.
+
+A request (online -> offline) carries, per GUN, what is asked and what the Notary server has now:
+its metadata files and root history as exact bytes, and its server-managed public keys. A
+response (offline -> online) carries, per GUN, the signed files to publish in upload order, or,
+while co-signing is not finished, a partial state saying which signatures are still missing.
+
+Wire format: one canonical JSON object (keys sorted, no whitespace, ASCII only, integers only),
+optionally followed by one newline:
+
+    {"content":{...},"created":"2026-01-02T03:04:05Z","format":"notary-ceremony-bundle",
+     "kind":"request","sha256":"<hex>","tool":"notary-ceremony 0.1.0","version":1}
+
+`sha256` is the SHA-256 of the same object without `sha256`, serialised the same way: the
+bundle's content digest, shown to people as hex and as words. Metadata files are carried as
+standard base64 (padded, canonical). Base64 rather than JSON strings because the bytes must
+survive exactly whatever they are: a JSON string of the text would accept several spellings of
+the same content (`\\u00e9` or `é`, `\\/` or `/`) and cannot carry bytes that are not valid
+UTF-8, while canonical base64 has one spelling per byte string, so the digest covers the bytes
+themselves and a re-encoded bundle is byte-identical.
+
+The parser is strict: unknown format, version, kind or field, duplicate keys, wrong types,
+floats, non-canonical spelling, oversize and truncation are refused with one line naming the
+problem (a BundleError). Nothing here trusts the content: the offline side verifies it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ceremony import __version__
+from transfer.errors import TransferError
+from transfer.files import atomic_write, read_limited
+from transfer.names import InvalidName, validate_gun, validate_role
+
+FORMAT = "notary-ceremony-bundle"
+VERSION = 1
+KINDS = ("request", "response")
+SERVER_KEY_ROLES = ("timestamp", "snapshot")
+
+MAX_BUNDLE_BYTES = 128 * 1024 * 1024
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_KEY_BYTES = 64 * 1024
+MAX_REPOSITORIES = 10_000
+MAX_FILES_PER_REPOSITORY = 1_000
+MAX_ROOT_HISTORY = 1_000
+MAX_DEPTH = 32
+MAX_TEXT = 2048
+
+TOOL = f"notary-ceremony {__version__}"
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+_OPERATION = re.compile(r"[a-z][a-z0-9-]{0,63}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_URL = re.compile(r"https?://[!-~]+")
+
+
+class BundleError(TransferError):
+    """A bundle that cannot be read or written; the message names the problem."""
+
+
+def utc_now() -> str:
+    """Current time as RFC 3339 UTC with whole seconds, e.g. 2026-01-02T03:04:05Z."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def canonical_json(obj: Any) -> bytes:
+    """The one serialisation bundles use: sorted keys, no whitespace, ASCII, no floats."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False).encode("ascii")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- the model ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RequestEntry:
+    """One GUN in a request: what is asked and what the server has now (exact bytes)."""
+
+    gun: str
+    operation: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    fetched_at: str = ""
+    metadata: Mapping[str, bytes] = field(default_factory=dict)  # role -> bytes as served
+    root_history: tuple[bytes, ...] = ()  # index i holds (i+1).root.json
+    server_keys: Mapping[str, bytes] = field(default_factory=dict)  # "timestamp"/"snapshot"
+
+    @property
+    def exists(self) -> bool:
+        """True if the server already has this repository (it served a root)."""
+        return "root" in self.metadata
+
+
+@dataclass(frozen=True)
+class SignedFile:
+    """One file to upload: the role it is for and its exact bytes."""
+
+    role: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class PendingSignatures:
+    """Extension point for co-signing: what a partial response still lacks.
+
+    `missing` lists the signatures still needed (one JSON object each, e.g. role, key ID and
+    token label: defined by the ceremony layer); `state` is whatever that layer needs to resume
+    (opaque JSON object). A response entry that has this is not publishable.
+    """
+
+    missing: tuple[Mapping[str, Any], ...]
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ResponseEntry:
+    """One GUN in a response: signed files in upload order, or a partial signing state."""
+
+    gun: str
+    files: tuple[SignedFile, ...] = ()
+    pending: PendingSignatures | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.pending is None
+
+
+class _Bundle:
+    kind: ClassVar[str]
+    created: str
+    tool: str
+
+    def _content(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _unsealed(self) -> dict[str, Any]:
+        return {"format": FORMAT, "version": VERSION, "kind": self.kind,
+                "created": self.created, "tool": self.tool, "content": self._content()}
+
+    def digest(self) -> bytes:
+        """SHA-256 over the canonical bundle without its `sha256` field."""
+        return hashlib.sha256(canonical_json(self._unsealed())).digest()
+
+    @property
+    def digest_hex(self) -> str:
+        return self.digest().hex()
+
+    def to_bytes(self) -> bytes:
+        """The bundle as it is written and transferred (canonical JSON + newline)."""
+        obj = self._unsealed()
+        obj["sha256"] = self.digest_hex
+        data = canonical_json(obj) + b"\n"
+        if len(data) > MAX_BUNDLE_BYTES:
+            raise BundleError(f"{self.kind} bundle would be {len(data)} bytes, larger than the "
+                              f"limit of {MAX_BUNDLE_BYTES}; split it into several bundles")
+        return data
+
+
+@dataclass(frozen=True)
+class RequestBundle(_Bundle):
+    """Online -> offline: per GUN, what is asked and what the server has now."""
+
+    kind: ClassVar[str] = "request"
+    server: str
+    entries: tuple[RequestEntry, ...]
+    created: str = field(default_factory=utc_now)
+    tool: str = TOOL
+
+    def __post_init__(self) -> None:
+        _check_request(self)
+
+    def _content(self) -> dict[str, Any]:
+        return {"server": self.server, "repositories": [{
+            "gun": e.gun, "fetched_at": e.fetched_at,
+            "operation": {"name": e.operation, "params": dict(e.params)},
+            "metadata": {role: _b64(data) for role, data in e.metadata.items()},
+            "root_history": [_b64(data) for data in e.root_history],
+            "server_keys": {role: _b64(data) for role, data in e.server_keys.items()},
+        } for e in self.entries]}
+
+    @property
+    def guns(self) -> list[str]:
+        return [e.gun for e in self.entries]
+
+    def entry(self, gun: str) -> RequestEntry:
+        for e in self.entries:
+            if e.gun == gun:
+                return e
+        raise BundleError(f"request bundle has no repository {gun!r}")
+
+
+@dataclass(frozen=True)
+class ResponseBundle(_Bundle):
+    """Offline -> online: per GUN, the signed files to publish (or a partial signing state)."""
+
+    kind: ClassVar[str] = "response"
+    entries: tuple[ResponseEntry, ...]
+    request_sha256: str | None = None  # digest of the request this answers, if any
+    created: str = field(default_factory=utc_now)
+    tool: str = TOOL
+
+    def __post_init__(self) -> None:
+        _check_response(self)
+
+    def _content(self) -> dict[str, Any]:
+        return {"request_sha256": self.request_sha256, "repositories": [{
+            "gun": e.gun,
+            "files": [{"role": f.role, "data": _b64(f.data)} for f in e.files],
+            "pending": None if e.pending is None else {
+                "missing": [dict(m) for m in e.pending.missing], "state": dict(e.pending.state)},
+        } for e in self.entries]}
+
+    @property
+    def guns(self) -> list[str]:
+        return [e.gun for e in self.entries]
+
+    @property
+    def complete(self) -> bool:
+        """True if every GUN is fully signed (publishable)."""
+        return all(e.complete for e in self.entries)
+
+    def entry(self, gun: str) -> ResponseEntry:
+        for e in self.entries:
+            if e.gun == gun:
+                return e
+        raise BundleError(f"response bundle has no repository {gun!r}")
+
+
+Bundle = RequestBundle | ResponseBundle
+
+
+# --- checks shared by construction and parsing ----------------------------------------------------
+
+def _fail(where: str, problem: str) -> BundleError:
+    return BundleError(f"{where}: {problem}" if where else problem)
+
+
+def _gun_at(gun: object, where: str) -> str:
+    try:
+        return validate_gun(gun)
+    except InvalidName as exc:
+        raise _fail(where, str(exc)) from None
+
+
+def _role_at(role: object, where: str) -> str:
+    try:
+        return validate_role(role)
+    except InvalidName as exc:
+        raise _fail(where, str(exc)) from None
+
+
+def _time_at(value: object, where: str) -> str:
+    if not isinstance(value, str) or not _TIME.fullmatch(value):
+        raise _fail(where, f"{value!r} is not a UTC time like 2026-01-02T03:04:05Z")
+    try:
+        dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        raise _fail(where, f"{value!r} is not a valid date and time") from None
+    return value
+
+
+def _json_value_at(value: object, where: str, depth: int = 0) -> None:
+    """Opaque JSON (parameters, co-signing state): bounded depth, no floats."""
+    if depth > MAX_DEPTH:
+        raise _fail(where, f"nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise _fail(where, "object keys must be strings")
+            _json_value_at(v, where, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _json_value_at(v, where, depth + 1)
+    elif isinstance(value, float):
+        raise _fail(where, "numbers with a fraction or exponent are not allowed")
+    elif value is not None and not isinstance(value, str | int):
+        raise _fail(where, f"{type(value).__name__} is not a JSON value")
+
+
+def _bytes_at(value: object, where: str, limit: int) -> bytes:
+    if not isinstance(value, bytes):
+        raise _fail(where, f"expected bytes, got {type(value).__name__}")
+    if len(value) > limit:
+        raise _fail(where, f"{len(value)} bytes, larger than the limit of {limit}")
+    return value
+
+
+def _check_request(b: RequestBundle) -> None:
+    if not isinstance(b.server, str) or len(b.server) > MAX_TEXT or not _URL.fullmatch(b.server):
+        raise _fail("request bundle: server", f"{b.server!r} is not an http(s) URL")
+    _time_at(b.created, "request bundle: created")
+    if not b.entries:
+        raise _fail("request bundle", "no repositories")
+    if len(b.entries) > MAX_REPOSITORIES:
+        raise _fail("request bundle", f"{len(b.entries)} repositories, more than the limit of "
+                                      f"{MAX_REPOSITORIES}")
+    seen: set[str] = set()
+    for i, e in enumerate(b.entries):
+        where = f"request bundle: repositories[{i}]"
+        gun = _gun_at(e.gun, where + ".gun")
+        where = f"request bundle: repository {gun}"
+        if gun in seen:
+            raise _fail(where, "listed twice")
+        seen.add(gun)
+        if not isinstance(e.operation, str) or not _OPERATION.fullmatch(e.operation):
+            raise _fail(where + ".operation", f"{e.operation!r} is not an operation name "
+                                              "([a-z][a-z0-9-]*)")
+        if not isinstance(e.params, Mapping):
+            raise _fail(where + ".operation.params", "must be an object")
+        _json_value_at(dict(e.params), where + ".operation.params")
+        _time_at(e.fetched_at, where + ".fetched_at")
+        if len(e.metadata) > MAX_FILES_PER_REPOSITORY:
+            raise _fail(where, f"more than {MAX_FILES_PER_REPOSITORY} metadata files")
+        for role, data in e.metadata.items():
+            _bytes_at(data, f"{where}.metadata.{_role_at(role, where + '.metadata')}",
+                      MAX_FILE_BYTES)
+        if e.metadata and "root" not in e.metadata:
+            raise _fail(where + ".metadata", "has files but no root")
+        if len(e.root_history) > MAX_ROOT_HISTORY:
+            raise _fail(where, f"root history longer than {MAX_ROOT_HISTORY} versions")
+        for n, data in enumerate(e.root_history, start=1):
+            _bytes_at(data, f"{where}.root_history (version {n})", MAX_FILE_BYTES)
+        if bool(e.root_history) != e.exists:
+            raise _fail(where, "root history must be present exactly when root is")
+        for role, data in e.server_keys.items():
+            if role not in SERVER_KEY_ROLES:
+                raise _fail(where + ".server_keys", f"unknown key role {role!r}")
+            _bytes_at(data, f"{where}.server_keys.{role}", MAX_KEY_BYTES)
+
+
+def _check_response(b: ResponseBundle) -> None:
+    _time_at(b.created, "response bundle: created")
+    if b.request_sha256 is not None and (not isinstance(b.request_sha256, str)
+                                         or not _HEX64.fullmatch(b.request_sha256)):
+        raise _fail("response bundle: request_sha256", "must be 64 lowercase hex digits")
+    if not b.entries:
+        raise _fail("response bundle", "no repositories")
+    if len(b.entries) > MAX_REPOSITORIES:
+        raise _fail("response bundle", f"{len(b.entries)} repositories, more than the limit "
+                                       f"of {MAX_REPOSITORIES}")
+    seen: set[str] = set()
+    for i, e in enumerate(b.entries):
+        gun = _gun_at(e.gun, f"response bundle: repositories[{i}].gun")
+        where = f"response bundle: repository {gun}"
+        if gun in seen:
+            raise _fail(where, "listed twice")
+        seen.add(gun)
+        if len(e.files) > MAX_FILES_PER_REPOSITORY:
+            raise _fail(where, f"more than {MAX_FILES_PER_REPOSITORY} files")
+        roles: set[str] = set()
+        for f in e.files:
+            role = _role_at(f.role, where + ".files")
+            if role == "timestamp":
+                raise _fail(where + ".files", "timestamp is made by the server and cannot be "
+                                              "uploaded")
+            if role in roles:
+                raise _fail(where + ".files", f"role {role} appears twice")
+            roles.add(role)
+            _bytes_at(f.data, f"{where}.files.{role}", MAX_FILE_BYTES)
+        if e.pending is None:
+            if not e.files:
+                raise _fail(where, "no files to publish and no pending signatures")
+        else:
+            if not e.pending.missing:
+                raise _fail(where + ".pending", "partial state lists no missing signatures")
+            for m in e.pending.missing:
+                if not isinstance(m, Mapping):
+                    raise _fail(where + ".pending.missing", "entries must be objects")
+                _json_value_at(dict(m), where + ".pending.missing")
+            if not isinstance(e.pending.state, Mapping):
+                raise _fail(where + ".pending.state", "must be an object")
+            _json_value_at(dict(e.pending.state), where + ".pending.state")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+class _Duplicate(Exception):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _Duplicate(key)
+        obj[key] = value
+    return obj
+
+
+def _no_float(text: str) -> Any:
+    raise ValueError(f"number {text[:20]!r} has a fraction or exponent (not allowed)")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 19:
+        raise ValueError(f"number {text[:20]}... is too large")
+    return int(text)
+
+
+def _loads(data: bytes, what: str) -> Any:
+    if not data.strip():
+        raise BundleError(f"{what} is empty")
+    if not data.isascii():
+        offset = next(i for i, byte in enumerate(data) if byte > 0x7F)
+        raise BundleError(f"{what} has a non-ASCII byte at offset {offset} (corrupted, or not a "
+                          "bundle)")
+    text = data.decode("ascii")
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_no_float,
+                          parse_int=_bounded_int, parse_constant=_no_float)
+    except _Duplicate as exc:
+        raise BundleError(f"{what} has a duplicate key {exc.args[0]!r}") from None
+    except RecursionError:
+        raise BundleError(f"{what} is nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        body = text.rstrip()
+        if exc.pos >= len(body) or (body.startswith("{") and not body.endswith("}")):
+            raise BundleError(f"{what} is truncated: the JSON ends early after {len(data)} "
+                              "bytes") from None
+        raise BundleError(f"{what} is not valid JSON ({exc.msg}, byte {exc.pos})") from None
+    except ValueError as exc:
+        raise BundleError(f"{what}: {exc}") from None
+
+
+def _obj(value: Any, where: str, required: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(where, f"must be an object, got {_json_type(value)}")
+    missing = [k for k in required if k not in value]
+    if missing:
+        raise _fail(where, f"missing field {missing[0]!r}")
+    unknown = sorted(set(value) - set(required))
+    if unknown:
+        raise _fail(where, f"unknown field {unknown[0]!r}")
+    return value
+
+
+def _typed(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
+    # bool is an int in Python; JSON true/false are never valid where a number is expected.
+    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+        names = {str: "a string", int: "an integer", list: "a list", dict: "an object"}
+        expected = names.get(kind, str(kind)) if isinstance(kind, type) else "a value"
+        raise _fail(where, f"must be {expected}, got {_json_type(value)}")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "an integer", str: "a string", list: "a list",
+            dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _unb64(value: Any, where: str, limit: int) -> bytes:
+    _typed(value, str, where)
+    if len(value) > (limit + 2) // 3 * 4:
+        raise _fail(where, f"more than the limit of {limit} bytes")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise _fail(where, "not valid base64") from None
+    if _b64(raw) != value:
+        raise _fail(where, "base64 is not in canonical form")
+    return raw
+
+
+def _b64_map(value: Any, where: str, limit: int) -> dict[str, bytes]:
+    _typed(value, dict, where)
+    return {k: _unb64(v, f"{where}.{k}", limit) for k, v in value.items()}
+
+
+def _parse_request(created: str, tool: str, content: Any) -> RequestBundle:
+    c = _obj(content, "request bundle: content", ("repositories", "server"))
+    server = _typed(c["server"], str, "request bundle: server")
+    repos = _typed(c["repositories"], list, "request bundle: repositories")
+    if len(repos) > MAX_REPOSITORIES:
+        raise _fail("request bundle", f"more than {MAX_REPOSITORIES} repositories")
+    entries = []
+    for i, r in enumerate(repos):
+        where = f"request bundle: repositories[{i}]"
+        r = _obj(r, where, ("fetched_at", "gun", "metadata", "operation", "root_history",
+                            "server_keys"))
+        gun = _typed(r["gun"], str, where + ".gun")
+        where = f"request bundle: repository {gun!r}" if gun.isprintable() else where
+        op = _obj(r["operation"], where + ".operation", ("name", "params"))
+        history = _typed(r["root_history"], list, where + ".root_history")
+        if len(history) > MAX_ROOT_HISTORY:
+            raise _fail(where, f"root history longer than {MAX_ROOT_HISTORY} versions")
+        entries.append(RequestEntry(
+            gun=gun,
+            operation=_typed(op["name"], str, where + ".operation.name"),
+            params=_typed(op["params"], dict, where + ".operation.params"),
+            fetched_at=_typed(r["fetched_at"], str, where + ".fetched_at"),
+            metadata=_b64_map(r["metadata"], where + ".metadata", MAX_FILE_BYTES),
+            root_history=tuple(_unb64(h, f"{where}.root_history[{n}]", MAX_FILE_BYTES)
+                               for n, h in enumerate(history)),
+            server_keys=_b64_map(r["server_keys"], where + ".server_keys", MAX_KEY_BYTES)))
+    return RequestBundle(server=server, entries=tuple(entries), created=created, tool=tool)
+
+
+def _parse_response(created: str, tool: str, content: Any) -> ResponseBundle:
+    c = _obj(content, "response bundle: content", ("repositories", "request_sha256"))
+    request_sha = c["request_sha256"]
+    if request_sha is not None:
+        _typed(request_sha, str, "response bundle: request_sha256")
+    repos = _typed(c["repositories"], list, "response bundle: repositories")
+    if len(repos) > MAX_REPOSITORIES:
+        raise _fail("response bundle", f"more than {MAX_REPOSITORIES} repositories")
+    entries = []
+    for i, r in enumerate(repos):
+        where = f"response bundle: repositories[{i}]"
+        r = _obj(r, where, ("files", "gun", "pending"))
+        gun = _typed(r["gun"], str, where + ".gun")
+        where = f"response bundle: repository {gun!r}" if gun.isprintable() else where
+        files = []
+        for j, f in enumerate(_typed(r["files"], list, where + ".files")):
+            f = _obj(f, f"{where}.files[{j}]", ("data", "role"))
+            role = _typed(f["role"], str, f"{where}.files[{j}].role")
+            files.append(SignedFile(role, _unb64(f["data"], f"{where}.files[{j}].data",
+                                                 MAX_FILE_BYTES)))
+        pending = None
+        if r["pending"] is not None:
+            p = _obj(r["pending"], where + ".pending", ("missing", "state"))
+            missing = _typed(p["missing"], list, where + ".pending.missing")
+            pending = PendingSignatures(
+                missing=tuple(_typed(m, dict, where + ".pending.missing[]") for m in missing),
+                state=_typed(p["state"], dict, where + ".pending.state"))
+        entries.append(ResponseEntry(gun=gun, files=tuple(files), pending=pending))
+    return ResponseBundle(entries=tuple(entries), request_sha256=request_sha, created=created,
+                          tool=tool)
+
+
+def parse_bundle(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Bundle:
+    """Parse and check a bundle's bytes; raise BundleError naming the first problem found."""
+    if len(data) > max_bytes:
+        raise BundleError(f"bundle is {len(data)} bytes, larger than the limit of {max_bytes}")
+    obj = _loads(data, "bundle")
+    if not isinstance(obj, dict):
+        raise BundleError(f"bundle must be a JSON object, got {_json_type(obj)}")
+    if obj.get("format") != FORMAT:
+        raise BundleError(f"not a {FORMAT} (format field is {obj.get('format')!r})")
+    version = obj.get("version")
+    if version != VERSION or isinstance(version, bool):
+        raise BundleError(f"unsupported bundle version {version!r} (this tool reads version "
+                          f"{VERSION})")
+    kind = obj.get("kind")
+    if kind not in KINDS:
+        raise BundleError(f"unknown bundle kind {kind!r} (expected request or response)")
+    what = f"{kind} bundle"
+    _obj(obj, what, ("content", "created", "format", "kind", "sha256", "tool", "version"))
+    claimed = _typed(obj["sha256"], str, what + ": sha256")
+    if not _HEX64.fullmatch(claimed):
+        raise _fail(what + ": sha256", "must be 64 lowercase hex digits")
+    unsealed = {k: v for k, v in obj.items() if k != "sha256"}
+    if data not in (canonical_json(obj), canonical_json(obj) + b"\n"):
+        raise BundleError(f"{what} is not in canonical form (reformatted or edited by hand?)")
+    actual = sha256_hex(canonical_json(unsealed))
+    if actual != claimed:
+        raise BundleError(f"{what} digest mismatch: content hashes to {actual[:16]}..., the "
+                          f"bundle says {claimed[:16]}... (corrupted or altered in transit)")
+    created = _typed(obj["created"], str, what + ": created")
+    tool = _typed(obj["tool"], str, what + ": tool")
+    if len(tool) > 100 or not tool.isprintable():
+        raise _fail(what + ": tool", "must be a short printable string")
+    if kind == "request":
+        return _parse_request(created, tool, obj["content"])
+    return _parse_response(created, tool, obj["content"])
+
+
+def parse_request(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> RequestBundle:
+    b = parse_bundle(data, max_bytes=max_bytes)
+    if not isinstance(b, RequestBundle):
+        raise BundleError(f"expected a request bundle, got a {b.kind} bundle")
+    return b
+
+
+def parse_response(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> ResponseBundle:
+    b = parse_bundle(data, max_bytes=max_bytes)
+    if not isinstance(b, ResponseBundle):
+        raise BundleError(f"expected a response bundle, got a {b.kind} bundle")
+    return b
+
+
+def read_bundle(path: str | Path, *, kind: str | None = None,
+                max_bytes: int = MAX_BUNDLE_BYTES) -> Bundle:
+    """Read and parse a bundle file; `kind` ("request"/"response") insists on one kind."""
+    try:
+        data = read_limited(path, max_bytes, what="bundle")
+    except TransferError as exc:
+        raise BundleError(str(exc)) from None
+    if kind == "request":
+        return parse_request(data, max_bytes=max_bytes)
+    if kind == "response":
+        return parse_response(data, max_bytes=max_bytes)
+    return parse_bundle(data, max_bytes=max_bytes)
+
+
+def write_bundle(path: str | Path, bundle: Bundle, *, overwrite: bool = False) -> Path:
+    """Write a bundle atomically (never half a file); refuses to overwrite unless asked."""
+    return atomic_write(path, bundle.to_bytes(), overwrite=overwrite)
+
+
+# --- for people ----------------------------------------------------------------------------------
+
+def _version_of(data: bytes) -> str:
+    """`v3` from a metadata file's signed.version, for display only (nothing is trusted here)."""
+    try:
+        version = json.loads(data)["signed"]["version"]
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return "unreadable"
+    return f"v{version}" if isinstance(version, int) and not isinstance(version, bool) else "v?"
+
+
+def _file_line(role: str, data: bytes) -> str:
+    return f"{role} {_version_of(data)} ({len(data)} bytes, sha256 {sha256_hex(data)[:16]})"
+
+
+def describe(bundle: Bundle) -> str:
+    """A human summary: kind, origin, per GUN what is asked or carried, and the digest."""
+    from transfer.words import digest_words
+
+    lines = [f"{bundle.kind} bundle (format {FORMAT} v{VERSION}), created {bundle.created} by "
+             f"{bundle.tool}"]
+    if isinstance(bundle, RequestBundle):
+        lines.append(f"server {bundle.server}; {len(bundle.entries)} repositor"
+                     f"{'y' if len(bundle.entries) == 1 else 'ies'}")
+        for e in bundle.entries:
+            params = json.dumps(dict(e.params), sort_keys=True) if e.params else ""
+            lines.append(f"  {e.gun}: {e.operation} {params}".rstrip()
+                         + f" (fetched {e.fetched_at})")
+            if e.exists:
+                lines.append(f"    root history 1..{len(e.root_history)}")
+                lines.extend(f"    {_file_line(role, data)}"
+                             for role, data in sorted(e.metadata.items()))
+            else:
+                lines.append("    new repository: the server has no trust data for it")
+            keys = ", ".join(f"{role} sha256 {sha256_hex(data)[:16]}"
+                             for role, data in sorted(e.server_keys.items()))
+            lines.append(f"    server keys: {keys or 'none'}")
+    else:
+        answered = bundle.request_sha256 or "not recorded"
+        state = "complete" if bundle.complete else "PARTIAL (not publishable)"
+        lines.append(f"answers request {answered}; {len(bundle.entries)} repositor"
+                     f"{'y' if len(bundle.entries) == 1 else 'ies'}; {state}")
+        for e in bundle.entries:
+            lines.append(f"  {e.gun}:" + ("" if e.complete else
+                         f" PARTIAL, {len(e.pending.missing)} signature(s) missing"))
+            lines.extend(f"    {n}. {_file_line(f.role, f.data)}"
+                         for n, f in enumerate(e.files, start=1))
+    digest = bundle.digest()
+    lines.append(f"bundle sha256 {digest.hex()}")
+    lines.append(f"bundle words  {digest_words(digest)}")
+    return "\n".join(lines)
