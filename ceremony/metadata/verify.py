@@ -376,8 +376,8 @@ def _pinned_anchor(chain: Sequence[MetadataFile[Root]],
                    certificates: Sequence[Mapping[str, RootCertificate]],
                    pinned: Sequence[str]) -> int:
     for index, certs in enumerate(certificates):
-        is_newest = index == len(chain) - 1
-        if any(kid in pinned for kid in _root_keys(certs, check_time=is_newest)):
+        # validity in time is judged when the root is verified, with a precise message
+        if any(kid in pinned for kid in _root_keys(certs, check_time=False)):
             return index
     current = ", ".join(certificates[-1]) or "none"
     raise TrustPinningError(
