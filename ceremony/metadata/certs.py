@@ -128,14 +128,14 @@ def check_root_key(listed_id: str, key: Key, gun: str, at: dt.datetime) -> RootC
     except KeyFormatError as exc:
         verdict.problems.append(exc.reason)
         return verdict
+    if is_ca(chain[0]):
+        verdict.problems.append("first certificate is a CA (CA:TRUE); Notary needs a non-CA "
+                                "leaf certificate first (note: `openssl req -x509` sets CA:TRUE)")
+        return verdict
     leaves = [cert for cert in chain if not is_ca(cert)]
     if len(leaves) != 1:
         verdict.problems.append(f"holds {len(leaves)} non-CA certificates; Notary needs exactly "
                                 "one leaf")
-        return verdict
-    if is_ca(chain[0]):
-        verdict.problems.append("first certificate is a CA (CA:TRUE); Notary needs the leaf "
-                                "first and refuses CA root certificates")
         return verdict
     leaf = verdict.leaf = chain[0]
     cn = common_name(leaf)

@@ -144,11 +144,11 @@ def _find_bad(value: Any, path: str) -> tuple[str, str] | None:
     return None
 
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_IDENT = re.compile(r"[A-Za-z0-9_-]+\Z")
 
 
 def join_path(path: str, key: str) -> str:
-    """`signed.roles.root`, or `signed.targets["a/b.tar"]` for keys that are not identifiers."""
+    """`signed.roles.root`, `signed.keys.1f2e...`, or `signed.targets["a/b.tar"]` for other keys."""
     if _IDENT.match(key):
         return f"{path}.{key}" if path else key
     return f"{path}[{json.dumps(key, ensure_ascii=False)}]"

@@ -66,30 +66,34 @@ class Key:
 
     # -- dict form -------------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, data: Any, path: str = "key") -> Key:
+    def from_dict(cls, data: Any, path: str = "") -> Key:
+        def at(name: str) -> str:
+            return f"{path}.{name}" if path else name
+
         if type(data) is not dict:
-            raise MetadataFormatError("expected a key object", field=path)
+            raise MetadataFormatError("expected a key object", field=path or None)
         if data.keys() != {"keytype", "keyval"}:
-            raise MetadataFormatError(_fields_message(data, {"keytype", "keyval"}), field=path)
+            raise MetadataFormatError(_fields_message(data, {"keytype", "keyval"}),
+                                      field=path or None)
         keytype, keyval = data["keytype"], data["keyval"]
         if type(keytype) is not str:
-            raise MetadataFormatError("expected a string", field=f"{path}.keytype")
+            raise MetadataFormatError("expected a string", field=at("keytype"))
         if keytype not in KEY_TYPES:
             raise KeyFormatError(f"unknown key type {keytype!r} (Notary knows "
-                                 f"{', '.join(KEY_TYPES)})", field=f"{path}.keytype")
+                                 f"{', '.join(KEY_TYPES)})", field=at("keytype"))
         if type(keyval) is not dict or keyval.keys() != {"private", "public"}:
             raise MetadataFormatError(
-                'expected {"private": null, "public": "<base64>"}', field=f"{path}.keyval")
+                'expected {"private": null, "public": "<base64>"}', field=at("keyval"))
         if keyval["private"] is not None:
             raise MetadataFormatError("a public key object must have \"private\": null",
-                                      field=f"{path}.keyval.private")
+                                      field=at("keyval.private"))
         try:
             public = b64decode(keyval["public"])
         except ValueError as exc:
-            raise MetadataFormatError(str(exc), field=f"{path}.keyval.public") from None
+            raise MetadataFormatError(str(exc), field=at("keyval.public")) from None
         if keytype == ED25519 and len(public) != 32:
             raise KeyFormatError(f"an ed25519 public key is 32 bytes, not {len(public)}",
-                                 field=f"{path}.keyval.public")
+                                 field=at("keyval.public"))
         return cls(keytype, public)
 
     def to_dict(self) -> dict[str, Any]:

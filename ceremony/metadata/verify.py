@@ -242,9 +242,11 @@ class TrustedRoot:
         return self.steps[-1].file.signed
 
 
-def _root_keys(certs: Mapping[str, RootCertificate], check_time: bool) -> dict[str, Key]:
+def _root_keys(certs: Mapping[str, RootCertificate], check_time: bool,
+               only: Sequence[str] | None = None) -> dict[str, Key]:
+    """The root keys that count: certificates passing the rules (and among `only`, if given)."""
     return {listed: verdict.key for listed, verdict in certs.items()
-            if verdict.usable(check_time)}
+            if verdict.usable(check_time) and (only is None or listed in only)}
 
 
 def _unusable(certs: Mapping[str, RootCertificate], check_time: bool) -> dict[str, str]:
@@ -299,16 +301,17 @@ def verify_root_chain(chain: Sequence[MetadataFile[Root]], gun: str, at: Instant
         file, certs = chain[index], certificates[index]
         root = file.signed
         is_newest = index == newest
-        own_keys = _root_keys(certs, check_time=is_newest)
-        if index == anchor and mode == "pinned":  # Notary counts pinned certificates only
-            own_keys = {kid: key for kid, key in own_keys.items() if kid in pinned_cert_ids}
+        # At the pinned anchor, Notary counts pinned certificates only.
+        only = pinned_cert_ids if index == anchor and mode == "pinned" else None
+        own_keys = _root_keys(certs, check_time=is_newest, only=only)
         excluded = _unusable(certs, check_time=is_newest)
-        if index == anchor and mode == "pinned":
+        if only is not None:
             excluded.update({kid: "not a pinned root certificate ID" for kid in certs
                              if kid not in own_keys and kid not in excluded})
         own = check_threshold(file, ROOT, own_keys, root.roles[ROOT].threshold, excluded)
         if not own.met:
-            if is_newest and check_threshold(file, ROOT, _root_keys(certs, check_time=False),
+            # only certificates out of their validity period stand in the way?
+            if is_newest and check_threshold(file, ROOT, _root_keys(certs, False, only),
                                              root.roles[ROOT].threshold).met:
                 problems = "; ".join(f"root key {kid}: {why}" for kid, why in excluded.items())
                 raise RootCertificateError(f"root version {root.version} cannot be trusted: "
@@ -362,9 +365,11 @@ def _attach_trusted(chain: list[MetadataFile[Root]],
     if version == first - 1:
         return [trusted, *chain], 0
     if version < first:
-        raise RootChainError(f"the root history starts at version {first}; versions "
-                             f"{version + 1}-{first - 1} are needed to continue from the trusted "
-                             f"root version {version}", file=chain[0].name)
+        needed = (f"version {version + 1} is" if version + 1 == first - 1 else
+                  f"versions {version + 1}-{first - 1} are")
+        raise RootChainError(f"the root history starts at version {first}; {needed} needed to "
+                             f"continue from the trusted root version {version}",
+                             file=chain[0].name)
     index = version - first
     if chain[index].raw != trusted.raw:
         raise RootChainError(f"root version {version} differs from the trusted root of the same "
@@ -656,6 +661,7 @@ def _root_chain(files: RepositoryFiles) -> list[MetadataFile[Root]]:
         if history[version].raw != current.raw:
             raise RootChainError(f"root.json differs from {history[version].name} though both "
                                  f"are root version {version}", file="root.json")
+        history[version] = current  # the same bytes: messages name it root.json
         return [history[n] for n in sorted(history)]
     return [*(history[n] for n in sorted(history)), current]
 

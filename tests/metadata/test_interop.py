@@ -278,7 +278,7 @@ def test_root_signed_by_the_new_key_only(real_repo, tmp_path):
     (folder / "root.json").write_bytes(data)
     result = verify_cli(real_repo, folder, *pins(real_repo))
     assert result.returncode == 1
-    assert "error: 5.root.json: root version 5 is not signed by the threshold of the root keys " \
+    assert "error: root.json: root version 5 is not signed by the threshold of the root keys " \
            "of version 4: 0 of threshold 1" in result.stderr
     assert isinstance(_verify(real_repo, folder).errors[0], RootChainError)
 
