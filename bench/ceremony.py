@@ -69,6 +69,22 @@ def _served(gun: str, files: dict[str, bytes], ts: _ServerKey, snap: _ServerKey)
 _SECOND = __import__("datetime").timedelta(seconds=1)
 
 
+def _phases(transcript: Path) -> dict[str, float]:
+    """Seconds between transcript entries: where the ceremony's time went."""
+    import datetime as dt
+    entries = [json.loads(line) for line in transcript.read_text().splitlines()]
+    at = {}
+    for e in entries:
+        at.setdefault(e["kind"], dt.datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%S.%fZ"))
+    marks = [("checks (verify every repository)", "input", "checked"),
+             ("tokens, key generation, build, review", "checked", "review"),
+             ("signing", "confirmation", "signed"),
+             ("response written", "signed", "output"),
+             ("workspace transaction", "output", "workspace")]
+    return {name: round((at[b] - at[a]).total_seconds(), 3) for name, a, b in marks
+            if a in at and b in at}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--guns", type=int, default=500, help="repositories in the request")
@@ -133,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                                          reason="bench: compromise"),
                            options(rotate_req, tmp / "rotate.resp"), console)
         rotation_s = time.perf_counter() - started
+        phases = _phases(Path(rotation["transcript"]))
         rotated = read_bundle(tmp / "rotate.resp", kind="response")
         sizes = [len(json.loads(f.data)["signed"].__repr__()) for f in
                  rotated.entries[0].files]
@@ -159,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             "wall_s": round(rotation_s, 3), "per_gun_ms": round(1000 * rotation_s / args.guns, 2),
             "logins": rotation["logins"], "logins_by_token": rotation["logins_by_token"],
             "signatures": rotation["signatures"], "complete": rotation["complete"],
-            "review_lines": review_lines[0]},
+            "review_lines": review_lines[0], "phases_s": phases},
         "floor": {"raw_pkcs11_signatures": count, "wall_s": round(floor_s, 3),
                   "message_bytes": message_bytes},
         "ratio_to_floor": round(rotation_s / floor_s, 1) if floor_s else None,
