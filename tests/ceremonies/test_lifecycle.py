@@ -128,6 +128,8 @@ def test_init_signer_add_rotate_targets_signer_remove(server, offline, tmp_path)
     roles = client(server, tmp_path / "fresh3", pins).run("delegation", "list", gun).stdout
     assert "targets/alice" not in roles and "targets/releases" not in roles
     assert "targets/qa" in roles
+    # no PIN in any output, response, request, transcript or workspace file
+    o.assert_no_pin_anywhere(tmp_path)
 
 
 def test_root_threshold_two_of_two_and_partial_rotation(server, offline, tmp_path):
