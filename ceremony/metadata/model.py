@@ -383,6 +383,9 @@ class _Signed:
             raise MetadataFormatError(f"expected an object, got {_json_type(data)}")
         if "_type" in data and data["_type"] != cls.TYPE:
             found = data["_type"]
+            if type(found) is not str:
+                raise MetadataFormatError(f"expected a string, got {_json_type(found)}",
+                                          field="_type")
             raise RoleTypeError(f"is {found!r}, expected {cls.TYPE!r}"
                                 + (f" (a {found} file where {cls.ROLE} belongs?)"
                                    if found in _TYPES else ""), field="_type")
@@ -545,7 +548,7 @@ class Metadata(Generic[SignedT]):
         signed_data = data["signed"]
         if expected is None:
             found = signed_data.get("_type") if type(signed_data) is dict else None
-            if found not in _TYPES:
+            if type(found) is not str or found not in _TYPES:
                 raise MetadataFormatError(
                     f"unknown _type {found!r} (expected Root, Targets, Snapshot or Timestamp)",
                     field="signed._type")

@@ -68,6 +68,8 @@ def read_metadata(data: bytes, name: str,
         metadata: Metadata[Any] = Metadata.from_dict(parsed.value, expected)
     except MetadataFormatError as exc:
         raise exc.in_file(name) from None
+    except RecursionError:
+        raise MetadataFormatError("JSON nested too deeply", file=name) from None
     suffix = envelope_suffix(_signature_fields(metadata.signatures))
     if data.startswith(ENVELOPE_PREFIX) and data.endswith(suffix):
         segment = data[len(ENVELOPE_PREFIX):len(data) - len(suffix)]
@@ -79,6 +81,8 @@ def read_metadata(data: bytes, name: str,
         signed_bytes = canonical_json(parsed.value["signed"])
     except EncodingError as exc:
         raise MetadataFormatError(str(exc), file=name, field="signed") from None
+    except RecursionError:
+        raise MetadataFormatError("JSON nested too deeply", file=name) from None
     exact = envelope(signed_bytes, _signature_fields(metadata.signatures)) == data
     return MetadataFile(name, data, metadata, signed_bytes, exact)
 
