@@ -138,10 +138,16 @@ class Key:
             raise KeyFormatError("public part holds no PEM certificate")
         return tuple(certs)
 
-    @property
+    @cached_property
     def pem_is_go_layout(self) -> bool:
         """Whether an x509 key's PEM is byte for byte what Go writes for its certificates."""
         return certificate_pem(self.certificates) == self.public
+
+    @cached_property
+    def spki(self) -> bytes:
+        """DER SubjectPublicKeyInfo of the public key: the same key whatever wraps it."""
+        return self.public_key.public_bytes(serialization.Encoding.DER,
+                                            serialization.PublicFormat.SubjectPublicKeyInfo)
 
     @cached_property
     def public_key(self) -> PublicKeyTypes:
@@ -162,13 +168,22 @@ class Key:
             ec.EllipticCurvePublicKey if self.keytype in (ECDSA, ECDSA_X509)
             else ed25519.Ed25519PublicKey)
         if not isinstance(key, expected):
-            raise KeyFormatError(f"a {self.keytype} key holds a "
-                                 f"{type(key).__name__.lstrip('_')}")
+            raise KeyFormatError(f"a {self.keytype} key holds {_describe(key)}")
         return key
 
     @property
     def default_method(self) -> str:
         return DEFAULT_METHOD[self.keytype]
+
+
+def _describe(key: object) -> str:
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "an ECDSA key"
+    if isinstance(key, rsa.RSAPublicKey):
+        return "an RSA key"
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "an Ed25519 key"
+    return f"a {type(key).__name__} key"
 
 
 def _fields_message(data: dict[str, Any], expected: set[str]) -> str:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
@@ -160,8 +160,7 @@ class ThresholdCheck:
 
 def _public_identity(key: Key) -> bytes:
     """Same public key, whatever the key object (plain key or certificate) it is wrapped in."""
-    return key.public_key.public_bytes(serialization.Encoding.DER,
-                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.spki
 
 
 def check_threshold(file: MetadataFile, role: str, keys: Mapping[str, Key], threshold: int,
@@ -696,7 +695,8 @@ def _verify_delegations(report: RepositoryReport, targets: MetadataFile[Targets]
             if not role.paths:
                 report.warn(f"{parent_file.name}: {role.name} has no paths, so it cannot sign "
                             "any target")
-            distinct = {_safe_identity(key) for key in keys.values()}
+            distinct = ({_safe_identity(key) for key in keys.values()}
+                        if len(keys) >= role.threshold > 1 else keys)
             if len(distinct) < role.threshold:
                 report.warn(f"{parent_file.name}: {role.name} needs {role.threshold} "
                             f"signatures but lists {len(distinct)} distinct key(s)")

@@ -82,7 +82,7 @@ def test_unusable_keys():
         _ = Key("ecdsa", b"garbage").public_key
     rsa_spki = rsa.generate_private_key(65537, 2048).public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    with pytest.raises(KeyFormatError, match="a ecdsa key holds a RSAPublicKey"):
+    with pytest.raises(KeyFormatError, match="a ecdsa key holds an RSA key"):
         _ = Key("ecdsa", rsa_spki).public_key
     with pytest.raises(KeyFormatError, match="public part holds no PEM certificate"):
         _ = Key("ecdsa-x509", b"not pem").certificates
