@@ -132,12 +132,13 @@ class RootVersionReport:
     expires: Instant
     root_key_ids: list[str]
     threshold: int
-    signed_by: list[str]
+    signed_by: list[str]  # its own root keys that signed it
+    signed_by_previous: list[str] | None = None  # root keys of the version before it (rotation)
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": self.version, "file": self.file, "expires": str(self.expires),
                 "root_key_ids": self.root_key_ids, "threshold": self.threshold,
-                "signed_by": self.signed_by}
+                "signed_by": self.signed_by, "signed_by_previous": self.signed_by_previous}
 
 
 @dataclass

@@ -614,7 +614,8 @@ def _verify_roots(report: RepositoryReport, files: RepositoryFiles, gun: str, at
         root = step.file.signed
         report.root_chain.append(RootVersionReport(
             root.version, step.file.name, root.expires, list(root.roles[ROOT].keyids),
-            root.roles[ROOT].threshold, list(step.own.signed_by)))
+            root.roles[ROOT].threshold, list(step.own.signed_by),
+            list(step.previous.signed_by) if step.previous is not None else None))
     newest = trusted.steps[-1]
     root = newest.file.signed
     entry = _role_report(ROOT, newest.file, root.role_keys(ROOT), root.roles[ROOT].threshold,
