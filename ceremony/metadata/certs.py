@@ -129,16 +129,28 @@ def check_root_key(listed_id: str, key: Key, gun: str, at: dt.datetime) -> RootC
     except KeyFormatError as exc:
         verdict.problems.append(exc.reason)
         return verdict
+    try:
+        _judge(verdict, chain, public_key, gun, at)
+    except Exception as exc:  # a certificate that parses but whose parts do not: fail closed
+        verdict.problems.append(f"unreadable certificate: {exc}")
+        verdict.key_id = None
+    return verdict
+
+
+def _judge(verdict: RootCertificate, chain: tuple[x509.Certificate, ...], public_key: object,
+           gun: str, at: dt.datetime) -> None:
+    """The rules proper; fills `verdict`."""
+    key = verdict.key
     first_is_ca = is_ca(chain[0])
     if first_is_ca:
         verdict.problems.append("first certificate is a CA (CA:TRUE); Notary needs a non-CA "
                                 "leaf certificate first (note: `openssl req -x509` sets CA:TRUE)")
-        return verdict
+        return
     leaves = [chain[0], *(cert for cert in chain[1:] if not is_ca(cert))]
     if len(leaves) != 1:
         verdict.problems.append(f"holds {len(leaves)} non-CA certificates; Notary needs exactly "
                                 "one leaf")
-        return verdict
+        return
     leaf = verdict.leaf = chain[0]
     cn = common_name(leaf)
     if not cn_matches_gun(cn, gun):
@@ -160,9 +172,8 @@ def check_root_key(listed_id: str, key: Key, gun: str, at: dt.datetime) -> RootC
         verdict.key_id = key.key_id  # Notary re-derives exactly this key
     else:
         verdict.key_id = key_from_certificate(leaf, intermediates).key_id
-    if verdict.key_id != listed_id:
+    if verdict.key_id != verdict.listed_id:
         verdict.problems.append(
             f"Notary derives key ID {verdict.key_id} from this certificate (PEM not laid out as "
             "Go writes it, or an ignored intermediate), so signatures naming the listed ID do "
             "not count")
-    return verdict

@@ -451,6 +451,12 @@ class Root(_Signed):
 
     def role_keys(self, role: str) -> dict[str, Key]:
         """The keys root lists for a top-level role, by key ID."""
+        if role not in self.roles:
+            raise MetadataFormatError(f"root lists no {role} role", field="roles")
+        missing = [keyid for keyid in self.roles[role].keyids if keyid not in self.keys]
+        if missing:
+            raise MetadataFormatError(f"key ID {missing[0]} has no key in keys",
+                                      field=f"roles.{role}.keyids")
         return {keyid: self.keys[keyid] for keyid in self.roles[role].keyids}
 
 

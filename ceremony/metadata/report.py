@@ -41,6 +41,8 @@ class KeyReport:
                     _utc(leaf.not_valid_after_utc), None)
         except MetadataError as exc:
             return None, None, None, None, exc.reason
+        except Exception as exc:  # a certificate that parses but whose parts do not
+            return None, None, None, None, f"unreadable certificate: {exc}"
 
     @property
     def canonical_key_id(self) -> str | None:

@@ -127,6 +127,8 @@ def signature_problem(key: Key, method: str, signature: bytes, message: bytes) -
             public_key.verify(signature, message)
     except InvalidSignature:
         return "signature does not verify (the file was altered or signed by another key)"
+    except Exception as exc:  # e.g. a curve this OpenSSL cannot verify with: fail closed
+        return f"signature cannot be checked: {exc}"
     return None
 
 
