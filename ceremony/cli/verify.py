@@ -1,0 +1,107 @@
+"""`ceremony verify`: full offline verification of a repository's trust data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ceremony.cli.common import emit, json_option
+from ceremony.errors import MetadataFormatError
+from ceremony.metadata.repository import read_repository
+from ceremony.metadata.verify import parse_at, verify_repository
+
+
+def _trusted_versions(values: tuple[str, ...]) -> dict[str, int]:
+    versions = {}
+    for value in values:
+        role, _, number = value.partition("=")
+        if not role or not number.isdigit():
+            raise MetadataFormatError(f"--trusted-version {value!r}: expected ROLE=N, e.g. "
+                                      "timestamp=42")
+        versions[role] = int(number)
+    return versions
+
+
+@click.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--gun", required=True, help="Globally unique name, e.g. docker.io/library/app.")
+@click.option("--root-cert-id", "root_cert_ids", multiple=True, metavar="ID",
+              help="Pinned root certificate ID (as in trust_pinning.certs); repeatable.")
+@click.option("--trusted-version", "trusted_versions", multiple=True, metavar="ROLE=N",
+              help="Lowest version already trusted for a role (rollback check); repeatable.")
+@click.option("--at", "at", metavar="TIME", help="Verify as of this time (RFC 3339; default now).")
+@json_option
+def verify(path: Path, gun: str, root_cert_ids: tuple[str, ...],
+           trusted_versions: tuple[str, ...], at: str | None, as_json: bool) -> None:
+    """Verify the Notary metadata of GUN found in PATH, offline.
+
+    PATH is a notary client trust dir (with tuf/GUN/metadata), such a metadata directory, or a
+    folder of files downloaded from a Notary server, including the N.root.json history. Exits 0
+    only if everything verifies; every warning is reported.
+    """
+    files = read_repository(path, gun)
+    report = verify_repository(files, gun, at=parse_at(at) if at else None,
+                               root_cert_ids=root_cert_ids,
+                               trusted_versions=_trusted_versions(trusted_versions))
+    emit(report.to_dict(), as_json, _print_report)
+    report.raise_for_errors()
+
+
+def _print_report(data: dict[str, Any]) -> None:
+    echo = click.echo
+    echo(f"Repository {data['gun']}: {'VERIFIED' if data['ok'] else 'FAILED'}")
+    echo(f"  metadata in   {data['source']}")
+    echo(f"  verified at   {data['verified_at']}")
+    trust = data["trust"]
+    if trust["mode"] == "pinned":
+        echo(f"  trust         pinned root certificate ID(s), anchored at root version "
+             f"{trust['anchor_version']}")
+    elif trust["mode"] == "tofu":
+        echo(f"  trust         first use of root version {trust['anchor_version']} "
+             "(nothing pinned)")
+    elif trust["mode"]:
+        echo(f"  trust         previously trusted root version {trust['anchor_version']}")
+    if data["root_chain"]:
+        versions = [str(root["version"]) for root in data["root_chain"]]
+        echo(f"  root chain    {' -> '.join(versions)}")
+    for role in data["roles"]:
+        echo("")
+        name = role["role"]
+        line = f"{name}"
+        if role["file"]:
+            line += f"  ({role['file']}, version {role['version']}, expires {role['expires']})"
+        else:
+            line += "  (no file)"
+        echo(line)
+        if "delegation" in role:
+            paths = ", ".join(repr(p) for p in role["delegation"]["paths"]) or "none"
+            echo(f"  delegated by {role['delegation']['parent']}, paths: {paths}")
+        echo(f"  threshold {role['threshold']} of {len(role['keys'])} key(s); "
+             f"{'verified' if role['verified'] else 'NOT verified'}"
+             + (f"; {role['targets']} target(s)" if role.get("targets") is not None else ""))
+        for key in role["keys"]:
+            label = "cert key ID" if key["certificate"] is not None else "key ID     "
+            echo(f"  key  {label} {key['key_id']}  ({key['keytype']})")
+            if key["canonical_key_id"] and key["canonical_key_id"] != key["key_id"]:
+                echo(f"       canonical   {key['canonical_key_id']}  (notary key list)")
+            if key["certificate"] is not None:
+                cert = key["certificate"]
+                echo(f"       certificate CN={cert['common_name']}, valid {cert['not_before']}"
+                     f" to {cert['not_after']}")
+            if key["problem"]:
+                echo(f"       problem: {key['problem']}")
+        for sig in role["signatures"]:
+            detail = f": {sig['detail']}" if sig["detail"] else ""
+            echo(f"  signature by {sig['key_id']} ({sig['method']}) {sig['status']}{detail}")
+    echo("")
+    echo(f"Targets: {data['targets_count']} in verified roles")
+    if data["warnings"]:
+        echo(f"Warnings ({len(data['warnings'])}):")
+        for text in data["warnings"]:
+            echo(f"  - {text}")
+    if data["errors"]:
+        echo(f"Errors ({len(data['errors'])}):")
+        for error in data["errors"]:
+            echo(f"  - {error['message']}")

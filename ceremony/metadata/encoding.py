@@ -1,0 +1,397 @@
+"""Notary's bytes: strict JSON reading and Go-exact JSON writing. The byte format lives here only.
+
+What Notary (Go, github.com/docker/go/canonical/json) writes, measured against the real client:
+- the signed part is canonical JSON: object keys sorted by their UTF-8 bytes, no whitespace,
+  strings raw UTF-8 with only `"` and `\\` escaped, integers only;
+- the file is `{"signed":<canonical>,"signatures":[{"keyid":..,"method":..,"sig":..}]}`, written
+  by Go's json.Marshal, which passes the canonical bytes through an HTML-escaping compactor:
+  `<`, `>`, `&`, U+2028 and U+2029 become `\\u003c`, `\\u003e`, `\\u0026`, `\\u2028`, `\\u2029`
+  inside the signed part too (signatures are still over the unescaped canonical bytes);
+- times are RFC 3339 in UTC with `Z`, fractional seconds without trailing zeros (RFC3339Nano);
+- byte strings are standard padded base64.
+
+Go cannot write a string holding a control character (its compactor refuses the raw byte that
+its canonical encoder emits), and its verifier reads numbers as float64; so a strict reader here
+refuses control characters in the signed part and integers beyond 2**53.
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ceremony.errors import MetadataFormatError
+
+# Largest integer Notary's verifier (numbers decoded as float64) reproduces exactly.
+MAX_SAFE_INT = 2**53
+
+ENVELOPE_PREFIX = b'{"signed":'
+
+
+# --- strict reading ---------------------------------------------------------------------------
+
+class _Float(str):
+    """Marks a non-integer number literal during error location."""
+
+
+class _Constant(str):
+    """Marks NaN/Infinity during error location."""
+
+
+class _Pairs(list):
+    """An object's (key, value) pairs in file order, duplicates kept, during error location."""
+
+
+def _refuse_float(literal: str) -> Any:
+    raise _NotInteger(literal)
+
+
+def _refuse_constant(literal: str) -> Any:
+    raise _NotInteger(literal)
+
+
+class _NotInteger(ValueError):
+    pass
+
+
+class _Duplicate(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ParsedJSON:
+    """A strictly parsed document.
+
+    `unsorted_objects` counts objects whose keys are not in canonical (sorted) order in the file;
+    the reader uses it to decide whether the bytes are already canonical.
+    """
+
+    value: Any
+    unsorted_objects: int
+
+
+def parse_json(data: bytes, source: str) -> ParsedJSON:
+    """Parse `data` as strict JSON: UTF-8, no duplicate keys, integers only, no NaN/Infinity.
+
+    Raises MetadataFormatError naming `source` and, where it can, the field.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MetadataFormatError(f"not valid UTF-8 (byte {exc.start})", file=source) from None
+    unsorted = 0
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal unsorted
+        obj = dict(pairs)
+        size = len(pairs)
+        if len(obj) != size:
+            raise _Duplicate()
+        if size == 2:  # the most common object: a quick look
+            if pairs[0][0] > pairs[1][0]:
+                unsorted += 1
+        elif size > 2 and pairs != sorted(pairs):  # keys are unique: values never compared
+            unsorted += 1
+        return obj
+
+    try:
+        value = json.loads(text, object_pairs_hook=pairs_hook, parse_float=_refuse_float,
+                           parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise MetadataFormatError(
+            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", file=source
+        ) from None
+    except (_Duplicate, _NotInteger):
+        raise _locate_error(text, source) from None
+    except RecursionError:
+        raise MetadataFormatError("JSON nested too deeply", file=source) from None
+    return ParsedJSON(value, unsorted)
+
+
+def _locate_error(text: str, source: str) -> MetadataFormatError:
+    """Second, slow pass that keeps duplicates and number literals to name the bad field."""
+    try:
+        value = json.loads(text, object_pairs_hook=_Pairs, parse_float=_Float,
+                           parse_constant=_Constant)
+    except json.JSONDecodeError as exc:  # broken further on than the first problem seen
+        return MetadataFormatError(
+            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", file=source)
+    except RecursionError:
+        return MetadataFormatError("JSON nested too deeply", file=source)
+    found = _find_bad(value, "")
+    if found is None:  # pragma: no cover - the first pass saw something
+        return MetadataFormatError("invalid JSON", file=source)
+    path, reason = found
+    return MetadataFormatError(reason, file=source, field=path or "(top level)")
+
+
+def _find_bad(value: Any, path: str) -> tuple[str, str] | None:
+    if isinstance(value, _Float):
+        return path, f"number {value} is not an integer (Notary metadata holds integers only)"
+    if isinstance(value, _Constant):
+        return path, f"{value} is not valid in Notary metadata"
+    if isinstance(value, _Pairs):
+        seen: set[str] = set()
+        for key, _ in value:
+            if key in seen:
+                return path, f"duplicate key {json.dumps(key, ensure_ascii=False)}"
+            seen.add(key)
+        for key, item in value:
+            found = _find_bad(item, join_path(path, key))
+            if found:
+                return found
+    if isinstance(value, list) and not isinstance(value, _Pairs):
+        for i, item in enumerate(value):
+            found = _find_bad(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+_IDENT = re.compile(r"[A-Za-z0-9_-]+\Z")
+
+
+def join_path(path: str, key: str) -> str:
+    """`signed.roles.root`, `signed.keys.1f2e...`, or `signed.targets["a/b.tar"]` for other keys."""
+    if _IDENT.match(key):
+        return f"{path}.{key}" if path else key
+    return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
+
+
+def find_unencodable(value: Any, path: str = "") -> tuple[str, str] | None:
+    """First string Notary cannot write: a control character or a lone surrogate."""
+    if isinstance(value, str):
+        return _string_problem(value, path)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = _string_problem(key, path)
+            if problem:
+                return problem[0], f"key {json.dumps(key)} {problem[1]}"
+            found = find_unencodable(item, join_path(path, key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = find_unencodable(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+_CONTROL = re.compile(r"[\x00-\x1f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _string_problem(text: str, path: str) -> tuple[str, str] | None:
+    if _CONTROL.search(text):
+        return path, "contains a control character, which Notary cannot encode"
+    if _SURROGATE.search(text):
+        return path, "contains an unpaired UTF-16 surrogate"
+    return None
+
+
+# --- canonical writing ------------------------------------------------------------------------
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                            allow_nan=False, check_circular=False)
+# Python escapes control characters; Go's canonical mode never needs to (Notary refuses them), so
+# the only escapes allowed in canonical output are \" and \\ .
+_ESCAPE = re.compile(r"\\(.)")
+
+
+class EncodingError(ValueError):
+    """A value that Notary's canonical encoder cannot represent."""
+
+
+def canonical_json(value: Any) -> bytes:
+    """The bytes docker/go's canonical encoder writes for `value` (a JSON-ready structure).
+
+    `value` holds dicts with str keys, lists, str, int (|n| <= 2**53), bool and None.
+    """
+    text = _ENCODER.encode(value)
+    if "\\" in text:
+        for match in _ESCAPE.finditer(text):
+            if match.group(1) not in '"\\':
+                raise EncodingError(_describe_unencodable(value))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EncodingError(_describe_unencodable(value)) from None
+
+
+def _describe_unencodable(value: Any) -> str:
+    found = find_unencodable(value)
+    if found is None:  # pragma: no cover
+        return "value cannot be encoded as Notary canonical JSON"
+    path, reason = found
+    return f"{path or '(top level)'}: {reason}"
+
+
+_HTML = re.compile(rb"[<>&]|\xe2\x80[\xa8\xa9]")
+_HTML_REPLACEMENT = {b"<": b"\\u003c", b">": b"\\u003e", b"&": b"\\u0026",
+                     b"\xe2\x80\xa8": b"\\u2028", b"\xe2\x80\xa9": b"\\u2029"}
+
+
+def html_escape(canonical: bytes) -> bytes:
+    """What Go's json.Marshal does to an embedded json.RawMessage (compact + HTML escaping)."""
+    if _HTML.search(canonical) is None:
+        return canonical
+    return _HTML.sub(lambda m: _HTML_REPLACEMENT[m.group(0)], canonical)
+
+
+_GO_STRING_TABLE = {i: f"\\u{i:04x}" for i in range(0x20)}
+_GO_STRING_TABLE.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t",
+                         ord('"'): '\\"', ord("\\"): "\\\\", ord("<"): "\\u003c",
+                         ord(">"): "\\u003e", ord("&"): "\\u0026", 0x2028: "\\u2028",
+                         0x2029: "\\u2029"})
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9+/=_.-]*\Z")  # key IDs, methods, base64: nothing to escape
+
+
+def go_string(text: str) -> str:
+    """A JSON string literal exactly as Go's json.Marshal writes it."""
+    if _PLAIN.match(text):
+        return f'"{text}"'
+    return '"' + text.translate(_GO_STRING_TABLE) + '"'
+
+
+def envelope_suffix(signatures: list[tuple[str, str, str]]) -> bytes:
+    """`,"signatures":[...]}`: the part of a file after the signed object, as Go writes it.
+
+    `signatures` holds (keyid, method, base64 sig) in order.
+    """
+    items = ",".join(
+        f'{{"keyid":{go_string(keyid)},"method":{go_string(method)},"sig":{go_string(sig)}}}'
+        for keyid, method, sig in signatures)
+    return f',"signatures":[{items}]}}'.encode()
+
+
+def envelope(canonical_signed: bytes, signatures: list[tuple[str, str, str]]) -> bytes:
+    """A whole metadata file, byte for byte as Notary writes it."""
+    return ENVELOPE_PREFIX + html_escape(canonical_signed) + envelope_suffix(signatures)
+
+
+# Bytes that cannot occur in a signed part that is canonical *and* written by Go: whitespace
+# (canonical has none outside strings; raw control characters are invalid JSON inside them),
+# backslashes (canonical escapes only " and \\ , and Go would have HTML-escaped the rest), and the
+# characters Go's compactor escapes.
+_NOT_IN_VERBATIM = b" \t\n\r\\<>&"
+
+
+def is_verbatim_canonical(signed_segment: bytes, unsorted_objects: int) -> bool:
+    """Whether the signed part as found in a file is already the canonical bytes.
+
+    True only when every object in it had sorted keys (`unsorted_objects` == 0 for the signed
+    part), and it contains no whitespace, no escape and no `-0`: then re-encoding the parsed value
+    yields exactly these bytes, so the reader can skip re-encoding. False means "re-encode and
+    compare", never "wrong".
+    """
+    if unsorted_objects != 0:
+        return False
+    if len(signed_segment.translate(None, _NOT_IN_VERBATIM)) != len(signed_segment):
+        return False
+    if b"\xe2\x80\xa8" in signed_segment or b"\xe2\x80\xa9" in signed_segment:
+        return False
+    # the number -0 (Go writes 0): "-0" right before , ] or } and right after : [ or ,
+    for end in (b"-0,", b"-0]", b"-0}"):
+        start = signed_segment.find(end)
+        while start != -1:
+            if signed_segment[start - 1:start] in (b":", b"[", b","):
+                return False
+            start = signed_segment.find(end, start + 1)
+    return True
+
+
+# --- base64 -------------------------------------------------------------------------------------
+
+def b64encode(data: bytes) -> str:
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
+
+
+# Last base64 character before padding when the unused low bits are zero (as Go writes them).
+_CLEAN_BEFORE_ONE_PAD = frozenset("AEIMQUYcgkosw048")
+_CLEAN_BEFORE_TWO_PADS = frozenset("AQgw")
+
+
+def b64decode(text: str) -> bytes:
+    """Decode standard padded base64 written the one way Go writes it; ValueError otherwise."""
+    if type(text) is not str:
+        raise ValueError("expected a base64 string")
+    try:
+        raw = binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not valid standard base64") from None
+    # strict mode guarantees the alphabet and the padding; what is left is the unused bits
+    if text.endswith("=") and (text[-3] not in _CLEAN_BEFORE_TWO_PADS if text.endswith("==")
+                               else text[-2] not in _CLEAN_BEFORE_ONE_PAD):
+        raise ValueError("not base64 as Notary writes it (padding or trailing bits)")
+    return raw
+
+
+def b64decode_all(texts: dict[str, Any]) -> dict[str, bytes] | None:
+    """b64decode for every value of a dict (a FileMeta's hashes), None if any is not clean.
+
+    The hot path of big targets files; callers locate the problem with b64decode.
+    """
+    out = {}
+    a2b = binascii.a2b_base64
+    for name, text in texts.items():
+        if type(text) is not str:
+            return None
+        try:
+            out[name] = a2b(text, strict_mode=True)
+        except ValueError:
+            return None
+        if text[-1:] == "=" and (text[-3] not in _CLEAN_BEFORE_TWO_PADS if text[-2] == "="
+                                 else text[-2] not in _CLEAN_BEFORE_ONE_PAD):
+            return None
+    return out
+
+
+# --- time ---------------------------------------------------------------------------------------
+
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z\Z")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_NS = 1_000_000_000
+
+
+def parse_time(text: str) -> int:
+    """Nanoseconds since the Unix epoch from RFC 3339 as Notary writes it (UTC, `Z`, RFC3339Nano).
+
+    ValueError for anything else, including forms Go would parse but never write (`+00:00`,
+    trailing zeros in the fraction).
+    """
+    match = _RFC3339.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError("not an RFC 3339 UTC time as Notary writes it "
+                         "(YYYY-MM-DDTHH:MM:SS[.fraction]Z)")
+    year, month, day, hour, minute, second, fraction = match.groups()
+    try:
+        moment = dt.datetime(int(year), int(month), int(day), int(hour), int(minute),
+                             int(second), tzinfo=dt.UTC)
+    except ValueError as exc:
+        raise ValueError(f"not a valid time ({exc})") from None
+    nanos = int((fraction or "").ljust(9, "0"))
+    if fraction is not None and fraction.endswith("0"):
+        raise ValueError("fraction of a second has trailing zeros; Notary never writes them")
+    seconds = (moment - _EPOCH) // dt.timedelta(seconds=1)
+    return seconds * _NS + nanos
+
+
+def format_time(ns: int) -> str:
+    """RFC3339Nano in UTC, as Go's time.Time.MarshalJSON writes a UTC time."""
+    seconds, nanos = divmod(ns, _NS)
+    moment = _EPOCH + dt.timedelta(seconds=seconds)
+    if not 1 <= moment.year <= 9999:
+        raise ValueError("year out of range")
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.year < 1000:  # strftime does not zero-pad years everywhere
+        text = f"{moment.year:04d}" + text[text.index("-"):]
+    if nanos:
+        text += "." + f"{nanos:09d}".rstrip("0")
+    return text + "Z"

@@ -1,0 +1,584 @@
+"""The Notary metadata model: one class per role, symmetric from_dict/to_dict.
+
+`from_dict` reads the JSON data model (as parsed by `encoding.parse_json`) strictly: every field
+Notary writes must be there with the right type, and nothing else may be. Errors are
+MetadataFormatError with the field path relative to the object; containers prefix their part,
+the reader adds the file name. `to_dict` gives the structure whose canonical encoding is exactly
+what Notary signs and writes. Bytes are not this module's business (see encoding/serialization).
+
+Shapes (tuf/data/*.go):
+  Root      {"_type":"Root","consistent_snapshot":b,"expires":t,"keys":{id:KEY},
+             "roles":{"root"|"targets"|"snapshot"|"timestamp":{"keyids":[..],"threshold":n}},
+             "version":n}
+  Targets   {"_type":"Targets","delegations":{"keys":{id:KEY},"roles":[{"keyids","name",
+             "paths"?,"threshold"}]},"expires":t,"targets":{name:FILEMETA},"version":n}
+  Snapshot  {"_type":"Snapshot","expires":t,"meta":{role:FILEMETA},"version":n}
+  Timestamp {"_type":"Timestamp","expires":t,"meta":{"snapshot":FILEMETA},"version":n}
+  FILEMETA  {"custom"?:json,"hashes":{alg:b64},"length":n}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+from ceremony.errors import MetadataFormatError, RoleTypeError
+from ceremony.metadata.encoding import (
+    MAX_SAFE_INT,
+    b64decode,
+    b64decode_all,
+    b64encode,
+    format_time,
+    join_path,
+    parse_time,
+)
+from ceremony.metadata.keys import Key
+
+ROOT, TARGETS, SNAPSHOT, TIMESTAMP = "root", "targets", "snapshot", "timestamp"
+TOP_LEVEL_ROLES = (ROOT, TARGETS, SNAPSHOT, TIMESTAMP)
+HASH_SIZES = {"sha256": 32, "sha512": 64}
+
+
+# --- small strict readers -----------------------------------------------------------------------
+
+def _fields(data: Any, required: tuple[str, ...], optional: tuple[str, ...] = (),
+            what: str = "an object") -> None:
+    if type(data) is not dict:
+        raise MetadataFormatError(f"expected {what}, got {_json_type(data)}")
+    if len(data) == len(required) and all(name in data for name in required):
+        return
+    missing = [name for name in required if name not in data]
+    if missing:
+        raise MetadataFormatError("missing field", field=missing[0])
+    unknown = sorted(set(data) - set(required) - set(optional))
+    if unknown:
+        raise MetadataFormatError("unknown field (Notary does not write it)", field=unknown[0])
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _int(value: Any, name: str, minimum: int) -> int:
+    if type(value) is not int:
+        raise MetadataFormatError(f"expected an integer, got {_json_type(value)}", field=name)
+    if value < minimum:
+        raise MetadataFormatError(f"must be at least {minimum}, got {value}", field=name)
+    if value > MAX_SAFE_INT:
+        raise MetadataFormatError(f"{value} is larger than Notary can verify (2**53)",
+                                  field=name)
+    return value
+
+
+def _str(value: Any, name: str) -> str:
+    if type(value) is not str:
+        raise MetadataFormatError(f"expected a string, got {_json_type(value)}", field=name)
+    return value
+
+
+def _str_list(value: Any, name: str) -> list[str]:
+    if type(value) is not list:
+        raise MetadataFormatError(f"expected an array of strings, got {_json_type(value)}",
+                                  field=name)
+    for i, item in enumerate(value):
+        if type(item) is not str:
+            raise MetadataFormatError(f"expected a string, got {_json_type(item)}",
+                                      field=f"{name}[{i}]")
+    return list(value)
+
+
+def _keys(value: Any, name: str) -> dict[str, Key]:
+    if type(value) is not dict:
+        raise MetadataFormatError(f"expected an object, got {_json_type(value)}", field=name)
+    keys = {}
+    for keyid, data in value.items():
+        try:
+            keys[keyid] = Key.from_dict(data, "")
+        except MetadataFormatError as exc:
+            raise exc.under(join_path(name, keyid)) from None
+    return keys
+
+
+def _check_json_value(value: Any, path: str = "") -> None:
+    """A free-form value (a target's `custom`) must be encodable the way Notary verifies it."""
+    if value is None or type(value) in (bool, str):
+        return
+    if type(value) is int:
+        if abs(value) > MAX_SAFE_INT:
+            raise MetadataFormatError(f"{value} is larger than Notary can verify (2**53)",
+                                      field=path or None)
+        return
+    if type(value) is list:
+        for i, item in enumerate(value):
+            _check_json_value(item, f"{path}[{i}]")
+        return
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise MetadataFormatError("object keys must be strings", field=path or None)
+            _check_json_value(item, join_path(path, key))
+        return
+    raise MetadataFormatError(f"{type(value).__name__} is not a JSON integer, string, boolean, "
+                              "null, array or object", field=path or None)
+
+
+# --- values -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, order=True, slots=True)
+class Instant:
+    """A UTC instant with Go's nanosecond precision (Python's datetime stops at microseconds)."""
+
+    ns: int
+
+    @classmethod
+    def parse(cls, text: str) -> Instant:
+        """From RFC 3339 exactly as Notary writes it; ValueError otherwise."""
+        return cls(parse_time(text))
+
+    @classmethod
+    def from_datetime(cls, moment: dt.datetime) -> Instant:
+        if moment.tzinfo is None:
+            raise ValueError("a timezone-aware datetime is required")
+        delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        return cls((delta // dt.timedelta(microseconds=1)) * 1000)
+
+    @classmethod
+    def now(cls) -> Instant:
+        return cls.from_datetime(dt.datetime.now(dt.UTC))
+
+    def to_datetime(self) -> dt.datetime:
+        """As a datetime in UTC (nanoseconds truncated to microseconds)."""
+        return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=self.ns // 1000)
+
+    def __add__(self, delta: dt.timedelta) -> Instant:
+        return Instant(self.ns + (delta // dt.timedelta(microseconds=1)) * 1000)
+
+    def __sub__(self, delta: dt.timedelta) -> Instant:
+        return Instant(self.ns - (delta // dt.timedelta(microseconds=1)) * 1000)
+
+    def __str__(self) -> str:
+        return format_time(self.ns)
+
+
+def _instant(value: Any, name: str) -> Instant:
+    if type(value) is not str:
+        raise MetadataFormatError(f"expected a time string, got {_json_type(value)}", field=name)
+    try:
+        return Instant(parse_time(value))
+    except ValueError as exc:
+        raise MetadataFormatError(f"{value!r}: {exc}", field=name) from None
+
+
+@dataclass(slots=True)
+class Signature:
+    """One entry of a file's `signatures` (outside the signed part)."""
+
+    keyid: str
+    method: str
+    sig: bytes
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Signature:
+        _fields(data, ("keyid", "method", "sig"), what="a signature object")
+        keyid = _str(data["keyid"], "keyid")
+        # Go lower-cases the method when it reads a signature (tuf/data/types.go).
+        method = _str(data["method"], "method").lower()
+        try:
+            sig = b64decode(data["sig"])
+        except ValueError as exc:
+            raise MetadataFormatError(str(exc), field="sig") from None
+        return cls(keyid, method, sig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keyid": self.keyid, "method": self.method, "sig": b64encode(self.sig)}
+
+
+@dataclass(slots=True)
+class Role:
+    """A top-level role as root.json lists it: its keys and threshold."""
+
+    keyids: list[str]
+    threshold: int
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Role:
+        _fields(data, ("keyids", "threshold"))
+        return cls(_str_list(data["keyids"], "keyids"), _int(data["threshold"], "threshold", 1))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keyids": list(self.keyids), "threshold": self.threshold}
+
+
+@dataclass(slots=True)
+class DelegatedRole:
+    """A delegation as its parent targets file lists it. `paths` [""] means every path."""
+
+    name: str
+    keyids: list[str]
+    threshold: int
+    paths: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> DelegatedRole:
+        _fields(data, ("keyids", "name", "threshold"), ("paths",))
+        paths: list[str] = []
+        if "paths" in data:
+            paths = _str_list(data["paths"], "paths")
+            if not paths:  # Go omits empty paths (omitempty); it never writes "paths":[]
+                raise MetadataFormatError('"paths": [] is never written by Notary (it omits '
+                                          "the field)", field="paths")
+        return cls(_str(data["name"], "name"), _str_list(data["keyids"], "keyids"),
+                   _int(data["threshold"], "threshold", 1), paths)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"keyids": list(self.keyids), "name": self.name,
+                               "threshold": self.threshold}
+        if self.paths:
+            out["paths"] = list(self.paths)
+        return out
+
+
+@dataclass(slots=True)
+class Delegations:
+    """A targets file's delegations: always present, possibly empty."""
+
+    keys: dict[str, Key] = field(default_factory=dict)
+    roles: list[DelegatedRole] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Delegations:
+        _fields(data, ("keys", "roles"))
+        keys = _keys(data["keys"], "keys")
+        raw_roles = data["roles"]
+        if type(raw_roles) is not list:
+            raise MetadataFormatError(f"expected an array, got {_json_type(raw_roles)}",
+                                      field="roles")
+        roles = []
+        for i, item in enumerate(raw_roles):
+            try:
+                role = DelegatedRole.from_dict(item)
+            except MetadataFormatError as exc:
+                raise exc.under(f"roles[{i}]") from None
+            for keyid in role.keyids:
+                if keyid not in keys:
+                    raise MetadataFormatError(
+                        f"key ID {keyid} listed for {role.name} has no key in delegations.keys",
+                        field=f"roles[{i}].keyids")
+            roles.append(role)
+        return cls(keys, roles)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keys": {keyid: key.to_dict() for keyid, key in self.keys.items()},
+                "roles": [role.to_dict() for role in self.roles]}
+
+    def role(self, name: str) -> DelegatedRole | None:
+        """The first role of that name (Go uses the first one too)."""
+        for role in self.roles:
+            if role.name == name:
+                return role
+        return None
+
+
+_NO_CUSTOM: Any = object()
+
+
+@dataclass(slots=True)
+class FileMeta:
+    """Length and hashes of a file (a target, or a metadata file in snapshot/timestamp)."""
+
+    length: int
+    hashes: dict[str, bytes]
+    custom: Any = _NO_CUSTOM  # any JSON value, or absent
+
+    @property
+    def has_custom(self) -> bool:
+        return self.custom is not _NO_CUSTOM
+
+    @classmethod
+    def from_dict(cls, data: Any) -> FileMeta:
+        # The hot path of big targets files (100,000 entries): the usual shape is checked
+        # inline; anything else goes through the general checks, which name the problem.
+        if type(data) is dict and len(data) == 2:
+            length, raw = data.get("length"), data.get("hashes")
+            if type(length) is int and 0 <= length <= MAX_SAFE_INT and type(raw) is dict:
+                hashes = b64decode_all(raw)
+                if hashes is not None:
+                    return cls(length, hashes)
+        _fields(data, ("hashes", "length"), ("custom",))
+        length = _int(data["length"], "length", 0)
+        raw = data["hashes"]
+        if type(raw) is not dict:
+            raise MetadataFormatError(f"expected an object, got {_json_type(raw)}",
+                                      field="hashes")
+        hashes = {}
+        for name, text in raw.items():
+            try:
+                hashes[name] = b64decode(text)
+            except ValueError as exc:
+                raise MetadataFormatError(str(exc), field=join_path("hashes", name)) from None
+        custom = data.get("custom", _NO_CUSTOM)
+        if custom is not _NO_CUSTOM:
+            if custom is None:  # Go reads null as "absent" and would drop it
+                raise MetadataFormatError('"custom": null is never written by Notary',
+                                          field="custom")
+            _check_json_value(custom, "custom")
+        return cls(length, hashes, custom)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"hashes": {name: b64encode(value)
+                                          for name, value in self.hashes.items()},
+                               "length": self.length}
+        if self.custom is not _NO_CUSTOM:
+            out["custom"] = self.custom
+        return out
+
+
+def _files(value: Any, name: str) -> dict[str, FileMeta]:
+    if type(value) is not dict:
+        raise MetadataFormatError(f"expected an object, got {_json_type(value)}", field=name)
+    files = {}
+    from_dict = FileMeta.from_dict
+    for path, data in value.items():
+        try:
+            files[path] = from_dict(data)
+        except MetadataFormatError as exc:
+            raise exc.under(join_path(name, path)) from None
+    return files
+
+
+def _check_hash_sizes(meta: FileMeta, name: str, required: str = "sha256") -> None:
+    """Go's CheckValidHashStructures plus the sha256 it requires in snapshot/timestamp."""
+    if required not in meta.hashes:
+        raise MetadataFormatError(f"missing the {required} hash Notary requires",
+                                  field=f"{name}.hashes")
+    for alg, size in HASH_SIZES.items():
+        if alg in meta.hashes and len(meta.hashes[alg]) != size:
+            raise MetadataFormatError(f"a {alg} hash is {size} bytes, not "
+                                      f"{len(meta.hashes[alg])}", field=f"{name}.hashes.{alg}")
+
+
+# --- roles ----------------------------------------------------------------------------------------
+
+class _Signed:
+    """What every signed part has: type, version, expiry."""
+
+    __slots__ = ()
+    TYPE: ClassVar[str]
+    ROLE: ClassVar[str]
+    version: int
+    expires: Instant
+
+    @classmethod
+    def _common(cls, data: Any, required: tuple[str, ...]) -> tuple[int, Instant]:
+        if type(data) is not dict:
+            raise MetadataFormatError(f"expected an object, got {_json_type(data)}")
+        if "_type" in data and data["_type"] != cls.TYPE:
+            found = data["_type"]
+            if type(found) is not str:
+                raise MetadataFormatError(f"expected a string, got {_json_type(found)}",
+                                          field="_type")
+            raise RoleTypeError(f"is {found!r}, expected {cls.TYPE!r}"
+                                + (f" (a {found} file where {cls.ROLE} belongs?)"
+                                   if found in _TYPES else ""), field="_type")
+        _fields(data, required)
+        return _int(data["version"], "version", 1), _instant(data["expires"], "expires")
+
+    def _common_dict(self) -> dict[str, Any]:
+        return {"_type": self.TYPE, "expires": str(self.expires), "version": self.version}
+
+
+@dataclass(slots=True)
+class Root(_Signed):
+    TYPE: ClassVar[str] = "Root"
+    ROLE: ClassVar[str] = ROOT
+
+    version: int
+    expires: Instant
+    keys: dict[str, Key]
+    roles: dict[str, Role]
+    consistent_snapshot: bool = False
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Root:
+        version, expires = cls._common(
+            data, ("_type", "consistent_snapshot", "expires", "keys", "roles", "version"))
+        consistent = data["consistent_snapshot"]
+        if type(consistent) is not bool:
+            raise MetadataFormatError(f"expected a boolean, got {_json_type(consistent)}",
+                                      field="consistent_snapshot")
+        keys = _keys(data["keys"], "keys")
+        raw_roles = data["roles"]
+        if type(raw_roles) is not dict:
+            raise MetadataFormatError(f"expected an object, got {_json_type(raw_roles)}",
+                                      field="roles")
+        roles = {}
+        for name in TOP_LEVEL_ROLES:
+            if name not in raw_roles:
+                raise MetadataFormatError(f"missing the {name} role", field="roles")
+        for name, item in raw_roles.items():
+            if name not in TOP_LEVEL_ROLES:
+                raise MetadataFormatError("root lists only root, targets, snapshot and "
+                                          "timestamp", field=join_path("roles", name))
+            try:
+                roles[name] = Role.from_dict(item)
+            except MetadataFormatError as exc:
+                raise exc.under(join_path("roles", name)) from None
+            for keyid in roles[name].keyids:
+                if keyid not in keys:
+                    raise MetadataFormatError(f"key ID {keyid} has no key in keys",
+                                              field=f"roles.{name}.keyids")
+        return cls(version, expires, keys, roles, consistent)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self._common_dict()
+        out["consistent_snapshot"] = self.consistent_snapshot
+        out["keys"] = {keyid: key.to_dict() for keyid, key in self.keys.items()}
+        out["roles"] = {name: role.to_dict() for name, role in self.roles.items()}
+        return out
+
+    def role_keys(self, role: str) -> dict[str, Key]:
+        """The keys root lists for a top-level role, by key ID."""
+        if role not in self.roles:
+            raise MetadataFormatError(f"root lists no {role} role", field="roles")
+        missing = [keyid for keyid in self.roles[role].keyids if keyid not in self.keys]
+        if missing:
+            raise MetadataFormatError(f"key ID {missing[0]} has no key in keys",
+                                      field=f"roles.{role}.keyids")
+        return {keyid: self.keys[keyid] for keyid in self.roles[role].keyids}
+
+
+@dataclass(slots=True)
+class Targets(_Signed):
+    TYPE: ClassVar[str] = "Targets"
+    ROLE: ClassVar[str] = TARGETS
+
+    version: int
+    expires: Instant
+    targets: dict[str, FileMeta] = field(default_factory=dict)
+    delegations: Delegations = field(default_factory=Delegations)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Targets:
+        version, expires = cls._common(
+            data, ("_type", "delegations", "expires", "targets", "version"))
+        try:
+            delegations = Delegations.from_dict(data["delegations"])
+        except MetadataFormatError as exc:
+            raise exc.under("delegations") from None
+        return cls(version, expires, _files(data["targets"], "targets"), delegations)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self._common_dict()
+        out["delegations"] = self.delegations.to_dict()
+        out["targets"] = {name: meta.to_dict() for name, meta in self.targets.items()}
+        return out
+
+
+@dataclass(slots=True)
+class Snapshot(_Signed):
+    TYPE: ClassVar[str] = "Snapshot"
+    ROLE: ClassVar[str] = SNAPSHOT
+
+    version: int
+    expires: Instant
+    meta: dict[str, FileMeta] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Snapshot:
+        version, expires = cls._common(data, ("_type", "expires", "meta", "version"))
+        meta = _files(data["meta"], "meta")
+        for role in (ROOT, TARGETS):  # IsValidSnapshotStructure
+            if role not in meta:
+                raise MetadataFormatError(f"missing the {role} entry", field="meta")
+        for role, item in meta.items():
+            _check_hash_sizes(item, join_path("meta", role))
+        return cls(version, expires, meta)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self._common_dict()
+        out["meta"] = {name: meta.to_dict() for name, meta in self.meta.items()}
+        return out
+
+
+@dataclass(slots=True)
+class Timestamp(_Signed):
+    TYPE: ClassVar[str] = "Timestamp"
+    ROLE: ClassVar[str] = TIMESTAMP
+
+    version: int
+    expires: Instant
+    meta: dict[str, FileMeta] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Timestamp:
+        version, expires = cls._common(data, ("_type", "expires", "meta", "version"))
+        meta = _files(data["meta"], "meta")
+        if set(meta) != {SNAPSHOT}:
+            raise MetadataFormatError('expected exactly one entry, "snapshot"', field="meta")
+        _check_hash_sizes(meta[SNAPSHOT], "meta.snapshot")
+        return cls(version, expires, meta)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self._common_dict()
+        out["meta"] = {name: meta.to_dict() for name, meta in self.meta.items()}
+        return out
+
+
+_TYPES: dict[str, type[Root | Targets | Snapshot | Timestamp]] = {
+    "Root": Root, "Targets": Targets, "Snapshot": Snapshot, "Timestamp": Timestamp}
+
+SignedT = TypeVar("SignedT", Root, Targets, Snapshot, Timestamp)
+AnySigned = Root | Targets | Snapshot | Timestamp
+
+
+@dataclass(slots=True)
+class Metadata(Generic[SignedT]):
+    """The signed envelope: a role's signed part and the signatures over its canonical bytes."""
+
+    signed: SignedT
+    signatures: list[Signature] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: Any, expected: type[SignedT] | None = None) -> Metadata[Any]:
+        """Read an envelope; `expected` is the role class the file must hold."""
+        _fields(data, ("signed", "signatures"), what="a metadata object")
+        signed_data = data["signed"]
+        if expected is None:
+            found = signed_data.get("_type") if type(signed_data) is dict else None
+            if type(found) is not str or found not in _TYPES:
+                raise MetadataFormatError(
+                    f"unknown _type {found!r} (expected Root, Targets, Snapshot or Timestamp)",
+                    field="signed._type")
+            expected = _TYPES[found]  # type: ignore[assignment]
+        try:
+            signed = expected.from_dict(signed_data)  # type: ignore[union-attr]
+        except MetadataFormatError as exc:
+            raise exc.under("signed") from None
+        raw_sigs = data["signatures"]
+        if type(raw_sigs) is not list:
+            raise MetadataFormatError(f"expected an array, got {_json_type(raw_sigs)}",
+                                      field="signatures")
+        signatures = []
+        for i, item in enumerate(raw_sigs):
+            try:
+                signatures.append(Signature.from_dict(item))
+            except MetadataFormatError as exc:
+                raise exc.under(f"signatures[{i}]") from None
+        return cls(signed, signatures)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"signed": self.signed.to_dict(),
+                "signatures": [sig.to_dict() for sig in self.signatures]}

@@ -1,0 +1,72 @@
+"""A repository's metadata as bytes, and where to find it on disk.
+
+Three layouts are understood, for a GUN:
+- a notary client trust dir: `PATH/tuf/<gun>/metadata/...`;
+- that `metadata` directory itself;
+- a folder of files downloaded from a server (`GET /v2/<gun>/_trust/tuf/<role>.json` and
+  `<n>.root.json`), delegations under their role path (`targets/releases.json`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ceremony.errors import MissingMetadataError
+from ceremony.metadata.model import TOP_LEVEL_ROLES
+
+_HISTORY = re.compile(r"([1-9][0-9]{0,8})\.root")
+_DELEGATION_NAME = re.compile(r"targets/[-a-z0-9_/]+")
+
+
+@dataclass
+class RepositoryFiles:
+    """Raw metadata of one repository: current files by role, and the root history.
+
+    `roles` maps a role name ("root", "targets", "snapshot", "timestamp", "targets/releases")
+    to the bytes of its current file; `root_history` maps n to the bytes of `n.root.json`.
+    """
+
+    roles: dict[str, bytes] = field(default_factory=dict)
+    root_history: dict[int, bytes] = field(default_factory=dict)
+    source: str = ""
+    ignored: list[str] = field(default_factory=list)
+
+    @staticmethod
+    def file_name(role: str) -> str:
+        return f"{role}.json"
+
+    @staticmethod
+    def history_name(version: int) -> str:
+        return f"{version}.root.json"
+
+
+def find_metadata_dir(path: Path, gun: str) -> Path:
+    """The directory holding the metadata of `gun` under `path` (any of the three layouts)."""
+    candidates = [path / "tuf" / gun / "metadata", path]
+    for candidate in candidates:
+        if candidate.is_dir() and (any(candidate.glob("root.json"))
+                                   or any(candidate.glob("*.root.json"))):
+            return candidate
+    raise MissingMetadataError(
+        f"no Notary metadata for {gun} under {path} (looked for {candidates[0]} and for "
+        f"root.json or N.root.json in {path})")
+
+
+def read_repository(path: Path, gun: str) -> RepositoryFiles:
+    """Collect the metadata files of `gun` found under `path`."""
+    folder = find_metadata_dir(path, gun)
+    files = RepositoryFiles(source=str(folder))
+    for file in sorted(folder.rglob("*.json")):
+        if not file.is_file():
+            continue
+        name = file.relative_to(folder).as_posix().removesuffix(".json")
+        history = _HISTORY.fullmatch(name)
+        if history:
+            files.root_history[int(history.group(1))] = file.read_bytes()
+        elif name in TOP_LEVEL_ROLES or _DELEGATION_NAME.fullmatch(name):
+            files.roles[name] = file.read_bytes()
+        else:
+            files.ignored.append(f"{name}.json")
+    return files
