@@ -495,8 +495,10 @@ def _response(run: Run, plans: Sequence[Plan]) -> ResponseBundle:
             entries.append(ResponseEntry(p.gun, tuple(SignedFile(f.role, f.data)
                                                       for f in p.files)))
             continue
+        previous = {f.role: p.state.entry.metadata[f.role] for f in p.files
+                    if p.old.get(f.role) is not None and f.role in p.state.entry.metadata}
         state = pending_state(p.files, ceremony=run.ceremony.name,
-                              previous_root=p.previous_root,
+                              previous_root=p.previous_root, previous_files=previous,
                               on_complete={"retire_keys": [{"key_id": kid, "reason": why}
                                                            for kid, why in p.retire]})
         missing = missing_signatures(p.files, run.describe_missing)
