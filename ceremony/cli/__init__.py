@@ -26,6 +26,10 @@ COMMANDS: dict[str, str] = {
     "transfer": "ceremony.cli.transfer:transfer",
     "online": "ceremony.cli.online:online",
     "transcript": "ceremony.cli.transcript:transcript",
+    "init": "ceremony.cli.ceremonies:init",
+    "signer": "ceremony.cli.ceremonies:signer",
+    "delegation": "ceremony.cli.ceremonies:delegation",
+    "rotate": "ceremony.cli.ceremonies:rotate",
 }
 
 USER_ERRORS = (CeremonyError, HSMError, TransferError)

@@ -1,0 +1,62 @@
+"""Pieces several ceremonies share: choosing GUNs, lifetimes, the offline snapshot."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from ceremony.ceremonies.build import LIFETIMES, expiry
+from ceremony.ceremonies.errors import CeremonyRefused
+from ceremony.ceremonies.request import RepoState
+from ceremony.ceremonies.runner import Run, SnapshotPlan
+from ceremony.ceremonies.signing import Threshold
+from ceremony.metadata.model import SNAPSHOT, Instant
+from transfer.bundle import RequestBundle, RequestEntry
+
+
+def select_guns(request: RequestBundle, guns: Sequence[str], all_guns: bool) -> list[RequestEntry]:
+    """The request entries for `guns` (each must be in the request), or all with `all_guns`."""
+    if all_guns:
+        if guns:
+            raise CeremonyRefused("give GUNs or --all, not both")
+        return list(request.entries)
+    if not guns:
+        raise CeremonyRefused("name the repositories (GUN ...) or pass --all for every "
+                              "repository in the request")
+    if len(set(guns)) != len(guns):
+        raise CeremonyRefused("a GUN is named twice")
+    present = set(request.guns)
+    absent = [g for g in guns if g not in present]
+    if absent:
+        raise CeremonyRefused(f"the request has no repository {', '.join(absent)} (it holds "
+                              f"{', '.join(request.guns[:5])}"
+                              f"{' ...' if len(request.guns) > 5 else ''})")
+    wanted = set(guns)
+    return [e for e in request.entries if e.gun in wanted]
+
+
+def lifetime_expiry(role: str, lifetime: dt.timedelta | None) -> Instant:
+    return expiry(lifetime if lifetime is not None else LIFETIMES[role])
+
+
+def offline_snapshot(run: Run, state: RepoState) -> bool:
+    """Whether this machine holds the snapshot key the trusted root lists (an offline
+    snapshot, re-signed here whenever root or targets change); otherwise the server holds
+    it and makes the snapshot."""
+    return any(run.ws.key(kid) is not None for kid in state.root.roles[SNAPSHOT].keyids)
+
+
+def snapshot_preflight(run: Run, state: RepoState) -> list[tuple[str, Threshold]]:
+    if not offline_snapshot(run, state):
+        return []
+    root = state.root
+    return [(state.gun, Threshold(f"snapshot keys listed in root v{root.version} (offline "
+                                  "snapshot)", SNAPSHOT, root.roles[SNAPSHOT].threshold,
+                                  root.role_keys(SNAPSHOT)))]
+
+
+def snapshot_plan(run: Run, state: RepoState, lifetime: dt.timedelta | None,
+                  removed: Sequence[str] = ()) -> SnapshotPlan | None:
+    if not offline_snapshot(run, state):
+        return None
+    return SnapshotPlan(state.snapshot, lifetime_expiry(SNAPSHOT, lifetime), list(removed))

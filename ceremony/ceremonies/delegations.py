@@ -1,0 +1,131 @@
+"""`ceremony signer add|remove` and `ceremony delegation add|remove`: targets.json edits.
+
+Each re-signs targets.json of one GUN at version + 1 with the targets key (found on
+`--targets-token` by its public key), with the delegation change applied (build.py):
+- signer add NAME --key PEM...: `docker trust signer add` -- the keys go into targets/NAME and
+  targets/releases, paths [""], threshold 1 for a new role;
+- signer remove NAME: the signer's keys leave targets/releases, targets/NAME is deleted;
+- delegation add ROLE --key PEM... [--path P ...|--all-paths] [--threshold N];
+- delegation remove ROLE [--key PEM|--key-id ID ...] [--path P ...]: the whole role, or some of
+  its keys and paths.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from ceremony.ceremonies.build import (
+    add_delegation,
+    add_signer,
+    check_role_name,
+    next_targets,
+    remove_delegation,
+    remove_signer,
+    signer_name,
+)
+from ceremony.ceremonies.common import (
+    lifetime_expiry,
+    select_guns,
+    snapshot_plan,
+    snapshot_preflight,
+)
+from ceremony.ceremonies.errors import CeremonyRefused
+from ceremony.ceremonies.request import RepoState, check_existing
+from ceremony.ceremonies.runner import Ceremony, Plan, Run
+from ceremony.ceremonies.signing import FileToSign, Threshold, thresholds_for
+from ceremony.metadata.keys import Key
+from ceremony.metadata.model import TARGETS
+from transfer.bundle import RequestBundle, RequestEntry
+
+KINDS = ("signer-add", "signer-remove", "delegation-add", "delegation-remove")
+
+
+class DelegationCeremony(Ceremony):
+    """One delegation change on one GUN (kind: signer-add, signer-remove, delegation-add,
+    delegation-remove; the request's operation must be the same)."""
+
+    def __init__(self, kind: str, *, gun: str, name: str, targets_token: str,
+                 keys: Sequence[Key] = (), key_ids: Sequence[str] = (),
+                 paths: Sequence[str] = (), threshold: int | None = None,
+                 snapshot_token: str | None = None,
+                 targets_expires: dt.timedelta | None = None,
+                 snapshot_expires: dt.timedelta | None = None):
+        if kind not in KINDS:
+            raise ValueError(kind)
+        if not targets_token:
+            raise CeremonyRefused(f"{kind.replace('-', ' ')} needs --targets-token URI (the "
+                                  "token holding the targets key)")
+        self.name = kind
+        self.operations = (kind,)
+        self.kind, self.gun, self.role_name = kind, gun, name
+        if kind.startswith("signer"):
+            signer_name(name)
+        else:
+            check_role_name(name)
+        if kind.endswith("add") and not keys and kind == "signer-add":
+            raise CeremonyRefused("signer add needs at least one --key PEM")
+        if kind == "delegation-add" and not keys and not paths and threshold is None:
+            raise CeremonyRefused("delegation add needs --key, --path/--all-paths or "
+                                  "--threshold")
+        if threshold is not None and threshold < 1:
+            raise CeremonyRefused("--threshold must be at least 1")
+        self.keys, self.key_ids = list(keys), list(key_ids)
+        self.paths, self.threshold = list(paths), threshold
+        self.targets_uri, self.snapshot_uri = targets_token, snapshot_token
+        self.lifetimes = {TARGETS: targets_expires, "snapshot": snapshot_expires}
+
+    def options_record(self) -> dict[str, Any]:
+        return {"gun": self.gun, "name": self.role_name, "key_ids": [k.key_id for k in self.keys]
+                + self.key_ids, "paths": self.paths, "threshold": self.threshold,
+                "targets_token": self.targets_uri, "snapshot_token": self.snapshot_uri}
+
+    def select(self, request: RequestBundle) -> list[RequestEntry]:
+        return select_guns(request, [self.gun], False)
+
+    def check(self, run: Run, entry: RequestEntry) -> RepoState:
+        return check_existing(entry, run.ws, self.operations)
+
+    def open_tokens(self, run: Run) -> None:
+        run.open_token(self.targets_uri, "targets")
+        if self.snapshot_uri:
+            run.open_token(self.snapshot_uri, "snapshot")
+
+    def preflight(self, run: Run, states: Sequence[RepoState]) -> list[tuple[str, Threshold]]:
+        out = []
+        for s in states:
+            root = s.root
+            out.append((s.gun, Threshold(f"targets keys listed in root v{root.version}",
+                                         TARGETS, root.roles[TARGETS].threshold,
+                                         root.role_keys(TARGETS))))
+            out += snapshot_preflight(run, s)
+        return out
+
+    def plan(self, run: Run, state: RepoState) -> Plan:
+        targets = next_targets(state.targets, lifetime_expiry(TARGETS, self.lifetimes[TARGETS]))
+        before = {r.name for r in targets.delegations.roles}
+        if self.kind == "signer-add":
+            notes = add_signer(targets, self.role_name, self.keys)
+        elif self.kind == "signer-remove":
+            notes = remove_signer(targets, self.role_name)
+        elif self.kind == "delegation-add":
+            add_delegation(targets, self.role_name, self.keys, paths=self.paths,
+                           threshold=self.threshold)
+            notes = [f"{self.role_name}: "
+                     f"{'changed' if self.role_name in before else 'created'}"]
+        else:
+            removal = [k.key_id for k in self.keys] + self.key_ids
+            notes = remove_delegation(targets, self.role_name, key_ids=removal,
+                                      paths=self.paths)
+        if targets.delegations.to_dict() == state.targets.delegations.to_dict():
+            raise CeremonyRefused(f"{state.gun}: the delegations would not change (nothing to "
+                                  "sign)")
+        after = {r.name for r in targets.delegations.roles}
+        gone = sorted(before - after)
+        files = [FileToSign(state.gun, TARGETS, targets,
+                            thresholds_for(TARGETS, targets, root=state.root))]
+        plan = Plan(state, files, {TARGETS: state.targets}, notes,
+                    previous_root=state.trusted_root_bytes,
+                    snapshot=snapshot_plan(run, state, self.lifetimes["snapshot"], gone))
+        return plan

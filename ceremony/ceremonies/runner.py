@@ -1,0 +1,559 @@
+"""Running a ceremony: the steps every ceremony shares, in this order.
+
+1. `--out` must not exist (unless `--force`): checked before anything else.
+2. Workspace opened, transcript started (ceremony, participants, tool version).
+3. Air gap checked (`require_offline`); findings and `--allow-network` recorded.
+4. Request read strictly; its digest recorded and shown.
+5. Every GUN checked against the workspace (request.py) before anything is shown: a refusal
+   stops here with one line, recorded in the transcript, nothing written.
+6. Tokens opened (one login per token for the whole run, PINs registered as secrets); keys that
+   must sign and already exist are looked for on them: if a threshold cannot be met, refuse
+   (listing the keys missing with their token labels, and the tokens present) unless
+   `--partial`.
+7. The ceremony generates or reuses its keys, then builds the new metadata (build.py).
+8. Review (review.py): old -> new, keys with both IDs and token labels, thresholds, who signs,
+   the SHA-256 of the exact bytes to sign (hex + words). Recorded by digest.
+9. Confirmation: `--yes` (recorded as such) or `yes` typed on standard input; anything else,
+   or no input at all, refuses.
+10. Signing through the tokens (signing.py); an offline snapshot, whose content depends on the
+   signed files, gets its own review and confirmation afterwards.
+11. Response written (exactly the reviewed bytes; partial entries carry the signing state).
+12. Workspace updated in ONE transaction, whose lock is held from the start (one ceremony per
+   workspace at a time): trusted roots, signed versions, token and key inventory, retired
+   keys -- staged before the response is written, committed only after it is.
+13. Transcript closed with the output digest, login and signature counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ceremony.airgap import NetworkPresentError, require_offline
+from ceremony.ceremonies.build import snapshot_for
+from ceremony.ceremonies.errors import CeremonyRefused, MissingSignaturesError
+from ceremony.ceremonies.request import RepoState
+from ceremony.ceremonies.review import Review, review_files
+from ceremony.ceremonies.signing import (
+    FileToSign,
+    SignerSet,
+    Threshold,
+    identity,
+    missing_signatures,
+    pending_state,
+    plan_missing,
+    sign_files,
+    thresholds_for,
+)
+from ceremony.ceremonies.tokens import CeremonyTokens
+from ceremony.errors import MetadataError
+from ceremony.inventory import KeyRecord, TokenRecord
+from ceremony.metadata.keys import Key
+from ceremony.metadata.model import ROOT, SNAPSHOT, AnySigned, Instant, Root, Snapshot
+from ceremony.transcript import Transcript
+from ceremony.workspace import Transaction, Workspace
+from hsm.errors import TokenNotFoundError
+from hsm.keys import KeyInfo
+from hsm.notarykey import public_key_der, public_key_pem
+from hsm.token import Token
+from transfer.bundle import (
+    PendingSignatures,
+    RequestBundle,
+    RequestEntry,
+    ResponseBundle,
+    ResponseEntry,
+    SignedFile,
+    parse_request,
+    write_bundle,
+)
+from transfer.errors import TransferError
+from transfer.files import read_limited
+from transfer.words import digest_words
+
+MAX_REQUEST_BYTES = 128 * 1024 * 1024
+
+
+@dataclass
+class Options:
+    """What every ceremony command takes (the common options)."""
+
+    request: str
+    out: str
+    workspace: str | None = None
+    force: bool = False
+    yes: bool = False
+    participants: Sequence[str] = ()
+    allow_network: bool = False
+    pin_sources: Sequence[str] = ()
+    module: str | None = None
+    partial: bool = False
+
+
+@dataclass
+class Console:
+    """How a ceremony talks to people. `ask` returns None when there is nothing to read."""
+
+    show: Callable[[str], None]
+    warn: Callable[[str], None]
+    ask: Callable[[str], str | None]
+
+
+@dataclass
+class SnapshotPlan:
+    """An offline snapshot to sign once the other files of its GUN are complete."""
+
+    previous: Snapshot | None
+    expires: Instant
+    removed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    """What a ceremony will sign for one GUN, and what the workspace records afterwards."""
+
+    state: RepoState
+    files: list[FileToSign]  # upload order
+    old: dict[str, AnySigned | None]  # role -> current signed part (None: new file)
+    notes: list[str] = field(default_factory=list)
+    previous_root: bytes | None = None  # trusted root the thresholds derive from
+    snapshot: SnapshotPlan | None = None
+    keys: list[KeyRecord] = field(default_factory=list)
+    retire: list[tuple[str, str]] = field(default_factory=list)  # (key ID, reason) when complete
+
+    @property
+    def gun(self) -> str:
+        return self.state.gun
+
+    @property
+    def complete(self) -> bool:
+        return all(f.complete for f in self.files)
+
+    @property
+    def new_root(self) -> Root | None:
+        return next((f.signed for f in self.files if f.role == ROOT), None)  # type: ignore
+
+
+class Ceremony:
+    """One kind of ceremony. Subclasses fill in the checks, key preparation and building."""
+
+    name = "ceremony"  # transcript and JSON name, e.g. "rotate-targets"
+    operations: tuple[str, ...] = ()  # request operation names it answers
+    creates_workspace = False
+
+    def options_record(self) -> dict[str, Any]:
+        """The command's choices, for the transcript's start entry."""
+        return {}
+
+    def select(self, request: RequestBundle) -> list[RequestEntry]:
+        return list(request.entries)
+
+    def check(self, run: Run, entry: RequestEntry) -> RepoState:
+        raise NotImplementedError
+
+    def open_tokens(self, run: Run) -> None:
+        """Open the tokens the command names (a missing token fails here, listing those
+        present)."""
+
+    def preflight(self, run: Run, states: Sequence[RepoState]) -> list[tuple[str, Threshold]]:
+        """Thresholds over keys that exist already and must sign (checked before any key is
+        generated): (GUN, threshold)."""
+        return []
+
+    def prepare(self, run: Run, states: Sequence[RepoState]) -> None:
+        """Generate or reuse keys (after every check passed)."""
+
+    def plan(self, run: Run, state: RepoState) -> Plan:
+        raise NotImplementedError
+
+
+class Run:
+    """The state of one ceremony run, handed to the ceremony's hooks."""
+
+    def __init__(self, ceremony: Ceremony, options: Options, console: Console):
+        self.ceremony = ceremony
+        self.options = options
+        self.console = console
+        self.ws: Workspace = None  # type: ignore[assignment]
+        self.transcript: Transcript = None  # type: ignore[assignment]
+        self.tokens: CeremonyTokens = None  # type: ignore[assignment]
+        self.request: RequestBundle = None  # type: ignore[assignment]
+        self.request_bytes = b""
+        self.server_key_ids: dict[str, str] = {}  # key ID -> "timestamp"/"snapshot"
+        self.new_keys: dict[str, str] = {}  # identity hex -> "generated"/"reused"
+        self.signers = SignerSet()
+        self._canonical: dict[str, KeyRecord] | None = None
+
+    # -- for ceremonies -------------------------------------------------------------------
+    def open_token(self, uri: str, purpose: str) -> Token:
+        try:
+            return self.tokens.open(uri, purpose)
+        except TokenNotFoundError as exc:
+            raise CeremonyRefused(f"{purpose} token: {exc}") from None
+
+    def record_key(self, token: Token, info: KeyInfo, *, purpose: str, reused: bool) -> None:
+        """Transcript: custody evidence of a key generated or reused on a token."""
+        evidence = self.tokens.custody(token, info)
+        evidence.update({"purpose": purpose, "reused": reused})
+        self.transcript.custody(evidence)
+        if info.public_key is not None:
+            self.new_keys[public_key_der(info.public_key).hex()] = "reused" if reused \
+                else "generated in this ceremony"
+
+    def key_record(self, token: Token, info: KeyInfo, key: Key, role: str,
+                   guns: Sequence[str], cert_pem: str = "") -> KeyRecord:
+        """An inventory record (public data only) for a key on a token."""
+        assert info.public_key is not None and info.algorithm is not None
+        existing = self.ws.key(key.key_id)
+        all_guns = sorted(set(guns) | set(existing.guns if existing else ()))
+        custody = info.custody.to_json() if info.custody is not None else {}
+        return KeyRecord(key_id=key.key_id, canonical_id=key.canonical_key_id, role=role,
+                         algorithm=info.algorithm, token_serial=token.info.serial,
+                         token_label=token.label, key_label=info.label,
+                         pkcs11_id=info.id.hex(),
+                         public_key_pem=public_key_pem(info.public_key).decode(),
+                         cert_pem=cert_pem, guns=tuple(all_guns), evidence=custody)
+
+    def where(self, key_id: str, key: Key) -> str:
+        """Where a key lives, for the review."""
+        entry = self.signers.find(key)
+        ident = identity(key)
+        fresh = self.new_keys.get(ident.hex()) if ident is not None else None
+        suffix = f" ({fresh})" if fresh else ""
+        if entry is not None:
+            return (f"on token '{entry.token_label}' (serial {entry.token_serial}), key "
+                    f"'{entry.key_label}', present{suffix}")
+        if key_id in self.server_key_ids:
+            return f"held by the Notary server ({self.server_key_ids[key_id]} key)"
+        record = self.ws.key(key_id) or self._by_canonical(key)
+        if record is not None:
+            retired = " RETIRED" if self.ws.is_retired(record.key_id) else ""
+            return (f"on token '{record.token_label}' (serial {record.token_serial}), key "
+                    f"'{record.key_label}'{retired}, token not present")
+        return "not in this workspace's inventory"
+
+    def _by_canonical(self, key: Key) -> KeyRecord | None:
+        if self._canonical is None:
+            self._canonical = {}
+            for rec in self.ws.keys(include_retired=True):
+                self._canonical.setdefault(rec.canonical_id, rec)
+        try:
+            return self._canonical.get(key.canonical_key_id)
+        except MetadataError:  # an unreadable key has no canonical ID
+            return None
+
+    def describe_missing(self, key_id: str, key: Key) -> dict[str, Any]:
+        record = self.ws.key(key_id) or self._by_canonical(key)
+        if record is None:
+            return {}
+        return {"token_label": record.token_label, "token_serial": record.token_serial,
+                "key_label": record.key_label}
+
+
+def _missing_message(missing: list[dict[str, Any]], present: str, partial_hint: bool) -> str:
+    keys = []
+    for m in missing:
+        where = (f"token '{m['token_label']}' key '{m['key_label']}'" if m.get("token_label")
+                 else "token unknown to this workspace")
+        keys.append(f"{m['gun']} {m['role']}: key {m['key_id']} (canonical "
+                    f"{m['canonical_key_id']}) on {where} [{m['threshold']}: needs "
+                    f"{m['needed']}, has {m['have']}]")
+    shown = "; ".join(keys[:6]) + (f"; and {len(keys) - 6} more" if len(keys) > 6 else "")
+    hint = " (or pass --partial to write a partial response for co-signing)" \
+        if partial_hint else ""
+    return (f"the tokens present cannot meet every threshold; missing: {shown}; tokens present: "
+            f"{present}; insert the token(s) holding these keys and give them to the "
+            f"command{hint}; nothing was signed")
+
+
+def _preflight_missing(run: Run, items: list[tuple[str, Threshold]],
+                       signers: SignerSet) -> list[dict[str, Any]]:
+    out = []
+    for gun, t in items:
+        have = {identity(k) for k in t.keys.values() if signers.find(k) is not None}
+        if len(have) >= t.threshold:
+            continue
+        for kid, key in sorted(t.keys.items()):
+            if signers.find(key) is None:
+                item = {"gun": gun, "role": t.role, "threshold": t.name, "needed": t.threshold,
+                        "have": len(have), "key_id": kid,
+                        "canonical_key_id": key.canonical_key_id, "token_label": None,
+                        "token_serial": None, "key_label": None}
+                item.update(run.describe_missing(kid, key))
+                out.append(item)
+    return out
+
+
+def _confirm(run: Run, question: str) -> None:
+    if run.options.yes:
+        run.transcript.confirmation(question, "yes", via_yes=True)
+        return
+    answer = run.console.ask(f"{question} Type yes to sign: ")
+    if answer is None:
+        raise CeremonyRefused("no confirmation: nothing to read on standard input; type yes "
+                              "at the prompt, or pass --yes; nothing was signed")
+    run.transcript.confirmation(question, answer.strip()[:64], via_yes=False)
+    if answer.strip() != "yes":
+        raise CeremonyRefused("not confirmed (the answer was not 'yes'); nothing was signed")
+
+
+def perform(ceremony: Ceremony, options: Options, console: Console) -> dict[str, Any]:
+    """Run `ceremony` end to end; returns the JSON summary. Raises CeremonyError (and HSMError,
+    TransferError) with one-line messages; the transcript records every refusal and error."""
+    if Path(options.out).exists() and not options.force:
+        raise CeremonyRefused(f"refusing to overwrite existing file {options.out} (use --force)")
+    run = Run(ceremony, options, console)
+    run.ws = Workspace.open(options.workspace, create=ceremony.creates_workspace)
+    run.transcript = Transcript.create(
+        run.ws.new_transcript_path(ceremony.name), ceremony=ceremony.name,
+        participants=list(options.participants),
+        data={"request": str(options.request), "out": str(options.out),
+              "partial_allowed": options.partial, **ceremony.options_record()})
+    try:
+        # The workspace lock is held for the whole ceremony (one ceremony per workspace at a
+        # time); the staged changes are committed only when every step succeeded, after the
+        # response is written.
+        with run.ws.transaction() as tx:
+            result, changes = _steps(run, tx)
+        run.transcript.append("workspace", changes)
+        digest = run.transcript.close("completed", logins=result["logins"],
+                                      signatures=result["signatures"],
+                                      complete=result["complete"])
+        result.update({"transcript": str(run.transcript.path), "transcript_sha256": digest,
+                       "transcript_words": digest_words(bytes.fromhex(digest))})
+    except CeremonyRefused as exc:
+        run.transcript.refusal(str(exc), **exc.details)
+        run.transcript.close("refused")
+        raise
+    except NetworkPresentError as exc:
+        run.transcript.refusal(str(exc))
+        run.transcript.close("refused")
+        raise
+    except BaseException as exc:
+        run.transcript.error(exc)
+        run.transcript.close("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
+        raise
+    finally:
+        if run.tokens is not None:
+            run.tokens.close()
+    return result
+
+
+def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
+    opts, t = run.options, run.transcript
+    if opts.participants:
+        t.participants(list(opts.participants))
+    findings = require_offline(opts.allow_network)
+    t.append("airgap", {"findings": findings, "allow_network": opts.allow_network,
+                        "offline": not findings})
+    if findings:
+        run.console.warn("the machine is not air-gapped (" + "; ".join(findings) + "); going "
+                         "on because --allow-network was given (recorded)")
+    try:
+        data = read_limited(opts.request, MAX_REQUEST_BYTES, what="request bundle")
+    except TransferError as exc:
+        raise CeremonyRefused(str(exc)) from None
+    run.request_bytes = data
+    try:
+        run.request = parse_request(data)
+    except TransferError as exc:
+        t.input("request", data, path=str(opts.request))
+        raise CeremonyRefused(f"request {opts.request}: {exc}") from None
+    t.input("request", data, path=str(opts.request), bundle_sha256=run.request.digest_hex)
+    run.console.show(f"request {opts.request}: bundle sha256 {run.request.digest_hex}\n"
+                     f"request words: {digest_words(run.request.digest())}")
+
+    entries = run.ceremony.select(run.request)
+    states = [run.ceremony.check(run, entry) for entry in entries]
+    for s in states:
+        for role, key in s.server_keys.items():
+            run.server_key_ids[key.key_id] = role
+    t.append("checked", {"repositories": [
+        {"gun": s.gun, "operation": s.entry.operation, "exists": s.exists,
+         "root_version": s.root.version if s.exists else None,
+         "warnings": list(s.report.warnings) if s.report else []} for s in states]})
+
+    run.tokens = CeremonyTokens(module=opts.module, pin_sources=opts.pin_sources,
+                                on_warning=run.console.warn)
+    run.ceremony.open_tokens(run)
+    t.tokens(run.tokens.facts())
+    pre = run.ceremony.preflight(run, states)
+    if pre:
+        signers = run.tokens.locate([k for _, th in pre for k in th.keys.values()])
+        missing = _preflight_missing(run, pre, signers)
+        if missing and not opts.partial:
+            raise MissingSignaturesError(_missing_message(missing, run.tokens.present(), True),
+                                         missing)
+    run.ceremony.prepare(run, states)
+    plans = [run.ceremony.plan(run, s) for s in states]
+    files = [f for p in plans for f in p.files]
+    run.signers = run.tokens.locate([k for f in files for k in f.keys.values()])
+    unmet = plan_missing(files, run.signers)
+    partial = bool(unmet)
+    if unmet:
+        missing = [m for m in missing_signatures([f for f, _, _ in unmet], run.describe_missing)
+                   if any(m["threshold"] == th.name for _, th, _ in unmet)]
+        if not opts.partial:
+            raise MissingSignaturesError(_missing_message(missing, run.tokens.present(), True),
+                                         missing)
+        if any(p.snapshot is not None for p in plans):
+            raise CeremonyRefused("a partial response cannot include an offline snapshot yet "
+                                  "(its content depends on the complete files); bring every "
+                                  "token needed, or publish with a server-managed snapshot")
+
+    header = [f"request bundle sha256 {run.request.digest_hex}",
+              f"request words {digest_words(run.request.digest())}",
+              f"{len(plans)} repositor{'y' if len(plans) == 1 else 'ies'}, {len(files)} "
+              "file(s) to sign"]
+    if partial:
+        header.append("PARTIAL: the tokens present cannot meet every threshold; a partial "
+                      "response will be written for co-signing (--partial)")
+    review = review_files(f"REVIEW: ceremony {run.ceremony.name}", files,
+                          {(p.gun, role): old for p in plans for role, old in p.old.items()},
+                          run.signers, run.where, {p.gun: p.notes for p in plans}, header)
+    _show_review(run, review, "review")
+    _confirm(run, f"Sign {len(files)} file(s) for {len(plans)} repositor"
+                  f"{'y' if len(plans) == 1 else 'ies'}, ceremony digest "
+                  f"{review.digest.hex()} ({digest_words(review.digest)})?")
+    result = sign_files(files, run.signers)
+    snapshots = _sign_snapshots(run, plans)
+    t.append("signed", {"token_operations": result.operations + snapshots,
+                        "by_token": result.by_token, "logins": run.tokens.logins,
+                        "logins_by_token": run.tokens.logins_by_token()})
+
+    response = _response(run, plans)
+    response_bytes = response.to_bytes()
+    # Staged first (a state the workspace refuses stops us before any output), committed by
+    # the caller once the response is written.
+    changes = _stage(run, tx, plans)
+    write_bundle(opts.out, response, overwrite=opts.force)
+    t.output("response", response_bytes, path=str(opts.out),
+             bundle_sha256=response.digest_hex, complete=response.complete)
+    return {
+        "ceremony": run.ceremony.name, "response": str(opts.out),
+        "response_sha256": response.digest_hex,
+        "response_words": digest_words(response.digest()), "complete": response.complete,
+        "request_sha256": run.request.digest_hex, "review_sha256": review.text_sha256,
+        "ceremony_digest": review.digest.hex(), "ceremony_words": digest_words(review.digest),
+        "repositories": [{
+            "gun": p.gun, "complete": p.complete,
+            "files": [{"role": f.role, "version": f.version, "signed_sha256": f.digest,
+                       "signatures": len(f.signatures)} for f in p.files],
+            "missing": missing_signatures(p.files, run.describe_missing),
+            "notes": p.notes} for p in plans],
+        "logins": run.tokens.logins, "logins_by_token": run.tokens.logins_by_token(),
+        "signatures": result.operations + snapshots, "workspace": str(run.ws.path),
+    }, changes
+
+
+def _show_review(run: Run, review: Review, kind: str) -> None:
+    run.console.show(review.text)
+    run.transcript.append(kind, {"text_sha256": review.text_sha256,
+                                 "ceremony_digest": review.digest.hex(),
+                                 "words": digest_words(review.digest),
+                                 "files": review.files})
+
+
+def _sign_snapshots(run: Run, plans: Sequence[Plan]) -> int:
+    """Offline snapshots: built from the signed files, reviewed and confirmed, then signed."""
+    todo = [p for p in plans if p.snapshot is not None]
+    if not todo:
+        return 0
+    files = []
+    for p in todo:
+        assert p.snapshot is not None
+        root = p.new_root or p.state.root
+        snap = snapshot_for(p.snapshot.previous, {f.role: f.data for f in p.files},
+                            p.snapshot.removed, p.snapshot.expires)
+        f = FileToSign(p.gun, SNAPSHOT, snap, thresholds_for(SNAPSHOT, snap, root=root))
+        files.append(f)
+    run.signers = run.tokens.locate([k for f in files for k in f.keys.values()])
+    unmet = plan_missing(files, run.signers)
+    if unmet:
+        missing = missing_signatures([f for f, _, _ in unmet], run.describe_missing)
+        raise MissingSignaturesError(_missing_message(missing, run.tokens.present(), False),
+                                     missing)
+    old = {(p.gun, SNAPSHOT): p.snapshot.previous for p in todo if p.snapshot is not None}
+    review = review_files(f"REVIEW: ceremony {run.ceremony.name}, offline snapshot (lists the "
+                          "files just signed)", files, old, run.signers, run.where)
+    _show_review(run, review, "review-snapshot")
+    _confirm(run, f"Sign the snapshot of {len(files)} repositor"
+                  f"{'y' if len(files) == 1 else 'ies'}, digest {review.digest.hex()} "
+                  f"({digest_words(review.digest)})?")
+    result = sign_files(files, run.signers)
+    for p, f in zip(todo, files, strict=True):
+        p.files.append(f)
+    return result.operations
+
+
+def _response(run: Run, plans: Sequence[Plan]) -> ResponseBundle:
+    entries = []
+    for p in plans:
+        if p.complete:
+            entries.append(ResponseEntry(p.gun, tuple(SignedFile(f.role, f.data)
+                                                      for f in p.files)))
+            continue
+        previous = {f.role: p.state.entry.metadata[f.role] for f in p.files
+                    if p.old.get(f.role) is not None and f.role in p.state.entry.metadata}
+        state = pending_state(p.files, ceremony=run.ceremony.name,
+                              previous_root=p.previous_root, previous_files=previous,
+                              on_complete={"retire_keys": [{"key_id": kid, "reason": why}
+                                                           for kid, why in p.retire]})
+        missing = missing_signatures(p.files, run.describe_missing)
+        entries.append(ResponseEntry(p.gun, (), PendingSignatures(tuple(missing), state)))
+    return ResponseBundle(tuple(entries), request_sha256=run.request.digest_hex)
+
+
+def _stage(run: Run, tx: Transaction, plans: Sequence[Plan]) -> dict[str, Any]:
+    """Stage the outcome in the ceremony's workspace transaction (committed by the caller)."""
+    changes: dict[str, Any] = {"trusted_roots": [], "signed": 0, "keys": [], "retired": [],
+                               "tokens": []}
+    for token in run.tokens.tokens():
+        tx.add_token(TokenRecord(serial=token.info.serial, label=token.label,
+                                 manufacturer=token.info.manufacturer,
+                                 model=token.info.model))
+        changes["tokens"].append(token.label)
+    records: dict[str, KeyRecord] = {}
+    for p in plans:
+        for rec in p.keys:
+            prior = records.get(rec.key_id)
+            if prior is not None:
+                rec = KeyRecord.from_dict({**rec.to_dict(), "guns": sorted(
+                    set(prior.guns) | set(rec.guns))})
+            records[rec.key_id] = rec
+    for rec in records.values():
+        if not tx.is_retired(rec.key_id):
+            tx.add_key(rec)
+            changes["keys"].append(rec.key_id)
+    for p in plans:
+        _stage_plan(tx, p, changes)
+    return changes
+
+
+def _stage_plan(tx: Transaction, p: Plan, changes: dict[str, Any]) -> None:
+    gun = p.gun
+    complete = p.complete
+    if p.state.exists:
+        for version, data in p.state.new_trusted_roots:
+            tx.add_trusted_root(gun, version, data)
+            changes["trusted_roots"].append([gun, version])
+    for f in p.files:
+        data = f.data
+        tx.record_signed(gun, f.role, f.version, data)
+        changes["signed"] += 1
+        if f.role == ROOT and complete:
+            tx.add_trusted_root(gun, f.version, data)
+            changes["trusted_roots"].append([gun, f.version])
+    if not complete:
+        return
+    for key_id, reason in p.retire:
+        rec = tx.key(key_id)
+        if rec is None or tx.is_retired(key_id):
+            continue
+        remaining = tuple(g for g in rec.guns if g != gun)
+        if remaining:  # other repositories still use it: only this GUN stops using it
+            tx.add_key(KeyRecord.from_dict({**rec.to_dict(), "guns": list(remaining)}))
+            continue
+        tx.retire_key(key_id, reason)
+        changes["retired"].append(key_id)

@@ -1,0 +1,484 @@
+"""Collecting signatures: what each file needs, who can sign it, what is still missing.
+
+The one module every ceremony signs through, and the one co-signing builds on (`ceremony sign`,
+`status`, `merge`):
+
+    files = [FileToSign(gun, "root", new_root, thresholds_for("root", new_root,
+                                                               previous_root=old_root)), ...]
+    signers = SignerSet(); signers.add(token_signer, token_label=..., token_serial=..., ...)
+    plan_missing(files, signers)   # which thresholds the signers present cannot meet
+    sign_files(files, signers)     # each available key signs each file once
+    missing_signatures(files, describe)   # what is still needed, key by key
+    pending_state(files, ...) / restore_files(gun, state, trusted_roots)   # partial responses
+    merge_files(a, b)              # two partial signings of the same bytes
+
+Thresholds follow Notary's rules (NOTARY-COMPAT.md, rotation rules): a new root needs the
+previous root's threshold of signatures from the previous root's keys AND its own threshold from
+its own keys -- one key listed in both counts for both; targets/snapshot need the threshold root
+lists for them; a delegation the threshold its parent lists. Counting is the verifier's own
+(`check_threshold`): valid signatures from distinct public keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from ceremony.ceremonies.errors import CeremonyRefused
+from ceremony.errors import KeyFormatError, MetadataError
+from ceremony.metadata.keys import Key
+from ceremony.metadata.model import (
+    ROOT,
+    SNAPSHOT,
+    TARGETS,
+    TIMESTAMP,
+    AnySigned,
+    Metadata,
+    Root,
+    Signature,
+    Snapshot,
+    Targets,
+)
+from ceremony.metadata.serialization import (
+    MetadataFile,
+    read_metadata,
+    signed_bytes,
+    write_metadata,
+)
+from ceremony.metadata.verify import check_threshold, signature_problem
+from hsm.notarykey import public_key_der
+from hsm.signer import Signer
+
+STATE_FORMAT = "notary-ceremony-signing"
+STATE_VERSION = 1
+_CLASSES: dict[str, type] = {ROOT: Root, TARGETS: Targets, SNAPSHOT: Snapshot}
+
+
+def identity(key: Key) -> bytes | None:
+    """The public key behind a key object (plain key or certificate); None if unusable."""
+    try:
+        return key.public_key.public_bytes(serialization.Encoding.DER,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    except (KeyFormatError, MetadataError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """`threshold` valid signatures from distinct keys among `keys` (key ID -> key)."""
+
+    name: str  # for people: "root v2 (its own root keys)"
+    role: str  # the role whose keys these are: root, targets, snapshot, targets/NAME
+    threshold: int
+    keys: Mapping[str, Key]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "role": self.role, "threshold": self.threshold,
+                "key_ids": sorted(self.keys)}
+
+
+def thresholds_for(role: str, signed: AnySigned, *, previous_root: Root | None = None,
+                   root: Root | None = None, parent: Targets | None = None) -> list[Threshold]:
+    """The thresholds the file of `role` holding `signed` must meet.
+
+    - root: its own threshold over its own keys, and (from version 2) `previous_root`'s
+      threshold over `previous_root`'s keys;
+    - targets, snapshot, timestamp: the threshold `root` lists (the root this file is published
+      with: the new one when root changes in the same ceremony);
+    - targets/...: the threshold `parent` (the delegating targets file) lists.
+    """
+    if role == ROOT:
+        assert isinstance(signed, Root)
+        own = Threshold(f"root v{signed.version} (its own root keys)", ROOT,
+                        signed.roles[ROOT].threshold, signed.role_keys(ROOT))
+        if previous_root is None:
+            if signed.version != 1:
+                raise CeremonyRefused(f"root version {signed.version} needs the previous root "
+                                      "to know who must sign it")
+            return [own]
+        if signed.version != previous_root.version + 1:
+            raise CeremonyRefused(f"root version {signed.version} does not follow the trusted "
+                                  f"root version {previous_root.version}")
+        before = Threshold(f"root v{previous_root.version} keys (they approve the change to "
+                           f"v{signed.version})", ROOT, previous_root.roles[ROOT].threshold,
+                           previous_root.role_keys(ROOT))
+        return [before, own]
+    if role in (TARGETS, SNAPSHOT, TIMESTAMP):
+        if root is None:
+            raise CeremonyRefused(f"{role} needs the root that lists its keys")
+        return [Threshold(f"{role} keys listed in root v{root.version}", role,
+                          root.roles[role].threshold, root.role_keys(role))]
+    if parent is None:
+        raise CeremonyRefused(f"{role} needs the targets file that delegates it")
+    delegated = parent.delegations.role(role)
+    if delegated is None:
+        raise CeremonyRefused(f"{role} is not delegated by its parent")
+    keys = {kid: parent.delegations.keys[kid] for kid in delegated.keyids}
+    return [Threshold(f"{role} keys listed by its parent", role, delegated.threshold, keys)]
+
+
+@dataclass
+class FileToSign:
+    """One metadata file of one GUN being signed: its content, thresholds, signatures so far."""
+
+    gun: str
+    role: str  # the file: root, targets, snapshot, targets/NAME
+    signed: AnySigned
+    thresholds: list[Threshold]
+    signatures: list[Signature] = field(default_factory=list)
+
+    @cached_property
+    def message(self) -> bytes:
+        """The canonical signed part: exactly the bytes every signature is over."""
+        return signed_bytes(self.signed)
+
+    @property
+    def digest(self) -> str:
+        """Hex SHA-256 of the bytes to be signed (what the review shows)."""
+        return hashlib.sha256(self.message).hexdigest()
+
+    @property
+    def version(self) -> int:
+        return self.signed.version
+
+    @property
+    def keys(self) -> dict[str, Key]:
+        """Every key that may sign this file, by key ID (all thresholds together)."""
+        out: dict[str, Key] = {}
+        for t in self.thresholds:
+            out.update(t.keys)
+        return out
+
+    @property
+    def data(self) -> bytes:
+        """The file's bytes with the signatures so far, exactly as Notary writes them."""
+        return write_metadata(Metadata(self.signed, list(self.signatures)))
+
+    @cached_property
+    def _memo(self) -> dict[tuple[str, str, bytes], str | None]:
+        """Signature verdicts already computed (the bytes signed never change)."""
+        return {}
+
+    def _as_file(self) -> MetadataFile:
+        return MetadataFile(f"{self.role}.json", b"", Metadata(self.signed, self.signatures),
+                            self.message, True, self._memo)
+
+    def counted(self, threshold: Threshold) -> list[str]:
+        """Key IDs whose valid signatures count toward `threshold` (distinct public keys)."""
+        return check_threshold(self._as_file(), threshold.role, threshold.keys,
+                               threshold.threshold).signed_by
+
+    def unmet(self) -> list[tuple[Threshold, list[str]]]:
+        """Thresholds not met yet, each with the key IDs that count so far."""
+        out = []
+        for t in self.thresholds:
+            counted = self.counted(t)
+            if len(counted) < t.threshold:
+                out.append((t, counted))
+        return out
+
+    @property
+    def complete(self) -> bool:
+        return not self.unmet()
+
+    def add_signature(self, signature: Signature) -> None:
+        """Add a signature after checking it over this file's bytes (replacing an earlier one
+        by the same key ID). Raises CeremonyRefused if it is not a valid signature of a key
+        that may sign this file."""
+        key = self.keys.get(signature.keyid)
+        if key is None:
+            raise CeremonyRefused(f"{self.gun} {self.role}: a signature by key "
+                                  f"{signature.keyid} is not one this file needs")
+        problem = signature_problem(key, signature.method, signature.sig, self.message)
+        self._memo[(signature.keyid, signature.method, signature.sig)] = problem
+        if problem is not None:
+            raise CeremonyRefused(f"{self.gun} {self.role}: signature by key "
+                                  f"{signature.keyid} does not verify: {problem}")
+        self.signatures = [s for s in self.signatures if s.keyid != signature.keyid]
+        self.signatures.append(signature)
+
+    def signed_identities(self) -> set[bytes]:
+        """Public keys that already have a valid signature on this file."""
+        keys = self.keys
+        out = set()
+        for sig in self.signatures:
+            key = keys.get(sig.keyid)
+            memo = (sig.keyid, sig.method, sig.sig)
+            if key is not None and memo not in self._memo:
+                self._memo[memo] = signature_problem(key, sig.method, sig.sig, self.message)
+            if key is not None and self._memo[memo] is None:
+                ident = identity(key)
+                if ident is not None:
+                    out.add(ident)
+        return out
+
+
+@dataclass
+class SignerEntry:
+    """A signer and where its key lives (for reviews, transcripts and missing-key reports)."""
+
+    signer: Signer
+    token_label: str
+    token_serial: str
+    key_label: str
+
+
+class SignerSet:
+    """The signers present in this run, found by public key."""
+
+    def __init__(self) -> None:
+        self._by_identity: dict[bytes, SignerEntry] = {}
+
+    def add(self, signer: Signer, *, token_label: str, token_serial: str = "",
+            key_label: str = "") -> None:
+        self._by_identity[public_key_der(signer.public_key)] = SignerEntry(
+            signer, token_label, token_serial, key_label)
+
+    def find(self, key: Key) -> SignerEntry | None:
+        ident = identity(key)
+        return self._by_identity.get(ident) if ident is not None else None
+
+    def __len__(self) -> int:
+        return len(self._by_identity)
+
+
+def plan_missing(files: Sequence[FileToSign], signers: SignerSet) -> list[tuple[FileToSign,
+                                                                               Threshold, int]]:
+    """Thresholds that stay unmet even after every signer present has signed.
+
+    Returns (file, threshold, signatures it would have) for each.
+    """
+    out = []
+    for f in files:
+        have = f.signed_identities()
+        for t in f.thresholds:
+            idents = {identity(k) for k in t.keys.values()} - {None}
+            would = {i for i in idents if i in have}
+            would |= {identity(k) for k in t.keys.values()
+                      if identity(k) is not None and signers.find(k) is not None}
+            if len(would) < t.threshold:
+                out.append((f, t, len(would)))
+    return out
+
+
+@dataclass
+class SigningResult:
+    operations: int = 0  # calls to a token (one per key per file)
+    signatures: int = 0  # signature entries added (a key listed under two IDs gives two)
+    by_token: dict[str, int] = field(default_factory=dict)
+
+
+def sign_files(files: Iterable[FileToSign], signers: SignerSet,
+               on_sign: Callable[[FileToSign, SignerEntry], None] | None = None) -> SigningResult:
+    """Every key present signs every file it may sign and has not signed yet, once.
+
+    One token operation per (file, public key); its signature is added under every key ID of
+    the file with that public key (a root key listed in the old and in the new root under two
+    certificate IDs counts for both). Each signature is verified before it is added.
+    """
+    result = SigningResult()
+    for f in files:
+        done = f.signed_identities()
+        by_identity: dict[bytes, list[str]] = {}
+        for kid, key in sorted(f.keys.items()):
+            ident = identity(key)
+            if ident is not None:
+                by_identity.setdefault(ident, []).append(kid)
+        for ident, kids in by_identity.items():
+            if ident in done:
+                continue
+            entry = signers.find(f.keys[kids[0]])
+            if entry is None:
+                continue
+            if on_sign is not None:
+                on_sign(f, entry)
+            sig = entry.signer.sign(f.message)
+            result.operations += 1
+            result.by_token[entry.token_label] = result.by_token.get(entry.token_label, 0) + 1
+            for kid in kids:
+                f.add_signature(Signature(kid, entry.signer.method, sig))
+                result.signatures += 1
+    return result
+
+
+KeyDescriber = Callable[[str, Key], Mapping[str, Any]]
+
+
+def missing_signatures(files: Iterable[FileToSign],
+                       describe: KeyDescriber | None = None) -> list[dict[str, Any]]:
+    """Every key whose signature would still help meet an unmet threshold, one entry each:
+    gun, role, threshold (name, needed, have), key_id, canonical_key_id, keytype, and what
+    `describe(key_id, key)` adds (token_label, token_serial, key_label from the inventory)."""
+    out = []
+    for f in files:
+        for t, counted in f.unmet():
+            for kid, key in sorted(t.keys.items()):
+                if kid in counted:
+                    continue
+                try:
+                    canonical = key.canonical_key_id
+                except MetadataError:
+                    canonical = None
+                item: dict[str, Any] = {
+                    "gun": f.gun, "role": f.role, "version": f.version,
+                    "threshold": t.name, "needed": t.threshold, "have": len(counted),
+                    "key_id": kid, "canonical_key_id": canonical, "keytype": key.keytype,
+                    "token_label": None, "token_serial": None, "key_label": None}
+                if describe is not None:
+                    item.update({k: v for k, v in describe(kid, key).items() if v is not None})
+                out.append(item)
+    return out
+
+
+# --- partial responses ---------------------------------------------------------------------------
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: Any, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise CeremonyRefused(f"partial response: {what} must be base64 text")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise CeremonyRefused(f"partial response: {what} is not valid base64") from None
+
+
+def pending_state(files: Sequence[FileToSign], *, ceremony: str,
+                  previous_root: bytes | None,
+                  previous_files: Mapping[str, bytes] | None = None,
+                  on_complete: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The `state` of a partial response entry (ResponseEntry.pending.state), JSON data:
+
+        {"format": "notary-ceremony-signing", "version": 1, "ceremony": NAME,
+         "previous_root": B64 of the trusted root.json the thresholds derive from, or null,
+         "files": [{"role", "data": B64 of the file with the signatures so far,
+                    "signed_sha256": hex of the bytes to sign,
+                    "thresholds": [{"name", "role", "threshold", "key_ids"}]}, ...],
+         "previous_files": {role: B64 of the current file each new one replaces},
+         "on_complete": {...what the workspace records once complete...}}
+
+    `files` are in upload order. The thresholds are recorded for people; whoever resumes
+    recomputes them from its own trusted root (restore_files) and refuses a mismatch.
+    `previous_files` let a co-signer show old -> new; they are as the request carried them and
+    must be verified against `previous_root` before use (`previous_files_of`).
+    """
+    return {
+        "format": STATE_FORMAT, "version": STATE_VERSION, "ceremony": ceremony,
+        "previous_root": _b64(previous_root) if previous_root is not None else None,
+        "files": [{"role": f.role, "data": _b64(f.data), "signed_sha256": f.digest,
+                   "thresholds": [t.to_dict() for t in f.thresholds]} for f in files],
+        "previous_files": {role: _b64(data) for role, data in (previous_files or {}).items()},
+        "on_complete": dict(on_complete or {}),
+    }
+
+
+def previous_files_of(gun: str, state: Mapping[str, Any], previous_root: Root | None,
+                      ) -> dict[str, AnySigned]:
+    """The current files a partial state replaces, each verified before it is returned: a
+    targets/snapshot file must be signed by the threshold `previous_root` lists for it (a
+    previous root is the trusted one itself). For the co-signer's old -> new review."""
+    raw = state.get("previous_files") or {}
+    if not isinstance(raw, Mapping):
+        raise CeremonyRefused(f"{gun}: partial state previous_files must be an object")
+    out: dict[str, AnySigned] = {}
+    for role, text in raw.items():
+        if role == ROOT:
+            if previous_root is not None:
+                out[ROOT] = previous_root
+            continue
+        if previous_root is None or role not in (TARGETS, SNAPSHOT):
+            continue
+        parsed = read_metadata(_unb64(text, f"previous {role}"), f"{role}.json",
+                               _CLASSES.get(role))
+        check = check_threshold(parsed, role, previous_root.role_keys(role),
+                       previous_root.roles[role].threshold)
+        if not check.met:
+            raise CeremonyRefused(f"{gun}: the previous {role} in the partial state is not "
+                                  f"signed by the keys root v{previous_root.version} lists")
+        out[role] = parsed.signed
+    return out
+
+
+def restore_files(gun: str, state: Mapping[str, Any],
+                  trusted_roots: Mapping[int, bytes]) -> tuple[list[FileToSign], Root | None]:
+    """Rebuild the files of a partial response from its state, trusting nothing in it:
+
+    - `previous_root` must be byte for byte a root in `trusted_roots` (the resuming
+      workspace's history) -- unless the state starts a repository (no previous root, root v1);
+    - the thresholds are recomputed from that root and from the files themselves (a new root
+      in the same state governs targets), and must equal the ones recorded;
+    - every signature already there must verify over the file's bytes.
+    Returns (files in upload order, the previous root or None).
+    """
+    if state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
+        raise CeremonyRefused(f"{gun}: partial state is not {STATE_FORMAT} version "
+                              f"{STATE_VERSION}")
+    previous: Root | None = None
+    raw_prev = state.get("previous_root")
+    if raw_prev is not None:
+        prev_bytes = _unb64(raw_prev, "previous_root")
+        if prev_bytes not in trusted_roots.values():
+            raise CeremonyRefused(f"{gun}: the partial response starts from a root this "
+                                  "workspace does not trust")
+        previous = read_metadata(prev_bytes, "previous root", Root).signed
+    raw_files = state.get("files")
+    if not isinstance(raw_files, list) or not raw_files:
+        raise CeremonyRefused(f"{gun}: partial state lists no files")
+    files: list[FileToSign] = []
+    governing = previous
+    for item in raw_files:
+        if not isinstance(item, Mapping) or not isinstance(item.get("role"), str):
+            raise CeremonyRefused(f"{gun}: partial state has a malformed file entry")
+        role = item["role"]
+        data = _unb64(item.get("data"), f"{role} data")
+        expected = _CLASSES.get(role, Targets if role.startswith("targets/") else None)
+        parsed = read_metadata(data, f"{role}.json", expected)
+        signed = parsed.signed
+        if isinstance(signed, Root):
+            thresholds = thresholds_for(ROOT, signed, previous_root=previous)
+            governing = signed
+        elif role.startswith("targets/"):
+            parent_role = role.rsplit("/", 1)[0]
+            parent = next((f.signed for f in files if f.role == parent_role), None)
+            thresholds = thresholds_for(role, signed, parent=parent)  # type: ignore[arg-type]
+        else:
+            thresholds = thresholds_for(role, signed, root=governing)
+        recorded = item.get("thresholds")
+        if recorded != [t.to_dict() for t in thresholds]:
+            raise CeremonyRefused(f"{gun} {role}: the thresholds recorded in the partial "
+                                  "response differ from the ones this workspace computes")
+        f = FileToSign(gun, role, signed, thresholds)
+        if item.get("signed_sha256") != f.digest:
+            raise CeremonyRefused(f"{gun} {role}: signed_sha256 does not match the file")
+        for sig in parsed.signatures:
+            f.add_signature(sig)
+        files.append(f)
+    return files, previous
+
+
+def merge_files(a: Sequence[FileToSign], b: Sequence[FileToSign]) -> list[FileToSign]:
+    """Combine two signings of the same files: same roles in the same order, same bytes to
+    sign; the result holds every valid signature of either."""
+    if [f.role for f in a] != [f.role for f in b]:
+        raise CeremonyRefused("the two partial responses hold different files")
+    merged = []
+    for x, y in zip(a, b, strict=True):
+        if x.message != y.message:
+            raise CeremonyRefused(f"{x.gun} {x.role}: the two partial responses sign "
+                                  "different content; they cannot be merged")
+        f = FileToSign(x.gun, x.role, x.signed, list(x.thresholds), list(x.signatures))
+        have = {s.keyid for s in f.signatures}
+        for sig in y.signatures:
+            if sig.keyid not in have:
+                f.add_signature(sig)
+        merged.append(f)
+    return merged
