@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "signer": "ceremony.cli.ceremonies:signer",
     "delegation": "ceremony.cli.ceremonies:delegation",
     "rotate": "ceremony.cli.ceremonies:rotate",
+    "renew": "ceremony.cli.renew:renew",
 }
 
 USER_ERRORS = (CeremonyError, HSMError, TransferError)
