@@ -76,10 +76,9 @@ def _ask(prompt: str) -> str | None:
         line = stream.readline()
     except (OSError, ValueError):
         return None
-    if line == "":
+    if line == "" or not stream.isatty():  # end the prompt's line when nothing was echoed
         click.echo("", err=True)
-        return None
-    return line
+    return line or None
 
 
 def _run(ceremony: Any, common: dict[str, Any]) -> None:
