@@ -31,6 +31,10 @@ COMMANDS: dict[str, str] = {
     "delegation": "ceremony.cli.ceremonies:delegation",
     "rotate": "ceremony.cli.ceremonies:rotate",
     "renew": "ceremony.cli.renew:renew",
+    "sign": "ceremony.cli.cosign:sign",
+    "status": "ceremony.cli.cosign:status",
+    "merge": "ceremony.cli.cosign:merge",
+    "pin": "ceremony.cli.cosign:pin",
 }
 
 USER_ERRORS = (CeremonyError, HSMError, TransferError)
