@@ -81,6 +81,8 @@ class Site:
         r = self.run(*args)
         assert r.returncode == 1, r.output
         lines = r.stderr.strip().splitlines()
+        if len(lines) == 2 and lines[0].endswith("Type yes to sign: "):
+            lines = lines[1:]  # the confirmation prompt, answered by nothing
         assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
         assert "Traceback" not in r.output
         assert expected in lines[0], lines[0]
