@@ -38,6 +38,7 @@ class Offline:
         self.env = env
         self.folder = folder
         self.workspace = folder / "workspace"
+        self.outputs: list[str] = []  # everything the commands printed (scanned for PINs)
 
     def pins(self, *labels: str) -> list[str]:
         labels = labels or tuple(self.env.labels)
@@ -56,6 +57,7 @@ class Offline:
         proc = subprocess.run(["unshare", "--net", sys.executable, "-m", "ceremony", *args],
                               env=env, input=input if input is not None else "",
                               capture_output=True, text=True, timeout=timeout)
+        self.outputs.append(proc.stdout + proc.stderr)
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
     def ok(self, *args: str, input: str | None = None) -> dict:
@@ -76,6 +78,17 @@ class Offline:
             out[rel] = os.readlink(path).encode() if path.is_symlink() else (
                 path.read_bytes() if path.is_file() else b"<dir>")
         return out
+
+    def assert_no_pin_anywhere(self, *folders: Path) -> None:
+        """No token PIN in any output, nor in any file under the workspace or `folders`."""
+        pins = [self.env.pin(label) for label in self.env.labels]
+        for text in self.outputs:
+            assert not any(pin in text for pin in pins)
+        for folder in (self.workspace, *folders):
+            for path in folder.rglob("*"):
+                if path.is_file() and not path.is_symlink():
+                    data = path.read_bytes()
+                    assert not any(pin.encode() in data for pin in pins), path
 
     def transcripts(self) -> list[Path]:
         return sorted((self.workspace / "transcripts").glob("*.jsonl"))

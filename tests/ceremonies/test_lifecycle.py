@@ -128,6 +128,8 @@ def test_init_signer_add_rotate_targets_signer_remove(server, offline, tmp_path)
     roles = client(server, tmp_path / "fresh3", pins).run("delegation", "list", gun).stdout
     assert "targets/alice" not in roles and "targets/releases" not in roles
     assert "targets/qa" in roles
+    # no PIN in any output, response, request, transcript or workspace file
+    o.assert_no_pin_anywhere(tmp_path)
 
 
 def test_root_threshold_two_of_two_and_partial_rotation(server, offline, tmp_path):
@@ -199,3 +201,23 @@ def test_offline_snapshot_key_on_a_token(server, offline, tmp_path):
     pins = {gun: root_cert_ids(resp, gun)}
     assert "No targets present" in client(server, tmp_path / "c", pins).run(
         "list", gun).stdout
+    # later ceremonies re-sign the snapshot here too; without its token they are refused
+    key = tmp_path / "k.pub"
+    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out",
+                    str(tmp_path / "k.key")], check=True, capture_output=True)
+    subprocess.run(["openssl", "ec", "-in", str(tmp_path / "k.key"), "-pubout", "-out",
+                    str(key)], check=True, capture_output=True)
+    req = fetch(server, gun, out=tmp_path / "signer.req", operation="signer-add")
+    args = ["signer", "add", gun, "dev", "--key", str(key), "--request", str(req),
+            "--targets-token", "targets", *o.pins(), "--yes"]
+    r = o.run(*args, "--out", str(tmp_path / "refused.resp"))
+    assert r.returncode == 1 and "token 'spare' key 'snapshot'" in r.stderr, r.stderr
+    resp = tmp_path / "signer.resp"
+    o.ok(*args, "--snapshot-token", "spare", "--out", str(resp))
+    entry = read_bundle(resp, kind="response").entry(gun)
+    assert [f.role for f in entry.files] == ["targets", "snapshot"]
+    publish(server, resp)
+    snap = json.loads(response_file(resp, gun, "snapshot"))["signed"]
+    assert snap["version"] == 2
+    roles = client(server, tmp_path / "c2", pins).run("delegation", "list", gun).stdout
+    assert "targets/dev" in roles and "targets/releases" in roles

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
+import time
 from dataclasses import replace
 
 import pytest
@@ -14,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from softhsm.notary_server import NotaryClient
 from tests.ceremonies.conftest import TOKENS, Offline, fetch, publish
+from tests.conftest import ROOT
 from transfer.bundle import read_bundle, write_bundle
 
 pytestmark = pytest.mark.notary
@@ -171,3 +176,48 @@ def test_unknown_root_and_existing_repository(server, offline_m, tmp_path):
     refused(o, ["init", "--request", str(req), "--root-token", "root-a", "--targets-token",
                 "targets", *o.pins(), "--yes"], tmp_path / "resp",
             "the server already has trust data")
+
+
+def test_one_ceremony_per_workspace_at_a_time(server, offline_m, tmp_path):
+    """While a ceremony waits for its confirmation it holds the workspace: a second one fails
+    at once with one line, and the first then completes."""
+    o, gun = offline_m, "example.com/busy"
+    new_repo(o, server, gun, tmp_path)
+    req = fetch(server, gun, out=tmp_path / "req", operation="rotate-targets")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), CEREMONY_WORKSPACE=str(o.workspace),
+               **o.env.env)
+    known = len(o.transcripts())
+    first = subprocess.Popen(
+        ["unshare", "--net", sys.executable, "-m", "ceremony", "rotate", "targets", gun,
+         "--request", str(req), "--out", str(tmp_path / "first.resp"), "--targets-token",
+         "targets", "--root-token", "root-a", *o.pins()],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(e.get("kind") == "review" for e in _entries(o, known)):
+            assert time.monotonic() < deadline and first.poll() is None
+            time.sleep(0.05)
+        second = o.run(*rotate_args(o, req), "--out", str(tmp_path / "second.resp"))
+        assert second.returncode == 1 and "in use by another ceremony" in second.stderr
+        assert second.stderr.count("\n") == 1 and not (tmp_path / "second.resp").exists()
+        out, err = first.communicate("yes\n", timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, err
+    assert (tmp_path / "first.resp").exists()
+
+
+def _entries(o: Offline, known: int) -> list[dict]:
+    """Entries of the newest transcript, if a transcript beyond the first `known` exists."""
+    transcripts = o.transcripts()
+    if len(transcripts) <= known:
+        return []
+    out = []
+    for line in transcripts[-1].read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            break
+    return out
