@@ -91,8 +91,10 @@ class Site:
         return lines[0]
 
 
-def fetch(server: NotaryServer, gun: str, out: Path, operation: str | None = None) -> Path:
-    args = ["online", "fetch", gun, "--server", server.url, "--ca", str(server.ca), "--out",
+def fetch(server: NotaryServer, gun: str | list[str], out: Path,
+          operation: str | None = None) -> Path:
+    guns = [gun] if isinstance(gun, str) else list(gun)
+    args = ["online", "fetch", *guns, "--server", server.url, "--ca", str(server.ca), "--out",
             str(out), "--force"]
     if operation:
         args += ["--operation", operation]
