@@ -295,3 +295,8 @@ def rotate_targets(guns: tuple[str, ...], **kw: Any) -> None:
         root_expires=_duration(kw["root_expires"], "--root-expires"),
         targets_expires=_duration(kw["targets_expires"], "--targets-expires"))
     _run(ceremony, common)
+
+
+from ceremony.cli.rotateroot import rotate_root  # noqa: E402  (root rotation: its own module)
+
+rotate.add_command(rotate_root)
