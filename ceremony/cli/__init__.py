@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "signer": "ceremony.cli.ceremonies:signer",
     "delegation": "ceremony.cli.ceremonies:delegation",
     "rotate": "ceremony.cli.ceremonies:rotate",
+    "run": "ceremony.cli.run:run",
 }
 
 USER_ERRORS = (CeremonyError, HSMError, TransferError)
