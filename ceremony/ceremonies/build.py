@@ -180,7 +180,8 @@ def check_role_name(role: str) -> str:
 
 def add_delegation(targets: Targets, role: str, keys: Sequence[Key], *,
                    paths: Sequence[str] = (), threshold: int | None = None) -> None:
-    """Create `role` or extend it: keys and paths added (each once), threshold set if given."""
+    """Create `role` or extend it: keys and paths added (each once), threshold set if given.
+    Everything is checked before `targets` is changed."""
     check_role_name(role)
     d = targets.delegations
     existing = d.role(role)
@@ -190,27 +191,29 @@ def add_delegation(targets: Targets, role: str, keys: Sequence[Key], *,
                                   "--all-paths")
         if not keys:
             raise CeremonyRefused(f"new delegation {role} needs at least one key (--key PEM)")
-        existing = DelegatedRole(role, [], threshold or 1, [])
-        d.roles.append(existing)
-    for key in keys:
-        d.keys[key.key_id] = key
-        if key.key_id not in existing.keyids:
-            existing.keyids.append(key.key_id)
-    for path in paths:
-        if path not in existing.paths:
-            existing.paths.append(path)
-    if threshold is not None:
-        existing.threshold = threshold
-    distinct = _distinct(d.keys, existing.keyids)
-    if not 1 <= existing.threshold <= distinct:
-        raise CeremonyRefused(f"delegation {role}: threshold {existing.threshold} is impossible "
+    keyids = list(existing.keyids) if existing else []
+    keyids += [k.key_id for k in keys if k.key_id not in keyids]
+    keyids = list(dict.fromkeys(keyids))
+    new_paths = list(existing.paths) if existing else []
+    new_paths += [p for p in dict.fromkeys(paths) if p not in new_paths]
+    new_threshold = threshold if threshold is not None else (existing.threshold if existing
+                                                             else 1)
+    all_keys = {**d.keys, **{k.key_id: k for k in keys}}
+    distinct = _distinct(all_keys, keyids)
+    if not 1 <= new_threshold <= distinct:
+        raise CeremonyRefused(f"delegation {role}: threshold {new_threshold} is impossible "
                               f"with {distinct} distinct key(s)")
+    d.keys.update({k.key_id: k for k in keys})
+    if existing is None:
+        d.roles.append(DelegatedRole(role, keyids, new_threshold, new_paths))
+    else:
+        existing.keyids, existing.paths, existing.threshold = keyids, new_paths, new_threshold
 
 
 def remove_delegation(targets: Targets, role: str, *, key_ids: Sequence[str] = (),
                       paths: Sequence[str] = ()) -> list[str]:
     """Remove `role` entirely (no keys and no paths given), or some of its keys and paths.
-    Returns notes for the review."""
+    Everything is checked before `targets` is changed. Returns notes for the review."""
     check_role_name(role)
     d = targets.delegations
     existing = d.role(role)
@@ -224,18 +227,21 @@ def remove_delegation(targets: Targets, role: str, *, key_ids: Sequence[str] = (
         for kid in key_ids:
             if kid not in existing.keyids:
                 raise CeremonyRefused(f"delegation {role} does not list key {kid}")
-        existing.keyids = [kid for kid in existing.keyids if kid not in key_ids]
         for path in paths:
             if path not in existing.paths:
                 raise CeremonyRefused(f"delegation {role} does not list path {path!r}")
-        existing.paths = [p for p in existing.paths if p not in paths]
-        if not existing.keyids:
+        keyids = [kid for kid in existing.keyids if kid not in key_ids]
+        if not keyids:
             raise CeremonyRefused(f"removing those keys leaves {role} with no key; remove the "
                                   "whole delegation instead (no --key)")
-        distinct = _distinct(d.keys, existing.keyids)
+        distinct = _distinct(d.keys, keyids)
         if existing.threshold > distinct:
             raise CeremonyRefused(f"removing those keys leaves {role} with {distinct} distinct "
                                   f"key(s) but threshold {existing.threshold}")
+        existing.keyids = keyids
+        existing.paths = [p for p in existing.paths if p not in paths]
+        notes.append(f"delegation {role}: {len(key_ids)} key(s) and {len(paths)} path(s) "
+                     "removed")
     dropped = _prune_keys(d)
     notes += [f"key {kid} no longer used by any delegation: removed from delegations.keys"
               for kid in dropped]

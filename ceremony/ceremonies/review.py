@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ceremony.ceremonies.signing import FileToSign, SignerSet
+from ceremony.ceremonies.signing import FileToSign, SignerSet, identity
 from ceremony.errors import MetadataError
 from ceremony.metadata.certs import common_name
 from ceremony.metadata.keys import Key
@@ -231,11 +231,14 @@ def review_files(title: str, files: Sequence[FileToSign],
             lines.append(f"  changes ({len(changes)}, old -> new):")
             lines += [f"    {line}" for line in render_changes(changes, where)]
             lines.append("  signatures required:")
+            done = f.signed_identities() if f.signatures else set()  # co-signing
             for t in f.thresholds:
                 lines.append(f"    {t.name}: {t.threshold} of {len(t.keys)}")
                 for kid, key in sorted(t.keys.items()):
                     entry = signers.find(key)
-                    state = (f"WILL SIGN: token '{entry.token_label}' (serial "
+                    state = ("SIGNED already (a valid signature is in the file)"
+                             if identity(key) in done else
+                             f"WILL SIGN: token '{entry.token_label}' (serial "
                              f"{entry.token_serial}), key '{entry.key_label}'"
                              if entry is not None else "no token present holds it")
                     lines.append(f"      {kid}: {state}")

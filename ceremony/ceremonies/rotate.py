@@ -26,6 +26,7 @@ from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.request import RepoState, check_existing
 from ceremony.ceremonies.runner import Ceremony, Plan, Run
 from ceremony.ceremonies.signing import FileToSign, Threshold, thresholds_for
+from ceremony.inventory import KeyRecord
 from ceremony.metadata.keys import key_from_public_key
 from ceremony.metadata.model import ROOT, TARGETS
 from hsm.keys import KeyInfo, get_algorithm
@@ -65,6 +66,7 @@ class RotateTargets(Ceremony):
                           "snapshot": snapshot_expires}
         self._new: tuple[Token, KeyInfo, bool] | None = None
         self._guns: list[str] = []
+        self._record: KeyRecord | None = None
 
     def options_record(self) -> dict[str, Any]:
         return {"guns": self.guns, "all": self.all_guns, "targets_token": self.targets_uri,
@@ -137,6 +139,8 @@ class RotateTargets(Ceremony):
         plan = Plan(state, files, {ROOT: old_root, TARGETS: state.targets}, notes,
                     previous_root=state.trusted_root_bytes,
                     snapshot=snapshot_plan(run, state, self.lifetimes["snapshot"]))
-        plan.keys.append(run.key_record(token, info, new_key, TARGETS, self._guns))
+        if self._record is None:  # one record for the key all these repositories now share
+            self._record = run.key_record(token, info, new_key, TARGETS, self._guns)
+        plan.keys.append(self._record)
         plan.retire = [(kid, f"{self.reason} (replaced by {new_key.key_id})") for kid in removed]
         return plan

@@ -18,8 +18,9 @@
 10. Signing through the tokens (signing.py); an offline snapshot, whose content depends on the
    signed files, gets its own review and confirmation afterwards.
 11. Response written (exactly the reviewed bytes; partial entries carry the signing state).
-12. Workspace updated in ONE transaction: trusted roots, signed versions, token and key
-   inventory, retired keys -- only after the response is written.
+12. Workspace updated in ONE transaction, whose lock is held from the start (one ceremony per
+   workspace at a time): trusted roots, signed versions, token and key inventory, retired
+   keys -- staged before the response is written, committed only after it is.
 13. Transcript closed with the output digest, login and signature counts.
 """
 
@@ -314,7 +315,17 @@ def perform(ceremony: Ceremony, options: Options, console: Console) -> dict[str,
         data={"request": str(options.request), "out": str(options.out),
               "partial_allowed": options.partial, **ceremony.options_record()})
     try:
-        result = _steps(run)
+        # The workspace lock is held for the whole ceremony (one ceremony per workspace at a
+        # time); the staged changes are committed only when every step succeeded, after the
+        # response is written.
+        with run.ws.transaction() as tx:
+            result, changes = _steps(run, tx)
+        run.transcript.append("workspace", changes)
+        digest = run.transcript.close("completed", logins=result["logins"],
+                                      signatures=result["signatures"],
+                                      complete=result["complete"])
+        result.update({"transcript": str(run.transcript.path), "transcript_sha256": digest,
+                       "transcript_words": digest_words(bytes.fromhex(digest))})
     except CeremonyRefused as exc:
         run.transcript.refusal(str(exc), **exc.details)
         run.transcript.close("refused")
@@ -333,7 +344,7 @@ def perform(ceremony: Ceremony, options: Options, console: Console) -> dict[str,
     return result
 
 
-def _steps(run: Run) -> dict[str, Any]:
+def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
     opts, t = run.options, run.transcript
     if opts.participants:
         t.participants(list(opts.participants))
@@ -417,14 +428,12 @@ def _steps(run: Run) -> dict[str, Any]:
 
     response = _response(run, plans)
     response_bytes = response.to_bytes()
+    # Staged first (a state the workspace refuses stops us before any output), committed by
+    # the caller once the response is written.
+    changes = _stage(run, tx, plans)
     write_bundle(opts.out, response, overwrite=opts.force)
     t.output("response", response_bytes, path=str(opts.out),
              bundle_sha256=response.digest_hex, complete=response.complete)
-    changes = _commit(run, plans)
-    t.append("workspace", changes)
-    summary = {"logins": run.tokens.logins, "signatures": result.operations + snapshots,
-               "complete": response.complete}
-    digest = t.close("completed", **summary)
     return {
         "ceremony": run.ceremony.name, "response": str(opts.out),
         "response_sha256": response.digest_hex,
@@ -439,9 +448,7 @@ def _steps(run: Run) -> dict[str, Any]:
             "notes": p.notes} for p in plans],
         "logins": run.tokens.logins, "logins_by_token": run.tokens.logins_by_token(),
         "signatures": result.operations + snapshots, "workspace": str(run.ws.path),
-        "transcript": str(t.path), "transcript_sha256": digest,
-        "transcript_words": digest_words(bytes.fromhex(digest)),
-    }
+    }, changes
 
 
 def _show_review(run: Run, review: Review, kind: str) -> None:
@@ -501,34 +508,33 @@ def _response(run: Run, plans: Sequence[Plan]) -> ResponseBundle:
     return ResponseBundle(tuple(entries), request_sha256=run.request.digest_hex)
 
 
-def _commit(run: Run, plans: Sequence[Plan]) -> dict[str, Any]:
-    """Record the outcome in one workspace transaction."""
+def _stage(run: Run, tx: Transaction, plans: Sequence[Plan]) -> dict[str, Any]:
+    """Stage the outcome in the ceremony's workspace transaction (committed by the caller)."""
     changes: dict[str, Any] = {"trusted_roots": [], "signed": 0, "keys": [], "retired": [],
                                "tokens": []}
-    with run.ws.transaction() as tx:
-        for token in run.tokens.tokens():
-            tx.add_token(TokenRecord(serial=token.info.serial, label=token.label,
-                                     manufacturer=token.info.manufacturer,
-                                     model=token.info.model))
-            changes["tokens"].append(token.label)
-        records: dict[str, KeyRecord] = {}
-        for p in plans:
-            for rec in p.keys:
-                prior = records.get(rec.key_id)
-                if prior is not None:
-                    rec = KeyRecord.from_dict({**rec.to_dict(), "guns": sorted(
-                        set(prior.guns) | set(rec.guns))})
-                records[rec.key_id] = rec
-        for rec in records.values():
-            if not tx.is_retired(rec.key_id):
-                tx.add_key(rec)
-                changes["keys"].append(rec.key_id)
-        for p in plans:
-            _commit_plan(tx, p, changes)
+    for token in run.tokens.tokens():
+        tx.add_token(TokenRecord(serial=token.info.serial, label=token.label,
+                                 manufacturer=token.info.manufacturer,
+                                 model=token.info.model))
+        changes["tokens"].append(token.label)
+    records: dict[str, KeyRecord] = {}
+    for p in plans:
+        for rec in p.keys:
+            prior = records.get(rec.key_id)
+            if prior is not None:
+                rec = KeyRecord.from_dict({**rec.to_dict(), "guns": sorted(
+                    set(prior.guns) | set(rec.guns))})
+            records[rec.key_id] = rec
+    for rec in records.values():
+        if not tx.is_retired(rec.key_id):
+            tx.add_key(rec)
+            changes["keys"].append(rec.key_id)
+    for p in plans:
+        _stage_plan(tx, p, changes)
     return changes
 
 
-def _commit_plan(tx: Transaction, p: Plan, changes: dict[str, Any]) -> None:
+def _stage_plan(tx: Transaction, p: Plan, changes: dict[str, Any]) -> None:
     gun = p.gun
     complete = p.complete
     if p.state.exists:

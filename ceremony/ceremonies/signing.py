@@ -160,9 +160,14 @@ class FileToSign:
         """The file's bytes with the signatures so far, exactly as Notary writes them."""
         return write_metadata(Metadata(self.signed, list(self.signatures)))
 
+    @cached_property
+    def _memo(self) -> dict[tuple[str, str, bytes], str | None]:
+        """Signature verdicts already computed (the bytes signed never change)."""
+        return {}
+
     def _as_file(self) -> MetadataFile:
         return MetadataFile(f"{self.role}.json", b"", Metadata(self.signed, self.signatures),
-                            self.message, True)
+                            self.message, True, self._memo)
 
     def counted(self, threshold: Threshold) -> list[str]:
         """Key IDs whose valid signatures count toward `threshold` (distinct public keys)."""
@@ -191,6 +196,7 @@ class FileToSign:
             raise CeremonyRefused(f"{self.gun} {self.role}: a signature by key "
                                   f"{signature.keyid} is not one this file needs")
         problem = signature_problem(key, signature.method, signature.sig, self.message)
+        self._memo[(signature.keyid, signature.method, signature.sig)] = problem
         if problem is not None:
             raise CeremonyRefused(f"{self.gun} {self.role}: signature by key "
                                   f"{signature.keyid} does not verify: {problem}")
@@ -203,8 +209,10 @@ class FileToSign:
         out = set()
         for sig in self.signatures:
             key = keys.get(sig.keyid)
-            if key is not None and signature_problem(key, sig.method, sig.sig,
-                                                     self.message) is None:
+            memo = (sig.keyid, sig.method, sig.sig)
+            if key is not None and memo not in self._memo:
+                self._memo[memo] = signature_problem(key, sig.method, sig.sig, self.message)
+            if key is not None and self._memo[memo] is None:
                 ident = identity(key)
                 if ident is not None:
                     out.add(ident)

@@ -30,6 +30,11 @@ COMMANDS: dict[str, str] = {
     "signer": "ceremony.cli.ceremonies:signer",
     "delegation": "ceremony.cli.ceremonies:delegation",
     "rotate": "ceremony.cli.ceremonies:rotate",
+    "renew": "ceremony.cli.renew:renew",
+    "sign": "ceremony.cli.cosign:sign",
+    "status": "ceremony.cli.cosign:status",
+    "merge": "ceremony.cli.cosign:merge",
+    "pin": "ceremony.cli.cosign:pin",
     "run": "ceremony.cli.run:run",
 }
 

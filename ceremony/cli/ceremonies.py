@@ -76,10 +76,9 @@ def _ask(prompt: str) -> str | None:
         line = stream.readline()
     except (OSError, ValueError):
         return None
-    if line == "":
+    if line == "" or not stream.isatty():  # end the prompt's line when nothing was echoed
         click.echo("", err=True)
-        return None
-    return line
+    return line or None
 
 
 def _run(ceremony: Any, common: dict[str, Any]) -> None:
@@ -296,3 +295,8 @@ def rotate_targets(guns: tuple[str, ...], **kw: Any) -> None:
         root_expires=_duration(kw["root_expires"], "--root-expires"),
         targets_expires=_duration(kw["targets_expires"], "--targets-expires"))
     _run(ceremony, common)
+
+
+from ceremony.cli.rotateroot import rotate_root  # noqa: E402  (root rotation: its own module)
+
+rotate.add_command(rotate_root)

@@ -87,8 +87,8 @@ def add_months(moment: dt.datetime, months: int) -> dt.datetime:
         dt.timedelta(days=overflow)
 
 
-def certificate_problems(cert: x509.Certificate, at: dt.datetime) -> tuple[list[str], list[str],
-                                                                         list[str]]:
+def certificate_problems(cert: x509.Certificate, at: dt.datetime,
+                         public_key: object = None) -> tuple[list[str], list[str], list[str]]:
     """utils.ValidateCertificate: (problems, time problems, warnings) for one certificate."""
     problems: list[str] = []
     time_problems: list[str] = []
@@ -98,7 +98,7 @@ def certificate_problems(cert: x509.Certificate, at: dt.datetime) -> tuple[list[
         problems.append("validity window is invalid (NotBefore after NotAfter)")
     if cert.signature_algorithm_oid in _SHA1_SIGNATURES:
         problems.append("is signed with SHA-1, which Notary refuses")
-    public_key = cert.public_key()
+    public_key = public_key if public_key is not None else cert.public_key()
     if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < MIN_RSA_BITS:
         problems.append(f"holds a {public_key.key_size}-bit RSA key; Notary requires "
                         f"{MIN_RSA_BITS} bits")
@@ -125,23 +125,37 @@ def check_root_key(listed_id: str, key: Key, gun: str, at: dt.datetime) -> RootC
         return verdict
     try:
         chain = key.certificates
+        public_key = key.public_key  # also checks the key type matches the certificate's key
     except KeyFormatError as exc:
         verdict.problems.append(exc.reason)
         return verdict
-    if is_ca(chain[0]):
+    try:
+        _judge(verdict, chain, public_key, gun, at)
+    except Exception as exc:  # a certificate that parses but whose parts do not: fail closed
+        verdict.problems.append(f"unreadable certificate: {exc}")
+        verdict.key_id = None
+    return verdict
+
+
+def _judge(verdict: RootCertificate, chain: tuple[x509.Certificate, ...], public_key: object,
+           gun: str, at: dt.datetime) -> None:
+    """The rules proper; fills `verdict`."""
+    key = verdict.key
+    first_is_ca = is_ca(chain[0])
+    if first_is_ca:
         verdict.problems.append("first certificate is a CA (CA:TRUE); Notary needs a non-CA "
                                 "leaf certificate first (note: `openssl req -x509` sets CA:TRUE)")
-        return verdict
-    leaves = [cert for cert in chain if not is_ca(cert)]
+        return
+    leaves = [chain[0], *(cert for cert in chain[1:] if not is_ca(cert))]
     if len(leaves) != 1:
         verdict.problems.append(f"holds {len(leaves)} non-CA certificates; Notary needs exactly "
                                 "one leaf")
-        return verdict
+        return
     leaf = verdict.leaf = chain[0]
     cn = common_name(leaf)
     if not cn_matches_gun(cn, gun):
         verdict.problems.append(f"certificate CN {cn!r} does not match the GUN {gun!r}")
-    problems, time_problems, warnings = certificate_problems(leaf, at)
+    problems, time_problems, warnings = certificate_problems(leaf, at, public_key)
     verdict.problems += [f"certificate {text}" for text in problems]
     verdict.time_problems += [f"certificate {text}" for text in time_problems]
     verdict.warnings += [f"certificate {text}" for text in warnings]
@@ -154,10 +168,12 @@ def check_root_key(listed_id: str, key: Key, gun: str, at: dt.datetime) -> RootC
                                     f"{'; '.join(bad + bad_time)}")
         else:
             intermediates.append(cert)
-    verdict.key_id = key_from_certificate(leaf, intermediates).key_id
-    if verdict.key_id != listed_id:
+    if len(intermediates) == len(chain) - 1 and key.pem_is_go_layout:
+        verdict.key_id = key.key_id  # Notary re-derives exactly this key
+    else:
+        verdict.key_id = key_from_certificate(leaf, intermediates).key_id
+    if verdict.key_id != verdict.listed_id:
         verdict.problems.append(
             f"Notary derives key ID {verdict.key_id} from this certificate (PEM not laid out as "
             "Go writes it, or an ignored intermediate), so signatures naming the listed ID do "
             "not count")
-    return verdict

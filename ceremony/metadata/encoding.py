@@ -88,12 +88,14 @@ def parse_json(data: bytes, source: str) -> ParsedJSON:
     def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         nonlocal unsorted
         obj = dict(pairs)
-        if len(obj) != len(pairs):
+        size = len(pairs)
+        if len(obj) != size:
             raise _Duplicate()
-        if len(pairs) > 1:
-            keys = list(obj)
-            if keys != sorted(keys):
+        if size == 2:  # the most common object: a quick look
+            if pairs[0][0] > pairs[1][0]:
                 unsorted += 1
+        elif size > 2 and pairs != sorted(pairs):  # keys are unique: values never compared
+            unsorted += 1
         return obj
 
     try:
@@ -112,8 +114,14 @@ def parse_json(data: bytes, source: str) -> ParsedJSON:
 
 def _locate_error(text: str, source: str) -> MetadataFormatError:
     """Second, slow pass that keeps duplicates and number literals to name the bad field."""
-    value = json.loads(text, object_pairs_hook=_Pairs, parse_float=_Float,
-                       parse_constant=_Constant)
+    try:
+        value = json.loads(text, object_pairs_hook=_Pairs, parse_float=_Float,
+                           parse_constant=_Constant)
+    except json.JSONDecodeError as exc:  # broken further on than the first problem seen
+        return MetadataFormatError(
+            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", file=source)
+    except RecursionError:
+        return MetadataFormatError("JSON nested too deeply", file=source)
     found = _find_bad(value, "")
     if found is None:  # pragma: no cover - the first pass saw something
         return MetadataFormatError("invalid JSON", file=source)
@@ -242,8 +250,13 @@ _GO_STRING_TABLE.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t",
                          0x2029: "\\u2029"})
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9+/=_.-]*\Z")  # key IDs, methods, base64: nothing to escape
+
+
 def go_string(text: str) -> str:
     """A JSON string literal exactly as Go's json.Marshal writes it."""
+    if _PLAIN.match(text):
+        return f'"{text}"'
     return '"' + text.translate(_GO_STRING_TABLE) + '"'
 
 
@@ -265,9 +278,9 @@ def envelope(canonical_signed: bytes, signatures: list[tuple[str, str, str]]) ->
 
 # Bytes that cannot occur in a signed part that is canonical *and* written by Go: whitespace
 # (canonical has none outside strings; raw control characters are invalid JSON inside them),
-# backslashes (canonical escapes only " and \ , and Go would have HTML-escaped the rest), and the
+# backslashes (canonical escapes only " and \\ , and Go would have HTML-escaped the rest), and the
 # characters Go's compactor escapes.
-_NOT_FAST = re.compile(rb'[ \t\n\r\\<>&]|\xe2\x80[\xa8\xa9]|[:\[,]-0(?=[,\]}])')
+_NOT_IN_VERBATIM = b" \t\n\r\\<>&"
 
 
 def is_verbatim_canonical(signed_segment: bytes, unsorted_objects: int) -> bool:
@@ -278,7 +291,20 @@ def is_verbatim_canonical(signed_segment: bytes, unsorted_objects: int) -> bool:
     yields exactly these bytes, so the reader can skip re-encoding. False means "re-encode and
     compare", never "wrong".
     """
-    return unsorted_objects == 0 and _NOT_FAST.search(signed_segment) is None
+    if unsorted_objects != 0:
+        return False
+    if len(signed_segment.translate(None, _NOT_IN_VERBATIM)) != len(signed_segment):
+        return False
+    if b"\xe2\x80\xa8" in signed_segment or b"\xe2\x80\xa9" in signed_segment:
+        return False
+    # the number -0 (Go writes 0): "-0" right before , ] or } and right after : [ or ,
+    for end in (b"-0,", b"-0]", b"-0}"):
+        start = signed_segment.find(end)
+        while start != -1:
+            if signed_segment[start - 1:start] in (b":", b"[", b","):
+                return False
+            start = signed_segment.find(end, start + 1)
+    return True
 
 
 # --- base64 -------------------------------------------------------------------------------------
@@ -287,17 +313,44 @@ def b64encode(data: bytes) -> str:
     return binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
+# Last base64 character before padding when the unused low bits are zero (as Go writes them).
+_CLEAN_BEFORE_ONE_PAD = frozenset("AEIMQUYcgkosw048")
+_CLEAN_BEFORE_TWO_PADS = frozenset("AQgw")
+
+
 def b64decode(text: str) -> bytes:
     """Decode standard padded base64 written the one way Go writes it; ValueError otherwise."""
-    if not isinstance(text, str):
+    if type(text) is not str:
         raise ValueError("expected a base64 string")
     try:
         raw = binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
         raise ValueError("not valid standard base64") from None
-    if binascii.b2a_base64(raw, newline=False).decode("ascii") != text:
+    # strict mode guarantees the alphabet and the padding; what is left is the unused bits
+    if text.endswith("=") and (text[-3] not in _CLEAN_BEFORE_TWO_PADS if text.endswith("==")
+                               else text[-2] not in _CLEAN_BEFORE_ONE_PAD):
         raise ValueError("not base64 as Notary writes it (padding or trailing bits)")
     return raw
+
+
+def b64decode_all(texts: dict[str, Any]) -> dict[str, bytes] | None:
+    """b64decode for every value of a dict (a FileMeta's hashes), None if any is not clean.
+
+    The hot path of big targets files; callers locate the problem with b64decode.
+    """
+    out = {}
+    a2b = binascii.a2b_base64
+    for name, text in texts.items():
+        if type(text) is not str:
+            return None
+        try:
+            out[name] = a2b(text, strict_mode=True)
+        except ValueError:
+            return None
+        if text[-1:] == "=" and (text[-3] not in _CLEAN_BEFORE_TWO_PADS if text[-2] == "="
+                                 else text[-2] not in _CLEAN_BEFORE_ONE_PAD):
+            return None
+    return out
 
 
 # --- time ---------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -131,44 +132,59 @@ class Key:
                 raise KeyFormatError(
                     f"unexpected PEM block {match.group(1).decode()!r} in a certificate key")
             try:
-                certs.append(x509.load_pem_x509_certificate(match.group(0)))
-            except ValueError as exc:
+                with warnings.catch_warnings():  # cryptography's deprecation notices
+                    warnings.simplefilter("ignore")
+                    certs.append(x509.load_pem_x509_certificate(match.group(0)))
+            except Exception as exc:  # untrusted bytes: any failure makes the key unusable
                 raise KeyFormatError(f"unreadable certificate: {exc}") from None
         if not certs:
             raise KeyFormatError("public part holds no PEM certificate")
         return tuple(certs)
 
-    @property
+    @cached_property
     def pem_is_go_layout(self) -> bool:
         """Whether an x509 key's PEM is byte for byte what Go writes for its certificates."""
         return certificate_pem(self.certificates) == self.public
 
     @cached_property
+    def spki(self) -> bytes:
+        """DER SubjectPublicKeyInfo of the public key: the same key whatever wraps it."""
+        return self.public_key.public_bytes(serialization.Encoding.DER,
+                                            serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    @cached_property
     def public_key(self) -> PublicKeyTypes:
         """The `cryptography` public key (for certificates: the leaf's). KeyFormatError if bad."""
-        if self.is_certificate:
-            key = self.certificates[0].public_key()
-        elif self.keytype == ED25519:
-            try:
+        certificates = self.certificates if self.is_certificate else ()
+        try:  # untrusted bytes: any failure makes the key unusable
+            if certificates:
+                key = certificates[0].public_key()
+            elif self.keytype == ED25519:
                 key = ed25519.Ed25519PublicKey.from_public_bytes(self.public)
-            except ValueError as exc:
-                raise KeyFormatError(f"unreadable ed25519 key: {exc}") from None
-        else:
-            try:
+            else:
                 key = serialization.load_der_public_key(self.public)
-            except (ValueError, TypeError) as exc:
-                raise KeyFormatError(f"unreadable {self.keytype} public key: {exc}") from None
+        except Exception as exc:
+            raise KeyFormatError(f"unreadable {self.keytype} public key: {exc}") from None
         expected = rsa.RSAPublicKey if self.keytype in (RSA, RSA_X509) else (
             ec.EllipticCurvePublicKey if self.keytype in (ECDSA, ECDSA_X509)
             else ed25519.Ed25519PublicKey)
         if not isinstance(key, expected):
-            raise KeyFormatError(f"a {self.keytype} key holds a "
-                                 f"{type(key).__name__.lstrip('_')}")
+            raise KeyFormatError(f"a {self.keytype} key holds {_describe(key)}")
         return key
 
     @property
     def default_method(self) -> str:
         return DEFAULT_METHOD[self.keytype]
+
+
+def _describe(key: object) -> str:
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "an ECDSA key"
+    if isinstance(key, rsa.RSAPublicKey):
+        return "an RSA key"
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "an Ed25519 key"
+    return f"a {type(key).__name__} key"
 
 
 def _fields_message(data: dict[str, Any], expected: set[str]) -> str:

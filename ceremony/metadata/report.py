@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ceremony.errors import MetadataError
@@ -17,42 +18,60 @@ from ceremony.metadata.model import Instant
 REPORT_FORMAT = 1
 
 
-@dataclass
 class KeyReport:
-    """A key with both of its IDs, labelled."""
+    """A key with both of its IDs, labelled. Certificate details are read when first asked for."""
 
-    key_id: str  # for certificates: the cert key ID (root.json, signatures, trust pinning)
-    canonical_key_id: str | None  # Notary's canonical key ID (`notary key list`)
-    keytype: str
-    common_name: str | None = None
-    not_before: str | None = None
-    not_after: str | None = None
-    problem: str | None = None
+    def __init__(self, key_id: str, key: Key):
+        self.key_id = key_id  # for certificates: the cert key ID (root.json, signatures, pinning)
+        self.key = key
+        self.keytype = key.keytype
 
     @classmethod
     def of(cls, key_id: str, key: Key) -> KeyReport:
-        report = cls(key_id, None, key.keytype)
+        return cls(key_id, key)
+
+    @cached_property
+    def _details(self) -> tuple[str | None, str | None, str | None, str | None, str | None]:
         try:
-            report.canonical_key_id = key.canonical_key_id
-            if key.is_certificate:
-                leaf = key.certificates[0]
-                report.common_name = common_name(leaf)
-                report.not_before = _utc(leaf.not_valid_before_utc)
-                report.not_after = _utc(leaf.not_valid_after_utc)
+            canonical = self.key.canonical_key_id
+            if not self.key.is_certificate:
+                return canonical, None, None, None, None
+            leaf = self.key.certificates[0]
+            return (canonical, common_name(leaf), _utc(leaf.not_valid_before_utc),
+                    _utc(leaf.not_valid_after_utc), None)
         except MetadataError as exc:
-            report.problem = exc.reason
-        return report
+            return None, None, None, None, exc.reason
+        except Exception as exc:  # a certificate that parses but whose parts do not
+            return None, None, None, None, f"unreadable certificate: {exc}"
+
+    @property
+    def canonical_key_id(self) -> str | None:
+        """Notary's canonical key ID (`notary key list`); None if the key is unreadable."""
+        return self._details[0]
+
+    @property
+    def common_name(self) -> str | None:
+        return self._details[1]
+
+    @property
+    def not_before(self) -> str | None:
+        return self._details[2]
+
+    @property
+    def not_after(self) -> str | None:
+        return self._details[3]
+
+    @property
+    def problem(self) -> str | None:
+        return self._details[4]
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"key_id": self.key_id, "canonical_key_id": self.canonical_key_id,
-                               "keytype": self.keytype}
-        if self.common_name is not None or self.not_after is not None:
-            out["certificate"] = {"common_name": self.common_name,
-                                  "not_before": self.not_before, "not_after": self.not_after}
-        else:
-            out["certificate"] = None
-        out["problem"] = self.problem
-        return out
+        certificate = None
+        if self.key.is_certificate and self.problem is None:
+            certificate = {"common_name": self.common_name, "not_before": self.not_before,
+                           "not_after": self.not_after}
+        return {"key_id": self.key_id, "canonical_key_id": self.canonical_key_id,
+                "keytype": self.keytype, "certificate": certificate, "problem": self.problem}
 
 
 def _utc(moment: dt.datetime) -> str:
@@ -115,12 +134,13 @@ class RootVersionReport:
     expires: Instant
     root_key_ids: list[str]
     threshold: int
-    signed_by: list[str]
+    signed_by: list[str]  # its own root keys that signed it
+    signed_by_previous: list[str] | None = None  # root keys of the version before it (rotation)
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": self.version, "file": self.file, "expires": str(self.expires),
                 "root_key_ids": self.root_key_ids, "threshold": self.threshold,
-                "signed_by": self.signed_by}
+                "signed_by": self.signed_by, "signed_by_previous": self.signed_by_previous}
 
 
 @dataclass

@@ -8,6 +8,7 @@ would produce for the model, so write(read(b)) == b for every file Notary wrote.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from typing import Any, Generic
 
@@ -63,11 +64,25 @@ def read_metadata(data: bytes, name: str,
 
     Raises MetadataFormatError (RoleTypeError for a file of the wrong role) naming `name`.
     """
+    # Parsed JSON holds no reference cycles: the cyclic collector would only slow big files
+    # down, rescanning every live object each time the many new dicts trigger it.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _read(data, name, expected)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read(data: bytes, name: str, expected: type[SignedT] | None) -> MetadataFile[SignedT]:
     parsed = parse_json(data, name)
     try:
         metadata: Metadata[Any] = Metadata.from_dict(parsed.value, expected)
     except MetadataFormatError as exc:
         raise exc.in_file(name) from None
+    except RecursionError:
+        raise MetadataFormatError("JSON nested too deeply", file=name) from None
     suffix = envelope_suffix(_signature_fields(metadata.signatures))
     if data.startswith(ENVELOPE_PREFIX) and data.endswith(suffix):
         segment = data[len(ENVELOPE_PREFIX):len(data) - len(suffix)]
@@ -79,6 +94,8 @@ def read_metadata(data: bytes, name: str,
         signed_bytes = canonical_json(parsed.value["signed"])
     except EncodingError as exc:
         raise MetadataFormatError(str(exc), file=name, field="signed") from None
+    except RecursionError:
+        raise MetadataFormatError("JSON nested too deeply", file=name) from None
     exact = envelope(signed_bytes, _signature_fields(metadata.signatures)) == data
     return MetadataFile(name, data, metadata, signed_bytes, exact)
 

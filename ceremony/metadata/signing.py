@@ -30,7 +30,7 @@ def keys_for_signer(signer: Signer, keys: Mapping[str, Key]) -> list[str]:
     matches = []
     for keyid, key in keys.items():
         try:
-            if _spki(key.public_key) == wanted:
+            if key.spki == wanted:
                 matches.append(keyid)
         except KeyFormatError:
             continue

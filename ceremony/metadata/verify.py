@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
@@ -127,6 +127,8 @@ def signature_problem(key: Key, method: str, signature: bytes, message: bytes) -
             public_key.verify(signature, message)
     except InvalidSignature:
         return "signature does not verify (the file was altered or signed by another key)"
+    except Exception as exc:  # e.g. a curve this OpenSSL cannot verify with: fail closed
+        return f"signature cannot be checked: {exc}"
     return None
 
 
@@ -160,8 +162,7 @@ class ThresholdCheck:
 
 def _public_identity(key: Key) -> bytes:
     """Same public key, whatever the key object (plain key or certificate) it is wrapped in."""
-    return key.public_key.public_bytes(serialization.Encoding.DER,
-                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.spki
 
 
 def check_threshold(file: MetadataFile, role: str, keys: Mapping[str, Key], threshold: int,
@@ -615,7 +616,8 @@ def _verify_roots(report: RepositoryReport, files: RepositoryFiles, gun: str, at
         root = step.file.signed
         report.root_chain.append(RootVersionReport(
             root.version, step.file.name, root.expires, list(root.roles[ROOT].keyids),
-            root.roles[ROOT].threshold, list(step.own.signed_by)))
+            root.roles[ROOT].threshold, list(step.own.signed_by),
+            list(step.previous.signed_by) if step.previous is not None else None))
     newest = trusted.steps[-1]
     root = newest.file.signed
     entry = _role_report(ROOT, newest.file, root.role_keys(ROOT), root.roles[ROOT].threshold,
@@ -696,7 +698,8 @@ def _verify_delegations(report: RepositoryReport, targets: MetadataFile[Targets]
             if not role.paths:
                 report.warn(f"{parent_file.name}: {role.name} has no paths, so it cannot sign "
                             "any target")
-            distinct = {_safe_identity(key) for key in keys.values()}
+            distinct = ({_safe_identity(key) for key in keys.values()}
+                        if len(keys) >= role.threshold > 1 else keys)
             if len(distinct) < role.threshold:
                 report.warn(f"{parent_file.name}: {role.name} needs {role.threshold} "
                             f"signatures but lists {len(distinct)} distinct key(s)")

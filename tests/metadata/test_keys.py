@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 
@@ -12,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from ceremony.errors import KeyFormatError, MetadataFormatError
 from ceremony.metadata import Key, certificate_pem, key_from_certificate, key_from_public_key
+from ceremony.metadata.certs import check_root_key
+from ceremony.metadata.report import KeyReport
 from tests.metadata.factory import notary_certificate
 
 
@@ -82,7 +85,7 @@ def test_unusable_keys():
         _ = Key("ecdsa", b"garbage").public_key
     rsa_spki = rsa.generate_private_key(65537, 2048).public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    with pytest.raises(KeyFormatError, match="a ecdsa key holds a RSAPublicKey"):
+    with pytest.raises(KeyFormatError, match="a ecdsa key holds an RSA key"):
         _ = Key("ecdsa", rsa_spki).public_key
     with pytest.raises(KeyFormatError, match="public part holds no PEM certificate"):
         _ = Key("ecdsa-x509", b"not pem").certificates
@@ -91,3 +94,25 @@ def test_unusable_keys():
                 ).certificates
     with pytest.raises(MetadataFormatError, match="keyval: expected"):
         Key.from_dict({"keytype": "ecdsa", "keyval": {"public": "AA=="}})
+
+
+def test_damaged_certificates_make_unusable_keys_never_crashes():
+    """Every single-bit flip of a root certificate: a problem reported, never an exception."""
+    cert = notary_certificate(ec.generate_private_key(ec.SECP256R1()), "example.com/app")
+    der = cert.public_bytes(serialization.Encoding.DER)
+    now = dt.datetime.now(dt.UTC)
+    for index in range(len(der)):
+        damaged = bytearray(der)
+        damaged[index] ^= 0x80 if index % 2 else 0x01
+        body = base64.encodebytes(bytes(damaged)).replace(b"\n", b"")
+        lines = b"\n".join(body[i:i + 64] for i in range(0, len(body), 64))
+        key = Key("ecdsa-x509", b"-----BEGIN CERTIFICATE-----\n" + lines +
+                  b"\n-----END CERTIFICATE-----\n")
+        verdict = check_root_key(key.key_id, key, "example.com/app", now)
+        assert verdict.usable(check_time=True) == (not verdict.problems
+                                                   and not verdict.time_problems)
+        KeyReport.of(key.key_id, key).to_dict()
+        try:
+            _ = key.public_key
+        except KeyFormatError:
+            pass

@@ -221,3 +221,15 @@ def test_method_is_lower_cased_like_go(repo):
     file = read_as(data)
     assert file.signatures[0].method == "ecdsa"
     assert not file.go_exact  # Go would write it back lower-cased
+
+
+def test_deep_nesting_is_an_error_not_a_crash(repo):
+    base = repo.files["targets/releases"]
+    for depth in (50, 100_000):
+        data = base.replace(b'"length":7}', b'"custom":' + b"[" * depth + b"]" * depth +
+                            b',"length":7}', 1)
+        assert data != base
+        if depth == 50:
+            assert read_as(data, Targets, "r.json").signed.targets["a/x"].custom
+        else:
+            assert error(data, Targets, "r.json") == "r.json: JSON nested too deeply"

@@ -274,6 +274,10 @@ def test_root_certificate_algorithms():
     key = key_from_certificate(notary_certificate(small, repo.gun))
     verdict = check_root_key(key.key_id, key, repo.gun, dt.datetime.now(dt.UTC))
     assert "certificate holds a 1024-bit RSA key; Notary requires 2048 bits" in verdict.problems
+    mislabelled = Key("rsa-x509", key_from_certificate(notary_certificate(ec_key(), repo.gun))
+                      .public)
+    verdict = check_root_key(mislabelled.key_id, mislabelled, repo.gun, dt.datetime.now(dt.UTC))
+    assert verdict.problems == ["a rsa-x509 key holds an ECDSA key"]
 
 
 def test_plain_root_keys_are_refused():

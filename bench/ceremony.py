@@ -1,0 +1,190 @@
+"""Bulk targets-key rotation over many GUNs on SoftHSM, against the raw PKCS#11 floor.
+
+    python bench/ceremony.py [--guns 500]
+
+In a throwaway folder (deleted afterwards): SoftHSM tokens `root-a` and `targets`, and a
+workspace. The bench plays the Notary server itself (no network): it makes synthetic ed25519
+server keys, runs the real `init` ceremony for all GUNs in one request, then signs each
+repository's snapshot and timestamp with those server keys, as a server would, and hands the
+result over as a `rotate-targets` request -- the bulk case of one compromised targets key shared
+by every repository. It times the whole `rotate targets --all` ceremony as the CLI runs it
+(request checks and verification of every repository, key generation, review, signing,
+response, one workspace transaction, transcript), counts logins and signatures, and compares
+with the floor: the same number of raw python-pkcs11 ECDSA signatures (one session, SHA-256
+computed the same way) over messages of the same size. Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+class _ServerKey:
+    """The bench's stand-in for a Notary server's ed25519 key (a Signer)."""
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+        self._private = ed25519.Ed25519PrivateKey.generate()
+        raw = self._private.public_key().public_bytes(serialization.Encoding.Raw,
+                                                      serialization.PublicFormat.Raw)
+        self.body = json.dumps({"keytype": "ed25519", "keyval": {
+            "public": base64.b64encode(raw).decode(), "private": None}}).encode()
+
+    @property
+    def public_key(self):  # noqa: ANN201 - the Signer protocol
+        return self._private.public_key()
+
+    method = "eddsa"
+
+    def sign(self, message: bytes) -> bytes:
+        return self._private.sign(message)
+
+
+def _served(gun: str, files: dict[str, bytes], ts: _ServerKey, snap: _ServerKey) -> dict:
+    """snapshot.json and timestamp.json as the server would make them for `files`."""
+    from ceremony.ceremonies.build import expiry, file_meta
+    from ceremony.metadata import Snapshot, Timestamp, read_metadata, sign_metadata
+    from ceremony.metadata.model import Root
+    root = read_metadata(files["root"], "root.json", Root).signed
+    snapshot = Snapshot(1, expiry(3 * 365 * 86400 * _SECOND),
+                        {role: file_meta(files[role]) for role in ("root", "targets")})
+    snapshot_bytes = sign_metadata(snapshot, [snap], keys=root.role_keys("snapshot"))
+    timestamp = Timestamp(1, expiry(14 * 86400 * _SECOND),
+                          {"snapshot": file_meta(snapshot_bytes)})
+    timestamp_bytes = sign_metadata(timestamp, [ts], keys=root.role_keys("timestamp"))
+    return {**files, "snapshot": snapshot_bytes, "timestamp": timestamp_bytes}
+
+
+_SECOND = __import__("datetime").timedelta(seconds=1)
+
+
+def _phases(transcript: Path) -> dict[str, float]:
+    """Seconds between transcript entries: where the ceremony's time went."""
+    import datetime as dt
+    entries = [json.loads(line) for line in transcript.read_text().splitlines()]
+    at = {}
+    for e in entries:
+        at.setdefault(e["kind"], dt.datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%S.%fZ"))
+    marks = [("checks (verify every repository)", "input", "checked"),
+             ("tokens, key generation, build, review", "checked", "review"),
+             ("signing", "confirmation", "signed"),
+             ("response written", "signed", "output"),
+             ("workspace transaction", "output", "workspace")]
+    return {name: round((at[b] - at[a]).total_seconds(), 3) for name, a, b in marks
+            if a in at and b in at}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--guns", type=int, default=500, help="repositories in the request")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bench-ceremony-") as tmp_name:
+        tmp = Path(tmp_name)
+        from softhsm.env import TokenSpec, create_env
+        env = create_env(tmp / "softhsm", [TokenSpec("root-a"), TokenSpec("targets")])
+        os.environ.update(env.env)  # before the PKCS#11 module is loaded in this process
+
+        from ceremony.ceremonies.init import InitCeremony
+        from ceremony.ceremonies.rotate import RotateTargets
+        from ceremony.ceremonies.runner import Console, Options, perform
+        from transfer.bundle import (
+            RequestBundle,
+            RequestEntry,
+            read_bundle,
+            utc_now,
+            write_bundle,
+        )
+
+        guns = [f"registry.example.com/team-{i // 50:02d}/app-{i:04d}" for i in range(args.guns)]
+        keys = {g: (_ServerKey(), _ServerKey()) for g in guns}
+        pins = [f"{label}={env.pin_source(label)}" for label in ("root-a", "targets")]
+        review_lines = [0]
+
+        def show(text: str) -> None:
+            review_lines[0] += text.count("\n") + 1
+
+        console = Console(show=show, warn=lambda _m: None, ask=lambda _p: None)
+
+        def options(request: Path, out: Path) -> Options:
+            return Options(request=str(request), out=str(out), workspace=str(tmp / "ws"),
+                           yes=True, allow_network=True, pin_sources=pins,
+                           participants=["bench"])
+
+        init_req = tmp / "init.req"
+        write_bundle(init_req, RequestBundle("https://notary.example.com", tuple(
+            RequestEntry(g, "init", fetched_at=utc_now(),
+                         server_keys={"timestamp": keys[g][0].body, "snapshot": keys[g][1].body})
+            for g in guns)))
+        started = time.perf_counter()
+        init = perform(InitCeremony(root_tokens=["root-a"], targets_token="targets"),
+                       options(init_req, tmp / "init.resp"), console)
+        init_s = time.perf_counter() - started
+
+        response = read_bundle(tmp / "init.resp", kind="response")
+        entries = []
+        for e in response.entries:
+            files = _served(e.gun, {f.role: f.data for f in e.files}, *keys[e.gun])
+            entries.append(RequestEntry(e.gun, "rotate-targets", fetched_at=utc_now(),
+                                        metadata=files, root_history=(files["root"],),
+                                        server_keys={"timestamp": keys[e.gun][0].body}))
+        rotate_req = tmp / "rotate.req"
+        write_bundle(rotate_req, RequestBundle("https://notary.example.com", tuple(entries)))
+
+        review_lines[0] = 0
+        started = time.perf_counter()
+        rotation = perform(RotateTargets(all_guns=True, targets_token="targets",
+                                         root_tokens=["root-a"], label="targets-new",
+                                         reason="bench: compromise"),
+                           options(rotate_req, tmp / "rotate.resp"), console)
+        rotation_s = time.perf_counter() - started
+        phases = _phases(Path(rotation["transcript"]))
+        rotated = read_bundle(tmp / "rotate.resp", kind="response")
+        sizes = [len(json.loads(f.data)["signed"].__repr__()) for f in
+                 rotated.entries[0].files]
+        message_bytes = max(sizes)
+
+        # the floor: as many raw PKCS#11 signatures, one session, same mechanism and hashing
+        import pkcs11
+        from pkcs11 import Mechanism, ObjectClass
+        count = rotation["signatures"]
+        lib = pkcs11.lib(env.module)
+        with lib.get_token(token_label="targets").open(user_pin=env.pin("targets")) as session:
+            key = session.get_key(object_class=ObjectClass.PRIVATE_KEY, label="targets-new")
+            messages = [os.urandom(message_bytes) for _ in range(16)]
+            started = time.perf_counter()
+            for i in range(count):
+                key.sign(hashlib.sha256(messages[i % 16]).digest(), mechanism=Mechanism.ECDSA)
+            floor_s = time.perf_counter() - started
+
+    print(json.dumps({
+        "guns": args.guns,
+        "init": {"wall_s": round(init_s, 3), "logins": init["logins"],
+                 "signatures": init["signatures"]},
+        "rotation": {
+            "wall_s": round(rotation_s, 3), "per_gun_ms": round(1000 * rotation_s / args.guns, 2),
+            "logins": rotation["logins"], "logins_by_token": rotation["logins_by_token"],
+            "signatures": rotation["signatures"], "complete": rotation["complete"],
+            "review_lines": review_lines[0], "phases_s": phases},
+        "floor": {"raw_pkcs11_signatures": count, "wall_s": round(floor_s, 3),
+                  "message_bytes": message_bytes},
+        "ratio_to_floor": round(rotation_s / floor_s, 1) if floor_s else None,
+        "note": "rotation wall time includes verifying every repository of the request, the "
+                "review, the response and one workspace transaction; the floor is signing only",
+    }, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,369 @@
+"""Co-signing: `ceremony sign` adds this site's signatures to a partial response, `ceremony
+merge` combines two partial signings of the same request, `ceremony status` (partial.py) shows
+what is signed and what is missing.
+
+Trust: a site verifies what it signs against its OWN workspace. The partial state must start
+from the newest root this workspace trusts (byte for byte); the thresholds are recomputed from
+it; every signature already there is re-verified; nothing at a lower version, or a different
+content at the same version, was signed here before; new root keys pass Notary's certificate
+rules. Then the review of the exact bytes (old -> new against the trusted root), a typed `yes`
+or `--yes`, the tokens sign, and the response is written (publishable once every threshold is
+met, else partial again). Both commands record a transcript and update the workspace in one
+transaction after the output is written: signed versions, tokens and keys used (sign), and the
+keys the ceremony retires once the files are complete (`on_complete`). The new root is NOT
+pinned here: co-signers may publish different (equally valid) sets of signatures, so it becomes
+trusted when the next request proves it published, through the chain from the trusted root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ceremony.airgap import NetworkPresentError, require_offline
+from ceremony.ceremonies.errors import CeremonyRefused
+from ceremony.ceremonies.partial import (
+    Entry,
+    check_for_signing,
+    load_entry,
+    read_response,
+    signable,
+    status,
+)
+from ceremony.ceremonies.review import review_files
+from ceremony.ceremonies.runner import Ceremony, Console, Options, Run
+from ceremony.ceremonies.signing import FileToSign, identity, merge_files, sign_files
+from ceremony.ceremonies.tokens import CeremonyTokens
+from ceremony.errors import MetadataError
+from ceremony.inventory import KeyRecord, TokenRecord
+from ceremony.metadata.keys import certificate_pem
+from ceremony.metadata.model import ROOT, SNAPSHOT, TIMESTAMP
+from ceremony.metadata.serialization import read_metadata
+from ceremony.transcript import Transcript
+from ceremony.workspace import Transaction, Workspace
+from transfer.bundle import ResponseBundle, write_bundle
+from transfer.words import digest_words
+
+
+@dataclass
+class CosignOptions:
+    out: str
+    workspace: str | None = None
+    force: bool = False
+    yes: bool = False
+    participants: Sequence[str] = ()
+    allow_network: bool = False
+    pin_sources: Sequence[str] = ()
+    module: str | None = None
+
+
+class _Cosign(Ceremony):
+    """Only a name for the Run helpers (where keys live, inventory records)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+def _guarded(name: str, opts: CosignOptions, data: dict[str, Any],
+             steps: Callable[[Run], dict[str, Any]], console: Console) -> dict[str, Any]:
+    """The frame every co-signing command shares: --out check, workspace, transcript,
+    refusals and errors recorded, tokens closed."""
+    if Path(opts.out).exists() and not opts.force:
+        raise CeremonyRefused(f"refusing to overwrite existing file {opts.out} (use --force)")
+    options = Options(request="", out=opts.out, workspace=opts.workspace, force=opts.force,
+                      yes=opts.yes, participants=opts.participants,
+                      allow_network=opts.allow_network, pin_sources=opts.pin_sources,
+                      module=opts.module)
+    run = Run(_Cosign(name), options, console)
+    run.ws = Workspace.open(opts.workspace, create=False)
+    run.transcript = Transcript.create(run.ws.new_transcript_path(name), ceremony=name,
+                                       participants=list(opts.participants),
+                                       data={"out": str(opts.out), **data})
+    t = run.transcript
+    try:
+        if opts.participants:
+            t.participants(list(opts.participants))
+        findings = require_offline(opts.allow_network)
+        t.append("airgap", {"findings": findings, "allow_network": opts.allow_network,
+                            "offline": not findings})
+        if findings:
+            console.warn("the machine is not air-gapped (" + "; ".join(findings) + "); going on "
+                         "because --allow-network was given (recorded)")
+        return steps(run)
+    except (CeremonyRefused, NetworkPresentError) as exc:
+        t.refusal(str(exc), **getattr(exc, "details", {}))
+        t.close("refused")
+        raise
+    except BaseException as exc:
+        t.error(exc)
+        t.close("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
+        raise
+    finally:
+        if run.tokens is not None:
+            run.tokens.close()
+
+
+def _read(run: Run, path: str, name: str) -> tuple[ResponseBundle, list[Entry]]:
+    bundle, data = read_response(path)
+    run.transcript.input(name, data, path=str(path), bundle_sha256=bundle.digest_hex)
+    run.console.show(f"{name} {path}: bundle sha256 {bundle.digest_hex}\n"
+                     f"{name} words: {digest_words(bundle.digest())}")
+    return bundle, [load_entry(e, run.ws) for e in bundle.entries]
+
+
+def _confirm(run: Run, question: str) -> None:
+    if run.options.yes:
+        run.transcript.confirmation(question, "yes", via_yes=True)
+        return
+    answer = run.console.ask(f"{question} Type yes to sign: ")
+    if answer is None:
+        raise CeremonyRefused("no confirmation: nothing to read on standard input; type yes "
+                              "at the prompt, or pass --yes; nothing was signed")
+    run.transcript.confirmation(question, answer.strip()[:64], via_yes=False)
+    if answer.strip() != "yes":
+        raise CeremonyRefused("not confirmed (the answer was not 'yes'); nothing was signed")
+
+
+def _write(run: Run, bundle: ResponseBundle, entries: list[Entry]) -> ResponseBundle:
+    out = ResponseBundle(tuple(e.response_entry(run.describe_missing) for e in entries),
+                         request_sha256=bundle.request_sha256)
+    write_bundle(run.options.out, out, overwrite=run.options.force)
+    run.transcript.output("response", out.to_bytes(), path=str(run.options.out),
+                          bundle_sha256=out.digest_hex, complete=out.complete)
+    return out
+
+
+def _retire(tx: Transaction, e: Entry, changes: dict[str, Any]) -> None:
+    """The keys the ceremony retires once its files are complete (the engine's rule: a key
+    other repositories still use only loses this GUN)."""
+    for item in e.on_complete.get("retire_keys", []) or []:
+        kid, reason = item.get("key_id"), item.get("reason")
+        rec = tx.key(kid) if isinstance(kid, str) else None
+        if rec is None or tx.is_retired(kid) or not isinstance(reason, str):
+            continue
+        remaining = tuple(g for g in rec.guns if g != e.gun)
+        if remaining:
+            tx.add_key(KeyRecord.from_dict({**rec.to_dict(), "guns": list(remaining)}))
+        else:
+            tx.retire_key(kid, reason[:200])
+            changes["retired"].append(kid)
+
+
+def _summary(run: Run, out: ResponseBundle, entries: list[Entry], **extra: Any) -> dict[str, Any]:
+    digest = run.transcript.close("completed", complete=out.complete, **extra)
+    return {"ceremony": run.ceremony.name, "response": str(run.options.out),
+            "response_sha256": out.digest_hex, "response_words": digest_words(out.digest()),
+            "complete": out.complete,
+            "repositories": [status(e, run.describe_missing) for e in entries],
+            "workspace": str(run.ws.path), "transcript": str(run.transcript.path),
+            "transcript_sha256": digest,
+            "transcript_words": digest_words(bytes.fromhex(digest)), **extra}
+
+
+# --- sign ------------------------------------------------------------------------------------
+
+def sign_response(response: str, tokens: Sequence[str], opts: CosignOptions,
+                  console: Console) -> dict[str, Any]:
+    """`ceremony sign RESP --token URI ... --out RESP2`."""
+    if not tokens:
+        raise CeremonyRefused("sign needs --token URI (the token(s) holding keys to sign with)")
+    return _guarded("sign", opts, {"response": str(response), "tokens": list(tokens)},
+                    lambda run: _sign(run, response, tokens), console)
+
+
+def _sign(run: Run, path: str, uris: Sequence[str]) -> dict[str, Any]:
+    bundle, entries = _read(run, path, "partial response")
+    pending = [e for e in entries if not e.complete]
+    if not pending:
+        raise CeremonyRefused(f"{path} is complete already: nothing to sign (publish it)")
+    for e in pending:
+        check_for_signing(e, run.ws)
+    run.transcript.append("checked", {"repositories": [
+        {"gun": e.gun, "ceremony": e.ceremony, "complete": e.complete,
+         "previous_root_version": e.previous.version if e.previous else None}
+        for e in entries]})
+    run.tokens = CeremonyTokens(module=run.options.module, pin_sources=run.options.pin_sources,
+                                on_warning=run.console.warn)
+    for uri in uris:
+        run.open_token(uri, "co-sign")
+    run.transcript.tokens(run.tokens.facts())
+    files = [f for e in pending for f in e.files]
+    for e in pending:  # server keys, for the review's "where"
+        root = next((f.signed for f in e.files if f.role == ROOT), e.previous)
+        for role in (TIMESTAMP, SNAPSHOT):
+            for kid in root.roles[role].keyids if root is not None else ():
+                if run.ws.key(kid) is None:
+                    run.server_key_ids[kid] = role
+    run.signers = run.tokens.locate([k for f in files for k in f.keys.values()])
+    todo = signable(pending, run.signers)
+    if not todo:
+        needed = set()
+        for e in pending:
+            describe = e.describer(run.describe_missing)
+            for f in e.files:
+                for t, counted in f.unmet():
+                    for kid, key in t.keys.items():
+                        if kid not in counted:
+                            label = describe(kid, key).get("token_label")
+                            needed.add(f"{kid} (token '{label}')" if label else
+                                       f"{kid} (token unknown here)")
+        raise CeremonyRefused(
+            "the tokens given hold no key that can still sign these files (already signed, or "
+            f"not a key they need); keys still needed: {', '.join(sorted(needed)) or 'none'}; "
+            f"tokens given: {', '.join(t.label for t in run.tokens.tokens())}; nothing was "
+            "signed")
+    old = {(e.gun, ROOT): e.previous for e in pending if e.previous is not None}
+    for e in pending:
+        for f in e.files:
+            last = run.ws.last_signed(e.gun, f.role)
+            if f.role != ROOT and last is not None and last.version < f.version:
+                try:
+                    old[(e.gun, f.role)] = read_metadata(last.data, f"{f.role}.json").signed
+                except MetadataError:
+                    pass
+    notes = {e.gun: _notes(e, run) for e in pending}
+    header = [f"co-signing the partial response {path} (bundle sha256 {bundle.digest_hex})",
+              f"answers request {bundle.request_sha256 or 'not recorded'}",
+              f"{len(pending)} repositor{'y' if len(pending) == 1 else 'ies'} pending, "
+              f"{len(files)} file(s); this site adds {len(todo)} signature(s)"]
+    review = review_files("REVIEW: co-signing (ceremony sign)", files, old, run.signers,
+                          run.where, notes, header)
+    run.console.show(review.text)
+    run.transcript.append("review", {"text_sha256": review.text_sha256,
+                                     "ceremony_digest": review.digest.hex(),
+                                     "words": digest_words(review.digest),
+                                     "files": review.files})
+    _confirm(run, f"Add this site's signatures to {len(files)} file(s), ceremony digest "
+                  f"{review.digest.hex()} ({digest_words(review.digest)})?")
+    signed_here: dict[tuple[str, str], set[str]] = {}
+    result = sign_files(files, run.signers,
+                        on_sign=lambda f, entry: signed_here.setdefault(
+                            (f.gun, f.role), set()).add(entry.token_label))
+    run.transcript.append("signed", {"token_operations": result.operations,
+                                     "by_token": result.by_token, "logins": run.tokens.logins,
+                                     "logins_by_token": run.tokens.logins_by_token()})
+    out = _write(run, bundle, entries)
+    changes = _commit_sign(run, pending, signed_here)
+    run.transcript.append("workspace", changes)
+    return _summary(run, out, entries, signatures=result.operations, logins=run.tokens.logins,
+                    logins_by_token=run.tokens.logins_by_token())
+
+
+def _notes(e: Entry, run: Run) -> list[str]:
+    notes = [f"partial state of ceremony '{e.ceremony}'"
+             + (f", built on root v{e.previous.version}, the newest root this workspace trusts "
+                "(byte for byte)" if e.previous is not None else ", starting the repository")]
+    for f in e.files:
+        for t, counted in f.unmet():
+            notes.append(f"{f.role} v{f.version}: {t.name}: {len(counted)} of {t.threshold} so "
+                         "far")
+    return notes
+
+
+def _commit_sign(run: Run, pending: list[Entry],
+                 signed_here: dict[tuple[str, str], set[str]]) -> dict[str, Any]:
+    changes: dict[str, Any] = {"signed": [], "keys": [], "retired": [], "tokens": []}
+    with run.ws.transaction() as tx:
+        for token in run.tokens.tokens():
+            tx.add_token(TokenRecord(serial=token.info.serial, label=token.label,
+                                     manufacturer=token.info.manufacturer,
+                                     model=token.info.model))
+            changes["tokens"].append(token.label)
+        for e in pending:
+            for f in e.files:
+                if (e.gun, f.role) not in signed_here:
+                    continue
+                f.signatures.sort(key=lambda s: s.keyid)
+                tx.record_signed(e.gun, f.role, f.version, f.data, allow_same_version=True)
+                changes["signed"].append([e.gun, f.role, f.version])
+                for rec in _key_records(run, e.gun, f):
+                    if not tx.is_retired(rec.key_id) and tx.key(rec.key_id) is None:
+                        tx.add_key(rec)
+                        changes["keys"].append(rec.key_id)
+            if e.now_complete:
+                _retire(tx, e, changes)
+    return changes
+
+
+def _key_records(run: Run, gun: str, f: FileToSign) -> list[KeyRecord]:
+    """Inventory records for the keys of this site that signed `f` (so that later missing-key
+    reports and reviews name their tokens)."""
+    from hsm.notarykey import public_key_der
+    out = []
+    for t in f.thresholds:
+        for key in t.keys.values():
+            ident = identity(key)
+            if run.signers.find(key) is None or ident is None:
+                continue
+            for token in run.tokens.tokens():
+                for info in run.tokens.keys(token):
+                    if info.public_key is not None and public_key_der(info.public_key) == ident:
+                        cert = certificate_pem(key.certificates).decode() \
+                            if key.is_certificate else ""
+                        out.append(run.key_record(token, info, key, t.role, [gun], cert))
+    return out
+
+
+# --- merge -----------------------------------------------------------------------------------
+
+def merge_responses(a: str, b: str, opts: CosignOptions, console: Console) -> dict[str, Any]:
+    """`ceremony merge A B --out C`: the signatures of both, for the same unsigned bytes."""
+    return _guarded("merge", opts, {"responses": [str(a), str(b)]},
+                    lambda run: _merge(run, a, b), console)
+
+
+def _merge(run: Run, path_a: str, path_b: str) -> dict[str, Any]:
+    bundle_a, entries_a = _read(run, path_a, "response A")
+    bundle_b, entries_b = _read(run, path_b, "response B")
+    if bundle_a.request_sha256 != bundle_b.request_sha256:
+        raise CeremonyRefused("the two responses answer different requests (request_sha256 "
+                              f"{bundle_a.request_sha256} vs {bundle_b.request_sha256}); only "
+                              "signings of the same request merge")
+    if sorted(bundle_a.guns) != sorted(bundle_b.guns):
+        raise CeremonyRefused("the two responses hold different repositories: "
+                              f"{', '.join(bundle_a.guns)} vs {', '.join(bundle_b.guns)}")
+    by_gun = {e.gun: e for e in entries_b}
+    merged = [_merge_entry(x, by_gun[x.gun]) for x in entries_a]
+    out = _write(run, bundle_a, merged)
+    changes: dict[str, Any] = {"retired": []}
+    with run.ws.transaction() as tx:
+        for e in merged:
+            if not e.complete and e.now_complete:
+                _retire(tx, e, changes)
+    run.transcript.append("workspace", changes)
+    return _summary(run, out, merged)
+
+
+def _merge_entry(a: Entry, b: Entry) -> Entry:
+    gun = a.gun
+    if a.complete and b.complete:
+        if _signed_parts(a) != _signed_parts(b):
+            raise CeremonyRefused(f"{gun}: the two complete responses sign different content")
+        return a
+    if a.complete or b.complete:
+        done, part = (a, b) if a.complete else (b, a)
+        if [sf.role for sf in done.published] != [f.role for f in part.files]:
+            raise CeremonyRefused(f"{gun}: the two responses hold different files")
+        for sf, f in zip(done.published, part.files, strict=True):
+            meta = read_metadata(sf.data, f"{sf.role}.json")
+            if meta.signed_bytes != f.message:
+                raise CeremonyRefused(f"{gun} {f.role}: the two responses sign different "
+                                      "content; they cannot be merged")
+            have = {s.keyid for s in f.signatures}
+            for sig in meta.signatures:
+                if sig.keyid not in have:
+                    f.add_signature(sig)
+        return part
+    if (a.ceremony, a.previous_bytes, dict(a.on_complete)) != \
+            (b.ceremony, b.previous_bytes, dict(b.on_complete)):
+        raise CeremonyRefused(f"{gun}: the two partial responses come from different ceremonies "
+                              "or start from different roots")
+    a.files = merge_files(a.files, b.files)
+    return a
+
+
+def _signed_parts(e: Entry) -> list[tuple[str, bytes]]:
+    return [(sf.role, read_metadata(sf.data, f"{sf.role}.json").signed_bytes)
+            for sf in e.published]

@@ -1,0 +1,307 @@
+"""Partial responses as co-signing reads them: restored, checked, summarised, re-written.
+
+A partial response entry (`ResponseEntry.pending`, written by any ceremony run with
+`--partial`, see docs/ceremonies.md) holds the files signed so far and the signing state. Here
+it becomes `FileToSign` objects again (`signing.restore_files`): with a workspace, only if its
+`previous_root` is a root that workspace trusts (the thresholds then derive from this site's
+own trust); without one (`ceremony status` on any machine) from the root the state carries,
+marked as not verified. Complete entries are read as they are (already publishable).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ceremony.ceremonies.errors import CeremonyRefused
+from ceremony.ceremonies.signing import (
+    FileToSign,
+    SignerSet,
+    identity,
+    missing_signatures,
+    pending_state,
+    restore_files,
+)
+from ceremony.errors import MetadataError
+from ceremony.metadata.certs import check_root_key
+from ceremony.metadata.keys import Key
+from ceremony.metadata.model import ROOT, Root
+from ceremony.metadata.serialization import read_metadata, signed_bytes
+from ceremony.workspace import Workspace
+from transfer.bundle import (
+    PendingSignatures,
+    ResponseBundle,
+    ResponseEntry,
+    SignedFile,
+    parse_response,
+)
+from transfer.errors import TransferError
+from transfer.files import read_limited
+
+MAX_RESPONSE_BYTES = 128 * 1024 * 1024
+Describe = Callable[[str, Key], Mapping[str, Any]]
+
+
+def read_response(path: str) -> tuple[ResponseBundle, bytes]:
+    try:
+        data = read_limited(path, MAX_RESPONSE_BYTES, what="response bundle")
+        return parse_response(data), data
+    except TransferError as exc:
+        raise CeremonyRefused(f"{path}: {exc}") from None
+
+
+@dataclass
+class Entry:
+    """One GUN of a response: its files (restored with thresholds when pending)."""
+
+    gun: str
+    complete: bool
+    files: list[FileToSign] = field(default_factory=list)  # pending entries
+    published: tuple[SignedFile, ...] = ()  # complete entries
+    previous: Root | None = None
+    previous_bytes: bytes | None = None
+    ceremony: str = ""
+    on_complete: Mapping[str, Any] = field(default_factory=dict)
+    recorded_missing: tuple[Mapping[str, Any], ...] = ()
+    verified: bool = False  # previous root checked against a workspace's trusted roots
+
+    @property
+    def now_complete(self) -> bool:
+        return self.complete or all(f.complete for f in self.files)
+
+    def response_entry(self, describe: Describe | None = None) -> ResponseEntry:
+        """The entry to write: publishable files once every threshold is met, else pending."""
+        if self.complete:
+            return ResponseEntry(self.gun, self.published)
+        for f in self.files:  # one order whoever signed first: merges commute
+            f.signatures.sort(key=lambda s: s.keyid)
+        if self.now_complete:
+            return ResponseEntry(self.gun, tuple(SignedFile(f.role, f.data) for f in self.files))
+        state = pending_state(self.files, ceremony=self.ceremony,
+                              previous_root=self.previous_bytes, on_complete=self.on_complete)
+        missing = missing_signatures(self.files, self.describer(describe))
+        return ResponseEntry(self.gun, (), PendingSignatures(tuple(missing), state))
+
+    def describer(self, describe: Describe | None) -> Describe:
+        """Token labels from `describe` (this workspace's inventory), else as the response
+        records them."""
+        def both(key_id: str, key: Key) -> Mapping[str, Any]:
+            found = dict(self.recorded_describe(key_id, key))
+            if describe is not None:
+                found.update({k: v for k, v in describe(key_id, key).items() if v is not None})
+            return found
+        return both
+
+    def recorded_describe(self, key_id: str, key: Key) -> Mapping[str, Any]:
+        """Token labels as the response itself records them (informational)."""
+        for m in self.recorded_missing:
+            if m.get("key_id") == key_id:
+                return {k: m.get(k) for k in ("token_label", "token_serial", "key_label")
+                        if isinstance(m.get(k), str)}
+        return {}
+
+
+def _text(value: Any, what: str, gun: str) -> str:
+    if not isinstance(value, str) or len(value) > 64 or not value.isprintable():
+        raise CeremonyRefused(f"{gun}: partial state: {what} must be a short printable string")
+    return value
+
+
+def load_entry(entry: ResponseEntry, ws: Workspace | None) -> Entry:
+    """Restore one response entry. With `ws`, a pending entry must start from a root this
+    workspace trusts; without, it is restored from the root it carries (verified=False)."""
+    gun = entry.gun
+    if entry.pending is None:
+        return Entry(gun, True, published=entry.files)
+    state = entry.pending.state
+    ceremony = _text(state.get("ceremony"), "ceremony", gun)
+    on_complete = state.get("on_complete") or {}
+    if not isinstance(on_complete, Mapping):
+        raise CeremonyRefused(f"{gun}: partial state: on_complete must be an object")
+    raw_prev = state.get("previous_root")
+    prev_bytes: bytes | None = None
+    if raw_prev is not None:
+        try:
+            prev_bytes = base64.b64decode(raw_prev, validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            raise CeremonyRefused(f"{gun}: partial state: previous_root is not base64") \
+                from None
+    trusted: Mapping[int, bytes] = {0: prev_bytes} if prev_bytes is not None else {}
+    if ws is not None:
+        trusted = ws.trusted_root_history(gun)
+        if not trusted and prev_bytes is not None:
+            raise CeremonyRefused(
+                f"{gun}: unknown root: this workspace holds no trusted root for this repository,"
+                " so the partial response cannot be checked; pin it first (`ceremony pin GUN "
+                "--request REQ --root-cert-id ID`, the root certificate IDs read out by the "
+                "first site)")
+    if ws is not None and prev_bytes is not None and prev_bytes not in trusted.values():
+        _untrusted_previous(gun, prev_bytes, trusted)
+    try:
+        files, previous = restore_files(gun, state, trusted)
+    except MetadataError as exc:
+        raise CeremonyRefused(f"{gun}: partial state holds a file that does not read: "
+                              f"{exc}") from None
+    if previous is None and ws is not None and ws.latest_root_version(gun) is not None:
+        raise CeremonyRefused(f"{gun}: the partial response starts the repository (root v1), "
+                              "but this workspace already trusts a root for it")
+    return Entry(gun, False, files, previous=previous, previous_bytes=prev_bytes,
+                 ceremony=ceremony, on_complete=on_complete,
+                 recorded_missing=entry.pending.missing, verified=ws is not None)
+
+
+def _untrusted_previous(gun: str, data: bytes, trusted: Mapping[int, bytes]) -> None:
+    """Refuse a partial whose starting root this workspace does not trust, saying why."""
+    try:
+        version = read_metadata(data, "previous root", Root).signed.version
+    except MetadataError:
+        version = None
+    latest = max(trusted) if trusted else None
+    if version is not None and latest is not None and version > latest:
+        raise CeremonyRefused(
+            f"{gun}: the partial response builds on root v{version}, but the newest root this "
+            f"workspace trusts is v{latest}; bring the workspace up to date first (`ceremony "
+            "pin GUN --request REQ` with a request fetched now: the new roots must chain from "
+            "the trusted one)")
+    raise CeremonyRefused(f"{gun}: the partial response starts from a root this workspace does "
+                          f"not trust (root v{version}: not the bytes of the trusted root of "
+                          "that version)")
+
+
+def check_for_signing(e: Entry, ws: Workspace) -> None:
+    """What a site checks before it adds its signatures to a partial entry:
+    - the partial builds on the NEWEST root this workspace trusts (not a stale one);
+    - nothing at a lower version, or different content at the same version, was signed here
+      (one content per version: a site never signs two different roots v3);
+    - every root key of a new root passes Notary's certificate rules (or clients would refuse
+      it)."""
+    gun = e.gun
+    if e.previous is not None:
+        latest = ws.latest_root_version(gun)
+        if latest != e.previous.version:
+            raise CeremonyRefused(
+                f"{gun}: the partial response builds on root v{e.previous.version}, but the "
+                f"newest root this workspace trusts is v{latest}; "
+                + ("update the workspace first (`ceremony pin GUN --request REQ` with a fresh "
+                   "request)" if latest is not None and latest < e.previous.version else
+                   "the partial response is stale: start the ceremony again"))
+    for f in e.files:
+        last = ws.last_signed(gun, f.role)
+        if last is None:
+            continue
+        if f.version < last.version:
+            raise CeremonyRefused(f"{gun}: {f.role} version {f.version} is below version "
+                                  f"{last.version} already signed here (rollback)")
+        if f.version == last.version:
+            try:
+                before = signed_bytes(read_metadata(last.data, f"{f.role}.json").signed)
+            except MetadataError:
+                before = b""
+            if before != f.message:
+                raise CeremonyRefused(f"{gun}: this workspace already signed a different "
+                                      f"{f.role} version {f.version}; it signs one content per "
+                                      "version")
+        if f.role == ROOT:
+            root: Root = f.signed  # type: ignore[assignment]
+            now = dt.datetime.now(dt.UTC)
+            for kid in root.roles[ROOT].keyids:
+                verdict = check_root_key(kid, root.keys[kid], gun, now)
+                problems = verdict.problems + verdict.time_problems
+                if problems:
+                    raise CeremonyRefused(f"{gun}: root v{root.version} lists root key {kid} "
+                                          f"that Notary would refuse: {problems[0]}")
+
+
+def signable(entries: list[Entry], signers: SignerSet) -> list[tuple[FileToSign, str]]:
+    """(file, key ID) pairs the signers present would add a signature for."""
+    out = []
+    for e in entries:
+        for f in e.files:
+            done = f.signed_identities()
+            for kid, key in sorted(f.keys.items()):
+                entry = signers.find(key)
+                if entry is None:
+                    continue
+                if identity(key) not in done:
+                    out.append((f, kid))
+    return out
+
+
+def status(e: Entry, describe: Describe | None = None) -> dict[str, Any]:
+    """Who has signed and what is missing, per file and threshold (old root and new root
+    separately), with token labels where known."""
+    describe = e.describer(describe)
+    if e.complete:
+        files = []
+        for sf in e.published:
+            try:
+                meta = read_metadata(sf.data, f"{sf.role}.json")
+                files.append({"role": sf.role, "version": meta.signed.version,
+                              "signatures": [s.keyid for s in meta.signatures]})
+            except MetadataError as exc:
+                files.append({"role": sf.role, "error": str(exc)})
+        return {"gun": e.gun, "complete": True, "files": files}
+    out_files = []
+    for f in e.files:
+        thresholds = []
+        for t in f.thresholds:
+            counted = f.counted(t)
+
+            def who(kid: str, key: Key) -> dict[str, Any]:
+                info = {k: v for k, v in describe(kid, key).items() if v is not None}
+                return {"key_id": kid, "canonical_key_id": _canonical(key), **info}
+            thresholds.append({
+                "name": t.name, "role": t.role, "threshold": t.threshold,
+                "have": len(counted), "met": len(counted) >= t.threshold,
+                "signed": [who(kid, t.keys[kid]) for kid in counted],
+                "missing": [who(kid, key) for kid, key in sorted(t.keys.items())
+                            if kid not in counted]})
+        out_files.append({"role": f.role, "version": f.version, "signed_sha256": f.digest,
+                          "complete": f.complete, "thresholds": thresholds})
+    return {"gun": e.gun, "complete": e.now_complete, "ceremony": e.ceremony,
+            "previous_root_version": e.previous.version if e.previous else None,
+            "verified_against_workspace": e.verified, "files": out_files}
+
+
+def _canonical(key: Key) -> str | None:
+    try:
+        return key.canonical_key_id
+    except MetadataError:
+        return None
+
+
+def inventory_describe(ws: Workspace) -> Describe:
+    """Token and key labels of a key as this workspace's inventory records it."""
+    by_canonical: dict[str, Any] = {}
+    for rec in ws.keys(include_retired=True):
+        by_canonical.setdefault(rec.canonical_id, rec)
+
+    def describe(key_id: str, key: Key) -> Mapping[str, Any]:
+        rec = ws.key(key_id) or by_canonical.get(_canonical(key) or "")
+        if rec is None:
+            return {}
+        return {"token_label": rec.token_label, "token_serial": rec.token_serial,
+                "key_label": rec.key_label}
+    return describe
+
+
+def response_status(path: str, ws: Workspace | None) -> dict[str, Any]:
+    """`ceremony status`: per GUN and file, who has signed and what is missing. A GUN the
+    workspace trusts is checked against it; others are read as the response carries them
+    (`verified_against_workspace: false`)."""
+    from transfer.words import digest_words
+    bundle, _ = read_response(path)
+    describe = inventory_describe(ws) if ws is not None else None
+    repos = []
+    for raw in bundle.entries:
+        trusted = ws is not None and bool(ws.trusted_root_history(raw.gun))
+        entry = load_entry(raw, ws if trusted else None)
+        repos.append(status(entry, describe))
+    return {"response": str(path), "response_sha256": bundle.digest_hex,
+            "response_words": digest_words(bundle.digest()),
+            "request_sha256": bundle.request_sha256,
+            "complete": all(r["complete"] for r in repos), "repositories": repos}

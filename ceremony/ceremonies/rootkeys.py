@@ -1,0 +1,155 @@
+"""Pieces the root-key ceremonies share (rotate root, renew): times, root certificates, and
+finding the token key behind a root key.
+
+Durations are `10y`, `6m`, `90d`, `52w`, `12h` (a year is 365 days as in Notary, a month 30
+days); an expiry may also be a date, `2030-01-31` (midnight UTC) or `2030-01-31T12:00:00Z`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptography import x509
+
+from ceremony.ceremonies.errors import CeremonyRefused
+from ceremony.ceremonies.runner import Run
+from ceremony.ceremonies.signing import identity
+from ceremony.errors import MetadataError
+from ceremony.metadata.certs import check_root_key, common_name
+from ceremony.metadata.keys import Key, key_from_certificate
+from ceremony.metadata.model import ROOT, Instant, Root
+from hsm.keys import KeyInfo
+from hsm.token import Token
+
+ROOT_ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096")
+_UNITS = {"y": dt.timedelta(days=365), "m": dt.timedelta(days=30), "w": dt.timedelta(weeks=1),
+          "d": dt.timedelta(days=1), "h": dt.timedelta(hours=1)}
+_DURATION = re.compile(r"([1-9][0-9]{0,5})([ymwdh])")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_STAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+MAX_PEM_BYTES = 64 * 1024
+CERT_MARGIN = dt.timedelta(days=1)  # a re-issued certificate outlives the root it serves
+
+
+def parse_duration(text: str, flag: str, *, allow_zero: bool = False) -> dt.timedelta:
+    raw = (text or "").strip().lower()
+    if allow_zero and raw in ("0", "0d"):
+        return dt.timedelta(0)
+    m = _DURATION.fullmatch(raw)
+    if m is None:
+        raise CeremonyRefused(f"{flag} {text!r}: use a whole number with a unit, e.g. 10y, 6m "
+                              "(30 days), 90d, 52w or 12h")
+    return int(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_expiry(text: str, flag: str, now: dt.datetime | None = None) -> dt.datetime:
+    """A DURATION from now, or a DATE; returned as a whole-second UTC datetime in the future."""
+    now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    raw = (text or "").strip()
+    if _DATE.fullmatch(raw) or _STAMP.fullmatch(raw):
+        fmt = "%Y-%m-%d" if len(raw) == 10 else "%Y-%m-%dT%H:%M:%SZ"
+        try:
+            when = dt.datetime.strptime(raw, fmt).replace(tzinfo=dt.UTC)
+        except ValueError:
+            raise CeremonyRefused(f"{flag} {text!r} is not a valid date") from None
+    else:
+        when = now + parse_duration(raw, flag)
+    if when <= now + dt.timedelta(hours=1):
+        raise CeremonyRefused(f"{flag} {text!r} is not in the future (give a later date or a "
+                              "duration such as 3y)")
+    return when
+
+
+def instant(moment: dt.datetime) -> Instant:
+    return Instant.from_datetime(moment.replace(microsecond=0))
+
+
+def cert_validity(expires: dt.datetime) -> dt.timedelta:
+    """How long a certificate issued now must be valid to cover a root expiring `expires`."""
+    return expires - dt.datetime.now(dt.UTC).replace(microsecond=0) + CERT_MARGIN
+
+
+def cert_expiry(key: Key) -> dt.datetime | None:
+    try:
+        return key.certificates[0].not_valid_after_utc
+    except (MetadataError, IndexError, ValueError):
+        return None
+
+
+def read_root_certificate(path: str, guns: Sequence[str]) -> tuple[str, Key]:
+    """A root certificate made elsewhere (`ceremony key cert` at another site): (GUN, key).
+
+    It must follow Notary's root certificate rules for one of `guns` (CN = GUN, non-CA leaf,
+    valid now, no SHA-1, RSA >= 2048)."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()[:MAX_PEM_BYTES + 1]
+    except OSError as exc:
+        raise CeremonyRefused(f"--add-cert {path}: cannot read it ({exc.strerror})") from None
+    if len(data) > MAX_PEM_BYTES:
+        raise CeremonyRefused(f"--add-cert {path}: larger than {MAX_PEM_BYTES} bytes")
+    if b"PRIVATE KEY" in data:
+        raise CeremonyRefused(f"--add-cert {path} holds a PRIVATE key; give the certificate "
+                              "only")
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+        key = key_from_certificate(certs[0], certs[1:])
+    except (ValueError, TypeError, MetadataError) as exc:
+        raise CeremonyRefused(f"--add-cert {path}: not a usable PEM certificate "
+                              f"({' '.join(str(exc).split())})") from None
+    cn = common_name(certs[0])
+    if cn not in guns:
+        raise CeremonyRefused(f"--add-cert {path}: certificate CN {cn!r} is none of the "
+                              f"repositories of this ceremony ({', '.join(guns)}); a root "
+                              "certificate is made for one GUN (ceremony key cert --gun GUN)")
+    verdict = check_root_key(key.key_id, key, cn, dt.datetime.now(dt.UTC))
+    problems = verdict.problems + verdict.time_problems
+    if problems:
+        raise CeremonyRefused(f"--add-cert {path}: Notary would refuse this root key: "
+                              f"{problems[0]}")
+    return cn, key
+
+
+def token_key(run: Run, key: Key) -> tuple[Token, KeyInfo] | None:
+    """The token (among those opened) and the key on it behind `key` (plain or certificate)."""
+    ident = identity(key)
+    if ident is None:
+        return None
+    from hsm.notarykey import public_key_der
+    for token in run.tokens.tokens():
+        for info in run.tokens.keys(token):
+            if info.public_key is not None and public_key_der(info.public_key) == ident:
+                return token, info
+    return None
+
+
+def same_key_in(root: Root, key: Key) -> str | None:
+    """The key ID under which `root` already lists the public key of `key`, if any."""
+    ident = identity(key)
+    for kid, listed in root.keys.items():
+        if ident is not None and identity(listed) == ident:
+            return kid
+    return None
+
+
+def root_key_line(root: Root, kid: str) -> str:
+    key = root.keys[kid]
+    until = cert_expiry(key)
+    return f"{kid} (certificate valid until {until:%Y-%m-%d})" if until else kid
+
+
+def describe_owner(run: Run, kid: str, key: Key) -> str:
+    record = run.ws.key(kid)
+    if record is None:
+        found = run.describe_missing(kid, key)
+        if found:
+            return f"token '{found['token_label']}' key '{found['key_label']}'"
+        return "a token unknown to this workspace"
+    return f"token '{record.token_label}' key '{record.key_label}'"
+
+
+def root_threshold_of(root: Root) -> int:
+    return root.roles[ROOT].threshold

@@ -1,0 +1,188 @@
+"""`ceremony sign`, `status`, `merge`, `pin`: co-signing across keyholders and sites.
+
+Thin: the work is in ceremony/ceremonies/cosign.py, partial.py and pin.py. See
+docs/ceremonies.md (co-signing).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ceremony.airgap import allow_network_option
+from ceremony.cli.ceremonies import _ask, _echo_review, _warn
+from ceremony.cli.common import emit, json_option
+
+workspace_option = click.option("--workspace", metavar="DIR",
+                                help="Offline workspace (default: $CEREMONY_WORKSPACE).")
+participant_option = click.option("--participant", "participants", multiple=True,
+                                  metavar="NAME", help="A person present (recorded); repeatable.")
+out_option = click.option("--out", metavar="RESP", help="Where to write the response bundle.")
+force_option = click.option("--force", is_flag=True, help="Replace an existing --out file.")
+
+
+def _options(kw: dict[str, Any]) -> Any:
+    from ceremony.ceremonies.cosign import CosignOptions
+    from ceremony.ceremonies.errors import CeremonyRefused
+    if not kw.get("out"):
+        raise CeremonyRefused("missing --out RESP")
+    return CosignOptions(**{k: kw[k] for k in ("out", "workspace", "force", "yes",
+                                               "participants", "allow_network",
+                                               "pin_sources", "module") if k in kw})
+
+
+def _console(as_json: bool) -> Any:
+    from ceremony.ceremonies.runner import Console
+    return Console(show=_echo_review(as_json), warn=_warn, ask=_ask)
+
+
+@click.command()
+@click.argument("response", metavar="RESP")
+@click.option("--token", "tokens", multiple=True, metavar="URI",
+              help="Token holding a key to sign with; repeatable.")
+@out_option
+@workspace_option
+@force_option
+@click.option("--yes", is_flag=True,
+              help="Confirm without typing yes (recorded in the transcript).")
+@participant_option
+@allow_network_option
+@click.option("--pin-source", "pin_sources", multiple=True, metavar="[LABEL=]SOURCE",
+              help="PIN source for token LABEL, or for every token: prompt, env:NAME, "
+                   "file:PATH. Never the PIN itself. Repeatable.")
+@click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
+@json_option
+def sign(response: str, tokens: tuple[str, ...], as_json: bool, **kw: Any) -> None:
+    """Add the signatures the keys on --token can make to the partial response RESP, after
+    checking it against this site's workspace and showing the review."""
+    from ceremony.ceremonies.cosign import sign_response
+    result = sign_response(response, tokens, _options(kw), _console(as_json))
+    emit(result, as_json, _print_result)
+
+
+@click.command()
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@out_option
+@workspace_option
+@force_option
+@participant_option
+@allow_network_option
+@json_option
+def merge(a: str, b: str, as_json: bool, **kw: Any) -> None:
+    """Combine two partial signings A and B of the same request (same bytes to sign) into one
+    response: complete once every threshold is met."""
+    from ceremony.ceremonies.cosign import merge_responses
+    kw.update(yes=False, pin_sources=(), module=None)
+    result = merge_responses(a, b, _options(kw), _console(as_json))
+    emit(result, as_json, _print_result)
+
+
+@click.command()
+@click.argument("response", metavar="RESP")
+@workspace_option
+@json_option
+def status(response: str, workspace: str | None, as_json: bool) -> None:
+    """Who has signed RESP and what is missing, per repository, file and threshold (the old
+    root's and the new root's separately), with token labels."""
+    import os
+
+    from ceremony.ceremonies.partial import response_status
+    from ceremony.workspace import ENV, Workspace
+    ws = None
+    path = workspace or os.environ.get(ENV)
+    if path and os.path.isdir(path):
+        ws = Workspace.open(path, create=False)
+    emit(response_status(response, ws), as_json, _print_status)
+
+
+@click.command()
+@click.argument("gun")
+@click.option("--request", metavar="REQ", required=True,
+              help="A request bundle fetched for GUN (`ceremony online fetch`).")
+@click.option("--root-cert-id", "cert_ids", multiple=True, metavar="ID",
+              help="Root certificate ID to anchor the trust on (first time); repeatable.")
+@workspace_option
+@participant_option
+@allow_network_option
+@json_option
+def pin(gun: str, request: str, cert_ids: tuple[str, ...], workspace: str | None,
+        participants: tuple[str, ...], allow_network: bool, as_json: bool) -> None:
+    """Trust repository GUN in this workspace: anchored on the root certificate IDs given (as
+    Notary's trust pinning), or brought up to date along the root chain."""
+    from ceremony.ceremonies.pin import pin_repository
+    result = pin_repository(gun, request, cert_ids, workspace=workspace,
+                            participants=participants, allow_network=allow_network)
+
+    def human(r: dict[str, Any]) -> None:
+        versions = r["pinned_versions"]
+        click.echo(f"{r['gun']}: trusted root version(s) "
+                   f"{', '.join(map(str, versions)) if versions else 'none new'}; newest "
+                   f"v{r['root_version']}, threshold {r['root_threshold']}")
+        click.echo(f"  root certificate IDs: {', '.join(r['root_cert_ids'])}")
+        click.echo(f"  root sha256 {r['root_sha256']}")
+        click.echo(f"  root words  {r['root_words']}")
+        for text in r["warnings"]:
+            click.echo(f"  warning: {text}")
+        click.echo(f"transcript {r['transcript']} ({r['transcript_words']})")
+    emit(result, as_json, human)
+
+
+def _print_result(r: dict[str, Any]) -> None:
+    state = "complete: publishable" if r["complete"] else \
+        "PARTIAL (more signatures needed, not publishable)"
+    click.echo(f"wrote response {r['response']} ({state})")
+    click.echo(f"  response sha256 {r['response_sha256']}")
+    click.echo(f"  response words  {r['response_words']}")
+    _print_repos(r["repositories"])
+    if "logins" in r:
+        click.echo(f"logins: {r['logins']}; token signatures: {r['signatures']}")
+    click.echo(f"transcript {r['transcript']}")
+    click.echo(f"  final digest {r['transcript_sha256']}")
+    click.echo(f"  words        {r['transcript_words']}")
+
+
+def _print_status(r: dict[str, Any]) -> None:
+    state = "complete: publishable" if r["complete"] else "PARTIAL (not publishable)"
+    click.echo(f"response {r['response']}: {state}")
+    click.echo(f"  answers request {r['request_sha256'] or 'not recorded'}")
+    click.echo(f"  response sha256 {r['response_sha256']}")
+    click.echo(f"  response words  {r['response_words']}")
+    _print_repos(r["repositories"])
+
+
+def _who(item: dict[str, Any]) -> str:
+    where = (f"token '{item['token_label']}'" + (f" key '{item['key_label']}'"
+                                                 if item.get("key_label") else "")
+             if item.get("token_label") else "token unknown here")
+    return f"{item['key_id']} on {where}"
+
+
+def _print_repos(repos: list[dict[str, Any]]) -> None:
+    for repo in repos:
+        if repo["complete"] and "thresholds" not in (repo["files"] or [{}])[0]:
+            files = ", ".join(f"{f['role']} v{f.get('version', '?')} "
+                              f"({len(f.get('signatures', []))} signature(s))"
+                              for f in repo["files"])
+            click.echo(f"{repo['gun']}: complete: {files}")
+            continue
+        checked = ("checked against this workspace's trusted root"
+                   if repo.get("verified_against_workspace") else
+                   "NOT checked against a workspace (no trusted root for it here)")
+        prev = repo.get("previous_root_version")
+        click.echo(f"{repo['gun']}: {'complete' if repo['complete'] else 'PARTIAL'} "
+                   f"(ceremony {repo.get('ceremony')}"
+                   + (f", from root v{prev}" if prev else "") + f"; {checked})")
+        for f in repo["files"]:
+            click.echo(f"  {f['role']}.json v{f['version']}: "
+                       f"{'complete' if f['complete'] else 'signatures missing'} "
+                       f"(sha256 of the bytes to sign {f['signed_sha256']})")
+            for t in f["thresholds"]:
+                more = t["threshold"] - t["have"]
+                click.echo(f"    {t['name']}: {t['have']} of {t['threshold']} -- "
+                           + ("met" if t["met"] else f"{more} more needed"))
+                for item in t["signed"]:
+                    click.echo(f"      signed:  {_who(item)}")
+                for item in t["missing"]:
+                    click.echo(f"      missing: {_who(item)}")

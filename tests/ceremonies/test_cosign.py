@@ -1,0 +1,166 @@
+"""A 2-of-3 root threshold with keyholders at two sites: two workspaces, two SoftHSM
+environments holding different tokens, the REAL notary-server and client.
+
+Site A holds root-a (and the targets key); site B holds root-b and root-c. B makes its root
+certificates on its tokens and pins the repository on the root certificate ID A reads out. A
+rotates to 2-of-3 with B's certificates (a partial response: A's signature only), B checks and
+signs it, A merges, publishes; clients follow. Then a renewal is prepared with no token at all,
+signed in parallel at A (root-a) and B (root-c), merged into a complete root. Refusals write
+nothing.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ceremony.workspace import Workspace
+from tests.ceremonies.sites import (
+    Site,
+    client,
+    fetch,
+    init_repo,
+    notary_server,
+    publish,
+    published,
+    root_ids,
+    signed_file,
+)
+from transfer.bundle import read_bundle
+
+pytestmark = pytest.mark.notary
+
+
+@pytest.fixture(scope="module")
+def notary(tmp_path_factory):
+    yield from notary_server(tmp_path_factory)
+
+
+def status(site: Site, path) -> dict:
+    return site.ok("status", str(path))
+
+
+def thresholds(report: dict, role: str = "root") -> dict[str, dict]:
+    repo = report["repositories"][0]
+    f = next(f for f in repo["files"] if f["role"] == role)
+    return {t["name"].split(" (")[0]: t for t in f["thresholds"]}
+
+
+def test_two_of_three_root_cosigned_at_two_sites(notary, softhsm_factory, tmp_path):
+    gun = "example.com/two-sites"
+    a = Site(softhsm_factory("site-a", ["root-a", "targets"]), tmp_path / "a")
+    b = Site(softhsm_factory("site-b", ["root-b", "root-c"]), tmp_path / "b")
+    init = init_repo(a, notary, gun, tmp_path, "root-a")
+    a_id = root_ids(init, gun)[0]
+    stale = client(notary, tmp_path / "stale", gun, [a_id])
+    assert "No targets present" in stale.run("list", gun).stdout
+
+    # site B: a root key on each of its tokens, a root certificate CN=GUN made by each token
+    certs = {}
+    for label in ("root-b", "root-c"):
+        r = b.run("key", "generate", "--token", label, "--label", "root", "--pin-source",
+                  b.env.pin_source(label))
+        assert r.returncode == 0, r.output
+        certs[label] = tmp_path / f"{label}.pem"
+        cert = b.ok("key", "cert", "--token", label, "--label", "root", "--gun", gun, "--out",
+                    str(certs[label]), "--pin-source", b.env.pin_source(label))
+        certs[label + "-id"] = cert["cert_key_id"]
+    b_id, c_id = certs["root-b-id"], certs["root-c-id"]
+    # site B pins the repository on the root certificate ID site A reads out
+    req = fetch(notary, gun, tmp_path / "pin.req", operation="pin")
+    r = b.run("pin", gun, "--request", str(req), "--root-cert-id", "ab" * 32)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.output
+    assert "does not verify against the pinned root certificate IDs" in r.stderr
+    assert Workspace.open(b.workspace).trusted_root_history(gun) == {}
+    assert b.last_transcript()[-1]["data"]["outcome"] == "refused"
+    pinned = b.ok("pin", gun, "--request", str(req), "--root-cert-id", a_id)
+    assert pinned["pinned_versions"] == [1] and pinned["root_cert_ids"] == [a_id]
+
+    # site A: rotate to 2-of-3; B's keys are not here -> refused naming exactly them ...
+    req = fetch(notary, gun, tmp_path / "rot.req", operation="rotate-root")
+    p1 = tmp_path / "p1.resp"
+    args = ["rotate", "root", gun, "--request", str(req), "--out", str(p1), "--root-token",
+            "root-a", "--add-cert", str(certs["root-b"]), "--add-cert", str(certs["root-c"]),
+            "--root-threshold", "2", *a.pins(), "--yes"]
+    err = a.refused(args, p1, "cannot meet every threshold")
+    assert f"key {b_id}" in err and f"key {c_id}" in err and a_id not in err.split("tokens")[0]
+    assert "root v2 (its own root keys): needs 2, has 1" in err
+    # ... or, with --partial, a partial response carrying A's signature
+    result = a.ok(*args, "--partial")
+    assert not result["complete"]
+    assert {m["key_id"] for m in result["repositories"][0]["missing"]} == {b_id, c_id}
+    r = publish(notary, p1)
+    assert r.returncode == 1 and "partial" in r.stderr
+    t = thresholds(status(a, p1))
+    assert t["root v1 keys"]["met"] and [s["key_id"] for s in t["root v1 keys"]["signed"]] == \
+        [a_id]
+    assert t["root v2"]["have"] == 1 and t["root v2"]["threshold"] == 2
+    assert {m["key_id"] for m in t["root v2"]["missing"]} == {b_id, c_id}
+    human = a.run("status", str(p1))
+    assert human.returncode == 0 and "1 more needed" in human.stdout
+    assert f"signed:  {a_id} on token 'root-a' key 'root'" in human.stdout
+
+    # site B checks the partial against ITS workspace, reviews, signs with root-b
+    report = status(b, p1)
+    assert report["repositories"][0]["verified_against_workspace"]
+    s1 = tmp_path / "s1.resp"
+    r = b.run("sign", str(p1), "--token", "root-b", "--out", str(s1), *b.pins("root-b"),
+              "--participant", "Bea", input="yes\n")
+    assert r.returncode == 0, r.output
+    assert "REVIEW: co-signing" in r.stdout and "WILL SIGN: token 'root-b'" in r.stdout
+    assert f"{a_id}: SIGNED already" in r.stdout
+    assert "built on root v1, the newest root this workspace trusts" in r.stdout
+    assert "complete: publishable" in r.stdout
+    assert read_bundle(s1, kind="response").complete
+    # site A merges its partial with B's answer (re-verified here), then publishes
+    m1 = tmp_path / "m1.resp"
+    merged = a.ok("merge", str(p1), str(s1), "--out", str(m1))
+    assert merged["complete"]
+    v2 = signed_file(m1, gun, "root")
+    assert v2["signed"]["roles"]["root"] == {"keyids": [a_id, b_id, c_id], "threshold": 2}
+    assert [s["keyid"] for s in v2["signatures"]] == sorted([a_id, b_id])
+    published(notary, m1)
+    assert "No targets present" in stale.run("list", gun).stdout
+    all_ids = [a_id, b_id, c_id]
+    assert "No targets present" in client(notary, tmp_path / "fresh", gun, all_ids).run(
+        "list", gun).stdout
+
+    # a renewal prepared with no token at all, signed in parallel at A and at B, merged
+    req = fetch(notary, gun, tmp_path / "renew.req", operation="renew")
+    p2 = tmp_path / "p2.resp"
+    a.ok("renew", gun, "--role", "root", "--request", str(req), "--out", str(p2), "--partial",
+         "--yes")
+    t = thresholds(status(a, p2))
+    assert (t["root v2 keys"]["have"], t["root v3"]["have"]) == (0, 0)
+    sa = tmp_path / "sa.resp"
+    assert not a.ok("sign", str(p2), "--token", "root-a", "--out", str(sa), *a.pins("root-a"),
+                    "--yes")["complete"]
+    sb = tmp_path / "sb.resp"
+    # B still trusts only v1: it refuses to sign on top of a root it has not verified
+    b.refused(["sign", str(p2), "--token", "root-c", "--out", str(sb), *b.pins("root-c"),
+               "--yes"], sb, "builds on root v2, but the newest root this workspace trusts "
+                             "is v1")
+    pinned = b.ok("pin", gun, "--request", str(fetch(notary, gun, tmp_path / "pin2.req",
+                                                          operation="pin")))
+    assert pinned["pinned_versions"] == [2]
+    assert not b.ok("sign", str(p2), "--token", "root-c", "--out", str(sb), *b.pins("root-c"),
+                    "--yes")["complete"]
+    # B's own inventory now names its token
+    assert Workspace.open(b.workspace).key(c_id).token_label == "root-c"
+    # merging refuses responses to different requests; writes nothing
+    m2 = tmp_path / "m2.resp"
+    a.refused(["merge", str(sa), str(s1), "--out", str(m2)], m2, "different requests")
+    m2a, m2b = tmp_path / "m2a.resp", tmp_path / "m2b.resp"
+    res = a.ok("merge", str(sa), str(sb), "--out", str(m2a))
+    a.ok("merge", str(sb), str(sa), "--out", str(m2b))
+    assert res["complete"] and read_bundle(m2a).entries == read_bundle(m2b).entries
+    v3 = signed_file(m2a, gun, "root")
+    assert v3["signed"]["version"] == 3
+    assert {s["keyid"] for s in v3["signatures"]} == {a_id, c_id}
+    published(notary, m2a)
+    assert "No targets present" in stale.run("list", gun).stdout
+    cached = json.loads((stale.metadata_dir(gun) / "root.json").read_bytes())
+    assert cached["signed"]["version"] == 3
+    assert "No targets present" in client(notary, tmp_path / "fresh3", gun, all_ids).run(
+        "list", gun).stdout
