@@ -12,8 +12,8 @@ from typing import Any
 
 from ceremony.scripts import fields as f
 
-REQUEST, RESPONSE, PUBLIC_KEY, FRAMES, PINS, REPORT = (
-    "request", "response", "public-key", "frames", "pins", "report")
+REQUEST, RESPONSE, PUBLIC_KEY, CERTIFICATE, FRAMES, PINS, REPORT = (
+    "request", "response", "public-key", "certificate", "frames", "pins", "report")
 ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096", "ed25519")
 DENSITIES = ("low", "default", "high")
 
@@ -57,19 +57,67 @@ _CEREMONY_EXPECT = ("sha256", "same-as", "complete", "versions")
 
 def _ceremony(name: str, summary: str, params: dict[str, f.Reader], required: tuple[str, ...],
               tokens: tuple[str, ...], check: Callable[..., None] | None = None) -> ActionSpec:
+    refs: dict[str, tuple[str, ...]] = {"request": (REQUEST,)}
+    if "keys" in params:
+        refs["keys"] = (PUBLIC_KEY,)
+    if "add-certs" in params:
+        refs["add-certs"] = (CERTIFICATE,)
     return ActionSpec(name, summary, {**_CEREMONY, **params},
                       required=("request", "out", *required), setup_optional=("request", "out"),
-                      refs={"request": (REQUEST,), **({"keys": (PUBLIC_KEY,)}
-                                                      if "keys" in params else {})},
-                      tokens=tokens, output=RESPONSE, operation=name,
+                      refs=refs, tokens=tokens, output=RESPONSE, operation=name,
                       expect=_CEREMONY_EXPECT, check=check)
 
 
-def _check_rotate_targets(p: dict[str, Any], where: str, setup: bool) -> None:
+def _expiry(value: object, where: str) -> str:
+    """A DURATION from now (10y, 6m, 90d) or a DATE (2030-01-31), in the future."""
+    from ceremony.ceremonies.rootkeys import parse_expiry
+    from ceremony.errors import CeremonyError
+    text = f.text(value, where, limit=32)
+    try:
+        parse_expiry(text, where)
+    except CeremonyError as exc:
+        raise f.fail(where, " ".join(str(exc).split()).removeprefix(where).strip()) from None
+    return text
+
+
+def _window(value: object, where: str) -> str:
+    from ceremony.ceremonies.rootkeys import parse_duration
+    from ceremony.errors import CeremonyError
+    text = f.text(value, where, limit=16)
+    try:
+        parse_duration(text, where, allow_zero=True)
+    except CeremonyError as exc:
+        raise f.fail(where, " ".join(str(exc).split()).removeprefix(where).strip()) from None
+    return text
+
+
+def _guns_or_all(p: dict[str, Any], where: str) -> None:
     if p.get("all") and p.get("guns"):
         raise f.fail(where, "give guns or all: true, not both")
     if not p.get("all") and not p.get("guns"):
         raise f.fail(where, "name the repositories (guns: [...]) or set all: true")
+
+
+def _check_rotate_root(p: dict[str, Any], where: str, setup: bool) -> None:
+    _guns_or_all(p, where)
+    if not any(p.get(k) for k in ("add-tokens", "add-certs", "remove-keys", "remove-tokens")) \
+            and "root-threshold" not in p:
+        raise f.fail(where, "rotate-root changes nothing: give add-tokens, add-certs, "
+                            "remove-keys, remove-tokens or root-threshold")
+
+
+def _check_renew(p: dict[str, Any], where: str, setup: bool) -> None:
+    _guns_or_all(p, where)
+    if p["role"] == "root" and ("targets-token" in p or not p.get("root-tokens")):
+        raise f.fail(where, "renew role root needs root-tokens (and no targets-token)")
+    if p["role"] == "targets" and ("root-tokens" in p or "targets-token" not in p
+                                   or "reissue-certs" in p):
+        raise f.fail(where, "renew role targets needs targets-token (and no root-tokens or "
+                            "reissue-certs)")
+
+
+def _check_rotate_targets(p: dict[str, Any], where: str, setup: bool) -> None:
+    _guns_or_all(p, where)
 
 
 def _check_delegation_add(p: dict[str, Any], where: str, setup: bool) -> None:
@@ -123,6 +171,34 @@ ACTIONS: dict[str, ActionSpec] = {a.name: a for a in [
                "root-expires": f.duration, **_TARGETS_SIDE},
               ("root-tokens", "targets-token", "label"),
               ("root-tokens", "targets-token", "snapshot-token"), _check_rotate_targets),
+    _ceremony("rotate-root", "add, replace or remove root keys (a new, lost or compromised "
+              "token); root v+1 signed by the old threshold and the new",
+              {"guns": f.listed(f.gun, minimum=1), "all": f.boolean,
+               "root-tokens": f.listed(f.name, minimum=1), "add-tokens": f.listed(f.name),
+               "add-certs": f.listed(f.name), "remove-keys": f.listed(f.sha256),
+               "remove-tokens": f.listed(lambda v, w: f.text(v, w, limit=32)),
+               "root-threshold": f.integer, "root-label": f.key_label,
+               "algorithm": f.choice(ALGORITHMS[:4]), "reason": f.text,
+               "root-expires": _expiry, "snapshot-token": f.name,
+               "snapshot-expires": f.duration},
+              ("root-tokens",), ("root-tokens", "add-tokens", "snapshot-token"),
+              _check_rotate_root),
+    _ceremony("renew", "renew root.json or targets.json: new version and expiry; root "
+              "certificates near expiry re-issued on their tokens",
+              {"guns": f.listed(f.gun, minimum=1), "all": f.boolean,
+               "role": f.choice(("root", "targets")), "expires": _expiry,
+               "root-tokens": f.listed(f.name, minimum=1), "targets-token": f.name,
+               "reissue-within": _window, "reissue-certs": f.boolean,
+               "snapshot-token": f.name, "snapshot-expires": f.duration},
+              ("role",), ("root-tokens", "targets-token", "snapshot-token"), _check_renew),
+    ActionSpec("sign", "add the signatures the given tokens can make to a partial response",
+               {"response": f.name, "tokens": f.listed(f.name, minimum=1), **_OUT},
+               required=("response", "tokens", "out"), refs={"response": (RESPONSE,)},
+               tokens=("tokens",), output=RESPONSE, expect=_CEREMONY_EXPECT),
+    ActionSpec("merge", "combine two partial signings of the same request",
+               {"a": f.name, "b": f.name, **_OUT}, required=("a", "b", "out"),
+               refs={"a": (RESPONSE,), "b": (RESPONSE,)}, output=RESPONSE,
+               expect=_CEREMONY_EXPECT),
     ActionSpec("verify", "verify a response offline: every signed file, root chain and pins",
                {"bundle": f.name, "guns": f.listed(f.gun, minimum=1),
                 "root-cert-ids": f.listed(f.sha256, minimum=1), **_OUT},

@@ -128,6 +128,16 @@ def dry_run(opts: RunOptions, console: Console) -> dict[str, Any]:
                           "everything in memory): run the rehearsal again")
     script = load(opts)
     inputs, notes = check_inputs(script, dry_run=True)
+    for step in script.steps:
+        for param in step.spec.refs:
+            values = step.params.get(param)
+            for ref in values if isinstance(values, list) else [values]:
+                spec = script.inputs.get(ref)
+                if spec is not None and (spec.kind == "response" or (
+                        spec.kind == "certificate" and ref not in inputs)):
+                    raise ScriptError(f"step {step.id} reads the {spec.kind} input {ref!r}, "
+                                      "made at another site: a rehearsal cannot stand in for "
+                                      "it; rehearse the script that makes it")
     isolated = bool(os.environ.get(ISOLATED))
     if isolated:
         loopback_up()
@@ -144,7 +154,8 @@ def dry_run(opts: RunOptions, console: Console) -> dict[str, Any]:
         console.show("network: PRESENT (" + "; ".join(findings) + "); unshare --net is not "
                      "available here, so the rehearsal goes on with --allow-network "
                      "(recorded in the transcript)")
-    labels = [t.label for t in script.tokens.values()]
+    every = {**script.tokens, **script.rehearsal.tokens}
+    labels = [t.label for t in every.values()]
     try:
         env = create_env(folder / "softhsm", [TokenSpec(label) for label in labels])
     except SoftHSMError as exc:
@@ -154,7 +165,7 @@ def dry_run(opts: RunOptions, console: Console) -> dict[str, Any]:
                  f"{env.pin_dir}, mode 0600)")
 
     def token_uri(name: str) -> str:
-        label = script.tokens[name].label
+        label = every[name].label
         return format_uri(None, token=label, pin_source=f"file:{env.pin_file(label)}")
 
     workspace = folder / "workspace"

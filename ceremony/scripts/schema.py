@@ -26,7 +26,7 @@ from ceremony.scripts.actions_spec import ACTIONS, ActionSpec
 from ceremony.scripts.yamlread import ScriptError, load_yaml
 
 FORMAT = "notary-ceremony-script/1"
-INPUT_KINDS = ("request", "response", "public-key", "file", "frames")
+INPUT_KINDS = ("request", "response", "public-key", "certificate", "file", "frames")
 MACHINES = ("offline", "online")
 
 
@@ -116,6 +116,7 @@ class Check:
 class Rehearsal:
     transfer: str = "file"
     setup: tuple[Step, ...] = ()
+    tokens: dict[str, TokenSpec] = field(default_factory=dict)  # made only for a rehearsal
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,14 @@ def _script(path: Path, data: bytes, raw: Any) -> Script:
     tokens = _tokens(top.get("tokens", {}))
     module = f.path(top["module"], "module") if "module" in top else None
     rehearsal_raw = f.mapping(top.get("rehearsal", {}), "rehearsal",
-                              optional=("transfer", "setup"))
+                              optional=("transfer", "setup", "tokens"))
+    extra_tokens = {}
+    for i, label in enumerate(f.listed(f.name)(rehearsal_raw.get("tokens", []),
+                                               "rehearsal.tokens")):
+        if label in tokens or label in {t.label for t in tokens.values()}:
+            raise f.fail(f"rehearsal.tokens[{i}]", f"{label!r} is already a token of the script")
+        extra_tokens[label] = TokenSpec(label, f"pkcs11:token={label}", None, label,
+                                        "made only for the rehearsal's setup")
     setup = _steps(rehearsal_raw.get("setup", []), "rehearsal.setup", setup=True)
     steps = _steps(top["steps"], "steps", setup=False)
     if not steps:
@@ -202,8 +210,9 @@ def _script(path: Path, data: bytes, raw: Any) -> Script:
         ids[step.id] = step.do
     rehearsal = Rehearsal(f.choice(("file", "qr"))(rehearsal_raw["transfer"],
                                                    "rehearsal.transfer")
-                          if "transfer" in rehearsal_raw else "file", tuple(setup))
-    _resolve(setup, {}, tokens, guns, setup=True)
+                          if "transfer" in rehearsal_raw else "file", tuple(setup),
+                          extra_tokens)
+    _resolve(setup, {}, {**tokens, **extra_tokens}, guns, setup=True)
     _resolve(steps, inputs, tokens, guns, setup=False)
     checks = _checks(top.get("checks", []), guns)
     return Script(path=path, data=data, name=name, purpose=purpose, reference=reference,

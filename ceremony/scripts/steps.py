@@ -58,6 +58,35 @@ def _build(ctx: Context, step: Step) -> Any:
             targets_algorithm=p.get("targets-algorithm"), guns=p.get("guns", ()),
             root_expires=p.get("root-expires"), targets_expires=p.get("targets-expires"),
             snapshot_expires=p.get("snapshot-expires"))
+    if step.do == "rotate-root":
+        from ceremony.ceremonies.rootkeys import parse_expiry
+        from ceremony.ceremonies.rootrotate import RotateRoot
+        return RotateRoot(
+            guns=p.get("guns", ()), all_guns=p.get("all", False),
+            root_tokens=[uri(t) for t in p["root-tokens"]],
+            add_tokens=[uri(t) for t in p.get("add-tokens", [])],
+            add_certs=[str(ctx.ref(c).path) for c in p.get("add-certs", [])],
+            remove_keys=p.get("remove-keys", []), remove_tokens=p.get("remove-tokens", []),
+            threshold=p.get("root-threshold"), label=p.get("root-label", "root"),
+            algorithm=p.get("algorithm", "ecdsa-p256"),
+            reason=p.get("reason", "root key removed"),
+            root_expires=parse_expiry(p["root-expires"], "root-expires")
+            if "root-expires" in p else None,
+            snapshot_token=token(p.get("snapshot-token")),
+            snapshot_expires=p.get("snapshot-expires"))
+    if step.do == "renew":
+        from ceremony.ceremonies.renew import Renew
+        from ceremony.ceremonies.rootkeys import parse_duration, parse_expiry
+        return Renew(
+            role=p["role"], guns=p.get("guns", ()), all_guns=p.get("all", False),
+            expires=parse_expiry(p["expires"], "expires") if "expires" in p else None,
+            root_tokens=[uri(t) for t in p.get("root-tokens", [])],
+            targets_token=token(p.get("targets-token")),
+            snapshot_token=token(p.get("snapshot-token")),
+            snapshot_expires=p.get("snapshot-expires"),
+            reissue_within=parse_duration(p.get("reissue-within", "6m"), "reissue-within",
+                                          allow_zero=True),
+            reissue_certs=p.get("reissue-certs", False))
     if step.do == "rotate-targets":
         from ceremony.ceremonies.rotate import RotateTargets
         return RotateTargets(
@@ -126,20 +155,44 @@ def ceremony_step(ctx: Context, step: Step) -> Produced:
                       partial=step.params.get("partial", False),
                       transcript_factory=step_transcript_factory(ctx.transcript, step.id))
     result = perform(_build(ctx, step), options, ctx.console)
+    return _response(ctx, step, out, result, request.auto)
+
+
+def _response(ctx: Context, step: Step, out: Path, result: dict[str, Any],
+              auto: bool) -> Produced:
     produced = Produced(step.id, "response", out, file_sha(out), result["response_sha256"],
-                        detail={"complete": result["complete"],
-                                "repositories": result["repositories"],
-                                "logins": result["logins"], "signatures": result["signatures"]})
+                        auto=auto, detail={"complete": result["complete"]})
     state = "complete" if result["complete"] else "PARTIAL (co-signing needed)"
     ctx.say(f"  response {out} ({state})")
     for repo in result["repositories"]:
         files = ", ".join(f"{f['role']} v{f['version']}" for f in repo["files"])
         ctx.say(f"    {repo['gun']}: {files}")
-    ctx.say(f"  logins {result['logins']}, token signatures {result['signatures']}")
+    if "logins" in result:
+        ctx.say(f"  logins {result['logins']}, token signatures {result['signatures']}")
     _expect_response(step, result)
-    if request.auto and result["complete"]:
+    if auto and result["complete"] and ctx.world is not None:
         ctx.world.after_response(ctx, step, produced)
     return produced
+
+
+def cosign_step(ctx: Context, step: Step) -> Produced:
+    """`sign` and `merge`: the co-signing library functions, recorded in this transcript."""
+    from ceremony.ceremonies.cosign import CosignOptions, merge_responses, sign_response
+    p = step.params
+    out = ctx.out_path(step, p["out"])
+    opts = CosignOptions(out=str(out), workspace=ctx.workspace, yes=ctx.yes,
+                         allow_network=ctx.allow_network, module=ctx.module,
+                         transcript_factory=step_transcript_factory(ctx.transcript, step.id))
+    if step.do == "sign":
+        source = ctx.ref(p["response"])
+        result = sign_response(str(source.path), [ctx.token_uri(t) for t in p["tokens"]],
+                               opts, ctx.console)
+        auto = source.auto
+    else:
+        a, b = ctx.ref(p["a"]), ctx.ref(p["b"])
+        result = merge_responses(str(a.path), str(b.path), opts, ctx.console)
+        auto = a.auto and b.auto
+    return _response(ctx, step, out, result, auto)
 
 
 # --- verification and pins -----------------------------------------------------------------------
@@ -315,7 +368,9 @@ def online_step(ctx: Context, step: Step) -> Produced | None:
 EXECUTORS: dict[str, Callable[[Context, Step], Produced | None]] = {
     "init": ceremony_step, "signer-add": ceremony_step, "signer-remove": ceremony_step,
     "delegation-add": ceremony_step, "delegation-remove": ceremony_step,
-    "rotate-targets": ceremony_step, "verify": verify_step, "export-pins": export_pins_step,
+    "rotate-targets": ceremony_step, "rotate-root": ceremony_step, "renew": ceremony_step,
+    "sign": cosign_step, "merge": cosign_step, "verify": verify_step,
+    "export-pins": export_pins_step,
     "transfer-send": transfer_send_step, "transfer-receive": transfer_receive_step,
     "online-fetch": online_step, "online-publish": online_step, "client-verify": online_step,
     "delegate-key": online_step, "delegate-publish": online_step,
