@@ -19,6 +19,8 @@ from ceremony.cli.common import emit, json_option
 def _argv(script: str | None, kw: dict[str, Any]) -> list[str]:
     """This command's own arguments, to re-run it in a network namespace."""
     argv = ["run", *([script] if script else []), "--dry-run"]
+    for source in kw["pin_sources"]:
+        argv += ["--pin-source", source]
     for flag, name in (("--yes", "yes"), ("--allow-network", "allow_network"),
                        ("--json", "as_json")):
         if kw[name]:
@@ -71,6 +73,9 @@ def _ask(as_json: bool):
 @click.option("--out-dir", metavar="DIR",
               help="Where outputs are written (default: the script's folder).")
 @click.option("--module", metavar="PATH", help="PKCS#11 module (.so); default: the script's.")
+@click.option("--pin-source", "pin_sources", multiple=True, metavar="[LABEL=]SOURCE",
+              help="PIN source for token LABEL, or for every token, over the script's "
+                   "pin-source: prompt, env:NAME, file:PATH. Never the PIN itself. Repeatable.")
 @json_option
 def run(script: str | None, **kw: Any) -> None:
     """Run the ceremony SCRIPT (YAML): inputs checked, every step through the library, one
@@ -83,6 +88,7 @@ def run(script: str | None, **kw: Any) -> None:
         status = run_isolated(_argv(script, {**kw, "as_json": as_json}))
         if status is not None:
             sys.exit(status)
+    kw["pin_sources"] = tuple(kw["pin_sources"])
     opts = RunOptions(script=script, **kw)
     console = Console(show=lambda text: click.echo(text, err=as_json),
                       warn=lambda text: click.echo(f"warning: {text}", err=True),

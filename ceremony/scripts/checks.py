@@ -50,6 +50,11 @@ def check_inputs(script: Script, *, dry_run: bool) -> tuple[dict[str, Produced],
             raise ScriptError(str(exc)) from None
         digest = hashlib.sha256(data).hexdigest()
         bundle_digest = _bundle_digest(name, spec.kind, data, path)
+        if spec.sha256 == "0" * 64:
+            raise ScriptError(f"input {name}: the script still has the placeholder sha256 (all "
+                              "zeros): write in the digest the sender printed for this file "
+                              "(`ceremony online fetch` prints it as 'bundle sha256'), read "
+                              "out and checked by a second person")
         if spec.sha256 not in (digest, bundle_digest):
             raise ScriptError(f"input {name}: {path} has sha256 {digest}"
                               + (f" (bundle sha256 {bundle_digest})" if bundle_digest else "")

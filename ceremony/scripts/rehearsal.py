@@ -123,6 +123,8 @@ def dry_run(opts: RunOptions, console: Console) -> dict[str, Any]:
     from ceremony.workspace import Workspace
     from hsm.uri import format_uri
     from softhsm.env import SoftHSMError, TokenSpec, create_env
+    if opts.pin_sources:
+        raise ScriptError("--pin-source: a rehearsal makes its own tokens and PIN files")
     if opts.resume or opts.abandon:
         raise ScriptError("a rehearsal cannot be resumed or abandoned (its server kept "
                           "everything in memory): run the rehearsal again")

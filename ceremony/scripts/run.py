@@ -44,6 +44,7 @@ class RunOptions:
     rehearsal_dir: str | None = None
     out_dir: str | None = None
     module: str | None = None
+    pin_sources: tuple[str, ...] = ()  # [LABEL=]SOURCE, over the script's pin-source
 
 
 def slug(text: str) -> str:
@@ -286,10 +287,13 @@ def real_run(opts: RunOptions, console: Console) -> dict[str, Any]:
         return abandon(console, script, runs)
     outputs = Path(opts.out_dir) if opts.out_dir else script.base
 
+    from ceremony.ceremonies.tokens import PinSources
+    overrides = PinSources(opts.pin_sources)
+
     def token_uri(name: str) -> str:
         spec = script.tokens[name]
-        return format_uri(parse_uri(spec.uri), pin_source=spec.pin_source) \
-            if spec.pin_source else spec.uri
+        source = overrides.per_token.get(spec.label) or overrides.default or spec.pin_source
+        return format_uri(parse_uri(spec.uri), pin_source=source) if source else spec.uri
 
     ctx = Context(script=script, dry_run=False, workspace=str(ws.path), outputs=outputs,
                   setup_outputs=outputs, yes=opts.yes, allow_network=opts.allow_network,

@@ -341,9 +341,10 @@ def transfer_receive_step(ctx: Context, step: Step) -> Produced:
     from transfer.qr.receiver import Receiver, receive_from
     p = step.params
     ref = p.get("images") or p.get("lines")
-    source = ctx.ref(ref)
     if ctx.dry_run and ref in ctx.script.inputs:
         source = ctx.world.frames_for(ctx, step, "images" in p)
+    else:
+        source = ctx.ref(ref)
     assert source.path is not None
     receiver = Receiver()
     if "images" in p:

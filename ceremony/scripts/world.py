@@ -111,8 +111,10 @@ class World:
                         None)
         if consumer is None:
             raise StepFailed(f"step {step.id}: no later step reads what it receives")
+        offline_snapshot = consumer.do == "init" and "snapshot-token" in consumer.params
         request = self.request(ctx, step_guns(ctx, consumer), consumer.spec.operation,
-                               ctx.out_path(step, f"{step.id}.online.request"), step.id)
+                               ctx.out_path(step, f"{step.id}.online.request"), step.id,
+                               snapshot_key="never" if offline_snapshot else "auto")
         data = request.path.read_bytes()  # type: ignore[union-attr]
         series = plan_series(data, DENSITIES["default"])
         extra = default_extra(series.count)
