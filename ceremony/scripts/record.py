@@ -109,6 +109,7 @@ class RunState:
     done: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     started: list[str] = field(default_factory=list)
     outputs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by ceremonies
+    before: dict[str, list[str]] | None = None  # targets keys when the run started
 
     @classmethod
     def read(cls, path: Path) -> RunState:
@@ -122,6 +123,8 @@ class RunState:
                 state.done[step] = list(e.data.get("outputs", []))
             elif e.kind == "output" and step:
                 state.outputs.setdefault(step, []).append(dict(e.data))
+            elif e.kind == "state" and state.before is None:
+                state.before = dict(e.data.get("targets_keys_before", {}))
         return state
 
     @property

@@ -30,6 +30,7 @@ from ceremony.scripts.schema import Script, Step
 from ceremony.scripts.steps import EXECUTORS, check_expect, words
 from ceremony.scripts.yamlread import ScriptError
 from ceremony.transcript import Transcript, verify_transcript
+from transfer.faults import fault_point
 
 
 @dataclass
@@ -191,6 +192,7 @@ def run_steps(ctx: Context, steps: list[Step], state: RunState | None) -> None:
             continue
         ctx.transcript.append("step-start", {"step": step.id, "index": i,
                                              "setup": step.setup, **step.record()})
+        fault_point("run.step.started")
         try:
             produced = EXECUTORS[step.do](ctx, step)
             check_expect(ctx, step, produced)
@@ -205,6 +207,7 @@ def run_steps(ctx: Context, steps: list[Step], state: RunState | None) -> None:
                         f"words  {words(produced.sha256)}")
         ctx.transcript.append("step-done", {"step": step.id, "outputs":
                                             _record_outputs(produced)})
+        fault_point("run.step.done")
 
 
 def finish(ctx: Context, before: dict[str, list[str]], extra: dict[str, Any]) -> dict[str, Any]:
@@ -331,8 +334,9 @@ def real_run(opts: RunOptions, console: Console) -> dict[str, Any]:
                                          "offline": not findings})
         for produced in inputs.values():
             ctx.transcript.append("input", produced.record())
-        before = state.start.get("targets_keys_before", before)
-    ctx.transcript.append("state", {"targets_keys_before": before})
+        before = state.before if state.before is not None else before
+    if state is None:
+        ctx.transcript.append("state", {"targets_keys_before": before})
     try:
         run_steps(ctx, list(script.steps), state)
     except BaseException:
