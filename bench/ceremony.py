@@ -79,8 +79,8 @@ def _phases(transcript: Path) -> dict[str, float]:
     marks = [("checks (verify every repository)", "input", "checked"),
              ("tokens, key generation, build, review", "checked", "review"),
              ("signing", "confirmation", "signed"),
-             ("response written", "signed", "output"),
-             ("workspace transaction", "output", "workspace")]
+             ("workspace changes staged, response written", "signed", "output"),
+             ("workspace commit", "output", "workspace")]
     return {name: round((at[b] - at[a]).total_seconds(), 3) for name, a, b in marks
             if a in at and b in at}
 

@@ -36,6 +36,7 @@ from ceremony.ceremonies.signing import (
     merge_files,
     missing_signatures,
     pending_state,
+    previous_files_of,
     restore_files,
     sign_files,
     thresholds_for,
@@ -43,5 +44,6 @@ from ceremony.ceremonies.signing import (
 
 __all__ = ["Ceremony", "CeremonyRefused", "Console", "FileToSign", "MissingSignaturesError",
            "Options", "Plan", "Run", "SignerSet", "Threshold", "merge_files",
-           "missing_signatures", "pending_state", "perform", "restore_files", "sign_files",
+           "missing_signatures", "pending_state", "perform", "previous_files_of", "restore_files",
+           "sign_files",
            "thresholds_for"]

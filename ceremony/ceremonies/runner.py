@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ceremony.airgap import NetworkPresentError, require_offline
+from ceremony.ceremonies.build import snapshot_for
 from ceremony.ceremonies.errors import CeremonyRefused, MissingSignaturesError
 from ceremony.ceremonies.request import RepoState
 from ceremony.ceremonies.review import Review, review_files
@@ -55,6 +56,7 @@ from ceremony.transcript import Transcript
 from ceremony.workspace import Transaction, Workspace
 from hsm.errors import TokenNotFoundError
 from hsm.keys import KeyInfo
+from hsm.notarykey import public_key_der, public_key_pem
 from hsm.token import Token
 from transfer.bundle import (
     PendingSignatures,
@@ -199,7 +201,6 @@ class Run:
         evidence.update({"purpose": purpose, "reused": reused})
         self.transcript.custody(evidence)
         if info.public_key is not None:
-            from hsm.notarykey import public_key_der
             self.new_keys[public_key_der(info.public_key).hex()] = "reused" if reused \
                 else "generated in this ceremony"
 
@@ -207,7 +208,6 @@ class Run:
                    guns: Sequence[str], cert_pem: str = "") -> KeyRecord:
         """An inventory record (public data only) for a key on a token."""
         assert info.public_key is not None and info.algorithm is not None
-        from hsm.notarykey import public_key_pem
         existing = self.ws.key(key.key_id)
         all_guns = sorted(set(guns) | set(existing.guns if existing else ()))
         custody = info.custody.to_json() if info.custody is not None else {}
@@ -461,7 +461,6 @@ def _show_review(run: Run, review: Review, kind: str) -> None:
 
 def _sign_snapshots(run: Run, plans: Sequence[Plan]) -> int:
     """Offline snapshots: built from the signed files, reviewed and confirmed, then signed."""
-    from ceremony.ceremonies.build import snapshot_for
     todo = [p for p in plans if p.snapshot is not None]
     if not todo:
         return 0
@@ -499,8 +498,10 @@ def _response(run: Run, plans: Sequence[Plan]) -> ResponseBundle:
             entries.append(ResponseEntry(p.gun, tuple(SignedFile(f.role, f.data)
                                                       for f in p.files)))
             continue
+        previous = {f.role: p.state.entry.metadata[f.role] for f in p.files
+                    if p.old.get(f.role) is not None and f.role in p.state.entry.metadata}
         state = pending_state(p.files, ceremony=run.ceremony.name,
-                              previous_root=p.previous_root,
+                              previous_root=p.previous_root, previous_files=previous,
                               on_complete={"retire_keys": [{"key_id": kid, "reason": why}
                                                            for kid, why in p.retire]})
         missing = missing_signatures(p.files, run.describe_missing)

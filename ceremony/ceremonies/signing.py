@@ -43,6 +43,7 @@ from ceremony.metadata.model import (
     Metadata,
     Root,
     Signature,
+    Snapshot,
     Targets,
 )
 from ceremony.metadata.serialization import (
@@ -57,7 +58,7 @@ from hsm.signer import Signer
 
 STATE_FORMAT = "notary-ceremony-signing"
 STATE_VERSION = 1
-_CLASSES: dict[str, type] = {ROOT: Root, TARGETS: Targets}
+_CLASSES: dict[str, type] = {ROOT: Root, TARGETS: Targets, SNAPSHOT: Snapshot}
 
 
 def identity(key: Key) -> bytes | None:
@@ -353,6 +354,7 @@ def _unb64(text: Any, what: str) -> bytes:
 
 def pending_state(files: Sequence[FileToSign], *, ceremony: str,
                   previous_root: bytes | None,
+                  previous_files: Mapping[str, bytes] | None = None,
                   on_complete: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The `state` of a partial response entry (ResponseEntry.pending.state), JSON data:
 
@@ -361,18 +363,49 @@ def pending_state(files: Sequence[FileToSign], *, ceremony: str,
          "files": [{"role", "data": B64 of the file with the signatures so far,
                     "signed_sha256": hex of the bytes to sign,
                     "thresholds": [{"name", "role", "threshold", "key_ids"}]}, ...],
+         "previous_files": {role: B64 of the current file each new one replaces},
          "on_complete": {...what the workspace records once complete...}}
 
     `files` are in upload order. The thresholds are recorded for people; whoever resumes
     recomputes them from its own trusted root (restore_files) and refuses a mismatch.
+    `previous_files` let a co-signer show old -> new; they are as the request carried them and
+    must be verified against `previous_root` before use (`previous_files_of`).
     """
     return {
         "format": STATE_FORMAT, "version": STATE_VERSION, "ceremony": ceremony,
         "previous_root": _b64(previous_root) if previous_root is not None else None,
         "files": [{"role": f.role, "data": _b64(f.data), "signed_sha256": f.digest,
                    "thresholds": [t.to_dict() for t in f.thresholds]} for f in files],
+        "previous_files": {role: _b64(data) for role, data in (previous_files or {}).items()},
         "on_complete": dict(on_complete or {}),
     }
+
+
+def previous_files_of(gun: str, state: Mapping[str, Any], previous_root: Root | None,
+                      ) -> dict[str, AnySigned]:
+    """The current files a partial state replaces, each verified before it is returned: a
+    targets/snapshot file must be signed by the threshold `previous_root` lists for it (a
+    previous root is the trusted one itself). For the co-signer's old -> new review."""
+    raw = state.get("previous_files") or {}
+    if not isinstance(raw, Mapping):
+        raise CeremonyRefused(f"{gun}: partial state previous_files must be an object")
+    out: dict[str, AnySigned] = {}
+    for role, text in raw.items():
+        if role == ROOT:
+            if previous_root is not None:
+                out[ROOT] = previous_root
+            continue
+        if previous_root is None or role not in (TARGETS, SNAPSHOT):
+            continue
+        parsed = read_metadata(_unb64(text, f"previous {role}"), f"{role}.json",
+                               _CLASSES.get(role))
+        check = check_threshold(parsed, role, previous_root.role_keys(role),
+                       previous_root.roles[role].threshold)
+        if not check.met:
+            raise CeremonyRefused(f"{gun}: the previous {role} in the partial state is not "
+                                  f"signed by the keys root v{previous_root.version} lists")
+        out[role] = parsed.signed
+    return out
 
 
 def restore_files(gun: str, state: Mapping[str, Any],
