@@ -68,10 +68,14 @@ class _Cosign(Ceremony):
         self.name = name
 
 
-def _guarded(name: str, opts: CosignOptions, data: dict[str, Any],
-             steps: Callable[[Run], dict[str, Any]], console: Console) -> dict[str, Any]:
-    """The frame every co-signing command shares: --out check, workspace, transcript,
-    refusals and errors recorded, tokens closed."""
+Steps = Callable[[Run, Transaction], tuple[dict[str, Any], dict[str, Any]]]
+
+
+def _guarded(name: str, opts: CosignOptions, data: dict[str, Any], steps: Steps,
+             console: Console) -> dict[str, Any]:
+    """The frame every co-signing command shares (as `perform` for ceremonies): --out check,
+    workspace lock held throughout, transcript, air gap; the steps stage their workspace
+    changes before writing the output, committed after it; refusals and errors recorded."""
     if Path(opts.out).exists() and not opts.force:
         raise CeremonyRefused(f"refusing to overwrite existing file {opts.out} (use --force)")
     options = Options(request="", out=opts.out, workspace=opts.workspace, force=opts.force,
@@ -86,15 +90,19 @@ def _guarded(name: str, opts: CosignOptions, data: dict[str, Any],
                             data={"out": str(opts.out), **data})
     t = run.transcript
     try:
-        if opts.participants:
-            t.participants(list(opts.participants))
-        findings = require_offline(opts.allow_network)
-        t.append("airgap", {"findings": findings, "allow_network": opts.allow_network,
-                            "offline": not findings})
-        if findings:
-            console.warn("the machine is not air-gapped (" + "; ".join(findings) + "); going on "
-                         "because --allow-network was given (recorded)")
-        return steps(run)
+        with run.ws.transaction() as tx:
+            if opts.participants:
+                t.participants(list(opts.participants))
+            findings = require_offline(opts.allow_network)
+            t.append("airgap", {"findings": findings, "allow_network": opts.allow_network,
+                                "offline": not findings})
+            if findings:
+                console.warn("the machine is not air-gapped (" + "; ".join(findings) + "); "
+                             "going on because --allow-network was given (recorded)")
+            result, changes = steps(run, tx)
+        t.append("workspace", changes)
+        summary = {k: result[k] for k in ("complete", "signatures", "logins") if k in result}
+        digest = t.close("completed", **summary)
     except (CeremonyRefused, NetworkPresentError) as exc:
         t.refusal(str(exc), **getattr(exc, "details", {}))
         t.close("refused")
@@ -106,6 +114,9 @@ def _guarded(name: str, opts: CosignOptions, data: dict[str, Any],
     finally:
         if run.tokens is not None:
             run.tokens.close()
+    result.update({"transcript": str(t.path), "transcript_sha256": digest,
+                   "transcript_words": digest_words(bytes.fromhex(digest))})
+    return result
 
 
 def _read(run: Run, path: str, name: str) -> tuple[ResponseBundle, list[Entry]]:
@@ -129,13 +140,15 @@ def _confirm(run: Run, question: str) -> None:
         raise CeremonyRefused("not confirmed (the answer was not 'yes'); nothing was signed")
 
 
-def _write(run: Run, bundle: ResponseBundle, entries: list[Entry]) -> ResponseBundle:
-    out = ResponseBundle(tuple(e.response_entry(run.describe_missing) for e in entries),
-                         request_sha256=bundle.request_sha256)
+def _response(run: Run, bundle: ResponseBundle, entries: list[Entry]) -> ResponseBundle:
+    return ResponseBundle(tuple(e.response_entry(run.describe_missing) for e in entries),
+                          request_sha256=bundle.request_sha256)
+
+
+def _write(run: Run, out: ResponseBundle) -> None:
     write_bundle(run.options.out, out, overwrite=run.options.force)
     run.transcript.output("response", out.to_bytes(), path=str(run.options.out),
                           bundle_sha256=out.digest_hex, complete=out.complete)
-    return out
 
 
 def _retire(tx: Transaction, e: Entry, changes: dict[str, Any]) -> None:
@@ -155,14 +168,11 @@ def _retire(tx: Transaction, e: Entry, changes: dict[str, Any]) -> None:
 
 
 def _summary(run: Run, out: ResponseBundle, entries: list[Entry], **extra: Any) -> dict[str, Any]:
-    digest = run.transcript.close("completed", complete=out.complete, **extra)
     return {"ceremony": run.ceremony.name, "response": str(run.options.out),
             "response_sha256": out.digest_hex, "response_words": digest_words(out.digest()),
             "complete": out.complete,
             "repositories": [status(e, run.describe_missing) for e in entries],
-            "workspace": str(run.ws.path), "transcript": str(run.transcript.path),
-            "transcript_sha256": digest,
-            "transcript_words": digest_words(bytes.fromhex(digest)), **extra}
+            "workspace": str(run.ws.path), **extra}
 
 
 # --- sign ------------------------------------------------------------------------------------
@@ -173,10 +183,11 @@ def sign_response(response: str, tokens: Sequence[str], opts: CosignOptions,
     if not tokens:
         raise CeremonyRefused("sign needs --token URI (the token(s) holding keys to sign with)")
     return _guarded("sign", opts, {"response": str(response), "tokens": list(tokens)},
-                    lambda run: _sign(run, response, tokens), console)
+                    lambda run, tx: _sign(run, tx, response, tokens), console)
 
 
-def _sign(run: Run, path: str, uris: Sequence[str]) -> dict[str, Any]:
+def _sign(run: Run, tx: Transaction, path: str,
+          uris: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     bundle, entries = _read(run, path, "partial response")
     pending = [e for e in entries if not e.complete]
     if not pending:
@@ -247,11 +258,11 @@ def _sign(run: Run, path: str, uris: Sequence[str]) -> dict[str, Any]:
     run.transcript.append("signed", {"token_operations": result.operations,
                                      "by_token": result.by_token, "logins": run.tokens.logins,
                                      "logins_by_token": run.tokens.logins_by_token()})
-    out = _write(run, bundle, entries)
-    changes = _commit_sign(run, pending, signed_here)
-    run.transcript.append("workspace", changes)
+    out = _response(run, bundle, entries)
+    changes = _stage_sign(run, tx, pending, signed_here)
+    _write(run, out)
     return _summary(run, out, entries, signatures=result.operations, logins=run.tokens.logins,
-                    logins_by_token=run.tokens.logins_by_token())
+                    logins_by_token=run.tokens.logins_by_token()), changes
 
 
 def _notes(e: Entry, run: Run) -> list[str]:
@@ -265,28 +276,25 @@ def _notes(e: Entry, run: Run) -> list[str]:
     return notes
 
 
-def _commit_sign(run: Run, pending: list[Entry],
-                 signed_here: dict[tuple[str, str], set[str]]) -> dict[str, Any]:
+def _stage_sign(run: Run, tx: Transaction, pending: list[Entry],
+                signed_here: dict[tuple[str, str], set[str]]) -> dict[str, Any]:
     changes: dict[str, Any] = {"signed": [], "keys": [], "retired": [], "tokens": []}
-    with run.ws.transaction() as tx:
-        for token in run.tokens.tokens():
-            tx.add_token(TokenRecord(serial=token.info.serial, label=token.label,
-                                     manufacturer=token.info.manufacturer,
-                                     model=token.info.model))
-            changes["tokens"].append(token.label)
-        for e in pending:
-            for f in e.files:
-                if (e.gun, f.role) not in signed_here:
-                    continue
-                f.signatures.sort(key=lambda s: s.keyid)
-                tx.record_signed(e.gun, f.role, f.version, f.data, allow_same_version=True)
-                changes["signed"].append([e.gun, f.role, f.version])
-                for rec in _key_records(run, e.gun, f):
-                    if not tx.is_retired(rec.key_id) and tx.key(rec.key_id) is None:
-                        tx.add_key(rec)
-                        changes["keys"].append(rec.key_id)
-            if e.now_complete:
-                _retire(tx, e, changes)
+    for token in run.tokens.tokens():
+        tx.add_token(TokenRecord(serial=token.info.serial, label=token.label,
+                                 manufacturer=token.info.manufacturer, model=token.info.model))
+        changes["tokens"].append(token.label)
+    for e in pending:
+        for f in e.files:
+            if (e.gun, f.role) not in signed_here:
+                continue
+            tx.record_signed(e.gun, f.role, f.version, f.data, allow_same_version=True)
+            changes["signed"].append([e.gun, f.role, f.version])
+            for rec in _key_records(run, e.gun, f):
+                if not tx.is_retired(rec.key_id) and tx.key(rec.key_id) is None:
+                    tx.add_key(rec)
+                    changes["keys"].append(rec.key_id)
+        if e.now_complete:
+            _retire(tx, e, changes)
     return changes
 
 
@@ -314,10 +322,11 @@ def _key_records(run: Run, gun: str, f: FileToSign) -> list[KeyRecord]:
 def merge_responses(a: str, b: str, opts: CosignOptions, console: Console) -> dict[str, Any]:
     """`ceremony merge A B --out C`: the signatures of both, for the same unsigned bytes."""
     return _guarded("merge", opts, {"responses": [str(a), str(b)]},
-                    lambda run: _merge(run, a, b), console)
+                    lambda run, tx: _merge(run, tx, a, b), console)
 
 
-def _merge(run: Run, path_a: str, path_b: str) -> dict[str, Any]:
+def _merge(run: Run, tx: Transaction, path_a: str,
+           path_b: str) -> tuple[dict[str, Any], dict[str, Any]]:
     bundle_a, entries_a = _read(run, path_a, "response A")
     bundle_b, entries_b = _read(run, path_b, "response B")
     if bundle_a.request_sha256 != bundle_b.request_sha256:
@@ -329,14 +338,13 @@ def _merge(run: Run, path_a: str, path_b: str) -> dict[str, Any]:
                               f"{', '.join(bundle_a.guns)} vs {', '.join(bundle_b.guns)}")
     by_gun = {e.gun: e for e in entries_b}
     merged = [_merge_entry(x, by_gun[x.gun]) for x in entries_a]
-    out = _write(run, bundle_a, merged)
+    out = _response(run, bundle_a, merged)
     changes: dict[str, Any] = {"retired": []}
-    with run.ws.transaction() as tx:
-        for e in merged:
-            if not e.complete and e.now_complete:
-                _retire(tx, e, changes)
-    run.transcript.append("workspace", changes)
-    return _summary(run, out, merged)
+    for e in merged:
+        if not e.complete and e.now_complete:
+            _retire(tx, e, changes)
+    _write(run, out)
+    return _summary(run, out, merged), changes
 
 
 def _merge_entry(a: Entry, b: Entry) -> Entry:

@@ -26,7 +26,7 @@ from ceremony.metadata.repository import RepositoryFiles
 from ceremony.metadata.serialization import read_metadata
 from ceremony.metadata.verify import verify_repository
 from ceremony.transcript import Transcript
-from ceremony.workspace import Workspace
+from ceremony.workspace import Transaction, Workspace
 from transfer.bundle import parse_request
 from transfer.errors import TransferError
 from transfer.files import read_limited
@@ -48,10 +48,12 @@ def pin_repository(gun: str, request: str, cert_ids: Sequence[str], *,
                           participants=list(participants),
                           data={"gun": gun, "request": str(request), "root_cert_ids": ids})
     try:
-        findings = require_offline(allow_network)
-        t.append("airgap", {"findings": findings, "allow_network": allow_network,
-                            "offline": not findings})
-        result = _pin(ws, t, gun, request, ids)
+        with ws.transaction() as tx:  # the lock is held throughout, as for every ceremony
+            findings = require_offline(allow_network)
+            t.append("airgap", {"findings": findings, "allow_network": allow_network,
+                                "offline": not findings})
+            result = _pin(ws, tx, t, gun, request, ids)
+        t.append("workspace", {"trusted_roots": [[gun, v] for v in result["pinned_versions"]]})
     except (CeremonyRefused, NetworkPresentError) as exc:
         t.refusal(str(exc))
         t.close("refused")
@@ -66,7 +68,8 @@ def pin_repository(gun: str, request: str, cert_ids: Sequence[str], *,
     return result
 
 
-def _pin(ws: Workspace, t: Transcript, gun: str, path: str, ids: list[str]) -> dict[str, Any]:
+def _pin(ws: Workspace, tx: Transaction, t: Transcript, gun: str, path: str,
+         ids: list[str]) -> dict[str, Any]:
     try:
         data = read_limited(path, MAX_REQUEST_BYTES, what="request bundle")
         bundle = parse_request(data)
@@ -77,7 +80,7 @@ def _pin(ws: Workspace, t: Transcript, gun: str, path: str, ids: list[str]) -> d
     if not entry.exists:
         raise CeremonyRefused(f"{gun}: the server has no trust data for this repository: "
                               "nothing to pin")
-    history = ws.trusted_root_history(gun)
+    history = tx.trusted_root_history(gun)
     served = dict(enumerate(entry.root_history, start=1))
     files = RepositoryFiles(roles=dict(entry.metadata), root_history=served,
                             source="request bundle")
@@ -108,14 +111,12 @@ def _pin(ws: Workspace, t: Transcript, gun: str, path: str, ids: list[str]) -> d
         raise CeremonyRefused(f"{gun}: root version {newest} does not list the root "
                               f"certificate ID {unlisted[0]} given")
     pinned = list(range(first, newest + 1))
-    with ws.transaction() as tx:
-        for version in pinned:
-            tx.add_trusted_root(gun, version, served[version])
+    for version in pinned:
+        tx.add_trusted_root(gun, version, served[version])
     digest = hashlib.sha256(served[newest]).digest()
     result = {"gun": gun, "pinned_versions": pinned, "root_version": newest,
               "root_cert_ids": list(root.roles[ROOT].keyids),
               "root_threshold": root.roles[ROOT].threshold, "root_sha256": digest.hex(),
               "root_words": digest_words(digest), "warnings": list(report.warnings),
               "workspace": str(ws.path)}
-    t.append("workspace", {"trusted_roots": [[gun, v] for v in pinned]})
     return result

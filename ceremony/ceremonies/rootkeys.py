@@ -31,7 +31,8 @@ _DURATION = re.compile(r"([1-9][0-9]{0,5})([ymwdh])")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _STAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 MAX_PEM_BYTES = 64 * 1024
-CERT_MARGIN = dt.timedelta(days=1)  # a re-issued certificate outlives the root it serves
+CERT_MARGIN = dt.timedelta(days=1)
+MAX_LIFETIME = dt.timedelta(days=36500)  # a re-issued certificate outlives the root it serves
 
 
 def parse_duration(text: str, flag: str, *, allow_zero: bool = False) -> dt.timedelta:
@@ -42,7 +43,10 @@ def parse_duration(text: str, flag: str, *, allow_zero: bool = False) -> dt.time
     if m is None:
         raise CeremonyRefused(f"{flag} {text!r}: use a whole number with a unit, e.g. 10y, 6m "
                               "(30 days), 90d, 52w or 12h")
-    return int(m.group(1)) * _UNITS[m.group(2)]
+    delta = int(m.group(1)) * _UNITS[m.group(2)]
+    if delta > MAX_LIFETIME:
+        raise CeremonyRefused(f"{flag} {text!r} is more than 100 years")
+    return delta
 
 
 def parse_expiry(text: str, flag: str, now: dt.datetime | None = None) -> dt.datetime:
@@ -57,6 +61,8 @@ def parse_expiry(text: str, flag: str, now: dt.datetime | None = None) -> dt.dat
             raise CeremonyRefused(f"{flag} {text!r} is not a valid date") from None
     else:
         when = now + parse_duration(raw, flag)
+    if when > now + MAX_LIFETIME:
+        raise CeremonyRefused(f"{flag} {text!r} is more than 100 years away")
     if when <= now + dt.timedelta(hours=1):
         raise CeremonyRefused(f"{flag} {text!r} is not in the future (give a later date or a "
                               "duration such as 3y)")

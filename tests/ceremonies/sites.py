@@ -81,6 +81,8 @@ class Site:
         r = self.run(*args)
         assert r.returncode == 1, r.output
         lines = r.stderr.strip().splitlines()
+        if len(lines) == 2 and lines[0].endswith("Type yes to sign: "):
+            lines = lines[1:]  # the confirmation prompt, answered by nothing
         assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
         assert "Traceback" not in r.output
         assert expected in lines[0], lines[0]
@@ -89,8 +91,10 @@ class Site:
         return lines[0]
 
 
-def fetch(server: NotaryServer, gun: str, out: Path, operation: str | None = None) -> Path:
-    args = ["online", "fetch", gun, "--server", server.url, "--ca", str(server.ca), "--out",
+def fetch(server: NotaryServer, gun: str | list[str], out: Path,
+          operation: str | None = None) -> Path:
+    guns = [gun] if isinstance(gun, str) else list(gun)
+    args = ["online", "fetch", *guns, "--server", server.url, "--ca", str(server.ca), "--out",
             str(out), "--force"]
     if operation:
         args += ["--operation", operation]

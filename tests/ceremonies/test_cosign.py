@@ -164,3 +164,30 @@ def test_two_of_three_root_cosigned_at_two_sites(notary, softhsm_factory, tmp_pa
     assert cached["signed"]["version"] == 3
     assert "No targets present" in client(notary, tmp_path / "fresh3", gun, all_ids).run(
         "list", gun).stdout
+
+    # root-a is compromised: removed at A (its key still approves, as one of the old 2),
+    # completed by B with root-b and root-c (v4 is 2 of {b, c}), merged at A, where the key
+    # is then recorded as retired
+    req = fetch(notary, gun, tmp_path / "rm.req", operation="rotate-root")
+    p3 = tmp_path / "p3.resp"
+    a.ok("rotate", "root", gun, "--request", str(req), "--out", str(p3), "--root-token",
+         "root-a", "--remove-key", a_id, "--reason", "root-a compromised", "--partial",
+         *a.pins(), "--yes")
+    assert not Workspace.open(a.workspace).is_retired(a_id)
+    b.ok("pin", gun, "--request", str(fetch(notary, gun, tmp_path / "pin3.req",
+                                            operation="pin")))
+    s3 = tmp_path / "s3.resp"
+    signed = b.ok("sign", str(p3), "--token", "root-b", "--token", "root-c", "--out", str(s3),
+                  *b.pins(), "--yes")
+    assert signed["complete"] and signed["logins_by_token"] == {"root-b": 1, "root-c": 1}
+    m3 = tmp_path / "m3.resp"
+    assert a.ok("merge", str(p3), str(s3), "--out", str(m3))["complete"]
+    ws = Workspace.open(a.workspace)
+    assert ws.is_retired(a_id)
+    assert "root-a compromised" in {r.key.key_id: r for r in ws.retired_keys()}[a_id].reason
+    v4 = signed_file(m3, gun, "root")
+    assert v4["signed"]["roles"]["root"] == {"keyids": [b_id, c_id], "threshold": 2}
+    published(notary, m3)
+    assert "No targets present" in stale.run("list", gun).stdout
+    assert "No targets present" in client(notary, tmp_path / "fresh4", gun, [b_id, c_id]).run(
+        "list", gun).stdout

@@ -148,3 +148,56 @@ def test_add_second_root_token_then_remove_the_first(notary, site, tmp_path):
     # the server kept v3: a fresh client still verifies
     assert "No targets present" in client(notary, tmp_path / "after", gun, [b_id]).run(
         "list", gun).stdout
+
+
+def test_bulk_root_rotation_and_renewal_one_login_per_token(notary, site, tmp_path):
+    """One ceremony adds a root token to 6 repositories: one login per token, one certificate
+    per GUN made by the new token; then their targets are renewed in one ceremony, then their
+    roots with every certificate re-issued."""
+    o, guns = site, [f"example.com/bulk-{n}" for n in range(6)]
+    req = fetch(notary, guns, tmp_path / "init.req")
+    init = tmp_path / "init.resp"
+    o.ok("init", "--request", str(req), "--out", str(init), "--root-token", "root-a",
+         "--targets-token", "targets", *o.pins(), "--yes")
+    published(notary, init)
+    gun = guns[-1]
+    stale = client(notary, tmp_path / "c", gun, root_ids(init, gun))  # caches root v1
+    assert "No targets present" in stale.run("list", gun).stdout
+    req = fetch(notary, guns, tmp_path / "rot.req", operation="rotate-root")
+    out = tmp_path / "rot.resp"
+    result = o.ok("rotate", "root", "--all", "--request", str(req), "--out", str(out),
+                  "--root-token", "root-a", "--add-token", "root-b", "--root-threshold", "2",
+                  *o.pins(), "--yes")
+    assert result["complete"] and result["logins_by_token"] == {"root-a": 1, "root-b": 1}
+    assert result["signatures"] == 2 * len(guns)
+    b_ids = set()
+    for gun in guns:
+        root = signed_file(out, gun, "root")["signed"]
+        assert root["version"] == 2 and root["roles"]["root"]["threshold"] == 2
+        assert root["roles"]["root"]["keyids"][0] == root_ids(init, gun)[0]
+        b_ids.add(root["roles"]["root"]["keyids"][1])
+    assert len(b_ids) == len(guns)  # a certificate per GUN, one key on root-b
+    published(notary, out)
+    req = fetch(notary, guns, tmp_path / "renew.req", operation="renew")
+    out2 = tmp_path / "renew.resp"
+    result = o.ok("renew", "--all", "--role", "targets", "--request", str(req), "--out",
+                  str(out2), "--targets-token", "targets", *o.pins("targets"), "--yes")
+    assert result["logins_by_token"] == {"targets": 1} and result["signatures"] == len(guns)
+    published(notary, out2)
+    # and every root certificate re-issued on its token, for all of them
+    req = fetch(notary, guns, tmp_path / "renew-root.req", operation="renew")
+    out3 = tmp_path / "renew-root.resp"
+    result = o.ok("renew", "--all", "--role", "root", "--reissue-certs", "--request", str(req),
+                  "--out", str(out3), "--root-token", "root-a", "--root-token", "root-b",
+                  *o.pins(), "--yes")
+    assert result["logins_by_token"] == {"root-a": 1, "root-b": 1}
+    assert result["signatures"] == 2 * len(guns)
+    for g in guns:
+        assert set(root_ids(out3, g)).isdisjoint(root_ids(out, g))
+        assert len(signed_file(out3, g, "root")["signatures"]) == 4  # old and new IDs
+    published(notary, out3)
+    out = out3
+    assert "No targets present" in stale.run("list", gun).stdout
+    # a fresh client pins every root certificate ID of a threshold-2 root (NOTARY-COMPAT.md)
+    fresh = client(notary, tmp_path / "f", gun, root_ids(out, gun))
+    assert "No targets present" in fresh.run("list", gun).stdout

@@ -1,0 +1,89 @@
+"""Co-signing refusals: each one line, exit 1, no output written, the workspace unchanged.
+
+A 2-of-2 root rotated to 1-of-2 with only root-a present gives a partial response P; the same
+ceremony run from a copy of the workspace gives P', a different content for the same version
+and request. A site refuses to merge them, to sign P' after P, to sign with a token that holds
+no key the files need, and to sign a tampered P; `status` without a workspace says it did not
+check; finally root-b completes P and the real client follows.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from dataclasses import replace
+
+import pytest
+
+from tests.ceremonies.sites import (
+    Site,
+    client,
+    fetch,
+    init_repo,
+    notary_server,
+    published,
+    root_ids,
+)
+from transfer.bundle import PendingSignatures, read_bundle, write_bundle
+
+pytestmark = pytest.mark.notary
+
+
+@pytest.fixture(scope="module")
+def notary(tmp_path_factory):
+    yield from notary_server(tmp_path_factory)
+
+
+def tampered(src, dst):
+    """P with the root's expiry changed inside the partial state (digest resealed)."""
+    bundle = read_bundle(src, kind="response")
+    entry = bundle.entries[0]
+    state = json.loads(json.dumps(dict(entry.pending.state)))
+    root = json.loads(base64.b64decode(state["files"][0]["data"]))
+    root["signed"]["expires"] = "2099-01-01T00:00:00Z"
+    state["files"][0]["data"] = base64.b64encode(json.dumps(root).encode()).decode()
+    entry = replace(entry, pending=PendingSignatures(entry.pending.missing, state))
+    write_bundle(dst, replace(bundle, entries=(entry,)))
+    return dst
+
+
+def test_cosign_refusals(notary, softhsm_factory, tmp_path):
+    gun = "example.com/cosign-refusals"
+    o = Site(softhsm_factory("site", ["root-a", "root-b", "targets"]), tmp_path / "site")
+    init = init_repo(o, notary, gun, tmp_path, "root-a", "root-b", threshold=2)
+    ids = root_ids(init, gun)
+    copy = tmp_path / "copy"
+    shutil.copytree(o.workspace, copy, symlinks=True)
+    req = fetch(notary, gun, tmp_path / "rot.req", operation="rotate-root")
+    p, p2 = tmp_path / "p.resp", tmp_path / "p2.resp"
+    args = ["rotate", "root", gun, "--request", str(req), "--root-token", "root-a",
+            "--root-threshold", "1", "--partial", *o.pins(), "--yes"]
+    assert not o.ok(*args, "--out", str(p))["complete"]
+    assert not o.ok(*args, "--out", str(p2), "--workspace", str(copy), "--root-expires",
+                    "9y")["complete"]
+
+    out = tmp_path / "out.resp"
+    o.refused(["merge", str(p), str(p2), "--out", str(out)], out, "sign different content")
+    o.refused(["sign", str(p2), "--token", "root-b", "--out", str(out), *o.pins("root-b"),
+               "--yes"], out, "already signed a different root version 2")
+    err = o.refused(["sign", str(p), "--token", "targets", "--out", str(out),
+                     *o.pins("targets"), "--yes"], out, "hold no key that can still sign")
+    assert f"{ids[1]} (token 'root-b')" in err
+    o.refused(["sign", str(tampered(p, tmp_path / "t.resp")), "--token", "root-b", "--out",
+               str(out), *o.pins("root-b"), "--yes"], out, "signed_sha256 does not match")
+    o.refused(["sign", str(p), "--token", "root-b", "--out", str(out), *o.pins("root-b")],
+              out, "no confirmation")
+    assert o.last_transcript()[-1]["data"]["outcome"] == "refused"
+
+    r = o.run("status", str(p), "--workspace", str(tmp_path / "no-such-workspace"))
+    assert r.returncode == 0 and "NOT checked against a workspace" in r.stdout
+    assert "root v1 keys (they approve the change to v2): 1 of 2 -- 1 more needed" in r.stdout
+
+    s = tmp_path / "s.resp"
+    result = o.ok("sign", str(p), "--token", "root-b", "--out", str(s), *o.pins("root-b"),
+                  "--yes")
+    assert result["complete"] and result["signatures"] == 1
+    published(notary, s)
+    assert "No targets present" in client(notary, tmp_path / "c", gun, ids).run(
+        "list", gun).stdout

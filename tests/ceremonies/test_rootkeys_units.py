@@ -1,0 +1,48 @@
+"""Option parsing of the root-key ceremonies, in process (no token, no server)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ceremony.ceremonies.errors import CeremonyRefused
+from ceremony.ceremonies.renew import Renew
+from ceremony.ceremonies.rootkeys import parse_duration, parse_expiry
+from ceremony.ceremonies.rootrotate import RotateRoot
+
+NOW = dt.datetime(2026, 1, 15, 12, 0, 0, tzinfo=dt.UTC)
+
+
+def test_durations_and_dates():
+    assert parse_duration("6m", "--x") == dt.timedelta(days=180)
+    assert parse_duration("10y", "--x") == dt.timedelta(days=3650)
+    assert parse_duration("0", "--x", allow_zero=True) == dt.timedelta(0)
+    assert parse_expiry("3y", "--x", NOW) == NOW + dt.timedelta(days=1095)
+    assert parse_expiry("2031-06-30", "--x", NOW) == dt.datetime(2031, 6, 30, tzinfo=dt.UTC)
+    assert parse_expiry("2031-06-30T12:00:00Z", "--x", NOW).hour == 12
+    for bad in ("", "6", "m", "-1y", "1.5y", "0d", "2031-02-30", "2026-01-15", "30000000y",
+                "999999y", "9999-12-31"):
+        with pytest.raises(CeremonyRefused, match="--x"):
+            parse_expiry(bad, "--x", NOW)
+
+
+def test_rotate_root_options():
+    r = RotateRoot(replace=["root-a=pkcs11:token=root-c", f"{'ab' * 32}=root-d"])
+    assert r.remove_tokens == ["root-a"] and r.remove_keys == ["ab" * 32]
+    assert r.add_uris == ["pkcs11:token=root-c", "root-d"]
+    cases = [({}, "nothing to rotate"), ({"replace": ["root-a"]}, "expected OLD=NEW"),
+             ({"remove_keys": ["abc"]}, "64 hex digits"), ({"threshold": 0}, "at least 1"),
+             ({"add_tokens": ["x"], "algorithm": "ed25519"}, "root keys must be one of")]
+    for kwargs, message in cases:
+        with pytest.raises(CeremonyRefused, match=message):
+            RotateRoot(**kwargs)
+
+
+def test_renew_options():
+    with pytest.raises(CeremonyRefused, match="renew root or targets"):
+        Renew(role="snapshot")
+    with pytest.raises(CeremonyRefused, match="are for --role root"):
+        Renew(role="targets", reissue_certs=True)
+    with pytest.raises(CeremonyRefused, match="is for --role targets"):
+        Renew(role="root", targets_token="targets")
