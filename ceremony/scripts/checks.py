@@ -49,19 +49,33 @@ def check_inputs(script: Script, *, dry_run: bool) -> tuple[dict[str, Produced],
         except TransferError as exc:
             raise ScriptError(str(exc)) from None
         digest = hashlib.sha256(data).hexdigest()
-        bundle_digest = _bundle_digest(name, spec.kind, data, path)
         if spec.sha256 == "0" * 64:
             raise ScriptError(f"input {name}: the script still has the placeholder sha256 (all "
                               "zeros): write in the digest the sender printed for this file "
                               "(`ceremony online fetch` prints it as 'bundle sha256'), read "
                               "out and checked by a second person")
+        # The digest first: a file that is not the expected one is not even parsed.
+        bundle_digest = _own_digest(spec.kind, data) if spec.sha256 != digest else None
         if spec.sha256 not in (digest, bundle_digest):
             raise ScriptError(f"input {name}: {path} has sha256 {digest}"
                               + (f" (bundle sha256 {bundle_digest})" if bundle_digest else "")
                               + f", the script expects {spec.sha256}: refusing to go on")
+        bundle_digest = _bundle_digest(name, spec.kind, data, path)
         produced[name] = Produced(name, spec.kind, path, digest, bundle_digest)
     _check_requests(script, produced)
     return produced, notes
+
+
+def _own_digest(kind: str, data: bytes) -> str | None:
+    """A bundle's own digest (what `online fetch` prints), or None if it is not one."""
+    from transfer.bundle import parse_bundle
+    from transfer.errors import TransferError
+    if kind not in ("request", "response"):
+        return None
+    try:
+        return parse_bundle(data).digest_hex
+    except TransferError:
+        return None
 
 
 def _bundle_digest(name: str, kind: str, data: bytes, path: Path) -> str | None:

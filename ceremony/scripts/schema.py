@@ -23,7 +23,7 @@ from typing import Any
 
 from ceremony.scripts import fields as f
 from ceremony.scripts.actions_spec import ACTIONS, ActionSpec
-from ceremony.scripts.yamlread import ScriptError, load_yaml
+from ceremony.scripts.yamlread import MAX_SCRIPT_BYTES, ScriptError, load_yaml
 
 FORMAT = "notary-ceremony-script/1"
 INPUT_KINDS = ("request", "response", "public-key", "certificate", "file", "frames")
@@ -164,7 +164,7 @@ def read_script(path: str | Path, data: bytes | None = None) -> Script:
     if data is None:
         try:
             with open(path, "rb") as fh:
-                data = fh.read(f.MAX_TEXT * 64 + 1)
+                data = fh.read(MAX_SCRIPT_BYTES + 1)
         except OSError as exc:
             raise ScriptError(f"cannot read script {path}: {exc.strerror or exc}") from None
     raw = load_yaml(data, path.name)

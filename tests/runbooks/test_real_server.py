@@ -5,13 +5,16 @@ pinned to the root certificates the ceremony exported, verifies the published re
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from softhsm.notary_server import NotaryClient
+from tests.conftest import ROOT
 from tests.runbooks.conftest import (
     ceremony,
     fetch,
@@ -194,6 +197,37 @@ def test_air_gapped_root(server, site, tmp_path):
     assert wrong.returncode != 0
     client = pinned_client(server, tmp_path / "airgap-client", pins / "trust-pinning.json")
     assert "No targets present" in client.run("list", gun).stdout
+
+
+def test_a_real_run_loads_no_network_code(server, site, tmp_path):
+    """A whole real `ceremony run` (init, verify, pins, send) imports no network module and
+    opens no socket -- it runs in a network namespace anyway; this shows it needs none."""
+    room = tmp_path / "ceremony"
+    script = script_copy("first-ceremony.yaml", room)
+    fill_digest(script, fetch(server, room / "app-init.request", "example.com/probe"))
+    script.write_text(script.read_text().replace("example.com/app", "example.com/probe"))
+    args = ["run", str(script), "--yes", "--workspace", str(site.workspace), *site.pins()]
+    code = (
+        "import sys, json\n"
+        "events = []\n"
+        "sys.addaudithook(lambda e, a: events.append(e) if e.startswith('socket.') and "
+        "e != 'socket.gethostname' else None)\n"
+        "from ceremony.cli import main\n"
+        "try:\n"
+        f"    main({args!r})\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "bad = [m for m in ('transfer.online', 'ceremony.scripts.world', 'http.client', 'ssl',"
+        " 'urllib.request', 'softhsm.notary_server') if m in sys.modules]\n"
+        "print('REPORT ' + json.dumps({'exit': code, 'modules': bad, "
+        "'sockets': sorted(set(events))}))\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("SOFTHSM2_CONF",
+                                                            "CEREMONY_PKCS11_MODULE")}
+    env.update(site.env.env, PYTHONPATH=str(ROOT))
+    out = subprocess.run(["unshare", "--net", sys.executable, "-c", code], env=env,
+                         capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    report = json.loads(out.stdout.split("REPORT ", 1)[1])
+    assert report == {"exit": 0, "modules": [], "sockets": []}, out.stdout[-2000:] + out.stderr
 
 
 def run_online(*args):
