@@ -22,11 +22,11 @@ def _argv(script: str | None, kw: dict[str, Any]) -> list[str]:
     for source in kw["pin_sources"]:
         argv += ["--pin-source", source]
     for flag, name in (("--yes", "yes"), ("--allow-network", "allow_network"),
-                       ("--json", "as_json")):
+                       ("--json", "as_json"), ("--resume", "resume"), ("--abandon", "abandon")):
         if kw[name]:
             argv.append(flag)
     for flag, name in (("--workspace", "workspace"), ("--rehearsal-dir", "rehearsal_dir"),
-                       ("--module", "module")):
+                       ("--module", "module"), ("--out-dir", "out_dir")):
         if kw[name]:
             argv += [flag, kw[name]]
     return argv

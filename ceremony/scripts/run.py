@@ -30,7 +30,17 @@ from ceremony.scripts.schema import Script, Step
 from ceremony.scripts.steps import EXECUTORS, check_expect, words
 from ceremony.scripts.yamlread import ScriptError
 from ceremony.transcript import Transcript, verify_transcript
+from transfer.errors import TransferError
 from transfer.faults import fault_point
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from ceremony.errors import CeremonyError
+    from hsm.errors import HSMError
+    return (CeremonyError, HSMError, TransferError, OSError)
+
+
+USER_ERRORS = _user_errors()
 
 
 @dataclass
@@ -197,8 +207,14 @@ def run_steps(ctx: Context, steps: list[Step], state: RunState | None) -> None:
             produced = EXECUTORS[step.do](ctx, step)
             check_expect(ctx, step, produced)
         except BaseException as exc:
+            text = " ".join(str(exc).split()).removeprefix(f"step {step.id}: ")
             ctx.transcript.append("step-failed", {"step": step.id, "type": type(exc).__name__,
-                                                  "message": " ".join(str(exc).split())})
+                                                  "message": text})
+            if isinstance(exc, USER_ERRORS):
+                hint = ("; the rehearsal stopped (nothing real was touched)" if ctx.dry_run else
+                        "; the run is interrupted: fix the cause, then run the script again "
+                        "with --resume (or close it with --abandon)")
+                raise StepFailed(f"step {step.id} ({step.do}): {text}{hint}") from None
             raise
         if produced is not None:
             ctx.produced[step.id] = produced

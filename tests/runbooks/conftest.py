@@ -76,10 +76,11 @@ class Site:
             out += ["--pin-source", f"{label}={self.env.pin_source(label)}"]
         return out
 
-    def run(self, script: Path, *extra: str) -> CliResult:
+    def run(self, script: Path, *extra: str, env: dict[str, str] | None = None) -> CliResult:
         """`ceremony run SCRIPT --yes` for real, offline, PINs from the throwaway files."""
         return ceremony("run", str(script), "--yes", "--workspace", str(self.workspace),
-                        *self.pins(), *extra, env=self.env.env, offline=True)
+                        *self.pins(), *extra, env={**self.env.env, **(env or {})},
+                        offline=True)
 
     def cli(self, *args: str) -> CliResult:
         """Any other offline command, with this site's tokens and workspace."""
