@@ -210,11 +210,16 @@ def _verify_one(ctx: Context, step: Step, gun: str, entry: Any) -> dict[str, Any
     if not history:
         raise StepFailed(f"step {step.id}: {gun}: this workspace trusts no root for it")
     roles = {f.role: f.data for f in entry.files}
-    latest = history[max(history)]
-    if "root" in roles and roles["root"] != latest:
-        raise StepFailed(f"step {step.id}: {gun}: the response's root.json is not the newest "
-                         "root this workspace trusts (was the step completed?)")
-    files = RepositoryFiles(roles={"root": latest}, root_history=dict(history),
+    chain = dict(history)
+    if "root" in roles:  # the new root continues the chain this workspace trusts
+        from ceremony.metadata.model import Root
+        from ceremony.metadata.serialization import read_metadata
+        version = read_metadata(roles["root"], "root.json", Root).signed.version
+        if chain.get(version, roles["root"]) != roles["root"]:
+            raise StepFailed(f"step {step.id}: {gun}: the response's root.json v{version} "
+                             "differs from the trusted root of that version")
+        chain[version] = roles["root"]
+    files = RepositoryFiles(roles={"root": chain[max(chain)]}, root_history=chain,
                             source=f"response of step {step.params['bundle']}")
     targets = roles.get("targets") or (ws.last_signed(gun, "targets") or None)
     if targets is not None:
