@@ -240,7 +240,8 @@ def finish(ctx: Context, before: dict[str, list[str]], extra: dict[str, Any]) ->
         t.append("checks", {"ok": True, "checked": done})
         for line in done:
             ctx.say(f"  OK {line}")
-    outputs = [p.record() for name, p in ctx.produced.items()
+    outputs = [{**p.record(), "do": ctx.script.step(name).do}
+               for name, p in ctx.produced.items()
                if name not in ctx.script.inputs and p.path is not None and not
                ctx.script.step(name).setup]
     digest = t.close("completed", outputs=outputs, verified=ctx.verified, **extra)
@@ -252,23 +253,32 @@ def finish(ctx: Context, before: dict[str, list[str]], extra: dict[str, Any]) ->
 
 
 def print_summary(console: Console, r: dict[str, Any]) -> None:
+    """Short: what was signed (digests and words), what was verified, the transcript."""
     header(console, "Summary" + (" (rehearsal)" if r["dry_run"] else ""))
-    console.show(f"ceremony {r['ceremony']}: completed")
-    console.show(f"  script sha256 {r['script_sha256']}")
-    for out in r["outputs"]:
-        digest = out.get("sha256")
-        console.show(f"  {out['name']}: {out['kind']} {out['path']}")
-        if digest:
-            console.show(f"      sha256 {digest}\n      words  {words(digest)}")
-    for line in r["verified"]:
-        console.show(f"  verified: {line}")
+    console.show(f"{r['ceremony']}: completed (script sha256 {r['script_sha256'][:16]}...)")
+    signed = [o for o in r["outputs"] if o["kind"] == "response"
+              and o["do"] != "transfer-receive"]
+    others = [o for o in r["outputs"] if o not in signed]
+    if signed:
+        console.show("signed:")
+        for out in signed:
+            console.show(f"  {out['name']}: {Path(out['path']).name}\n"
+                         f"      sha256 {out['sha256']}\n      words  {words(out['sha256'])}")
+    if others:
+        folder = Path(others[0]["path"]).parent
+        console.show(f"other outputs: {', '.join(Path(o['path']).name for o in others)}"
+                     + (f" (in {folder})" if all(Path(o["path"]).parent == folder
+                                                 for o in others) else ""))
+    if r["verified"]:
+        console.show("verified:")
+        for line in r["verified"]:
+            console.show(f"  - {line}")
     if r.get("rehearsal_dir"):
-        console.show(f"  rehearsal folder {r['rehearsal_dir']} (throwaway tokens, workspace, "
+        console.show(f"rehearsal folder {r['rehearsal_dir']} (throwaway: tokens, workspace, "
                      "outputs)")
-    console.show(f"transcript {r['transcript']} ({r['transcript_entries']} entries, chain "
-                 "verified)")
-    console.show(f"  final sha256 {r['transcript_sha256']}")
-    console.show(f"  final words  {r['transcript_words']}")
+    console.show(f"transcript {r['transcript']}\n  {r['transcript_entries']} entries, chain "
+                 f"verified\n  final sha256 {r['transcript_sha256']}\n  final words  "
+                 f"{r['transcript_words']}")
 
 
 def _workspace(opts: RunOptions) -> str:

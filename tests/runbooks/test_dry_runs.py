@@ -69,7 +69,7 @@ def test_runbook_script_rehearses(name, tmp_path):
     assert r.returncode == 0, r.output[-3000:]
     assert "Traceback" not in r.output
     out = r.stdout
-    assert f"ceremony {script.name}: completed" in out
+    assert f"{script.name}: completed" in out
     for step in script.steps:
         assert f"] {step.id}: " in out, step.id
     assert "own network namespace, loopback only" in out
