@@ -17,6 +17,7 @@ trusted when the next request proves it published, through the chain from the tr
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,13 @@ from ceremony.ceremonies.partial import (
 )
 from ceremony.ceremonies.review import review_files
 from ceremony.ceremonies.runner import Ceremony, Console, Options, Run
-from ceremony.ceremonies.signing import FileToSign, identity, merge_files, sign_files
+from ceremony.ceremonies.signing import (
+    FileToSign,
+    identity,
+    merge_files,
+    previous_files_of,
+    sign_files,
+)
 from ceremony.ceremonies.tokens import CeremonyTokens
 from ceremony.errors import MetadataError
 from ceremony.inventory import KeyRecord, TokenRecord
@@ -228,15 +235,7 @@ def _sign(run: Run, tx: Transaction, path: str,
             f"not a key they need); keys still needed: {', '.join(sorted(needed)) or 'none'}; "
             f"tokens given: {', '.join(t.label for t in run.tokens.tokens())}; nothing was "
             "signed")
-    old = {(e.gun, ROOT): e.previous for e in pending if e.previous is not None}
-    for e in pending:
-        for f in e.files:
-            last = run.ws.last_signed(e.gun, f.role)
-            if f.role != ROOT and last is not None and last.version < f.version:
-                try:
-                    old[(e.gun, f.role)] = read_metadata(last.data, f"{f.role}.json").signed
-                except MetadataError:
-                    pass
+    old = _old_files(run, pending)
     notes = {e.gun: _notes(e, run) for e in pending}
     header = [f"co-signing the partial response {path} (bundle sha256 {bundle.digest_hex})",
               f"answers request {bundle.request_sha256 or 'not recorded'}",
@@ -263,6 +262,34 @@ def _sign(run: Run, tx: Transaction, path: str,
     _write(run, out)
     return _summary(run, out, entries, signatures=result.operations, logins=run.tokens.logins,
                     logins_by_token=run.tokens.logins_by_token()), changes
+
+
+def _old_files(run: Run, pending: list[Entry]) -> dict[tuple[str, str], Any]:
+    """What the review compares each file with: the trusted previous root; the current files
+    the state carries, once verified against that root (`previous_files_of`); else the version
+    this site signed last; else nothing (the whole content is shown as new)."""
+    old: dict[tuple[str, str], Any] = {}
+    for e in pending:
+        state = {"previous_files": {role: base64.b64encode(data).decode()
+                                    for role, data in e.previous_files.items()}}
+        try:
+            carried = previous_files_of(e.gun, state, e.previous)
+        except MetadataError as exc:
+            raise CeremonyRefused(f"{e.gun}: a previous file in the partial state does not "
+                                  f"read: {exc}") from None
+        if e.previous is not None:
+            old[(e.gun, ROOT)] = e.previous
+        for f in e.files:
+            if f.role in carried and f.role != ROOT:
+                old[(e.gun, f.role)] = carried[f.role]
+                continue
+            last = run.ws.last_signed(e.gun, f.role)
+            if f.role != ROOT and last is not None and last.version < f.version:
+                try:
+                    old[(e.gun, f.role)] = read_metadata(last.data, f"{f.role}.json").signed
+                except MetadataError:
+                    pass
+    return old
 
 
 def _notes(e: Entry, run: Run) -> list[str]:
@@ -367,8 +394,8 @@ def _merge_entry(a: Entry, b: Entry) -> Entry:
                 if sig.keyid not in have:
                     f.add_signature(sig)
         return part
-    if (a.ceremony, a.previous_bytes, dict(a.on_complete)) != \
-            (b.ceremony, b.previous_bytes, dict(b.on_complete)):
+    if (a.ceremony, a.previous_bytes, dict(a.on_complete), dict(a.previous_files)) != \
+            (b.ceremony, b.previous_bytes, dict(b.on_complete), dict(b.previous_files)):
         raise CeremonyRefused(f"{gun}: the two partial responses come from different ceremonies "
                               "or start from different roots")
     a.files = merge_files(a.files, b.files)

@@ -66,6 +66,7 @@ class Entry:
     previous_bytes: bytes | None = None
     ceremony: str = ""
     on_complete: Mapping[str, Any] = field(default_factory=dict)
+    previous_files: Mapping[str, bytes] = field(default_factory=dict)  # as carried, unverified
     recorded_missing: tuple[Mapping[str, Any], ...] = ()
     verified: bool = False  # previous root checked against a workspace's trusted roots
 
@@ -82,7 +83,8 @@ class Entry:
         if self.now_complete:
             return ResponseEntry(self.gun, tuple(SignedFile(f.role, f.data) for f in self.files))
         state = pending_state(self.files, ceremony=self.ceremony,
-                              previous_root=self.previous_bytes, on_complete=self.on_complete)
+                              previous_root=self.previous_bytes,
+                              previous_files=self.previous_files, on_complete=self.on_complete)
         missing = missing_signatures(self.files, self.describer(describe))
         return ResponseEntry(self.gun, (), PendingSignatures(tuple(missing), state))
 
@@ -149,8 +151,18 @@ def load_entry(entry: ResponseEntry, ws: Workspace | None) -> Entry:
     if previous is None and ws is not None and ws.latest_root_version(gun) is not None:
         raise CeremonyRefused(f"{gun}: the partial response starts the repository (root v1), "
                               "but this workspace already trusts a root for it")
+    raw_files = state.get("previous_files") or {}
+    if not isinstance(raw_files, Mapping):
+        raise CeremonyRefused(f"{gun}: partial state: previous_files must be an object")
+    previous_files = {}
+    for role, text in raw_files.items():
+        try:
+            previous_files[str(role)] = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            raise CeremonyRefused(f"{gun}: partial state: previous {role} is not base64") \
+                from None
     return Entry(gun, False, files, previous=previous, previous_bytes=prev_bytes,
-                 ceremony=ceremony, on_complete=on_complete,
+                 ceremony=ceremony, on_complete=on_complete, previous_files=previous_files,
                  recorded_missing=entry.pending.missing, verified=ws is not None)
 
 

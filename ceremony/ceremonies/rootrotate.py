@@ -37,6 +37,7 @@ from ceremony.ceremonies.rootkeys import (
     read_root_certificate,
     root_key_line,
     same_key_in,
+    token_key,
 )
 from ceremony.ceremonies.runner import Ceremony, Plan, Run
 from ceremony.ceremonies.signing import FileToSign, Threshold, identity, thresholds_for
@@ -186,6 +187,8 @@ class RotateRoot(Ceremony):
                                   "or the workspace inventory for the root key IDs)")
         out = []
         for s in states:
+            for token in self._add:  # before any key is generated
+                self._one_key_per_token(run, s, token)
             old = s.root
             out.append((s.gun, Threshold(
                 f"root v{old.version} keys (they approve the change to v{old.version + 1})",
@@ -248,6 +251,21 @@ class RotateRoot(Ceremony):
                 {"gun": gun, "token": tok.label, "key_label": info.label,
                  "cert_key_id": key.key_id, "canonical_key_id": key.canonical_key_id}
                 for gun, items in self._issued.items() for tok, info, key in items]})
+
+    def _one_key_per_token(self, run: Run, s: RepoState, token: Token) -> None:
+        """Two root keys of one repository on one token would let one keyholder count twice
+        toward the threshold: refused, as init refuses a token given twice."""
+        for kid in s.root.roles[ROOT].keyids:
+            if kid in self._removed[s.gun]:
+                continue
+            record = run.ws.key(kid)
+            found = token_key(run, s.root.keys[kid])
+            if (record is not None and record.token_serial == token.info.serial
+                    and record.token_label == token.label) or \
+                    (found is not None and found[0] is token):
+                raise CeremonyRefused(
+                    f"{s.gun}: token '{token.label}' already holds root key {kid} of this "
+                    "repository; each root key must be on its own token")
 
     # -- building --------------------------------------------------------------------------------
     def plan(self, run: Run, state: RepoState) -> Plan:

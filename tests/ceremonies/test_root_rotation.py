@@ -119,6 +119,15 @@ def test_add_second_root_token_then_remove_the_first(notary, site, tmp_path):
                      out, f"key {b_id}")
     assert "tokens present:" in err2
 
+    # a second root key on a token that already holds one: refused before any key is made
+    listing = ["token", "keys", "root-b", "--json", "--pin-source", o.env.pin_source("root-b")]
+    keys_before = o.run(*listing).stdout
+    o.refused(["rotate", "root", gun, "--request", str(req), "--out", str(out), "--root-token",
+               "root-b", "--add-token", "root-b", "--root-label", "root-2", *o.pins(),
+               "--yes"], out, "token 'root-b' already holds root key")
+    assert "root" in keys_before
+    assert o.run(*listing).stdout == keys_before
+
     # 4. such a root built by hand (v4 listing only a new key, signed only by it) is refused
     #    by the real server and by our verifier
     rogue_key = ec_key()
