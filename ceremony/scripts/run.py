@@ -310,8 +310,10 @@ def real_run(opts: RunOptions, console: Console) -> dict[str, Any]:
     inputs, notes = check_inputs(script, dry_run=False) if not opts.abandon else ({}, [])
     findings = require_offline(opts.allow_network)
     creates = any(s.do == "init" for s in script.steps)
-    ws = Workspace.open(ws_path, create=creates)
-    runs = open_runs(ws.transcripts_dir, script.name)
+    folder = Path(ws_path).absolute()
+    # An absent workspace is created only once the ceremony begins (after the confirmation).
+    ws = Workspace.open(folder) if (folder / "workspace.json").exists() or not creates else None
+    runs = open_runs(folder / "transcripts", script.name) if ws is not None else []
     if opts.abandon:
         return abandon(console, script, runs)
     outputs = Path(opts.out_dir) if opts.out_dir else script.base
@@ -324,7 +326,7 @@ def real_run(opts: RunOptions, console: Console) -> dict[str, Any]:
         source = overrides.per_token.get(spec.label) or overrides.default or spec.pin_source
         return format_uri(parse_uri(spec.uri), pin_source=source) if source else spec.uri
 
-    ctx = Context(script=script, dry_run=False, workspace=str(ws.path), outputs=outputs,
+    ctx = Context(script=script, dry_run=False, workspace=str(folder), outputs=outputs,
                   setup_outputs=outputs, yes=opts.yes, allow_network=opts.allow_network,
                   module=opts.module or script.module, console=console, token_uri=token_uri)
     ctx.produced.update(inputs)
@@ -333,7 +335,7 @@ def real_run(opts: RunOptions, console: Console) -> dict[str, Any]:
         same = [path for path, sha in runs if sha == script.sha256]
         if not same:
             raise ScriptError(f"nothing to resume: no interrupted run of this script (sha256 "
-                              f"{script.sha256[:16]}...) in {ws.transcripts_dir}"
+                              f"{script.sha256[:16]}...) in {folder / 'transcripts'}"
                               + (f"; an interrupted run of '{script.name}' with another "
                                  f"version of the script is in {runs[0][0]}" if runs else ""))
         state = RunState.read(same[-1])
@@ -347,9 +349,10 @@ def real_run(opts: RunOptions, console: Console) -> dict[str, Any]:
                     raise ScriptError(f"output {outputs / rel} (step {step.id}) already exists: "
                                       "move it away, or --resume an interrupted run")
     show_plan(console, script, inputs, notes, dry_run=False)
-    before = targets_keys_now(str(ws.path), script.guns)
+    before = targets_keys_now(str(folder), script.guns) if ws is not None else {}
     if state is None:
         answer = confirm_start(ctx, script)
+        ws = Workspace.open(folder, create=creates)
         ctx.transcript = start_transcript(
             ctx, ws.new_transcript_path(f"run-{slug(script.name)}"), inputs, findings, answer,
             {"workspace": str(ws.path), "outputs": str(outputs)})

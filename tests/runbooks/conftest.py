@@ -28,7 +28,7 @@ TOKENS = ["root-a", "root-b", "root-c", "targets"]
 
 
 def ceremony(*args: str, env: dict[str, str] | None = None, offline: bool = False,
-             timeout: float = 300) -> CliResult:
+             timeout: float = 300, input: str | None = None) -> CliResult:
     """`python -m ceremony ARGS`, in a new network namespace when `offline`."""
     full = dict(os.environ)
     full["PYTHONPATH"] = str(ROOT) + os.pathsep + full.get("PYTHONPATH", "")
@@ -38,8 +38,7 @@ def ceremony(*args: str, env: dict[str, str] | None = None, offline: bool = Fals
     full.update(env or {})
     prefix = ["unshare", "--net"] if offline else []
     proc = subprocess.run([*prefix, sys.executable, "-m", "ceremony", *args], env=full,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=timeout)
+                          input=input or "", capture_output=True, text=True, timeout=timeout)
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -76,11 +75,14 @@ class Site:
             out += ["--pin-source", f"{label}={self.env.pin_source(label)}"]
         return out
 
-    def run(self, script: Path, *extra: str, env: dict[str, str] | None = None) -> CliResult:
-        """`ceremony run SCRIPT --yes` for real, offline, PINs from the throwaway files."""
-        return ceremony("run", str(script), "--yes", "--workspace", str(self.workspace),
+    def run(self, script: Path, *extra: str, env: dict[str, str] | None = None,
+            answers: str | None = None) -> CliResult:
+        """`ceremony run SCRIPT --yes` for real, offline, PINs from the throwaway files; with
+        `answers`, without --yes: the answers typed at the prompts."""
+        yes = ["--yes"] if answers is None else []
+        return ceremony("run", str(script), *yes, "--workspace", str(self.workspace),
                         *self.pins(), *extra, env={**self.env.env, **(env or {})},
-                        offline=True)
+                        offline=True, input=answers)
 
     def cli(self, *args: str) -> CliResult:
         """Any other offline command, with this site's tokens and workspace."""

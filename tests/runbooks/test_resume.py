@@ -123,6 +123,22 @@ def test_changed_output_refuses_resume_then_abandon(server, site, tmp_path):
     assert r.returncode == 1 and "already exists" in r.stderr
 
 
+def test_typed_answers_a_no_at_the_review_then_resume(server, site, tmp_path):
+    gun = "example.com/typed"
+    room, script = prepared(server, tmp_path, gun)
+    r = site.run(script, answers="no\n")  # at the start: nothing begins
+    assert r.returncode == 1 and "not confirmed" in r.stderr and not site.workspace.exists()
+    r = site.run(script, answers="yes\nno\n")  # begins, then refuses the review of init
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.output
+    assert "error: step init (init): not confirmed" in r.stderr  # after the prompts
+    assert not (room / "app-init.response").exists()
+    r = site.run(script, "--resume", answers="yes\n")
+    assert r.returncode == 0, r.output
+    confirmations = [e["data"] for e in site.entries() if e["kind"] == "confirmation"]
+    assert [c["via"] for c in confirmations] == ["typed", "typed", "typed"]
+    assert [c["answer"] for c in confirmations] == ["yes", "no", "yes"]
+
+
 def test_rehearsal_cannot_resume(tmp_path):
     r = ceremony("run", "--dry-run", "--resume")
     assert r.returncode == 1 and "cannot be resumed" in r.stderr
