@@ -34,7 +34,7 @@ class StepTranscript(Transcript):
     the run's transcript tagged with the step; the ceremony's end is `step-end`, and the file
     stays open for the next step."""
 
-    def __init__(self, parent: Transcript, step_id: str):  # noqa: D107 - nothing of its own
+    def __init__(self, parent: Transcript, step_id: str):  # opens nothing of its own
         self.parent = parent
         self.step_id = step_id
         self.path = parent.path

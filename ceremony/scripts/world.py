@@ -20,6 +20,7 @@ from ceremony.scripts.steps import file_sha, step_guns, words
 from softhsm.notary_server import NotaryClient, NotaryServer
 from transfer.bundle import read_bundle, write_bundle
 from transfer.files import atomic_write
+from transfer.names import gun_dirname
 from transfer.online import fetch_request, publish_response
 
 
@@ -150,7 +151,7 @@ class World:
             root = json.loads(body)["signed"]
             if gun not in self.pins:
                 self.pins[gun] = list(root["roles"]["root"]["keyids"])
-                self.cached[gun] = NotaryClient(server, self.folder / "clients" / _dirname(gun),
+                self.cached[gun] = NotaryClient(server, self.folder / "clients" / gun_dirname(gun),
                                                 pinned={gun: self.pins[gun]}, disable_tofu=True)
         ctx.say(f"  published {len(published)} repositor{'y' if len(published) == 1 else 'ies'}"
                 " (the server accepted exactly the signed bytes)")
@@ -264,6 +265,3 @@ class World:
             return None
         raise StepFailed(f"step {step.id}: {step.do} is not a rehearsal action")
 
-
-def _dirname(gun: str) -> str:
-    return gun.replace("/", "+")

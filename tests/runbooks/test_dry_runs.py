@@ -77,6 +77,8 @@ def test_runbook_script_rehearses(name, tmp_path):
         assert "== Checks" in out and out.count("  OK ") == len(script.checks)
     # the published result was verified by the real client, pinned
     assert "real notary client (trust pinning" in out
+    if script.rehearsal.transfer == "qr":
+        assert out.count("gap crossing:") >= 2 and list((folder / "qr").rglob("*.png"))
     transcript = next((folder / "workspace" / "transcripts").glob("*-run-*.jsonl"))
     v = ceremony("transcript", "verify", str(transcript), "--expect", final_digest(out))
     assert v.returncode == 0, v.output
