@@ -453,6 +453,11 @@ class Transcript:
         self._release()
         return self._head
 
+    def release(self) -> None:
+        """Let go of the file WITHOUT an `end` entry: the ceremony stays open (interrupted) and
+        can be resumed (`Transcript.resume`) or closed later."""
+        self._release()
+
     def _release(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)  # also releases the lock

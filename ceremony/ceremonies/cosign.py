@@ -64,6 +64,8 @@ class CosignOptions:
     allow_network: bool = False
     pin_sources: Sequence[str] = ()
     module: str | None = None
+    # Makes the transcript, like Transcript.create (`ceremony run` records into its own).
+    transcript_factory: Callable[..., Transcript] | None = None
 
 
 class _Cosign(Ceremony):
@@ -89,9 +91,10 @@ def _guarded(name: str, opts: CosignOptions, data: dict[str, Any], steps: Steps,
                       module=opts.module)
     run = Run(_Cosign(name), options, console)
     run.ws = Workspace.open(opts.workspace, create=False)
-    run.transcript = Transcript.create(run.ws.new_transcript_path(name), ceremony=name,
-                                       participants=list(opts.participants),
-                                       data={"out": str(opts.out), **data})
+    create = opts.transcript_factory or Transcript.create
+    run.transcript = create(run.ws.new_transcript_path(name), ceremony=name,
+                            participants=list(opts.participants),
+                            data={"out": str(opts.out), **data})
     t = run.transcript
     try:
         with run.ws.transaction() as tx:

@@ -89,6 +89,9 @@ class Options:
     pin_sources: Sequence[str] = ()
     module: str | None = None
     partial: bool = False
+    # Makes the run's transcript; called like Transcript.create. `ceremony run` passes one that
+    # records the ceremony as a step of the script's single transcript.
+    transcript_factory: Callable[..., Transcript] | None = None
 
 
 @dataclass
@@ -305,7 +308,8 @@ def perform(ceremony: Ceremony, options: Options, console: Console) -> dict[str,
         raise CeremonyRefused(f"refusing to overwrite existing file {options.out} (use --force)")
     run = Run(ceremony, options, console)
     run.ws = Workspace.open(options.workspace, create=ceremony.creates_workspace)
-    run.transcript = Transcript.create(
+    create = options.transcript_factory or Transcript.create
+    run.transcript = create(
         run.ws.new_transcript_path(ceremony.name), ceremony=ceremony.name,
         participants=list(options.participants),
         data={"request": str(options.request), "out": str(options.out),

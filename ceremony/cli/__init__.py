@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "status": "ceremony.cli.cosign:status",
     "merge": "ceremony.cli.cosign:merge",
     "pin": "ceremony.cli.cosign:pin",
+    "run": "ceremony.cli.run:run",
 }
 
 USER_ERRORS = (CeremonyError, HSMError, TransferError)

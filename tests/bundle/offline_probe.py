@@ -13,8 +13,10 @@ import sys
 import traceback
 
 PACKAGES = ("ceremony", "hsm", "transfer", "softhsm")
-# Network code and the loopback test-server harness: online machine / tests only.
-ONLINE_MODULES = {"transfer.online", "ceremony.cli.online", "softhsm.notary_server"}
+# Network code and the loopback test-server harness: online machine / tests only; the
+# rehearsal's online side (`ceremony run --dry-run` only).
+ONLINE_MODULES = {"transfer.online", "ceremony.cli.online", "softhsm.notary_server",
+                  "ceremony.scripts.world"}
 ONLINE_COMMANDS = {"online"}
 FORBIDDEN = sorted(ONLINE_MODULES | {"urllib.request", "http.client", "ssl", "ftplib",
                                      "smtplib", "socketserver", "requests", "urllib3", "httpx"})

@@ -1,0 +1,239 @@
+"""What each step action (`do:`) takes: its parameters, references, tokens and output.
+
+The executors live in steps.py; this module only describes, so that a script is validated
+completely before anything runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ceremony.scripts import fields as f
+
+REQUEST, RESPONSE, PUBLIC_KEY, CERTIFICATE, FRAMES, PINS, REPORT = (
+    "request", "response", "public-key", "certificate", "frames", "pins", "report")
+ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096", "ed25519")
+DENSITIES = ("low", "default", "high")
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    summary: str
+    params: dict[str, f.Reader]
+    required: tuple[str, ...] = ()
+    setup_optional: tuple[str, ...] = ()  # optional in rehearsal setup steps
+    refs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    tokens: tuple[str, ...] = ()
+    output: str | None = None
+    operation: str | None = None  # the request operation a ceremony answers
+    online: bool = False  # plays the online machine: rehearsals only
+    machines: tuple[str, ...] = ("offline",)
+    expect: tuple[str, ...] = ("sha256", "same-as")
+    check: Callable[[dict[str, Any], str, bool], None] | None = None
+
+    def validate(self, params: dict[str, Any], where: str, setup: bool) -> None:
+        if self.check is not None:
+            self.check(params, where, setup)
+
+    def guns_of(self, params: dict[str, Any]) -> list[str]:
+        return [*params.get("guns", []), *([params["gun"]] if "gun" in params else [])]
+
+    def paths_written(self, params: dict[str, Any]) -> list[str]:
+        return [params[k] for k in ("out", "png", "svg", "sheet", "text", "copy")
+                if k in params]
+
+
+# --- shared parameter sets ---------------------------------------------------------------------
+
+_OUT = {"out": lambda v, w: f.path(v, w, relative=True)}
+_CEREMONY = {"request": f.name, **_OUT, "partial": f.boolean}
+_TARGETS_SIDE = {"targets-token": f.name, "snapshot-token": f.name,
+                 "targets-expires": f.duration}
+_CEREMONY_EXPECT = ("sha256", "same-as", "complete", "versions")
+
+
+def _ceremony(name: str, summary: str, params: dict[str, f.Reader], required: tuple[str, ...],
+              tokens: tuple[str, ...], check: Callable[..., None] | None = None) -> ActionSpec:
+    refs: dict[str, tuple[str, ...]] = {"request": (REQUEST,)}
+    if "keys" in params:
+        refs["keys"] = (PUBLIC_KEY,)
+    if "add-certs" in params:
+        refs["add-certs"] = (CERTIFICATE,)
+    return ActionSpec(name, summary, {**_CEREMONY, **params},
+                      required=("request", "out", *required), setup_optional=("request", "out"),
+                      refs=refs, tokens=tokens, output=RESPONSE, operation=name,
+                      expect=_CEREMONY_EXPECT, check=check)
+
+
+def _expiry(value: object, where: str) -> str:
+    """A DURATION from now (10y, 6m, 90d) or a DATE (2030-01-31), in the future."""
+    from ceremony.ceremonies.rootkeys import parse_expiry
+    from ceremony.errors import CeremonyError
+    text = f.text(value, where, limit=32)
+    try:
+        parse_expiry(text, where)
+    except CeremonyError as exc:
+        raise f.fail(where, " ".join(str(exc).split()).removeprefix(where).strip()) from None
+    return text
+
+
+def _window(value: object, where: str) -> str:
+    from ceremony.ceremonies.rootkeys import parse_duration
+    from ceremony.errors import CeremonyError
+    text = f.text(value, where, limit=16)
+    try:
+        parse_duration(text, where, allow_zero=True)
+    except CeremonyError as exc:
+        raise f.fail(where, " ".join(str(exc).split()).removeprefix(where).strip()) from None
+    return text
+
+
+def _guns_or_all(p: dict[str, Any], where: str) -> None:
+    if p.get("all") and p.get("guns"):
+        raise f.fail(where, "give guns or all: true, not both")
+    if not p.get("all") and not p.get("guns"):
+        raise f.fail(where, "name the repositories (guns: [...]) or set all: true")
+
+
+def _check_rotate_root(p: dict[str, Any], where: str, setup: bool) -> None:
+    _guns_or_all(p, where)
+    if not any(p.get(k) for k in ("add-tokens", "add-certs", "remove-keys", "remove-tokens")) \
+            and "root-threshold" not in p:
+        raise f.fail(where, "rotate-root changes nothing: give add-tokens, add-certs, "
+                            "remove-keys, remove-tokens or root-threshold")
+
+
+def _check_renew(p: dict[str, Any], where: str, setup: bool) -> None:
+    _guns_or_all(p, where)
+    if p["role"] == "root" and ("targets-token" in p or not p.get("root-tokens")):
+        raise f.fail(where, "renew role root needs root-tokens (and no targets-token)")
+    if p["role"] == "targets" and ("root-tokens" in p or "targets-token" not in p
+                                   or "reissue-certs" in p):
+        raise f.fail(where, "renew role targets needs targets-token (and no root-tokens or "
+                            "reissue-certs)")
+
+
+def _check_rotate_targets(p: dict[str, Any], where: str, setup: bool) -> None:
+    _guns_or_all(p, where)
+
+
+def _check_delegation_add(p: dict[str, Any], where: str, setup: bool) -> None:
+    if not p.get("keys") and not p.get("paths") and not p.get("all-paths") \
+            and "threshold" not in p:
+        raise f.fail(where, "delegation-add needs keys, paths/all-paths or threshold")
+
+
+def _check_send(p: dict[str, Any], where: str, setup: bool) -> None:
+    if not any(k in p for k in ("png", "svg", "sheet", "text", "copy")):
+        raise f.fail(where, "transfer-send needs at least one of png, svg, sheet, text, copy")
+
+
+def _check_receive(p: dict[str, Any], where: str, setup: bool) -> None:
+    if ("images" in p) == ("lines" in p):
+        raise f.fail(where, "transfer-receive reads exactly one of images or lines")
+
+
+ACTIONS: dict[str, ActionSpec] = {a.name: a for a in [
+    _ceremony("init", "start repositories: root and targets keys on tokens, root.json and "
+              "targets.json v1",
+              {"guns": f.listed(f.gun, minimum=1), "root-tokens": f.listed(f.name, minimum=1),
+               "root-threshold": f.integer, "targets-token": f.name, "snapshot-token": f.name,
+               "root-label": f.key_label, "targets-label": f.key_label,
+               "snapshot-label": f.key_label, "algorithm": f.choice(ALGORITHMS[:4]),
+               "targets-algorithm": f.choice(ALGORITHMS), "root-expires": f.duration,
+               "targets-expires": f.duration, "snapshot-expires": f.duration},
+              ("root-tokens", "targets-token"), ("root-tokens", "targets-token",
+                                                 "snapshot-token")),
+    _ceremony("signer-add", "add a signer (docker trust signer add semantics)",
+              {"gun": f.gun, "name": f.name, "keys": f.listed(f.name, minimum=1),
+               **_TARGETS_SIDE}, ("gun", "name", "keys", "targets-token"),
+              ("targets-token", "snapshot-token")),
+    _ceremony("signer-remove", "remove a signer", {"gun": f.gun, "name": f.name,
+                                                   **_TARGETS_SIDE},
+              ("gun", "name", "targets-token"), ("targets-token", "snapshot-token")),
+    _ceremony("delegation-add", "create or extend a delegation",
+              {"gun": f.gun, "role": f.delegation_role, "keys": f.listed(f.name),
+               "paths": f.listed(f.text),
+               "all-paths": f.boolean, "threshold": f.integer, **_TARGETS_SIDE},
+              ("gun", "role", "targets-token"), ("targets-token", "snapshot-token"),
+              _check_delegation_add),
+    _ceremony("delegation-remove", "remove a delegation, or some of its keys or paths",
+              {"gun": f.gun, "role": f.delegation_role, "keys": f.listed(f.name),
+               "key-ids": f.listed(f.sha256), "paths": f.listed(f.text), **_TARGETS_SIDE},
+              ("gun", "role", "targets-token"), ("targets-token", "snapshot-token")),
+    _ceremony("rotate-targets", "replace the targets key (new key on a token, root v+1)",
+              {"guns": f.listed(f.gun, minimum=1), "all": f.boolean,
+               "root-tokens": f.listed(f.name, minimum=1), "label": f.key_label,
+               "algorithm": f.choice(ALGORITHMS), "reason": f.text,
+               "root-expires": f.duration, **_TARGETS_SIDE},
+              ("root-tokens", "targets-token", "label"),
+              ("root-tokens", "targets-token", "snapshot-token"), _check_rotate_targets),
+    _ceremony("rotate-root", "add, replace or remove root keys (a new, lost or compromised "
+              "token); root v+1 signed by the old threshold and the new",
+              {"guns": f.listed(f.gun, minimum=1), "all": f.boolean,
+               "root-tokens": f.listed(f.name, minimum=1), "add-tokens": f.listed(f.name),
+               "add-certs": f.listed(f.name), "remove-keys": f.listed(f.sha256),
+               "remove-tokens": f.listed(lambda v, w: f.text(v, w, limit=32)),
+               "root-threshold": f.integer, "root-label": f.key_label,
+               "algorithm": f.choice(ALGORITHMS[:4]), "reason": f.text,
+               "root-expires": _expiry, "snapshot-token": f.name,
+               "snapshot-expires": f.duration},
+              ("root-tokens",), ("root-tokens", "add-tokens", "snapshot-token"),
+              _check_rotate_root),
+    _ceremony("renew", "renew root.json or targets.json: new version and expiry; root "
+              "certificates near expiry re-issued on their tokens",
+              {"guns": f.listed(f.gun, minimum=1), "all": f.boolean,
+               "role": f.choice(("root", "targets")), "expires": _expiry,
+               "root-tokens": f.listed(f.name, minimum=1), "targets-token": f.name,
+               "reissue-within": _window, "reissue-certs": f.boolean,
+               "snapshot-token": f.name, "snapshot-expires": f.duration},
+              ("role",), ("root-tokens", "targets-token", "snapshot-token"), _check_renew),
+    ActionSpec("sign", "add the signatures the given tokens can make to a partial response",
+               {"response": f.name, "tokens": f.listed(f.name, minimum=1), **_OUT},
+               required=("response", "tokens", "out"), refs={"response": (RESPONSE,)},
+               tokens=("tokens",), output=RESPONSE, expect=_CEREMONY_EXPECT),
+    ActionSpec("merge", "combine two partial signings of the same request",
+               {"a": f.name, "b": f.name, **_OUT}, required=("a", "b", "out"),
+               refs={"a": (RESPONSE,), "b": (RESPONSE,)}, output=RESPONSE,
+               expect=_CEREMONY_EXPECT),
+    ActionSpec("verify", "verify a response offline: every signed file, root chain and pins",
+               {"bundle": f.name, "guns": f.listed(f.gun, minimum=1),
+                "root-cert-ids": f.listed(f.sha256, minimum=1), **_OUT},
+               required=("bundle",), refs={"bundle": (RESPONSE,)}, output=REPORT),
+    ActionSpec("export-pins", "write root.json, its history and the trust pinning for clients",
+               {"guns": f.listed(f.gun, minimum=1), **_OUT}, required=("out",), output=PINS),
+    ActionSpec("transfer-send", "send a bundle across the gap: QR frames, sheet, text, copy",
+               {"bundle": f.name, "png": _OUT["out"], "svg": _OUT["out"],
+                "sheet": _OUT["out"], "text": _OUT["out"], "copy": _OUT["out"],
+                "density": f.choice(DENSITIES), "ecc": f.choice(("L", "M", "Q", "H"))},
+               required=("bundle",), refs={"bundle": (REQUEST, RESPONSE)}, output=FRAMES,
+               machines=("offline", "online"), check=_check_send),
+    ActionSpec("transfer-receive", "receive a bundle from QR images or scanner lines",
+               {"images": f.name, "lines": f.name, "kind": f.choice((REQUEST, RESPONSE)),
+                **_OUT}, required=("kind", "out"), refs={"images": (FRAMES,),
+                                                         "lines": (FRAMES,)},
+               machines=("offline", "online"), check=_check_receive),
+    # --- rehearsal only: the online machine and the people around it -----------------------
+    ActionSpec("online-fetch", "online machine: fetch a request from the Notary server",
+               {"guns": f.listed(f.gun, minimum=1), "operation": f.choice(
+                   ("init", "signer-add", "signer-remove", "delegation-add",
+                    "delegation-remove", "rotate-targets", "rotate-root", "renew")), **_OUT},
+               output=REQUEST, online=True, machines=("online",)),
+    ActionSpec("online-publish", "online machine: publish a response to the Notary server",
+               {"bundle": f.name}, required=("bundle",), refs={"bundle": (RESPONSE,)},
+               online=True, machines=("online",), expect=()),
+    ActionSpec("client-verify", "a real notary client, pinned to the root certificates, lists "
+               "the repository", {"guns": f.listed(f.gun, minimum=1),
+                                  "targets": f.listed(f.text)},
+               online=True, machines=("online",), expect=()),
+    ActionSpec("delegate-key", "a delegate makes a key pair on their own machine",
+               {"name": f.name, **_OUT}, required=("name",), output=PUBLIC_KEY, online=True,
+               machines=("online",)),
+    ActionSpec("delegate-publish", "a delegate publishes a target with the real notary client",
+               {"gun": f.gun, "key": f.name, "target": f.text,
+                "role": f.delegation_role}, required=("gun", "key", "target"),
+               refs={"key": (PUBLIC_KEY,)}, online=True, machines=("online",), expect=()),
+]}

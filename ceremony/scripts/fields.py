@@ -1,0 +1,217 @@
+"""Typed readers for the values of a ceremony script: each returns the value or raises a
+ScriptError naming the field (`steps[2] (init).root-tokens[0]: ...`).
+
+YAML's implicit typing is not trusted: a field that wants text refuses a number, a boolean or
+a date (write it in quotes), and a field that wants a number refuses text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+from ceremony.scripts.yamlread import ScriptError
+from transfer.names import InvalidName, validate_gun, validate_role
+
+NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+SHA256 = re.compile(r"[0-9a-f]{64}")
+KEY_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MAX_TEXT = 4000
+MAX_LIST = 10_000
+
+Reader = Callable[[Any, str], Any]
+
+
+def fail(where: str, problem: str) -> ScriptError:
+    return ScriptError(f"{where}: {problem}")
+
+
+def type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean (true/false)"
+    if isinstance(value, int):
+        return "a number"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, dt.date):
+        return "a date (write it in quotes)"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def mapping(value: Any, where: str, *, required: tuple[str, ...] = (),
+            optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A mapping with exactly the allowed keys; unknown keys and missing ones are refused."""
+    if not isinstance(value, dict):
+        raise fail(where, f"expected a mapping, got {type_name(value)}")
+    allowed = set(required) | set(optional)
+    for key in value:
+        if key not in allowed:
+            hint = ", ".join(sorted(allowed)) or "none"
+            raise fail(f"{where}.{key}" if where else key,
+                       f"unknown key (allowed here: {hint})")
+    for key in required:
+        if key not in value:
+            raise fail(f"{where}.{key}" if where else key, "missing (required)")
+    return value
+
+
+def text(value: Any, where: str, *, multiline: bool = False, limit: int = 200) -> str:
+    if not isinstance(value, str):
+        raise fail(where, f"expected text, got {type_name(value)}")
+    if not value.strip():
+        raise fail(where, "is empty")
+    if len(value) > (MAX_TEXT if multiline else limit):
+        raise fail(where, f"longer than {MAX_TEXT if multiline else limit} characters")
+    bad = [c for c in value if (ord(c) < 32 and not (multiline and c in "\n\t"))
+           or 0x7f <= ord(c) < 0xa0 or 0x202a <= ord(c) <= 0x202e or 0x2066 <= ord(c) <= 0x2069]
+    if bad:
+        raise fail(where, f"contains a control character ({bad[0]!r})")
+    return value
+
+
+def name(value: Any, where: str) -> str:
+    value = text(value, where, limit=64)
+    if not NAME.fullmatch(value):
+        raise fail(where, f"{value!r} is not a name: lowercase letters, digits and '-', at most "
+                          "64 characters")
+    return value
+
+
+def key_label(value: Any, where: str) -> str:
+    value = text(value, where, limit=64)
+    if not KEY_LABEL.fullmatch(value):
+        raise fail(where, f"{value!r} is not a key label: letters, digits, '.', '_', '-'")
+    return value
+
+
+def integer(value: Any, where: str, *, minimum: int = 1, maximum: int = 1_000_000) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise fail(where, f"expected a whole number, got {type_name(value)}")
+    if not minimum <= value <= maximum:
+        raise fail(where, f"must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def boolean(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise fail(where, f"expected true or false, got {type_name(value)}")
+    return value
+
+
+def sha256(value: Any, where: str) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise fail(where, "a SHA-256 must be written in quotes (YAML read it as a number)")
+    value = text(value, where, limit=64).lower()
+    if not SHA256.fullmatch(value):
+        raise fail(where, "expected a SHA-256 digest: 64 hexadecimal characters")
+    return value
+
+
+def gun(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise fail(where, f"expected a GUN, got {type_name(value)}")
+    try:
+        return validate_gun(value)
+    except InvalidName as exc:
+        raise fail(where, str(exc)) from None
+
+
+def delegation_role(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise fail(where, f"expected a role name, got {type_name(value)}")
+    try:
+        role = validate_role(value)
+    except InvalidName as exc:
+        raise fail(where, str(exc)) from None
+    if not role.startswith("targets/"):
+        raise fail(where, f"{role!r} is not a delegation (targets/NAME)")
+    return role
+
+
+def duration(value: Any, where: str) -> dt.timedelta:
+    from hsm.x509 import parse_validity
+    value = text(value, where, limit=16)
+    try:
+        return parse_validity(value)
+    except Exception as exc:  # HSMError with its own wording
+        raise fail(where, " ".join(str(exc).split())) from None
+
+
+def choice(options: tuple[str, ...]) -> Reader:
+    def read(value: Any, where: str) -> str:
+        value = text(value, where, limit=64)
+        if value not in options:
+            raise fail(where, f"{value!r} is not one of {', '.join(options)}")
+        return value
+    return read
+
+
+def pin_source(value: Any, where: str) -> str:
+    from hsm.errors import HSMError
+    from hsm.pin import parse_pin_source
+    value = text(value, where, limit=1024)
+    try:
+        parse_pin_source(value)
+    except HSMError as exc:
+        raise fail(where, " ".join(str(exc).split())) from None
+    return value
+
+
+def path(value: Any, where: str, *, relative: bool = False) -> str:
+    """A file name. Output paths (`relative`) must stay inside the outputs folder."""
+    value = text(value, where, limit=1024)
+    p = PurePosixPath(value)
+    if relative and (p.is_absolute() or ".." in p.parts or value.startswith("~")):
+        raise fail(where, f"{value!r}: outputs are relative paths inside the outputs folder "
+                          "(no '/' at the start, no '..')")
+    if p.name in ("", ".", ".."):
+        raise fail(where, f"{value!r} is not a file name")
+    return value
+
+
+def listed(reader: Reader, *, minimum: int = 0, unique: bool = True) -> Reader:
+    def read(value: Any, where: str) -> list[Any]:
+        if not isinstance(value, list):
+            raise fail(where, f"expected a list, got {type_name(value)}")
+        if len(value) < minimum:
+            raise fail(where, f"needs at least {minimum} item(s)")
+        if len(value) > MAX_LIST:
+            raise fail(where, f"more than {MAX_LIST} items")
+        out = [reader(item, f"{where}[{i}]") for i, item in enumerate(value)]
+        if unique:
+            seen: set[Any] = set()
+            for i, item in enumerate(out):
+                if item in seen:
+                    raise fail(f"{where}[{i}]", f"{item!r} is listed twice")
+                seen.add(item)
+        return out
+    return read
+
+
+def versions(value: Any, where: str) -> dict[str, int]:
+    if not isinstance(value, dict):
+        raise fail(where, f"expected a mapping of role to version, got {type_name(value)}")
+    out = {}
+    for role, number in value.items():
+        try:
+            validate_role(role)
+        except InvalidName as exc:
+            raise fail(f"{where}.{role}", str(exc)) from None
+        out[role] = integer(number, f"{where}.{role}")
+    return out
+
+
+def read_fields(raw: Mapping[str, Any], where: str, spec: Mapping[str, Reader]) -> dict[str, Any]:
+    """Read each present key of `raw` with its reader (keys already checked by `mapping`)."""
+    return {key: spec[key](value, f"{where}.{key}") for key, value in raw.items() if key in spec}
