@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ceremony.ceremonies.signing import FileToSign, SignerSet, identity
@@ -196,15 +196,56 @@ def ceremony_digest(files: Sequence[FileToSign]) -> bytes:
     return hashlib.sha256(json.dumps(items, separators=(",", ":")).encode()).digest()
 
 
+@dataclass(frozen=True)
+class FileFacts:
+    """One file of a GUN's review block: what the per-repository table shows."""
+
+    role: str
+    old_version: int | None  # None: a new file
+    version: int
+    digest: str  # hex SHA-256 of the bytes to sign
+
+    @property
+    def consecutive(self) -> bool:
+        return self.old_version is not None and self.version == self.old_version + 1
+
+    @property
+    def header(self) -> str:
+        """The file's header line in the review block."""
+        return (f"--- {self.role}.json: NEW, version {self.version}" if self.old_version is None
+                else f"--- {self.role}.json: version {self.old_version} -> {self.version}")
+
+    @property
+    def digest_lines(self) -> list[str]:
+        return [f"{_DIGEST_PREFIX}{self.digest}",
+                f"{_WORDS_PREFIX}{digest_words(bytes.fromhex(self.digest))}"]
+
+
+@dataclass(frozen=True)
+class GunBlock:
+    """One GUN's block of the review, exactly as in the text (from its `=== GUN ===` line)."""
+
+    gun: str
+    lines: tuple[str, ...]
+    files: tuple[FileFacts, ...]
+
+
 @dataclass
 class Review:
     text: str
     files: list[dict[str, Any]]
     digest: bytes  # the ceremony digest (over the files), not of the text
+    head: list[str] = field(default_factory=list)  # title and header lines
+    blocks: list[GunBlock] = field(default_factory=list)
+    tail: list[str] = field(default_factory=list)  # blank line, ceremony digest and words
 
     @property
     def text_sha256(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+_DIGEST_PREFIX = "  sha256 of the bytes to sign: "
+_WORDS_PREFIX = "  words: "
 
 
 def review_files(title: str, files: Sequence[FileToSign],
@@ -212,20 +253,22 @@ def review_files(title: str, files: Sequence[FileToSign],
                  where: WhereIs | None = None, notes: Mapping[str, Sequence[str]] | None = None,
                  header: Sequence[str] = ()) -> Review:
     """The review of `files` (old[(gun, role)] is the current signed part, or None if new)."""
-    lines = [title, *header]
+    head = [title, *header]
     by_gun: dict[str, list[FileToSign]] = {}
     for f in files:
         by_gun.setdefault(f.gun, []).append(f)
     summary = []
+    blocks = []
     for gun, gun_files in by_gun.items():
-        lines.append("")
-        lines.append(f"=== {gun} ===")
+        lines = [f"=== {gun} ==="]
         lines += [f"  note: {n}" for n in (notes or {}).get(gun, [])]
+        facts = []
         for f in gun_files:
             before = old.get((gun, f.role))
-            head = (f"{f.role}.json: NEW, version {f.version}" if before is None else
-                    f"{f.role}.json: version {before.version} -> {f.version}")
-            lines.append(f"--- {head}")
+            fact = FileFacts(f.role, before.version if before is not None else None, f.version,
+                             f.digest)
+            facts.append(fact)
+            lines.append(fact.header)
             lines += [f"  {line}" for line in _summary(f.signed, where)]
             changes = diff(before.to_dict() if before is not None else {}, f.signed.to_dict())
             lines.append(f"  changes ({len(changes)}, old -> new):")
@@ -242,12 +285,15 @@ def review_files(title: str, files: Sequence[FileToSign],
                              f"{entry.token_serial}), key '{entry.key_label}'"
                              if entry is not None else "no token present holds it")
                     lines.append(f"      {kid}: {state}")
-            lines.append(f"  sha256 of the bytes to sign: {f.digest}")
-            lines.append(f"  words: {digest_words(bytes.fromhex(f.digest))}")
+            lines += fact.digest_lines
             summary.append({"gun": gun, "role": f.role, "version": f.version,
                             "signed_sha256": f.digest, "changes": len(changes)})
+        blocks.append(GunBlock(gun, tuple(lines), tuple(facts)))
     digest = ceremony_digest(files)
-    lines.append("")
-    lines.append(f"ceremony digest ({len(files)} file(s) to sign): {digest.hex()}")
-    lines.append(f"ceremony words: {digest_words(digest)}")
-    return Review("\n".join(lines), summary, digest)
+    tail = ["", f"ceremony digest ({len(files)} file(s) to sign): {digest.hex()}",
+            f"ceremony words: {digest_words(digest)}"]
+    text_lines = list(head)
+    for block in blocks:
+        text_lines += ["", *block.lines]
+    text_lines += tail
+    return Review("\n".join(text_lines), summary, digest, head, blocks, tail)
