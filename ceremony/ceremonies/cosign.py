@@ -34,7 +34,7 @@ from ceremony.ceremonies.partial import (
     status,
 )
 from ceremony.ceremonies.review import review_files
-from ceremony.ceremonies.runner import Ceremony, Console, Options, Run
+from ceremony.ceremonies.runner import Ceremony, Console, Options, Run, _show_review
 from ceremony.ceremonies.signing import (
     FileToSign,
     identity,
@@ -243,11 +243,7 @@ def _sign(run: Run, tx: Transaction, path: str,
               f"{len(files)} file(s); this site adds {len(todo)} signature(s)"]
     review = review_files("REVIEW: co-signing (ceremony sign)", files, old, run.signers,
                           run.where, notes, header)
-    run.console.show(review.text)
-    run.transcript.append("review", {"text_sha256": review.text_sha256,
-                                     "ceremony_digest": review.digest.hex(),
-                                     "words": digest_words(review.digest),
-                                     "files": review.files})
+    _show_review(run, review, "review")
     _confirm(run, f"Add this site's signatures to {len(files)} file(s), ceremony digest "
                   f"{review.digest.hex()} ({digest_words(review.digest)})?")
     signed_here: dict[tuple[str, str], set[str]] = {}

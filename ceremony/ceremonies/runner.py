@@ -35,7 +35,12 @@ from ceremony.airgap import NetworkPresentError, require_offline
 from ceremony.ceremonies.build import snapshot_for
 from ceremony.ceremonies.errors import CeremonyRefused, MissingSignaturesError
 from ceremony.ceremonies.request import RepoState
-from ceremony.ceremonies.review import Review, review_files
+from ceremony.ceremonies.review import (
+    BULK_REVIEW_THRESHOLD,
+    Review,
+    condensed_text,
+    review_files,
+)
 from ceremony.ceremonies.signing import (
     FileToSign,
     SignerSet,
@@ -52,6 +57,7 @@ from ceremony.errors import MetadataError
 from ceremony.inventory import KeyRecord, TokenRecord
 from ceremony.metadata.keys import Key
 from ceremony.metadata.model import ROOT, SNAPSHOT, AnySigned, Instant, Root, Snapshot
+from ceremony.secrets import check_no_secret
 from ceremony.transcript import Transcript
 from ceremony.workspace import Transaction, Workspace
 from hsm.errors import TokenNotFoundError
@@ -69,7 +75,7 @@ from transfer.bundle import (
     write_bundle,
 )
 from transfer.errors import TransferError
-from transfer.files import read_limited
+from transfer.files import atomic_write, read_limited
 from transfer.words import digest_words
 
 MAX_REQUEST_BYTES = 128 * 1024 * 1024
@@ -452,11 +458,21 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _show_review(run: Run, review: Review, kind: str) -> None:
-    run.console.show(review.text)
-    run.transcript.append(kind, {"text_sha256": review.text_sha256,
-                                 "ceremony_digest": review.digest.hex(),
-                                 "words": digest_words(review.digest),
-                                 "files": review.files})
+    """Show the review and record it by digest. Over more than BULK_REVIEW_THRESHOLD
+    repositories the full text goes to a file beside the transcript (<transcript>.<kind>.txt,
+    exactly the text whose SHA-256 is recorded) and the screen shows the condensed review."""
+    record: dict[str, Any] = {"text_sha256": review.text_sha256,
+                              "ceremony_digest": review.digest.hex(),
+                              "words": digest_words(review.digest), "files": review.files}
+    if len(review.blocks) > BULK_REVIEW_THRESHOLD:
+        path = run.transcript.path.with_name(f"{run.transcript.path.stem}.{kind}.txt")
+        check_no_secret(review.text, "the review")
+        atomic_write(path, review.text.encode())
+        record["text_file"] = path.name
+        run.console.show(condensed_text(review, str(path)))
+    else:
+        run.console.show(review.text)
+    run.transcript.append(kind, record)
 
 
 def _sign_snapshots(run: Run, plans: Sequence[Plan]) -> int:
