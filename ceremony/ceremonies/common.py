@@ -35,8 +35,8 @@ def select_guns(request: RequestBundle, guns: Sequence[str], all_guns: bool) -> 
     return [e for e in request.entries if e.gun in wanted]
 
 
-def lifetime_expiry(role: str, lifetime: dt.timedelta | None) -> Instant:
-    return expiry(lifetime if lifetime is not None else LIFETIMES[role])
+def lifetime_expiry(role: str, lifetime: dt.timedelta | None, now: dt.datetime) -> Instant:
+    return expiry(lifetime if lifetime is not None else LIFETIMES[role], now)
 
 
 def offline_snapshot(run: Run, state: RepoState) -> bool:
@@ -59,4 +59,4 @@ def snapshot_plan(run: Run, state: RepoState, lifetime: dt.timedelta | None,
                   removed: Sequence[str] = ()) -> SnapshotPlan | None:
     if not offline_snapshot(run, state):
         return None
-    return SnapshotPlan(state.snapshot, lifetime_expiry(SNAPSHOT, lifetime), list(removed))
+    return SnapshotPlan(state.snapshot, lifetime_expiry(SNAPSHOT, lifetime, run.now), list(removed))

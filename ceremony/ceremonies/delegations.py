@@ -103,7 +103,8 @@ class DelegationCeremony(Ceremony):
         return out
 
     def plan(self, run: Run, state: RepoState) -> Plan:
-        targets = next_targets(state.targets, lifetime_expiry(TARGETS, self.lifetimes[TARGETS]))
+        targets = next_targets(state.targets,
+                               lifetime_expiry(TARGETS, self.lifetimes[TARGETS], run.now))
         before = {r.name for r in targets.delegations.roles}
         if self.kind == "signer-add":
             notes = add_signer(targets, self.role_name, self.keys)

@@ -151,8 +151,8 @@ class InitCeremony(Ceremony):
         root = new_root(root_keys=[key for _, _, key in certs], root_threshold=self.threshold,
                         targets_key=targets_key, snapshot_key=snapshot_key,
                         timestamp_key=state.server_keys[TIMESTAMP],
-                        expires=lifetime_expiry(ROOT, self.lifetimes[ROOT]))
-        targets = new_targets(lifetime_expiry(TARGETS, self.lifetimes[TARGETS]))
+                        expires=lifetime_expiry(ROOT, self.lifetimes[ROOT], run.now))
+        targets = new_targets(lifetime_expiry(TARGETS, self.lifetimes[TARGETS], run.now))
         files = [FileToSign(gun, ROOT, root, thresholds_for(ROOT, root)),
                  FileToSign(gun, TARGETS, targets, thresholds_for(TARGETS, targets, root=root))]
         notes = []
@@ -175,5 +175,6 @@ class InitCeremony(Ceremony):
             s_token, s_info, _ = self._keys[SNAPSHOT]
             plan.keys.append(run.key_record(s_token, s_info, snapshot_key, SNAPSHOT, [gun]))
             plan.snapshot = SnapshotPlan(None, lifetime_expiry(SNAPSHOT,
-                                                               self.lifetimes[SNAPSHOT]))
+                                                               self.lifetimes[SNAPSHOT],
+                                                               run.now))
         return plan

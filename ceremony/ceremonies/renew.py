@@ -80,15 +80,14 @@ class Renew(Ceremony):
 
     def check(self, run: Run, entry: RequestEntry) -> RepoState:
         state = check_existing(entry, run.ws, self.operations)
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        self._until = self.expires or now + DEFAULTS[self.role]
+        self._until = self.expires or run.now + DEFAULTS[self.role]
         if self.role == ROOT:
             due = {}
             for kid in state.root.roles[ROOT].keyids:
                 until = cert_expiry(state.root.keys[kid])
                 if self.force:
                     due[kid] = "--reissue-certs"
-                elif until is not None and until < now + self.window:
+                elif until is not None and until < run.now + self.window:
                     due[kid] = f"expires {until:%Y-%m-%d}, within {self.window.days} days"
             self._reissue[state.gun] = due
         return state

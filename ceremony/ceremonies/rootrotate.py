@@ -207,8 +207,7 @@ class RotateRoot(Ceremony):
         return out
 
     def prepare(self, run: Run, states: Sequence[RepoState]) -> None:
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        self._expires = self.root_expires or now + YEARS_10
+        self._expires = self.root_expires or run.now + YEARS_10
         # a retired record whose token key is still in use under another ID (a re-issued
         # certificate) does not make the key retired
         active = {r.canonical_id for r in run.ws.keys()}

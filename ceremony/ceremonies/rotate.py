@@ -118,9 +118,10 @@ class RotateTargets(Ceremony):
         assert info.public_key is not None
         new_key = key_from_public_key(info.public_key)
         old_root = state.root
-        root = next_root(old_root, lifetime_expiry(ROOT, self.lifetimes[ROOT]))
+        root = next_root(old_root, lifetime_expiry(ROOT, self.lifetimes[ROOT], run.now))
         removed = replace_role_keys(root, TARGETS, [new_key], 1)
-        targets = next_targets(state.targets, lifetime_expiry(TARGETS, self.lifetimes[TARGETS]))
+        targets = next_targets(state.targets,
+                               lifetime_expiry(TARGETS, self.lifetimes[TARGETS], run.now))
         files = [FileToSign(state.gun, ROOT, root,
                             thresholds_for(ROOT, root, previous_root=old_root)),
                  FileToSign(state.gun, TARGETS, targets,

@@ -26,6 +26,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,6 +184,9 @@ class Run:
     def __init__(self, ceremony: Ceremony, options: Options, console: Console):
         self.ceremony = ceremony
         self.options = options
+        # One clock for the whole run: every repository of a bulk ceremony gets the same
+        # expiries (and so the same review), whichever second its turn comes.
+        self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         self.console = console
         self.ws: Workspace = None  # type: ignore[assignment]
         self.transcript: Transcript = None  # type: ignore[assignment]
