@@ -748,4 +748,9 @@ def parse_at(text: str) -> Instant:
         raise MetadataFormatError(f"--at {text!r} is not an ISO 8601 / RFC 3339 time") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
+    try:
+        moment = moment.astimezone(dt.UTC)  # a zone can push it out of years 1..9999
+    except OverflowError:
+        raise MetadataFormatError(f"--at {text!r} is outside the years 1 to 9999 in UTC") \
+            from None
     return Instant.from_datetime(moment)
