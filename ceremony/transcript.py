@@ -125,6 +125,10 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON the transcript writes")
+
+
 def parse_entries(data: bytes) -> tuple[tuple[Entry, ...], bytes]:
     """Check the chain of a transcript's bytes; returns (entries, torn tail bytes).
 
@@ -139,7 +143,8 @@ def parse_entries(data: bytes) -> tuple[tuple[Entry, ...], bytes]:
         expected = len(entries) + 1
         where = f"line {number}"
         try:
-            obj = json.loads(line.decode("ascii"), object_pairs_hook=_no_duplicates)
+            obj = json.loads(line.decode("ascii"), object_pairs_hook=_no_duplicates,
+                             parse_constant=_no_constant)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             reason = "non-ASCII bytes" if isinstance(exc, UnicodeDecodeError) else str(exc)
             raise TranscriptTampered(f"{where} is not a valid entry ({reason}): edited or "
