@@ -154,7 +154,11 @@ def check_root_key(listed_id: str, key: Key, gun: str, at: dt.datetime) -> RootC
                                     f"{'; '.join(bad + bad_time)}")
         else:
             intermediates.append(cert)
-    verdict.key_id = key_from_certificate(leaf, intermediates).key_id
+    try:
+        verdict.key_id = key_from_certificate(leaf, intermediates).key_id
+    except KeyFormatError as exc:  # e.g. an Ed25519 or DSA certificate: a problem to report
+        verdict.problems.append(exc.reason)
+        return verdict
     if verdict.key_id != listed_id:
         verdict.problems.append(
             f"Notary derives key ID {verdict.key_id} from this certificate (PEM not laid out as "

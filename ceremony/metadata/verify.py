@@ -679,7 +679,8 @@ def _verify_delegations(report: RepositoryReport, targets: MetadataFile[Targets]
         for role in parent_file.signed.delegations.roles:
             problem = delegation_name_problem(role.name, parent)
             if problem:
-                report.errors.append(DelegationError(f"delegation {role.name!r}: {problem}",
+                # ascii(): a look-alike letter or a bidi control is shown escaped, never as is
+                report.errors.append(DelegationError(f"delegation {ascii(role.name)}: {problem}",
                                                      file=parent_file.name))
                 continue
             if role.name in seen:
