@@ -19,12 +19,12 @@ def _trusted_versions(values: tuple[str, ...]) -> dict[str, int]:
     for value in values:
         role, _, number = value.partition("=")
         if not role or not (number.isascii() and number.isdigit()) or len(number) > 16:
-            raise MetadataFormatError(f"--trusted-version {value!r}: expected ROLE=N, e.g. "
+            raise MetadataFormatError(f"--trusted-version {ascii(value)}: expected ROLE=N, e.g. "
                                       "timestamp=42")
         try:
             versions[validate_role(role)] = int(number)
         except InvalidName as exc:
-            raise MetadataFormatError(f"--trusted-version {value!r}: {exc}") from None
+            raise MetadataFormatError(f"--trusted-version {ascii(value)}: {exc}") from None
     return versions
 
 
@@ -54,7 +54,7 @@ def verify(path: Path, gun: str, root_cert_ids: tuple[str, ...],
     """
     gun = _gun(gun)  # it becomes part of a path (PATH/tuf/GUN/metadata): checked first
     files = read_repository(path, gun)
-    report = verify_repository(files, gun, at=parse_at(at) if at else None,
+    report = verify_repository(files, gun, at=parse_at(at) if at is not None else None,
                                root_cert_ids=root_cert_ids,
                                trusted_versions=_trusted_versions(trusted_versions))
     emit(report.to_dict(), as_json, _print_report)

@@ -107,8 +107,9 @@ def parse_json(data: bytes, source: str) -> ParsedJSON:
         raise _locate_error(text, source) from None
     except RecursionError:
         raise MetadataFormatError("JSON nested too deeply", file=source) from None
-    except ValueError as exc:  # e.g. an integer literal of thousands of digits
-        raise MetadataFormatError(f"invalid JSON: {exc}", file=source) from None
+    except ValueError as exc:  # an integer literal over Python's 4300-digit limit
+        reason = "a number has thousands of digits" if "digits" in str(exc) else str(exc)
+        raise MetadataFormatError(f"invalid JSON: {reason}", file=source) from None
     return ParsedJSON(value, unsorted)
 
 
