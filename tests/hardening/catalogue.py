@@ -301,6 +301,14 @@ def truncated_png(i: Inputs, work: Path) -> list[str]:
     return [path]
 
 
+def broken_png(i: Inputs, work: Path) -> list[str]:
+    """A frame PNG with 8 bytes inserted inside its image data: Pillow says SyntaxError."""
+    (path,) = frame_pngs(frames(i, 700)[:1], work)
+    data = Path(path).read_bytes()
+    Path(path).write_bytes(data[:len(data) // 2] + bytes(8) + data[len(data) // 2:])
+    return [path]
+
+
 def transcript_lines(i: Inputs) -> list[bytes]:
     return i.transcript.split(b"\n")[:-1]
 
@@ -526,6 +534,8 @@ CATALOGUE: list[Case] = [
       "no ceremony transfer frames received"),
     C("images-truncated-png", "qr-images", images(truncated_png),
       "no ceremony transfer frames received"),
+    C("images-broken-png-chunk", "qr-images", images(broken_png),
+      "no ceremony transfer frames received"),
     C("images-decompression-bomb", "qr-images", images(lambda i, w: png_bomb(w)),
       "no ceremony transfer frames received"),
     C("images-foreign-qr", "qr-images",
@@ -568,6 +578,9 @@ CATALOGUE: list[Case] = [
     C("metadata-wrong-type-field", "metadata",
       repository(with_json("snapshot.json", lambda o: o["signed"].__setitem__("version", "2"))),
       "snapshot.json: signed.version"),
+    C("metadata-_type-is-a-list", "metadata",
+      repository(with_json("root.json", lambda o: o["signed"].__setitem__("_type", []))),
+      "root.json: signed._type: is an array, expected 'Root'"),
     C("metadata-wrong-_type", "metadata",
       repository(with_json("targets.json", lambda o: o["signed"].__setitem__("_type", "Root"))),
       "targets.json"),
