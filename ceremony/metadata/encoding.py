@@ -115,8 +115,15 @@ def parse_json(data: bytes, source: str) -> ParsedJSON:
 
 def _locate_error(text: str, source: str) -> MetadataFormatError:
     """Second, slow pass that keeps duplicates and number literals to name the bad field."""
-    value = json.loads(text, object_pairs_hook=_Pairs, parse_float=_Float,
-                       parse_constant=_Constant)
+    try:
+        value = json.loads(text, object_pairs_hook=_Pairs, parse_float=_Float,
+                           parse_constant=_Constant)
+    except json.JSONDecodeError as exc:  # the first pass stopped at a number before this
+        return MetadataFormatError(f"invalid JSON at line {exc.lineno} column {exc.colno}: "
+                                   f"{exc.msg}", file=source)
+    except (RecursionError, ValueError):
+        return MetadataFormatError("invalid JSON (nested too deeply, or a number with "
+                                   "thousands of digits)", file=source)
     found = _find_bad(value, "")
     if found is None:  # pragma: no cover - the first pass saw something
         return MetadataFormatError("invalid JSON", file=source)
