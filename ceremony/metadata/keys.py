@@ -25,6 +25,7 @@ from functools import cached_property
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
@@ -131,9 +132,15 @@ class Key:
                 raise KeyFormatError(
                     f"unexpected PEM block {match.group(1).decode()!r} in a certificate key")
             try:
-                certs.append(x509.load_pem_x509_certificate(match.group(0)))
-            except ValueError as exc:
+                cert = x509.load_pem_x509_certificate(match.group(0))
+                # Parts `cryptography` decodes only when asked: decoded here, once, so that a
+                # malformed key or extension is this error and not a crash wherever it is read.
+                cert.public_key()
+                cert.extensions  # noqa: B018
+                cert.subject  # noqa: B018
+            except (ValueError, UnsupportedAlgorithm) as exc:
                 raise KeyFormatError(f"unreadable certificate: {exc}") from None
+            certs.append(cert)
         if not certs:
             raise KeyFormatError("public part holds no PEM certificate")
         return tuple(certs)
