@@ -30,6 +30,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import math
 import os
 import platform
 import re
@@ -129,6 +130,13 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON the transcript writes")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as infinity, which the writer never writes
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
 def parse_entries(data: bytes) -> tuple[tuple[Entry, ...], bytes]:
     """Check the chain of a transcript's bytes; returns (entries, torn tail bytes).
 
@@ -144,7 +152,7 @@ def parse_entries(data: bytes) -> tuple[tuple[Entry, ...], bytes]:
         where = f"line {number}"
         try:
             obj = json.loads(line.decode("ascii"), object_pairs_hook=_no_duplicates,
-                             parse_constant=_no_constant)
+                             parse_constant=_no_constant, parse_float=_finite_float)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             reason = "non-ASCII bytes" if isinstance(exc, UnicodeDecodeError) else str(exc)
             raise TranscriptTampered(f"{where} is not a valid entry ({reason}): edited or "
