@@ -168,7 +168,7 @@ class _Reader:
                         raise self._corrupt(f"{gun} last signed {role} does not match its digest")
                     repo.signed[role] = SignedRecord(role, int(rec["version"]), rec["sha256"],
                                                      rec["time"], data)
-            except (OSError, ValueError, KeyError, TypeError, AttributeError,
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError,
                     InvalidName) as exc:
                 raise self._corrupt(f"cannot read {folder} ({type(exc).__name__})") from None
         self._repos[gun] = repo
@@ -190,7 +190,8 @@ class _Reader:
                     for r in data["retired"]:
                         rrec = RetiredKey.from_dict(r)
                         inv.retired[rrec.key.key_id] = rrec
-                except (OSError, ValueError, KeyError, TypeError, InventoryError) as exc:
+                except (OSError, ValueError, KeyError, TypeError, AttributeError,
+                        RecursionError, InventoryError) as exc:
                     raise self._corrupt(f"cannot read {path} ({type(exc).__name__})") from None
             self._inventory = inv
         return self._inventory
