@@ -294,6 +294,7 @@ class Transcript:
                 if b"\n" in fh.read():
                     os.close(fd)
                     raise
+        created = os.fstat(fd).st_size == 0  # nothing of a killed creation to keep
         t = cls(path, fd, ())
         try:
             fsync_dir(path.parent)
@@ -307,6 +308,8 @@ class Transcript:
             for record in repairs:
                 t.append("repair", record)
         except BaseException:
+            if created and t.seq == 0:  # not one entry written (disk full): leave no file
+                path.unlink(missing_ok=True)
             t._release()
             raise
         return t
@@ -402,6 +405,7 @@ class Transcript:
             raise TranscriptError(f"transcript entry {kind} is too large ({len(line)} bytes)")
         record = line + b"\n"
         try:
+            size = os.fstat(self._fd).st_size
             fault_point("transcript.append.before_write")
             if armed("transcript.append.torn"):  # fault injection: half a line, then SIGKILL
                 os.write(self._fd, record[: len(record) // 2])
@@ -411,8 +415,15 @@ class Transcript:
                 view = view[os.write(self._fd, view):]
             os.fsync(self._fd)
         except OSError as exc:
-            raise TranscriptError(f"cannot write transcript {self.path}: {exc.strerror}") \
-                from None
+            # Disk full (or an I/O error) part way: cut what got in, so the file ends with the
+            # last whole entry and the next append continues the chain from it.
+            try:
+                os.ftruncate(self._fd, size)
+                os.fsync(self._fd)
+            except OSError:
+                pass  # a torn tail is what remains; resume() repairs exactly that
+            raise TranscriptError(f"cannot write transcript {self.path}: {exc.strerror}; "
+                                  "the entry was not recorded") from None
         fault_point("transcript.append.after_fsync")
         self._seq += 1
         self._head = _sha(line)
