@@ -25,7 +25,6 @@ from functools import cached_property
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
@@ -138,7 +137,11 @@ class Key:
                 cert.public_key()
                 cert.extensions  # noqa: B018
                 cert.subject  # noqa: B018
-            except (ValueError, UnsupportedAlgorithm) as exc:
+                cert.issuer  # noqa: B018
+            # `cryptography` reports undecodable parts with many types (ValueError,
+            # UnsupportedAlgorithm, DuplicateExtension, even KeyError for an unknown ASN.1
+            # string type): in this block, any of them means an unreadable certificate.
+            except Exception as exc:
                 raise KeyFormatError(f"unreadable certificate: {exc}") from None
             certs.append(cert)
         if not certs:
