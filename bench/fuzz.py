@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
 from tests.hardening.properties import PROPERTIES, Property, seeds  # noqa: E402
 
-ROUND = 500  # examples per hypothesis run; a run is also the unit of the time budget
+ROUND = 500  # most examples per hypothesis run (rounds are sized to fit the time budget)
 
 
 def fuzz(prop: Property, *, examples: int | None, seconds: float | None) -> dict:
@@ -43,10 +43,19 @@ def fuzz(prop: Property, *, examples: int | None, seconds: float | None) -> dict
     failures: list[dict] = []
     started = time.monotonic()
     done = 0
+    batch = 50  # a first small round measures the speed; later rounds fit the time left
     while not failures:
-        batch = ROUND if examples is None else min(ROUND, examples - done)
-        if batch <= 0 or (seconds is not None and time.monotonic() - started >= seconds):
-            break
+        elapsed = time.monotonic() - started
+        if seconds is not None:
+            if elapsed >= seconds:
+                break
+            if done:
+                rate = count / max(elapsed, 1e-3)
+                batch = max(10, min(ROUND, int(rate * (seconds - elapsed))))
+        else:
+            batch = min(ROUND, examples - done)
+            if batch <= 0:
+                break
 
         @settings(max_examples=batch, deadline=None, database=None,
                   phases=(Phase.generate, Phase.shrink),
