@@ -383,11 +383,12 @@ class _Signed:
             raise MetadataFormatError(f"expected an object, got {_json_type(data)}")
         if "_type" in data and data["_type"] != cls.TYPE:
             found = data["_type"]
-            known = type(found) is str and found in _TYPES  # a list or object is unhashable
-            shown = repr(found) if type(found) is str else _json_type(found)
-            raise RoleTypeError(f"is {shown}, expected {cls.TYPE!r}"
+            if type(found) is not str:
+                raise MetadataFormatError(f"expected a string, got {_json_type(found)}",
+                                          field="_type")
+            raise RoleTypeError(f"is {found!r}, expected {cls.TYPE!r}"
                                 + (f" (a {found} file where {cls.ROLE} belongs?)"
-                                   if known else ""), field="_type")
+                                   if found in _TYPES else ""), field="_type")
         _fields(data, required)
         return _int(data["version"], "version", 1), _instant(data["expires"], "expires")
 
@@ -547,7 +548,7 @@ class Metadata(Generic[SignedT]):
         signed_data = data["signed"]
         if expected is None:
             found = signed_data.get("_type") if type(signed_data) is dict else None
-            if type(found) is not str or found not in _TYPES:  # a list is unhashable
+            if type(found) is not str or found not in _TYPES:
                 raise MetadataFormatError(
                     f"unknown _type {found!r} (expected Root, Targets, Snapshot or Timestamp)",
                     field="signed._type")

@@ -580,7 +580,7 @@ CATALOGUE: list[Case] = [
       "snapshot.json: signed.version"),
     C("metadata-_type-is-a-list", "metadata",
       repository(with_json("root.json", lambda o: o["signed"].__setitem__("_type", []))),
-      "root.json: signed._type: is an array, expected 'Root'"),
+      "root.json: signed._type: expected a string, got an array"),
     C("metadata-wrong-_type", "metadata",
       repository(with_json("targets.json", lambda o: o["signed"].__setitem__("_type", "Root"))),
       "targets.json"),
