@@ -65,7 +65,7 @@ class Case:
     id: str
     kind: str
     make: Callable[[Inputs, Path], Invocation] = field(repr=False)
-    expect: str  # the error line contains this
+    expect: str | tuple[str, ...]  # the error line contains this (or one of these)
 
     def __str__(self) -> str:
         return self.id
@@ -635,10 +635,13 @@ CATALOGUE: list[Case] = [
       repository(pem_edit(lambda p: _pem("CERTIFICATE", _der_of(p).replace(
           bytes.fromhex("034200 04"), bytes.fromhex("034200 05"), 1)))),
       "unreadable certificate"),
+    # Two wordings: the metadata layer on main checks the key type against the certificate
+    # ("holds an RSA key"); before that, the re-derived key ID or key type names it.
     C("pem-rsa-cert-as-ecdsa", "pem", repository(pem_edit(lambda p: _rsa_cert_pem())),
-      "Notary derives key ID"),
+      ("a ecdsa-x509 key holds an RSA key", "Notary derives key ID")),
     C("pem-ed25519-cert", "pem", repository(pem_edit(lambda p: _ed25519_cert_pem())),
-      "Notary certificates hold ECDSA or RSA keys only"),
+      ("a ecdsa-x509 key holds an Ed25519 key",
+       "Notary certificates hold ECDSA or RSA keys only")),
     C("pem-huge-block", "pem",
       repository(pem_in_root(_pem("CERTIFICATE", b"\x30\x82\xff\xff" + b"A" * 600_000))),
       "unreadable certificate"),
@@ -879,7 +882,8 @@ def check(case: Case, r: CliResult, changed: list[str]) -> list[str]:
         stray = [row for row in rows[:-1] if not row.startswith(allowed) or not allowed]
         if stray:
             problems.append(f"other lines on stderr: {stray[:3]!r}")
-        if case.expect not in errors[0]:
+        needles = (case.expect,) if isinstance(case.expect, str) else case.expect
+        if not any(needle in errors[0] for needle in needles):
             problems.append(f"error does not name the problem ({case.expect!r}): "
                             f"{errors[0][:300]!r}")
         if len(errors[0]) > 2000:
