@@ -30,6 +30,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import math
 import os
 import platform
 import re
@@ -125,6 +126,17 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON the transcript writes")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as infinity, which the writer never writes
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
 def parse_entries(data: bytes) -> tuple[tuple[Entry, ...], bytes]:
     """Check the chain of a transcript's bytes; returns (entries, torn tail bytes).
 
@@ -139,7 +151,8 @@ def parse_entries(data: bytes) -> tuple[tuple[Entry, ...], bytes]:
         expected = len(entries) + 1
         where = f"line {number}"
         try:
-            obj = json.loads(line.decode("ascii"), object_pairs_hook=_no_duplicates)
+            obj = json.loads(line.decode("ascii"), object_pairs_hook=_no_duplicates,
+                             parse_constant=_no_constant, parse_float=_finite_float)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             reason = "non-ASCII bytes" if isinstance(exc, UnicodeDecodeError) else str(exc)
             raise TranscriptTampered(f"{where} is not a valid entry ({reason}): edited or "
@@ -281,6 +294,7 @@ class Transcript:
                 if b"\n" in fh.read():
                     os.close(fd)
                     raise
+        created = os.fstat(fd).st_size == 0  # nothing of a killed creation to keep
         t = cls(path, fd, ())
         try:
             fsync_dir(path.parent)
@@ -294,6 +308,8 @@ class Transcript:
             for record in repairs:
                 t.append("repair", record)
         except BaseException:
+            if created and t.seq == 0:  # not one entry written (disk full): leave no file
+                path.unlink(missing_ok=True)
             t._release()
             raise
         return t
@@ -389,6 +405,7 @@ class Transcript:
             raise TranscriptError(f"transcript entry {kind} is too large ({len(line)} bytes)")
         record = line + b"\n"
         try:
+            size = os.fstat(self._fd).st_size
             fault_point("transcript.append.before_write")
             if armed("transcript.append.torn"):  # fault injection: half a line, then SIGKILL
                 os.write(self._fd, record[: len(record) // 2])
@@ -398,8 +415,15 @@ class Transcript:
                 view = view[os.write(self._fd, view):]
             os.fsync(self._fd)
         except OSError as exc:
-            raise TranscriptError(f"cannot write transcript {self.path}: {exc.strerror}") \
-                from None
+            # Disk full (or an I/O error) part way: cut what got in, so the file ends with the
+            # last whole entry and the next append continues the chain from it.
+            try:
+                os.ftruncate(self._fd, size)
+                os.fsync(self._fd)
+            except OSError:
+                pass  # a torn tail is what remains; resume() repairs exactly that
+            raise TranscriptError(f"cannot write transcript {self.path}: {exc.strerror}; "
+                                  "the entry was not recorded") from None
         fault_point("transcript.append.after_fsync")
         self._seq += 1
         self._head = _sha(line)

@@ -168,7 +168,7 @@ class _Reader:
                         raise self._corrupt(f"{gun} last signed {role} does not match its digest")
                     repo.signed[role] = SignedRecord(role, int(rec["version"]), rec["sha256"],
                                                      rec["time"], data)
-            except (OSError, ValueError, KeyError, TypeError, AttributeError,
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError,
                     InvalidName) as exc:
                 raise self._corrupt(f"cannot read {folder} ({type(exc).__name__})") from None
         self._repos[gun] = repo
@@ -190,7 +190,8 @@ class _Reader:
                     for r in data["retired"]:
                         rrec = RetiredKey.from_dict(r)
                         inv.retired[rrec.key.key_id] = rrec
-                except (OSError, ValueError, KeyError, TypeError, InventoryError) as exc:
+                except (OSError, ValueError, KeyError, TypeError, AttributeError,
+                        RecursionError, InventoryError) as exc:
                     raise self._corrupt(f"cannot read {path} ({type(exc).__name__})") from None
             self._inventory = inv
         return self._inventory
@@ -382,11 +383,17 @@ class Workspace(_Reader):
                     for p in folder.iterdir())):
                 raise WorkspaceError(f"cannot create a workspace in {folder}: it exists and is "
                                      "not an empty directory")
+            made = not folder.exists()
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise WorkspaceError(f"cannot create {folder}: {exc.strerror}") from None
-            _atomic(marker, json.dumps({"format": FORMAT, "version": VERSION}).encode())
+            try:
+                _atomic(marker, json.dumps({"format": FORMAT, "version": VERSION}).encode())
+            except WorkspaceError:
+                if made:  # disk full: leave no empty folder behind
+                    shutil.rmtree(folder, ignore_errors=True)
+                raise
         try:
             info = json.loads(marker.read_bytes())
         except (OSError, ValueError):
@@ -397,12 +404,16 @@ class Workspace(_Reader):
             raise WorkspaceError(f"workspace {folder} has format version {info.get('version')!r}; "
                                  f"this tool reads version {VERSION}")
         # Made here, not only at creation: a creation may have been cut short.
-        for sub in ("state", "transcripts"):
-            if not (folder / sub).is_dir():
-                (folder / sub).mkdir()
-                fsync_dir(folder)
-        if not (folder / ".lock").exists():
-            os.close(os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644))
+        try:
+            for sub in ("state", "transcripts"):
+                if not (folder / sub).is_dir():
+                    (folder / sub).mkdir()
+                    fsync_dir(folder)
+            if not (folder / ".lock").exists():
+                os.close(os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644))
+        except OSError as exc:
+            raise WorkspaceError(f"cannot set up workspace {folder}: "
+                                 f"{exc.strerror or exc}") from None
         return cls(folder)
 
     # reads always look at the generation committed now ------------------------------------------

@@ -110,7 +110,7 @@ def parse_uri(text: str) -> Pkcs11URI:
     slot_id: int | None = None
     if "slot-id" in values:
         raw = str(values.pop("slot-id"))
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             raise URIError(f"malformed PKCS#11 URI {redact(text)!r}: slot-id must be a "
                            f"decimal number, not {raw!r}")
         slot_id = int(raw)

@@ -171,11 +171,18 @@ _UNITS = {"y": NOTARY_YEAR, "w": dt.timedelta(weeks=1), "d": dt.timedelta(days=1
           "h": dt.timedelta(hours=1)}
 
 
+MAX_VALIDITY = 100 * NOTARY_YEAR
+
+
 def parse_validity(text: str) -> dt.timedelta:
-    """'10y', '365d', '52w', '12h' (a year is 365 days, as in Notary) -> timedelta."""
+    """'10y', '365d', '52w', '12h' (a year is 365 days, as in Notary) -> timedelta.
+
+    ASCII digits only (no look-alike digits from other scripts), at most 100 years."""
     raw = (text or "").strip().lower()
     number, unit = raw[:-1], raw[-1:]
-    if unit not in _UNITS or not number.isdigit() or int(number) <= 0:
+    if unit not in _UNITS or not (number.isascii() and number.isdigit()) or int(number) <= 0:
         raise HSMError(f"invalid validity {text!r}: use a whole number with a unit, e.g. 10y, "
                        "365d, 52w or 12h")
+    if len(number) > 7 or int(number) * _UNITS[unit] > MAX_VALIDITY:
+        raise HSMError(f"invalid validity {text!r}: at most 100 years (100y)")
     return int(number) * _UNITS[unit]

@@ -29,8 +29,9 @@ class InvalidName(ValueError):
 
 
 def _shown(name: object) -> str:
-    # repr() makes control characters, bidi overrides and look-alike letters visible.
-    text = repr(name)
+    # ascii() makes control characters, bidi overrides and look-alike letters visible
+    # (repr() shows printable non-ASCII letters as they are: 'е' for 'e').
+    text = ascii(name)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -39,6 +39,8 @@ COMMANDS: dict[str, str] = {
 }
 
 USER_ERRORS = (CeremonyError, HSMError, TransferError)
+# click >= 8.2 raises this (a UsageError) for a group called without a command.
+NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
 class LazyGroup(click.Group):
@@ -72,8 +74,14 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
         sys.exit(1)
-    except click.ClickException as exc:
+    except NO_ARGS_IS_HELP as exc:  # `ceremony` or `ceremony key` alone: show the help
         exc.show()
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        # One format for every error, usage errors included: one line, `error: ...`.
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        click.echo(f"error: {one_line(exc.format_message())}{hint}", err=True)
         sys.exit(exc.exit_code)
     except USER_ERRORS as exc:
         click.echo(f"error: {one_line(str(exc))}", err=True)

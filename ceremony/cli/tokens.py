@@ -15,10 +15,12 @@ from typing import Any
 import click
 from cryptography.hazmat.primitives import hashes
 
+from ceremony.airgap import allow_network_option, require_offline
 from ceremony.cli.common import emit, json_option
 from hsm.errors import HSMError
 from transfer.errors import TransferError
 from transfer.files import atomic_write
+from transfer.names import InvalidName, validate_gun
 
 module_option = click.option("--module", "module", metavar="PATH",
                              help="PKCS#11 module (.so); default: $CEREMONY_PKCS11_MODULE, the "
@@ -52,6 +54,14 @@ def _check_out(out: str | None, force: bool) -> None:
     # Refuse before asking the token for anything: no PIN typed for nothing.
     if out and Path(out).exists() and not force:
         raise TransferError(f"refusing to overwrite existing file {out} (use --force)")
+
+
+def _offline(allow_network: bool) -> None:
+    # Private keys are used: refuse on a machine with a network up, unless allowed.
+    findings = require_offline(allow_network)
+    if findings:
+        _warn("going on with the network up (" + "; ".join(findings) + ") because "
+              "--allow-network was given")
 
 
 def _key_id_arg(value: str | None) -> bytes | None:
@@ -161,15 +171,18 @@ def key() -> None:
 @click.option("--id", "key_id", metavar="HEX", help="CKA_ID to use (default: 16 random bytes).")
 @pin_source_option
 @module_option
+@allow_network_option
 @json_option
 def key_generate(token_uri: str | None, label: str | None, algorithm: str, key_id: str | None,
-                 pin_source: str | None, module: str | None, as_json: bool) -> None:
+                 pin_source: str | None, module: str | None, allow_network: bool,
+                 as_json: bool) -> None:
     """Generate a signing key ON the token (never extractable) and show custody evidence."""
     from hsm.keys import get_algorithm
     _need(token_uri, "--token URI", "the token to generate on, e.g. --token pkcs11:token=root-a")
     _need(label, "--label LABEL", "a name for the new key, e.g. --label root")
     get_algorithm(algorithm)  # refuse an unknown algorithm before asking for a PIN
     raw_id = _key_id_arg(key_id)
+    _offline(allow_network)
     with _pool(module, pin_source) as pool:
         tok = pool.open(token_uri)
         info = tok.generate_key(label or "", algorithm, raw_id)
@@ -238,10 +251,11 @@ def key_export(token_uri: str | None, label: str | None, fmt: str, out: str | No
                    "one stored earlier for this key.")
 @pin_source_option
 @module_option
+@allow_network_option
 @json_option
 def key_cert(token_uri: str | None, label: str | None, gun: str | None, valid_for: str,
              out: str | None, force: bool, store_on_token: bool, pin_source: str | None,
-             module: str | None, as_json: bool) -> None:
+             module: str | None, allow_network: bool, as_json: bool) -> None:
     """Issue a self-signed root certificate for GUN; the token computes the signature.
 
     Running it again for the same key re-issues (new serial and validity, same key)."""
@@ -249,8 +263,13 @@ def key_cert(token_uri: str | None, label: str | None, gun: str | None, valid_fo
     _need(token_uri, "--token URI", "the token holding the root key")
     _need(gun, "--gun GUN", "the repository the root certificate is for")
     _need(out, "--out FILE", "where to write the certificate (PEM)")
+    try:
+        validate_gun(gun)
+    except InvalidName as exc:
+        raise HSMError(f"--gun: {exc}") from None
     validity = parse_validity(valid_for)
     _check_out(out, force)
+    _offline(allow_network)
     with _pool(module, pin_source) as pool:
         tok = pool.open(token_uri)
         result = tok.certificate(label, gun or "", valid_for=validity, store=store_on_token)

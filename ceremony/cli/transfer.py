@@ -6,6 +6,7 @@ Thin layer over transfer.qr: options, progress on stderr, digests for the person
 from __future__ import annotations
 
 import hashlib
+import io
 import sys
 from pathlib import Path
 
@@ -274,7 +275,10 @@ def receive(paths: tuple[Path, ...], out_file: Path, use_images: bool, video_fil
     else:
         if sys.stdin.isatty():
             info("scan the codes now (one frame a line); Ctrl-D ends")
-        captures = iter_lines(sys.stdin)
+        # Bytes, not the locale's text: a scanner can type anything, and bytes that are not
+        # UTF-8 must be a rejected line, not a crash.
+        captures = iter_lines(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8",
+                                               errors="replace"))
     receiver = Receiver(max_size=max_size)
     reporter = Reporter(receiver)
     try:

@@ -11,17 +11,28 @@ from ceremony.cli.common import emit, json_option
 from ceremony.errors import MetadataFormatError
 from ceremony.metadata.repository import read_repository
 from ceremony.metadata.verify import parse_at, verify_repository
+from transfer.names import InvalidName, validate_gun, validate_role
 
 
 def _trusted_versions(values: tuple[str, ...]) -> dict[str, int]:
     versions = {}
     for value in values:
         role, _, number = value.partition("=")
-        if not role or not number.isdigit():
-            raise MetadataFormatError(f"--trusted-version {value!r}: expected ROLE=N, e.g. "
+        if not role or not (number.isascii() and number.isdigit()) or len(number) > 16:
+            raise MetadataFormatError(f"--trusted-version {ascii(value)}: expected ROLE=N, e.g. "
                                       "timestamp=42")
-        versions[role] = int(number)
+        try:
+            versions[validate_role(role)] = int(number)
+        except InvalidName as exc:
+            raise MetadataFormatError(f"--trusted-version {ascii(value)}: {exc}") from None
     return versions
+
+
+def _gun(gun: str) -> str:
+    try:
+        return validate_gun(gun)
+    except InvalidName as exc:
+        raise MetadataFormatError(f"--gun: {exc}") from None
 
 
 @click.command()
@@ -41,8 +52,9 @@ def verify(path: Path, gun: str, root_cert_ids: tuple[str, ...],
     folder of files downloaded from a Notary server, including the N.root.json history. Exits 0
     only if everything verifies; every warning is reported.
     """
+    gun = _gun(gun)  # it becomes part of a path (PATH/tuf/GUN/metadata): checked first
     files = read_repository(path, gun)
-    report = verify_repository(files, gun, at=parse_at(at) if at else None,
+    report = verify_repository(files, gun, at=parse_at(at) if at is not None else None,
                                root_cert_ids=root_cert_ids,
                                trusted_versions=_trusted_versions(trusted_versions))
     emit(report.to_dict(), as_json, _print_report)

@@ -168,10 +168,14 @@ def _judge(verdict: RootCertificate, chain: tuple[x509.Certificate, ...], public
                                     f"{'; '.join(bad + bad_time)}")
         else:
             intermediates.append(cert)
-    if len(intermediates) == len(chain) - 1 and key.pem_is_go_layout:
-        verdict.key_id = key.key_id  # Notary re-derives exactly this key
-    else:
-        verdict.key_id = key_from_certificate(leaf, intermediates).key_id
+    try:
+        if len(intermediates) == len(chain) - 1 and key.pem_is_go_layout:
+            verdict.key_id = key.key_id  # Notary re-derives exactly this key
+        else:
+            verdict.key_id = key_from_certificate(leaf, intermediates).key_id
+    except KeyFormatError as exc:  # e.g. an Ed25519 or DSA certificate: a problem to report
+        verdict.problems.append(exc.reason)
+        return verdict
     if verdict.key_id != verdict.listed_id:
         verdict.problems.append(
             f"Notary derives key ID {verdict.key_id} from this certificate (PEM not laid out as "

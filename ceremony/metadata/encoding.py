@@ -109,6 +109,9 @@ def parse_json(data: bytes, source: str) -> ParsedJSON:
         raise _locate_error(text, source) from None
     except RecursionError:
         raise MetadataFormatError("JSON nested too deeply", file=source) from None
+    except ValueError as exc:  # an integer literal over Python's 4300-digit limit
+        reason = "a number has thousands of digits" if "digits" in str(exc) else str(exc)
+        raise MetadataFormatError(f"invalid JSON: {reason}", file=source) from None
     return ParsedJSON(value, unsorted)
 
 
@@ -122,6 +125,9 @@ def _locate_error(text: str, source: str) -> MetadataFormatError:
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", file=source)
     except RecursionError:
         return MetadataFormatError("JSON nested too deeply", file=source)
+    except ValueError:  # int() refuses a literal of thousands of digits
+        return MetadataFormatError("invalid JSON (a number with thousands of digits)",
+                                   file=source)
     found = _find_bad(value, "")
     if found is None:  # pragma: no cover - the first pass saw something
         return MetadataFormatError("invalid JSON", file=source)

@@ -134,9 +134,19 @@ class Key:
             try:
                 with warnings.catch_warnings():  # cryptography's deprecation notices
                     warnings.simplefilter("ignore")
-                    certs.append(x509.load_pem_x509_certificate(match.group(0)))
-            except Exception as exc:  # untrusted bytes: any failure makes the key unusable
+                    cert = x509.load_pem_x509_certificate(match.group(0))
+                    # Parts `cryptography` decodes only when asked: decoded here, once, so that
+                    # a malformed key or extension is this error and not a crash where it is read.
+                    cert.public_key()
+                    cert.extensions  # noqa: B018
+                    cert.subject  # noqa: B018
+                    cert.issuer  # noqa: B018
+            # `cryptography` reports undecodable parts with many types (ValueError,
+            # UnsupportedAlgorithm, DuplicateExtension, even KeyError for an unknown ASN.1
+            # string type): in this block, any of them means an unreadable certificate.
+            except Exception as exc:
                 raise KeyFormatError(f"unreadable certificate: {exc}") from None
+            certs.append(cert)
         if not certs:
             raise KeyFormatError("public part holds no PEM certificate")
         return tuple(certs)

@@ -9,15 +9,18 @@ Three layouts are understood, for a GUN:
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ceremony.errors import MissingMetadataError
+from ceremony.errors import MetadataFormatError, MissingMetadataError
 from ceremony.metadata.model import TOP_LEVEL_ROLES
 
 _HISTORY = re.compile(r"([1-9][0-9]{0,8})\.root")
 _DELEGATION_NAME = re.compile(r"targets/[-a-z0-9_/]+")
+# Notary's own client refuses to download more than this for one file (notary.MaxDownloadSize).
+MAX_FILE_BYTES = 100 * 1024 * 1024
 
 
 @dataclass
@@ -64,9 +67,24 @@ def read_repository(path: Path, gun: str) -> RepositoryFiles:
         name = file.relative_to(folder).as_posix().removesuffix(".json")
         history = _HISTORY.fullmatch(name)
         if history:
-            files.root_history[int(history.group(1))] = file.read_bytes()
+            files.root_history[int(history.group(1))] = _read(file, folder)
         elif name in TOP_LEVEL_ROLES or _DELEGATION_NAME.fullmatch(name):
-            files.roles[name] = file.read_bytes()
+            files.roles[name] = _read(file, folder)
         else:
             files.ignored.append(f"{name}.json")
     return files
+
+
+def _read(file: Path, folder: Path) -> bytes:
+    """A file's bytes; one over MAX_FILE_BYTES is refused before it is read."""
+    name = file.relative_to(folder).as_posix()
+    try:
+        with open(file, "rb") as handle:
+            too_big = os.fstat(handle.fileno()).st_size > MAX_FILE_BYTES
+            data = b"" if too_big else handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise MetadataFormatError(f"cannot read: {exc.strerror or exc}", file=name) from None
+    if too_big or len(data) > MAX_FILE_BYTES:
+        raise MetadataFormatError(f"larger than {MAX_FILE_BYTES} bytes, Notary's own limit",
+                                  file=name)
+    return data

@@ -681,7 +681,8 @@ def _verify_delegations(report: RepositoryReport, targets: MetadataFile[Targets]
         for role in parent_file.signed.delegations.roles:
             problem = delegation_name_problem(role.name, parent)
             if problem:
-                report.errors.append(DelegationError(f"delegation {role.name!r}: {problem}",
+                # ascii(): a look-alike letter or a bidi control is shown escaped, never as is
+                report.errors.append(DelegationError(f"delegation {ascii(role.name)}: {problem}",
                                                      file=parent_file.name))
                 continue
             if role.name in seen:
@@ -751,4 +752,9 @@ def parse_at(text: str) -> Instant:
         raise MetadataFormatError(f"--at {text!r} is not an ISO 8601 / RFC 3339 time") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
+    try:
+        moment = moment.astimezone(dt.UTC)  # a zone can push it out of years 1..9999
+    except OverflowError:
+        raise MetadataFormatError(f"--at {text!r} is outside the years 1 to 9999 in UTC") \
+            from None
     return Instant.from_datetime(moment)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from softhsm.env import SoftHSMEnv
-from tests.conftest import CliResult, run_cli
+from tests.conftest import AIRGAPPED, CliResult, run_cli
 
 ALL_ALGORITHMS = ["ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096", "ed25519"]
 
@@ -53,9 +53,12 @@ def cli_env(softhsm_factory: Callable[..., SoftHSMEnv]) -> SoftHSMEnv:
 
 @pytest.fixture(scope="module")
 def ceremony(cli_env: SoftHSMEnv) -> Callable[..., CliResult]:
-    """run_cli with the CLI environment's SOFTHSM2_CONF and module."""
-    def run(*args: str, env: dict[str, str] | None = None, **kw: object) -> CliResult:
-        return run_cli(*args, env={**cli_env.env, **(env or {})}, **kw)  # type: ignore[arg-type]
+    """run_cli with the CLI environment's SOFTHSM2_CONF and module; `offline=True` runs it in a
+    network namespace with only loopback (key generate/cert refuse a machine with a network)."""
+    def run(*args: str, env: dict[str, str] | None = None, offline: bool = False,
+            **kw: object) -> CliResult:
+        return run_cli(*args, env={**cli_env.env, **(env or {})},  # type: ignore[arg-type]
+                       wrapper=AIRGAPPED if offline else (), **kw)
     return run
 
 

@@ -17,13 +17,15 @@ from tests.conftest import ROOT
 from tests.hsm.conftest import assert_one_line_error, pkcs11_tool_objects
 
 GUN = "example.com/cli/app"
+# key generate/cert refuse a machine with a network up (this one has one): they run with
+# offline=True, in a network namespace with only loopback, as on an air-gapped machine.
 
 
 @pytest.fixture(scope="module")
 def root_key(ceremony, cli_env):
     """An ecdsa-p256 key 'root' on token 'root-a', made through the CLI once per module."""
     r = ceremony("key", "generate", "--token", "pkcs11:token=root-a", "--label", "root",
-                 "--pin-source", cli_env.pin_source("root-a"), "--json")
+                 "--pin-source", cli_env.pin_source("root-a"), "--json", offline=True)
     assert r.returncode == 0, r.output
     return json.loads(r.stdout)
 
@@ -82,12 +84,12 @@ def test_generate_and_list(ceremony, cli_env, root_key, monkeypatch):
 def test_generate_ed25519_with_id(ceremony, cli_env):
     r = ceremony("key", "generate", "--token", "targets", "--label", "targets",
                  "--algorithm", "ed25519", "--id", "c0ffee01",
-                 "--pin-source", cli_env.pin_source("targets"))
+                 "--pin-source", cli_env.pin_source("targets"), offline=True)
     assert r.returncode == 0, r.output
     assert "generated ed25519 key 'targets' on token 'targets'" in r.stdout
     assert "id c0ffee01" in r.stdout and "custody OK" in r.stdout
     dup = ceremony("key", "generate", "--token", "targets", "--label", "other", "--id",
-                   "c0ffee01", "--pin-source", cli_env.pin_source("targets"))
+                   "c0ffee01", "--pin-source", cli_env.pin_source("targets"), offline=True)
     assert_one_line_error(dup, "already has an object with id c0ffee01")
 
 
@@ -120,7 +122,7 @@ def test_cert(ceremony, cli_env, root_key, tmp_path):
     out = tmp_path / "root.crt"
     args = ["key", "cert", "--token", "pkcs11:token=root-a;object=root", "--gun", GUN,
             "--out", str(out), "--pin-source", cli_env.pin_source("root-a")]
-    r = ceremony(*args, "--json")
+    r = ceremony(*args, "--json", offline=True)
     assert r.returncode == 0, r.output
     data = json.loads(r.stdout)
     assert set(data) == {"token", "label", "id", "gun", "out", "serial", "not_before",
@@ -137,9 +139,9 @@ def test_cert(ceremony, cli_env, root_key, tmp_path):
     text = subprocess.run(["openssl", "x509", "-in", str(out), "-noout", "-text"],
                           capture_output=True, text=True, check=True).stdout
     assert f"CN = {GUN}" in text and "CA:FALSE" in text and "Code Signing" in text
-    assert_one_line_error(ceremony(*args), "refusing to overwrite")
+    assert_one_line_error(ceremony(*args, offline=True), "refusing to overwrite")
     # Re-issue for the same key: new certificate, same canonical key ID.
-    r = ceremony(*args, "--force", "--valid-for", "365d", "--store-on-token")
+    r = ceremony(*args, "--force", "--valid-for", "365d", "--store-on-token", offline=True)
     assert r.returncode == 0, r.output
     assert "cert key ID (ecdsa-x509; root.json, trust pinning): " in r.stdout
     assert root_key["key"]["key_id"] in r.stdout and data["cert_key_id"] not in r.stdout
@@ -176,7 +178,7 @@ def test_errors_are_one_line(ceremony, args, needles, tmp_path):
 
 def test_duplicate_label(ceremony, cli_env, root_key):
     r = ceremony("key", "generate", "--token", "root-a", "--label", "root", "--pin-source",
-                 cli_env.pin_source("root-a"))
+                 cli_env.pin_source("root-a"), offline=True)
     assert_one_line_error(r, "token 'root-a' already has a key labelled 'root'",
                           "nothing was generated")
 
@@ -184,13 +186,13 @@ def test_duplicate_label(ceremony, cli_env, root_key):
 def test_missing_key_and_ed25519_root_cert(ceremony, cli_env, tmp_path):
     src = cli_env.pin_source("targets")
     r = ceremony("key", "cert", "--token", "targets", "--label", "nope", "--gun", GUN,
-                 "--out", str(tmp_path / "c.pem"), "--pin-source", src)
+                 "--out", str(tmp_path / "c.pem"), "--pin-source", src, offline=True)
     assert_one_line_error(r, "token 'targets' has no private key with label 'nope'",
                           "keys present:")
     ceremony("key", "generate", "--token", "targets", "--label", "ed", "--algorithm",
-             "ed25519", "--pin-source", src)
+             "ed25519", "--pin-source", src, offline=True)
     r = ceremony("key", "cert", "--token", "targets", "--label", "ed", "--gun", GUN,
-                 "--out", str(tmp_path / "c.pem"), "--pin-source", src)
+                 "--out", str(tmp_path / "c.pem"), "--pin-source", src, offline=True)
     assert_one_line_error(r, "ECDSA or RSA keys only")
     assert not (tmp_path / "c.pem").exists()
 

@@ -7,6 +7,7 @@ Video and cameras go through OpenCV, an optional extra imported only when asked 
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +66,10 @@ def iter_images(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Capture]:
             with Image.open(path) as img:
                 img.load()
                 texts = decode_image(img)
-        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
+        # Pillow reports some damaged files with SyntaxError ("broken PNG file"), EOFError or
+        # struct.error: a damaged photo is a noted capture error like any unreadable file.
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
+                SyntaxError, EOFError, struct.error) as exc:
             reason = "not an image" if isinstance(exc, UnidentifiedImageError) else str(exc)
             yield Capture(str(path), error=f"cannot read {path}: {reason}")
             continue

@@ -107,7 +107,10 @@ def normalize(text: str) -> str:
     Keyboard-mode scanners add CR/LF, some add trailing spaces, some turn letters lowercase; the
     format has no lowercase and no spaces, so both are safe to undo.
     """
-    return text.strip().upper()
+    text = text.strip()
+    # Only ASCII is case-folded: str.upper() maps some other letters onto ASCII ones
+    # ('ı' -> 'I', 'ſ' -> 'S'), which would let a line that is not a frame pass for one.
+    return text.upper() if text.isascii() else text
 
 
 def parse_frame(text: str) -> Frame:
@@ -115,6 +118,8 @@ def parse_frame(text: str) -> Frame:
     text = normalize(text)
     if not text.startswith(TAG):
         raise FrameError("not a ceremony transfer frame")
+    if not text.isascii():  # frames are ASCII; anything else is a damaged or forged scan
+        raise FrameError("frame contains non-ASCII characters (damaged scan)")
     if not text.startswith(PREFIX + ":"):
         head = text.split(":", 1)[0]
         raise FrameError(f"frame format {head} is not supported (this tool reads {PREFIX})")

@@ -24,17 +24,45 @@ def frame_file_name(index: int, suffix: str) -> str:
     return f"frame-{index:04d}{suffix}"
 
 
-def _prepare_dir(directory: Path, names: list[str], overwrite: bool) -> None:
+def _prepare_dir(directory: Path, names: list[str], overwrite: bool) -> bool:
+    """Check (and make) the folder; True if this call created it."""
     if directory.exists() and not directory.is_dir():
         raise RenderError(f"{directory} exists and is not a folder")
     if not directory.parent.is_dir():
         raise RenderError(f"cannot create {directory}: {directory.parent} does not exist")
-    directory.mkdir(exist_ok=True)
-    if not overwrite:
+    if not overwrite and directory.is_dir():
         taken = [n for n in names if (directory / n).exists()]
         if taken:
             raise RenderError(f"refusing to overwrite {len(taken)} existing file(s) in "
                               f"{directory}, e.g. {taken[0]} (use --force)")
+    made = not directory.exists()
+    try:
+        directory.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise RenderError(f"cannot create {directory}: {exc.strerror or exc}") from None
+    return made
+
+
+def _all_or_nothing(paths: list[Path], writes: list[Callable[[], Path]],
+                    made_dir: Path | None = None) -> list[Path]:
+    """Run the writes; if one fails (disk full), remove the files this call created (and the
+    folder it made), so a failed output leaves no partial set of frames or pages."""
+    existed = {p for p in paths if p.exists()}
+    written: list[Path] = []
+    try:
+        for write in writes:
+            written.append(write())
+    except BaseException:
+        for path in paths:
+            if path not in existed:
+                path.unlink(missing_ok=True)
+        if made_dir is not None:
+            try:
+                made_dir.rmdir()
+            except OSError:
+                pass
+        raise
+    return written
 
 
 def write_image_frames(series: Series, symbol: Symbol, directory: str | os.PathLike[str],
@@ -44,20 +72,26 @@ def write_image_frames(series: Series, symbol: Symbol, directory: str | os.PathL
     directory = Path(directory)
     indices = range(1, series.count + extra + 1)
     names = [frame_file_name(i, f".{fmt}") for i in indices]
-    _prepare_dir(directory, names, overwrite)
-    written = []
-    for index, name in zip(indices, names, strict=True):
-        matrix = qr_matrix(series.frame(index), symbol)
-        if fmt == "png":
-            data = png_bytes(matrix_image(matrix, PNG_MODULE_PX))
-        else:
-            kind = "data" if index <= series.count else "extra"
-            title = f"{series.msg_id} frame {index}/{series.count} ({kind})"
-            data = svg_text(matrix, title).encode("utf-8")
-        written.append(atomic_write(directory / name, data, overwrite=overwrite))
-        if progress is not None:
-            progress(1)
-    return written
+    made = _prepare_dir(directory, names, overwrite)
+
+    def writer(index: int, name: str) -> Callable[[], Path]:
+        def write() -> Path:
+            matrix = qr_matrix(series.frame(index), symbol)
+            if fmt == "png":
+                data = png_bytes(matrix_image(matrix, PNG_MODULE_PX))
+            else:
+                kind = "data" if index <= series.count else "extra"
+                title = f"{series.msg_id} frame {index}/{series.count} ({kind})"
+                data = svg_text(matrix, title).encode("utf-8")
+            path = atomic_write(directory / name, data, overwrite=overwrite)
+            if progress is not None:
+                progress(1)
+            return path
+        return write
+
+    return _all_or_nothing([directory / n for n in names],
+                           [writer(i, n) for i, n in zip(indices, names, strict=True)],
+                           directory if made else None)
 
 
 def sheet_paths(target: Path, npages: int) -> list[Path]:
@@ -83,5 +117,6 @@ def write_sheet(series: Series, symbol: Symbol, target: str | os.PathLike[str], 
             raise RenderError(f"refusing to overwrite existing file {taken[0]} (use --force)")
     if suffix == ".pdf":
         return [atomic_write(target, pdf_bytes(pages), overwrite=overwrite)]
-    return [atomic_write(path, png_bytes(page), overwrite=overwrite)
-            for path, page in zip(paths, pages, strict=True)]
+    return _all_or_nothing(paths, [
+        lambda path=path, page=page: atomic_write(path, png_bytes(page), overwrite=overwrite)
+        for path, page in zip(paths, pages, strict=True)])

@@ -1,0 +1,162 @@
+"""Robustness report: run the bad-input catalogue, the fault injections and the fuzzer, print JSON.
+
+    python bench/robustness.py [--fuzz-seconds 60] [--jobs 2]
+
+- bad input: every case of tests/hardening/catalogue.py through the real CLI, counted per input
+  kind, each checked as the test suite checks it (one error line naming the problem, no
+  traceback, nothing written or changed);
+- faults: the disk-full scenarios of tests/hardening/disk_full.py (real ENOSPC on a tmpfs), and
+  SIGKILL at every fault point of a workspace commit and of transcript writing -- the points
+  are counted by tracing the same writers the tests kill (imported from them), and the killing
+  tests themselves are run;
+- fuzz: the parser properties of tests/hardening/properties.py for --fuzz-seconds;
+- failures: every failure of the above, by name (target: none). Exit status 1 if any.
+
+Needs root (network and mount namespaces), SoftHSM, and the test dependencies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def bad_input(base: Path, jobs: int) -> dict:
+    from softhsm.env import TokenSpec, create_env
+    from tests.hardening.catalogue import CATALOGUE, KINDS, make_inputs, run_case
+
+    hsm = create_env(base / "hsm", [TokenSpec("root-a")])
+    inputs = make_inputs(base, hsm.env, hsm.root, hsm.pin_source("root-a"))
+
+    def one(case):
+        work = base / "cases" / case.id
+        work.mkdir(parents=True)
+        return run_case(case, inputs, work)
+
+    with ThreadPoolExecutor(jobs) as pool:
+        outcomes = list(pool.map(one, CATALOGUE))
+    by_kind = {kind: {"tried": 0, "passed": 0} for kind in KINDS}
+    for outcome in outcomes:
+        by_kind[outcome.case.kind]["tried"] += 1
+        by_kind[outcome.case.kind]["passed"] += outcome.ok
+    return {"cases": len(outcomes), "by_kind": by_kind,
+            "failures": [{"case": o.case.id, "problems": o.problems} for o in outcomes
+                         if not o.ok]}
+
+
+def disk_full(base: Path) -> dict:
+    from softhsm.env import TokenSpec, create_env
+    from tests.conftest import AIRGAPPED, run_cli
+    from tests.hardening.disk_full import NEEDS_TOKEN, SCENARIOS, run
+
+    hsm = create_env(base / "hsm", [TokenSpec("root-a")])
+    r = run_cli("key", "generate", "--token", "root-a", "--label", "root", "--pin-source",
+                hsm.pin_source("root-a"), env=hsm.env, wrapper=AIRGAPPED)
+    token_env = {**hsm.env, "DISK_FULL_PIN_SOURCE": hsm.pin_source("root-a")}
+    failures = [] if r.returncode == 0 else [{"scenario": "token set-up", "problems": [r.stderr]}]
+    for name in sorted(SCENARIOS):
+        report = run(name, base, token_env if name in NEEDS_TOKEN else None)
+        if report["problems"]:
+            failures.append({"scenario": name, "problems": report["problems"]})
+    return {"scenarios": len(SCENARIOS), "failures": failures}
+
+
+def sigkill(base: Path) -> dict:
+    """Count the kill points of the writers the SIGKILL tests use, then run those tests."""
+    from ceremony.inventory import TokenRecord
+    from ceremony.workspace import Workspace
+    from tests.bundle.test_workspace import COMMIT, key_record
+    from tests.transcript.test_transcript import _run_writer
+
+    # The workspace commit of tests/bundle/test_workspace.py, traced once.
+    ws = Workspace.open(base / "ws", create=True)
+    old_key, new_key = key_record(), key_record(guns=("example.com/repo-0",))
+    with ws.transaction() as tx:
+        for i in range(3):
+            tx.add_trusted_root(f"example.com/repo-{i}", 1, f"root 1 of {i}".encode())
+            tx.record_signed(f"example.com/repo-{i}", "targets", 4, b"t4")
+        tx.add_key(old_key)
+        tx.add_token(TokenRecord(serial="0001", label="root-a", added="2026-01-01T00:00:00Z"))
+    trace = base / "ws.trace"
+    subprocess.run([sys.executable, "-c", COMMIT % (old_key.key_id, old_key.key_id),
+                    str(base / "ws"), json.dumps(new_key.to_dict())], check=True,
+                   env={**os.environ, "PYTHONPATH": str(ROOT),
+                        "CEREMONY_FAULT_TRACE": str(trace)}, capture_output=True)
+    commit_points = len(trace.read_text().split())
+    # The transcript writer of tests/transcript/test_transcript.py, traced once.
+    trace = base / "t.trace"
+    _run_writer(base / "t.jsonl", {"CEREMONY_FAULT_TRACE": str(trace)})
+    transcript_points = len(trace.read_text().split())
+    tests = ["tests/bundle/test_workspace.py::"
+             "test_sigkill_at_every_commit_step_leaves_old_or_new_state",
+             "tests/transcript/test_transcript.py::"
+             "test_sigkill_at_every_fault_point_leaves_a_verifiable_transcript",
+             "tests/transcript/test_transcript.py::"
+             "test_sigkill_in_the_middle_of_a_write_is_repaired"]
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "-n", "0", *tests], cwd=ROOT, capture_output=True, text=True)
+    return {"workspace_commit_points": commit_points, "transcript_points": transcript_points,
+            "torn_writes": 2,  # a half line killed mid-write, and the repair killed mid-way
+            "kills": commit_points + transcript_points + 2,
+            "failures": [] if proc.returncode == 0 else [{"tests": tests,
+                                                          "output": proc.stdout[-2000:]}]}
+
+
+def fuzz(seconds: float) -> dict:
+    from bench.fuzz import fuzz as run_fuzz
+    from tests.hardening.properties import PROPERTIES, seeds
+    seeds()
+    per = seconds / len(PROPERTIES)
+    results = {p.name: run_fuzz(p, examples=None, seconds=per) for p in PROPERTIES}
+    return {"parsers": len(results), "seconds": seconds,
+            "iterations": {name: r["examples"] for name, r in results.items()},
+            "total_iterations": sum(r["examples"] for r in results.values()),
+            "failures": [{"parser": name, **f} for name, r in results.items()
+                         for f in r["failures"]]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fuzz-seconds", type=float, default=60.0)
+    parser.add_argument("--jobs", type=int, default=2, help="catalogue cases run in parallel")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    base = Path(tempfile.mkdtemp(prefix="robustness-"))
+    timings: dict[str, float] = {}
+    try:
+        def timed(name, fn, *a):
+            t0 = time.monotonic()
+            (base / name).mkdir()
+            out = fn(base / name, *a) if name != "fuzz" else fn(*a)
+            timings[name] = round(time.monotonic() - t0, 1)
+            return out
+
+        report = {"bad_input": timed("bad_input", bad_input, args.jobs),
+                  "faults": {"disk_full": timed("disk_full", disk_full),
+                             "sigkill": timed("sigkill", sigkill)},
+                  "fuzz": timed("fuzz", fuzz, args.fuzz_seconds)}
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    failures = (report["bad_input"]["failures"] + report["faults"]["disk_full"]["failures"]
+                + report["faults"]["sigkill"]["failures"] + report["fuzz"]["failures"])
+    report["faults"]["injected"] = (report["faults"]["disk_full"]["scenarios"]
+                                    + report["faults"]["sigkill"]["kills"])
+    report["failures"] = failures
+    report["seconds"] = {**timings, "total": round(time.monotonic() - started, 1)}
+    print(json.dumps(report, indent=2))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
