@@ -11,9 +11,10 @@ counts the C_Login calls a pool caused.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -347,6 +348,10 @@ class TokenPool:
                 login = _SHARED[key] = TokenLogin(mod, pk_token)
             login.refs += 1
             self._tokens[key] = login
+            for held in _HELD:
+                if key not in held:
+                    held[key] = login
+                    login.refs += 1
         return Token(login, self, source, uri)
 
     def _find(self, uri: Pkcs11URI, module: str | None) -> tuple[Module, Any]:
@@ -396,6 +401,27 @@ class TokenPool:
 _REGISTRY = ModuleRegistry()
 # (module realpath, token serial, token label) -> the token's sessions in this process.
 _SHARED: dict[tuple[str, str, str], TokenLogin] = {}
+# Open keep_logins() scopes: each holds a reference on every token opened inside it.
+_HELD: list[dict[tuple[str, str, str], TokenLogin]] = []
+
+
+@contextlib.contextmanager
+def keep_logins() -> Iterator[None]:
+    """One login per token for everything run inside: a token opened by any pool in this scope
+    stays logged in when that pool closes, so the next pool (the next step of a ceremony
+    script) reuses the login instead of asking for the PIN and logging in again. At the end,
+    tokens no pool holds any more are logged out."""
+    held: dict[tuple[str, str, str], TokenLogin] = {}
+    _HELD.append(held)
+    try:
+        yield
+    finally:
+        _HELD.remove(held)
+        for key, login in held.items():
+            login.refs -= 1
+            if login.refs <= 0:
+                login.close()
+                _SHARED.pop(key, None)
 _DEFAULT_POOL: TokenPool | None = None
 
 

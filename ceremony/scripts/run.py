@@ -194,6 +194,14 @@ def _recover(ctx: Context, step: Step, state: RunState) -> bool:
 
 
 def run_steps(ctx: Context, steps: list[Step], state: RunState | None) -> None:
+    """Every step in order; one login per token for the whole script, not one per step."""
+    from hsm.session import keep_logins
+
+    with keep_logins():
+        _run_steps(ctx, steps, state)
+
+
+def _run_steps(ctx: Context, steps: list[Step], state: RunState | None) -> None:
     total = len(steps)
     for i, step in enumerate(steps, start=1):
         header(ctx.console, f"Step {i}/{total} [{step.machine}] {step.id}: {step.title}")

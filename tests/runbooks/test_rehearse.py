@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
-import time
 
 import pytest
 
@@ -21,14 +21,11 @@ def test_rehearse(tmp_path):
            if k not in ("SOFTHSM2_CONF", "CEREMONY_PKCS11_MODULE", "CEREMONY_WORKSPACE",
                         "CEREMONY_REHEARSAL_NETNS")}
     env["REHEARSAL_DIR"] = str(folder)
-    start = time.monotonic()
     r = subprocess.run(["bash", str(ROOT / "scripts" / "rehearse")], env=env,
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
-    elapsed = time.monotonic() - start
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-4000:]
     assert "Traceback" not in out and "error:" not in out
-    assert elapsed < 120, elapsed
     # every step, with a clear header, in order
     headers = re.findall(r"^== Step (\d+)/(\d+) \[(online|offline)\] ([a-z0-9-]+):", r.stdout,
                          re.M)
@@ -60,3 +57,10 @@ def test_rehearse(tmp_path):
         for path in folder.rglob("*"):
             if path.is_file() and "pins" not in path.parts and "tokens" not in path.parts:
                 assert pin.encode() not in path.read_bytes(), path
+    # one login per token for the whole script (init, signer add and rotate all use 'targets';
+    # init and rotate use 'root-a'), not one per step
+    [transcript] = (folder / "workspace" / "transcripts").glob("*-run-*.jsonl")
+    signed = [e["data"] for e in map(json.loads, transcript.read_text().splitlines())
+              if e["kind"] == "signed"]
+    assert len(signed) == 3
+    assert sum(d["logins"] for d in signed) == 2
