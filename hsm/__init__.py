@@ -17,6 +17,8 @@ The API the rest of the project uses (details in docs/hsm.md):
   pool, so separate calls for the same token still log in once.
 - `Signer` (hsm.signer) is all that code outside `hsm/` needs: `public_key`, `method`,
   `sign(message)`.
+- `public_key_der` / `public_key_pem` (hsm.pubkey): SubjectPublicKeyInfo of a public key.
+  Notary key objects and key IDs are not made here but in `ceremony.metadata.keys`.
 - Errors are `HSMError` subclasses (hsm.errors) with one-line, PIN-free messages.
 
 Names are imported lazily so that `import hsm.errors` (done by the CLI root) stays cheap.
@@ -34,8 +36,7 @@ _EXPORTS = {
     "DEFAULT_ALGORITHM": "hsm.keys",
     "TokenSigner": "hsm.tokensigner", "verify_signature": "hsm.tokensigner",
     "Signer": "hsm.signer",
-    "NotaryKey": "hsm.notarykey", "notary_key": "hsm.notarykey",
-    "notary_cert_key": "hsm.notarykey",
+    "public_key_der": "hsm.pubkey", "public_key_pem": "hsm.pubkey",
     "Pkcs11URI": "hsm.uri", "parse_uri": "hsm.uri", "format_uri": "hsm.uri",
     "HSMError": "hsm.errors",
 }

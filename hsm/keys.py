@@ -18,7 +18,7 @@ from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.exceptions import PKCS11Error
 
 from hsm.errors import AlgorithmError
-from hsm.notarykey import NotaryKey, notary_cert_key, notary_key, public_key_pem
+from hsm.pubkey import public_key_pem
 from hsm.x509 import common_name
 
 # DER of the named-curve OIDs (CKA_EC_PARAMS).
@@ -280,22 +280,8 @@ class KeyInfo:
     def method(self) -> str | None:
         return ALGORITHMS[self.algorithm].method if self.algorithm in ALGORITHMS else None
 
-    @property
-    def notary_key(self) -> NotaryKey | None:
-        return notary_key(self.public_key) if self.public_key is not None else None
-
-    @property
-    def notary_cert_key(self) -> NotaryKey | None:
-        if self.certificate is None:
-            return None
-        try:
-            return notary_cert_key(self.certificate)
-        except AlgorithmError:
-            return None
-
     def to_json(self) -> dict[str, Any]:
-        nk = self.notary_key
-        ck = self.notary_cert_key
+        """What the token says about the key. Notary key IDs are added by the ceremony layer."""
         cert = None
         if self.certificate is not None:
             cert = {
@@ -303,8 +289,6 @@ class KeyInfo:
                 "not_before": _rfc3339(self.certificate.not_valid_before_utc),
                 "not_after": _rfc3339(self.certificate.not_valid_after_utc),
                 "serial": f"{self.certificate.serial_number:x}",
-                "cert_key_id": ck.key_id if ck else None,
-                "cert_keytype": ck.keytype if ck else None,
             }
         return {
             "label": self.label,
@@ -315,8 +299,6 @@ class KeyInfo:
             "method": self.method,
             "has_private": self.has_private,
             "has_public": self.has_public,
-            "keytype": nk.keytype if nk else None,
-            "key_id": nk.key_id if nk else None,
             "public_key_pem": public_key_pem(self.public_key).decode()
             if self.public_key is not None else None,
             "custody": self.custody.to_json() if self.custody else None,

@@ -40,7 +40,6 @@ from hsm.keys import (
     read_attributes,
     read_custody,
 )
-from hsm.notarykey import NotaryKey, notary_cert_key, notary_key
 from hsm.tokensigner import TokenSigner, verify_signature
 from hsm.uri import Pkcs11URI, format_uri
 from hsm.x509 import DEFAULT_VALIDITY, issue_root_certificate
@@ -54,15 +53,13 @@ ID_BYTES = 16
 
 @dataclass(frozen=True)
 class CertificateResult:
-    """A root certificate made by the token, with both Notary key IDs."""
+    """A root certificate made by the token (Notary key IDs: ceremony.metadata.keys)."""
 
     certificate: x509.Certificate
     label: str                  # the key's label and CKA_ID on the token
     key_id: bytes
-    cert_key: NotaryKey         # ecdsa-x509 / rsa-x509: the "cert key ID" (root.json, pinning)
-    canonical_key: NotaryKey    # ecdsa / rsa: Notary's "canonical key ID" (notary key list)
     stored_on_token: bool
-    replaced_cert_key_ids: list[str]
+    replaced_certificates: list[x509.Certificate]  # stored earlier for this key, now replaced
 
     @property
     def pem(self) -> bytes:
@@ -345,25 +342,21 @@ class Token:
                                  "an ecdsa or rsa key for a root, ed25519 suits targets keys")
         cert = issue_root_certificate(signer.public_key, gun, signer.sign_certificate,
                                       valid_for=valid_for, not_before=not_before)
-        replaced: list[str] = []
+        replaced: list[x509.Certificate] = []
         if store:
             replaced = self._store_certificate(cert, signer.label, signer.key_id)
         return CertificateResult(certificate=cert, label=signer.label, key_id=signer.key_id,
-                                 cert_key=notary_cert_key(cert),
-                                 canonical_key=notary_key(cert.public_key()),
-                                 stored_on_token=store, replaced_cert_key_ids=replaced)
+                                 stored_on_token=store, replaced_certificates=replaced)
 
-    def _store_certificate(self, cert: x509.Certificate, label: str, key_id: bytes) -> list[str]:
+    def _store_certificate(self, cert: x509.Certificate, label: str,
+                           key_id: bytes) -> list[x509.Certificate]:
         session = self._user()
         old = self._objects(session, ObjectClass.CERTIFICATE, key_id=key_id)
         replaced = []
         for obj in old:
             old_cert = _load_cert(obj)
             if old_cert is not None:
-                try:
-                    replaced.append(notary_cert_key(old_cert).key_id)
-                except AlgorithmError:
-                    pass
+                replaced.append(old_cert)
         serial = cert.serial_number
         serial_der = b"\x02" + _der_len(serial) + serial.to_bytes(serial.bit_length() // 8 + 1,
                                                                   "big")

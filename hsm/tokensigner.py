@@ -20,7 +20,6 @@ from pkcs11 import exceptions as p11
 
 from hsm.errors import AlgorithmError, TokenNotFoundError, TokenOperationError
 from hsm.keys import Algorithm
-from hsm.notarykey import notary_key
 
 PSS_PARAMS = (Mechanism.SHA256, MGF.SHA256, 32)
 PSS_SALT = 32
@@ -58,11 +57,6 @@ class TokenSigner:
     @property
     def algorithm(self) -> str:
         return self._algorithm.name
-
-    @property
-    def notary_key_id(self) -> str:
-        """Key ID of the plain Notary key object (ecdsa/rsa/ed25519) of this key."""
-        return notary_key(self._public_key).key_id
 
     def __repr__(self) -> str:
         return (f"TokenSigner(token={self.token_label!r}, label={self.label!r}, "

@@ -324,7 +324,7 @@ def _stage_sign(run: Run, tx: Transaction, pending: list[Entry],
 def _key_records(run: Run, gun: str, f: FileToSign) -> list[KeyRecord]:
     """Inventory records for the keys of this site that signed `f` (so that later missing-key
     reports and reviews name their tokens)."""
-    from hsm.notarykey import public_key_der
+    from hsm.pubkey import public_key_der
     out = []
     for t in f.thresholds:
         for key in t.keys.values():

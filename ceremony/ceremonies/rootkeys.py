@@ -124,7 +124,7 @@ def token_key(run: Run, key: Key) -> tuple[Token, KeyInfo] | None:
     ident = identity(key)
     if ident is None:
         return None
-    from hsm.notarykey import public_key_der
+    from hsm.pubkey import public_key_der
     for token in run.tokens.tokens():
         for info in run.tokens.keys(token):
             if info.public_key is not None and public_key_der(info.public_key) == ident:

@@ -63,7 +63,7 @@ from ceremony.transcript import Transcript
 from ceremony.workspace import Transaction, Workspace
 from hsm.errors import TokenNotFoundError
 from hsm.keys import KeyInfo
-from hsm.notarykey import public_key_der, public_key_pem
+from hsm.pubkey import public_key_der, public_key_pem
 from hsm.token import Token
 from transfer.bundle import (
     PendingSignatures,

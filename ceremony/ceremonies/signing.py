@@ -53,7 +53,7 @@ from ceremony.metadata.serialization import (
     write_metadata,
 )
 from ceremony.metadata.verify import check_threshold, signature_problem
-from hsm.notarykey import public_key_der
+from hsm.pubkey import public_key_der
 from hsm.signer import Signer
 
 STATE_FORMAT = "notary-ceremony-signing"

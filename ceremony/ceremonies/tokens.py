@@ -23,8 +23,8 @@ from ceremony.metadata.keys import Key
 from ceremony.secrets import register_secret
 from hsm.errors import HSMError, KeyNotFoundError, PinError
 from hsm.keys import KeyInfo
-from hsm.notarykey import public_key_der
 from hsm.pin import parse_pin_source, read_pin, tty_prompt
+from hsm.pubkey import public_key_der
 from hsm.session import TokenPool
 from hsm.token import Token
 from hsm.uri import parse_uri

@@ -1,5 +1,8 @@
 """`ceremony token list|keys` and `ceremony key generate|export|cert`: a thin layer over hsm/.
 
+Notary key objects and key IDs are made here, in the ceremony layer, with
+ceremony.metadata.keys: hsm/ reports keys and certificates without knowing Notary's formats.
+
 PINs come from --pin-source (prompt, env:NAME, file:PATH) or the URI's pin-source, never from
 argv. Every output file is written atomically and never replaces an existing file without
 --force. JSON output (--json) is stable and documented in docs/hsm.md.
@@ -17,6 +20,9 @@ from cryptography.hazmat.primitives import hashes
 
 from ceremony.airgap import allow_network_option, require_offline
 from ceremony.cli.common import emit, json_option
+from ceremony.errors import KeyFormatError
+from ceremony.metadata.encoding import canonical_json
+from ceremony.metadata.keys import Key, key_from_certificate, key_from_public_key
 from hsm.errors import HSMError
 from transfer.errors import TransferError
 from transfer.files import atomic_write
@@ -76,6 +82,38 @@ def _key_id_arg(value: str | None) -> bytes | None:
     return raw
 
 
+# --- Notary key objects (ceremony.metadata.keys) --------------------------------------------
+
+def _plain_key(info: Any) -> Key | None:
+    """The plain Notary key (ecdsa/rsa/ed25519) of a key on a token, if its public key is known."""
+    return key_from_public_key(info.public_key) if info.public_key is not None else None
+
+
+def _cert_key(cert: Any) -> Key | None:
+    """The x509 Notary key (its ID is the "cert key ID"); None for a non-ECDSA/RSA certificate."""
+    try:
+        return key_from_certificate(cert)
+    except KeyFormatError:
+        return None
+
+
+def _key_json(info: Any) -> dict[str, Any]:
+    """KEY (docs/hsm.md): what the token says (KeyInfo.to_json) plus the Notary key IDs."""
+    raw = info.to_json()
+    nk = _plain_key(info)
+    data: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name == "public_key_pem":
+            data["keytype"] = nk.keytype if nk else None
+            data["key_id"] = nk.key_id if nk else None
+        data[name] = value
+    if raw["certificate"] is not None:
+        ck = _cert_key(info.certificate)
+        data["certificate"] = {**raw["certificate"], "cert_key_id": ck.key_id if ck else None,
+                               "cert_keytype": ck.keytype if ck else None}
+    return data
+
+
 # --- token ----------------------------------------------------------------------------------
 
 @click.group()
@@ -125,7 +163,7 @@ def token_keys(uri: str | None, module: str | None, pin_source: str | None,
     with _pool(module, pin_source) as pool:
         tok = pool.open(uri)
         keys = tok.keys()
-        data = {"token": tok.info.to_json(), "keys": [k.to_json() for k in keys]}
+        data = {"token": tok.info.to_json(), "keys": [_key_json(k) for k in keys]}
 
     def human(d: dict[str, Any]) -> None:
         t = d["token"]
@@ -186,7 +224,7 @@ def key_generate(token_uri: str | None, label: str | None, algorithm: str, key_i
     with _pool(module, pin_source) as pool:
         tok = pool.open(token_uri)
         info = tok.generate_key(label or "", algorithm, raw_id)
-        data = {"token": tok.info.to_json(), "key": info.to_json()}
+        data = {"token": tok.info.to_json(), "key": _key_json(info)}
 
     def human(d: dict[str, Any]) -> None:
         k = d["key"]
@@ -218,14 +256,17 @@ def key_export(token_uri: str | None, label: str | None, fmt: str, out: str | No
         tok = pool.open(token_uri)
         info = tok.public_key(label)
         token_json = tok.info.to_json()
-    if info.public_key is None or info.notary_key is None:
+    nk = _plain_key(info)
+    if nk is None:
         raise HSMError(f"key '{info.label}' has no readable public key on token "
                        f"'{token_json['label']}'")
-    nk = info.notary_key
-    content = (info.to_json()["public_key_pem"].encode() if fmt == "pem" else nk.canonical())
+    key_json = _key_json(info)
+    # notary: the canonical key object, whose SHA-256 is the key ID.
+    content = (key_json["public_key_pem"].encode() if fmt == "pem"
+               else canonical_json(nk.to_dict()))
     if out:
         atomic_write(out, content, overwrite=force)
-    data = {"token": token_json, "key": info.to_json(), "format": fmt, "out": out,
+    data = {"token": token_json, "key": key_json, "format": fmt, "out": out,
             "notary_key": nk.to_dict(), "content": None if out else content.decode()}
 
     def human(d: dict[str, Any]) -> None:
@@ -277,6 +318,9 @@ def key_cert(token_uri: str | None, label: str | None, gun: str | None, valid_fo
     assert out is not None
     atomic_write(out, result.pem, overwrite=force)
     cert = result.certificate
+    cert_key = key_from_certificate(cert)  # ecdsa-x509 / rsa-x509 (ed25519 refused by hsm)
+    canonical_key = key_from_public_key(cert.public_key())  # ID = cert_key.canonical_key_id
+    replaced = [k.key_id for k in map(_cert_key, result.replaced_certificates) if k is not None]
     data = {
         "token": token_json, "label": result.label, "id": result.key_id.hex(), "gun": gun,
         "out": out,
@@ -285,12 +329,12 @@ def key_cert(token_uri: str | None, label: str | None, gun: str | None, valid_fo
         "not_after": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "signature_algorithm": result.signature_algorithm,
         "sha256_fingerprint": cert.fingerprint(hashes.SHA256()).hex(),
-        "cert_keytype": result.cert_key.keytype, "cert_key_id": result.cert_key.key_id,
-        "canonical_keytype": result.canonical_key.keytype,
-        "canonical_key_id": result.canonical_key.key_id,
-        "notary_key": result.cert_key.to_dict(),
+        "cert_keytype": cert_key.keytype, "cert_key_id": cert_key.key_id,
+        "canonical_keytype": canonical_key.keytype,
+        "canonical_key_id": cert_key.canonical_key_id,
+        "notary_key": cert_key.to_dict(),
         "stored_on_token": result.stored_on_token,
-        "replaced_cert_key_ids": result.replaced_cert_key_ids,
+        "replaced_cert_key_ids": replaced,
     }
 
     def human(d: dict[str, Any]) -> None:

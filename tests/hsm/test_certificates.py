@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
 
+from ceremony.metadata.keys import key_from_certificate, key_from_public_key
 from hsm.errors import AlgorithmError, HSMError
 from hsm.x509 import common_name, parse_validity, replace_signature
 
@@ -60,14 +61,17 @@ def test_root_certificate(keyring, tmp_path, algorithm, sig_oid):
                 "keyval": {"private": None, "public": base64.b64encode(pem).decode()}}
     canon = json.dumps(cert_obj, sort_keys=True, separators=(",", ":")).encode()
     assert canon.startswith(b'{"keytype":"') and b" " not in canon
-    assert result.cert_key.key_id == hashlib.sha256(canon).hexdigest()
+    cert_key = key_from_certificate(result.certificate)
+    assert cert_key.keytype == f"{keytype}-x509"
+    assert cert_key.key_id == hashlib.sha256(canon).hexdigest()
     spki = cert.public_key().public_bytes(serialization.Encoding.DER,
                                           serialization.PublicFormat.SubjectPublicKeyInfo)
     plain = json.dumps({"keytype": keytype, "keyval": {"private": None,
                         "public": base64.b64encode(spki).decode()}},
                        sort_keys=True, separators=(",", ":")).encode()
-    assert result.canonical_key.key_id == hashlib.sha256(plain).hexdigest()
-    assert result.canonical_key.key_id == keys[algorithm].notary_key.key_id
+    assert cert_key.canonical_key_id == hashlib.sha256(plain).hexdigest()
+    assert key_from_public_key(cert.public_key()).key_id == hashlib.sha256(plain).hexdigest()
+    assert cert_key.canonical_key_id == key_from_public_key(keys[algorithm].public_key).key_id
     # openssl agrees: it parses it, and the self-signature verifies.
     path = tmp_path / "root.pem"
     path.write_bytes(pem)
@@ -99,8 +103,9 @@ def test_reissue_same_key_new_certificate(keyring):
     first = token.certificate("k-ecdsa-p256", GUN, valid_for=parse_validity("365d"))
     second = token.certificate("k-ecdsa-p256", GUN)
     assert first.certificate.serial_number != second.certificate.serial_number
-    assert first.cert_key.key_id != second.cert_key.key_id
-    assert first.canonical_key.key_id == second.canonical_key.key_id
+    first_key, second_key = (key_from_certificate(r.certificate) for r in (first, second))
+    assert first_key.key_id != second_key.key_id
+    assert first_key.canonical_key_id == second_key.canonical_key_id
     assert first.certificate.not_valid_after_utc - first.certificate.not_valid_before_utc \
         == dt.timedelta(days=365)
 
@@ -108,12 +113,15 @@ def test_reissue_same_key_new_certificate(keyring):
 def test_store_on_token_replaces_earlier_certificate(keyring):
     _, token, keys = keyring
     first = token.certificate("k-rsa-4096", GUN, store=True)
-    assert first.stored_on_token and first.replaced_cert_key_ids == []
+    assert first.stored_on_token and first.replaced_certificates == []
     second = token.certificate("k-rsa-4096", GUN, store=True)
-    assert second.replaced_cert_key_ids == [first.cert_key.key_id]
+    assert second.replaced_certificates == [first.certificate]
+    assert [key_from_certificate(c).key_id for c in second.replaced_certificates] == \
+        [key_from_certificate(first.certificate).key_id]
     listed = next(k for k in token.keys() if k.label == "k-rsa-4096")
     assert listed.certificate == second.certificate
-    assert listed.notary_cert_key.key_id == second.cert_key.key_id
+    assert key_from_certificate(listed.certificate).key_id == \
+        key_from_certificate(second.certificate).key_id
     assert listed.id == keys["rsa-4096"].id
 
 
