@@ -328,6 +328,8 @@ def b64decode(text: str) -> bytes:
     """Decode standard padded base64 written the one way Go writes it; ValueError otherwise."""
     if type(text) is not str:
         raise ValueError("expected a base64 string")
+    if len(text) % 4:  # strict mode still accepts padding after a complete group ("AAAA==")
+        raise ValueError("not valid standard base64")
     try:
         raw = binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
@@ -347,7 +349,7 @@ def b64decode_all(texts: dict[str, Any]) -> dict[str, bytes] | None:
     out = {}
     a2b = binascii.a2b_base64
     for name, text in texts.items():
-        if type(text) is not str:
+        if type(text) is not str or len(text) % 4:
             return None
         try:
             out[name] = a2b(text, strict_mode=True)
