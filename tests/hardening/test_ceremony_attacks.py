@@ -101,10 +101,11 @@ def test_root_rollback(server, machine, tmp_path):
     transcript_verifies(o)
 
 
-def test_freeze_replayed_request_after_expiry(server, machine, tmp_path):
+def test_freeze_replayed_request_after_expiry(server, softhsm_factory, tmp_path):
     """The online machine hands over a genuine request, but 20 days late: the server's
-    timestamp (14 days) has expired. The offline clock is moved with libfaketime."""
-    o, gun = machine, "example.com/attack/freeze"
+    timestamp (14 days) has expired. The offline clock is moved with libfaketime (a machine
+    of its own: its transcript is named 20 days ahead and would sort after later ones)."""
+    o, gun = Machine(softhsm_factory("hsm", TOKENS), tmp_path), "example.com/attack/freeze"
     init(o, server, gun, tmp_path)
     req = fetch(server, gun, out=tmp_path / "req", operation="renew")
     o.clock = "+20d"
