@@ -22,6 +22,7 @@ from ceremony.ceremonies.build import LIFETIMES, new_root, new_targets
 from ceremony.ceremonies.common import lifetime_expiry
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.request import RepoState, check_new
+from ceremony.ceremonies.rootkeys import refuse_other_role
 from ceremony.ceremonies.runner import Ceremony, Plan, Run, SnapshotPlan
 from ceremony.ceremonies.signing import FileToSign, thresholds_for
 from ceremony.metadata.keys import Key, certificate_pem, key_from_certificate, key_from_public_key
@@ -111,11 +112,17 @@ class InitCeremony(Ceremony):
             if info.algorithm not in ROOT_ALGORITHMS:
                 raise CeremonyRefused(f"the key '{info.label}' on token '{token.label}' is "
                                       f"{info.algorithm}: root keys must be ECDSA or RSA")
+            assert info.public_key is not None
+            refuse_other_role(run, key_from_public_key(info.public_key), ROOT,
+                              f"the key '{info.label}' on token '{token.label}'")
             run.record_key(token, info, purpose="root", reused=reused)
             roots.append((token, info, reused))
         self._root = roots
         info, reused = run.tokens.generate_or_reuse(self._targets_token, self.labels[TARGETS],
                                                     self.targets_algorithm)
+        assert info.public_key is not None
+        refuse_other_role(run, key_from_public_key(info.public_key), TARGETS,
+                          f"the key '{info.label}' on token '{self._targets_token.label}'")
         run.record_key(self._targets_token, info, purpose="targets", reused=reused)
         self._keys[TARGETS] = (self._targets_token, info, reused)
         if self._snapshot_token is not None:

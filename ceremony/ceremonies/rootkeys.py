@@ -141,6 +141,31 @@ def same_key_in(root: Root, key: Key) -> str | None:
     return None
 
 
+def refuse_other_role(run: Run, key: Key, role: str, what: str) -> None:
+    """Refuse `key` as a new `role` key if this workspace knows it in another role (retired or
+    not): a targets key offered as a root key would let whoever holds the everyday signing key
+    approve root changes, and a root key used as a targets key would sign every day."""
+    try:
+        canonical = key.canonical_key_id
+    except MetadataError:
+        return
+    for rec in run.ws.keys(include_retired=True):
+        if rec.canonical_id != canonical or rec.role == role:
+            continue
+        guns = ", ".join(ascii(g)[1:-1] for g in rec.guns[:3]) + (
+            f" and {len(rec.guns) - 3} more" if len(rec.guns) > 3 else "")
+        raise CeremonyRefused(
+            f"{what} is this workspace's {rec.role} key {rec.key_id} (token "
+            f"'{rec.token_label}', key '{rec.key_label}'" + (f", for {guns}" if guns else "")
+            + f"); a {rec.role} key is never made a {role} key: use a key of its own")
+
+
+def same_key_role(root: Root, kid: str) -> str:
+    """The roles of `root` that list key `kid` (for a message)."""
+    roles = [name for name, role in root.roles.items() if kid in role.keyids]
+    return " and ".join(roles) or "unused"
+
+
 def root_key_line(root: Root, kid: str) -> str:
     key = root.keys[kid]
     until = cert_expiry(key)

@@ -35,8 +35,10 @@ from ceremony.ceremonies.rootkeys import (
     describe_owner,
     instant,
     read_root_certificate,
+    refuse_other_role,
     root_key_line,
     same_key_in,
+    same_key_role,
     token_key,
 )
 from ceremony.ceremonies.runner import Ceremony, Plan, Run
@@ -141,8 +143,14 @@ class RotateRoot(Ceremony):
         removed = list(dict.fromkeys(removed))
         self._removed[gun] = removed
         for path, key in self._certs[gun]:
+            refuse_other_role(run, key, ROOT, f"{gun}: the key of --add-cert {path}")
             listed = same_key_in(old, key)
             if listed is not None:
+                role = same_key_role(old, listed)
+                if role != ROOT:
+                    raise CeremonyRefused(f"{gun}: --add-cert {path} holds the {role} key of "
+                                          f"root v{old.version} ({listed}); a {role} key is "
+                                          "never made a root key: use a key of its own")
                 raise CeremonyRefused(f"{gun}: --add-cert {path} holds the key root v"
                                       f"{old.version} already lists as {listed}; a key is "
                                       "listed once (to renew its certificate use `ceremony "
@@ -219,6 +227,8 @@ class RotateRoot(Ceremony):
                 raise CeremonyRefused(f"the key '{info.label}' on token '{token.label}' is "
                                       f"{info.algorithm}: root keys must be ECDSA or RSA")
             plain = key_from_public_key(info.public_key)
+            refuse_other_role(run, plain, ROOT,
+                              f"the key '{info.label}' on token '{token.label}'")
             if plain.key_id in retired:
                 raise CeremonyRefused(
                     f"the key '{info.label}' on token '{token.label}' (canonical key ID "
@@ -226,6 +236,11 @@ class RotateRoot(Ceremony):
                     "key is never added back: give another --root-label")
             for s in states:
                 listed = same_key_in(s.root, plain)
+                if listed is not None and same_key_role(s.root, listed) != ROOT:
+                    raise CeremonyRefused(
+                        f"{s.gun}: the key '{info.label}' on token '{token.label}' is the "
+                        f"{same_key_role(s.root, listed)} key of root v{s.root.version} "
+                        f"({listed}); it is never made a root key: give another --root-label")
                 if listed is not None:
                     raise CeremonyRefused(
                         f"{s.gun}: the key '{info.label}' on token '{token.label}' is already "

@@ -24,6 +24,7 @@ from ceremony.ceremonies.common import (
 )
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.request import RepoState, check_existing
+from ceremony.ceremonies.rootkeys import refuse_other_role, same_key_in, same_key_role
 from ceremony.ceremonies.runner import Ceremony, Plan, Run
 from ceremony.ceremonies.signing import FileToSign, Threshold, thresholds_for
 from ceremony.inventory import KeyRecord
@@ -101,7 +102,15 @@ class RotateTargets(Ceremony):
         info, reused = run.tokens.generate_or_reuse(self._token, self.label, self.algorithm)
         assert info.public_key is not None
         key = key_from_public_key(info.public_key)
+        refuse_other_role(run, key, TARGETS,
+                          f"the key labelled '{self.label}' on token '{self._token.label}'")
         for s in states:
+            listed = same_key_in(s.root, key)
+            if listed is not None and same_key_role(s.root, listed) == ROOT:
+                raise CeremonyRefused(f"{s.gun}: the key labelled '{self.label}' on token "
+                                      f"'{self._token.label}' is a root key of this repository "
+                                      f"({listed}); a root key is never made a targets key: "
+                                      "give a new --label")
             if key.key_id in s.root.roles[TARGETS].keyids:
                 raise CeremonyRefused(f"{s.gun}: the key labelled '{self.label}' on token "
                                       f"'{self._token.label}' is already the targets key of "

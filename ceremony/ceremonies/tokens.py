@@ -21,7 +21,7 @@ from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.signing import SignerSet, identity
 from ceremony.metadata.keys import Key
 from ceremony.secrets import register_secret
-from hsm.errors import HSMError, KeyNotFoundError, PinError
+from hsm.errors import HSMError, KeyNotFoundError, PinError, TokenNotFoundError
 from hsm.keys import KeyInfo
 from hsm.pin import parse_pin_source, read_pin, tty_prompt
 from hsm.pubkey import public_key_der
@@ -78,7 +78,15 @@ class _LazySigner:
 
     def sign(self, message: bytes) -> bytes:
         if self._signer is None:
-            self._signer = self._token.signer(self._info.label, self._info.id or None)
+            try:
+                self._signer = self._token.signer(self._info.label, self._info.id or None)
+            except KeyNotFoundError:
+                # It was found on the token before the review: the token went away (SoftHSM
+                # and some readers then show no objects) or was swapped for another one.
+                raise TokenNotFoundError(
+                    f"token '{self._token.label}' was removed or changed during the ceremony: "
+                    f"key '{self._info.label}', found on it before the review, is gone; "
+                    "reinsert the token and run again (nothing was written)") from None
         return self._signer.sign(message)
 
 
