@@ -166,3 +166,56 @@ def test_parse_keeps_json_semantics():
     parsed = parse_json(b'{"b":1,"a":[true,null,"x"]}', "f")
     assert parsed.value == {"b": 1, "a": [True, None, "x"]} and parsed.unsorted_objects == 1
     assert json.loads(canonical_json(parsed.value)) == parsed.value
+
+
+# --- the two ways parse_json checks for duplicate keys agree -----------------------------------
+
+def parse_both(data: bytes):
+    """parse_json with the per-object hook, and with the string count (forced for any size)."""
+    from unittest import mock
+
+    from ceremony.errors import MetadataFormatError
+    from ceremony.metadata import encoding
+
+    results = []
+    for threshold in (1 << 62, 0):
+        with mock.patch.object(encoding, "FAST_PARSE_MIN_BYTES", threshold):
+            try:
+                parsed = encoding.parse_json(data, "f")
+                results.append((parsed.value, parsed.unsorted_objects))
+            except MetadataFormatError as exc:
+                results.append(str(exc))
+    return results
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.booleans())
+def test_counting_strings_finds_what_the_hook_finds(value, canonical):
+    data = canonical_json(value) if canonical else json.dumps(value, ensure_ascii=False).encode()
+    hook, counted = parse_both(data)
+    assert hook == counted
+
+
+def test_counting_strings_finds_duplicates_in_batches():
+    entry = '{"hashes":{"sha256":"AA=="},"length":%d}'
+    entries = [f'"t{i:03d}":' + entry % i for i in range(40)]
+    cases = {
+        "name twice in a big object": entries[:5] + ['"t003":' + entry % 9] + entries[5:],
+        "key twice in one of many entries": entries[:7] + [
+            '"x":{"hashes":{"sha256":"AA=="},"length":1,"length":2}'] + entries[7:],
+        "hash twice": entries[:30] + ['"y":{"hashes":{"sha256":"AA==","sha256":"AA=="},'
+                                      '"length":1}'] + entries[30:],
+        "object dropped by a duplicate": entries[:3] + ['"z":{"hashes":{"a":{"b":"c"},'
+                                                        '"a":"d"},"length":1}'] + entries[3:],
+    }
+    for name, items in cases.items():
+        data = ('{"signed":{"targets":{' + ",".join(items) + '}},"signatures":[]}').encode()
+        hook, counted = parse_both(data)
+        assert hook == counted, name
+        assert "duplicate key" in counted, name
+    mixed = [entry % 1, "[1,2]", '"s"', "3", "null", '{"a":"b","a":"b"}']
+    data = ("[" + ",".join(mixed * 10) + "]").encode()
+    hook, counted = parse_both(data)
+    assert hook == counted == 'f: [5]: duplicate key "a"'
+    unsorted = ("[" + ",".join(['{"b":1,"a":2}'] * 30 + ['{"a":1,"b":2}'] * 30) + "]").encode()
+    assert parse_both(unsorted) == [([{"b": 1, "a": 2}] * 30 + [{"a": 1, "b": 2}] * 30, 30)] * 2
