@@ -21,7 +21,8 @@ import binascii
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
 from typing import Any
@@ -69,15 +70,36 @@ class _Duplicate(ValueError):
 
 
 @dataclass(frozen=True)
+class Columns:
+    """Many objects with the same keys in the same order, their values a key at a time."""
+
+    objects: list[dict[str, Any]]
+    keys: tuple[str, ...]
+    values: dict[str, list[Any]]  # key -> the value under it in each object, in order
+    kinds: dict[str, set[type]]  # key -> the types of those values
+
+
+@dataclass(frozen=True)
 class ParsedJSON:
     """A strictly parsed document.
 
     `unsorted_objects` counts objects whose keys are not in canonical (sorted) order in the file;
-    the reader uses it to decide whether the bytes are already canonical.
+    the reader uses it to decide whether the bytes are already canonical. `may_hold_zero` is
+    False only when no integer in it is 0 (so no `-0` either). `columns` is what the parse of a
+    big file learnt on the way (see `columns_of`).
     """
 
     value: Any
     unsorted_objects: int
+    may_hold_zero: bool = True
+    columns: dict[int, tuple[Any, Columns]] = field(default_factory=dict, repr=False,
+                                                    compare=False)
+
+    def columns_of(self, container: Any) -> Columns | None:
+        """For a dict whose values, or a list whose items, are many objects with the same keys in
+        the same order: those objects as Columns. None when not known."""
+        found = self.columns.get(id(container))
+        return found[1] if found is not None and found[0] is container else None
 
 
 def parse_json(data: bytes, source: str) -> ParsedJSON:
@@ -95,9 +117,9 @@ def parse_json(data: bytes, source: str) -> ParsedJSON:
         # builds the dicts) and count the strings of the result: one fewer means an object had
         # a duplicate key, which the precise pass below then names.
         value = _loads(text, source, None)
-        strings, unsorted = _census(value)
-        if 2 * strings == data.count(b'"'):
-            return ParsedJSON(value, unsorted)
+        census = _Census(value)
+        if 2 * census.strings == data.count(b'"'):
+            return ParsedJSON(value, census.unsorted, census.zero, census.columns)
     unsorted = 0
 
     def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -130,49 +152,85 @@ def _loads(text: str, source: str, pairs_hook: Any) -> Any:
         raise MetadataFormatError("JSON nested too deeply", file=source) from None
 
 
-def _census(value: Any) -> tuple[int, int]:
-    """(strings, unsorted objects) of a parsed document, without recursion.
+class _Census:
+    """Strings, unsorted objects and zeros of a parsed document, counted without recursion.
 
     `strings` counts every string in it, object keys included; `unsorted` the objects whose keys
-    are not in ascending order. Values are handled a batch at a time (an object's values; the
-    values under one key of many objects of the same shape, such as the entries of a big
-    targets file), so that the work per value is done by builtins.
+    are not in ascending order; `zero` whether an integer is 0. Values are handled a batch at a
+    time (an object's values; the values under one key of many objects of the same shape, such
+    as the entries of a big targets file), so that the work per value is done by builtins; such
+    objects are kept in `columns` by the id of the object or list holding them.
     """
-    strings = unsorted = 0
-    batches: list[list[Any]] = [[value]]
-    while batches:
-        items = batches.pop()
-        kinds = set(map(type, items))
+
+    def __init__(self, value: Any):
+        self.strings = self.unsorted = 0
+        self.zero = False
+        self.columns: dict[int, tuple[Any, Columns]] = {}
+        self._batches: list[tuple[list[Any], set[type], Any]] = [([value], {type(value)}, None)]
+        while self._batches:
+            self._count(*self._batches.pop())
+
+    def _push(self, items: list[Any], kinds: set[type] | None, holder: Any) -> None:
+        self._batches.append((items, set(map(type, items)) if kinds is None else kinds, holder))
+
+    def _count(self, items: list[Any], kinds: set[type], holder: Any) -> None:
         for kind in kinds:
             group = items if len(kinds) == 1 else [item for item in items if type(item) is kind]
             if kind is str:
-                strings += len(group)
-            elif kind is dict:
-                if len(group) <= 16:  # a few objects: one at a time
-                    for obj in group:
-                        keys = list(obj)
-                        strings += len(keys)
-                        if keys != sorted(keys):
-                            unsorted += 1
-                        batches.append(list(obj.values()))
-                    continue
-                shapes = set(map(tuple, group))  # the keys of each object, in file order
-                if len(shapes) == 1:
-                    by_shape = {shapes.pop(): group}
-                else:
-                    by_shape = {}
-                    for obj in group:
-                        by_shape.setdefault(tuple(obj), []).append(obj)
-                for shape, objects in by_shape.items():
-                    strings += len(shape) * len(objects)
-                    if list(shape) != sorted(shape):
-                        unsorted += len(objects)
-                    for key in shape:  # the values under one key: usually of one type
-                        batches.append(list(map(itemgetter(key), objects)))
+                self.strings += len(group)
+            elif kind is int:
+                self.zero = self.zero or 0 in group
             elif kind is list:
-                batches.append(list(chain.from_iterable(group)))
-            # int, bool, None: nothing to count (parse_float/parse_constant refused the rest)
-    return strings, unsorted
+                self._push(list(chain.from_iterable(group)), None, None)
+            elif kind is dict:
+                self._objects(group, holder if group is items else None)
+            # bool, None: nothing to count (parse_float/parse_constant refused the rest)
+
+    def _objects(self, group: list[dict[str, Any]], holder: Any) -> None:
+        if len(group) <= 16:  # a few objects: one at a time
+            for obj in group:
+                keys = list(obj)
+                self.strings += len(keys)
+                if keys != sorted(keys):
+                    self.unsorted += 1
+                self._push(list(obj.values()), None, obj)
+            return
+        by_shape = self._one_shape(group)
+        if by_shape is None:
+            shapes = set(map(tuple, group))  # the keys of each object, in file order
+            if len(shapes) == 1:
+                by_shape = {shapes.pop(): (group, None)}
+            else:
+                holder = None
+                by_shape = {}
+                for obj in group:
+                    by_shape.setdefault(tuple(obj), ([], None))[0].append(obj)
+        for shape, (objects, values) in by_shape.items():
+            self.strings += len(shape) * len(objects)
+            if list(shape) != sorted(shape):
+                self.unsorted += len(objects)
+            if values is None:
+                values = {key: list(map(itemgetter(key), objects)) for key in shape}
+            kinds = {key: set(map(type, column)) for key, column in values.items()}
+            if holder is not None:
+                self.columns[id(holder)] = (holder, Columns(objects, shape, values, kinds))
+            for key in shape:  # the values under one key: usually of one type
+                self._push(values[key], kinds[key], values[key])
+
+    @staticmethod
+    def _one_shape(group: list[dict[str, Any]]) -> dict[tuple[str, ...], Any] | None:
+        """The usual case of objects with one or two keys, without a tuple per object: the same
+        size, the keys of the first one in each, and the same first key."""
+        first = tuple(group[0])
+        if len(first) > 2 or set(map(len, group)) != {len(first)}:
+            return None
+        try:
+            values = {key: list(map(itemgetter(key), group)) for key in first}
+        except KeyError:
+            return None
+        if len(first) == 2 and set(map(next, map(iter, group))) != {first[0]}:
+            return None
+        return {first: (group, values)}
 
 
 def _locate_error(text: str, source: str) -> MetadataFormatError:
@@ -348,13 +406,15 @@ _NOT_IN_VERBATIM = tuple(bytes([byte]) for byte in b" \t\n\r\\<>&")
 _MINUS_ZERO = re.compile(rb"-0[,\]}]")
 
 
-def is_verbatim_canonical(signed_segment: bytes, unsorted_objects: int) -> bool:
+def is_verbatim_canonical(signed_segment: bytes, unsorted_objects: int,
+                          may_hold_zero: bool = True) -> bool:
     """Whether the signed part as found in a file is already the canonical bytes.
 
     True only when every object in it had sorted keys (`unsorted_objects` == 0 for the signed
     part), and it contains no whitespace, no escape and no `-0`: then re-encoding the parsed value
     yields exactly these bytes, so the reader can skip re-encoding. False means "re-encode and
-    compare", never "wrong".
+    compare", never "wrong". `may_hold_zero` False (no integer of the document is 0, see
+    ParsedJSON) spares the search for `-0`.
     """
     if unsorted_objects != 0:
         return False
@@ -365,6 +425,8 @@ def is_verbatim_canonical(signed_segment: bytes, unsorted_objects: int) -> bool:
     if not signed_segment.isascii() and (b"\xe2\x80\xa8" in signed_segment
                                          or b"\xe2\x80\xa9" in signed_segment):
         return False
+    if not may_hold_zero:
+        return True
     # the number -0: "-0" right before , ] or } and right after : [ or ,
     for match in _MINUS_ZERO.finditer(signed_segment):
         start = match.start()
@@ -417,6 +479,55 @@ def b64decode_all(texts: dict[str, Any]) -> dict[str, bytes] | None:
                                  else text[-2] not in _CLEAN_BEFORE_ONE_PAD):
             return None
     return out
+
+
+_B64_TEXT = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+
+
+_CLEAN_ONE_PAD_BYTES = "".join(sorted(_CLEAN_BEFORE_ONE_PAD)).encode()
+_CLEAN_TWO_PADS_BYTES = "".join(sorted(_CLEAN_BEFORE_TWO_PADS)).encode()
+
+
+def b64_all_clean(texts: list[Any]) -> bool:
+    """Whether b64decode accepts every one of `texts`, checked in bulk.
+
+    The hashes of a big targets file (200,000 strings): instead of decoding each, the texts are
+    checked together, the work per text done by builtins. Standard padded base64 as Go writes
+    it is: only the alphabet and `=`, a length that is a multiple of 4, padding only as the last
+    one or two characters, and zero unused bits before it. False means "look at each text",
+    never that one is wrong.
+    """
+    try:
+        joined = "".join(texts).encode("ascii")
+    except (TypeError, UnicodeEncodeError):  # not all strings, or not ASCII
+        return False
+    sizes = set(map(len, texts))
+    if joined.translate(None, _B64_TEXT) or any(size % 4 for size in sizes):
+        return False
+    padding = joined.count(b"=")
+    if padding == 0:
+        return True
+    if len(sizes) == 1:  # one length (the hashes of one algorithm): look at the same places
+        size = sizes.pop()
+        last, before = joined[size - 1::size], joined[size - 2::size]
+        if last.count(b"=") == len(texts):
+            if before.count(b"=") == 0:  # one `=` each, and nowhere else
+                return padding == len(texts) and not before.translate(None,
+                                                                      _CLEAN_ONE_PAD_BYTES)
+            if before.count(b"=") == len(texts):  # `==` each, and nowhere else
+                return padding == 2 * len(texts) and not joined[size - 3::size].translate(
+                    None, _CLEAN_TWO_PADS_BYTES)
+    seen = 0  # padding found at the end of the texts; any other `=` is misplaced
+    for tail, count in Counter(map(itemgetter(slice(-3, None)), texts)).items():
+        if tail.endswith("=="):
+            if tail[0] not in _CLEAN_BEFORE_TWO_PADS:
+                return False
+            seen += 2 * count
+        elif tail.endswith("="):
+            if tail[1] not in _CLEAN_BEFORE_ONE_PAD:
+                return False
+            seen += count
+    return seen == padding
 
 
 # --- time ---------------------------------------------------------------------------------------

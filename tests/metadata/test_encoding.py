@@ -219,3 +219,33 @@ def test_counting_strings_finds_duplicates_in_batches():
     assert hook == counted == 'f: [5]: duplicate key "a"'
     unsorted = ("[" + ",".join(['{"b":1,"a":2}'] * 30 + ['{"a":1,"b":2}'] * 30) + "]").encode()
     assert parse_both(unsorted) == [([{"b": 1, "a": 2}] * 30 + [{"a": 1, "b": 2}] * 30, 30)] * 2
+
+
+def test_bulk_base64_check_accepts_only_what_b64decode_accepts():
+    import itertools
+
+    from ceremony.metadata.encoding import b64_all_clean
+
+    def accepted(text):
+        try:
+            b64decode(text)
+        except ValueError:
+            return False
+        return True
+
+    # every string of up to 6 characters over letters chosen for their low bits, padding and a
+    # stranger; each alone, and among valid texts (in front, behind). The bulk check may refuse
+    # more (the reader then looks at each text): b64decode lets Python's strict mode accept a
+    # full group followed by padding ("AAAA="), which the bulk check refuses.
+    alphabet = "AQgBEw/=!é"
+    good = ["QUJD", "QUI=", "QQ==", ""]
+    for size in range(7):
+        for chars in itertools.product(alphabet[:8] if size > 4 else alphabet, repeat=size):
+            text = "".join(chars)
+            expected = accepted(text) and (size % 4 == 0)
+            assert b64_all_clean([text]) == expected, text
+            assert b64_all_clean([*good, text]) == expected, text
+            assert b64_all_clean([text, *good]) == expected, text
+    assert b64_all_clean(good * 1000) and b64_all_clean([])
+    assert not b64_all_clean(["QQ==", 3]) and not b64_all_clean(["QQ==", None])
+    assert not b64_all_clean(["QQ==", "QUJD\n"]) and not b64_all_clean(["QU==JD"])
