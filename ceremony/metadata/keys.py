@@ -22,7 +22,6 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from cryptography import x509
@@ -43,6 +42,28 @@ DEFAULT_METHOD = {ECDSA: "ecdsa", ECDSA_X509: "ecdsa", RSA: "rsapss", RSA_X509: 
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----\r?\n?",
                         re.DOTALL)
+# One certificate as Go writes it: what _PEM_BLOCK finds is then the whole text.
+_CERT_BEGIN, _CERT_END = b"-----BEGIN CERTIFICATE-----\n", b"-----END CERTIFICATE-----\n"
+
+
+class cached_property:  # noqa: N801 - functools.cached_property without its lock
+    """A value computed on first access and kept in the instance's __dict__ (so later reads do
+    not come here); nothing is kept when it raises. Python 3.11's functools.cached_property
+    takes a lock on every first access, which costs more than most of the values here."""
+
+    def __init__(self, func: Any):
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
 
 
 def key_id_of(keytype: str, public: bytes) -> str:
@@ -126,15 +147,21 @@ class Key:
         """The certificate chain of an x509 key, leaf first. KeyFormatError if unreadable."""
         if not self.is_certificate:
             raise KeyFormatError(f"a {self.keytype} key has no certificate")
+        public = self.public
+        if (public.startswith(_CERT_BEGIN) and public.endswith(_CERT_END)
+                and public.count(b"-----") == 4):  # the usual single certificate
+            blocks: Any = ((b"CERTIFICATE", public),)
+        else:
+            blocks = ((match.group(1), match.group(0)) for match in _PEM_BLOCK.finditer(public))
         certs = []
-        for match in _PEM_BLOCK.finditer(self.public):
-            if match.group(1) != b"CERTIFICATE":  # Go's bundle loader refuses other blocks
+        for kind, block in blocks:
+            if kind != b"CERTIFICATE":  # Go's bundle loader refuses other blocks
                 raise KeyFormatError(
-                    f"unexpected PEM block {match.group(1).decode()!r} in a certificate key")
+                    f"unexpected PEM block {kind.decode()!r} in a certificate key")
             try:
                 with warnings.catch_warnings():  # cryptography's deprecation notices
                     warnings.simplefilter("ignore")
-                    certs.append(x509.load_pem_x509_certificate(match.group(0)))
+                    certs.append(x509.load_pem_x509_certificate(block))
             except Exception as exc:  # untrusted bytes: any failure makes the key unusable
                 raise KeyFormatError(f"unreadable certificate: {exc}") from None
         if not certs:
