@@ -42,6 +42,7 @@ DEFAULT_METHOD = {ECDSA: "ecdsa", ECDSA_X509: "ecdsa", RSA: "rsapss", RSA_X509: 
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----\r?\n?",
                         re.DOTALL)
+_KEY_FIELDS, _KEYVAL_FIELDS = frozenset(("keytype", "keyval")), frozenset(("private", "public"))
 # One certificate as Go writes it: what _PEM_BLOCK finds is then the whole text.
 _CERT_BEGIN, _CERT_END = b"-----BEGIN CERTIFICATE-----\n", b"-----END CERTIFICATE-----\n"
 
@@ -94,7 +95,7 @@ class Key:
 
         if type(data) is not dict:
             raise MetadataFormatError("expected a key object", field=path or None)
-        if data.keys() != {"keytype", "keyval"}:
+        if data.keys() != _KEY_FIELDS:
             raise MetadataFormatError(_fields_message(data, {"keytype", "keyval"}),
                                       field=path or None)
         keytype, keyval = data["keytype"], data["keyval"]
@@ -103,7 +104,7 @@ class Key:
         if keytype not in KEY_TYPES:
             raise KeyFormatError(f"unknown key type {keytype!r} (Notary knows "
                                  f"{', '.join(KEY_TYPES)})", field=at("keytype"))
-        if type(keyval) is not dict or keyval.keys() != {"private", "public"}:
+        if type(keyval) is not dict or keyval.keys() != _KEYVAL_FIELDS:
             raise MetadataFormatError(
                 'expected {"private": null, "public": "<base64>"}', field=at("keyval"))
         if keyval["private"] is not None:

@@ -48,11 +48,17 @@ HASH_SIZES = {"sha256": 32, "sha512": 64}
 
 # --- small strict readers -----------------------------------------------------------------------
 
+_FIELD_SETS: dict[tuple[str, ...], frozenset[str]] = {}
+
+
 def _fields(data: Any, required: tuple[str, ...], optional: tuple[str, ...] = (),
             what: str = "an object") -> None:
     if type(data) is not dict:
         raise MetadataFormatError(f"expected {what}, got {_json_type(data)}")
-    if len(data) == len(required) and all(name in data for name in required):
+    names = _FIELD_SETS.get(required)
+    if names is None:
+        names = _FIELD_SETS[required] = frozenset(required)
+    if data.keys() == names:
         return
     missing = [name for name in required if name not in data]
     if missing:
