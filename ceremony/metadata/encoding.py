@@ -481,9 +481,7 @@ def b64decode_all(texts: dict[str, Any]) -> dict[str, bytes] | None:
     return out
 
 
-_B64_TEXT = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
-
-
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _CLEAN_ONE_PAD_BYTES = "".join(sorted(_CLEAN_BEFORE_ONE_PAD)).encode()
 _CLEAN_TWO_PADS_BYTES = "".join(sorted(_CLEAN_BEFORE_TWO_PADS)).encode()
 
@@ -497,36 +495,46 @@ def b64_all_clean(texts: list[Any]) -> bool:
     one or two characters, and zero unused bits before it. False means "look at each text",
     never that one is wrong.
     """
+    count = len(texts)
+    if count == 0:
+        return True
     try:
-        joined = "".join(texts).encode("ascii")
+        joined = "\n".join(texts).encode("ascii")
     except (TypeError, UnicodeEncodeError):  # not all strings, or not ASCII
         return False
-    sizes = set(map(len, texts))
-    if joined.translate(None, _B64_TEXT) or any(size % 4 for size in sizes):
+    rest = joined.translate(None, _B64_ALPHABET)  # what is left: padding and the separators
+    padding = rest.count(b"=")
+    if padding + count - 1 != len(rest) or rest.count(b"\n") != count - 1:
+        return False  # a character outside the alphabet (a newline in a text included)
+    size = len(texts[0])
+    if len(joined) == count * (size + 1) - 1 and joined[size::size + 1] == b"\n" * (count - 1):
+        # every text `size` long (the hashes of one algorithm): look at the same places
+        if size % 4:
+            return False
+        if padding == 0:
+            return True
+        step = size + 1
+        last, before = joined[size - 1::step], joined[size - 2::step]
+        if last.count(b"=") == count:
+            if before.count(b"=") == 0:  # one `=` each, and nowhere else
+                return padding == count and not before.translate(None, _CLEAN_ONE_PAD_BYTES)
+            if before.count(b"=") == count:  # `==` each, and nowhere else
+                return padding == 2 * count and not joined[size - 3::step].translate(
+                    None, _CLEAN_TWO_PADS_BYTES)
+    elif any(size % 4 for size in set(map(len, texts))):
         return False
-    padding = joined.count(b"=")
     if padding == 0:
         return True
-    if len(sizes) == 1:  # one length (the hashes of one algorithm): look at the same places
-        size = sizes.pop()
-        last, before = joined[size - 1::size], joined[size - 2::size]
-        if last.count(b"=") == len(texts):
-            if before.count(b"=") == 0:  # one `=` each, and nowhere else
-                return padding == len(texts) and not before.translate(None,
-                                                                      _CLEAN_ONE_PAD_BYTES)
-            if before.count(b"=") == len(texts):  # `==` each, and nowhere else
-                return padding == 2 * len(texts) and not joined[size - 3::size].translate(
-                    None, _CLEAN_TWO_PADS_BYTES)
     seen = 0  # padding found at the end of the texts; any other `=` is misplaced
-    for tail, count in Counter(map(itemgetter(slice(-3, None)), texts)).items():
+    for tail, number in Counter(map(itemgetter(slice(-3, None)), texts)).items():
         if tail.endswith("=="):
             if tail[0] not in _CLEAN_BEFORE_TWO_PADS:
                 return False
-            seen += 2 * count
+            seen += 2 * number
         elif tail.endswith("="):
             if tail[1] not in _CLEAN_BEFORE_ONE_PAD:
                 return False
-            seen += count
+            seen += number
     return seen == padding
 
 

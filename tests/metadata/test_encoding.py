@@ -246,6 +246,10 @@ def test_bulk_base64_check_accepts_only_what_b64decode_accepts():
             assert b64_all_clean([text]) == expected, text
             assert b64_all_clean([*good, text]) == expected, text
             assert b64_all_clean([text, *good]) == expected, text
+            if size in (4, 8):  # among many texts of the same length, in the middle
+                for same in ({4: "QUJD", 8: "QUJDQUJD"}[size], {4: "QUI=", 8: "QUJDQUI="}[size],
+                             {4: "QQ==", 8: "QUJDQQ=="}[size]):
+                    assert b64_all_clean([same] * 20 + [text] + [same] * 5) == expected, text
     assert b64_all_clean(good * 1000) and b64_all_clean([])
     assert not b64_all_clean(["QQ==", 3]) and not b64_all_clean(["QQ==", None])
     assert not b64_all_clean(["QQ==", "QUJD\n"]) and not b64_all_clean(["QU==JD"])
