@@ -419,9 +419,12 @@ ColumnsOf = Callable[[Any], Columns | None]
 
 
 def _target_files(value: Any, name: str, columns_of: ColumnsOf | None = None) -> TargetFiles:
-    """A targets file's `targets`, checked as _files checks them, in bulk when it can."""
+    """A targets file's `targets`, checked as _files checks them, in bulk when it can.
+
+    With `columns_of` the value comes from the reader's own parse, which the model may keep;
+    otherwise it belongs to the caller and is copied."""
     if type(value) is dict and _plain_entries_valid(value, columns_of):
-        return TargetFiles(dict(value))
+        return TargetFiles(value if columns_of is not None else dict(value))
     return TargetFiles(_files(value, name))
 
 
@@ -581,7 +584,8 @@ class Targets(_Signed):
 
     @classmethod
     def from_dict(cls, data: Any, columns_of: ColumnsOf | None = None) -> Targets:
-        """`columns_of`: what the parser learnt of big containers (ParsedJSON.columns_of)."""
+        """`columns_of`: what the parser learnt of big containers (ParsedJSON.columns_of); the
+        model may then keep parts of `data`."""
         version, expires = cls._common(
             data, ("_type", "delegations", "expires", "targets", "version"))
         try:
@@ -666,7 +670,8 @@ class Metadata(Generic[SignedT]):
     def from_dict(cls, data: Any, expected: type[SignedT] | None = None, *,
                   columns_of: ColumnsOf | None = None) -> Metadata[Any]:
         """Read an envelope; `expected` is the role class the file must hold. `columns_of`:
-        what the parser learnt of big containers (ParsedJSON.columns_of), to check faster."""
+        what the parser learnt of big containers (ParsedJSON.columns_of), to check faster; the
+        model may then keep parts of `data`."""
         _fields(data, ("signed", "signatures"), what="a metadata object")
         signed_data = data["signed"]
         if expected is None:
