@@ -48,17 +48,19 @@ HASH_SIZES = {"sha256": 32, "sha512": 64}
 
 # --- small strict readers -----------------------------------------------------------------------
 
-_FIELD_SETS: dict[tuple[str, ...], frozenset[str]] = {}
+_FIELD_SETS: dict[tuple[tuple[str, ...], tuple[str, ...]],
+                  tuple[frozenset[str], frozenset[str]]] = {}
 
 
 def _fields(data: Any, required: tuple[str, ...], optional: tuple[str, ...] = (),
             what: str = "an object") -> None:
     if type(data) is not dict:
         raise MetadataFormatError(f"expected {what}, got {_json_type(data)}")
-    names = _FIELD_SETS.get(required)
-    if names is None:
-        names = _FIELD_SETS[required] = frozenset(required)
-    if data.keys() == names:
+    names = _FIELD_SETS.get((required, optional))
+    if names is None:  # the usual objects: all optional fields absent, or all present
+        names = _FIELD_SETS[required, optional] = (frozenset(required),
+                                                   frozenset(required + optional))
+    if data.keys() == names[0] or data.keys() == names[1]:
         return
     missing = [name for name in required if name not in data]
     if missing:
