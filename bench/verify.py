@@ -9,7 +9,9 @@ For each: the time to verify from bytes (strict reading, canonical bytes, signat
 root certificate rules, delegation rules, the report), against the floor: `json.loads` of the
 same bytes plus the same signature verifications done directly with `cryptography` on
 pre-loaded keys and pre-computed messages. Memory: tracemalloc peak of one verification, and the
-process's maximum RSS.
+process's maximum RSS. Both sides are timed under the same cyclic-GC setting: "ratio_to_floor"
+with the collector off for the whole run, "ratio_to_floor_gc_on" with it on (the reader switches
+it off while it parses; the floor's json.loads does not).
 
     python bench/verify.py [--versions 1000] [--delegations 1000] [--targets 100000]
 """
