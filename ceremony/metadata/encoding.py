@@ -200,6 +200,14 @@ class _Census:
             shapes = set(map(tuple, group))  # the keys of each object, in file order
             if len(shapes) == 1:
                 by_shape = {shapes.pop(): (group, None)}
+            elif len(shapes) > 16:  # objects of many shapes: their values all together
+                self.strings += sum(map(len, group))
+                disordered = [shape for shape in shapes if list(shape) != sorted(shape)]
+                if disordered:
+                    counts = Counter(map(tuple, group))
+                    self.unsorted += sum(counts[shape] for shape in disordered)
+                self._push(list(chain.from_iterable(map(dict.values, group))), None, None)
+                return
             else:
                 holder = None
                 by_shape = {}

@@ -219,6 +219,19 @@ def test_counting_strings_finds_duplicates_in_batches():
     assert hook == counted == 'f: [5]: duplicate key "a"'
     unsorted = ("[" + ",".join(['{"b":1,"a":2}'] * 30 + ['{"a":1,"b":2}'] * 30) + "]").encode()
     assert parse_both(unsorted) == [([{"b": 1, "a": 2}] * 30 + [{"a": 1, "b": 2}] * 30, 30)] * 2
+    # objects of a few shapes, and of many shapes (some out of order), with and without a
+    # duplicate key
+    for shapes in (3, 40):
+        objects = [f'{{"k{i % shapes}":"v","a{i % shapes}":[{i}]}}' if i % 3 else
+                   f'{{"a{i % shapes}":"v","k{i % shapes}":{{"x":"y"}}}}' for i in range(60)]
+        for duplicate in (None, 6, 40, 59):
+            items = list(objects)
+            if duplicate is not None:
+                items[duplicate] = items[duplicate].replace('"v"', '"v","a0":1')
+            hook, counted = parse_both(("[" + ",".join(items) + "]").encode())
+            assert hook == counted, (shapes, duplicate)
+            assert (duplicate is not None and duplicate % shapes == 0) == ("duplicate" in
+                                                                           str(counted))
 
 
 def test_bulk_base64_check_accepts_only_what_b64decode_accepts():
