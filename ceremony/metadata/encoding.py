@@ -114,8 +114,9 @@ def parse_json(data: bytes, source: str) -> ParsedJSON:
     if len(data) >= FAST_PARSE_MIN_BYTES and b"\\" not in data:
         # No escapes: every `"` in the bytes delimits a string, so the document holds exactly
         # count('"') / 2 strings, keys included. Parse without a per-object hook (the C decoder
-        # builds the dicts) and count the strings of the result: one fewer means an object had
-        # a duplicate key, which the precise pass below then names.
+        # builds the dicts) and count the strings of the result, never one twice: all of them
+        # are there only if no object had a duplicate key. Otherwise the precise pass below
+        # names the duplicate (or, if the census fell short for another reason, parses again).
         value = _loads(text, source, None)
         census = _Census(value)
         if 2 * census.strings == data.count(b'"'):
@@ -155,8 +156,10 @@ def _loads(text: str, source: str, pairs_hook: Any) -> Any:
 class _Census:
     """Strings, unsorted objects and zeros of a parsed document, counted without recursion.
 
-    `strings` counts every string in it, object keys included; `unsorted` the objects whose keys
-    are not in ascending order; `zero` whether an integer is 0. Values are handled a batch at a
+    `strings` counts the strings in it, object keys included, each at most once (all of them
+    unless an object has more keys than the others of its batch, see _one_shape); `unsorted` the
+    objects whose keys are not in ascending order; `zero` whether an integer is 0. The counts are
+    used only when `strings` is complete. Values are handled a batch at a
     time (an object's values; the values under one key of many objects of the same shape, such
     as the entries of a big targets file), so that the work per value is done by builtins; such
     objects are kept in `columns` by the id of the object or list holding them.
@@ -227,10 +230,12 @@ class _Census:
 
     @staticmethod
     def _one_shape(group: list[dict[str, Any]]) -> dict[tuple[str, ...], Any] | None:
-        """The usual case of objects with one or two keys, without a tuple per object: the same
-        size, the keys of the first one in each, and the same first key."""
+        """The usual case of objects with one or two keys, without a tuple per object: the keys
+        of the first one in each, and the same first key. An object with more keys is not seen
+        here, but it cannot go unnoticed: its other keys are not counted, so the strings counted
+        fall short of the strings in the bytes and parse_json does not use the census."""
         first = tuple(group[0])
-        if len(first) > 2 or set(map(len, group)) != {len(first)}:
+        if len(first) > 2:
             return None
         try:
             values = {key: list(map(itemgetter(key), group)) for key in first}
