@@ -213,6 +213,11 @@ def test_counting_strings_finds_duplicates_in_batches():
         hook, counted = parse_both(data)
         assert hook == counted, name
         assert "duplicate key" in counted, name
+    extra = entries[:20] + ['"w":{"hashes":{"sha256":"AA=="},"length":1,"more":["x"]}'] + \
+        entries[20:]  # not seen by the census's quick look at two-key objects: parsed again
+    data = ('{"signed":{"targets":{' + ",".join(extra) + '}},"signatures":[]}').encode()
+    hook, counted = parse_both(data)
+    assert hook == counted and counted[0]["signed"]["targets"]["w"]["more"] == ["x"]
     mixed = [entry % 1, "[1,2]", '"s"', "3", "null", '{"a":"b","a":"b"}']
     data = ("[" + ",".join(mixed * 10) + "]").encode()
     hook, counted = parse_both(data)
