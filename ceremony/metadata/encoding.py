@@ -111,16 +111,6 @@ def parse_json(data: bytes, source: str) -> ParsedJSON:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MetadataFormatError(f"not valid UTF-8 (byte {exc.start})", file=source) from None
-    if len(data) >= FAST_PARSE_MIN_BYTES and b"\\" not in data:
-        # No escapes: every `"` in the bytes delimits a string, so the document holds exactly
-        # count('"') / 2 strings, keys included. Parse without a per-object hook (the C decoder
-        # builds the dicts) and count the strings of the result, never one twice: all of them
-        # are there only if no object had a duplicate key. Otherwise the precise pass below
-        # names the duplicate (or, if the census fell short for another reason, parses again).
-        value = _loads(text, source, None)
-        census = _Census(value)
-        if 2 * census.strings == data.count(b'"'):
-            return ParsedJSON(value, census.unsorted, census.zero, census.columns)
     unsorted = 0
 
     def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -136,13 +126,12 @@ def parse_json(data: bytes, source: str) -> ParsedJSON:
             unsorted += 1
         return obj
 
-    return ParsedJSON(_loads(text, source, pairs_hook), unsorted)
-
-
-def _loads(text: str, source: str, pairs_hook: Any) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=pairs_hook, parse_float=_refuse_float,
-                          parse_constant=_refuse_constant)
+        counted = _parse_counted(data, text) if len(data) >= FAST_PARSE_MIN_BYTES else None
+        if counted is not None:
+            return counted
+        value = json.loads(text, object_pairs_hook=pairs_hook, parse_float=_refuse_float,
+                           parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise MetadataFormatError(
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", file=source
@@ -151,6 +140,26 @@ def _loads(text: str, source: str, pairs_hook: Any) -> Any:
         raise _locate_error(text, source) from None
     except RecursionError:
         raise MetadataFormatError("JSON nested too deeply", file=source) from None
+    return ParsedJSON(value, unsorted)
+
+
+def _parse_counted(data: bytes, text: str) -> ParsedJSON | None:
+    """parse_json for big files: duplicate keys found by counting strings, not by a hook per
+    object. None when that cannot tell (then the hook's pass runs). Raises what json.loads does.
+
+    Without escapes, every `"` in the bytes delimits a string, so the document holds exactly
+    count('"') / 2 strings, keys included. json.loads without a hook (the C decoder builds the
+    dicts), then the census counts the strings of the result, never one twice: all of them are
+    there only if no object had a duplicate key. Otherwise the hook's pass names the duplicate
+    (or, if the census fell short for another reason, parses again).
+    """
+    if b"\\" in data:
+        return None
+    value = json.loads(text, parse_float=_refuse_float, parse_constant=_refuse_constant)
+    census = _Census(value)
+    if 2 * census.strings != data.count(b'"'):
+        return None
+    return ParsedJSON(value, census.unsorted, census.zero, census.columns)
 
 
 class _Census:

@@ -47,6 +47,24 @@ _KEY_FIELDS, _KEYVAL_FIELDS = frozenset(("keytype", "keyval")), frozenset(("priv
 _CERT_BEGIN, _CERT_END = b"-----BEGIN CERTIFICATE-----\n", b"-----END CERTIFICATE-----\n"
 
 
+class _WholeCertificate:
+    """The one match _PEM_BLOCK finds in a text that is a single certificate."""
+
+    def __init__(self, text: bytes):
+        self.text = text
+
+    def group(self, index: int) -> bytes:
+        return b"CERTIFICATE" if index == 1 else self.text
+
+
+def _pem_blocks(public: bytes) -> Any:
+    """_PEM_BLOCK.finditer(public), without the scan for the usual single certificate."""
+    if public.startswith(_CERT_BEGIN) and public.endswith(_CERT_END) and \
+            public.count(b"-----") == 4:
+        return (_WholeCertificate(public),)
+    return _PEM_BLOCK.finditer(public)
+
+
 class cached_property:  # noqa: N801 - functools.cached_property without its lock
     """A value computed on first access and kept in the instance's __dict__ (so later reads do
     not come here); nothing is kept when it raises. Python 3.11's functools.cached_property
@@ -148,21 +166,15 @@ class Key:
         """The certificate chain of an x509 key, leaf first. KeyFormatError if unreadable."""
         if not self.is_certificate:
             raise KeyFormatError(f"a {self.keytype} key has no certificate")
-        public = self.public
-        if (public.startswith(_CERT_BEGIN) and public.endswith(_CERT_END)
-                and public.count(b"-----") == 4):  # the usual single certificate
-            blocks: Any = ((b"CERTIFICATE", public),)
-        else:
-            blocks = ((match.group(1), match.group(0)) for match in _PEM_BLOCK.finditer(public))
         certs = []
-        for kind, block in blocks:
-            if kind != b"CERTIFICATE":  # Go's bundle loader refuses other blocks
+        for match in _pem_blocks(self.public):
+            if match.group(1) != b"CERTIFICATE":  # Go's bundle loader refuses other blocks
                 raise KeyFormatError(
-                    f"unexpected PEM block {kind.decode()!r} in a certificate key")
+                    f"unexpected PEM block {match.group(1).decode()!r} in a certificate key")
             try:
                 with warnings.catch_warnings():  # cryptography's deprecation notices
                     warnings.simplefilter("ignore")
-                    certs.append(x509.load_pem_x509_certificate(block))
+                    certs.append(x509.load_pem_x509_certificate(match.group(0)))
             except Exception as exc:  # untrusted bytes: any failure makes the key unusable
                 raise KeyFormatError(f"unreadable certificate: {exc}") from None
         if not certs:
