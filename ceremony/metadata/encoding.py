@@ -21,7 +21,10 @@ import binascii
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from ceremony.errors import MetadataFormatError
@@ -30,6 +33,10 @@ from ceremony.errors import MetadataFormatError
 MAX_SAFE_INT = 2**53
 
 ENVELOPE_PREFIX = b'{"signed":'
+
+# From this size on, parse_json checks for duplicate keys by counting strings after parsing
+# instead of with a hook per object (same results; the hook is cheaper for small files).
+FAST_PARSE_MIN_BYTES = 32 * 1024
 
 
 # --- strict reading ---------------------------------------------------------------------------
@@ -63,15 +70,36 @@ class _Duplicate(ValueError):
 
 
 @dataclass(frozen=True)
+class Columns:
+    """Many objects with the same keys in the same order, their values a key at a time."""
+
+    objects: list[dict[str, Any]]
+    keys: tuple[str, ...]
+    values: dict[str, list[Any]]  # key -> the value under it in each object, in order
+    kinds: dict[str, set[type]]  # key -> the types of those values
+
+
+@dataclass(frozen=True)
 class ParsedJSON:
     """A strictly parsed document.
 
     `unsorted_objects` counts objects whose keys are not in canonical (sorted) order in the file;
-    the reader uses it to decide whether the bytes are already canonical.
+    the reader uses it to decide whether the bytes are already canonical. `may_hold_zero` is
+    False only when no integer in it is 0 (so no `-0` either). `columns` is what the parse of a
+    big file learnt on the way (see `columns_of`).
     """
 
     value: Any
     unsorted_objects: int
+    may_hold_zero: bool = True
+    columns: dict[int, tuple[Any, Columns]] = field(default_factory=dict, repr=False,
+                                                    compare=False)
+
+    def columns_of(self, container: Any) -> Columns | None:
+        """For a dict whose values, or a list whose items, are many objects with the same keys in
+        the same order: those objects as Columns. None when not known."""
+        found = self.columns.get(id(container))
+        return found[1] if found is not None and found[0] is container else None
 
 
 def parse_json(data: bytes, source: str) -> ParsedJSON:
@@ -99,6 +127,9 @@ def parse_json(data: bytes, source: str) -> ParsedJSON:
         return obj
 
     try:
+        counted = _parse_counted(data, text) if len(data) >= FAST_PARSE_MIN_BYTES else None
+        if counted is not None:
+            return counted
         value = json.loads(text, object_pairs_hook=pairs_hook, parse_float=_refuse_float,
                            parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
@@ -113,6 +144,118 @@ def parse_json(data: bytes, source: str) -> ParsedJSON:
         reason = "a number has thousands of digits" if "digits" in str(exc) else str(exc)
         raise MetadataFormatError(f"invalid JSON: {reason}", file=source) from None
     return ParsedJSON(value, unsorted)
+
+
+def _parse_counted(data: bytes, text: str) -> ParsedJSON | None:
+    """parse_json for big files: duplicate keys found by counting strings, not by a hook per
+    object. None when that cannot tell (then the hook's pass runs). Raises what json.loads does.
+
+    Without escapes, every `"` in the bytes delimits a string, so the document holds exactly
+    count('"') / 2 strings, keys included. json.loads without a hook (the C decoder builds the
+    dicts), then the census counts the strings of the result, never one twice: all of them are
+    there only if no object had a duplicate key. Otherwise the hook's pass names the duplicate
+    (or, if the census fell short for another reason, parses again).
+    """
+    if b"\\" in data:
+        return None
+    value = json.loads(text, parse_float=_refuse_float, parse_constant=_refuse_constant)
+    census = _Census(value)
+    if 2 * census.strings != data.count(b'"'):
+        return None
+    return ParsedJSON(value, census.unsorted, census.zero, census.columns)
+
+
+class _Census:
+    """Strings, unsorted objects and zeros of a parsed document, counted without recursion.
+
+    `strings` counts the strings in it, object keys included, each at most once (all of them
+    unless an object has more keys than the others of its batch, see _one_shape); `unsorted` the
+    objects whose keys are not in ascending order; `zero` whether an integer is 0. The counts are
+    used only when `strings` is complete. Values are handled a batch at a
+    time (an object's values; the values under one key of many objects of the same shape, such
+    as the entries of a big targets file), so that the work per value is done by builtins; such
+    objects are kept in `columns` by the id of the object or list holding them.
+    """
+
+    def __init__(self, value: Any):
+        self.strings = self.unsorted = 0
+        self.zero = False
+        self.columns: dict[int, tuple[Any, Columns]] = {}
+        self._batches: list[tuple[list[Any], set[type], Any]] = [([value], {type(value)}, None)]
+        while self._batches:
+            self._count(*self._batches.pop())
+
+    def _push(self, items: list[Any], kinds: set[type] | None, holder: Any) -> None:
+        self._batches.append((items, set(map(type, items)) if kinds is None else kinds, holder))
+
+    def _count(self, items: list[Any], kinds: set[type], holder: Any) -> None:
+        for kind in kinds:
+            group = items if len(kinds) == 1 else [item for item in items if type(item) is kind]
+            if kind is str:
+                self.strings += len(group)
+            elif kind is int:
+                self.zero = self.zero or 0 in group
+            elif kind is list:
+                self._push(list(chain.from_iterable(group)), None, None)
+            elif kind is dict:
+                self._objects(group, holder if group is items else None)
+            # bool, None: nothing to count (parse_float/parse_constant refused the rest)
+
+    def _objects(self, group: list[dict[str, Any]], holder: Any) -> None:
+        if len(group) <= 16:  # a few objects: one at a time
+            for obj in group:
+                keys = list(obj)
+                self.strings += len(keys)
+                if keys != sorted(keys):
+                    self.unsorted += 1
+                self._push(list(obj.values()), None, obj)
+            return
+        by_shape = self._one_shape(group)
+        if by_shape is None:
+            shapes = set(map(tuple, group))  # the keys of each object, in file order
+            if len(shapes) == 1:
+                by_shape = {shapes.pop(): (group, None)}
+            elif len(shapes) > 16:  # objects of many shapes: their values all together
+                self.strings += sum(map(len, group))
+                disordered = [shape for shape in shapes if list(shape) != sorted(shape)]
+                if disordered:
+                    counts = Counter(map(tuple, group))
+                    self.unsorted += sum(counts[shape] for shape in disordered)
+                self._push(list(chain.from_iterable(map(dict.values, group))), None, None)
+                return
+            else:
+                holder = None
+                by_shape = {}
+                for obj in group:
+                    by_shape.setdefault(tuple(obj), ([], None))[0].append(obj)
+        for shape, (objects, values) in by_shape.items():
+            self.strings += len(shape) * len(objects)
+            if list(shape) != sorted(shape):
+                self.unsorted += len(objects)
+            if values is None:
+                values = {key: list(map(itemgetter(key), objects)) for key in shape}
+            kinds = {key: set(map(type, column)) for key, column in values.items()}
+            if holder is not None:
+                self.columns[id(holder)] = (holder, Columns(objects, shape, values, kinds))
+            for key in shape:  # the values under one key: usually of one type
+                self._push(values[key], kinds[key], values[key])
+
+    @staticmethod
+    def _one_shape(group: list[dict[str, Any]]) -> dict[tuple[str, ...], Any] | None:
+        """The usual case of objects with one or two keys, without a tuple per object: the keys
+        of the first one in each, and the same first key. An object with more keys is not seen
+        here, but it cannot go unnoticed: its other keys are not counted, so the strings counted
+        fall short of the strings in the bytes and parse_json does not use the census."""
+        first = tuple(group[0])
+        if len(first) > 2:
+            return None
+        try:
+            values = {key: list(map(itemgetter(key), group)) for key in first}
+        except KeyError:
+            return None
+        if len(first) == 2 and set(map(next, map(iter, group))) != {first[0]}:
+            return None
+        return {first: (group, values)}
 
 
 def _locate_error(text: str, source: str) -> MetadataFormatError:
@@ -285,31 +428,38 @@ def envelope(canonical_signed: bytes, signatures: list[tuple[str, str, str]]) ->
 # Bytes that cannot occur in a signed part that is canonical *and* written by Go: whitespace
 # (canonical has none outside strings; raw control characters are invalid JSON inside them),
 # backslashes (canonical escapes only " and \\ , and Go would have HTML-escaped the rest), and the
-# characters Go's compactor escapes.
-_NOT_IN_VERBATIM = b" \t\n\r\\<>&"
+# characters Go's compactor escapes. Single bytes: each is looked for with memchr.
+_NOT_IN_VERBATIM = tuple(bytes([byte]) for byte in b" \t\n\r\\<>&")
+# The number -0 (Go writes 0) ends with one of , ] } ; what precedes it is checked separately.
+_MINUS_ZERO = re.compile(rb"-0[,\]}]")
 
 
-def is_verbatim_canonical(signed_segment: bytes, unsorted_objects: int) -> bool:
+def is_verbatim_canonical(signed_segment: bytes, unsorted_objects: int,
+                          may_hold_zero: bool = True) -> bool:
     """Whether the signed part as found in a file is already the canonical bytes.
 
     True only when every object in it had sorted keys (`unsorted_objects` == 0 for the signed
     part), and it contains no whitespace, no escape and no `-0`: then re-encoding the parsed value
     yields exactly these bytes, so the reader can skip re-encoding. False means "re-encode and
-    compare", never "wrong".
+    compare", never "wrong". `may_hold_zero` False (no integer of the document is 0, see
+    ParsedJSON) spares the search for `-0`.
     """
     if unsorted_objects != 0:
         return False
-    if len(signed_segment.translate(None, _NOT_IN_VERBATIM)) != len(signed_segment):
+    for byte in _NOT_IN_VERBATIM:
+        if byte in signed_segment:
+            return False
+    # U+2028 and U+2029 (Go escapes them) are the only non-ASCII characters to look for
+    if not signed_segment.isascii() and (b"\xe2\x80\xa8" in signed_segment
+                                         or b"\xe2\x80\xa9" in signed_segment):
         return False
-    if b"\xe2\x80\xa8" in signed_segment or b"\xe2\x80\xa9" in signed_segment:
-        return False
-    # the number -0 (Go writes 0): "-0" right before , ] or } and right after : [ or ,
-    for end in (b"-0,", b"-0]", b"-0}"):
-        start = signed_segment.find(end)
-        while start != -1:
-            if signed_segment[start - 1:start] in (b":", b"[", b","):
-                return False
-            start = signed_segment.find(end, start + 1)
+    if not may_hold_zero:
+        return True
+    # the number -0: "-0" right before , ] or } and right after : [ or ,
+    for match in _MINUS_ZERO.finditer(signed_segment):
+        start = match.start()
+        if signed_segment[start - 1:start] in (b":", b"[", b","):
+            return False
     return True
 
 
@@ -359,6 +509,63 @@ def b64decode_all(texts: dict[str, Any]) -> dict[str, bytes] | None:
                                  else text[-2] not in _CLEAN_BEFORE_ONE_PAD):
             return None
     return out
+
+
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_CLEAN_ONE_PAD_BYTES = "".join(sorted(_CLEAN_BEFORE_ONE_PAD)).encode()
+_CLEAN_TWO_PADS_BYTES = "".join(sorted(_CLEAN_BEFORE_TWO_PADS)).encode()
+
+
+def b64_all_clean(texts: list[Any]) -> bool:
+    """Whether b64decode accepts every one of `texts`, checked in bulk.
+
+    The hashes of a big targets file (200,000 strings): instead of decoding each, the texts are
+    checked together, the work per text done by builtins. Standard padded base64 as Go writes
+    it is: only the alphabet and `=`, a length that is a multiple of 4, padding only as the last
+    one or two characters, and zero unused bits before it. False means "look at each text",
+    never that one is wrong.
+    """
+    count = len(texts)
+    if count == 0:
+        return True
+    try:
+        joined = "\n".join(texts).encode("ascii")
+    except (TypeError, UnicodeEncodeError):  # not all strings, or not ASCII
+        return False
+    rest = joined.translate(None, _B64_ALPHABET)  # what is left: padding and the separators
+    padding = rest.count(b"=")
+    if padding + count - 1 != len(rest) or rest.count(b"\n") != count - 1:
+        return False  # a character outside the alphabet (a newline in a text included)
+    size = len(texts[0])
+    if len(joined) == count * (size + 1) - 1 and joined[size::size + 1] == b"\n" * (count - 1):
+        # every text `size` long (the hashes of one algorithm): look at the same places
+        if size % 4:
+            return False
+        if padding == 0:
+            return True
+        step = size + 1
+        last, before = joined[size - 1::step], joined[size - 2::step]
+        if last.count(b"=") == count:
+            if before.count(b"=") == 0:  # one `=` each, and nowhere else
+                return padding == count and not before.translate(None, _CLEAN_ONE_PAD_BYTES)
+            if before.count(b"=") == count:  # `==` each, and nowhere else
+                return padding == 2 * count and not joined[size - 3::step].translate(
+                    None, _CLEAN_TWO_PADS_BYTES)
+    elif any(size % 4 for size in set(map(len, texts))):
+        return False
+    if padding == 0:
+        return True
+    seen = 0  # padding found at the end of the texts; any other `=` is misplaced
+    for tail, number in Counter(map(itemgetter(slice(-3, None)), texts)).items():
+        if tail.endswith("=="):
+            if tail[0] not in _CLEAN_BEFORE_TWO_PADS:
+                return False
+            seen += 2 * number
+        elif tail.endswith("="):
+            if tail[1] not in _CLEAN_BEFORE_ONE_PAD:
+                return False
+            seen += number
+    return seen == padding
 
 
 # --- time ---------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from cryptography import x509
@@ -43,6 +42,47 @@ DEFAULT_METHOD = {ECDSA: "ecdsa", ECDSA_X509: "ecdsa", RSA: "rsapss", RSA_X509: 
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----\r?\n?",
                         re.DOTALL)
+_KEY_FIELDS, _KEYVAL_FIELDS = frozenset(("keytype", "keyval")), frozenset(("private", "public"))
+# One certificate as Go writes it: what _PEM_BLOCK finds is then the whole text.
+_CERT_BEGIN, _CERT_END = b"-----BEGIN CERTIFICATE-----\n", b"-----END CERTIFICATE-----\n"
+
+
+class _WholeCertificate:
+    """The one match _PEM_BLOCK finds in a text that is a single certificate."""
+
+    def __init__(self, text: bytes):
+        self.text = text
+
+    def group(self, index: int) -> bytes:
+        return b"CERTIFICATE" if index == 1 else self.text
+
+
+def _pem_blocks(public: bytes) -> Any:
+    """_PEM_BLOCK.finditer(public), without the scan for the usual single certificate."""
+    if public.startswith(_CERT_BEGIN) and public.endswith(_CERT_END) and \
+            public.count(b"-----") == 4:
+        return (_WholeCertificate(public),)
+    return _PEM_BLOCK.finditer(public)
+
+
+class cached_property:  # noqa: N801 - functools.cached_property without its lock
+    """A value computed on first access and kept in the instance's __dict__ (so later reads do
+    not come here); nothing is kept when it raises. Python 3.11's functools.cached_property
+    takes a lock on every first access, which costs more than most of the values here."""
+
+    def __init__(self, func: Any):
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
 
 
 def key_id_of(keytype: str, public: bytes) -> str:
@@ -73,7 +113,7 @@ class Key:
 
         if type(data) is not dict:
             raise MetadataFormatError("expected a key object", field=path or None)
-        if data.keys() != {"keytype", "keyval"}:
+        if data.keys() != _KEY_FIELDS:
             raise MetadataFormatError(_fields_message(data, {"keytype", "keyval"}),
                                       field=path or None)
         keytype, keyval = data["keytype"], data["keyval"]
@@ -82,7 +122,7 @@ class Key:
         if keytype not in KEY_TYPES:
             raise KeyFormatError(f"unknown key type {keytype!r} (Notary knows "
                                  f"{', '.join(KEY_TYPES)})", field=at("keytype"))
-        if type(keyval) is not dict or keyval.keys() != {"private", "public"}:
+        if type(keyval) is not dict or keyval.keys() != _KEYVAL_FIELDS:
             raise MetadataFormatError(
                 'expected {"private": null, "public": "<base64>"}', field=at("keyval"))
         if keyval["private"] is not None:
@@ -127,7 +167,7 @@ class Key:
         if not self.is_certificate:
             raise KeyFormatError(f"a {self.keytype} key has no certificate")
         certs = []
-        for match in _PEM_BLOCK.finditer(self.public):
+        for match in _pem_blocks(self.public):
             if match.group(1) != b"CERTIFICATE":  # Go's bundle loader refuses other blocks
                 raise KeyFormatError(
                     f"unexpected PEM block {match.group(1).decode()!r} in a certificate key")

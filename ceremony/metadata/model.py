@@ -19,13 +19,19 @@ Shapes (tuf/data/*.go):
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 from typing import Any, ClassVar, Generic, TypeVar
 
 from ceremony.errors import MetadataFormatError, RoleTypeError
 from ceremony.metadata.encoding import (
     MAX_SAFE_INT,
+    Columns,
+    b64_all_clean,
     b64decode,
     b64decode_all,
     b64encode,
@@ -42,11 +48,19 @@ HASH_SIZES = {"sha256": 32, "sha512": 64}
 
 # --- small strict readers -----------------------------------------------------------------------
 
+_FIELD_SETS: dict[tuple[tuple[str, ...], tuple[str, ...]],
+                  tuple[frozenset[str], frozenset[str]]] = {}
+
+
 def _fields(data: Any, required: tuple[str, ...], optional: tuple[str, ...] = (),
             what: str = "an object") -> None:
     if type(data) is not dict:
         raise MetadataFormatError(f"expected {what}, got {_json_type(data)}")
-    if len(data) == len(required) and all(name in data for name in required):
+    names = _FIELD_SETS.get((required, optional))
+    if names is None:  # the usual objects: all optional fields absent, or all present
+        names = _FIELD_SETS[required, optional] = (frozenset(required),
+                                                   frozenset(required + optional))
+    if data.keys() == names[0] or data.keys() == names[1]:
         return
     missing = [name for name in required if name not in data]
     if missing:
@@ -359,6 +373,105 @@ def _files(value: Any, name: str) -> dict[str, FileMeta]:
     return files
 
 
+class TargetFiles(MutableMapping[str, FileMeta]):
+    """The targets of a targets file read from bytes: name -> FileMeta, like a dict.
+
+    A big targets file lists 100,000s of targets and verification only needs their names. Every
+    entry is checked when the file is read; the FileMeta of a plain entry (hashes and length) is
+    made from the checked JSON when first looked up. Equal to a dict with the same items.
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries: dict[str, Any]):
+        # name -> FileMeta, or the checked JSON object {"hashes": {alg: base64}, "length": n}
+        self._entries = entries
+
+    def __getitem__(self, name: str) -> FileMeta:
+        entry = self._entries[name]
+        if type(entry) is dict:
+            a2b = binascii.a2b_base64
+            entry = self._entries[name] = FileMeta(
+                entry["length"], {alg: a2b(text) for alg, text in entry["hashes"].items()})
+        return entry
+
+    def __setitem__(self, name: str, meta: FileMeta) -> None:
+        self._entries[name] = meta
+
+    def __delitem__(self, name: str) -> None:
+        del self._entries[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({dict(self.items())!r})"
+
+    def copy(self) -> dict[str, FileMeta]:
+        return dict(self.items())
+
+
+ColumnsOf = Callable[[Any], Columns | None]
+
+
+def _target_files(value: Any, name: str, columns_of: ColumnsOf | None = None) -> TargetFiles:
+    """A targets file's `targets`, checked as _files checks them, in bulk when it can.
+
+    With `columns_of` the value comes from the reader's own parse, which the model may keep;
+    otherwise it belongs to the caller and is copied."""
+    if type(value) is dict and _plain_entries_valid(value, columns_of):
+        return TargetFiles(value if columns_of is not None else dict(value))
+    return TargetFiles(_files(value, name))
+
+
+def _plain_entries_valid(value: dict[str, Any], columns_of: ColumnsOf | None = None) -> bool:
+    """Whether every entry is {"hashes": {alg: base64}, "length": n} that FileMeta.from_dict
+    accepts. The checks are done a field at a time over all entries by builtins, with the
+    columns the parser made when it has them; False means "check each entry" (which names the
+    problem, or accepts entries with `custom`)."""
+    known = columns_of(value) if columns_of is not None and value else None
+    if known is not None:
+        if sorted(known.keys) != ["hashes", "length"] or known.kinds["length"] != {int} \
+                or known.kinds["hashes"] != {dict}:
+            return False
+        lengths, hashes = known.values["length"], known.values["hashes"]
+        if min(lengths) < 0 or max(lengths) > MAX_SAFE_INT:
+            return False
+        by_algorithm = columns_of(hashes)  # type: ignore[misc]
+        if by_algorithm is not None:
+            return all(map(b64_all_clean, by_algorithm.values.values()))
+        return b64_all_clean(list(chain.from_iterable(map(dict.values, hashes))))
+    entries = list(value.values())
+    try:  # every entry an object with these two fields (itemgetter refuses anything else)
+        lengths = list(map(itemgetter("length"), entries))
+        hashes = list(map(itemgetter("hashes"), entries))
+    except (KeyError, TypeError):
+        return False
+    if entries and set(map(len, entries)) != {2}:
+        return False
+    if lengths and (set(map(type, lengths)) != {int} or min(lengths) < 0
+                    or max(lengths) > MAX_SAFE_INT):
+        return False
+    if not hashes:
+        return True
+    if set(map(type, hashes)) != {dict}:
+        return False
+    if len(set(map(len, hashes))) == 1:  # usually the same algorithms everywhere: by algorithm
+        try:
+            columns = [list(map(itemgetter(alg), hashes)) for alg in hashes[0]]
+        except KeyError:
+            pass
+        else:
+            return all(map(b64_all_clean, columns))
+    return b64_all_clean(list(chain.from_iterable(map(dict.values, hashes))))
+
+
 def _check_hash_sizes(meta: FileMeta, name: str, required: str = "sha256") -> None:
     """Go's CheckValidHashStructures plus the sha256 it requires in snapshot/timestamp."""
     if required not in meta.hashes:
@@ -467,18 +580,22 @@ class Targets(_Signed):
 
     version: int
     expires: Instant
-    targets: dict[str, FileMeta] = field(default_factory=dict)
+    # a dict when built in code; a TargetFiles (a mapping made on demand) when read
+    targets: MutableMapping[str, FileMeta] = field(default_factory=dict)
     delegations: Delegations = field(default_factory=Delegations)
 
     @classmethod
-    def from_dict(cls, data: Any) -> Targets:
+    def from_dict(cls, data: Any, columns_of: ColumnsOf | None = None) -> Targets:
+        """`columns_of`: what the parser learnt of big containers (ParsedJSON.columns_of); the
+        model may then keep parts of `data`."""
         version, expires = cls._common(
             data, ("_type", "delegations", "expires", "targets", "version"))
         try:
             delegations = Delegations.from_dict(data["delegations"])
         except MetadataFormatError as exc:
             raise exc.under("delegations") from None
-        return cls(version, expires, _files(data["targets"], "targets"), delegations)
+        return cls(version, expires, _target_files(data["targets"], "targets", columns_of),
+                   delegations)
 
     def to_dict(self) -> dict[str, Any]:
         out = self._common_dict()
@@ -552,8 +669,11 @@ class Metadata(Generic[SignedT]):
     signatures: list[Signature] = field(default_factory=list)
 
     @classmethod
-    def from_dict(cls, data: Any, expected: type[SignedT] | None = None) -> Metadata[Any]:
-        """Read an envelope; `expected` is the role class the file must hold."""
+    def from_dict(cls, data: Any, expected: type[SignedT] | None = None, *,
+                  columns_of: ColumnsOf | None = None) -> Metadata[Any]:
+        """Read an envelope; `expected` is the role class the file must hold. `columns_of`:
+        what the parser learnt of big containers (ParsedJSON.columns_of), to check faster; the
+        model may then keep parts of `data`."""
         _fields(data, ("signed", "signatures"), what="a metadata object")
         signed_data = data["signed"]
         if expected is None:
@@ -564,7 +684,10 @@ class Metadata(Generic[SignedT]):
                     field="signed._type")
             expected = _TYPES[found]  # type: ignore[assignment]
         try:
-            signed = expected.from_dict(signed_data)  # type: ignore[union-attr]
+            if expected is Targets:
+                signed = Targets.from_dict(signed_data, columns_of)
+            else:
+                signed = expected.from_dict(signed_data)  # type: ignore[union-attr]
         except MetadataFormatError as exc:
             raise exc.under("signed") from None
         raw_sigs = data["signatures"]

@@ -78,7 +78,8 @@ def read_metadata(data: bytes, name: str,
 def _read(data: bytes, name: str, expected: type[SignedT] | None) -> MetadataFile[SignedT]:
     parsed = parse_json(data, name)
     try:
-        metadata: Metadata[Any] = Metadata.from_dict(parsed.value, expected)
+        metadata: Metadata[Any] = Metadata.from_dict(parsed.value, expected,
+                                                     columns_of=parsed.columns_of)
     except MetadataFormatError as exc:
         raise exc.in_file(name) from None
     except RecursionError:
@@ -87,7 +88,7 @@ def _read(data: bytes, name: str, expected: type[SignedT] | None) -> MetadataFil
     if data.startswith(ENVELOPE_PREFIX) and data.endswith(suffix):
         segment = data[len(ENVELOPE_PREFIX):len(data) - len(suffix)]
         # The envelope itself ("signed" before "signatures") is the one unsorted object.
-        if is_verbatim_canonical(segment, parsed.unsorted_objects - 1):
+        if is_verbatim_canonical(segment, parsed.unsorted_objects - 1, parsed.may_hold_zero):
             return MetadataFile(name, data, metadata, segment, True)
     # Go's view: parse the signed part and re-encode it canonically.
     try:

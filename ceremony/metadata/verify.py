@@ -172,7 +172,8 @@ def check_threshold(file: MetadataFile, role: str, keys: Mapping[str, Key], thre
     `excluded` names keys of the role that cannot count, with the reason (root certificates).
     """
     check = ThresholdCheck(role, threshold, keys)
-    identities: dict[bytes, str] = {}
+    counted: list[Key] = []  # the keys of the signatures counted so far
+    identities: dict[bytes, str] | None = None  # made when a second signature could count
     for sig in file.signatures:
         key = keys.get(sig.keyid)
         if key is None:
@@ -193,14 +194,20 @@ def check_threshold(file: MetadataFile, role: str, keys: Mapping[str, Key], thre
         if problem is not None:
             check.signatures.append(SignatureReport(sig.keyid, sig.method, "invalid", problem))
             continue
-        identity = _public_identity(key)
-        if identity in identities:
-            first = identities[identity]
-            detail = ("duplicate signature, counted once" if first == sig.keyid else
-                      f"same public key as {first}, counted once")
-            check.signatures.append(SignatureReport(sig.keyid, sig.method, "ignored", detail))
-            continue
-        identities[identity] = sig.keyid
+        if counted:
+            if identities is None:
+                identities = {_public_identity(earlier): keyid
+                              for earlier, keyid in zip(counted, check.signed_by, strict=True)}
+            identity = _public_identity(key)
+            if identity in identities:
+                first = identities[identity]
+                detail = ("duplicate signature, counted once" if first == sig.keyid else
+                          f"same public key as {first}, counted once")
+                check.signatures.append(SignatureReport(sig.keyid, sig.method, "ignored",
+                                                        detail))
+                continue
+            identities[identity] = sig.keyid
+        counted.append(key)
         check.signed_by.append(sig.keyid)
         check.signatures.append(SignatureReport(sig.keyid, sig.method, "valid"))
     return check

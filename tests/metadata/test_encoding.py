@@ -167,3 +167,108 @@ def test_parse_keeps_json_semantics():
     parsed = parse_json(b'{"b":1,"a":[true,null,"x"]}', "f")
     assert parsed.value == {"b": 1, "a": [True, None, "x"]} and parsed.unsorted_objects == 1
     assert json.loads(canonical_json(parsed.value)) == parsed.value
+
+
+# --- the two ways parse_json checks for duplicate keys agree -----------------------------------
+
+def parse_both(data: bytes):
+    """parse_json with the per-object hook, and with the string count (forced for any size)."""
+    from unittest import mock
+
+    from ceremony.errors import MetadataFormatError
+    from ceremony.metadata import encoding
+
+    results = []
+    for threshold in (1 << 62, 0):
+        with mock.patch.object(encoding, "FAST_PARSE_MIN_BYTES", threshold):
+            try:
+                parsed = encoding.parse_json(data, "f")
+                results.append((parsed.value, parsed.unsorted_objects))
+            except MetadataFormatError as exc:
+                results.append(str(exc))
+    return results
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.booleans())
+def test_counting_strings_finds_what_the_hook_finds(value, canonical):
+    data = canonical_json(value) if canonical else json.dumps(value, ensure_ascii=False).encode()
+    hook, counted = parse_both(data)
+    assert hook == counted
+
+
+def test_counting_strings_finds_duplicates_in_batches():
+    entry = '{"hashes":{"sha256":"AA=="},"length":%d}'
+    entries = [f'"t{i:03d}":' + entry % i for i in range(40)]
+    cases = {
+        "name twice in a big object": entries[:5] + ['"t003":' + entry % 9] + entries[5:],
+        "key twice in one of many entries": entries[:7] + [
+            '"x":{"hashes":{"sha256":"AA=="},"length":1,"length":2}'] + entries[7:],
+        "hash twice": entries[:30] + ['"y":{"hashes":{"sha256":"AA==","sha256":"AA=="},'
+                                      '"length":1}'] + entries[30:],
+        "object dropped by a duplicate": entries[:3] + ['"z":{"hashes":{"a":{"b":"c"},'
+                                                        '"a":"d"},"length":1}'] + entries[3:],
+    }
+    for name, items in cases.items():
+        data = ('{"signed":{"targets":{' + ",".join(items) + '}},"signatures":[]}').encode()
+        hook, counted = parse_both(data)
+        assert hook == counted, name
+        assert "duplicate key" in counted, name
+    extra = entries[:20] + ['"w":{"hashes":{"sha256":"AA=="},"length":1,"more":["x"]}'] + \
+        entries[20:]  # not seen by the census's quick look at two-key objects: parsed again
+    data = ('{"signed":{"targets":{' + ",".join(extra) + '}},"signatures":[]}').encode()
+    hook, counted = parse_both(data)
+    assert hook == counted and counted[0]["signed"]["targets"]["w"]["more"] == ["x"]
+    mixed = [entry % 1, "[1,2]", '"s"', "3", "null", '{"a":"b","a":"b"}']
+    data = ("[" + ",".join(mixed * 10) + "]").encode()
+    hook, counted = parse_both(data)
+    assert hook == counted == 'f: [5]: duplicate key "a"'
+    unsorted = ("[" + ",".join(['{"b":1,"a":2}'] * 30 + ['{"a":1,"b":2}'] * 30) + "]").encode()
+    assert parse_both(unsorted) == [([{"b": 1, "a": 2}] * 30 + [{"a": 1, "b": 2}] * 30, 30)] * 2
+    # objects of a few shapes, and of many shapes (some out of order), with and without a
+    # duplicate key
+    for shapes in (3, 40):
+        objects = [f'{{"k{i % shapes}":"v","a{i % shapes}":[{i}]}}' if i % 3 else
+                   f'{{"a{i % shapes}":"v","k{i % shapes}":{{"x":"y"}}}}' for i in range(60)]
+        for duplicate in (None, 6, 40, 59):
+            items = list(objects)
+            if duplicate is not None:
+                items[duplicate] = items[duplicate].replace('"v"', '"v","a0":1')
+            hook, counted = parse_both(("[" + ",".join(items) + "]").encode())
+            assert hook == counted, (shapes, duplicate)
+            assert (duplicate is not None and duplicate % shapes == 0) == ("duplicate" in
+                                                                           str(counted))
+
+
+def test_bulk_base64_check_accepts_only_what_b64decode_accepts():
+    import itertools
+
+    from ceremony.metadata.encoding import b64_all_clean
+
+    def accepted(text):
+        try:
+            b64decode(text)
+        except ValueError:
+            return False
+        return True
+
+    # every string of up to 6 characters over letters chosen for their low bits, padding and a
+    # stranger; each alone, and among valid texts (in front, behind). The bulk check may refuse
+    # more (the reader then looks at each text): b64decode lets Python's strict mode accept a
+    # full group followed by padding ("AAAA="), which the bulk check refuses.
+    alphabet = "AQgBEw/=!é"
+    good = ["QUJD", "QUI=", "QQ==", ""]
+    for size in range(7):
+        for chars in itertools.product(alphabet[:8] if size > 4 else alphabet, repeat=size):
+            text = "".join(chars)
+            expected = accepted(text) and (size % 4 == 0)
+            assert b64_all_clean([text]) == expected, text
+            assert b64_all_clean([*good, text]) == expected, text
+            assert b64_all_clean([text, *good]) == expected, text
+            if size in (4, 8):  # among many texts of the same length, in the middle
+                for same in ({4: "QUJD", 8: "QUJDQUJD"}[size], {4: "QUI=", 8: "QUJDQUI="}[size],
+                             {4: "QQ==", 8: "QUJDQQ=="}[size]):
+                    assert b64_all_clean([same] * 20 + [text] + [same] * 5) == expected, text
+    assert b64_all_clean(good * 1000) and b64_all_clean([])
+    assert not b64_all_clean(["QQ==", 3]) and not b64_all_clean(["QQ==", None])
+    assert not b64_all_clean(["QQ==", "QUJD\n"]) and not b64_all_clean(["QU==JD"])

@@ -116,3 +116,48 @@ def test_damaged_certificates_make_unusable_keys_never_crashes():
             _ = key.public_key
         except KeyFormatError:
             pass
+
+
+def test_single_certificate_shortcut_reads_what_the_pem_scan_reads():
+    import re
+    import warnings
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    block = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----\r?\n?", re.DOTALL)
+
+    def scanned(public: bytes):  # the general path, as it was written before the shortcut
+        certs = []
+        try:
+            for match in block.finditer(public):
+                if match.group(1) != b"CERTIFICATE":
+                    return f"unexpected PEM block {match.group(1).decode()!r} in a certificate key"
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        certs.append(x509.load_pem_x509_certificate(match.group(0)))
+                except Exception as exc:
+                    return f"unreadable certificate: {exc}"
+        except Exception as exc:  # pragma: no cover
+            return repr(exc)
+        return [c.fingerprint(hashes.SHA256()) for c in certs] or \
+            "public part holds no PEM certificate"
+
+    def read(public: bytes):
+        try:
+            certs = Key("ecdsa-x509", public).certificates
+        except KeyFormatError as exc:
+            return exc.reason
+        return [c.fingerprint(hashes.SHA256()) for c in certs]
+
+    one = certificate_pem([notary_certificate(ec.generate_private_key(ec.SECP256R1()), "a")])
+    two = certificate_pem([notary_certificate(ec.generate_private_key(ec.SECP256R1()), "b")])
+    begin, end = b"-----BEGIN CERTIFICATE-----\n", b"-----END CERTIFICATE-----\n"
+    body = one[len(begin):-len(end)]
+    variants = [one, one + two, one.replace(b"\n", b"\r\n"), b"junk" + one, one + b"junk",
+                one[:-1], one.replace(b"CERTIFICATE", b"PUBLIC KEY"), one + one,
+                begin + body[:-1] + b"-" + end, begin + body + b"-----END CERTIFICATE\n" + end,
+                begin + b"not base64\n" + end, begin + end, b""]
+    for public in variants:
+        assert read(public) == scanned(public), public[:40]
