@@ -23,8 +23,8 @@ from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.runner import MAX_REQUEST_BYTES
 from ceremony.metadata.model import ROOT, Root
 from ceremony.metadata.repository import RepositoryFiles
+from ceremony.metadata.repository_check import verify_repository
 from ceremony.metadata.serialization import read_metadata
-from ceremony.metadata.verify import verify_repository
 from ceremony.transcript import Transcript
 from ceremony.workspace import Transaction, Workspace
 from transfer.bundle import parse_request

@@ -24,8 +24,8 @@ from ceremony.metadata.keys import Key
 from ceremony.metadata.model import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, Root, Snapshot, Targets
 from ceremony.metadata.report import RepositoryReport
 from ceremony.metadata.repository import RepositoryFiles
+from ceremony.metadata.repository_check import verify_repository
 from ceremony.metadata.serialization import MetadataFile, read_metadata
-from ceremony.metadata.verify import verify_repository
 from ceremony.workspace import Workspace
 from transfer.bundle import RequestEntry
 

@@ -29,6 +29,7 @@ from ceremony.metadata.model import (
 )
 from ceremony.metadata.report import KeyReport, RepositoryReport, RoleReport
 from ceremony.metadata.repository import RepositoryFiles, read_repository
+from ceremony.metadata.repository_check import verify_repository
 from ceremony.metadata.serialization import (
     MetadataFile,
     read_metadata,
@@ -36,7 +37,7 @@ from ceremony.metadata.serialization import (
     write_metadata,
 )
 from ceremony.metadata.signing import sign_metadata
-from ceremony.metadata.verify import verify_repository, verify_root_chain
+from ceremony.metadata.verify import verify_root_chain
 
 __all__ = [
     "DelegatedRole", "Delegations", "FileMeta", "Instant", "Key", "KeyReport", "Metadata",

@@ -203,7 +203,7 @@ SERVER_MADE = "timestamp.json"
 def _verify_one(ctx: Context, step: Step, gun: str, entry: Any) -> dict[str, Any]:
     from ceremony.errors import MissingMetadataError
     from ceremony.metadata.repository import RepositoryFiles
-    from ceremony.metadata.verify import verify_repository
+    from ceremony.metadata.repository_check import verify_repository
     from ceremony.workspace import Workspace
     ws = Workspace.open(ctx.workspace)
     history = ws.trusted_root_history(gun)

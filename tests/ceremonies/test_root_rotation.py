@@ -16,7 +16,7 @@ import pytest
 from ceremony.metadata import Instant, Role, key_from_certificate, read_metadata, sign_metadata
 from ceremony.metadata.model import Root
 from ceremony.metadata.repository import RepositoryFiles
-from ceremony.metadata.verify import verify_repository
+from ceremony.metadata.repository_check import verify_repository
 from ceremony.workspace import Workspace
 from tests.ceremonies.sites import (
     Site,

@@ -445,7 +445,7 @@ def date_inputs() -> st.SearchStrategy[str]:
 
 def check_date(text: str) -> None:
     from ceremony.errors import MetadataFormatError
-    from ceremony.metadata.verify import parse_at
+    from ceremony.metadata.repository_check import parse_at
     try:
         instant = parse_at(text)
     except MetadataFormatError:

@@ -40,7 +40,8 @@ from ceremony.metadata import (
     write_metadata,
 )
 from ceremony.metadata.certs import check_root_key
-from ceremony.metadata.verify import parse_at, signature_problem
+from ceremony.metadata.repository_check import parse_at
+from ceremony.metadata.verify import signature_problem
 from tests.metadata.factory import YEAR, SoftRepo, ec_key, meta_of, notary_certificate
 from tests.metadata.software_signer import SoftwareSigner
 
