@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -171,3 +172,27 @@ def test_no_pin_in_any_file_or_output_of_a_full_lifecycle(done):
             hits += [f"{path}: {label} as {form!r}" for form in forms if form in data]
     assert not hits, "\n".join(hits)
 
+
+def test_modes_and_no_private_key_after_a_full_lifecycle(done):
+    wrong = []
+    for folder in done["folders"]:
+        for path in [folder, *sorted(folder.rglob("*"))]:
+            st = path.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                continue
+            mode = stat.S_IMODE(st.st_mode)
+            if mode & 0o022:
+                wrong.append(f"{path}: {mode:o} is group- or world-writable")
+            if path.is_file() and b"PRIVATE KEY" in path.read_bytes():
+                wrong.append(f"{path}: holds a PEM private key block")
+    for ws in done["workspaces"]:
+        # public trust data, readable by all, written by the tool only: 0644 files, 0755 dirs
+        for path in [ws, *sorted(ws.rglob("*"))]:
+            st = path.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                continue
+            want = 0o755 if stat.S_ISDIR(st.st_mode) else 0o644
+            if stat.S_IMODE(st.st_mode) != want:
+                wrong.append(f"{path}: {stat.S_IMODE(st.st_mode):o}, intended {want:o}")
+        assert len(list((ws / "transcripts").glob("*.jsonl"))) >= 2
+    assert not wrong, "\n".join(wrong)
