@@ -9,6 +9,9 @@
   SIGKILL at every fault point of a workspace commit and of transcript writing -- the points
   are counted by tracing the same writers the tests kill (imported from them), and the killing
   tests themselves are run;
+- ceremonies (part 2): the attack, fault and review-completeness tests of tests/hardening,
+  collected by id (`pytest --collect-only -q`) and run; attacks and faults counted per test, and
+  the SIGKILLs of a whole `rotate targets` read from what that test prints;
 - fuzz: the parser properties of tests/hardening/properties.py for --fuzz-seconds;
 - failures: every failure of the above, by name (target: none). Exit status 1 if any.
 
@@ -113,6 +116,51 @@ def sigkill(base: Path) -> dict:
                                                           "output": proc.stdout[-2000:]}]}
 
 
+CEREMONY_TESTS = {"attacks": "tests/hardening/test_ceremony_attacks.py",
+                  "faults": "tests/hardening/test_ceremony_faults.py",
+                  "review": "tests/hardening/test_review_completeness.py"}
+
+
+def ceremonies(base: Path, jobs: int) -> dict:
+    """Part 2's tests, by id: collected, run once (junit XML for the outcome of each)."""
+    import re
+    import xml.etree.ElementTree as ET
+    pytest = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+    proc = subprocess.run([*pytest, "--collect-only", "-q", *CEREMONY_TESTS.values()],
+                          cwd=ROOT, capture_output=True, text=True)
+    ids = [line for line in proc.stdout.splitlines() if "::" in line]
+    if proc.returncode != 0 or not ids:
+        return {"tests": 0, "failures": [{"collect": proc.stdout[-2000:]}]}
+    junit = base / "junit.xml"
+    proc = subprocess.run([*pytest, "-q", "-rP", "-n", str(jobs), f"--junitxml={junit}", *ids],
+                          cwd=ROOT, capture_output=True, text=True)
+    outcome: dict[str, str] = {}
+    if junit.exists():
+        for case in ET.parse(junit).iter("testcase"):
+            name = f"{case.get('classname', '').replace('.', '/')}.py::{case.get('name')}"
+            bad = case.find("failure") if case.find("failure") is not None else case.find("error")
+            outcome[name] = "failed" if bad is not None else (
+                "skipped" if case.find("skipped") is not None else "passed")
+    by_group = {}
+    for group, path in CEREMONY_TESTS.items():
+        mine = [i for i in ids if i.startswith(path)]
+        by_group[group] = {"tests": len(mine),
+                           "passed": sum(outcome.get(i) == "passed" for i in mine),
+                           "ids": [i.split("::", 1)[1] for i in mine]}
+    killed = re.search(r"fault points: (\d+) killed at: (\[.*?\])", proc.stdout)
+    kills = len(killed.group(2).split(",")) if killed else 0
+    failures = [{"test": i, "outcome": outcome.get(i, "not run")} for i in ids
+                if outcome.get(i) != "passed"]
+    if kills == 0:
+        failures.append({"test": "sigkill count", "outcome": "no 'killed at' line printed"})
+    return {"tests": len(ids), "by_group": by_group,
+            "fault_points": int(killed.group(1)) if killed else 0, "sigkills": kills,
+            # a token pulled mid-ceremony (1), three wrong PINs in a row (3): by the tests
+            "token_pulled": 1, "wrong_pins": 3,
+            "injected": kills + 1 + 3,
+            "failures": failures, "output": proc.stdout[-2000:] if failures else ""}
+
+
 def fuzz(seconds: float) -> dict:
     from bench.fuzz import fuzz as run_fuzz
     from tests.hardening.properties import PROPERTIES, seeds
@@ -144,14 +192,19 @@ def main(argv: list[str] | None = None) -> int:
 
         report = {"bad_input": timed("bad_input", bad_input, args.jobs),
                   "faults": {"disk_full": timed("disk_full", disk_full),
-                             "sigkill": timed("sigkill", sigkill)},
+                             "sigkill": timed("sigkill", sigkill),
+                             "ceremonies": timed("ceremonies", ceremonies, args.jobs)},
                   "fuzz": timed("fuzz", fuzz, args.fuzz_seconds)}
     finally:
         shutil.rmtree(base, ignore_errors=True)
     failures = (report["bad_input"]["failures"] + report["faults"]["disk_full"]["failures"]
-                + report["faults"]["sigkill"]["failures"] + report["fuzz"]["failures"])
+                + report["faults"]["sigkill"]["failures"]
+                + report["faults"]["ceremonies"]["failures"] + report["fuzz"]["failures"])
+    report["attacks"] = report["faults"]["ceremonies"]["by_group"].get("attacks", {}).get(
+        "tests", 0)
     report["faults"]["injected"] = (report["faults"]["disk_full"]["scenarios"]
-                                    + report["faults"]["sigkill"]["kills"])
+                                    + report["faults"]["sigkill"]["kills"]
+                                    + report["faults"]["ceremonies"].get("injected", 0))
     report["failures"] = failures
     report["seconds"] = {**timings, "total": round(time.monotonic() - started, 1)}
     print(json.dumps(report, indent=2))

@@ -385,7 +385,7 @@ class Workspace(_Reader):
                                      "not an empty directory")
             made = not folder.exists()
             try:
-                folder.mkdir(parents=True, exist_ok=True)
+                _mkdirs(folder)
             except OSError as exc:
                 raise WorkspaceError(f"cannot create {folder}: {exc.strerror}") from None
             try:
@@ -407,7 +407,7 @@ class Workspace(_Reader):
         try:
             for sub in ("state", "transcripts"):
                 if not (folder / sub).is_dir():
-                    (folder / sub).mkdir()
+                    (folder / sub).mkdir(mode=DIR_MODE)
                     fsync_dir(folder)
             if not (folder / ".lock").exists():
                 os.close(os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644))
@@ -506,7 +506,7 @@ class Workspace(_Reader):
         old = tx._gen
         switched = False
         try:
-            new.mkdir()
+            new.mkdir(mode=DIR_MODE)
             changed_dirs = {gun_dirname(g) for g in tx._dirty_repos}
             if old is not None:
                 _link_tree(old, new, skip_repos=changed_dirs,
@@ -560,9 +560,27 @@ def _atomic(path: Path, data: bytes) -> None:
         raise WorkspaceError(str(exc)) from None
 
 
+# Workspace folders hold public trust data written only by this tool: 0755 (0644 files), not
+# the process's umask default (under umask 000 that was 0777: anyone could swap a root in).
+DIR_MODE = 0o755
+
+
+def _mkdirs(path: Path) -> None:
+    """`mkdir -p` with DIR_MODE for every folder made (Path.mkdir(parents=True) gives the
+    parents the default mode)."""
+    if path.is_dir():
+        return
+    _mkdirs(path.parent)
+    try:
+        path.mkdir(mode=DIR_MODE)
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+
+
 def _write_new(path: Path, data: bytes) -> None:
     """Write a file of a generation that is not current yet (so no temp file is needed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _mkdirs(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         view = memoryview(data)
@@ -576,7 +594,7 @@ def _write_new(path: Path, data: bytes) -> None:
 
 def _link(src: Path, dst: Path) -> None:
     """Hard-link an unchanged (immutable) file into the new generation; copy if links fail."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
+    _mkdirs(dst.parent)
     try:
         os.link(src, dst)
     except OSError as exc:

@@ -146,12 +146,20 @@ def read_public_key(path: str | Path) -> Key:
     if b"PRIVATE KEY" in data:
         raise CeremonyRefused(f"key file {path} holds a PRIVATE key; give the public key or "
                               "certificate only (nothing private comes near this machine)")
+    kind = ("certificate" if b"-----BEGIN CERTIFICATE-----" in data else
+            "public key" if b"-----BEGIN PUBLIC KEY-----" in data else None)
     try:
-        if b"-----BEGIN CERTIFICATE-----" in data:
-            certs = x509.load_pem_x509_certificates(data)
-            return key_from_certificate(certs[0], certs[1:])
-        if b"-----BEGIN PUBLIC KEY-----" in data:
-            return key_from_public_key(load_pem_public_key(data))
+        # cryptography's own text for a damaged PEM is a paragraph with a URL: say it plainly
+        loaded = (x509.load_pem_x509_certificates(data) if kind == "certificate" else
+                  load_pem_public_key(data) if kind else None)
+    except (ValueError, TypeError):
+        raise CeremonyRefused(f"key file {path}: its PEM {kind} is damaged or truncated "
+                              "(it does not load)") from None
+    try:
+        if kind == "certificate":
+            return key_from_certificate(loaded[0], loaded[1:])
+        if kind:
+            return key_from_public_key(loaded)
     except (ValueError, TypeError, MetadataError) as exc:
         raise CeremonyRefused(f"key file {path} is not a usable public key or certificate: "
                               f"{' '.join(str(exc).split())}") from None
@@ -249,8 +257,8 @@ def remove_delegation(targets: Targets, role: str, *, key_ids: Sequence[str] = (
 
 
 def signer_name(name: str) -> str:
-    if not SIGNER_NAME.match(name):
-        raise CeremonyRefused(f"signer name {name!r} is not valid: it must match "
+    if not SIGNER_NAME.fullmatch(name):
+        raise CeremonyRefused(f"signer name {ascii(name)} is not valid: it must match "
                               "^[a-z0-9][a-z0-9_-]*$ (as in docker trust signer add)")
     if name == "releases":
         raise CeremonyRefused("'releases' is reserved for the role every signer shares and "

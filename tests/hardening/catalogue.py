@@ -51,6 +51,8 @@ class Inputs:
     hsm_env: dict[str, str]
     hsm_root: Path
     pin_source: str
+    public_pem: bytes = b""  # a good signer key (EC P-256, public)
+    private_pem: bytes = b""  # its private half: what must never be accepted
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,11 @@ class Invocation:
     args: tuple[str, ...]
     stdin: bytes = b""
     hsm: bool = False  # needs the SoftHSM environment
+    wrapper: tuple[str, ...] = ()  # a command prefix (AIRGAPPED for the ceremonies)
+    # A ceremony that refuses its --request has already started its transcript: the one
+    # change allowed is that transcript (in this workspace), which must record the refusal
+    # and verify (see _allowed_transcript).
+    transcript_in: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +171,66 @@ def verify_args(*args: str) -> Callable[[Inputs, Path], Invocation]:
         flat = [x for pair in base.items() for x in pair]
         return Invocation(("verify", str(work / "repo"), *flat))
     return run
+
+
+def ceremony(*args: str, request: Callable[[Inputs], bytes] | None = None
+             ) -> Callable[[Inputs, Path], Invocation]:
+    """A key ceremony (`init`, `signer add`, `delegation add`, `renew` ...) run as on the
+    offline machine (loopback only), on an empty workspace made beforehand in the case folder,
+    with the request given (`request`: a broken one; else the good sample request, with the
+    error expected from the arguments, before any transcript is started)."""
+    def run(i: Inputs, work: Path) -> Invocation:
+        from ceremony.workspace import Workspace
+        from tests.conftest import AIRGAPPED
+        ws = work / "workspace"
+        Workspace.open(ws, create=True)
+        req = _write(work, "request.bundle", request(i) if request else i.request)
+        key = _write(work, "signer.pub", i.public_pem)
+        flat = tuple(key if a == "{KEY}" else a for a in args)
+        return Invocation((*flat, "--request", str(req), "--out", str(work / "out.bundle"),
+                           "--workspace", str(ws), "--yes"), wrapper=AIRGAPPED,
+                          transcript_in=ws / "transcripts" if request else None)
+    return run
+
+
+def signer_key(make: Callable[[Inputs, Path], bytes]) -> Callable[[Inputs, Path], Invocation]:
+    """`signer add --key PEM` with a broken PEM (the request is good)."""
+    def run(i: Inputs, work: Path) -> Invocation:
+        inv = ceremony("signer", "add", GUN, "alice", "--key", str(work / "bad.pem"),
+                       "--targets-token", "targets")(i, work)
+        _write(work, "bad.pem", make(i, work))
+        return inv
+    return run
+
+
+def foreign_public(kind: str) -> Callable[[Inputs, Path], bytes]:
+    """A public key of a type Notary has no key type for (DSA, Ed448)."""
+    def run(i: Inputs, work: Path) -> bytes:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import dsa, ed448
+        key = (dsa.generate_private_key(1024) if kind == "dsa"
+               else ed448.Ed448PrivateKey.generate())
+        return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+    return run
+
+
+def signer(name: str) -> Callable[[Inputs, Path], Invocation]:
+    return ceremony("signer", "add", GUN, name, "--key", "{KEY}", "--targets-token", "targets")
+
+
+def delegation(role: str) -> Callable[[Inputs, Path], Invocation]:
+    return ceremony("delegation", "add", GUN, role, "--key", "{KEY}", "--all-paths",
+                    "--targets-token", "targets")
+
+
+def renew(*args: str) -> Callable[[Inputs, Path], Invocation]:
+    return ceremony("renew", GUN, *args)
+
+
+def init_request(make: Callable[[Inputs], bytes]) -> Callable[[Inputs, Path], Invocation]:
+    return ceremony("init", "--root-token", "root-a", "--targets-token", "targets",
+                    request=make)
 
 
 # --- how good inputs are broken ----------------------------------------------------------------
@@ -768,6 +835,61 @@ CATALOGUE: list[Case] = [
       "not an ISO 8601"),
     C("date-arabic-digits", "date", verify_args("--at", "\u0662\u0660\u0663\u0660-01-01"),
       "not an ISO 8601"),
+    # the key ceremonies' inputs (offline, loopback only, on an empty workspace)
+    C("request-truncated", "bundle", init_request(lambda i: i.request[: len(i.request) // 2]),
+      "request.bundle: bundle is truncated"),
+    C("request-bit-flipped", "bundle",  # one bit of the fetch time: '5' -> '4'
+      init_request(lambda i: i.request.replace(b"03:04:05Z", b"03:04:04Z", 1)),
+      "digest mismatch"),
+    C("request-is-a-response", "bundle", init_request(lambda i: i.response),
+      "expected a request bundle, got a response bundle"),
+    C("request-empty", "bundle", init_request(lambda i: b""), "is empty"),
+    C("signer-key-garbage", "pem", signer_key(lambda i, w: b"garbage\n"),
+      "holds no PEM public key or certificate"),
+    C("signer-key-private", "pem", signer_key(lambda i, w: i.private_pem),
+      "holds a PRIVATE key; give the public key or certificate only"),
+    C("signer-key-dsa", "pem",
+      signer_key(foreign_public("dsa")),
+      "Notary has no key type for DSAPublicKey"),
+    C("signer-key-ed448", "pem", signer_key(foreign_public("ed448")),
+      "Notary has no key type for Ed448PublicKey"),
+    C("signer-key-truncated", "pem",
+      signer_key(lambda i, w: i.public_pem[: len(i.public_pem) // 2]),
+      "its PEM public key is damaged or truncated"),
+    C("signer-name-releases", "name", signer("releases"),
+      "'releases' is reserved for the role every signer shares"),
+    C("signer-name-uppercase", "name", signer("Alice"), "signer name 'Alice' is not valid"),
+    C("signer-name-traversal", "name", signer("../x"), "signer name '../x' is not valid"),
+    C("signer-name-homoglyph", "name", signer("\u0430lice"),
+      "signer name '\\u0430lice' is not valid"),
+    C("signer-name-newline", "name", signer("alice\n"), "signer name 'alice\\n' is not valid"),
+    C("delegation-traversal", "name", delegation("targets/../x"),
+      "delegation 'targets/../x': delegation names use only"),
+    C("delegation-root", "name", delegation("root"),
+      "delegation 'root': delegation names start with targets/"),
+    C("delegation-too-long", "name", delegation("targets/" + "a" * 300),
+      "delegation names are under 256 characters"),
+    C("renew-expires-negative", "duration", renew("--role", "targets", "--expires=-1d",
+                                                  "--targets-token", "targets"),
+      "--expires '-1d': use a whole number with a unit"),
+    C("renew-expires-zero", "duration", renew("--role", "targets", "--expires", "0d",
+                                              "--targets-token", "targets"),
+      "--expires '0d': use a whole number with a unit"),
+    C("renew-expires-absurd", "duration", renew("--role", "targets", "--expires", "99999y",
+                                                "--targets-token", "targets"),
+      "--expires '99999y' is more than 100 years"),
+    C("renew-expires-garbage", "duration", renew("--role", "targets", "--expires", "garbage",
+                                                 "--targets-token", "targets"),
+      "--expires 'garbage': use a whole number with a unit"),
+    C("renew-reissue-within-negative", "duration",
+      renew("--role", "root", "--reissue-within=-1d", "--root-token", "root-a"),
+      "--reissue-within '-1d': use a whole number with a unit"),
+    C("renew-reissue-within-garbage", "duration",
+      renew("--role", "root", "--reissue-within", "soon", "--root-token", "root-a"),
+      "--reissue-within 'soon': use a whole number with a unit"),
+    C("renew-reissue-within-absurd", "duration",
+      renew("--role", "root", "--reissue-within", "1000y", "--root-token", "root-a"),
+      "--reissue-within '1000y' is more than 100 years"),
 ]
 
 # Input kinds, in the order reports list them.
@@ -835,10 +957,18 @@ def make_inputs(folder: Path, hsm_env: dict[str, str], hsm_root: Path, pin_sourc
     with Transcript.create(log, ceremony="hardening", participants=["A", "B"]) as t:
         for n in range(3):
             t.append("note", {"i": n})
+    from cryptography.hazmat.primitives import serialization
+    signer_private = ec.generate_private_key(ec.SECP256R1())
+    public_pem = signer_private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    private_pem = signer_private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
     return Inputs(request=sample_request().to_bytes(), response=sample_response().to_bytes(),
                   bundle_for_qr=sample_request(n_guns=3).to_bytes(), repository=files,
                   bad_repositories=bad, transcript=log.read_bytes(), hsm_env=hsm_env,
-                  hsm_root=hsm_root, pin_source=pin_source)
+                  hsm_root=hsm_root, pin_source=pin_source, public_pem=public_pem,
+                  private_pem=private_pem)
 
 
 # --- running one case ---------------------------------------------------------------------------
@@ -855,13 +985,14 @@ class Outcome:
 
 
 def run_ceremony(args: tuple[str, ...], *, stdin: bytes, env: dict[str, str], cwd: Path,
-                 timeout: float = 120) -> CliResult:
+                 timeout: float = 120, wrapper: tuple[str, ...] = ()) -> CliResult:
     """`python -m ceremony ARGS` with bytes on stdin (scanners type anything)."""
     full = dict(os.environ)
     full["PYTHONPATH"] = str(ROOT) + os.pathsep + full.get("PYTHONPATH", "")
     full.pop("CEREMONY_DEBUG", None)
     full.update(env)
-    proc = subprocess.run([sys.executable, "-m", "ceremony", *args], input=stdin, env=full,
+    proc = subprocess.run([*wrapper, sys.executable, "-m", "ceremony", *args], input=stdin,
+                          env=full,
                           cwd=cwd, capture_output=True, timeout=timeout)
     return CliResult(proc.returncode, proc.stdout.decode("utf-8", "replace"),
                      proc.stderr.decode("utf-8", "replace"))
@@ -913,10 +1044,40 @@ def run_case(case: Case, inputs: Inputs, work: Path) -> Outcome:
     watched = [(work, False)] + ([(inputs.hsm_root, True)] if invocation.hsm else [])
     before = [_listing(path, hsm) for path, hsm in watched]
     result = run_ceremony(invocation.args, stdin=invocation.stdin,
-                          env=inputs.hsm_env if invocation.hsm else {}, cwd=work)
+                          env=inputs.hsm_env if invocation.hsm else {}, cwd=work,
+                          wrapper=invocation.wrapper)
     changed = [d for b, (path, hsm) in zip(before, watched, strict=True)
                for d in differences(b, _listing(path, hsm))]
-    return Outcome(case, result, check(case, result, changed))
+    problems = []
+    if invocation.transcript_in is not None:
+        changed, problems = _allowed_transcript(case, invocation.transcript_in, work, changed)
+    return Outcome(case, result, check(case, result, changed) + problems)
+
+
+def _allowed_transcript(case: Case, folder: Path, work: Path, changed: list[str]
+                        ) -> tuple[list[str], list[str]]:
+    """The one change a refused --request may make: ONE new transcript in the workspace's
+    transcripts folder (and so that folder's mtime), which verifies, ends `refused`, and
+    records the refusal naming the problem. Everything else is still a change."""
+    rel = folder.relative_to(work).as_posix()
+    made = [d for d in changed if d.startswith(f"created {rel}/") and d.endswith(".jsonl")
+            and "/" not in d[len(f"created {rel}/"):]]
+    rest = [d for d in changed if d not in made and not d.startswith(f"changed {rel}: ")]
+    if len(made) != 1:
+        return changed, [f"expected exactly one new transcript recording the refusal, "
+                         f"found {len(made)}"]
+    path = work / made[0][len("created "):]
+    r = run_ceremony(("transcript", "verify", str(path)), stdin=b"", env={}, cwd=work)
+    problems = [] if r.returncode == 0 else [f"the refusal's transcript does not verify: "
+                                             f"{r.stderr.strip()[:300]}"]
+    entries = [json.loads(line) for line in path.read_text().splitlines()]
+    needles = (case.expect,) if isinstance(case.expect, str) else case.expect
+    refusals = [e for e in entries if e["kind"] == "refusal"]
+    if not refusals or not any(n in refusals[-1]["data"].get("reason", "") for n in needles):
+        problems.append("the transcript does not record the refusal naming the problem")
+    if entries[-1]["kind"] != "end" or entries[-1]["data"].get("outcome") != "refused":
+        problems.append(f"the transcript does not end 'refused': {entries[-1]}")
+    return rest, problems
 
 
 def counts_by_kind(cases: list[Case] = CATALOGUE) -> dict[str, int]:

@@ -101,3 +101,55 @@ def test_the_hook_catches_a_socket(hooked):
     assert r.returncode == 99, r.output
     events = [row["socket_event"] for row in records(report)[before:] if "socket_event" in row]
     assert events[0] == "socket.__new__" and len(events) == 2
+
+
+@pytest.mark.notary
+def test_key_ceremonies_open_no_socket(tmp_path_factory, softhsm_factory):
+    """init, signer add, rotate targets and status, each under the hook (loopback only);
+    the requests are fetched and the responses published by the online side, unhooked."""
+    from tests.ceremonies.sites import fetch, notary_server, published
+    base = tmp_path_factory.mktemp("nosocket-ceremonies")
+    hook = base / "hook"
+    hook.mkdir()
+    shutil.copy(Path(__file__).with_name("audit_hook.py"), hook / "sitecustomize.py")
+    report = base / "report.jsonl"
+    hsm = softhsm_factory("nosocket-ceremonies", ["root-a", "targets"])
+    env = {**hsm.env, "PYTHONPATH": f"{hook}:{ROOT}", "NO_SOCKET_REPORT": str(report),
+           "CEREMONY_WORKSPACE": str(base / "workspace")}
+    pins = [x for label in ("root-a", "targets")
+            for x in ("--pin-source", f"{label}={hsm.pin_source(label)}")]
+    gun = "example.com/nosocket/ceremonies"
+    pub = base / "alice.pub"
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    pub.write_bytes(ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+
+    def run(*args):
+        r = run_cli(*args, env=env, wrapper=AIRGAPPED, cwd=base)
+        assert r.returncode == 0, (args, r.output)
+        return r
+
+    for notary in notary_server(tmp_path_factory):
+        req = fetch(notary, gun, base / "init.req")
+        run("init", "--request", str(req), "--out", str(base / "init.resp"), "--root-token",
+            "root-a", "--targets-token", "targets", *pins, "--yes")
+        published(notary, base / "init.resp")
+        req = fetch(notary, gun, base / "signer.req", operation="signer-add")
+        run("signer", "add", gun, "alice", "--key", str(pub), "--request", str(req), "--out",
+            str(base / "signer.resp"), "--targets-token", "targets", *pins, "--yes")
+        published(notary, base / "signer.resp")
+        req = fetch(notary, gun, base / "rotate.req", operation="rotate-targets")
+        run("rotate", "targets", gun, "--request", str(req), "--out", str(base / "rotate.resp"),
+            "--targets-token", "targets", "--root-token", "root-a", "--label", "targets-2",
+            *pins, "--yes")
+        run("status", str(base / "rotate.resp"))
+        published(notary, base / "rotate.resp")
+
+    rows = records(report)
+    armed = {r["pid"] for r in rows if r.get("armed")}
+    exits = [r for r in rows if r.get("exit")]
+    assert len(armed) == len(exits) == 4, rows
+    assert [r["argv"][1] for r in exits] == ["init", "signer", "rotate", "status"]
+    assert [r for r in rows if "socket_event" in r] == []
+    assert [r for r in exits if r["network_modules"]] == []
