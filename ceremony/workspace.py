@@ -45,7 +45,7 @@ from ceremony.errors import CeremonyError
 from ceremony.inventory import InventoryError, KeyRecord, RetiredKey, TokenRecord
 from transfer.errors import TransferError
 from transfer.faults import fault_point
-from transfer.files import atomic_write, fsync_dir
+from transfer.files import DIR_MODE, atomic_write, fsync_dir, make_dirs
 from transfer.names import (
     InvalidName,
     gun_dirname,
@@ -385,7 +385,7 @@ class Workspace(_Reader):
                                      "not an empty directory")
             made = not folder.exists()
             try:
-                _mkdirs(folder)
+                make_dirs(folder)
             except OSError as exc:
                 raise WorkspaceError(f"cannot create {folder}: {exc.strerror}") from None
             try:
@@ -562,25 +562,11 @@ def _atomic(path: Path, data: bytes) -> None:
 
 # Workspace folders hold public trust data written only by this tool: 0755 (0644 files), not
 # the process's umask default (under umask 000 that was 0777: anyone could swap a root in).
-DIR_MODE = 0o755
-
-
-def _mkdirs(path: Path) -> None:
-    """`mkdir -p` with DIR_MODE for every folder made (Path.mkdir(parents=True) gives the
-    parents the default mode)."""
-    if path.is_dir():
-        return
-    _mkdirs(path.parent)
-    try:
-        path.mkdir(mode=DIR_MODE)
-    except FileExistsError:
-        if not path.is_dir():
-            raise
 
 
 def _write_new(path: Path, data: bytes) -> None:
     """Write a file of a generation that is not current yet (so no temp file is needed)."""
-    _mkdirs(path.parent)
+    make_dirs(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         view = memoryview(data)
@@ -594,7 +580,7 @@ def _write_new(path: Path, data: bytes) -> None:
 
 def _link(src: Path, dst: Path) -> None:
     """Hard-link an unchanged (immutable) file into the new generation; copy if links fail."""
-    _mkdirs(dst.parent)
+    make_dirs(dst.parent)
     try:
         os.link(src, dst)
     except OSError as exc:

@@ -81,3 +81,20 @@ def read_limited(path: str | os.PathLike[str], max_bytes: int, *, what: str = "f
     if len(data) > max_bytes:
         raise TransferError(f"{what} {target} is larger than the limit of {max_bytes} bytes")
     return data
+
+
+DIR_MODE = 0o755  # folders of public trust data: never group- or world-writable
+
+
+def make_dirs(path: str | os.PathLike[str]) -> None:
+    """`mkdir -p` with DIR_MODE for every folder made (Path.mkdir(parents=True) gives the
+    parents the default mode, which a permissive umask makes writable by anyone)."""
+    path = Path(path)
+    if path.is_dir():
+        return
+    make_dirs(path.parent)
+    try:
+        path.mkdir(mode=DIR_MODE)
+    except FileExistsError:
+        if not path.is_dir():
+            raise

@@ -11,6 +11,7 @@ from ceremony.ceremonies.runner import Console
 from ceremony.scripts.schema import Script, Step
 from ceremony.scripts.yamlread import ScriptError
 from ceremony.transcript import Transcript
+from transfer.files import make_dirs
 
 
 class StepFailed(ScriptError):
@@ -60,7 +61,7 @@ class Context:
     def out_path(self, step: Step, relative: str) -> Path:
         base = self.setup_outputs if step.setup else self.outputs
         path = (base / relative)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
         return path
 
     def ref(self, name: str) -> Produced:

@@ -17,7 +17,7 @@ from typing import Any
 from ceremony.scripts.context import Context, Produced, StepFailed
 from ceremony.scripts.record import path_sha256, step_transcript_factory
 from ceremony.scripts.schema import Step
-from transfer.files import atomic_write
+from transfer.files import DIR_MODE, atomic_write
 from transfer.words import digest_words
 
 
@@ -276,14 +276,14 @@ def export_pins_step(ctx: Context, step: Step) -> Produced:
     from transfer.names import gun_dirname
     ws = Workspace.open(ctx.workspace)
     folder = ctx.out_path(step, step.params["out"])
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(mode=DIR_MODE, exist_ok=True)
     pins: dict[str, list[str]] = {}
     for gun in step.params.get("guns") or ctx.script.guns:
         history = ws.trusted_root_history(gun)
         if not history:
             raise StepFailed(f"step {step.id}: {gun}: this workspace trusts no root for it")
         sub = folder / gun_dirname(gun)
-        sub.mkdir(exist_ok=True)
+        sub.mkdir(mode=DIR_MODE, exist_ok=True)
         for version, data in history.items():
             atomic_write(sub / f"{version}.root.json", data, overwrite=True)
         latest = history[max(history)]

@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from transfer.files import atomic_write
+from transfer.files import DIR_MODE, atomic_write
 from transfer.qr.encoder import Series
 from transfer.qr.errors import RenderError
 from transfer.qr.render import Symbol, matrix_image, png_bytes, qr_matrix, svg_text
@@ -37,7 +37,7 @@ def _prepare_dir(directory: Path, names: list[str], overwrite: bool) -> bool:
                               f"{directory}, e.g. {taken[0]} (use --force)")
     made = not directory.exists()
     try:
-        directory.mkdir(exist_ok=True)
+        directory.mkdir(mode=DIR_MODE, exist_ok=True)
     except OSError as exc:
         raise RenderError(f"cannot create {directory}: {exc.strerror or exc}") from None
     return made
