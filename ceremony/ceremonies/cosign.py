@@ -34,7 +34,7 @@ from ceremony.ceremonies.partial import (
     status,
 )
 from ceremony.ceremonies.review import review_files
-from ceremony.ceremonies.runner import Ceremony, Console, Options, Run, _show_review
+from ceremony.ceremonies.runner import Ceremony, Console, Options, Run, confirm, show_review
 from ceremony.ceremonies.signing import (
     FileToSign,
     identity,
@@ -134,19 +134,6 @@ def _read(run: Run, path: str, name: str) -> tuple[ResponseBundle, list[Entry]]:
     return bundle, [load_entry(e, run.ws) for e in bundle.entries]
 
 
-def _confirm(run: Run, question: str) -> None:
-    if run.options.yes:
-        run.transcript.confirmation(question, "yes", via_yes=True)
-        return
-    answer = run.console.ask(f"{question} Type yes to sign: ")
-    if answer is None:
-        raise CeremonyRefused("no confirmation: nothing to read on standard input; type yes "
-                              "at the prompt, or pass --yes; nothing was signed")
-    run.transcript.confirmation(question, answer.strip()[:64], via_yes=False)
-    if answer.strip() != "yes":
-        raise CeremonyRefused("not confirmed (the answer was not 'yes'); nothing was signed")
-
-
 def _response(run: Run, bundle: ResponseBundle, entries: list[Entry]) -> ResponseBundle:
     return ResponseBundle(tuple(e.response_entry(run.describe_missing) for e in entries),
                           request_sha256=bundle.request_sha256)
@@ -243,8 +230,8 @@ def _sign(run: Run, tx: Transaction, path: str,
               f"{len(files)} file(s); this site adds {len(todo)} signature(s)"]
     review = review_files("REVIEW: co-signing (ceremony sign)", files, old, run.signers,
                           run.where, notes, header)
-    _show_review(run, review, "review")
-    _confirm(run, f"Add this site's signatures to {len(files)} file(s), ceremony digest "
+    show_review(run, review, "review")
+    confirm(run, f"Add this site's signatures to {len(files)} file(s), ceremony digest "
                   f"{review.digest.hex()} ({digest_words(review.digest)})?")
     signed_here: dict[tuple[str, str], set[str]] = {}
     result = sign_files(files, run.signers,

@@ -298,7 +298,8 @@ def _preflight_missing(run: Run, items: list[tuple[str, Threshold]],
     return out
 
 
-def _confirm(run: Run, question: str) -> None:
+def confirm(run: Run, question: str) -> None:
+    """The one confirmation rule: --yes (recorded as such), or the typed answer 'yes'."""
     if run.options.yes:
         run.transcript.confirmation(question, "yes", via_yes=True)
         return
@@ -426,8 +427,8 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
     review = review_files(f"REVIEW: ceremony {run.ceremony.name}", files,
                           {(p.gun, role): old for p in plans for role, old in p.old.items()},
                           run.signers, run.where, {p.gun: p.notes for p in plans}, header)
-    _show_review(run, review, "review")
-    _confirm(run, f"Sign {len(files)} file(s) for {len(plans)} repositor"
+    show_review(run, review, "review")
+    confirm(run, f"Sign {len(files)} file(s) for {len(plans)} repositor"
                   f"{'y' if len(plans) == 1 else 'ies'}, ceremony digest "
                   f"{review.digest.hex()} ({digest_words(review.digest)})?")
     result = sign_files(files, run.signers)
@@ -461,7 +462,7 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
     }, changes
 
 
-def _show_review(run: Run, review: Review, kind: str) -> None:
+def show_review(run: Run, review: Review, kind: str) -> None:
     """Show the review and record it by digest. Over more than BULK_REVIEW_THRESHOLD
     repositories the full text goes to a file beside the transcript (<transcript>.<kind>.txt,
     exactly the text whose SHA-256 is recorded) and the screen shows the condensed review."""
@@ -501,8 +502,8 @@ def _sign_snapshots(run: Run, plans: Sequence[Plan]) -> int:
     old = {(p.gun, SNAPSHOT): p.snapshot.previous for p in todo if p.snapshot is not None}
     review = review_files(f"REVIEW: ceremony {run.ceremony.name}, offline snapshot (lists the "
                           "files just signed)", files, old, run.signers, run.where)
-    _show_review(run, review, "review-snapshot")
-    _confirm(run, f"Sign the snapshot of {len(files)} repositor"
+    show_review(run, review, "review-snapshot")
+    confirm(run, f"Sign the snapshot of {len(files)} repositor"
                   f"{'y' if len(files) == 1 else 'ies'}, digest {review.digest.hex()} "
                   f"({digest_words(review.digest)})?")
     result = sign_files(files, run.signers)
