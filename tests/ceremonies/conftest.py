@@ -19,6 +19,7 @@ import pytest
 
 from softhsm.env import SoftHSMEnv
 from softhsm.notary_server import NotaryClient, NotaryServer
+from tests.ceremonies.sites import notary_server
 from tests.conftest import ROOT, CliResult, run_cli
 from transfer.bundle import read_bundle
 
@@ -27,8 +28,14 @@ TOKENS = ["root-a", "root-b", "targets", "spare"]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with NotaryServer(tmp_path_factory.mktemp("notary") / "server") as s:
-        yield s
+    """One real notary-server per test module."""
+    yield from notary_server(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def notary(server):
+    """The same server, under the name the co-signing and root-key tests use."""
+    return server
 
 
 class Offline:

@@ -21,7 +21,6 @@ from tests.ceremonies.sites import (
     client,
     fetch,
     init_repo,
-    notary_server,
     publish,
     published,
     root_ids,
@@ -30,11 +29,6 @@ from tests.ceremonies.sites import (
 from transfer.bundle import read_bundle
 
 pytestmark = pytest.mark.notary
-
-
-@pytest.fixture(scope="module")
-def notary(tmp_path_factory):
-    yield from notary_server(tmp_path_factory)
 
 
 def status(site: Site, path) -> dict:

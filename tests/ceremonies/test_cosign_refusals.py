@@ -21,18 +21,12 @@ from tests.ceremonies.sites import (
     client,
     fetch,
     init_repo,
-    notary_server,
     published,
     root_ids,
 )
 from transfer.bundle import PendingSignatures, read_bundle, write_bundle
 
 pytestmark = pytest.mark.notary
-
-
-@pytest.fixture(scope="module")
-def notary(tmp_path_factory):
-    yield from notary_server(tmp_path_factory)
 
 
 def tampered(src, dst):

@@ -18,7 +18,6 @@ from tests.ceremonies.sites import (
     client,
     fetch,
     init_repo,
-    notary_server,
     published,
     root_ids,
     signed_file,
@@ -26,11 +25,6 @@ from tests.ceremonies.sites import (
 
 pytestmark = pytest.mark.notary
 TOKENS = ["root-a", "root-b", "targets"]
-
-
-@pytest.fixture(scope="module")
-def notary(tmp_path_factory):
-    yield from notary_server(tmp_path_factory)
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from tests.ceremonies.sites import (
     fetch,
     file_bytes,
     init_repo,
-    notary_server,
     publish,
     published,
     root_ids,
@@ -36,11 +35,6 @@ from transfer.bundle import ResponseBundle, ResponseEntry, SignedFile, write_bun
 
 pytestmark = pytest.mark.notary
 TOKENS = ["root-a", "root-b", "targets", "spare"]
-
-
-@pytest.fixture(scope="module")
-def notary(tmp_path_factory):
-    yield from notary_server(tmp_path_factory)
 
 
 @pytest.fixture
