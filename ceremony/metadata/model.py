@@ -37,7 +37,7 @@ from ceremony.metadata.encoding import (
     b64encode,
     format_time,
     join_path,
-    parse_time,
+    parse_time_offset,
 )
 from ceremony.metadata.keys import Key
 
@@ -153,14 +153,21 @@ def _check_json_value(value: Any, path: str = "") -> None:
 
 @dataclass(frozen=True, order=True, slots=True)
 class Instant:
-    """A UTC instant with Go's nanosecond precision (Python's datetime stops at microseconds)."""
+    """An instant with Go's nanosecond precision (Python's datetime stops at microseconds).
+
+    `offset` is the UTC offset, in minutes, of the text it was read from: a workstation in Berlin
+    writes `+02:00` and those bytes are what was signed, so they are written back unchanged.
+    Instants compare by `ns` only, whatever zone their text was in; what the tool makes itself
+    (offset 0) is written in UTC with `Z`.
+    """
 
     ns: int
+    offset: int = field(default=0, compare=False)
 
     @classmethod
     def parse(cls, text: str) -> Instant:
-        """From RFC 3339 exactly as Notary writes it; ValueError otherwise."""
-        return cls(parse_time(text))
+        """From RFC 3339 as Go writes it (any offset); ValueError otherwise."""
+        return cls(*parse_time_offset(text))
 
     @classmethod
     def from_datetime(cls, moment: dt.datetime) -> Instant:
@@ -184,6 +191,10 @@ class Instant:
         return Instant(self.ns - (delta // dt.timedelta(microseconds=1)) * 1000)
 
     def __str__(self) -> str:
+        return format_time(self.ns, self.offset)
+
+    def utc(self) -> str:
+        """The same instant in UTC (`Z`), for people comparing times from several zones."""
         return format_time(self.ns)
 
 
@@ -191,7 +202,7 @@ def _instant(value: Any, name: str) -> Instant:
     if type(value) is not str:
         raise MetadataFormatError(f"expected a time string, got {_json_type(value)}", field=name)
     try:
-        return Instant(parse_time(value))
+        return Instant(*parse_time_offset(value))
     except ValueError as exc:
         raise MetadataFormatError(f"{value!r}: {exc}", field=name) from None
 
