@@ -1,4 +1,4 @@
-"""Software key files of the Notary and Docker clients (`~/.notary/private`, `~/.docker/trust/private`).
+"""Software key files of the Notary and Docker clients (~/.notary/private, ~/.docker/trust/private).
 
 Read only to move a repository onto tokens (`ceremony adopt`): the key signs once, in memory,
 and is never written anywhere. Two forms are read, as the clients wrote them:
