@@ -285,10 +285,12 @@ class AdoptCeremony(Ceremony):
         listed = same_key_in(served, key)
         if listed is not None and listed in served.roles[ROOT].keyids:
             return listed
-        if listed is not None:
+        # (Notary's own root rotation leaves the old root key in `keys`, listed by no role.)
+        if listed is not None and same_key_role(served, listed) != "unused":
             raise CeremonyRefused(f"key file {kf.path} holds the {same_key_role(served, listed)}"
                                   f" key of {gun} ({listed}), not a root key; give the current "
                                   "root key file")
+        listed_in = []
         for version, data in enumerate(entry.root_history, start=1):
             try:
                 old = read_metadata(data, f"{version}.root.json", Root).signed
@@ -296,9 +298,11 @@ class AdoptCeremony(Ceremony):
                 continue
             kid = same_key_in(old, key)
             if kid is not None and kid in old.roles[ROOT].keyids:
-                raise CeremonyRefused(f"key file {kf.path} holds a root key of {gun} root "
-                                      f"v{version}, not of the current root v{served.version} "
-                                      "(it was rotated out); give the current root key file")
+                listed_in.append(version)
+        if listed_in:
+            raise CeremonyRefused(f"key file {kf.path} holds an old root key of {gun}: root "
+                                  f"v{listed_in[-1]} was the last to list it, the current root "
+                                  f"is v{served.version}; give the current root key file")
         raise CeremonyRefused(f"key file {kf.path} holds no root key of {gun} (root "
                               f"v{served.version} lists {', '.join(served.roles[ROOT].keyids)}"
                               f"; the file holds canonical key ID {key.key_id}); give this "
