@@ -280,8 +280,14 @@ class SoftwareKeySigner:
         return "rsapss" if isinstance(self._public, rsa.RSAPublicKey) else "eddsa"
 
     def sign(self, message: bytes) -> bytes:
-        self.signatures += 1
+        """Sign once: the private key is dropped after its one signature (adoption signs one
+        root with it), so it cannot be used for anything else in this process."""
         key = self._key
+        if key is None:
+            raise SoftKeyError(f"the software key of {self.source.path} was already used for "
+                               "its one signature")
+        self._key = None  # type: ignore[assignment]
+        self.signatures += 1
         if isinstance(key, ec.EllipticCurvePrivateKey):
             r, s = decode_dss_signature(key.sign(message, ec.ECDSA(hashes.SHA256())))
             size = (key.curve.key_size + 7) // 8

@@ -58,6 +58,8 @@ def test_a_real_notary_key_file_is_read_with_its_passphrase(tmp_path):
     # The client names the file by the canonical key ID of its public key.
     assert key_from_public_key(signer.public_key).key_id == path.stem
     assert signer.method == "ecdsa" and _verifies(signer)
+    with pytest.raises(SoftKeyError, match="already used for its one signature"):
+        signer.sign(b"a second message")
     assert path.read_text() == text  # read, never rewritten
     with pytest.raises(SoftKeyError, match="wrong passphrase"):
         unlock(kf, Pin("not the passphrase"))
