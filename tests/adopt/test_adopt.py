@@ -96,6 +96,12 @@ def test_adopt_a_berlin_repository_onto_tokens(server, site: Site, tmp_path):
     assert set(old_ids) | set(old_targets) <= set(retired)
     assert retired[old_ids[0]].key.token_label == "software key file"
     assert {k.role: k.token_label for k in ws.keys()} == {"root": "root-a", "targets": "targets"}
+    # The passphrase and the private key were never written: not in the workspace (transcripts
+    # included), not in the response.
+    for path in [resp, *site.workspace.rglob("*")]:
+        if path.is_file():
+            data = path.read_bytes()
+            assert PASSPHRASE.encode() not in data and b"PRIVATE KEY" not in data, path
 
     published(server, resp)
     # The client with the old trust data follows the rotation (3 -> 4) on its own.
