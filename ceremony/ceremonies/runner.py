@@ -177,6 +177,10 @@ class Ceremony:
     def plan(self, run: Run, state: RepoState) -> Plan:
         raise NotImplementedError
 
+    def add_signers(self, run: Run, signers: SignerSet) -> None:
+        """Signers not on a token (adoption: the client's software root key), added to those
+        found on the tokens."""
+
 
 class Run:
     """The state of one ceremony run, handed to the ceremony's hooks."""
@@ -404,6 +408,7 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
     plans = [run.ceremony.plan(run, s) for s in states]
     files = [f for p in plans for f in p.files]
     run.signers = run.tokens.locate([k for f in files for k in f.keys.values()])
+    run.ceremony.add_signers(run, run.signers)
     unmet = plan_missing(files, run.signers)
     partial = bool(unmet)
     if unmet:

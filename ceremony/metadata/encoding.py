@@ -7,7 +7,8 @@ What Notary (Go, github.com/docker/go/canonical/json) writes, measured against t
   by Go's json.Marshal, which passes the canonical bytes through an HTML-escaping compactor:
   `<`, `>`, `&`, U+2028 and U+2029 become `\\u003c`, `\\u003e`, `\\u0026`, `\\u2028`, `\\u2029`
   inside the signed part too (signatures are still over the unescaped canonical bytes);
-- times are RFC 3339 in UTC with `Z`, fractional seconds without trailing zeros (RFC3339Nano);
+- times are RFC3339Nano (fractional seconds without trailing zeros) in the zone of the machine
+  that wrote them: `Z` on servers and UTC machines, `+02:00` on a workstation in Berlin;
 - byte strings are standard padded base64.
 
 Go cannot write a string holding a control character (its compactor refuses the raw byte that
@@ -570,37 +571,56 @@ def b64_all_clean(texts: list[Any]) -> bool:
 
 # --- time ---------------------------------------------------------------------------------------
 
-_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z\Z")
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+                      r"(?:(Z)|([+-])(\d{2}):(\d{2}))\Z")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _NS = 1_000_000_000
+_FORM = "YYYY-MM-DDTHH:MM:SS[.fraction] then Z or +HH:MM/-HH:MM"
 
 
 def parse_time(text: str) -> int:
-    """Nanoseconds since the Unix epoch from RFC 3339 as Notary writes it (UTC, `Z`, RFC3339Nano).
+    """Nanoseconds since the Unix epoch from RFC 3339 as Go writes it; see parse_time_offset."""
+    return parse_time_offset(text)[0]
 
-    ValueError for anything else, including forms Go would parse but never write (`+00:00`,
-    trailing zeros in the fraction).
+
+def parse_time_offset(text: str) -> tuple[int, int]:
+    """(nanoseconds since the Unix epoch, UTC offset in minutes) from RFC 3339 as Go writes it.
+
+    Go's RFC3339Nano writes a time in the zone of the machine that made it: `Z` in UTC, else
+    `+HH:MM`/`-HH:MM`, with 0 to 9 fraction digits and no trailing zeros. Both numbers together
+    give back the text byte for byte (format_time). ValueError for anything Go would never
+    write (`+00:00`, trailing zeros in the fraction, a space for `T`).
     """
     match = _RFC3339.match(text) if isinstance(text, str) else None
     if match is None:
-        raise ValueError("not an RFC 3339 UTC time as Notary writes it "
-                         "(YYYY-MM-DDTHH:MM:SS[.fraction]Z)")
-    year, month, day, hour, minute, second, fraction = match.groups()
+        raise ValueError(f"not an RFC 3339 time as Go writes it ({_FORM})")
+    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     try:
         moment = dt.datetime(int(year), int(month), int(day), int(hour), int(minute),
                              int(second), tzinfo=dt.UTC)
     except ValueError as exc:
         raise ValueError(f"not a valid time ({exc})") from None
-    nanos = int((fraction or "").ljust(9, "0"))
     if fraction is not None and fraction.endswith("0"):
-        raise ValueError("fraction of a second has trailing zeros; Notary never writes them")
-    seconds = (moment - _EPOCH) // dt.timedelta(seconds=1)
-    return seconds * _NS + nanos
+        raise ValueError("fraction of a second has trailing zeros; Go never writes them")
+    offset = 0
+    if not zulu:
+        if int(off_h) > 23 or int(off_m) > 59:
+            raise ValueError("not a valid UTC offset")
+        offset = (int(off_h) * 60 + int(off_m)) * (-1 if sign == "-" else 1)
+        if offset == 0:
+            raise ValueError(f"a zero UTC offset is written Z by Go, never {sign}00:00")
+    nanos = int((fraction or "").ljust(9, "0"))
+    # The wall-clock time minus its offset is the instant.
+    seconds = (moment - _EPOCH) // dt.timedelta(seconds=1) - offset * 60
+    return seconds * _NS + nanos, offset
 
 
-def format_time(ns: int) -> str:
-    """RFC3339Nano in UTC, as Go's time.Time.MarshalJSON writes a UTC time."""
-    seconds, nanos = divmod(ns, _NS)
+def format_time(ns: int, offset: int = 0) -> str:
+    """RFC3339Nano as Go's time.Time.MarshalJSON writes it in a zone `offset` minutes from UTC.
+
+    The tool itself always writes UTC (offset 0, `Z`); other offsets re-write what was read.
+    """
+    seconds, nanos = divmod(ns + offset * 60 * _NS, _NS)
     moment = _EPOCH + dt.timedelta(seconds=seconds)
     if not 1 <= moment.year <= 9999:
         raise ValueError("year out of range")
@@ -609,4 +629,7 @@ def format_time(ns: int) -> str:
         text = f"{moment.year:04d}" + text[text.index("-"):]
     if nanos:
         text += "." + f"{nanos:09d}".rstrip("0")
-    return text + "Z"
+    if offset == 0:
+        return text + "Z"
+    hours, minutes = divmod(abs(offset), 60)
+    return text + f"{'-' if offset < 0 else '+'}{hours:02d}:{minutes:02d}"

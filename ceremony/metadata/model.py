@@ -20,7 +20,6 @@ Shapes (tuf/data/*.go):
 from __future__ import annotations
 
 import binascii
-import datetime as dt
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from itertools import chain
@@ -35,10 +34,10 @@ from ceremony.metadata.encoding import (
     b64decode,
     b64decode_all,
     b64encode,
-    format_time,
     join_path,
-    parse_time,
+    parse_time_offset,
 )
+from ceremony.metadata.instant import Instant
 from ceremony.metadata.keys import Key
 
 ROOT, TARGETS, SNAPSHOT, TIMESTAMP = "root", "targets", "snapshot", "timestamp"
@@ -151,47 +150,11 @@ def _check_json_value(value: Any, path: str = "") -> None:
 
 # --- values -------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, order=True, slots=True)
-class Instant:
-    """A UTC instant with Go's nanosecond precision (Python's datetime stops at microseconds)."""
-
-    ns: int
-
-    @classmethod
-    def parse(cls, text: str) -> Instant:
-        """From RFC 3339 exactly as Notary writes it; ValueError otherwise."""
-        return cls(parse_time(text))
-
-    @classmethod
-    def from_datetime(cls, moment: dt.datetime) -> Instant:
-        if moment.tzinfo is None:
-            raise ValueError("a timezone-aware datetime is required")
-        delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-        return cls((delta // dt.timedelta(microseconds=1)) * 1000)
-
-    @classmethod
-    def now(cls) -> Instant:
-        return cls.from_datetime(dt.datetime.now(dt.UTC))
-
-    def to_datetime(self) -> dt.datetime:
-        """As a datetime in UTC (nanoseconds truncated to microseconds)."""
-        return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=self.ns // 1000)
-
-    def __add__(self, delta: dt.timedelta) -> Instant:
-        return Instant(self.ns + (delta // dt.timedelta(microseconds=1)) * 1000)
-
-    def __sub__(self, delta: dt.timedelta) -> Instant:
-        return Instant(self.ns - (delta // dt.timedelta(microseconds=1)) * 1000)
-
-    def __str__(self) -> str:
-        return format_time(self.ns)
-
-
 def _instant(value: Any, name: str) -> Instant:
     if type(value) is not str:
         raise MetadataFormatError(f"expected a time string, got {_json_type(value)}", field=name)
     try:
-        return Instant(parse_time(value))
+        return Instant(*parse_time_offset(value))
     except ValueError as exc:
         raise MetadataFormatError(f"{value!r}: {exc}", field=name) from None
 

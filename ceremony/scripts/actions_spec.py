@@ -62,6 +62,9 @@ def _ceremony(name: str, summary: str, params: dict[str, f.Reader], required: tu
         refs["keys"] = (PUBLIC_KEY,)
     if "add-certs" in params:
         refs["add-certs"] = (CERTIFICATE,)
+    for param in ("root-key-files", "targets-key-file"):  # adopt: client software key files
+        if param in params:
+            refs[param] = ("file",)
     return ActionSpec(name, summary, {**_CEREMONY, **params},
                       required=("request", "out", *required), setup_optional=("request", "out"),
                       refs=refs, tokens=tokens, output=RESPONSE, operation=name,
@@ -118,6 +121,25 @@ def _check_renew(p: dict[str, Any], where: str, setup: bool) -> None:
 
 def _check_rotate_targets(p: dict[str, Any], where: str, setup: bool) -> None:
     _guns_or_all(p, where)
+
+
+def _passphrase_source(value: object, where: str) -> str:
+    """Where a key file's passphrase comes from (prompt, env:NAME, file:PATH), never itself."""
+    from hsm.errors import PinError
+    from hsm.pin import parse_pin_source
+    text = f.text(value, where, limit=200)
+    try:
+        parse_pin_source(text)
+    except PinError:
+        raise f.fail(where, "expected prompt, env:NAME or file:PATH (never the passphrase "
+                            "itself; the value is not shown)") from None
+    return text
+
+
+def _check_adopt(p: dict[str, Any], where: str, setup: bool) -> None:
+    if bool(p.get("keep-targets")) == ("targets-token" in p):
+        raise f.fail(where, "adopt needs targets-token (move the targets key onto a token) or "
+                            "keep-targets: true, not both and not neither")
 
 
 def _check_delegation_add(p: dict[str, Any], where: str, setup: bool) -> None:
@@ -191,6 +213,18 @@ ACTIONS: dict[str, ActionSpec] = {a.name: a for a in [
                "reissue-within": _window, "reissue-certs": f.boolean,
                "snapshot-token": f.name, "snapshot-expires": f.duration},
               ("role",), ("root-tokens", "targets-token", "snapshot-token"), _check_renew),
+    _ceremony("adopt", "take a repository made by docker trust / notary (software keys) onto "
+              "tokens: root v+1 signed by its software root key and the new token keys",
+              {"gun": f.gun, "root-key-files": f.listed(f.name, minimum=1),
+               "root-passphrase-source": _passphrase_source,
+               "root-tokens": f.listed(f.name, minimum=1), "root-threshold": f.integer,
+               "targets-token": f.name, "keep-targets": f.boolean,
+               "targets-key-file": f.name, "targets-passphrase-source": _passphrase_source,
+               "root-label": f.key_label, "targets-label": f.key_label,
+               "algorithm": f.choice(ALGORITHMS[:4]), "targets-algorithm": f.choice(ALGORITHMS),
+               "root-expires": _expiry, "targets-expires": f.duration},
+              ("gun", "root-key-files", "root-tokens"), ("root-tokens", "targets-token"),
+              _check_adopt),
     ActionSpec("sign", "add the signatures the given tokens can make to a partial response",
                {"response": f.name, "tokens": f.listed(f.name, minimum=1), **_OUT},
                required=("response", "tokens", "out"), refs={"response": (RESPONSE,)},
@@ -220,7 +254,8 @@ ACTIONS: dict[str, ActionSpec] = {a.name: a for a in [
     ActionSpec("online-fetch", "online machine: fetch a request from the Notary server",
                {"guns": f.listed(f.gun, minimum=1), "operation": f.choice(
                    ("init", "signer-add", "signer-remove", "delegation-add",
-                    "delegation-remove", "rotate-targets", "rotate-root", "renew")), **_OUT},
+                    "delegation-remove", "rotate-targets", "rotate-root", "renew", "adopt")),
+               **_OUT},
                output=REQUEST, online=True, machines=("online",)),
     ActionSpec("online-publish", "online machine: publish a response to the Notary server",
                {"bundle": f.name}, required=("bundle",), refs={"bundle": (RESPONSE,)},
@@ -229,6 +264,10 @@ ACTIONS: dict[str, ActionSpec] = {a.name: a for a in [
                "the repository", {"guns": f.listed(f.gun, minimum=1),
                                   "targets": f.listed(f.text)},
                online=True, machines=("online",), expect=()),
+    ActionSpec("client-repository", "a repository made by the real notary client with "
+               "software keys (as a team has it before adoption), in a timezone",
+               {"gun": f.gun, "timezone": f.text}, required=("gun",), online=True,
+               machines=("online",), expect=()),
     ActionSpec("delegate-key", "a delegate makes a key pair on their own machine",
                {"name": f.name, **_OUT}, required=("name",), output=PUBLIC_KEY, online=True,
                machines=("online",)),

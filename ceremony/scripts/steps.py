@@ -96,6 +96,8 @@ def _build(ctx: Context, step: Step) -> Any:
             algorithm=p.get("algorithm", "ecdsa-p256"),
             reason=p.get("reason", "targets key rotated"), root_expires=p.get("root-expires"),
             targets_expires=p.get("targets-expires"))
+    if step.do == "adopt":
+        return _adopt(ctx, step)
     from ceremony.ceremonies.build import read_public_key
     from ceremony.ceremonies.delegations import DelegationCeremony
     keys = [read_public_key(ctx.ref(k).path) for k in p.get("keys", [])]
@@ -112,6 +114,39 @@ def _build(ctx: Context, step: Step) -> Any:
                               targets_token=uri(p["targets-token"]),
                               snapshot_token=token(p.get("snapshot-token")),
                               targets_expires=p.get("targets-expires"), **extra)
+
+
+def _adopt(ctx: Context, step: Step) -> Any:
+    """`adopt`: key files are inputs; in a rehearsal, the key file the rehearsal's notary client
+    made stands in for each, with the passphrase the rehearsal gave it."""
+    from ceremony.ceremonies.adopt import AdoptCeremony
+    from ceremony.ceremonies.rootkeys import parse_expiry
+    p, uri = step.params, ctx.token_uri
+    stand_in = ctx.dry_run and ctx.world is not None
+
+    def key_file(ref: str, role: str) -> str:
+        if stand_in and ref in ctx.script.inputs:
+            return str(ctx.world.key_file(p["gun"], role))
+        return str(ctx.ref(ref).path)
+
+    def source(name: str) -> str | None:
+        return ctx.world.passphrase_source() if stand_in else p.get(name)
+
+    return AdoptCeremony(
+        gun=p["gun"], root_key_files=[key_file(r, "root") for r in p["root-key-files"]],
+        root_tokens=[uri(t) for t in p["root-tokens"]],
+        root_passphrase=source("root-passphrase-source"),
+        root_threshold=p.get("root-threshold", 1),
+        targets_token=uri(p["targets-token"]) if "targets-token" in p else None,
+        keep_targets=p.get("keep-targets", False),
+        targets_key_file=key_file(p["targets-key-file"], "targets")
+        if "targets-key-file" in p else None,
+        targets_passphrase=source("targets-passphrase-source"),
+        root_label=p.get("root-label", "root"), targets_label=p.get("targets-label", "targets"),
+        algorithm=p.get("algorithm", "ecdsa-p256"), targets_algorithm=p.get("targets-algorithm"),
+        root_expires=parse_expiry(p["root-expires"], "root-expires")
+        if "root-expires" in p else None,
+        targets_expires=p.get("targets-expires"))
 
 
 def _request(ctx: Context, step: Step) -> Produced:
@@ -375,11 +410,13 @@ EXECUTORS: dict[str, Callable[[Context, Step], Produced | None]] = {
     "init": ceremony_step, "signer-add": ceremony_step, "signer-remove": ceremony_step,
     "delegation-add": ceremony_step, "delegation-remove": ceremony_step,
     "rotate-targets": ceremony_step, "rotate-root": ceremony_step, "renew": ceremony_step,
+    "adopt": ceremony_step,
     "sign": cosign_step, "merge": cosign_step, "verify": verify_step,
     "export-pins": export_pins_step,
     "transfer-send": transfer_send_step, "transfer-receive": transfer_receive_step,
     "online-fetch": online_step, "online-publish": online_step, "client-verify": online_step,
     "delegate-key": online_step, "delegate-publish": online_step,
+    "client-repository": online_step,
 }
 
 

@@ -23,6 +23,9 @@ from transfer.files import atomic_write
 from transfer.names import gun_dirname
 from transfer.online import fetch_request, publish_response
 
+# The rehearsal's throwaway passphrase of the client key files it makes (never a real one).
+REHEARSAL_PASSPHRASE_ENV = "CEREMONY_REHEARSAL_KEY_PASSPHRASE"
+
 
 class World:
     """A Notary server and clients for one rehearsal, in `folder`."""
@@ -34,6 +37,7 @@ class World:
         self.pins: dict[str, list[str]] = {}  # GUN -> root cert IDs at its first publication
         self.cached: dict[str, NotaryClient] = {}  # GUN -> a client that keeps its trust data
         self.delegate_keys: dict[str, Path] = {}  # public key path -> private key path
+        self.client_keys: dict[tuple[str, str], Path] = {}  # (GUN, role) -> software key file
         self.fresh = 0
 
     # --- the server ------------------------------------------------------------------------
@@ -237,6 +241,49 @@ class World:
         self._record(ctx, "delegate-publish", gun=gun, role=role, target=p["target"],
                      sha256=file_sha(artefact))
 
+    def client_repository(self, ctx: Context, step: Step) -> None:
+        """A repository as a team has it before adoption: made by the real notary client with
+        software keys (root and targets key files in its key store), on a workstation in
+        `timezone`, the snapshot key handed to the server as `docker trust` does."""
+        from softhsm.notary_server import PASSPHRASE
+        gun, tz = step.params["gun"], step.params.get("timezone", "UTC")
+        server = self.start(ctx)
+        owner = NotaryClient(server, self.folder / "clients" / f"owner-{gun_dirname(gun)}")
+        before = os.environ.get("TZ")
+        os.environ["TZ"] = tz  # the client writes its times in this zone
+        try:
+            owner.run("init", gun, "--publish")
+            owner.run("key", "rotate", gun, "snapshot", "-r")
+        finally:
+            if before is None:
+                os.environ.pop("TZ", None)
+            else:
+                os.environ["TZ"] = before
+        for path in sorted((owner.trust_dir / "private").rglob("*.key")):
+            text = path.read_text()
+            role = "root" if "role: root\n" in text else "targets" if "role: targets\n" in text \
+                else None
+            if role is not None:
+                self.client_keys[(gun, role)] = path
+        os.environ[REHEARSAL_PASSPHRASE_ENV] = PASSPHRASE
+        status, body = server.get(f"/v2/{gun}/_trust/tuf/root.json")
+        self.pins[gun] = list(json.loads(body)["signed"]["roles"]["root"]["keyids"])
+        self.cached[gun] = NotaryClient(server, self.folder / "clients" / gun_dirname(gun),
+                                        pinned={gun: self.pins[gun]}, disable_tofu=True)
+        self.cached[gun].run("list", gun)  # a client that trusts it already (cached root)
+        ctx.say(f"  rehearsal: {gun} made by the real notary client (TZ={tz}), root and targets "
+                f"keys in software: {self.client_keys[(gun, 'root')]}")
+        self._record(ctx, "client-repository", gun=gun, timezone=tz, pins=self.pins[gun])
+
+    def key_file(self, gun: str, role: str) -> Path:
+        if (gun, role) not in self.client_keys:
+            raise StepFailed(f"{gun}: no {role} key file was made in this rehearsal (a setup "
+                             "step `client-repository` makes one)")
+        return self.client_keys[(gun, role)]
+
+    def passphrase_source(self) -> str:
+        return f"env:{REHEARSAL_PASSPHRASE_ENV}"
+
     # --- rehearsal-only actions ------------------------------------------------------------
     def action(self, ctx: Context, step: Step) -> Produced | None:
         p = step.params
@@ -262,6 +309,9 @@ class World:
             return produced
         if step.do == "delegate-publish":
             self.delegate_publish(ctx, step)
+            return None
+        if step.do == "client-repository":
+            self.client_repository(ctx, step)
             return None
         raise StepFailed(f"step {step.id}: {step.do} is not a rehearsal action")
 

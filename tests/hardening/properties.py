@@ -455,12 +455,12 @@ def check_date(text: str) -> None:
 
 def check_time(text: str) -> None:
     """Notary's own time format: ValueError is this function's documented error."""
-    from ceremony.metadata.encoding import format_time, parse_time
+    from ceremony.metadata.encoding import format_time, parse_time_offset
     try:
-        ns = parse_time(text)
+        ns, offset = parse_time_offset(text)
     except ValueError:
         return
-    assert format_time(ns) == text, "accepted time does not re-encode to itself"
+    assert format_time(ns, offset) == text, "accepted time does not re-encode to itself"
 
 
 def time_inputs() -> st.SearchStrategy[str]:

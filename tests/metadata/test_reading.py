@@ -153,9 +153,12 @@ def test_base64_and_times_must_be_written_the_go_way(repo):
     meta["sha256"] = meta["sha256"].rstrip("=")
     assert error(data, Timestamp, "timestamp.json") == \
         "timestamp.json: signed.meta.snapshot.hashes.sha256: not valid standard base64"
-    for bad, why in (("2030-01-01T00:00:00+00:00", "not an RFC 3339 UTC time"),
+    for bad, why in (("2030-01-01T00:00:00+00:00", "written Z by Go"),
                      ("2030-01-01T00:00:00.120Z", "trailing zeros"),
-                     ("2030-01-01 00:00:00Z", "not an RFC 3339 UTC time"),
+                     ("2030-01-01T00:00:00.5+02:00:00", "not an RFC 3339 time"),
+                     ("2030-01-01T00:00:00+24:00", "not a valid UTC offset"),
+                     ("2030-01-01T00:00:00+0200", "not an RFC 3339 time"),
+                     ("2030-01-01 00:00:00Z", "not an RFC 3339 time"),
                      ("2030-02-30T00:00:00Z", "not a valid time"),
                      ("2030-01-01T00:00:60Z", "not a valid time")):
         data = doc(repo, "timestamp")
