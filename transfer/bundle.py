@@ -32,7 +32,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -207,6 +207,10 @@ class ResponseBundle(_Bundle):
     kind: ClassVar[str] = "response"
     entries: tuple[ResponseEntry, ...]
     request_sha256: str | None = None  # digest of the request this answers, if any
+    # The digest of the transcript of the run that made it, up to that moment: a second copy
+    # of the transcript's chain that travels with the response (`transcript verify` checks it).
+    # Omitted from the bytes when None, so responses made without it read as before.
+    transcript_sha256: str | None = None
     created: str = field(default_factory=utc_now)
     tool: str = TOOL
 
@@ -214,12 +218,15 @@ class ResponseBundle(_Bundle):
         _check_response(self)
 
     def _content(self) -> dict[str, Any]:
-        return {"request_sha256": self.request_sha256, "repositories": [{
+        content: dict[str, Any] = {"request_sha256": self.request_sha256, "repositories": [{
             "gun": e.gun,
             "files": [{"role": f.role, "data": _b64(f.data)} for f in e.files],
             "pending": None if e.pending is None else {
                 "missing": [dict(m) for m in e.pending.missing], "state": dict(e.pending.state)},
         } for e in self.entries]}
+        if self.transcript_sha256 is not None:
+            content["transcript_sha256"] = self.transcript_sha256
+        return content
 
     @property
     def guns(self) -> list[str]:
@@ -344,6 +351,9 @@ def _check_response(b: ResponseBundle) -> None:
     if b.request_sha256 is not None and (not isinstance(b.request_sha256, str)
                                          or not _HEX64.fullmatch(b.request_sha256)):
         raise _fail("response bundle: request_sha256", "must be 64 lowercase hex digits")
+    if b.transcript_sha256 is not None and (not isinstance(b.transcript_sha256, str)
+                                            or not _HEX64.fullmatch(b.transcript_sha256)):
+        raise _fail("response bundle: transcript_sha256", "must be 64 lowercase hex digits")
     if not b.entries:
         raise _fail("response bundle", "no repositories")
     if len(b.entries) > MAX_REPOSITORIES:
@@ -513,8 +523,13 @@ def _parse_request(created: str, tool: str, content: Any) -> RequestBundle:
 
 
 def _parse_response(created: str, tool: str, content: Any) -> ResponseBundle:
-    c = _obj(content, "response bundle: content", ("repositories", "request_sha256"))
+    optional = ("transcript_sha256",) if isinstance(content, dict) \
+        and "transcript_sha256" in content else ()
+    c = _obj(content, "response bundle: content", ("repositories", "request_sha256", *optional))
     request_sha = c["request_sha256"]
+    transcript_sha = c.get("transcript_sha256")
+    if transcript_sha is not None:
+        _typed(transcript_sha, str, "response bundle: transcript_sha256")
     if request_sha is not None:
         _typed(request_sha, str, "response bundle: request_sha256")
     repos = _typed(c["repositories"], list, "response bundle: repositories")
@@ -540,7 +555,8 @@ def _parse_response(created: str, tool: str, content: Any) -> ResponseBundle:
                 missing=tuple(_typed(m, dict, where + ".pending.missing[]") for m in missing),
                 state=_typed(p["state"], dict, where + ".pending.state"))
         entries.append(ResponseEntry(gun=gun, files=tuple(files), pending=pending))
-    return ResponseBundle(entries=tuple(entries), request_sha256=request_sha, created=created,
+    return ResponseBundle(entries=tuple(entries), request_sha256=request_sha,
+                          transcript_sha256=transcript_sha, created=created,
                           tool=tool)
 
 
@@ -629,10 +645,86 @@ def _file_line(role: str, data: bytes) -> str:
     return f"{role} {_version_of(data)} ({len(data)} bytes, sha256 {sha256_hex(data)[:16]})"
 
 
+def digest_lines(bundle: Bundle) -> list[str]:
+    """THE digest people compare for a bundle, labelled the same on every screen (transfer
+    send/receive, online fetch, ceremonies, status, sign): the content digest, i.e. the
+    bundle's own `sha256` field, as hex and words. (A file's plain SHA-256 differs from it;
+    where one is shown it is labelled `file sha256`.)"""
+    from transfer.words import digest_words
+    return [f"bundle sha256 {bundle.digest_hex}", f"bundle words  {digest_words(bundle.digest())}"]
+
+
+def threshold_needs(missing: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What a partial entry still needs, one line a threshold: "root v3 (its own root keys):
+    1 more signature from any of: KEY (token 'x'), KEY" -- grouped from the per-key `missing`
+    items (fields gun, role, version, threshold, needed, have, key_id, token_label), so that
+    four keys that could sign read as the one signature actually needed."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for m in missing:
+        if m.get("kind") == ORIGIN_MERGE:
+            groups[("", ORIGIN_MERGE)] = {"text": str(m.get("text") or "merge at the "
+                                                                        "originating site")}
+            continue
+        name = str(m.get("threshold") or m.get("role") or "?")
+        group = groups.setdefault((str(m.get("gun") or ""), name),
+                                  {"name": name, "keys": [], "more": 1})
+        needed, have = m.get("needed"), m.get("have")
+        if isinstance(needed, int) and isinstance(have, int):
+            group["more"] = max(1, needed - have)
+        key = str(m.get("key_id") or "?")
+        label = m.get("token_label")
+        group["keys"].append(f"{key} (token '{label}')" if isinstance(label, str) else key)
+    lines = []
+    for (_, name), g in groups.items():
+        if name == ORIGIN_MERGE:
+            lines.append(g["text"])
+            continue
+        n = g["more"]
+        anyof = "" if len(g["keys"]) == n else "any of: "
+        lines.append(f"{g['name']}: {n} more signature{'' if n == 1 else 's'} from "
+                     f"{anyof}{', '.join(g['keys'])}")
+    return lines
+
+
+# A `missing` item that is not a signature: the entry is fully signed, but the ceremony that
+# started it records an outcome (keys it retires) that only the originating site's workspace can
+# record, so that site merges before anything is published (see docs/ceremonies.md).
+ORIGIN_MERGE = "origin-merge"
+
+
+def carries(bundle: Bundle) -> list[str]:
+    """What a bundle carries, in a few short lines (printed sheets, transfer screens): kind,
+    repositories, operation or ceremony, PARTIAL, file versions."""
+    if isinstance(bundle, RequestBundle):
+        lines = [f"REQUEST from {bundle.server}"]
+        for e in bundle.entries:
+            state = f"root v{len(e.root_history)}" if e.exists else "new repository"
+            lines.append(f"{e.gun}: {e.operation} ({state})")
+        return lines
+    lines = ["RESPONSE, " + ("complete (publishable)" if bundle.complete else
+                             "PARTIAL (co-signing needed, NOT publishable)")]
+    for e in bundle.entries:
+        if e.complete:
+            files = ", ".join(f"{f.role} {_version_of(f.data)}" for f in e.files)
+            lines.append(f"{e.gun}: {files}")
+            continue
+        assert e.pending is not None
+        ceremony = e.pending.state.get("ceremony")
+        files = e.pending.state.get("files")
+        versions = []
+        for f in files if isinstance(files, list) else []:
+            try:
+                data = base64.b64decode(f["data"], validate=True)
+            except (TypeError, KeyError, ValueError, binascii.Error):
+                continue
+            versions.append(f"{f.get('role')} {_version_of(data)}")
+        what = f"{ceremony}: " if isinstance(ceremony, str) else ""
+        lines.append(f"{e.gun}: PARTIAL, {what}{', '.join(versions) or 'files unreadable'}")
+    return lines
+
+
 def describe(bundle: Bundle) -> str:
     """A human summary: kind, origin, per GUN what is asked or carried, and the digest."""
-    from transfer.words import digest_words
-
     lines = [f"{bundle.kind} bundle (format {FORMAT} v{VERSION}), created {bundle.created} by "
              f"{bundle.tool}"]
     if isinstance(bundle, RequestBundle):
@@ -657,11 +749,10 @@ def describe(bundle: Bundle) -> str:
         lines.append(f"answers request {answered}; {len(bundle.entries)} repositor"
                      f"{'y' if len(bundle.entries) == 1 else 'ies'}; {state}")
         for e in bundle.entries:
-            lines.append(f"  {e.gun}:" + ("" if e.complete else
-                         f" PARTIAL, {len(e.pending.missing)} signature(s) missing"))
+            lines.append(f"  {e.gun}:" + ("" if e.complete else " PARTIAL, still needs:"))
+            if e.pending is not None:
+                lines.extend(f"    - {need}" for need in threshold_needs(e.pending.missing))
             lines.extend(f"    {n}. {_file_line(f.role, f.data)}"
                          for n, f in enumerate(e.files, start=1))
-    digest = bundle.digest()
-    lines.append(f"bundle sha256 {digest.hex()}")
-    lines.append(f"bundle words  {digest_words(digest)}")
+    lines.extend(digest_lines(bundle))
     return "\n".join(lines)

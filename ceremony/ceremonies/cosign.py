@@ -136,7 +136,8 @@ def _read(run: Run, path: str, name: str) -> tuple[ResponseBundle, list[Entry]]:
 
 def _response(run: Run, bundle: ResponseBundle, entries: list[Entry]) -> ResponseBundle:
     return ResponseBundle(tuple(e.response_entry(run.describe_missing) for e in entries),
-                          request_sha256=bundle.request_sha256)
+                          request_sha256=bundle.request_sha256,
+                          transcript_sha256=run.transcript.head)
 
 
 def _write(run: Run, out: ResponseBundle) -> None:

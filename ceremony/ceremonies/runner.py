@@ -527,7 +527,8 @@ def _response(run: Run, plans: Sequence[Plan]) -> ResponseBundle:
                                                            for kid, why in p.retire]})
         missing = missing_signatures(p.files, run.describe_missing)
         entries.append(ResponseEntry(p.gun, (), PendingSignatures(tuple(missing), state)))
-    return ResponseBundle(tuple(entries), request_sha256=run.request.digest_hex)
+    return ResponseBundle(tuple(entries), request_sha256=run.request.digest_hex,
+                          transcript_sha256=run.transcript.head)
 
 
 def _stage(run: Run, tx: Transaction, plans: Sequence[Plan]) -> dict[str, Any]:
