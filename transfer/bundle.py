@@ -672,8 +672,9 @@ def threshold_needs(missing: Sequence[Mapping[str, Any]]) -> list[str]:
         if isinstance(needed, int) and isinstance(have, int):
             group["more"] = max(1, needed - have)
         key = str(m.get("key_id") or "?")
-        label = m.get("token_label")
-        group["keys"].append(f"{key} (token '{label}')" if isinstance(label, str) else key)
+        label, where = m.get("token_label"), m.get("where")
+        group["keys"].append(f"{key} ({where})" if isinstance(where, str) else
+                             f"{key} (token '{label}')" if isinstance(label, str) else key)
     lines = []
     for (_, name), g in groups.items():
         if name == ORIGIN_MERGE:

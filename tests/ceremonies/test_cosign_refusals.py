@@ -63,7 +63,7 @@ def test_cosign_refusals(notary, softhsm_factory, tmp_path):
                "--yes"], out, "already signed a different root version 2")
     err = o.refused(["sign", str(p), "--token", "targets", "--out", str(out),
                      *o.pins("targets"), "--yes"], out, "hold no key that can still sign")
-    assert f"{ids[1]} (token 'root-b')" in err
+    assert f"{ids[1]} (token 'root-b' of this site, not given)" in err
     o.refused(["sign", str(tampered(p, tmp_path / "t.resp")), "--token", "root-b", "--out",
                str(out), *o.pins("root-b"), "--yes"], out, "signed_sha256 does not match")
     o.refused(["sign", str(p), "--token", "root-b", "--out", str(out), *o.pins("root-b")],
@@ -72,7 +72,10 @@ def test_cosign_refusals(notary, softhsm_factory, tmp_path):
 
     r = o.run("status", str(p), "--workspace", str(tmp_path / "no-such-workspace"))
     assert r.returncode == 0 and "NOT checked against a workspace" in r.stdout
-    assert "root v1 keys (they approve the change to v2): 1 of 2 -- 1 more needed" in r.stdout
+    assert "root v1 keys (they approve the change to v2): 1 of 2 signed: 1 more signature from " \
+        f"{ids[1]} on token 'root-b' key 'root' (the originating site says so; not known " \
+        "here)" in r.stdout  # exactly the one key that can: no "any of"
+    assert "reason" not in r.stdout  # a default reason, with no key retired, is no claim
 
     s = tmp_path / "s.resp"
     result = o.ok("sign", str(p), "--token", "root-b", "--out", str(s), *o.pins("root-b"),
