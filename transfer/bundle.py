@@ -32,7 +32,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -632,7 +632,7 @@ def write_bundle(path: str | Path, bundle: Bundle, *, overwrite: bool = False) -
 
 # --- for people ----------------------------------------------------------------------------------
 
-def _version_of(data: bytes) -> str:
+def version_label(data: bytes) -> str:
     """`v3` from a metadata file's signed.version, for display only (nothing is trusted here)."""
     try:
         version = json.loads(data)["signed"]["version"]
@@ -642,90 +642,13 @@ def _version_of(data: bytes) -> str:
 
 
 def _file_line(role: str, data: bytes) -> str:
-    return f"{role} {_version_of(data)} ({len(data)} bytes, sha256 {sha256_hex(data)[:16]})"
-
-
-def digest_lines(bundle: Bundle) -> list[str]:
-    """THE digest people compare for a bundle, labelled the same on every screen (transfer
-    send/receive, online fetch, ceremonies, status, sign): the content digest, i.e. the
-    bundle's own `sha256` field, as hex and words. (A file's plain SHA-256 differs from it;
-    where one is shown it is labelled `file sha256`.)"""
-    from transfer.words import digest_words
-    return [f"bundle sha256 {bundle.digest_hex}", f"bundle words  {digest_words(bundle.digest())}"]
-
-
-def threshold_needs(missing: Sequence[Mapping[str, Any]]) -> list[str]:
-    """What a partial entry still needs, one line a threshold: "root v3 (its own root keys):
-    1 more signature from any of: KEY (token 'x'), KEY" -- grouped from the per-key `missing`
-    items (fields gun, role, version, threshold, needed, have, key_id, token_label), so that
-    four keys that could sign read as the one signature actually needed."""
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for m in missing:
-        if m.get("kind") == ORIGIN_MERGE:
-            groups[("", ORIGIN_MERGE)] = {"text": str(m.get("text") or "merge at the "
-                                                                        "originating site")}
-            continue
-        name = str(m.get("threshold") or m.get("role") or "?")
-        group = groups.setdefault((str(m.get("gun") or ""), name),
-                                  {"name": name, "keys": [], "more": 1})
-        needed, have = m.get("needed"), m.get("have")
-        if isinstance(needed, int) and isinstance(have, int):
-            group["more"] = max(1, needed - have)
-        key = str(m.get("key_id") or "?")
-        label, where = m.get("token_label"), m.get("where")
-        group["keys"].append(f"{key} ({where})" if isinstance(where, str) else
-                             f"{key} (token '{label}')" if isinstance(label, str) else key)
-    lines = []
-    for (_, name), g in groups.items():
-        if name == ORIGIN_MERGE:
-            lines.append(g["text"])
-            continue
-        n = g["more"]
-        anyof = "" if len(g["keys"]) == n else "any of: "
-        lines.append(f"{g['name']}: {n} more signature{'' if n == 1 else 's'} from "
-                     f"{anyof}{', '.join(g['keys'])}")
-    return lines
-
-
-# A `missing` item that is not a signature: the entry is fully signed, but the ceremony that
-# started it records an outcome (keys it retires) that only the originating site's workspace can
-# record, so that site merges before anything is published (see docs/ceremonies.md).
-ORIGIN_MERGE = "origin-merge"
-
-
-def carries(bundle: Bundle) -> list[str]:
-    """What a bundle carries, in a few short lines (printed sheets, transfer screens): kind,
-    repositories, operation or ceremony, PARTIAL, file versions."""
-    if isinstance(bundle, RequestBundle):
-        lines = [f"REQUEST from {bundle.server}"]
-        for e in bundle.entries:
-            state = f"root v{len(e.root_history)}" if e.exists else "new repository"
-            lines.append(f"{e.gun}: {e.operation} ({state})")
-        return lines
-    lines = ["RESPONSE, " + ("complete (publishable)" if bundle.complete else
-                             "PARTIAL (co-signing needed, NOT publishable)")]
-    for e in bundle.entries:
-        if e.complete:
-            files = ", ".join(f"{f.role} {_version_of(f.data)}" for f in e.files)
-            lines.append(f"{e.gun}: {files}")
-            continue
-        assert e.pending is not None
-        ceremony = e.pending.state.get("ceremony")
-        files = e.pending.state.get("files")
-        versions = []
-        for f in files if isinstance(files, list) else []:
-            try:
-                data = base64.b64decode(f["data"], validate=True)
-            except (TypeError, KeyError, ValueError, binascii.Error):
-                continue
-            versions.append(f"{f.get('role')} {_version_of(data)}")
-        what = f"{ceremony}: " if isinstance(ceremony, str) else ""
-        lines.append(f"{e.gun}: PARTIAL, {what}{', '.join(versions) or 'files unreadable'}")
-    return lines
+    return f"{role} {version_label(data)} ({len(data)} bytes, sha256 {sha256_hex(data)[:16]})"
 
 
 def describe(bundle: Bundle) -> str:
     """A human summary: kind, origin, per GUN what is asked or carried, and the digest."""
+    from transfer.summary import digest_lines, threshold_needs
+
     lines = [f"{bundle.kind} bundle (format {FORMAT} v{VERSION}), created {bundle.created} by "
              f"{bundle.tool}"]
     if isinstance(bundle, RequestBundle):

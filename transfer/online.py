@@ -36,11 +36,11 @@ from transfer.bundle import (
     RequestEntry,
     ResponseBundle,
     SignedFile,
-    threshold_needs,
     utc_now,
 )
 from transfer.errors import TransferError
 from transfer.names import InvalidName, validate_gun, validate_role
+from transfer.summary import threshold_needs
 
 Progress = Callable[[str], None]
 

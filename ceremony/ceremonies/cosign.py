@@ -51,7 +51,8 @@ from ceremony.metadata.model import ROOT, SNAPSHOT, TIMESTAMP
 from ceremony.metadata.serialization import read_metadata
 from ceremony.transcript import Transcript
 from ceremony.workspace import Transaction, Workspace
-from transfer.bundle import ResponseBundle, threshold_needs, write_bundle
+from transfer.bundle import ResponseBundle, write_bundle
+from transfer.summary import threshold_needs
 from transfer.words import digest_words
 
 

@@ -35,7 +35,6 @@ from ceremony.metadata.model import ROOT, Root
 from ceremony.metadata.serialization import read_metadata, signed_bytes
 from ceremony.workspace import Workspace
 from transfer.bundle import (
-    ORIGIN_MERGE,
     PendingSignatures,
     ResponseBundle,
     ResponseEntry,
@@ -44,6 +43,7 @@ from transfer.bundle import (
 )
 from transfer.errors import TransferError
 from transfer.files import atomic_write, read_limited
+from transfer.summary import ORIGIN_MERGE
 
 MAX_RESPONSE_BYTES = 128 * 1024 * 1024
 Describe = Callable[[str, Key], Mapping[str, Any]]

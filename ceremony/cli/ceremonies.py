@@ -94,7 +94,7 @@ def _run(ceremony: Any, common: dict[str, Any]) -> None:
 
 
 def _print_result(r: dict[str, Any]) -> None:
-    from transfer.bundle import threshold_needs
+    from transfer.summary import threshold_needs
     state = "complete" if r["complete"] else "PARTIAL (co-signing needed, not publishable)"
     click.echo(f"wrote response {r['response']} ({state})")
     click.echo(f"  response sha256 {r['response_sha256']}")

@@ -125,7 +125,9 @@ def pin(gun: str, request: str, cert_ids: tuple[str, ...], workspace: str | None
         click.echo(f"  root words  {r['root_words']}")
         for text in r["warnings"]:
             click.echo(f"  warning: {text}")
-        click.echo(f"transcript {r['transcript']} ({r['transcript_words']})")
+        click.echo(f"transcript {r['transcript']}")
+        click.echo(f"  final digest {r['transcript_sha256']}")
+        click.echo(f"  words        {r['transcript_words']}")
     emit(result, as_json, human)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from transfer.bundle import carries, digest_lines, parse_bundle
+from transfer.bundle import parse_bundle
 from transfer.errors import TransferError
 from transfer.files import atomic_write, make_dirs
 from transfer.qr.capture import Capture, iter_camera, iter_images, iter_lines, iter_video
@@ -42,6 +42,7 @@ from transfer.qr.receiver import (
 )
 from transfer.qr.render import DENSITIES, ECC_LEVELS, Symbol, symbol_for
 from transfer.qr.sheet import SheetInfo
+from transfer.summary import carries, digest_lines
 from transfer.words import digest_words
 
 

@@ -23,12 +23,11 @@ from transfer.bundle import (
     RequestEntry,
     ResponseBundle,
     ResponseEntry,
-    carries,
     describe,
-    threshold_needs,
     write_bundle,
 )
 from transfer.qr.sheet import DPI, SheetInfo, header_lines
+from transfer.summary import carries, threshold_needs
 
 GUN = "registry.example.com/acme/app"
 

@@ -93,7 +93,8 @@ def render_pages(frames: list[tuple[int, str]], symbol: Symbol, info: SheetInfo,
             draw.text((x + 4 * MODULE_PX, y + code), f"{label}   id {info.msg_id}", fill=0,
                       font=font)
             draw.text((x + 4 * MODULE_PX, y + code + FONT_PX + 4),
-                      f"sha256 {hexd[:16]}  {short_words}", fill=0, font=small)
+                      f"{info.digest_label.split()[0]} {hexd[:16]}  {short_words}", fill=0,
+                      font=small)
             if progress is not None:
                 progress(1)
         pages.append(page)
