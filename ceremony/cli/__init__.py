@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
     try:
         rv = cli.main(args=argv, prog_name="ceremony", standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort:  # Ctrl-C (click turns KeyboardInterrupt into Abort)
+        closed_transcripts(argv)
         click.echo("error: aborted", err=True)
         sys.exit(1)
     except NO_ARGS_IS_HELP as exc:  # `ceremony` or `ceremony key` alone: show the help
