@@ -110,6 +110,10 @@ def test_two_of_three_root_cosigned_at_two_sites(notary, softhsm_factory, tmp_pa
     assert f"{a_id}: SIGNED already" in r.stdout
     assert "built on root v1, the newest root this workspace trusts" in r.stdout
     assert "complete: publishable" in r.stdout
+    # A's key, unknown to B's workspace, shows where A says it lives, as A's claim
+    assert "not in this workspace's inventory; the originating site says: on token 'root-a' " \
+        "key 'root'" in r.stdout
+    assert "claim: the originating site says: " in r.stdout and "root threshold 2" in r.stdout
     assert read_bundle(s1, kind="response").complete
     # site A merges its partial with B's answer (re-verified here), then publishes
     m1 = tmp_path / "m1.resp"
