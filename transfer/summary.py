@@ -87,5 +87,7 @@ def carries(bundle: Bundle) -> list[str]:
                 continue
             versions.append(f"{f.get('role')} {version_label(data)}")
         what = f"{ceremony}: " if isinstance(ceremony, str) else ""
-        lines.append(f"{e.gun}: PARTIAL, {what}{', '.join(versions) or 'files unreadable'}")
+        state = "fully signed, awaiting the originating site's merge" if all(
+            m.get("kind") == ORIGIN_MERGE for m in e.pending.missing) else "PARTIAL"
+        lines.append(f"{e.gun}: {state}, {what}{', '.join(versions) or 'files unreadable'}")
     return lines

@@ -27,7 +27,7 @@ from transfer.bundle import (
     write_bundle,
 )
 from transfer.qr.sheet import DPI, SheetInfo, header_lines
-from transfer.summary import carries, threshold_needs
+from transfer.summary import ORIGIN_MERGE, carries, threshold_needs
 
 GUN = "registry.example.com/acme/app"
 
@@ -135,3 +135,15 @@ def test_partial_needs_read_as_one_more_signature_from_any_of():
         f"root v2 (old keys): 1 more signature from any of: {'a' * 64} (token 'root-b'), "
         f"{'c' * 64}"]
     assert "1 more signature from any of" in describe(bundle)
+
+
+def test_a_response_awaiting_the_origins_merge_says_so():
+    partial = partial_response()
+    state = partial.entries[0].pending.state
+    item = {"kind": ORIGIN_MERGE, "gun": GUN, "text": "every signature is present; the "
+            "originating site must merge it first"}
+    bundle = ResponseBundle((ResponseEntry(GUN, (), PendingSignatures((item,), state)),))
+    assert not bundle.complete  # so `online publish` refuses it
+    assert carries(bundle)[1] == (f"{GUN}: fully signed, awaiting the originating site's "
+                                  "merge, rotate-root: root v3")
+    assert "the originating site must merge it first" in describe(bundle)
