@@ -414,7 +414,8 @@ def where_text(item: Mapping[str, Any]) -> str:
         return f"token '{d['token_label']}'" + (f" key '{d['key_label']}'"
                                                 if d.get("key_label") else "")
     if item.get("token_label"):
-        return f"{item['key_id']} on {labels(item)} (this site)"
+        given = ", token given" if item.get("token_given") else ""
+        return f"{item['key_id']} on {labels(item)} (this site{given})"
     claim = item.get("claimed")
     if claim and claim.get("token_label"):
         return (f"{item['key_id']} on {labels(claim)} (the originating site says so; not "
@@ -457,18 +458,46 @@ def inventory_describe(ws: Workspace) -> Describe:
     return describe
 
 
-def response_status(path: str, ws: Workspace | None) -> dict[str, Any]:
+def _with_tokens(describe: Describe | None, entries: list[Entry], tokens: Sequence[str],
+                 module: str | None) -> Describe | None:
+    """This site's keys on the tokens given (found by public key, no login where the token
+    shows its public keys), before its inventory knows them (it learns a key when it signs)."""
+    if not tokens:
+        return describe
+    from ceremony.ceremonies.tokens import CeremonyTokens
+    present: dict[bytes, dict[str, Any]] = {}
+    with CeremonyTokens(module=module) as pool:
+        opened = [pool.open(uri, "status") for uri in tokens]
+        keys = [k for e in entries for f in e.files for k in f.keys.values()]
+        signers = pool.locate(keys, opened)
+        for key in keys:
+            entry, ident = signers.find(key), identity(key)
+            if entry is not None and ident is not None:
+                present[ident] = {"token_label": entry.token_label,
+                                  "token_serial": entry.token_serial,
+                                  "key_label": entry.key_label, "token_given": True}
+
+    def both(key_id: str, key: Key) -> Mapping[str, Any]:
+        found = present.get(identity(key) or b"")
+        return found if found is not None else (describe(key_id, key) if describe else {})
+    return both
+
+
+def response_status(path: str, ws: Workspace | None, tokens: Sequence[str] = (),
+                    module: str | None = None) -> dict[str, Any]:
     """`ceremony status`: per GUN and file, who has signed and what is missing. A GUN the
     workspace trusts is checked against it; others are read as the response carries them
-    (`verified_against_workspace: false`)."""
+    (`verified_against_workspace: false`). `tokens`: this site's tokens, to show its own keys
+    on them as its own."""
     from transfer.words import digest_words
     bundle, _ = read_response(path)
     describe = inventory_describe(ws) if ws is not None else None
-    repos = []
+    entries = []
     for raw in bundle.entries:
         trusted = ws is not None and bool(ws.trusted_root_history(raw.gun))
-        entry = load_entry(raw, ws if trusted else None)
-        repos.append(status(entry, describe))
+        entries.append(load_entry(raw, ws if trusted else None))
+    describe = _with_tokens(describe, entries, tokens, module)
+    repos = [status(entry, describe) for entry in entries]
     return {"response": str(path), "response_sha256": bundle.digest_hex,
             "response_words": digest_words(bundle.digest()),
             "request_sha256": bundle.request_sha256,

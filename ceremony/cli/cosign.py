@@ -82,10 +82,16 @@ def merge(a: str, b: str, as_json: bool, **kw: Any) -> None:
 @click.command()
 @click.argument("response", metavar="RESP")
 @workspace_option
+@click.option("--token", "tokens", multiple=True, metavar="URI",
+              help="A token of this site: its keys show as this site's (read by public key, "
+                   "no PIN where the token shows public keys). Repeatable.")
+@click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
 @json_option
-def status(response: str, workspace: str | None, as_json: bool) -> None:
+def status(response: str, workspace: str | None, tokens: tuple[str, ...], module: str | None,
+           as_json: bool) -> None:
     """Who has signed RESP and what is missing, per repository, file and threshold (the old
-    root's and the new root's separately), with token labels."""
+    root's and the new root's separately), with token labels: this site's own (inventory,
+    --token), and the originating site's claims, labelled as such."""
     import os
 
     from ceremony.ceremonies.partial import response_status
@@ -94,7 +100,7 @@ def status(response: str, workspace: str | None, as_json: bool) -> None:
     path = workspace or os.environ.get(ENV)
     if path and os.path.isdir(path):
         ws = Workspace.open(path, create=False)
-    emit(response_status(response, ws), as_json, _print_status)
+    emit(response_status(response, ws, tokens, module), as_json, _print_status)
 
 
 @click.command()

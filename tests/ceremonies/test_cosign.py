@@ -102,6 +102,13 @@ def test_two_of_three_root_cosigned_at_two_sites(notary, softhsm_factory, tmp_pa
     # site B checks the partial against ITS workspace, reviews, signs with root-b
     report = status(b, p1)
     assert report["repositories"][0]["verified_against_workspace"]
+    # B's own keys: unknown to its workspace until it signs with them -- unless its tokens
+    # are given, which show them as its own (read by public key, no PIN)
+    assert f"{b_id} (not known here)" in b.run("status", str(p1)).stdout
+    own = b.run("status", str(p1), "--token", "root-b", "--token", "root-c")
+    assert own.returncode == 0, own.output
+    assert f"{b_id} on token 'root-b' key 'root' (this site, token given)" in own.stdout
+    assert f"{c_id} on token 'root-c' key 'root' (this site, token given)" in own.stdout
     s1 = tmp_path / "s1.resp"
     r = b.run("sign", str(p1), "--token", "root-b", "--out", str(s1), *b.pins("root-b"),
               "--participant", "Bea", input="yes\n")
