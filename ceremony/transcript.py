@@ -19,6 +19,14 @@ in a sidecar file `<name>.torn-<offset>`, the file is truncated to its last comp
 (a complete line that does not parse or does not chain) is refused, never "fixed": that is
 tampering or corruption for a person to look at. `verify` reports a torn tail as an error.
 
+Anchored at its end: the final digest is printed after every run (completed, refused, failed,
+interrupted) and recorded where a second copy lives -- one line in `ANCHORS`, beside the
+transcript (in the workspace's transcripts/ folder), written when the transcript is closed, and
+a response bundle names the transcript's digest at the moment it was made. `verify` compares
+with what it finds (or `--expect DIGEST` from the paper log) and says so when it found nothing:
+the chain alone shows internal consistency only, since whoever can edit the file can rewrite
+its end.
+
 Never a PIN: every entry is checked against ceremony.secrets before it is written and refused if
 it contains a registered secret; error text is scrubbed instead, so errors are still recorded.
 """
@@ -93,6 +101,68 @@ class Entry:
         return _sha(self.line)
 
 
+ANCHORS = "ANCHORS"  # beside the transcripts: one JSON line per closed transcript
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A transcript closed by this process: what to print after the run, whatever its end."""
+
+    path: Path
+    final_digest: str
+    outcome: str
+
+    @property
+    def final_words(self) -> str:
+        from transfer.words import digest_words
+        return digest_words(bytes.fromhex(self.final_digest))
+
+
+# Every transcript closed in this process, in order: the CLI prints their final digests after
+# a run that failed or was refused too (the ceremony's own output covers a completed run).
+CLOSED: list[Closed] = []
+
+
+def anchors_path(transcript: str | os.PathLike[str]) -> Path:
+    return Path(transcript).with_name(ANCHORS)
+
+
+def _record_anchor(path: Path, start: str, final: str, outcome: str, entries: int) -> None:
+    """Append the closed transcript's final digest to ANCHORS (one write of one line, fsynced,
+    under a lock). Best effort: a full disk must not turn a completed ceremony into a failed
+    one; `verify` then says it found no anchor."""
+    line = _canonical({"transcript": path.name, "start_sha256": start, "final_sha256": final,
+                       "outcome": outcome, "entries": entries, "time": _now()}) + b"\n"
+    try:
+        fd = os.open(anchors_path(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def find_anchor(path: str | os.PathLike[str], start: str) -> dict[str, Any] | None:
+    """The ANCHORS record of the transcript whose first entry hashes to `start`, if any."""
+    try:
+        data = anchors_path(path).read_bytes()
+    except OSError:
+        return None
+    found = None
+    for raw in data.splitlines():
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("start_sha256") == start \
+                and isinstance(record.get("final_sha256"), str):
+            found = record
+    return found
+
+
 @dataclass(frozen=True)
 class Verification:
     """What `verify_transcript` found in a transcript whose chain is intact."""
@@ -101,6 +171,7 @@ class Verification:
     final_digest: str  # hex SHA-256 of the last line
     closed: bool
     torn_tail: bytes  # bytes after the last complete line (empty if none)
+    anchored_by: tuple[str, ...] = ()  # what kept elsewhere matched (empty: nothing found)
 
     @property
     def final_words(self) -> str:
@@ -183,10 +254,7 @@ def parse_entries(data: bytes) -> tuple[tuple[Entry, ...], bytes]:
             raise TranscriptTampered(f"{where} has seq {seq} after seq {expected - 1}: entries "
                                      "were reordered or duplicated")
         if obj["prev"] != prev:
-            raise TranscriptTampered(
-                f"chain broken at seq {seq} ({where}): its prev does not match the hash of seq "
-                f"{seq - 1}; entry {seq - 1} was altered" if seq > 1 else
-                "chain broken at seq 1: prev is not the genesis value; altered")
+            raise TranscriptTampered(_chain_break(seq, where, line, lines[number:]))
         if expected == 1 and kind != "start":
             raise TranscriptTampered(f"{where}: the first entry is {kind!r}, not 'start': the "
                                      "beginning is missing")
@@ -196,6 +264,24 @@ def parse_entries(data: bytes) -> tuple[tuple[Entry, ...], bytes]:
         entries.append(Entry(seq, obj["time"], kind, obj["data"], obj["prev"], line))
         prev = _sha(line)
     return tuple(entries), torn
+
+
+def _chain_break(seq: int, where: str, line: bytes, after: list[bytes]) -> str:
+    """Name the entry actually edited where the chain breaks at `seq`. If entry seq-1 was
+    edited, seq's prev no longer matches but the next link still does; if seq ITSELF was
+    edited (its prev field, say), the next entry's prev does not match seq either."""
+    head = f"chain broken at seq {seq} ({where}): its prev does not match the hash of "
+    if seq == 1:
+        return "chain broken at seq 1 (line 1): its prev is not the genesis value; entry 1 " \
+               "was altered"
+    nxt = after[0] if after else None
+    if nxt is not None and f'"prev":"{_sha(line)}"'.encode() not in nxt:
+        return (head + f"seq {seq - 1}, and seq {seq + 1} does not chain to it either; entry "
+                f"{seq} was altered (e.g. its prev field)")
+    if nxt is None:
+        return (head + f"seq {seq - 1}; entry {seq - 1} was altered, or the prev field of "
+                f"entry {seq} (the last)")
+    return head + f"seq {seq - 1}; entry {seq - 1} was altered"
 
 
 def _seq_appears(lines: list[bytes], seq: int) -> bool:
@@ -210,11 +296,14 @@ def _digest_matches(expected: str, final_hex: str, final_words: str) -> bool:
 
 
 def verify_transcript(path: str | os.PathLike[str], *, allow_open: bool = False,
-                      expect: str | None = None) -> Verification:
-    """Verify a transcript file: chain, sequence, canonical form, start/end, torn tail.
+                      expect: str | None = None,
+                      responses: Sequence[str | os.PathLike[str]] = ()) -> Verification:
+    """Verify a transcript file: chain, sequence, canonical form, start/end, torn tail, and
+    its anchors: `expect` (the final digest recorded elsewhere, hex or the words), the ANCHORS
+    record beside it, and response bundles (`responses`, plus those its `output` entries name
+    that are still where they were written) that name the transcript's digest when made.
 
-    `allow_open` accepts a transcript without an `end` entry (a ceremony still in progress);
-    `expect` is the final digest recorded elsewhere (hex or the words) to compare against.
+    `allow_open` accepts a transcript without an `end` entry (a ceremony still in progress).
     """
     path = Path(path)
     try:
@@ -234,12 +323,66 @@ def verify_transcript(path: str | os.PathLike[str], *, allow_open: bool = False,
         raise TranscriptTampered(f"transcript ends at {last} without an 'end' entry: truncated, "
                                  "or the ceremony was interrupted (resume it, or pass "
                                  "--allow-open)")
-    if expect is not None and not _digest_matches(expect, result.final_digest,
-                                                  result.final_words):
-        raise TranscriptTampered(f"final digest {result.final_digest[:16]}... does not match "
-                                 "the expected one: the transcript changed since it was "
-                                 "recorded")
-    return result
+    anchored: list[str] = []
+    if expect is not None:
+        if not _digest_matches(expect, result.final_digest, result.final_words):
+            raise TranscriptTampered(f"final digest {result.final_digest[:16]}... does not "
+                                     "match the expected one: the transcript changed since it "
+                                     "was recorded")
+        anchored.append("--expect")
+    record = find_anchor(path, entries[0].digest)
+    if record is not None:
+        if record["final_sha256"] != result.final_digest:
+            count = record.get("entries")
+            now = f"; it had {count} entries then, {len(entries)} now" \
+                if isinstance(count, int) and count != len(entries) else ""
+            raise TranscriptTampered(
+                f"final digest {result.final_digest[:16]}... does not match the one recorded "
+                f"in {anchors_path(path)} when the transcript was closed "
+                f"({str(record['final_sha256'])[:16]}..., outcome {record.get('outcome')!r}"
+                f"{now}): entries were changed and the chain rewritten after the ceremony")
+        anchored.append(f"{anchors_path(path)} (recorded when it was closed)")
+    anchored += _response_anchors(path, entries, responses)
+    return Verification(entries, result.final_digest, result.closed, b"", tuple(anchored))
+
+
+def _response_anchors(path: Path, entries: tuple[Entry, ...],
+                      responses: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """A response bundle names the transcript's digest when it was made (`transcript_sha256`):
+    that entry must be in the chain, just before the `output` entry recording the response."""
+    from transfer.bundle import parse_response
+    from transfer.errors import TransferError
+    by_digest = {e.digest: i for i, e in enumerate(entries)}
+    outputs = {e.data.get("bundle_sha256"): i for i, e in enumerate(entries)
+               if e.kind == "output" and isinstance(e.data.get("bundle_sha256"), str)}
+    given = [Path(p) for p in responses]
+    named = [Path(e.data["path"]) for e in entries if e.kind == "output"
+             and isinstance(e.data.get("path"), str)]
+    found = []
+    for file in given + [p for p in named if p not in given]:
+        try:
+            bundle = parse_response(file.read_bytes())
+        except (OSError, TransferError):
+            if file in given:
+                raise TranscriptError(f"cannot use response {file} as an anchor: it does not "
+                                      "read as a response bundle") from None
+            continue
+        made_at = getattr(bundle, "transcript_sha256", None)
+        at = outputs.get(bundle.digest_hex)
+        if made_at is None or at is None:
+            if file in given:
+                raise TranscriptTampered(
+                    f"response {file} is not recorded by this transcript"
+                    + ("" if at is None else " (it names no transcript digest)")
+                    + ": not the response of this ceremony, or the output entry was edited")
+            continue  # overwritten since (--force), or made before responses named it
+        if by_digest.get(made_at) != at - 1:
+            raise TranscriptTampered(
+                f"response {file} was made when the transcript's digest was {made_at[:16]}..., "
+                f"and the entry before its output entry (seq {entries[at].seq}) no longer "
+                "hashes to that: entries up to the response were changed")
+        found.append(f"response {file} (names the transcript up to seq {entries[at].seq - 1})")
+    return found
 
 
 class Transcript:
@@ -474,8 +617,19 @@ class Transcript:
         """Write the `end` entry and release the file; returns the final digest (hex)."""
         if not self._closed:
             self.append("end", {"outcome": outcome, "entries": self._seq + 1, **summary})
+            self._anchor(outcome)
         self._release()
         return self._head
+
+    def _anchor(self, outcome: str) -> None:
+        """Second copy of the final digest (ANCHORS), and noted for the CLI to print."""
+        try:
+            with open(self.path, "rb") as fh:
+                start = _sha(fh.readline().rstrip(b"\n"))
+        except OSError:
+            return
+        _record_anchor(self.path, start, self._head, outcome, self._seq)
+        CLOSED.append(Closed(self.path, self._head, outcome))
 
     def release(self) -> None:
         """Let go of the file WITHOUT an `end` entry: the ceremony stays open (interrupted) and

@@ -207,6 +207,10 @@ class ResponseBundle(_Bundle):
     kind: ClassVar[str] = "response"
     entries: tuple[ResponseEntry, ...]
     request_sha256: str | None = None  # digest of the request this answers, if any
+    # The digest of the transcript of the run that made it, up to that moment: a second copy
+    # of the transcript's chain that travels with the response (`transcript verify` checks it).
+    # Omitted from the bytes when None, so responses made without it read as before.
+    transcript_sha256: str | None = None
     created: str = field(default_factory=utc_now)
     tool: str = TOOL
 
@@ -214,12 +218,15 @@ class ResponseBundle(_Bundle):
         _check_response(self)
 
     def _content(self) -> dict[str, Any]:
-        return {"request_sha256": self.request_sha256, "repositories": [{
+        content: dict[str, Any] = {"request_sha256": self.request_sha256, "repositories": [{
             "gun": e.gun,
             "files": [{"role": f.role, "data": _b64(f.data)} for f in e.files],
             "pending": None if e.pending is None else {
                 "missing": [dict(m) for m in e.pending.missing], "state": dict(e.pending.state)},
         } for e in self.entries]}
+        if self.transcript_sha256 is not None:
+            content["transcript_sha256"] = self.transcript_sha256
+        return content
 
     @property
     def guns(self) -> list[str]:
@@ -344,6 +351,9 @@ def _check_response(b: ResponseBundle) -> None:
     if b.request_sha256 is not None and (not isinstance(b.request_sha256, str)
                                          or not _HEX64.fullmatch(b.request_sha256)):
         raise _fail("response bundle: request_sha256", "must be 64 lowercase hex digits")
+    if b.transcript_sha256 is not None and (not isinstance(b.transcript_sha256, str)
+                                            or not _HEX64.fullmatch(b.transcript_sha256)):
+        raise _fail("response bundle: transcript_sha256", "must be 64 lowercase hex digits")
     if not b.entries:
         raise _fail("response bundle", "no repositories")
     if len(b.entries) > MAX_REPOSITORIES:
@@ -513,8 +523,13 @@ def _parse_request(created: str, tool: str, content: Any) -> RequestBundle:
 
 
 def _parse_response(created: str, tool: str, content: Any) -> ResponseBundle:
-    c = _obj(content, "response bundle: content", ("repositories", "request_sha256"))
+    optional = ("transcript_sha256",) if isinstance(content, dict) \
+        and "transcript_sha256" in content else ()
+    c = _obj(content, "response bundle: content", ("repositories", "request_sha256", *optional))
     request_sha = c["request_sha256"]
+    transcript_sha = c.get("transcript_sha256")
+    if transcript_sha is not None:
+        _typed(transcript_sha, str, "response bundle: transcript_sha256")
     if request_sha is not None:
         _typed(request_sha, str, "response bundle: request_sha256")
     repos = _typed(c["repositories"], list, "response bundle: repositories")
@@ -540,7 +555,8 @@ def _parse_response(created: str, tool: str, content: Any) -> ResponseBundle:
                 missing=tuple(_typed(m, dict, where + ".pending.missing[]") for m in missing),
                 state=_typed(p["state"], dict, where + ".pending.state"))
         entries.append(ResponseEntry(gun=gun, files=tuple(files), pending=pending))
-    return ResponseBundle(entries=tuple(entries), request_sha256=request_sha, created=created,
+    return ResponseBundle(entries=tuple(entries), request_sha256=request_sha,
+                          transcript_sha256=transcript_sha, created=created,
                           tool=tool)
 
 
@@ -616,7 +632,7 @@ def write_bundle(path: str | Path, bundle: Bundle, *, overwrite: bool = False) -
 
 # --- for people ----------------------------------------------------------------------------------
 
-def _version_of(data: bytes) -> str:
+def version_label(data: bytes) -> str:
     """`v3` from a metadata file's signed.version, for display only (nothing is trusted here)."""
     try:
         version = json.loads(data)["signed"]["version"]
@@ -626,12 +642,12 @@ def _version_of(data: bytes) -> str:
 
 
 def _file_line(role: str, data: bytes) -> str:
-    return f"{role} {_version_of(data)} ({len(data)} bytes, sha256 {sha256_hex(data)[:16]})"
+    return f"{role} {version_label(data)} ({len(data)} bytes, sha256 {sha256_hex(data)[:16]})"
 
 
 def describe(bundle: Bundle) -> str:
     """A human summary: kind, origin, per GUN what is asked or carried, and the digest."""
-    from transfer.words import digest_words
+    from transfer.summary import digest_lines, threshold_needs
 
     lines = [f"{bundle.kind} bundle (format {FORMAT} v{VERSION}), created {bundle.created} by "
              f"{bundle.tool}"]
@@ -657,11 +673,10 @@ def describe(bundle: Bundle) -> str:
         lines.append(f"answers request {answered}; {len(bundle.entries)} repositor"
                      f"{'y' if len(bundle.entries) == 1 else 'ies'}; {state}")
         for e in bundle.entries:
-            lines.append(f"  {e.gun}:" + ("" if e.complete else
-                         f" PARTIAL, {len(e.pending.missing)} signature(s) missing"))
+            lines.append(f"  {e.gun}:" + ("" if e.complete else " PARTIAL, still needs:"))
+            if e.pending is not None:
+                lines.extend(f"    - {need}" for need in threshold_needs(e.pending.missing))
             lines.extend(f"    {n}. {_file_line(f.role, f.data)}"
                          for n, f in enumerate(e.files, start=1))
-    digest = bundle.digest()
-    lines.append(f"bundle sha256 {digest.hex()}")
-    lines.append(f"bundle words  {digest_words(digest)}")
+    lines.extend(digest_lines(bundle))
     return "\n".join(lines)

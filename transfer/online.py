@@ -40,6 +40,7 @@ from transfer.bundle import (
 )
 from transfer.errors import TransferError
 from transfer.names import InvalidName, validate_gun, validate_role
+from transfer.summary import threshold_needs
 
 Progress = Callable[[str], None]
 
@@ -338,8 +339,8 @@ def publish_response(server: str, response: ResponseBundle, *, ca: str | Path | 
     if partial:
         e = partial[0]
         assert e.pending is not None
-        raise OnlineError(f"the response is partial: {e.gun} still needs "
-                          f"{len(e.pending.missing)} signature(s) "
+        raise OnlineError(f"the response is partial: {e.gun} still needs: "
+                          f"{'; '.join(threshold_needs(e.pending.missing))} "
                           f"({len(partial)} repositories not publishable); nothing uploaded")
     published: list[str] = []
     with NotaryHTTP(server, ca=ca, timeout=timeout, allow_http=allow_http) as http:

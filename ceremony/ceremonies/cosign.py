@@ -39,6 +39,7 @@ from ceremony.ceremonies.signing import (
     FileToSign,
     identity,
     merge_files,
+    missing_signatures,
     previous_files_of,
     sign_files,
 )
@@ -51,6 +52,7 @@ from ceremony.metadata.serialization import read_metadata
 from ceremony.transcript import Transcript
 from ceremony.workspace import Transaction, Workspace
 from transfer.bundle import ResponseBundle, write_bundle
+from transfer.summary import threshold_needs
 from transfer.words import digest_words
 
 
@@ -136,7 +138,8 @@ def _read(run: Run, path: str, name: str) -> tuple[ResponseBundle, list[Entry]]:
 
 def _response(run: Run, bundle: ResponseBundle, entries: list[Entry]) -> ResponseBundle:
     return ResponseBundle(tuple(e.response_entry(run.describe_missing) for e in entries),
-                          request_sha256=bundle.request_sha256)
+                          request_sha256=bundle.request_sha256,
+                          transcript_sha256=run.transcript.head)
 
 
 def _write(run: Run, out: ResponseBundle) -> None:
@@ -165,6 +168,8 @@ def _summary(run: Run, out: ResponseBundle, entries: list[Entry], **extra: Any) 
     return {"ceremony": run.ceremony.name, "response": str(run.options.out),
             "response_sha256": out.digest_hex, "response_words": digest_words(out.digest()),
             "complete": out.complete,
+            "awaiting_origin_merge": any(e.now_complete and e.needs_origin_merge
+                                         for e in entries),
             "repositories": [status(e, run.describe_missing) for e in entries],
             "workspace": str(run.ws.path), **extra}
 
@@ -207,29 +212,42 @@ def _sign(run: Run, tx: Transaction, path: str,
     run.signers = run.tokens.locate([k for f in files for k in f.keys.values()])
     todo = signable(pending, run.signers)
     if not todo:
-        needed = set()
-        for e in pending:
-            describe = e.describer(run.describe_missing)
-            for f in e.files:
-                for t, counted in f.unmet():
-                    for kid, key in t.keys.items():
-                        if kid not in counted:
-                            label = describe(kid, key).get("token_label")
-                            needed.add(f"{kid} (token '{label}')" if label else
-                                       f"{kid} (token unknown here)")
+        if all(e.now_complete for e in pending):
+            raise CeremonyRefused(
+                f"{path} holds every signature already; it waits for the originating site's "
+                "merge (there: `ceremony merge ITS-PARTIAL THIS-RESPONSE --out FINAL`, then "
+                "publish FINAL); nothing was signed")
+        needed = [f"{e.gun} {need}" for e in pending
+                  for need in threshold_needs(missing_signatures(
+                      e.files, _describe_here(run, e)))]
         raise CeremonyRefused(
             "the tokens given hold no key that can still sign these files (already signed, or "
-            f"not a key they need); keys still needed: {', '.join(sorted(needed)) or 'none'}; "
+            f"not a key they need); still needed: {'; '.join(needed) or 'nothing'}; "
             f"tokens given: {', '.join(t.label for t in run.tokens.tokens())}; nothing was "
             "signed")
     old = _old_files(run, pending)
     notes = {e.gun: _notes(e, run) for e in pending}
+    claims = {e.gun: e for e in pending}
+
+    def where(key_id: str, key: Any) -> str:
+        """This site's knowledge; for a key it does not know, the originator's claim, so
+        labelled (item: a key 'not in this workspace's inventory' said nothing useful)."""
+        text = run.where(key_id, key)
+        if text != "not in this workspace's inventory":
+            return text
+        for e in claims.values():
+            said = e.claimed(key_id)
+            if said.get("token_label"):
+                return (f"not in this workspace's inventory; the originating site says: on "
+                        f"token '{said['token_label']}'" + (f" key '{said['key_label']}'"
+                                                             if said.get("key_label") else ""))
+        return text
     header = [f"co-signing the partial response {path} (bundle sha256 {bundle.digest_hex})",
               f"answers request {bundle.request_sha256 or 'not recorded'}",
               f"{len(pending)} repositor{'y' if len(pending) == 1 else 'ies'} pending, "
               f"{len(files)} file(s); this site adds {len(todo)} signature(s)"]
     review = review_files("REVIEW: co-signing (ceremony sign)", files, old, run.signers,
-                          run.where, notes, header)
+                          where, notes, header)
     show_review(run, review, "review")
     confirm(run, f"Add this site's signatures to {len(files)} file(s), ceremony digest "
                   f"{review.digest.hex()} ({digest_words(review.digest)})?")
@@ -275,14 +293,37 @@ def _old_files(run: Run, pending: list[Entry]) -> dict[tuple[str, str], Any]:
     return old
 
 
+def _describe_here(run: Run, e: Entry) -> Callable[[str, Any], dict[str, Any]]:
+    """Where a key lives, for messages: on a token given here, in this workspace's inventory,
+    else as the originating site claims it (labelled as its claim)."""
+    def describe(key_id: str, key: Any) -> dict[str, Any]:
+        entry = run.signers.find(key)
+        if entry is not None:
+            return {"where": f"token '{entry.token_label}', given here"}
+        found = {k: v for k, v in run.describe_missing(key_id, key).items() if v}
+        if found.get("token_label"):
+            return {**found, "where": f"token '{found['token_label']}' of this site, not "
+                                      "given"}
+        said = e.claimed(key_id)
+        if said.get("token_label"):
+            return {"where": f"token '{said['token_label']}' at the originating site, as it "
+                             "says"}
+        return {"where": "not known here"}
+    return describe
+
+
 def _notes(e: Entry, run: Run) -> list[str]:
     notes = [f"partial state of ceremony '{e.ceremony}'"
              + (f", built on root v{e.previous.version}, the newest root this workspace trusts "
                 "(byte for byte)" if e.previous is not None else ", starting the repository")]
+    notes += [f"claim: {line} (as the originating site wrote it; not verified here)"
+              for line in e.claim_lines()]
     for f in e.files:
         for t, counted in f.unmet():
-            notes.append(f"{f.role} v{f.version}: {t.name}: {len(counted)} of {t.threshold} so "
-                         "far")
+            missing = missing_signatures([f], _describe_here(run, e))
+            needs = [n for n in threshold_needs(missing) if n.startswith(t.name + ":")]
+            notes.append(f"{f.role} v{f.version}: {t.name}: {len(counted)} of {t.threshold} "
+                         f"signed so far; needs {needs[0].split(': ', 1)[1] if needs else '?'}")
     return notes
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from collections.abc import Callable, Mapping
+import re
+import secrets
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,10 +42,57 @@ from transfer.bundle import (
     parse_response,
 )
 from transfer.errors import TransferError
-from transfer.files import read_limited
+from transfer.files import atomic_write, read_limited
+from transfer.summary import ORIGIN_MERGE
 
 MAX_RESPONSE_BYTES = 128 * 1024 * 1024
 Describe = Callable[[str, Key], Mapping[str, Any]]
+SITE_ID = "site-id"  # in the workspace folder: which site started a partial response
+_SITE_ID = re.compile(r"[0-9a-f]{32}")
+# The originator's choices worth showing to a co-signer (never paths, URIs or PIN sources).
+CLAIMED_OPTIONS = ("reason", "label", "labels", "root_threshold", "remove_keys", "threshold",
+                   "name", "role", "expires", "key_ids", "paths")
+_LABELS = ("token_label", "token_serial", "key_label")
+
+
+def site_id(ws: Workspace, *, create: bool = False) -> str | None:
+    """This workspace's site ID (random, made once when it first starts a partial response):
+    a partial records it, so that a co-signed response goes back to the site whose workspace
+    must record the outcome (keys retired) before anything is published."""
+    path = ws.path / SITE_ID
+    try:
+        text = path.read_text().strip()
+        if _SITE_ID.fullmatch(text):
+            return text
+    except OSError:
+        pass
+    if not create:
+        return None
+    made = secrets.token_hex(16)
+    atomic_write(path, (made + "\n").encode(), overwrite=True)
+    return made
+
+
+def claims_of(run: Any, files: Sequence[FileToSign]) -> dict[str, Any]:
+    """What this (originating) site says, for the partial state: its choices (reason, labels,
+    threshold) and, for every key the files need, where this site knows it to live."""
+    keys: dict[str, dict[str, str]] = {}
+    for f in files:
+        for t in f.thresholds:
+            for kid, key in sorted(t.keys.items()):
+                if kid in keys:
+                    continue
+                entry = run.signers.find(key)
+                found = ({"token_label": entry.token_label, "token_serial": entry.token_serial,
+                          "key_label": entry.key_label} if entry is not None
+                         else dict(run.describe_missing(kid, key)))
+                found = {k: v for k, v in found.items()
+                         if k in _LABELS and isinstance(v, str) and v}
+                if found:
+                    keys[kid] = found
+    options = {k: v for k, v in run.ceremony.options_record().items()
+               if k in CLAIMED_OPTIONS and v not in (None, "", [], {})}
+    return {"options": options, "keys": keys}
 
 
 def read_response(path: str) -> tuple[ResponseBundle, bytes]:
@@ -69,10 +118,62 @@ class Entry:
     previous_files: Mapping[str, bytes] = field(default_factory=dict)  # as carried, unverified
     recorded_missing: tuple[Mapping[str, Any], ...] = ()
     verified: bool = False  # previous root checked against a workspace's trusted roots
+    origin: str | None = None  # site ID of the workspace that started it
+    local_origin: bool = False  # this workspace is that site
+    claims: Mapping[str, Any] = field(default_factory=dict)  # the originator's, unverified
 
     @property
     def now_complete(self) -> bool:
         return self.complete or all(f.complete for f in self.files)
+
+    @property
+    def needs_origin_merge(self) -> bool:
+        """Fully signed, but the outcome (keys it retires) is recorded only by the originating
+        site's workspace: that site merges before anything is published."""
+        return (not self.complete and self.origin is not None and not self.local_origin
+                and bool(self.on_complete.get("retire_keys")))
+
+    @property
+    def publishable(self) -> bool:
+        return self.now_complete and not self.needs_origin_merge
+
+    def origin_merge_item(self) -> dict[str, Any]:
+        retire = [f"{item.get('key_id')} ({item.get('reason')})"
+                  for item in self.on_complete.get("retire_keys") or []
+                  if isinstance(item, Mapping)]
+        return {"kind": ORIGIN_MERGE, "gun": self.gun, "text": (
+            "every signature is present; the originating site must merge it first, so that "
+            f"its workspace records the outcome (retires {', '.join(retire)}): there, `ceremony "
+            "merge ITS-PARTIAL THIS-RESPONSE --out FINAL`, then publish FINAL")}
+
+    def claimed(self, key_id: str) -> dict[str, str]:
+        """Where the originating site says a key lives (its claim; empty if it says nothing)."""
+        keys = self.claims.get("keys")
+        found = keys.get(key_id) if isinstance(keys, Mapping) else None
+        if not isinstance(found, Mapping):
+            found = next((m for m in self.recorded_missing if m.get("key_id") == key_id), {})
+        return {k: v for k, v in found.items() if k in _LABELS and isinstance(v, str) and v
+                and len(v) <= 64 and v.isprintable()}
+
+    def claim_lines(self) -> list[str]:
+        """The originator's reasons and choices, as claims, for `status` and `sign`."""
+        options = self.claims.get("options")
+        out = []
+        retires = bool(self.on_complete.get("retire_keys"))
+        if isinstance(options, Mapping):
+            # a reason is a claim only where something is retired for it (else a default)
+            shown = [f"{k.replace('_', ' ')} {_shown(v)}" for k, v in sorted(options.items())
+                     if k != "reason" or retires]
+            if shown:
+                out.append(f"the originating site says: {'; '.join(shown)}")
+        for item in self.on_complete.get("retire_keys") or []:
+            if isinstance(item, Mapping):
+                kid = item.get("key_id")
+                kid = kid if isinstance(kid, str) and re.fullmatch(r"[0-9a-f]{64}", kid) \
+                    else _shown(kid)
+                out.append(f"once complete, key {kid} is recorded as "
+                           f"retired: {_shown(item.get('reason'))}")
+        return out
 
     def response_entry(self, describe: Describe | None = None) -> ResponseEntry:
         """The entry to write: publishable files once every threshold is met, else pending."""
@@ -80,11 +181,15 @@ class Entry:
             return ResponseEntry(self.gun, self.published)
         for f in self.files:  # one order whoever signed first: merges commute
             f.signatures.sort(key=lambda s: s.keyid)
-        if self.now_complete:
+        if self.publishable:
             return ResponseEntry(self.gun, tuple(SignedFile(f.role, f.data) for f in self.files))
         state = pending_state(self.files, ceremony=self.ceremony,
                               previous_root=self.previous_bytes,
-                              previous_files=self.previous_files, on_complete=self.on_complete)
+                              previous_files=self.previous_files, on_complete=self.on_complete,
+                              origin=self.origin, claims=self.claims)
+        if self.now_complete:
+            return ResponseEntry(self.gun, (), PendingSignatures((self.origin_merge_item(),),
+                                                                 state))
         missing = missing_signatures(self.files, self.describer(describe))
         return ResponseEntry(self.gun, (), PendingSignatures(tuple(missing), state))
 
@@ -161,9 +266,25 @@ def load_entry(entry: ResponseEntry, ws: Workspace | None) -> Entry:
         except (binascii.Error, ValueError, TypeError):
             raise CeremonyRefused(f"{gun}: partial state: previous {role} is not base64") \
                 from None
+    origin = state.get("origin")
+    if origin is not None and (not isinstance(origin, str) or not _SITE_ID.fullmatch(origin)):
+        raise CeremonyRefused(f"{gun}: partial state: origin must be a site ID (32 hex digits)")
+    claims = state.get("claims") or {}
+    if not isinstance(claims, Mapping):
+        raise CeremonyRefused(f"{gun}: partial state: claims must be an object")
     return Entry(gun, False, files, previous=previous, previous_bytes=prev_bytes,
                  ceremony=ceremony, on_complete=on_complete, previous_files=previous_files,
-                 recorded_missing=entry.pending.missing, verified=ws is not None)
+                 recorded_missing=entry.pending.missing, verified=ws is not None,
+                 origin=origin, claims=claims,
+                 local_origin=ws is not None and origin is not None and site_id(ws) == origin)
+
+
+def _shown(value: Any) -> str:
+    """A claimed value for display: short, printable, quoted when text."""
+    text = repr(value) if isinstance(value, str) else ", ".join(map(str, value)) \
+        if isinstance(value, list) else str(value)
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _untrusted_previous(gun: str, data: bytes, trusted: Mapping[int, bytes]) -> None:
@@ -245,8 +366,8 @@ def signable(entries: list[Entry], signers: SignerSet) -> list[tuple[FileToSign,
 
 def status(e: Entry, describe: Describe | None = None) -> dict[str, Any]:
     """Who has signed and what is missing, per file and threshold (old root and new root
-    separately), with token labels where known."""
-    describe = e.describer(describe)
+    separately). Where a key lives comes from `describe` (THIS site: its inventory, its tokens)
+    and, apart, as `claimed` by the originating site (its word, not checked here)."""
     if e.complete:
         files = []
         for sf in e.published:
@@ -257,26 +378,62 @@ def status(e: Entry, describe: Describe | None = None) -> dict[str, Any]:
             except MetadataError as exc:
                 files.append({"role": sf.role, "error": str(exc)})
         return {"gun": e.gun, "complete": True, "files": files}
+
+    def who(kid: str, key: Key) -> dict[str, Any]:
+        own = {k: v for k, v in (describe(kid, key) if describe else {}).items()
+               if v is not None}
+        return {"key_id": kid, "canonical_key_id": _canonical(key), **own,
+                "known_here": bool(own), "claimed": e.claimed(kid) or None}
+
     out_files = []
     for f in e.files:
         thresholds = []
         for t in f.thresholds:
             counted = f.counted(t)
-
-            def who(kid: str, key: Key) -> dict[str, Any]:
-                info = {k: v for k, v in describe(kid, key).items() if v is not None}
-                return {"key_id": kid, "canonical_key_id": _canonical(key), **info}
             thresholds.append({
                 "name": t.name, "role": t.role, "threshold": t.threshold,
                 "have": len(counted), "met": len(counted) >= t.threshold,
+                "more": max(0, t.threshold - len(counted)),
                 "signed": [who(kid, t.keys[kid]) for kid in counted],
                 "missing": [who(kid, key) for kid, key in sorted(t.keys.items())
                             if kid not in counted]})
         out_files.append({"role": f.role, "version": f.version, "signed_sha256": f.digest,
                           "complete": f.complete, "thresholds": thresholds})
-    return {"gun": e.gun, "complete": e.now_complete, "ceremony": e.ceremony,
+    return {"gun": e.gun, "complete": e.publishable, "fully_signed": e.now_complete,
+            "awaiting_origin_merge": e.now_complete and e.needs_origin_merge,
+            "ceremony": e.ceremony,
             "previous_root_version": e.previous.version if e.previous else None,
-            "verified_against_workspace": e.verified, "files": out_files}
+            "verified_against_workspace": e.verified, "claims": e.claim_lines(),
+            "files": out_files}
+
+
+def where_text(item: Mapping[str, Any]) -> str:
+    """One key of a status, for people: this site's knowledge first, else the other site's
+    claim, labelled as such."""
+    def labels(d: Mapping[str, Any]) -> str:
+        return f"token '{d['token_label']}'" + (f" key '{d['key_label']}'"
+                                                if d.get("key_label") else "")
+    if item.get("token_label"):
+        given = ", token given" if item.get("token_given") else ""
+        return f"{item['key_id']} on {labels(item)} (this site{given})"
+    claim = item.get("claimed")
+    if claim and claim.get("token_label"):
+        return (f"{item['key_id']} on {labels(claim)} (the originating site says so; not "
+                "known here)")
+    return f"{item['key_id']} (not known here)"
+
+
+def count_text(t: Mapping[str, Any]) -> str:
+    """A threshold as it is: "met: 2 signatures, 2 needed", or "1 of 2 signed: 1 more
+    signature from any of: ..." (never "3 of 2", never every key as if all were needed)."""
+    if t["met"]:
+        return f"met: {t['have']} signature{'' if t['have'] == 1 else 's'}, " \
+               f"{t['threshold']} needed"
+    more = t["threshold"] - t["have"]
+    keys = [where_text(m) for m in t["missing"]]
+    anyof = "" if len(keys) == more else "any of: "
+    return (f"{t['have']} of {t['threshold']} signed: {more} more signature"
+            f"{'' if more == 1 else 's'} from {anyof}{'; '.join(keys)}")
 
 
 def _canonical(key: Key) -> str | None:
@@ -301,19 +458,49 @@ def inventory_describe(ws: Workspace) -> Describe:
     return describe
 
 
-def response_status(path: str, ws: Workspace | None) -> dict[str, Any]:
+def _with_tokens(describe: Describe | None, entries: list[Entry], tokens: Sequence[str],
+                 module: str | None) -> Describe | None:
+    """This site's keys on the tokens given (found by public key, no login where the token
+    shows its public keys), before its inventory knows them (it learns a key when it signs)."""
+    if not tokens:
+        return describe
+    from ceremony.ceremonies.tokens import CeremonyTokens
+    present: dict[bytes, dict[str, Any]] = {}
+    with CeremonyTokens(module=module) as pool:
+        opened = [pool.open(uri, "status") for uri in tokens]
+        keys = [k for e in entries for f in e.files for k in f.keys.values()]
+        signers = pool.locate(keys, opened)
+        for key in keys:
+            entry, ident = signers.find(key), identity(key)
+            if entry is not None and ident is not None:
+                present[ident] = {"token_label": entry.token_label,
+                                  "token_serial": entry.token_serial,
+                                  "key_label": entry.key_label, "token_given": True}
+
+    def both(key_id: str, key: Key) -> Mapping[str, Any]:
+        found = present.get(identity(key) or b"")
+        return found if found is not None else (describe(key_id, key) if describe else {})
+    return both
+
+
+def response_status(path: str, ws: Workspace | None, tokens: Sequence[str] = (),
+                    module: str | None = None) -> dict[str, Any]:
     """`ceremony status`: per GUN and file, who has signed and what is missing. A GUN the
     workspace trusts is checked against it; others are read as the response carries them
-    (`verified_against_workspace: false`)."""
+    (`verified_against_workspace: false`). `tokens`: this site's tokens, to show its own keys
+    on them as its own."""
     from transfer.words import digest_words
     bundle, _ = read_response(path)
     describe = inventory_describe(ws) if ws is not None else None
-    repos = []
+    entries = []
     for raw in bundle.entries:
         trusted = ws is not None and bool(ws.trusted_root_history(raw.gun))
-        entry = load_entry(raw, ws if trusted else None)
-        repos.append(status(entry, describe))
+        entries.append(load_entry(raw, ws if trusted else None))
+    describe = _with_tokens(describe, entries, tokens, module)
+    repos = [status(entry, describe) for entry in entries]
     return {"response": str(path), "response_sha256": bundle.digest_hex,
             "response_words": digest_words(bundle.digest()),
             "request_sha256": bundle.request_sha256,
-            "complete": all(r["complete"] for r in repos), "repositories": repos}
+            "complete": all(r["complete"] for r in repos),
+            "awaiting_origin_merge": any(r.get("awaiting_origin_merge") for r in repos),
+            "repositories": repos}

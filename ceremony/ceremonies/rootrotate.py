@@ -318,8 +318,15 @@ class RotateRoot(Ceremony):
                          "certificate given with --add-cert; its token is elsewhere: it signs "
                          "later with `ceremony sign` (co-signing)")
         before, after = old.roles[ROOT].threshold, root.roles[ROOT].threshold
-        notes.append(f"root threshold {before} of {len(old.roles[ROOT].keyids)} -> {after} of "
-                     f"{len(root.roles[ROOT].keyids)}")
+        notes.append(threshold_change(before, len(old.roles[ROOT].keyids), after,
+                                      len(root.roles[ROOT].keyids)))
         notes.append(f"signatures required: {before} from the keys of root v{old.version} AND "
                      f"{after} from the keys of root v{root.version} (Notary's rotation rule)")
         return notes
+
+
+def threshold_change(before: int, of_before: int, after: int, of_after: int) -> str:
+    """The root threshold line of the review: "2 of 3 (unchanged)", never "2 of 3 -> 2 of 3"."""
+    if (before, of_before) == (after, of_after):
+        return f"root threshold {after} of {of_after} (unchanged)"
+    return f"root threshold {before} of {of_before} -> {after} of {of_after}"

@@ -35,6 +35,7 @@ from typing import Any
 from ceremony.airgap import NetworkPresentError, require_offline
 from ceremony.ceremonies.build import snapshot_for
 from ceremony.ceremonies.errors import CeremonyRefused, MissingSignaturesError
+from ceremony.ceremonies.partial import claims_of, site_id
 from ceremony.ceremonies.request import RepoState
 from ceremony.ceremonies.review import (
     BULK_REVIEW_THRESHOLD,
@@ -269,19 +270,26 @@ class Run:
 
 
 def _missing_message(missing: list[dict[str, Any]], present: str, partial_hint: bool) -> str:
-    keys = []
+    # One part per threshold, saying how many MORE signatures it needs and from which keys
+    # (any of them will do), not every key as if all were needed.
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for m in missing:
-        where = (f"token '{m['token_label']}' key '{m['key_label']}'" if m.get("token_label")
-                 else "token unknown to this workspace")
-        keys.append(f"{m['gun']} {m['role']}: key {m['key_id']} (canonical "
-                    f"{m['canonical_key_id']}) on {where} [{m['threshold']}: needs "
-                    f"{m['needed']}, has {m['have']}]")
-    shown = "; ".join(keys[:6]) + (f"; and {len(keys) - 6} more" if len(keys) > 6 else "")
+        groups.setdefault((m["gun"], m["role"], m["threshold"]), []).append(m)
+    parts = []
+    for (gun, role, name), items in groups.items():
+        more = max(1, items[0]["needed"] - items[0]["have"])
+        keys = [f"key {m['key_id']} (canonical {m['canonical_key_id']}) on "
+                + (f"token '{m['token_label']}' key '{m['key_label']}'" if m.get("token_label")
+                   else "token unknown to this workspace") for m in items]
+        shown = ", ".join(keys[:6]) + (f", and {len(keys) - 6} more" if len(keys) > 6 else "")
+        parts.append(f"{gun} {role}: {name} [needs {items[0]['needed']}, has "
+                     f"{items[0]['have']}]: {more} more signature{'' if more == 1 else 's'} "
+                     f"from {'' if len(keys) == more else 'any of: '}{shown}")
     hint = " (or pass --partial to write a partial response for co-signing)" \
         if partial_hint else ""
-    return (f"the tokens present cannot meet every threshold; missing: {shown}; tokens present: "
-            f"{present}; insert the token(s) holding these keys and give them to the "
-            f"command{hint}; nothing was signed")
+    return (f"the tokens present cannot meet every threshold; missing: {'; '.join(parts)}; "
+            f"tokens present: {present}; give the command tokens holding enough of these "
+            f"keys{hint}; nothing was signed")
 
 
 def _preflight_missing(run: Run, items: list[tuple[str, Threshold]],
@@ -529,10 +537,13 @@ def _response(run: Run, plans: Sequence[Plan]) -> ResponseBundle:
         state = pending_state(p.files, ceremony=run.ceremony.name,
                               previous_root=p.previous_root, previous_files=previous,
                               on_complete={"retire_keys": [{"key_id": kid, "reason": why}
-                                                           for kid, why in p.retire]})
+                                                           for kid, why in p.retire]},
+                              origin=site_id(run.ws, create=True),
+                              claims=claims_of(run, p.files))
         missing = missing_signatures(p.files, run.describe_missing)
         entries.append(ResponseEntry(p.gun, (), PendingSignatures(tuple(missing), state)))
-    return ResponseBundle(tuple(entries), request_sha256=run.request.digest_hex)
+    return ResponseBundle(tuple(entries), request_sha256=run.request.digest_hex,
+                          transcript_sha256=run.transcript.head)
 
 
 def _stage(run: Run, tx: Transaction, plans: Sequence[Plan]) -> dict[str, Any]:

@@ -355,7 +355,9 @@ def _unb64(text: Any, what: str) -> bytes:
 def pending_state(files: Sequence[FileToSign], *, ceremony: str,
                   previous_root: bytes | None,
                   previous_files: Mapping[str, bytes] | None = None,
-                  on_complete: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                  on_complete: Mapping[str, Any] | None = None,
+                  origin: str | None = None,
+                  claims: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The `state` of a partial response entry (ResponseEntry.pending.state), JSON data:
 
         {"format": "notary-ceremony-signing", "version": 1, "ceremony": NAME,
@@ -364,7 +366,9 @@ def pending_state(files: Sequence[FileToSign], *, ceremony: str,
                     "signed_sha256": hex of the bytes to sign,
                     "thresholds": [{"name", "role", "threshold", "key_ids"}]}, ...],
          "previous_files": {role: B64 of the current file each new one replaces},
-         "on_complete": {...what the workspace records once complete...}}
+         "on_complete": {...what the workspace records once complete...},
+         "origin": the site ID of the workspace that started it (partial.site_id), or null,
+         "claims": {"options": {"reason": ...}, "keys": {key ID: {"token_label", ...}}}}
 
     `files` are in upload order. The thresholds are recorded for people; whoever resumes
     recomputes them from its own trusted root (restore_files) and refuses a mismatch.
@@ -378,6 +382,10 @@ def pending_state(files: Sequence[FileToSign], *, ceremony: str,
                    "thresholds": [t.to_dict() for t in f.thresholds]} for f in files],
         "previous_files": {role: _b64(data) for role, data in (previous_files or {}).items()},
         "on_complete": dict(on_complete or {}),
+        "origin": origin,
+        # What the originating site says (its reasons, where its keys live): shown to the
+        # co-signers as its claims, never used to decide anything.
+        "claims": dict(claims or {}),
     }
 
 

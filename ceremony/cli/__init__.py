@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import os
 import sys
 
@@ -72,7 +73,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
     try:
         rv = cli.main(args=argv, prog_name="ceremony", standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort:  # Ctrl-C (click turns KeyboardInterrupt into Abort)
+        closed_transcripts(argv)
         click.echo("error: aborted", err=True)
         sys.exit(1)
     except NO_ARGS_IS_HELP as exc:  # `ceremony` or `ceremony key` alone: show the help
@@ -85,18 +87,37 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"error: {one_line(exc.format_message())}{hint}", err=True)
         sys.exit(exc.exit_code)
     except USER_ERRORS as exc:
+        closed_transcripts(argv)
         click.echo(f"error: {one_line(str(exc))}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
+        closed_transcripts(argv)
         click.echo("error: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # a bug: still one line, traceback only on request
+        closed_transcripts(argv)
         if os.environ.get("CEREMONY_DEBUG"):
             raise
         click.echo(f"error: internal error ({type(exc).__name__}): {one_line(str(exc))} "
                    "(set CEREMONY_DEBUG=1 for a traceback)", err=True)
         sys.exit(70)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def closed_transcripts(argv: list[str] | None) -> None:
+    """After a run that failed, was refused or interrupted: the final digest of every
+    transcript it closed, on stdout (stderr keeps its one `error:` line), to write into the
+    paper log like a completed run's."""
+    module = sys.modules.get("ceremony.transcript")
+    for closed in getattr(module, "CLOSED", ()):
+        if "--json" in (sys.argv[1:] if argv is None else argv):
+            click.echo(json.dumps({"transcript": str(closed.path), "outcome": closed.outcome,
+                                   "transcript_sha256": closed.final_digest,
+                                   "transcript_words": closed.final_words}, sort_keys=True))
+            continue
+        click.echo(f"transcript {closed.path} ({closed.outcome})")
+        click.echo(f"  final digest {closed.final_digest}")
+        click.echo(f"  words        {closed.final_words}")
 
 
 def one_line(text: str) -> str:

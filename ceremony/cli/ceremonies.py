@@ -94,14 +94,15 @@ def _run(ceremony: Any, common: dict[str, Any]) -> None:
 
 
 def _print_result(r: dict[str, Any]) -> None:
+    from transfer.summary import threshold_needs
     state = "complete" if r["complete"] else "PARTIAL (co-signing needed, not publishable)"
     click.echo(f"wrote response {r['response']} ({state})")
     click.echo(f"  response sha256 {r['response_sha256']}")
     click.echo(f"  response words  {r['response_words']}")
     for repo in r["repositories"]:
         files = ", ".join(f"{f['role']} v{f['version']}" for f in repo["files"])
-        click.echo(f"  {repo['gun']}: {files}" + ("" if repo["complete"] else
-                                                   f"; {len(repo['missing'])} key(s) missing"))
+        click.echo(f"  {repo['gun']}: {files}" + ("" if repo["complete"] else "; still needs: "
+                                                   + "; ".join(threshold_needs(repo["missing"]))))
     by_token = ", ".join(f"{k}: {v}" for k, v in sorted(r["logins_by_token"].items()))
     click.echo(f"logins: {r['logins']} ({by_token}); token signatures: {r['signatures']}")
     click.echo(f"transcript {r['transcript']}")

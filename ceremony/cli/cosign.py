@@ -82,10 +82,16 @@ def merge(a: str, b: str, as_json: bool, **kw: Any) -> None:
 @click.command()
 @click.argument("response", metavar="RESP")
 @workspace_option
+@click.option("--token", "tokens", multiple=True, metavar="URI",
+              help="A token of this site: its keys show as this site's (read by public key, "
+                   "no PIN where the token shows public keys). Repeatable.")
+@click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
 @json_option
-def status(response: str, workspace: str | None, as_json: bool) -> None:
+def status(response: str, workspace: str | None, tokens: tuple[str, ...], module: str | None,
+           as_json: bool) -> None:
     """Who has signed RESP and what is missing, per repository, file and threshold (the old
-    root's and the new root's separately), with token labels."""
+    root's and the new root's separately), with token labels: this site's own (inventory,
+    --token), and the originating site's claims, labelled as such."""
     import os
 
     from ceremony.ceremonies.partial import response_status
@@ -94,7 +100,7 @@ def status(response: str, workspace: str | None, as_json: bool) -> None:
     path = workspace or os.environ.get(ENV)
     if path and os.path.isdir(path):
         ws = Workspace.open(path, create=False)
-    emit(response_status(response, ws), as_json, _print_status)
+    emit(response_status(response, ws, tokens, module), as_json, _print_status)
 
 
 @click.command()
@@ -125,13 +131,23 @@ def pin(gun: str, request: str, cert_ids: tuple[str, ...], workspace: str | None
         click.echo(f"  root words  {r['root_words']}")
         for text in r["warnings"]:
             click.echo(f"  warning: {text}")
-        click.echo(f"transcript {r['transcript']} ({r['transcript_words']})")
+        click.echo(f"transcript {r['transcript']}")
+        click.echo(f"  final digest {r['transcript_sha256']}")
+        click.echo(f"  words        {r['transcript_words']}")
     emit(result, as_json, human)
 
 
+def _state(r: dict[str, Any]) -> str:
+    if r["complete"]:
+        return "complete: publishable"
+    if r.get("awaiting_origin_merge"):
+        return ("every signature present, NOT publishable yet: the originating site merges it "
+                "first (its workspace records the outcome)")
+    return "PARTIAL (more signatures needed, not publishable)"
+
+
 def _print_result(r: dict[str, Any]) -> None:
-    state = "complete: publishable" if r["complete"] else \
-        "PARTIAL (more signatures needed, not publishable)"
+    state = _state(r)
     click.echo(f"wrote response {r['response']} ({state})")
     click.echo(f"  response sha256 {r['response_sha256']}")
     click.echo(f"  response words  {r['response_words']}")
@@ -144,7 +160,7 @@ def _print_result(r: dict[str, Any]) -> None:
 
 
 def _print_status(r: dict[str, Any]) -> None:
-    state = "complete: publishable" if r["complete"] else "PARTIAL (not publishable)"
+    state = _state(r)
     click.echo(f"response {r['response']}: {state}")
     click.echo(f"  answers request {r['request_sha256'] or 'not recorded'}")
     click.echo(f"  response sha256 {r['response_sha256']}")
@@ -152,14 +168,8 @@ def _print_status(r: dict[str, Any]) -> None:
     _print_repos(r["repositories"])
 
 
-def _who(item: dict[str, Any]) -> str:
-    where = (f"token '{item['token_label']}'" + (f" key '{item['key_label']}'"
-                                                 if item.get("key_label") else "")
-             if item.get("token_label") else "token unknown here")
-    return f"{item['key_id']} on {where}"
-
-
 def _print_repos(repos: list[dict[str, Any]]) -> None:
+    from ceremony.ceremonies.partial import count_text, where_text
     for repo in repos:
         if repo["complete"] and "thresholds" not in (repo["files"] or [{}])[0]:
             files = ", ".join(f"{f['role']} v{f.get('version', '?')} "
@@ -171,18 +181,18 @@ def _print_repos(repos: list[dict[str, Any]]) -> None:
                    if repo.get("verified_against_workspace") else
                    "NOT checked against a workspace (no trusted root for it here)")
         prev = repo.get("previous_root_version")
-        click.echo(f"{repo['gun']}: {'complete' if repo['complete'] else 'PARTIAL'} "
-                   f"(ceremony {repo.get('ceremony')}"
+        state = "complete" if repo["complete"] else \
+            "fully signed, awaiting the originating site's merge" \
+            if repo.get("awaiting_origin_merge") else "PARTIAL"
+        click.echo(f"{repo['gun']}: {state} (ceremony {repo.get('ceremony')}"
                    + (f", from root v{prev}" if prev else "") + f"; {checked})")
+        for line in repo.get("claims", []):
+            click.echo(f"  claim: {line} (its word, not verified here)")
         for f in repo["files"]:
             click.echo(f"  {f['role']}.json v{f['version']}: "
                        f"{'complete' if f['complete'] else 'signatures missing'} "
                        f"(sha256 of the bytes to sign {f['signed_sha256']})")
             for t in f["thresholds"]:
-                more = t["threshold"] - t["have"]
-                click.echo(f"    {t['name']}: {t['have']} of {t['threshold']} -- "
-                           + ("met" if t["met"] else f"{more} more needed"))
+                click.echo(f"    {t['name']}: {count_text(t)}")
                 for item in t["signed"]:
-                    click.echo(f"      signed:  {_who(item)}")
-                for item in t["missing"]:
-                    click.echo(f"      missing: {_who(item)}")
+                    click.echo(f"      signed:  {where_text(item)}")

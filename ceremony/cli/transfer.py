@@ -1,6 +1,9 @@
 """`ceremony transfer send|receive`: bundles across the air gap as files, QR codes or text lines.
 
 Thin layer over transfer.qr: options, progress on stderr, digests for the person to compare.
+The digest shown is the bundle's own (`bundle sha256`, as `online fetch`, the ceremonies,
+`status` and `sign` show it); the frames check the file's bytes internally. Only a file that is
+not a bundle is shown by its `file sha256`.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from pathlib import Path
 
 import click
 
+from transfer.bundle import parse_bundle
 from transfer.errors import TransferError
-from transfer.files import atomic_write
+from transfer.files import atomic_write, make_dirs
 from transfer.qr.capture import Capture, iter_camera, iter_images, iter_lines, iter_video
 from transfer.qr.display import (
     Window,
@@ -38,6 +42,7 @@ from transfer.qr.receiver import (
 )
 from transfer.qr.render import DENSITIES, ECC_LEVELS, Symbol, symbol_for
 from transfer.qr.sheet import SheetInfo
+from transfer.summary import carries, digest_lines
 from transfer.words import digest_words
 
 
@@ -45,8 +50,24 @@ def info(message: str) -> None:
     click.echo(message, err=True)
 
 
-def digest_lines(digest: bytes) -> list[str]:
-    return [f"sha256  {digest.hex()}", f"words   {digest_words(digest)}"]
+def shown_digest(data: bytes) -> tuple[bytes, str, list[str], list[str]]:
+    """(digest, label, lines, what it carries) for the person to compare: the bundle's own
+    digest for a bundle, else the file's SHA-256, labelled as such."""
+    try:
+        bundle = parse_bundle(data)
+    except TransferError as exc:
+        digest = hashlib.sha256(data).digest()
+        return digest, "file sha256", [f"file sha256 {digest.hex()}",
+                                       f"file words  {digest_words(digest)}"], \
+            [f"not a bundle ({exc})"]
+    return bundle.digest(), "bundle sha256", digest_lines(bundle), carries(bundle)
+
+
+def _make_parent(path: Path) -> None:
+    try:
+        make_dirs(path.parent if str(path.parent) else Path("."))
+    except OSError as exc:
+        raise TransferError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
 
 
 @click.group()
@@ -108,11 +129,13 @@ def send(bundle: Path, qr_mode: str | None, png_dir: Path | None, svg_dir: Path 
         data = bundle.read_bytes()
     except OSError as exc:
         raise TransferError(f"cannot read bundle {bundle}: {exc.strerror or exc}") from None
+    digest, label, shown, what = shown_digest(data)
     if out_file is not None:
+        _make_parent(out_file)
         atomic_write(out_file, data, overwrite=force)
         info(f"copied {bundle} -> {out_file} ({len(data)} bytes)")
     if not any((qr_mode, png_dir, svg_dir, sheet_file, as_text)):
-        for line in digest_lines(hashlib.sha256(data).digest()):
+        for line in (*what, *shown):
             info(line)
         return
     series = plan_series(data, frame_bytes or DENSITIES[density])
@@ -122,7 +145,7 @@ def send(bundle: Path, qr_mode: str | None, png_dir: Path | None, svg_dir: Path 
          f"message id {series.msg_id}")
     info(f"frames  {series.count} of {series.key.chunk_size} bytes, QR version "
          f"{symbol.version}, ECC {ecc}")
-    for line in digest_lines(series.digest):
+    for line in (*what, *shown):
         info(line)
 
     def bar(label: str, length: int):
@@ -140,18 +163,19 @@ def send(bundle: Path, qr_mode: str | None, png_dir: Path | None, svg_dir: Path 
             info(f"wrote {total} {fmt.upper()} frames ({series.count} + {n_extra} extra) "
                  f"to {directory}")
     if sheet_file is not None:
-        sheet_info = SheetInfo(bundle.name, series.msg_id, series.digest, series.count,
-                               len(data))
+        sheet_info = SheetInfo(bundle.name, series.msg_id, digest, series.count, len(data),
+                               tuple(what), label)
         with bar("rendering sheet", total) as progress:
             paths = write_sheet(series, symbol, sheet_file, n_extra, sheet_info, paper, force,
                                 progress.update)
         info(f"wrote sheet: {', '.join(str(p) for p in paths)}")
     if qr_mode is not None:
-        animate(series, symbol, qr_mode, fps, invert, max_frames)
+        animate(series, symbol, qr_mode, fps, invert, max_frames, (digest, label))
 
 
 def animate(series: Series, symbol: Symbol, mode: str, fps: float, invert: bool,
-            max_frames: int | None) -> None:
+            max_frames: int | None, shown: tuple[bytes, str]) -> None:
+    digest, label = shown
     first_pass = series.count + max(default_extra(series.count), (series.count + 1) // 2)
     if max_frames is not None:
         first_pass = min(first_pass, max_frames)
@@ -159,8 +183,8 @@ def animate(series: Series, symbol: Symbol, mode: str, fps: float, invert: bool,
     def status(index: int) -> list[str]:
         kind = f"{index}/{series.count}" if index <= series.count else f"{index} (extra)"
         return [f"frame {kind}   id {series.msg_id}",
-                f"sha256 {series.digest.hex()}",
-                f"words  {digest_words(series.digest)}"]
+                f"{label} {digest.hex()}",
+                f"{label.split()[0]} words  {digest_words(digest)}"]
 
     if mode == "terminal":
         cols, lines, fits = terminal_fits(symbol)
@@ -263,8 +287,8 @@ def receive(paths: tuple[Path, ...], out_file: Path, use_images: bool, video_fil
     if out_file.exists() and not force:
         raise TransferError(f"refusing to overwrite existing file {out_file} (use --force)")
     parent = out_file.parent if str(out_file.parent) else Path(".")
-    if not parent.is_dir():
-        raise TransferError(f"cannot write {out_file}: directory {parent} does not exist")
+    if parent.exists() and not parent.is_dir():
+        raise TransferError(f"cannot write {out_file}: {parent} is not a folder")
     if use_images:
         captures = iter_images(paths)
     elif video_file is not None:
@@ -287,12 +311,15 @@ def receive(paths: tuple[Path, ...], out_file: Path, use_images: bool, video_fil
         result = receiver.result()  # complete, or a clear "incomplete: missing ..." error
     finally:
         reporter.done()
+    _make_parent(out_file)
     atomic_write(out_file, result.data, overwrite=force)
     if len(receiver.series) > 1:
         others = sorted({k.msg_id for k in receiver.series if k != result.key})
         info(f"note: frames of other message(s) {', '.join(others)} were ignored")
     click.echo(f"received {len(result.data)} bytes -> {out_file} "
                f"(message {result.key.msg_id}, {result.key.count} frames)")
-    for line in digest_lines(result.digest):
+    _, label, shown, what = shown_digest(result.data)
+    for line in (*what, *shown):
         click.echo(line)
-    click.echo("compare sha256 and words with the sender's screen before using the bundle")
+    click.echo(f"compare the {label} and words with the sender's screen before using the "
+               "bundle")

@@ -79,7 +79,7 @@ def test_two_of_three_root_cosigned_at_two_sites(notary, softhsm_factory, tmp_pa
             "--root-threshold", "2", *a.pins(), "--yes"]
     err = a.refused(args, p1, "cannot meet every threshold")
     assert f"key {b_id}" in err and f"key {c_id}" in err and a_id not in err.split("tokens")[0]
-    assert "root v2 (its own root keys): needs 2, has 1" in err
+    assert "root v2 (its own root keys) [needs 2, has 1]: 1 more signature from any of: " in err
     # ... or, with --partial, a partial response carrying A's signature
     result = a.ok(*args, "--partial")
     assert not result["complete"]
@@ -92,12 +92,23 @@ def test_two_of_three_root_cosigned_at_two_sites(notary, softhsm_factory, tmp_pa
     assert t["root v2"]["have"] == 1 and t["root v2"]["threshold"] == 2
     assert {m["key_id"] for m in t["root v2"]["missing"]} == {b_id, c_id}
     human = a.run("status", str(p1))
-    assert human.returncode == 0 and "1 more needed" in human.stdout
+    assert human.returncode == 0
+    assert "root v2 (its own root keys): 1 of 2 signed: 1 more signature from any of: " \
+        in human.stdout
+    assert "root v1 keys (they approve the change to v2): met: 1 signature, 1 needed" \
+        in human.stdout
     assert f"signed:  {a_id} on token 'root-a' key 'root'" in human.stdout
 
     # site B checks the partial against ITS workspace, reviews, signs with root-b
     report = status(b, p1)
     assert report["repositories"][0]["verified_against_workspace"]
+    # B's own keys: unknown to its workspace until it signs with them -- unless its tokens
+    # are given, which show them as its own (read by public key, no PIN)
+    assert f"{b_id} (not known here)" in b.run("status", str(p1)).stdout
+    own = b.run("status", str(p1), "--token", "root-b", "--token", "root-c")
+    assert own.returncode == 0, own.output
+    assert f"{b_id} on token 'root-b' key 'root' (this site, token given)" in own.stdout
+    assert f"{c_id} on token 'root-c' key 'root' (this site, token given)" in own.stdout
     s1 = tmp_path / "s1.resp"
     r = b.run("sign", str(p1), "--token", "root-b", "--out", str(s1), *b.pins("root-b"),
               "--participant", "Bea", input="yes\n")
@@ -106,6 +117,10 @@ def test_two_of_three_root_cosigned_at_two_sites(notary, softhsm_factory, tmp_pa
     assert f"{a_id}: SIGNED already" in r.stdout
     assert "built on root v1, the newest root this workspace trusts" in r.stdout
     assert "complete: publishable" in r.stdout
+    # A's key, unknown to B's workspace, shows where A says it lives, as A's claim
+    assert "not in this workspace's inventory; the originating site says: on token 'root-a' " \
+        "key 'root'" in r.stdout
+    assert "claim: the originating site says: " in r.stdout and "root threshold 2" in r.stdout
     assert read_bundle(s1, kind="response").complete
     # site A merges its partial with B's answer (re-verified here), then publishes
     m1 = tmp_path / "m1.resp"
@@ -170,10 +185,32 @@ def test_two_of_three_root_cosigned_at_two_sites(notary, softhsm_factory, tmp_pa
     assert not Workspace.open(a.workspace).is_retired(a_id)
     b.ok("pin", gun, "--request", str(fetch(notary, gun, tmp_path / "pin3.req",
                                             operation="pin")))
+    # B sees A's reason and where A says its key lives, as A's claims; its own keys as its own
+    seen = b.run("status", str(p3))
+    assert seen.returncode == 0, seen.output
+    assert "claim: the originating site says: " in seen.stdout
+    assert "reason 'root-a compromised'" in seen.stdout
+    assert f"once complete, key {a_id} is recorded as retired: 'root-a compromised" in seen.stdout
+    assert f"signed:  {a_id} on token 'root-a' key 'root' (the originating site says so; not " \
+        "known here)" in seen.stdout
+    assert f"{b_id} on token 'root-b' key 'root' (this site)" in seen.stdout
+    assert "root v3 keys (they approve the change to v4): 1 of 2 signed: 1 more signature " \
+        "from any of: " in seen.stdout
+    assert "root v4 (its own root keys): 0 of 2 signed: 2 more signatures from " \
+        f"{b_id}" in seen.stdout
     s3 = tmp_path / "s3.resp"
     signed = b.ok("sign", str(p3), "--token", "root-b", "--token", "root-c", "--out", str(s3),
                   *b.pins(), "--yes")
-    assert signed["complete"] and signed["logins_by_token"] == {"root-b": 1, "root-c": 1}
+    assert signed["logins_by_token"] == {"root-b": 1, "root-c": 1}
+    # fully signed at B, but only A's workspace can record root-a as retired: not publishable
+    assert not signed["complete"] and signed["awaiting_origin_merge"]
+    r = publish(notary, s3)
+    assert r.returncode == 1 and "the originating site must merge it first" in r.stderr
+    seen = b.run("status", str(s3))
+    assert "root v3 keys (they approve the change to v4): met: 3 signatures, 2 needed" \
+        in seen.stdout and " of 2 --" not in seen.stdout
+    assert "awaiting the originating site's merge" in seen.stdout
+    assert not b.ok("merge", str(p3), str(s3), "--out", str(tmp_path / "b3.resp"))["complete"]
     m3 = tmp_path / "m3.resp"
     assert a.ok("merge", str(p3), str(s3), "--out", str(m3))["complete"]
     ws = Workspace.open(a.workspace)

@@ -11,11 +11,18 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import select
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import replace
 
 import pytest
 
+from ceremony.transcript import verify_transcript
 from tests.ceremonies.sites import (
     Site,
     client,
@@ -24,6 +31,7 @@ from tests.ceremonies.sites import (
     published,
     root_ids,
 )
+from tests.conftest import ROOT
 from transfer.bundle import PendingSignatures, read_bundle, write_bundle
 
 pytestmark = pytest.mark.notary
@@ -40,6 +48,36 @@ def tampered(src, dst):
     entry = replace(entry, pending=PendingSignatures(entry.pending.missing, state))
     write_bundle(dst, replace(bundle, entries=(entry,)))
     return dst
+
+
+def interrupted(site: Site, args: list[str]) -> None:
+    """Ctrl-C at the confirmation prompt: the transcript ends 'interrupted', its final digest
+    is printed all the same (stdout), and it verifies against its ANCHORS record."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), CEREMONY_WORKSPACE=str(site.workspace),
+               **site.env.env)
+    proc = subprocess.Popen(["unshare", "--net", sys.executable, "-m", "ceremony", *args],
+                            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    seen = b""
+    deadline = time.monotonic() + 120
+    while b"Type yes to sign: " not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stderr], [], [], 1)
+        if ready:
+            chunk = os.read(proc.stderr.fileno(), 65536)
+            if not chunk:
+                break
+            seen += chunk
+    assert b"Type yes to sign: " in seen, seen
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode in (1, 130) and err.decode().strip().endswith(
+        ("error: aborted", "error: interrupted")), (out, seen + err)
+    last = sorted((site.workspace / "transcripts").glob("*.jsonl"))[-1]
+    result = verify_transcript(last)
+    assert result.outcome == "interrupted" and result.anchored_by
+    text = out.decode()
+    assert f"transcript {last} (interrupted)" in text
+    assert f"final digest {result.final_digest}" in text
 
 
 def test_cosign_refusals(notary, softhsm_factory, tmp_path):
@@ -63,16 +101,21 @@ def test_cosign_refusals(notary, softhsm_factory, tmp_path):
                "--yes"], out, "already signed a different root version 2")
     err = o.refused(["sign", str(p), "--token", "targets", "--out", str(out),
                      *o.pins("targets"), "--yes"], out, "hold no key that can still sign")
-    assert f"{ids[1]} (token 'root-b')" in err
+    assert f"{ids[1]} (token 'root-b' of this site, not given)" in err
     o.refused(["sign", str(tampered(p, tmp_path / "t.resp")), "--token", "root-b", "--out",
                str(out), *o.pins("root-b"), "--yes"], out, "signed_sha256 does not match")
     o.refused(["sign", str(p), "--token", "root-b", "--out", str(out), *o.pins("root-b")],
               out, "no confirmation")
     assert o.last_transcript()[-1]["data"]["outcome"] == "refused"
+    interrupted(o, ["sign", str(p), "--token", "root-b", "--out", str(out),
+                    *o.pins("root-b")])
 
     r = o.run("status", str(p), "--workspace", str(tmp_path / "no-such-workspace"))
     assert r.returncode == 0 and "NOT checked against a workspace" in r.stdout
-    assert "root v1 keys (they approve the change to v2): 1 of 2 -- 1 more needed" in r.stdout
+    assert "root v1 keys (they approve the change to v2): 1 of 2 signed: 1 more signature from " \
+        f"{ids[1]} on token 'root-b' key 'root' (the originating site says so; not known " \
+        "here)" in r.stdout  # exactly the one key that can: no "any of"
+    assert "reason" not in r.stdout  # a default reason, with no key retired, is no claim
 
     s = tmp_path / "s.resp"
     result = o.ok("sign", str(p), "--token", "root-b", "--out", str(s), *o.pins("root-b"),

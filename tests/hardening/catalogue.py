@@ -1062,7 +1062,8 @@ def _allowed_transcript(case: Case, folder: Path, work: Path, changed: list[str]
     rel = folder.relative_to(work).as_posix()
     made = [d for d in changed if d.startswith(f"created {rel}/") and d.endswith(".jsonl")
             and "/" not in d[len(f"created {rel}/"):]]
-    rest = [d for d in changed if d not in made and not d.startswith(f"changed {rel}: ")]
+    rest = [d for d in changed if d not in made and not d.startswith(f"changed {rel}: ")
+            and not d.startswith((f"created {rel}/ANCHORS", f"changed {rel}/ANCHORS"))]
     if len(made) != 1:
         return changed, [f"expected exactly one new transcript recording the refusal, "
                          f"found {len(made)}"]

@@ -150,7 +150,9 @@ def test_a_rechained_forgery_is_caught_only_by_the_recorded_digest(tmp_path):
     make(path)
     recorded = hashlib.sha256(lines(path)[-1]).hexdigest()
     write_lines(path, rechain(_edit_data(lines(path), 4)))
-    assert run_cli("transcript", "verify", str(path)).returncode == 0  # internally consistent
+    (tmp_path / "ANCHORS").unlink()  # the forger removed the second copy beside it too
+    r = run_cli("transcript", "verify", str(path))
+    assert r.returncode == 0 and "WITHOUT an anchor" in r.stderr  # internally consistent
     r = run_cli("transcript", "verify", str(path), "--expect", recorded)
     assert r.returncode == 1 and "does not match the expected one" in r.stderr
     with pytest.raises(TranscriptTampered, match="does not match the expected one"):

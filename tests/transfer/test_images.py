@@ -18,7 +18,7 @@ from transfer.qr.encoder import plan_series
 
 
 def sender_digest(r) -> str:
-    m = re.search(r"sha256  ([0-9a-f]{64})", r.stderr)
+    m = re.search(r"file sha256 ([0-9a-f]{64})", r.stderr)
     assert m, r.stderr
     return m.group(1)
 
@@ -43,9 +43,9 @@ def test_png_frames_survive_camera_like_degradation(name, bundles, tmp_path):
     r = run_cli("transfer", "receive", "--images", str(shots), "--out", str(out))
     assert r.returncode == 0, r.output
     assert out.read_bytes() == bundle.read_bytes()
-    assert f"sha256  {digest}" in r.stdout
-    words = re.search(r"words   (.+)", r.stdout).group(1)
-    assert f"words   {words}" in sent.stderr  # the sender showed the same words
+    assert f"file sha256 {digest}" in r.stdout  # not a bundle: the file's digest, so named
+    words = re.search(r"file words  (.+)", r.stdout).group(1)
+    assert f"file words  {words}" in sent.stderr  # the sender showed the same words
 
 
 def test_root_sized_bundle_fits_five_frames_at_default_density(bundles, tmp_path):

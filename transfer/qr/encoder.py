@@ -95,8 +95,9 @@ def series_from_message(digest: bytes, message: bytes, size: int, frame_bytes: i
 
 def default_extra(count: int) -> int:
     """Fountain frames added to static outputs (files, sheets, text): about 10 %, at least 2,
-    so one unreadable code never blocks the transfer."""
-    return 0 if count == 1 else max(2, math.ceil(count / 10))
+    so one unreadable code never blocks the transfer -- a one-frame message too (its spare
+    frames carry the same chunk under other frame numbers)."""
+    return max(2, math.ceil(count / 10))
 
 
 def encode_frames(data: bytes, frame_bytes: int = DEFAULT_FRAME_BYTES,

@@ -10,11 +10,11 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from transfer.files import DIR_MODE, atomic_write
+from transfer.files import DIR_MODE, atomic_write, make_dirs
 from transfer.qr.encoder import Series
 from transfer.qr.errors import RenderError
 from transfer.qr.render import Symbol, matrix_image, png_bytes, qr_matrix, svg_text
-from transfer.qr.sheet import SheetInfo, pdf_bytes, render_pages
+from transfer.qr.sheet import DPI, SheetInfo, pdf_bytes, render_pages
 
 PNG_MODULE_PX = 6
 Progress = Callable[[int], None] | None
@@ -25,11 +25,11 @@ def frame_file_name(index: int, suffix: str) -> str:
 
 
 def _prepare_dir(directory: Path, names: list[str], overwrite: bool) -> bool:
-    """Check (and make) the folder; True if this call created it."""
+    """Check (and make, with its missing parents, mode 0755) the folder; True if this call
+    created the folder itself."""
     if directory.exists() and not directory.is_dir():
         raise RenderError(f"{directory} exists and is not a folder")
-    if not directory.parent.is_dir():
-        raise RenderError(f"cannot create {directory}: {directory.parent} does not exist")
+    _make_parent(directory)
     if not overwrite and directory.is_dir():
         taken = [n for n in names if (directory / n).exists()]
         if taken:
@@ -41,6 +41,14 @@ def _prepare_dir(directory: Path, names: list[str], overwrite: bool) -> bool:
     except OSError as exc:
         raise RenderError(f"cannot create {directory}: {exc.strerror or exc}") from None
     return made
+
+
+def _make_parent(path: Path) -> None:
+    """Create the folder an output goes into if it is missing (mode 0755, parents too)."""
+    try:
+        make_dirs(path.parent if str(path.parent) else Path("."))
+    except OSError as exc:
+        raise RenderError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
 
 
 def _all_or_nothing(paths: list[Path], writes: list[Callable[[], Path]],
@@ -111,6 +119,7 @@ def write_sheet(series: Series, symbol: Symbol, target: str | os.PathLike[str], 
     frames = [(i, series.frame(i)) for i in range(1, series.count + extra + 1)]
     pages = render_pages(frames, symbol, info, paper, progress)
     paths = sheet_paths(target, len(pages))
+    _make_parent(target)
     if not overwrite:
         taken = [p for p in paths if p.exists()]
         if taken:
@@ -118,5 +127,6 @@ def write_sheet(series: Series, symbol: Symbol, target: str | os.PathLike[str], 
     if suffix == ".pdf":
         return [atomic_write(target, pdf_bytes(pages), overwrite=overwrite)]
     return _all_or_nothing(paths, [
-        lambda path=path, page=page: atomic_write(path, png_bytes(page), overwrite=overwrite)
+        lambda path=path, page=page: atomic_write(path, png_bytes(page, DPI),
+                                                  overwrite=overwrite)
         for path, page in zip(paths, pages, strict=True)])

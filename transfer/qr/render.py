@@ -85,9 +85,10 @@ def matrix_image(matrix: list[list[bool]], module_px: int = 4) -> Image.Image:
     return img.resize((n * module_px, n * module_px), Image.Resampling.NEAREST)
 
 
-def png_bytes(img: Image.Image) -> bytes:
+def png_bytes(img: Image.Image, dpi: int | None = None) -> bytes:
+    """PNG bytes; `dpi` (pHYs) makes "print at 100 %" give the intended physical size."""
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False)
+    img.save(buf, format="PNG", optimize=False, **({"dpi": (dpi, dpi)} if dpi else {}))
     return buf.getvalue()
 
 

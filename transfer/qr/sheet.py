@@ -1,7 +1,9 @@
 """Printable sheets: several codes a page, each with its frame number and the digest under it.
 
 Pages are A4 (or US letter) images at 200 dpi, four pixels (0.51 mm) a module, saved as one PDF
-or as PNG pages.
+or as PNG pages (whose pHYs says 200 dpi, so "print at 100 %" gives that size). Each page's
+header says what the sheet carries (kind, repositories, ceremony or operation, PARTIAL, file
+versions), so a sheet found in a safe can be told from another without scanning it.
 """
 
 from __future__ import annotations
@@ -22,16 +24,19 @@ MARGIN_MM = 12.0
 GAP_PX = 40
 FONT_PX = 22
 CAPTION_PX = 2 * FONT_PX + 16
-HEADER_PX = 5 * FONT_PX + 40
+MAX_CARRIES = 4  # lines of "what it carries" on a page header; more are summarised
+HEADER_PX = (6 + MAX_CARRIES) * FONT_PX + 40
 
 
 @dataclass(frozen=True)
 class SheetInfo:
     title: str  # e.g. the bundle's file name
     msg_id: str
-    digest: bytes
+    digest: bytes  # the digest people compare: the bundle's own (or the file's, not a bundle)
     count: int  # data frames
     size: int  # bundle bytes
+    carries: tuple[str, ...] = ()  # what the bundle carries (transfer.bundle.carries)
+    digest_label: str = "bundle sha256"
 
 
 def _px(mm: float) -> int:
@@ -73,16 +78,9 @@ def render_pages(frames: list[tuple[int, str]], symbol: Symbol, info: SheetInfo,
         page = Image.new("L", (page_w, page_h), 255)
         draw = ImageDraw.Draw(page)
         y = margin
-        header = [
-            f"Ceremony transfer  {info.title}  -  message {info.msg_id}  -  page {p + 1}/{npages}",
-            f"{info.size} bytes in {info.count} codes + {extra} extra (extra codes replace "
-            "unreadable ones); scan in any order",
-            f"sha256 {hexd}",
-            f"words  {digest_words(info.digest)}",
-            "receive: ceremony transfer receive --images PHOTOS... --out FILE",
-        ]
+        header = header_lines(info, p + 1, npages, extra)
         for i, line in enumerate(header):
-            draw.text((margin, y), line, fill=0, font=font if i < 4 else small)
+            draw.text((margin, y), line, fill=0, font=font if i < len(header) - 1 else small)
             y += FONT_PX + 6
         top = margin + HEADER_PX
         for slot, (index, text) in enumerate(frames[p * per_page:(p + 1) * per_page]):
@@ -95,11 +93,33 @@ def render_pages(frames: list[tuple[int, str]], symbol: Symbol, info: SheetInfo,
             draw.text((x + 4 * MODULE_PX, y + code), f"{label}   id {info.msg_id}", fill=0,
                       font=font)
             draw.text((x + 4 * MODULE_PX, y + code + FONT_PX + 4),
-                      f"sha256 {hexd[:16]}  {short_words}", fill=0, font=small)
+                      f"{info.digest_label.split()[0]} {hexd[:16]}  {short_words}", fill=0,
+                      font=small)
             if progress is not None:
                 progress(1)
         pages.append(page)
     return pages
+
+
+def header_lines(info: SheetInfo, page: int, npages: int, extra: int) -> list[str]:
+    """The text at the top of every page: what the sheet carries and the digest to compare."""
+    return [
+        f"Ceremony transfer  {info.title}  -  message {info.msg_id}  -  page {page}/{npages}",
+        f"{info.size} bytes in {info.count} codes + {extra} extra (extra codes replace "
+        "unreadable ones); scan in any order",
+        f"{info.digest_label} {info.digest.hex()}",
+        f"{info.digest_label.split()[0]} words  {digest_words(info.digest)}",
+        *_carries_lines(info.carries),
+        "receive: ceremony transfer receive --images PHOTOS... --out FILE",
+    ]
+
+
+def _carries_lines(carries: tuple[str, ...]) -> list[str]:
+    lines = [c if len(c) <= 110 else c[:107] + "..." for c in carries]
+    if len(lines) > MAX_CARRIES:
+        lines = lines[:MAX_CARRIES - 1] + [f"... and {len(lines) - MAX_CARRIES + 1} more "
+                                           "repositories (see `ceremony transfer receive`)"]
+    return lines
 
 
 def pdf_bytes(pages: list[Image.Image]) -> bytes:

@@ -1,0 +1,93 @@
+"""A bundle for people: the one digest they compare, what it carries, what a partial still
+needs. Shared by every screen that shows a bundle (transfer, online, ceremonies, status), so
+they all say the same thing the same way."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from transfer.bundle import Bundle, RequestBundle, version_label
+from transfer.words import digest_words
+
+
+def digest_lines(bundle: Bundle) -> list[str]:
+    """THE digest people compare for a bundle, labelled the same on every screen (transfer
+    send/receive, online fetch, ceremonies, status, sign): the content digest, i.e. the
+    bundle's own `sha256` field, as hex and words. (A file's plain SHA-256 differs from it;
+    where one is shown it is labelled `file sha256`.)"""
+    return [f"bundle sha256 {bundle.digest_hex}", f"bundle words  {digest_words(bundle.digest())}"]
+
+
+def threshold_needs(missing: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What a partial entry still needs, one line a threshold: "root v3 (its own root keys):
+    1 more signature from any of: KEY (token 'x'), KEY" -- grouped from the per-key `missing`
+    items (fields gun, role, version, threshold, needed, have, key_id, token_label), so that
+    four keys that could sign read as the one signature actually needed."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for m in missing:
+        if m.get("kind") == ORIGIN_MERGE:
+            groups[("", ORIGIN_MERGE)] = {"text": str(m.get("text") or "merge at the "
+                                                                        "originating site")}
+            continue
+        name = str(m.get("threshold") or m.get("role") or "?")
+        group = groups.setdefault((str(m.get("gun") or ""), name),
+                                  {"name": name, "keys": [], "more": 1})
+        needed, have = m.get("needed"), m.get("have")
+        if isinstance(needed, int) and isinstance(have, int):
+            group["more"] = max(1, needed - have)
+        key = str(m.get("key_id") or "?")
+        label, where = m.get("token_label"), m.get("where")
+        group["keys"].append(f"{key} ({where})" if isinstance(where, str) else
+                             f"{key} (token '{label}')" if isinstance(label, str) else key)
+    lines = []
+    for (_, name), g in groups.items():
+        if name == ORIGIN_MERGE:
+            lines.append(g["text"])
+            continue
+        n = g["more"]
+        anyof = "" if len(g["keys"]) == n else "any of: "
+        lines.append(f"{g['name']}: {n} more signature{'' if n == 1 else 's'} from "
+                     f"{anyof}{', '.join(g['keys'])}")
+    return lines
+
+
+# A `missing` item that is not a signature: the entry is fully signed, but the ceremony that
+# started it records an outcome (keys it retires) that only the originating site's workspace can
+# record, so that site merges before anything is published (see docs/ceremonies.md).
+ORIGIN_MERGE = "origin-merge"
+
+
+def carries(bundle: Bundle) -> list[str]:
+    """What a bundle carries, in a few short lines (printed sheets, transfer screens): kind,
+    repositories, operation or ceremony, PARTIAL, file versions."""
+    if isinstance(bundle, RequestBundle):
+        lines = [f"REQUEST from {bundle.server}"]
+        for e in bundle.entries:
+            state = f"root v{len(e.root_history)}" if e.exists else "new repository"
+            lines.append(f"{e.gun}: {e.operation} ({state})")
+        return lines
+    lines = ["RESPONSE, " + ("complete (publishable)" if bundle.complete else
+                             "PARTIAL (co-signing needed, NOT publishable)")]
+    for e in bundle.entries:
+        if e.complete:
+            files = ", ".join(f"{f.role} {version_label(f.data)}" for f in e.files)
+            lines.append(f"{e.gun}: {files}")
+            continue
+        assert e.pending is not None
+        ceremony = e.pending.state.get("ceremony")
+        files = e.pending.state.get("files")
+        versions = []
+        for f in files if isinstance(files, list) else []:
+            try:
+                data = base64.b64decode(f["data"], validate=True)
+            except (TypeError, KeyError, ValueError, binascii.Error):
+                continue
+            versions.append(f"{f.get('role')} {version_label(data)}")
+        what = f"{ceremony}: " if isinstance(ceremony, str) else ""
+        state = "fully signed, awaiting the originating site's merge" if all(
+            m.get("kind") == ORIGIN_MERGE for m in e.pending.missing) else "PARTIAL"
+        lines.append(f"{e.gun}: {state}, {what}{', '.join(versions) or 'files unreadable'}")
+    return lines
