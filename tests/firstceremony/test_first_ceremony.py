@@ -26,7 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from softhsm import lab_server
-from tests.firstceremony.doc import Output, Room, Step, doc_steps
+from tests.firstceremony.doc import DOC, Output, Room, Step, doc_steps
 from transfer.bundle import read_bundle
 
 pytestmark = pytest.mark.notary
@@ -278,3 +278,27 @@ def test_first_ceremony_as_documented(room: Room):
             for label in ("root-a", "targets")]
     for out in room.outputs:
         assert not any(pin in out.text for pin in pins), out.step
+
+
+def test_every_ceremony_command_on_the_page_exists_with_its_options():
+    """Also the blocks the walk does not run (hardware tokens, an existing server): each
+    `ceremony ...` command line names a real command and only options it has."""
+    from tests.conftest import run_cli
+    text = DOC.read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    commands = []
+    for block in blocks:
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.strip()
+            if line.startswith("ceremony "):
+                commands.append(line.split("#")[0].split())
+    assert len(commands) >= 15
+    helps: dict[tuple[str, ...], str] = {}
+    for words in commands:
+        path = tuple(w for w in words[1:3] if re.fullmatch(r"[a-z]+", w))
+        if path not in helps:
+            r = run_cli(*path, "--help")
+            assert r.returncode == 0 and "Commands:" not in r.stdout, (words, r.output)
+            helps[path] = r.stdout
+        for option in (w.split("=")[0] for w in words if w.startswith("--")):
+            assert option in helps[path], (words, option)
