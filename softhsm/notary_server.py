@@ -109,6 +109,7 @@ class NotaryServer:
         (folder / "signer.json").write_text(json.dumps(config, indent=2))
         passphrase_file = folder / "alias-passphrase"
         passphrase_file.touch(mode=0o600)
+        passphrase_file.chmod(0o600)  # also when an earlier run left one
         passphrase_file.write_text(secrets.token_urlsafe(24))
         env = dict(os.environ)
         env[f"NOTARY_SIGNER_{SIGNER_ALIAS.upper()}"] = passphrase_file.read_text()
