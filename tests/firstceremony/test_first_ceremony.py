@@ -44,6 +44,7 @@ class Walk:
         self.path = room.folder
         self.cert_id = ""  # the cert key ID `key cert` printed before the ceremony
         self.targets_key_id = ""
+        self.old_cert_id = ""
 
     def server_get(self, path: str) -> bytes:
         ctx = ssl.create_default_context(cafile=self.room.var("SERVER_CA"))
@@ -114,8 +115,8 @@ def check_init(walk: Walk, out: Output) -> None:
     assert root["version"] == 1
     # init used the certificate stored on the token: the ID distributed before is the one
     assert root["roles"]["root"]["keyids"] == [walk.cert_id]
-    assert PINS_HEADER in out.stdout, out.stdout
-    assert walk.cert_id in out.stdout.split(PINS_HEADER, 1)[1]
+    assert PINS_HEADER in out.text, out.text
+    assert walk.cert_id in out.text.split(PINS_HEADER, 1)[1]
     (walk.targets_key_id,) = root["roles"]["targets"]["keyids"]
 
 
@@ -135,7 +136,7 @@ def check_pins(walk: Walk, out: Output) -> None:
     spki = cert.public_key().public_bytes(serialization.Encoding.PEM,
                                           serialization.PublicFormat.SubjectPublicKeyInfo)
     assert (pins / "connaisseur-root.pub.pem").read_bytes().strip() == spki.strip()
-    assert PINS_HEADER in out.stdout and walk.cert_id in out.stdout
+    assert PINS_HEADER in out.text and walk.cert_id in out.text.split(PINS_HEADER, 1)[1]
 
 
 def check_notary_client(walk: Walk, out: Output) -> None:
@@ -227,17 +228,38 @@ def check_fetch_renew(walk: Walk, out: Output) -> None:
 def check_renew(walk: Walk, out: Output) -> None:
     before, after = walk.signed("rotate.response", "root"), walk.signed("renew.response", "root")
     assert after["version"] == 3 and after["expires"] > before["expires"]
-    assert after["roles"]["root"]["keyids"] == [walk.cert_id]  # the pins stay the same
+    (new_id,) = after["roles"]["root"]["keyids"]
+    assert new_id != walk.cert_id  # --reissue-certs: a new certificate, a new ID to pin
+    walk.old_cert_id, walk.cert_id = walk.cert_id, new_id
 
 
 def check_publish_renew(walk: Walk, out: Output) -> None:
     _published(walk, "renew.response")
 
 
+def check_pins_renew(walk: Walk, out: Output) -> None:
+    config = json.loads((walk.path / "pins" / "notary-client-config.json").read_text())
+    assert config == {"trust_pinning": {"certs": {GUN: [walk.cert_id]}}}
+    assert (walk.path / "pins" / "root.json").read_bytes() == \
+        walk.server_get(f"/v2/{GUN}/_trust/tuf/root.json")
+    assert walk.cert_id in out.text.split(PINS_HEADER, 1)[1]
+
+
 def check_after_renew(walk: Walk, out: Output) -> None:
-    check_after_rotate(walk, out)
+    # the cached client (pinned to the old ID) and the new verifier both list the release
+    rows = re.findall(rf"^v1\.0\s+{HEX64}\s+12\s+targets/(?:alice|releases)$", out.stdout, re.M)
+    assert len(rows) == 2, out.stdout
+    assert _docker_keys(out.stdout) == {"Root Key": walk.cert_id,
+                                        "Repository Key": walk.targets_key_id}
     cached = walk.path / "verifier" / "trust" / "tuf" / GUN / "metadata" / "root.json"
     assert json.loads(cached.read_bytes())["signed"]["version"] == 3
+    # a fresh client pinned to the old ID refuses: the pins really had to be redistributed
+    config = json.loads((walk.path / "verifier" / "notary.json").read_text())
+    stale = dict(config, trust_dir=str(walk.path / "stale-trust"))
+    (walk.path / "stale.json").write_text(json.dumps(stale))
+    refused = walk.room.run(Step("stale-pin", "verifier",
+                                 'notary -c stale.json list "$GUN" || echo "exit $?"'))
+    assert "exit 1" in refused.stdout and "trust_pinning" in refused.text, refused.text
 
 
 def check_lab_stop(walk: Walk, out: Output) -> None:
