@@ -1,110 +1,157 @@
-"""A real notary-server and notary client on 127.0.0.1, for tests, rehearsals and demos.
+"""A real Notary service and the real notary client on 127.0.0.1, for tests, rehearsals and labs.
 
-Not part of the offline tool: this starts the Debian `notary-server` with in-process keys and
-memory storage behind TLS from a throwaway test CA, and drives the real `notary` client against
-it. Everything lives in a folder the caller chooses; nothing listens beyond loopback.
+Not part of the offline tool. Two configurations of the Debian `notary-server`:
+
+- `signer` (the default): notary-server with notary-signer, as Docker Hub and Harbor run it.
+  The signer holds the timestamp and snapshot keys (ECDSA P-256), in its own storage (memory:
+  the Debian build has no SQLite driver), encrypted under a passphrase alias whose passphrase
+  reaches it through the environment (`NOTARY_SIGNER_<ALIAS>`), never argv. Server and signer
+  talk gRPC over mutual TLS: each side presents a certificate from the same throwaway CA.
+- `local`: `trust_service: local`, in-process Ed25519 server keys; Docker Hub never makes
+  those and some verifiers refuse them, so it stays only as a second configuration for tests.
+
+Storage is memory in both: everything is lost when the service stops. TLS comes from a
+throwaway CA in the folder the caller chooses; nothing listens beyond loopback.
+`python -m softhsm.notary_server --dir DIR` starts one for a lab (see softhsm/lab_server.py).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
+import secrets
 import shutil
 import socket
 import ssl
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from softhsm.notary_tls import TestCA, make_test_ca
+
+__all__ = ["PASSPHRASE", "TRUST_SERVICES", "NotaryClient", "NotaryServer", "make_test_ca"]
 
 PASSPHRASE = "rehearsal-passphrase"  # for the notary client's own software keys only
+TRUST_SERVICES = ("signer", "local")
+DEFAULT_TRUST_SERVICE = "signer"
+SIGNER_ALIAS = "ceremonylab"  # notary-signer reads its passphrase from NOTARY_SIGNER_CEREMONYLAB
 
 
-def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-    path.chmod(0o600)
-
-
-def make_test_ca(folder: Path) -> tuple[Path, Path, Path]:
-    """Create an EC test CA and a server certificate for localhost/127.0.0.1.
-
-    Returns (ca_cert, server_cert, server_key) paths.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ceremony test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(minutes=5))
-          .not_valid_after(now + dt.timedelta(days=30))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
-                                       False), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    srv_key = ec.generate_private_key(ec.SECP256R1())
-    srv = (x509.CertificateBuilder()
-           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-           .issuer_name(ca_name).public_key(srv_key.public_key())
-           .serial_number(x509.random_serial_number())
-           .not_valid_before(now - dt.timedelta(minutes=5))
-           .not_valid_after(now + dt.timedelta(days=30))
-           .add_extension(x509.SubjectAlternativeName([
-               x509.DNSName("localhost"),
-               x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]), critical=False)
-           .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                          critical=False)
-           .sign(ca_key, hashes.SHA256()))
-    ca_path, srv_path, key_path = folder / "ca.pem", folder / "server.pem", folder / "server.key"
-    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    srv_path.write_bytes(srv.public_bytes(serialization.Encoding.PEM))
-    _write_key(srv_key, key_path)
-    return ca_path, srv_path, key_path
-
-
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+_free_port = free_port  # the name older callers used
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @dataclass
 class NotaryServer:
-    """A running notary-server on 127.0.0.1 (TLS, in-process keys, memory storage)."""
+    """A running notary-server on 127.0.0.1 (TLS, memory storage), with notary-signer behind it
+    (`trust_service="signer"`, ECDSA server keys) or in-process Ed25519 keys (`"local"`)."""
 
     folder: Path
+    trust_service: str = DEFAULT_TRUST_SERVICE
+    port: int = 0  # 0: a free port
     url: str = ""
     ca: Path = field(default=Path())
     process: subprocess.Popen[bytes] | None = None
+    signer_process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 20.0) -> NotaryServer:
+    @property
+    def key_algorithm(self) -> str:
+        """The key type of the server-managed timestamp and snapshot keys."""
+        return "ecdsa" if self.trust_service == "signer" else "ed25519"
+
+    def _popen(self, args: list[str], log: Path, env: dict[str, str] | None,
+               detach: bool) -> subprocess.Popen[bytes]:
+        with open(log, "ab") as out:  # the child keeps its own descriptor
+            return subprocess.Popen(args, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
+                                    env=env, start_new_session=detach)
+
+    def _start_signer(self, ca: TestCA, detach: bool) -> dict[str, object]:
+        exe = shutil.which("notary-signer")
+        if exe is None:
+            raise RuntimeError("notary-signer is not installed (apt-get install notary)")
+        folder = self.folder / "signer"
+        folder.mkdir(parents=True, exist_ok=True)
+        cert, key = ca.issue("signer")
+        client_cert, client_key = ca.issue("server-client", server=False, client=True)
+        port = free_port()
+        config = {
+            "server": {"grpc_addr": f"127.0.0.1:{port}", "tls_cert_file": str(cert),
+                       "tls_key_file": str(key), "client_ca_file": str(ca.path)},
+            "storage": {"backend": "memory", "default_alias": SIGNER_ALIAS},
+            "logging": {"level": "info"},
+        }
+        (folder / "signer.json").write_text(json.dumps(config, indent=2))
+        passphrase_file = folder / "alias-passphrase"
+        passphrase_file.touch(mode=0o600)
+        passphrase_file.chmod(0o600)  # also when an earlier run left one
+        passphrase_file.write_text(secrets.token_urlsafe(24))
+        env = dict(os.environ)
+        env[f"NOTARY_SIGNER_{SIGNER_ALIAS.upper()}"] = passphrase_file.read_text()
+        self.signer_process = self._popen([exe, "-config", str(folder / "signer.json")],
+                                          folder / "signer.log", env, detach)
+        deadline = time.monotonic() + 20
+        while not _listening(port):
+            if self.signer_process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"notary-signer did not start; see {folder}/signer.log")
+            time.sleep(0.1)
+        return {"type": "remote", "hostname": "localhost", "port": str(port),
+                "key_algorithm": "ecdsa", "tls_ca_file": str(ca.path),
+                "tls_client_cert": str(client_cert), "tls_client_key": str(client_key)}
+
+    def start(self, timeout: float = 20.0, detach: bool = False) -> NotaryServer:
+        """Start (signer first, then server) and wait until the server reports healthy.
+        `detach`: the processes get their own session, to outlive this one (labs)."""
+        if self.trust_service not in TRUST_SERVICES:
+            raise ValueError(f"trust_service must be one of {', '.join(TRUST_SERVICES)}")
         exe = shutil.which("notary-server")
         if exe is None:
             raise RuntimeError("notary-server is not installed (apt-get install notary)")
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.ca, cert, key = make_test_ca(self.folder / "tls")
-        port = _free_port()
+        ca = TestCA.create(self.folder / "tls")
+        self.ca = ca.path
+        cert, key = ca.issue("server")
+        trust: dict[str, object] = {"type": "local", "hostname": "", "port": ""}
+        if self.trust_service == "signer":
+            trust = self._start_signer(ca, detach)
+        port = self.port or free_port()
         config = {
             "server": {"http_addr": f"127.0.0.1:{port}", "tls_cert_file": str(cert),
                        "tls_key_file": str(key)},
-            "trust_service": {"type": "local", "hostname": "", "port": ""},
+            "trust_service": trust,
             "storage": {"backend": "memory"},
             "logging": {"level": "info"},
         }
         cfg = self.folder / "server.json"
-        cfg.write_text(json.dumps(config))
-        log = open(self.folder / "server.log", "ab")  # noqa: SIM115 - kept open for the process
-        self.process = subprocess.Popen([exe, "-config", str(cfg)], stdout=log, stderr=log,
-                                        stdin=subprocess.DEVNULL)
+        cfg.write_text(json.dumps(config, indent=2))
+        self.process = self._popen([exe, "-config", str(cfg)], self.folder / "server.log",
+                                   None, detach)
         self.url = f"https://localhost:{port}"
         deadline = time.monotonic() + timeout
         ctx = ssl.create_default_context(cafile=str(self.ca))
@@ -122,13 +169,8 @@ class NotaryServer:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _stop(self.process)
+        _stop(self.signer_process)
 
     def __enter__(self) -> NotaryServer:
         return self.start()
@@ -182,3 +224,10 @@ class NotaryClient:
 
     def metadata_dir(self, gun: str) -> Path:
         return self.trust_dir / "tuf" / gun / "metadata"
+
+
+if __name__ == "__main__":
+    import sys
+
+    from softhsm.lab_server import main
+    sys.exit(main())

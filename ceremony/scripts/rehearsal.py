@@ -5,7 +5,8 @@
 - throwaway SoftHSM tokens with the labels the script's token URIs name (`token=`; else the
   token's name in the script), random PINs in files (0600), no PIN on any command line;
 - a throwaway workspace (empty, or a copy of `--workspace DIR` when one is given);
-- the online side is played by a real notary-server on 127.0.0.1 and the real notary client
+- the online side is played by a real notary-server on 127.0.0.1, with notary-signer holding
+  the server's ECDSA keys (as Docker Hub runs it), and the real notary client
   (world.py): a request input is replaced by a request the rehearsal's server makes for the
   same GUNs and operation, and the response of that step is published and checked by a client
   pinned to the root certificates; `rehearsal.setup` steps build the state the script starts

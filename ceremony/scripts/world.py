@@ -48,9 +48,11 @@ class World:
                 raise StepFailed("the rehearsal needs the real notary-server and notary client "
                                  "(Debian package 'notary'; scripts/bootstrap installs it)")
             self.server = NotaryServer(self.folder / "notary-server").start()
-            ctx.say(f"  rehearsal: a real notary-server listens on {self.server.url} (TLS from "
-                    "a throwaway CA, memory storage, loopback only)")
-            ctx.transcript.append("rehearsal", {"action": "server", "url": self.server.url})
+            ctx.say(f"  rehearsal: a real notary-server listens on {self.server.url} with "
+                    "notary-signer behind it (ECDSA timestamp and snapshot keys, as Docker Hub "
+                    "runs it; TLS from a throwaway CA, memory storage, loopback only)")
+            ctx.transcript.append("rehearsal", {"action": "server", "url": self.server.url,
+                                                "trust_service": self.server.trust_service})
         return self.server
 
     def stop(self) -> None:

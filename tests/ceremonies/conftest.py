@@ -28,7 +28,7 @@ TOKENS = ["root-a", "root-b", "targets", "spare"]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """One real notary-server per test module."""
+    """One real notary-server per test module, with notary-signer (ECDSA server keys)."""
     yield from notary_server(tmp_path_factory)
 
 

@@ -22,9 +22,12 @@ from tests.conftest import ROOT, CliResult, run_cli
 from transfer.bundle import read_bundle
 
 
-def notary_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NotaryServer]:
-    """For a module-scoped fixture: `yield from notary_server(tmp_path_factory)`."""
-    with NotaryServer(tmp_path_factory.mktemp("notary") / "server") as s:
+def notary_server(tmp_path_factory: pytest.TempPathFactory,
+                  trust_service: str = "signer") -> Iterator[NotaryServer]:
+    """For a module-scoped fixture: `yield from notary_server(tmp_path_factory)`.
+    `trust_service`: "signer" (notary-signer, ECDSA server keys, as Docker Hub) or "local"."""
+    with NotaryServer(tmp_path_factory.mktemp("notary") / "server",
+                      trust_service=trust_service) as s:
         yield s
 
 

@@ -16,6 +16,7 @@ import pytest
 from ceremony.ceremonies.signing import previous_files_of, restore_files
 from ceremony.workspace import Workspace
 from tests.ceremonies.conftest import client, fetch, publish, response_file, root_cert_ids
+from tests.ceremonies.sites import notary_server
 from tests.conftest import run_cli
 from transfer.bundle import read_bundle
 
@@ -32,7 +33,20 @@ def delegate_key(folder, name):
     return key, pub
 
 
-def test_init_signer_add_rotate_targets_signer_remove(server, offline, tmp_path):
+@pytest.fixture(scope="module")
+def local_server(tmp_path_factory):
+    """notary-server with `trust_service: local` (in-process Ed25519 server keys)."""
+    yield from notary_server(tmp_path_factory, "local")
+
+
+@pytest.fixture(params=["signer", "local"])
+def any_server(request):
+    """Both configurations: notary-signer (ECDSA, the default) and the local trust service."""
+    return request.getfixturevalue("server" if request.param == "signer" else "local_server")
+
+
+def test_init_signer_add_rotate_targets_signer_remove(any_server, offline, tmp_path):
+    server = any_server
     gun = "example.com/life"
     o = offline
     # 1. init, published, read by a client that pins the root certificate made on the token
@@ -44,6 +58,11 @@ def test_init_signer_add_rotate_targets_signer_remove(server, offline, tmp_path)
     assert result["complete"] and result["logins"] == 2
     assert result["logins_by_token"] == {"root-a": 1, "targets": 1}
     publish(server, resp)
+    # the server-managed keys are the configuration's kind: ECDSA from notary-signer
+    root = json.loads(response_file(resp, gun, "root"))["signed"]
+    for role in ("timestamp", "snapshot"):
+        (key_id,) = root["roles"][role]["keyids"]
+        assert root["keys"][key_id]["keytype"] == server.key_algorithm, role
     pins = {gun: root_cert_ids(resp, gun)}
     cached = client(server, tmp_path / "cached", pins)
     assert "No targets present" in cached.run("list", gun).stdout

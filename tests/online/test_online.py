@@ -186,8 +186,10 @@ def _response(tmp_path: Path, gun: str, *files: tuple[str, bytes]) -> Path:
 ])
 def test_publish_refusal_shows_the_servers_reason(repo, tmp_path, what, files, expected):
     server, client, _ = repo
-    if files is None:  # re-upload the targets.json the server already has
-        files = [("targets", (client.metadata_dir(GUN) / "targets.json").read_bytes())]
+    if files is None:  # re-upload the targets.json (and the snapshot listing it, so that no
+        # server-made snapshot is needed: the client holds that key) the server already has
+        files = [(role, (client.metadata_dir(GUN) / f"{role}.json").read_bytes())
+                 for role in ("targets", "snapshot")]
     before = server.get(f"/v2/{GUN}/_trust/tuf/targets.json")
     r = run_cli("online", "publish", str(_response(tmp_path, GUN, *files)), "--server",
                 server.url, "--ca", str(server.ca))

@@ -11,6 +11,7 @@ import pytest
 
 from softhsm.env import load_env
 from tests.conftest import ROOT
+from transfer.bundle import read_bundle
 
 pytestmark = pytest.mark.notary
 
@@ -39,6 +40,16 @@ def test_rehearse(tmp_path):
     assert "matches the expected digest (fetch-init)" in r.stdout
     assert list((folder / "outputs" / "init-request-frames").glob("frame-*.png"))
     assert "a real notary-server listens on https://localhost:" in r.stdout
+    assert "with notary-signer behind it (ECDSA timestamp and snapshot keys" in r.stdout
+    signer_log = folder / "notary-server" / "signer" / "signer.log"
+    assert signer_log.stat().st_size > 0  # notary-signer ran and served the server
+    init_root = next(f.data for f in read_bundle(
+        folder / "outputs" / "init.response", kind="response").entry(
+            "example.com/rehearsal/app").files if f.role == "root")
+    root = json.loads(init_root)["signed"]
+    for role in ("timestamp", "snapshot"):
+        (key_id,) = root["roles"][role]["keyids"]
+        assert root["keys"][key_id]["keytype"] == "ecdsa", role
     assert re.search(r"verified root v1, cached and fresh", r.stdout)
     assert "the delegate published app-1.0.tar in targets/releases" in r.stdout
     assert "verified root v2, cached and fresh; lists app-1.0.tar" in r.stdout
