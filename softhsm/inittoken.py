@@ -6,9 +6,10 @@ module's function list through ctypes. It runs as its own process
 (`python -m softhsm.inittoken`, PINs as JSON on stdin, SOFTHSM2_CONF in the environment) so that
 the caller's PKCS#11 state is untouched and SoftHSM reads the throwaway configuration.
 
-It initialises throwaway SoftHSM tokens only: it refuses any module that is not SoftHSM and any
-configuration that is not the one named in SOFTHSM2_CONF. Real tokens are never initialised by
-this project.
+It initialises throwaway tokens only: SoftHSM under a SOFTHSM2_CONF, a TPM 2.0 token store under
+TPM2_PKCS11_STORE (softhsm/tpm.py), and openCryptoki's software token while the test
+environment of softhsm/opencryptoki.py owns it (CEREMONY_OPENCRYPTOKI_THROWAWAY names its lock
+file). Any other module is refused. Real tokens are never initialised by this project.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import ctypes
 import json
 import os
 import sys
+from collections.abc import Callable
 from ctypes import POINTER, Structure, byref, c_char_p, c_ubyte, c_ulong, c_void_p
 
 CKR_OK = 0
@@ -98,15 +100,23 @@ class _Module:
                 out.append(bytes(info.label).decode("utf-8", "replace").rstrip())
         return out
 
-    def init_token(self, label: str, pin: str, so_pin: str) -> None:
+    def init_token(self, label: str, pin: str, so_pin: str,
+                   factory_so_pin: str | None = None) -> None:
+        """C_InitToken + C_InitPIN. `factory_so_pin`: a module whose SO PIN is preset
+        (openCryptoki: 87654321) is initialised with it, then the SO PIN is changed."""
         slot = self.free_slot()
         raw_label = label.encode("utf-8")
         if len(raw_label) > 32:
             raise InitError(f"token label {label!r} is longer than 32 bytes")
         so = so_pin.encode("utf-8")
         user = pin.encode("utf-8")
-        self.call("C_InitToken", [c_ulong, c_char_p, c_ulong, c_char_p], slot, so, len(so),
-                  raw_label.ljust(32, b" "))
+        first_so = factory_so_pin.encode("utf-8") if factory_so_pin else so
+        self.call("C_InitToken", [c_ulong, c_char_p, c_ulong, c_char_p], slot, first_so,
+                  len(first_so), raw_label.ljust(32, b" "))
+        if factory_so_pin:
+            self._with_login(slot, CKU_SO, first_so, lambda s: self.call(
+                "C_SetPIN", [c_ulong, c_char_p, c_ulong, c_char_p, c_ulong], s, first_so,
+                len(first_so), so, len(so)))
         session = c_ulong(0)
         self.call("C_OpenSession", [c_ulong, c_ulong, c_void_p, c_void_p, POINTER(c_ulong)],
                   slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, None, None, byref(session))
@@ -118,14 +128,41 @@ class _Module:
         finally:
             self.call("C_CloseSession", [c_ulong], session)
 
+    def _with_login(self, slot: int, user_type: int, pin: bytes,
+                    action: Callable[[c_ulong], None]) -> None:
+        session = c_ulong(0)
+        self.call("C_OpenSession", [c_ulong, c_ulong, c_void_p, c_void_p, POINTER(c_ulong)],
+                  slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, None, None, byref(session))
+        try:
+            self.call("C_Login", [c_ulong, c_ulong, c_char_p, c_ulong], session, user_type, pin,
+                      len(pin))
+            action(session)
+            self.call("C_Logout", [c_ulong], session)
+        finally:
+            self.call("C_CloseSession", [c_ulong], session)
+
+
+# Module file name (lower case) -> the variable that must point at its throwaway state.
+THROWAWAY_GUARDS = {"softhsm": "SOFTHSM2_CONF", "tpm2_pkcs11": "TPM2_PKCS11_STORE",
+                    "opencryptoki": "CEREMONY_OPENCRYPTOKI_THROWAWAY"}
+
+
+def _guard(module_path: str) -> str:
+    name = os.path.basename(os.path.realpath(module_path)).lower()
+    for key, variable in THROWAWAY_GUARDS.items():
+        if key in name:
+            return variable
+    raise InitError(f"refusing to initialise tokens of {module_path}: only SoftHSM "
+                    "rehearsal tokens and the throwaway TPM/openCryptoki test tokens are "
+                    "initialised by this tool")
+
 
 def init_tokens(module_path: str, tokens: list[dict[str, str]]) -> None:
-    """Initialise each {"label","pin","so_pin"} in a free SoftHSM slot (this process only)."""
-    if "softhsm" not in os.path.basename(module_path).lower():
-        raise InitError(f"refusing to initialise tokens of {module_path}: only SoftHSM "
-                        "rehearsal tokens are initialised by this tool")
-    if not os.environ.get("SOFTHSM2_CONF"):
-        raise InitError("refusing to initialise tokens without SOFTHSM2_CONF pointing at a "
+    """Initialise each {"label","pin","so_pin"[,"factory_so_pin"]} in a free slot (this
+    process only)."""
+    variable = _guard(module_path)
+    if not os.environ.get(variable):
+        raise InitError(f"refusing to initialise tokens without {variable} pointing at a "
                         "throwaway configuration (the system token store is never touched)")
     module = _Module(module_path)
     module.call("C_Initialize", [c_void_p], None)
@@ -134,7 +171,8 @@ def init_tokens(module_path: str, tokens: list[dict[str, str]]) -> None:
         for spec in tokens:
             if spec["label"] in existing:
                 raise InitError(f"a token labelled {spec['label']!r} already exists here")
-            module.init_token(spec["label"], spec["pin"], spec["so_pin"])
+            module.init_token(spec["label"], spec["pin"], spec["so_pin"],
+                              spec.get("factory_so_pin"))
             existing.add(spec["label"])
     finally:
         module.call("C_Finalize", [c_void_p], None)
