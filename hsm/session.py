@@ -223,6 +223,15 @@ def login_error(exc: p11.PKCS11Error, label: str, flags_after: int = 0) -> HSMEr
             msg += "; the token now counts failed attempts (CKF_USER_PIN_COUNT_LOW)"
         return PinIncorrectError(msg + "; nothing was done, check the PIN and run again")
     if isinstance(exc, p11.PinLocked):
+        if flags_after and not flags_after & TokenFlag.USER_PIN_LOCKED:
+            # A TPM 2.0 (tpm2-pkcs11) answers so in dictionary-attack lockout: the whole TPM,
+            # every token on it, refuses PINs; no token flag says so and no SO PIN undoes it.
+            return PinLockedError(
+                f"token '{label}' refuses every PIN for now (CKR_PIN_LOCKED) although it does "
+                "not flag its user PIN as locked: a TPM in dictionary-attack lockout after "
+                "wrong PINs (this covers every token on that TPM); wait for the TPM's lockout "
+                "recovery time or have its owner clear it (tpm2_dictionarylockout "
+                "--clear-lockout), then run again")
         return PinLockedError(locked_message(label))
     if isinstance(exc, p11.PinLenRange):
         return PinError(f"the PIN given for token '{label}' has a length the token does not "

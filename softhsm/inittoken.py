@@ -128,6 +128,24 @@ class _Module:
         finally:
             self.call("C_CloseSession", [c_ulong], session)
 
+    def slot_of(self, label: str) -> int:
+        count = c_ulong(0)
+        self.call("C_GetSlotList", [c_ubyte, c_void_p, POINTER(c_ulong)], 1, None, byref(count))
+        slots = (c_ulong * count.value)()
+        self.call("C_GetSlotList", [c_ubyte, c_void_p, POINTER(c_ulong)], 1, slots, byref(count))
+        for slot in slots[:count.value]:
+            info = _TokenInfo()
+            self.call("C_GetTokenInfo", [c_ulong, POINTER(_TokenInfo)], slot, byref(info))
+            if bytes(info.label).decode("utf-8", "replace").rstrip() == label:
+                return int(slot)
+        raise InitError(f"no token labelled {label!r}")
+
+    def reset_user_pin(self, label: str, pin: str, so_pin: str) -> None:
+        """What a security officer does to unblock a locked user PIN: C_InitPIN as SO."""
+        user = pin.encode("utf-8")
+        self._with_login(self.slot_of(label), CKU_SO, so_pin.encode("utf-8"), lambda s: self.call(
+            "C_InitPIN", [c_ulong, c_char_p, c_ulong], s, user, len(user)))
+
     def _with_login(self, slot: int, user_type: int, pin: bytes,
                     action: Callable[[c_ulong], None]) -> None:
         session = c_ulong(0)
@@ -157,9 +175,12 @@ def _guard(module_path: str) -> str:
                     "initialised by this tool")
 
 
-def init_tokens(module_path: str, tokens: list[dict[str, str]]) -> None:
+def init_tokens(module_path: str, tokens: list[dict[str, str]],
+                resets: list[dict[str, str]] | None = None) -> None:
     """Initialise each {"label","pin","so_pin"[,"factory_so_pin"]} in a free slot (this
-    process only)."""
+    process only). `resets`: {"label","pin","so_pin"} whose user PIN the SO sets again
+    (unblocks a locked PIN)."""
+    resets = resets or []
     variable = _guard(module_path)
     if not os.environ.get(variable):
         raise InitError(f"refusing to initialise tokens without {variable} pointing at a "
@@ -168,6 +189,8 @@ def init_tokens(module_path: str, tokens: list[dict[str, str]]) -> None:
     module.call("C_Initialize", [c_void_p], None)
     try:
         existing = set(module.labels())
+        for spec in resets:
+            module.reset_user_pin(spec["label"], spec["pin"], spec["so_pin"])
         for spec in tokens:
             if spec["label"] in existing:
                 raise InitError(f"a token labelled {spec['label']!r} already exists here")
@@ -181,7 +204,7 @@ def init_tokens(module_path: str, tokens: list[dict[str, str]]) -> None:
 def main() -> int:
     try:
         request = json.loads(sys.stdin.read())
-        init_tokens(request["module"], request["tokens"])
+        init_tokens(request["module"], request.get("tokens", []), request.get("resets"))
     except (InitError, OSError, KeyError, ValueError) as exc:
         # Never echo the request: it holds PINs.
         print(f"error: {type(exc).__name__}: {exc}" if isinstance(exc, InitError)

@@ -145,9 +145,20 @@ def _stop_daemon(pid: int) -> None:
     PID_FILE.unlink(missing_ok=True)
 
 
+def reset_user_pin(env: ModuleEnv, label: str) -> None:
+    """Unblock a locked user PIN as its security officer would (SO login, C_InitPIN), setting
+    it to the PIN in the environment's PIN file."""
+    _run_init({"module": env.module, "resets": [
+        {"label": label, "pin": env.pin(label),
+         "so_pin": env.so_pin_file(label).read_text().rstrip("\n")}]})
+
+
 def _init_token(module: str, label: str, pin: str, so_pin: str) -> None:
-    request = {"module": module, "tokens": [{"label": label, "pin": pin, "so_pin": so_pin,
-                                             "factory_so_pin": FACTORY_SO_PIN}]}
+    _run_init({"module": module, "tokens": [{"label": label, "pin": pin, "so_pin": so_pin,
+                                             "factory_so_pin": FACTORY_SO_PIN}]})
+
+
+def _run_init(request: dict[str, object]) -> None:
     child = dict(os.environ)
     child["CEREMONY_OPENCRYPTOKI_THROWAWAY"] = str(LOCK_FILE)
     child["PYTHONPATH"] = os.pathsep.join(
@@ -156,5 +167,5 @@ def _init_token(module: str, label: str, pin: str, so_pin: str) -> None:
     r = subprocess.run([sys.executable, "-m", "softhsm.inittoken"], input=json.dumps(request),
                        env=child, capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
-        raise ModuleEnvError(f"initialising the openCryptoki software token failed: "
+        raise ModuleEnvError(f"PKCS#11 set-up of the openCryptoki software token failed: "
                              f"{' '.join(r.stderr.split())}")
