@@ -125,14 +125,17 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{os.urandom(4).hex()}"
 
 
-def error_line(result: CliResult) -> str:
+def error_line(result: CliResult, warning: str | None = None) -> str:
     """The one `error: ...` line of a refused command (exit 1, no traceback). tpm2-pkcs11
     writes its own `ERROR:` lines to stderr, which no setting switches off; the tool's own
-    output is still exactly one line."""
+    output is still exactly one line (after the one `warning:` line expected, if given)."""
     assert result.returncode == 1, result.output
     assert "Traceback" not in result.output
     ours = [line for line in result.stderr.splitlines()
             if not line.startswith(("ERROR:", "WARNING:"))]
+    if warning is not None:
+        assert ours and ours[0].startswith("warning: ") and warning in ours[0], result.stderr
+        ours = ours[1:]
     assert len(ours) == 1 and ours[0].startswith("error: "), result.stderr
     return ours[0]
 
