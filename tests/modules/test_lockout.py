@@ -70,3 +70,18 @@ def test_tpm_dictionary_attack_lockout_covers_every_token(tmp_path) -> None:
             assert f"token '{label}' refuses every PIN for now (CKR_PIN_LOCKED)" in line
     finally:
         env.stop()
+
+
+def test_a_pin_of_impossible_length_costs_no_attempt(environments: Environments) -> None:
+    """openCryptoki counts a 12-character PIN as a wrong one (it takes 4-8), so three of them
+    would lock it: the tool checks the token's PIN length limits before C_Login."""
+    case: Case = environments.get("opencryptoki")
+    label, variables = case.root, {**case.variables(), "LONG_PIN": "123456789012"}
+    for _ in range(4):
+        r = run_cli("token", "keys", f"pkcs11:token={label}", "--pin-source", "env:LONG_PIN",
+                    env=variables, wrapper=AIRGAPPED)
+        line = error_line(r)
+        assert "takes PINs of 4 to 8 characters" in line and "no attempt was counted" in line
+        assert "123456789012" not in r.output
+    r = keys(variables, label, case.env.pin_source(label))
+    assert r.returncode == 0 and "warning" not in r.stderr, r.output  # no failed try counted
