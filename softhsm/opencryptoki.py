@@ -39,7 +39,7 @@ SOCKET = Path("/run/pkcsslotd.socket")
 LOCK_FILE = Path("/run/lock/ceremony-opencryptoki-test.lock")
 FACTORY_SO_PIN = "87654321"  # openCryptoki's documented default SO PIN before C_InitToken
 PIN_LENGTH = 8               # the software token accepts PINs of 4 to 8 characters
-LOCK_WAIT = 900.0
+LOCK_WAIT = 3600.0  # another test process may hold it for its whole session
 
 
 def find_opencryptoki_module() -> str:

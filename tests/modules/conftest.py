@@ -1,8 +1,11 @@
 """The same tests on three real PKCS#11 implementations: SoftHSM, openCryptoki's software token
 and a TPM 2.0 (swtpm + tpm2-abrmd + tpm2-pkcs11). `case` is the module under test.
 
-Each implementation is started once per test process (a module can be C_Initialize'd once per
-process, so its environment must outlive every test that loaded it) and stopped at the end.
+All tests here are in one xdist group (`scripts/test` runs with `--dist loadgroup`): the
+openCryptoki daemon and its token are system-wide, one test process at a time may hold them
+(others wait for its lock). Each implementation is started once per test process (a module
+can be C_Initialize'd once per process, so its environment must outlive every test that
+loaded it) and stopped at the end.
 What each module offers is written down here as measured on Debian bookworm; the tests check
 the tool's answers against it.
 """

@@ -22,7 +22,8 @@ from tests.ceremonies.sites import notary_server
 from tests.ceremonies.test_lifecycle import delegate_key
 from tests.modules.conftest import Case, Environments, unique
 
-pytestmark = pytest.mark.notary
+# One worker runs every module test (openCryptoki is system-wide; see conftest).
+pytestmark = [pytest.mark.notary, pytest.mark.xdist_group("pkcs11-modules")]
 
 
 @pytest.fixture(scope="module")

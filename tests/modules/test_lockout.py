@@ -9,8 +9,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import AIRGAPPED, run_cli
 from tests.modules.conftest import Case, Environments, error_line
+
+# One worker runs every module test (openCryptoki is system-wide; see conftest).
+pytestmark = pytest.mark.xdist_group("pkcs11-modules")
+
 
 WRONG = {"WRONG_PIN": "Wr0ngPin"}
 

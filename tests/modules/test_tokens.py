@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 
 from hsm.tokensigner import verify_signature
 from tests.modules.conftest import CUSTODY_EXTRAS, Case, error_line, unique
+
+# One worker runs every module test (openCryptoki is system-wide; see conftest).
+pytestmark = pytest.mark.xdist_group("pkcs11-modules")
+
 
 
 def test_token_list_and_keys_through_the_cli(case: Case) -> None:
