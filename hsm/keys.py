@@ -112,9 +112,9 @@ CUSTODY_EXPECTED: dict[str, bool] = {
     "extractable": False, "token": True, "private": True, "sign": True, "decrypt": False,
     "unwrap": False, "derive": False,
 }
-# Of those, what says the key was born on the token and cannot leave it: a key failing one of
-# these is refused. The others (extra capabilities such as decrypt) are reported, not refused,
-# since some modules cannot make a sign-only key (tpm2-pkcs11 EC keys can also decrypt).
+# Of those, what says the key was born on the token and cannot leave it: a key the token says
+# fails one of these is refused. The others (extra capabilities such as decrypt) are reported,
+# not refused: some modules cannot make a sign-only key (tpm2-pkcs11 keys can also decrypt).
 CUSTODY_ESSENTIAL = ("local", "never_extractable", "always_sensitive", "sensitive",
                      "extractable", "token", "private", "sign")
 
@@ -148,8 +148,12 @@ class Custody:
 
     @property
     def essential_problems(self) -> list[str]:
-        """Problems with where the key was born and whether it can leave the token."""
-        return [p for p in self.problems if p.split("=")[0].split(" ")[0] in CUSTODY_ESSENTIAL]
+        """Where the key was born or whether it can leave the token, answered WRONG by the
+        token. A token that does not answer ("name unknown", e.g. a module without
+        CKA_ALWAYS_SENSITIVE) is reported in `problems`, not counted here: the officer sees
+        exactly what the token would not say."""
+        return [p for p in self.problems
+                if "=" in p and p.split("=")[0] in CUSTODY_ESSENTIAL]
 
     @property
     def ok(self) -> bool:
