@@ -26,6 +26,7 @@ CKF_RW_SESSION = 0x2
 CKF_SERIAL_SESSION = 0x4
 CKF_TOKEN_INITIALIZED = 0x400
 CKU_SO = 0
+CKU_USER = 1
 
 # The head of CK_FUNCTION_LIST, in the order of the PKCS#11 specification (pkcs11f.h).
 _FUNCTIONS = ["C_Initialize", "C_Finalize", "C_GetInfo", "C_GetFunctionList", "C_GetSlotList",
@@ -146,6 +147,16 @@ class _Module:
         self._with_login(self.slot_of(label), CKU_SO, so_pin.encode("utf-8"), lambda s: self.call(
             "C_InitPIN", [c_ulong, c_char_p, c_ulong], s, user, len(user)))
 
+    def change_pins(self, label: str, old_pin: str, pin: str, old_so_pin: str,
+                    so_pin: str) -> None:
+        """C_SetPIN for the user and the SO (each logged in with the old PIN)."""
+        slot = self.slot_of(label)
+        for user_type, old, new in ((CKU_USER, old_pin, pin), (CKU_SO, old_so_pin, so_pin)):
+            old_b, new_b = old.encode("utf-8"), new.encode("utf-8")
+            self._with_login(slot, user_type, old_b, lambda s, o=old_b, n=new_b: self.call(
+                "C_SetPIN", [c_ulong, c_char_p, c_ulong, c_char_p, c_ulong], s, o, len(o), n,
+                len(n)))
+
     def _with_login(self, slot: int, user_type: int, pin: bytes,
                     action: Callable[[c_ulong], None]) -> None:
         session = c_ulong(0)
@@ -176,11 +187,13 @@ def _guard(module_path: str) -> str:
 
 
 def init_tokens(module_path: str, tokens: list[dict[str, str]],
-                resets: list[dict[str, str]] | None = None) -> None:
+                resets: list[dict[str, str]] | None = None,
+                changes: list[dict[str, str]] | None = None) -> None:
     """Initialise each {"label","pin","so_pin"[,"factory_so_pin"]} in a free slot (this
     process only). `resets`: {"label","pin","so_pin"} whose user PIN the SO sets again
-    (unblocks a locked PIN)."""
-    resets = resets or []
+    (unblocks a locked PIN); `changes`: {"label","old_pin","pin","old_so_pin","so_pin"} whose
+    user and SO PINs are changed (C_SetPIN)."""
+    resets, changes = resets or [], changes or []
     variable = _guard(module_path)
     if not os.environ.get(variable):
         raise InitError(f"refusing to initialise tokens without {variable} pointing at a "
@@ -191,6 +204,9 @@ def init_tokens(module_path: str, tokens: list[dict[str, str]],
         existing = set(module.labels())
         for spec in resets:
             module.reset_user_pin(spec["label"], spec["pin"], spec["so_pin"])
+        for spec in changes:
+            module.change_pins(spec["label"], spec["old_pin"], spec["pin"], spec["old_so_pin"],
+                               spec["so_pin"])
         for spec in tokens:
             if spec["label"] in existing:
                 raise InitError(f"a token labelled {spec['label']!r} already exists here")
@@ -204,7 +220,8 @@ def init_tokens(module_path: str, tokens: list[dict[str, str]],
 def main() -> int:
     try:
         request = json.loads(sys.stdin.read())
-        init_tokens(request["module"], request.get("tokens", []), request.get("resets"))
+        init_tokens(request["module"], request.get("tokens", []), request.get("resets"),
+                    request.get("changes"))
     except (InitError, OSError, KeyError, ValueError) as exc:
         # Never echo the request: it holds PINs.
         print(f"error: {type(exc).__name__}: {exc}" if isinstance(exc, InitError)

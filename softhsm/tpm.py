@@ -11,9 +11,13 @@
   socket FILE in the folder, so commands run in a network namespace without a network, as key
   commands must, still reach it).
 - The token store (sqlite) is FOLDER/store (TPM2_PKCS11_STORE). Tokens are made with Debian's
-  `tpm2_ptool` (a module of the system python3): `init` once, then `addtoken` per label. The
-  PINs go to it on stdin, never on a command line. (Tokens made with C_InitToken on the
-  module's empty slot work too, but the module then offers fewer mechanisms: no RSA-PSS.)
+  `tpm2_ptool` (a module of the system python3): `init` once, then `addtoken` per label.
+  `addtoken` runs tpm2-tools with a PIN-derived authorisation (a salted hash of the PIN, which
+  unseals the token's wrapping key) on their command lines, so it is given one-time PINs,
+  which are then changed to the real ones through PKCS#11 (C_SetPIN, softhsm.inittoken, PINs
+  on stdin): the real PINs never reach a command line. (Tokens made with C_InitToken on the
+  module's empty slot avoid tpm2_ptool, but the module then offers fewer mechanisms: no
+  RSA-PSS.)
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -103,6 +108,19 @@ def _stopper(proc: subprocess.Popen[bytes]) -> object:
     return stop
 
 
+def _set_pins(module: str, changes: list[dict[str, str]], variables: dict[str, str]) -> None:
+    """The real PINs, through PKCS#11 C_SetPIN in a child process (PINs on its stdin)."""
+    child = {**os.environ, **variables}
+    child["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).resolve().parent.parent)]
+        + [p for p in child.get("PYTHONPATH", "").split(os.pathsep) if p])
+    r = subprocess.run([sys.executable, "-m", "softhsm.inittoken"],
+                       input=json.dumps({"module": module, "changes": changes}), env=child,
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise ModuleEnvError(f"setting the TPM tokens' PINs failed: {' '.join(r.stderr.split())}")
+
+
 def start_tpm_env(folder: str | os.PathLike[str], labels: list[str]) -> ModuleEnv:
     """Start swtpm, a private D-Bus and tpm2-abrmd, make a token store in `folder` (empty or
     absent) with one token per label (random PINs in pins/)."""
@@ -157,16 +175,21 @@ def start_tpm_env(folder: str | os.PathLike[str], labels: list[str]) -> ModuleEn
                                text=True, timeout=60)
             return r.returncode == 0
         _wait_for(ptool_init, "tpm2-abrmd (tpm2_ptool init)", abrmd, timeout=30)
+        changes = []
         for label in labels:
-            pin, so_pin = random_pin(PIN_LENGTH), random_pin(PIN_LENGTH)
+            once, so_once = random_pin(PIN_LENGTH), random_pin(PIN_LENGTH)
             r = subprocess.run([SYSTEM_PYTHON, "-c", _ADDTOKEN], env=child, text=True,
-                               input=json.dumps({"label": label, "pin": pin, "so_pin": so_pin,
+                               input=json.dumps({"label": label, "pin": once, "so_pin": so_once,
                                                  "store": str(root / "store")}),
                                capture_output=True, timeout=120)
             if r.returncode != 0:
                 detail = " ".join(r.stderr.split())[-300:]
                 raise ModuleEnvError(f"tpm2_ptool addtoken {label!r} failed: {detail}")
-            env.save_pins(label, pin, so_pin)
+            changes.append({"label": label, "old_pin": once, "old_so_pin": so_once,
+                            "pin": random_pin(PIN_LENGTH), "so_pin": random_pin(PIN_LENGTH)})
+        _set_pins(env.module, changes, env.variables)
+        for change in changes:
+            env.save_pins(change["label"], change["pin"], change["so_pin"])
     except BaseException:
         env.stop()
         raise
