@@ -111,3 +111,18 @@ def test_module_found_by_path_and_by_module_path_in_the_uri(case: Case) -> None:
                  "--json", env=unset)
     assert r.returncode == 0, r.output
     assert json.loads(r.stdout)["token"]["module"] == case.module
+
+
+def test_key_generate_through_the_cli_reports_the_token_s_custody_answers(case: Case) -> None:
+    label = unique("cli")
+    r = case.cli("key", "generate", "--token", f"pkcs11:token={case.targets}", "--label", label,
+                 "--algorithm", case.supported[-1], "--pin-source",
+                 case.env.pin_source(case.targets), "--json")
+    assert r.returncode == 0, r.output
+    data = json.loads(r.stdout)
+    key = data["key"]
+    assert key["label"] == label and key["algorithm"] == case.supported[-1]
+    custody = key["custody"]
+    assert custody["local"] and custody["never_extractable"] and custody["always_sensitive"]
+    assert custody["problems"] == CUSTODY_EXTRAS[case.name]
+    assert case.env.pin(case.targets) not in r.output
