@@ -89,3 +89,14 @@ def refuse_unsupported(caps: Capabilities, alg: Algorithm, token_label: str,
     offered = ", ".join(caps.algorithms()) or "none of this tool's algorithms"
     raise AlgorithmError(f"token '{token_label}' (module {module}) cannot make {alg.name} keys: "
                          f"{missing}; it offers {offered}; nothing was generated")
+
+
+# Modules known (by their C_GetInfo library description) to reject a sign-only key template
+# with CKR_GENERAL_ERROR, after printing errors of their own: tpm2-pkcs11 makes every TPM key
+# with the decrypt attribute. Others are tried sign-only first and retried if they refuse.
+NO_SIGN_ONLY_KEYS = {"TPM2.0 Cryptoki"}
+
+
+def sign_only_keys(library_description: str) -> bool:
+    """Whether to ask the module for a sign-only key (CKA_DECRYPT/CKA_ENCRYPT false)."""
+    return library_description.strip() not in NO_SIGN_ONLY_KEYS

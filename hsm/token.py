@@ -40,7 +40,7 @@ from hsm.keys import (
     read_attributes,
     read_custody,
 )
-from hsm.mechanisms import capabilities, module_name, refuse_unsupported
+from hsm.mechanisms import capabilities, module_name, refuse_unsupported, sign_only_keys
 from hsm.tokensigner import TokenSigner, verify_signature
 from hsm.uri import Pkcs11URI, format_uri
 from hsm.x509 import DEFAULT_VALIDITY, issue_root_certificate
@@ -251,6 +251,8 @@ class Token:
                        (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY, ObjectClass.CERTIFICATE)):
                 key_id = candidate
         try:
+            if not sign_only_keys(self._login.module.description):
+                raise p11.TemplateInconsistent()  # known not to make them: skip the attempt
             public, private = self._generate(session, alg, label, key_id, sign_only=True)
         except (p11.GeneralError, p11.TemplateInconsistent, p11.AttributeValueInvalid):
             # Some modules cannot make a sign-only key (tpm2-pkcs11); try once with ENCRYPT /
