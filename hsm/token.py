@@ -250,22 +250,20 @@ class Token:
             if not any(self._objects(session, c, key_id=candidate) for c in
                        (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY, ObjectClass.CERTIFICATE)):
                 key_id = candidate
-        try:
-            if not sign_only_keys(self._login.module.description):
-                raise p11.TemplateInconsistent()  # known not to make them: skip the attempt
-            public, private = self._generate(session, alg, label, key_id, sign_only=True)
-        except (p11.GeneralError, p11.TemplateInconsistent, p11.AttributeValueInvalid):
-            # Some modules cannot make a sign-only key (tpm2-pkcs11); try once with ENCRYPT /
-            # DECRYPT left to the module, and report what it made (custody evidence).
+        # Sign-only first, unless the module is known not to make such keys; a module that
+        # refuses the sign-only template (tpm2-pkcs11) gets one more try with ENCRYPT/DECRYPT
+        # left to it, and what it made is reported as custody evidence.
+        attempts = [True, False] if sign_only_keys(self._login.module.description) else [False]
+        for n, sign_only in enumerate(attempts, 1):
             try:
-                public, private = self._generate(session, alg, label, key_id, sign_only=False)
+                public, private = self._generate(session, alg, label, key_id,
+                                                 sign_only=sign_only)
+                break
+            except (p11.GeneralError, p11.TemplateInconsistent, p11.AttributeValueInvalid) as exc:
+                if n == len(attempts):
+                    raise self._generation_error(alg, exc) from None
             except p11.PKCS11Error as exc:
-                raise TokenOperationError(f"token '{self.label}' could not generate a "
-                                          f"{alg.name} key ({type(exc).__name__}); nothing "
-                                          "was stored") from None
-        except p11.PKCS11Error as exc:
-            raise TokenOperationError(f"token '{self.label}' could not generate a {alg.name} key "
-                                      f"({type(exc).__name__}); nothing was stored") from None
+                raise self._generation_error(alg, exc) from None
         info = self._key_info({"label": label, "id": key_id, "private": private,
                                "public": public})
         problem = self._self_test(info, private)
@@ -278,6 +276,10 @@ class Token:
             raise TokenOperationError(f"token '{self.label}' generated a {alg.name} key that "
                                       f"failed its checks ({problem}); the key was destroyed")
         return info
+
+    def _generation_error(self, alg: Algorithm, exc: p11.PKCS11Error) -> TokenOperationError:
+        return TokenOperationError(f"token '{self.label}' could not generate a {alg.name} key "
+                                   f"({type(exc).__name__}); nothing was stored")
 
     @staticmethod
     def _generate(session: Any, alg: Algorithm, label: str, key_id: bytes, *,
