@@ -14,7 +14,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
+from pkcs11 import DEFAULT, Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.exceptions import PKCS11Error
 
 from hsm.errors import AlgorithmError
@@ -61,9 +61,12 @@ def get_algorithm(name: str) -> Algorithm:
                              f"{', '.join(ALGORITHMS)}") from None
 
 
-def keypair_templates(algorithm: Algorithm, label: str,
-                      key_id: bytes) -> tuple[dict[Attribute, Any], dict[Attribute, Any]]:
-    """(public, private) templates for C_GenerateKeyPair."""
+def keypair_templates(algorithm: Algorithm, label: str, key_id: bytes, *,
+                      sign_only: bool = True) -> tuple[dict[Attribute, Any], dict[Attribute, Any]]:
+    """(public, private) templates for C_GenerateKeyPair. `sign_only=False` leaves
+    CKA_ENCRYPT/CKA_DECRYPT to the module: tpm2-pkcs11 makes every EC key with the TPM's
+    decrypt attribute and fails (CKR_GENERAL_ERROR) when asked for DECRYPT=false; the key's
+    real answer is then read back and reported as custody evidence."""
     public: dict[Attribute, Any] = {
         Attribute.CLASS: ObjectClass.PUBLIC_KEY, Attribute.KEY_TYPE: algorithm.key_type,
         Attribute.TOKEN: True, Attribute.PRIVATE: False, Attribute.LABEL: label,
@@ -82,6 +85,9 @@ def keypair_templates(algorithm: Algorithm, label: str,
         Attribute.SIGN: True, Attribute.DECRYPT: False, Attribute.UNWRAP: False,
         Attribute.DERIVE: False, Attribute.SIGN_RECOVER: False,
     }
+    if not sign_only:
+        public[Attribute.ENCRYPT] = DEFAULT
+        private[Attribute.DECRYPT] = DEFAULT
     return public, private
 
 
@@ -106,6 +112,11 @@ CUSTODY_EXPECTED: dict[str, bool] = {
     "extractable": False, "token": True, "private": True, "sign": True, "decrypt": False,
     "unwrap": False, "derive": False,
 }
+# Of those, what says the key was born on the token and cannot leave it: a key the token says
+# fails one of these is refused. The others (extra capabilities such as decrypt) are reported,
+# not refused: some modules cannot make a sign-only key (tpm2-pkcs11 keys can also decrypt).
+CUSTODY_ESSENTIAL = ("local", "never_extractable", "always_sensitive", "sensitive",
+                     "extractable", "token", "private", "sign")
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,15 @@ class Custody:
             elif have != want:
                 out.append(f"{name}={'true' if have else 'false'}")
         return out
+
+    @property
+    def essential_problems(self) -> list[str]:
+        """Where the key was born or whether it can leave the token, answered WRONG by the
+        token. A token that does not answer ("name unknown", e.g. a module without
+        CKA_ALWAYS_SENSITIVE) is reported in `problems`, not counted here: the officer sees
+        exactly what the token would not say."""
+        return [p for p in self.problems
+                if "=" in p and p.split("=")[0] in CUSTODY_ESSENTIAL]
 
     @property
     def ok(self) -> bool:

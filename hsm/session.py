@@ -32,6 +32,7 @@ from hsm.errors import (
 )
 from hsm.module import Module, ModuleRegistry, choose_modules
 from hsm.pin import PinPrompt, PinSource, parse_pin_source, read_pin
+from hsm.pinlimits import pin_limits
 from hsm.token import Token
 from hsm.uri import Pkcs11URI, format_uri, parse_uri, redact
 
@@ -166,6 +167,7 @@ class TokenLogin:
         else:
             pin = read_pin(source, label, prompt=pool.prompt, warn=pool.warn)
             user_pin = pin.reveal()
+            check_pin_length(user_pin, label, source, self.module.path, self.info.slot_id)
         try:
             session = self._pk_token.open(rw=rw, user_pin=user_pin)
         except p11.UserAlreadyLoggedIn:
@@ -205,6 +207,21 @@ class TokenLogin:
                     pass  # the token may have gone; nothing left to release
 
 
+def check_pin_length(pin: str, label: str, source: PinSource, module_path: str,
+                     slot_id: int) -> None:
+    """Refuse, before C_Login, a PIN whose length the token says it never accepts: some
+    tokens (openCryptoki) count it as a wrong PIN towards locking. Never shows the PIN."""
+    limits = pin_limits(module_path, slot_id)
+    if limits is None:
+        return
+    low, high = limits
+    size = len(pin.encode("utf-8"))
+    if size < low or size > high:
+        raise PinError(f"the PIN from {source.describe()} cannot be right for token '{label}': "
+                       f"it takes PINs of {low} to {high} characters (ulMinPinLen/ulMaxPinLen); "
+                       "nothing was tried, so no attempt was counted; check the PIN source")
+
+
 def locked_message(label: str) -> str:
     return (f"the user PIN of token '{label}' is locked (CKR_PIN_LOCKED): no attempt was made; "
             "its security officer must unblock it (reset the user PIN) before it can sign")
@@ -223,6 +240,15 @@ def login_error(exc: p11.PKCS11Error, label: str, flags_after: int = 0) -> HSMEr
             msg += "; the token now counts failed attempts (CKF_USER_PIN_COUNT_LOW)"
         return PinIncorrectError(msg + "; nothing was done, check the PIN and run again")
     if isinstance(exc, p11.PinLocked):
+        if flags_after and not flags_after & TokenFlag.USER_PIN_LOCKED:
+            # A TPM 2.0 (tpm2-pkcs11) answers so in dictionary-attack lockout: the whole TPM,
+            # every token on it, refuses PINs; no token flag says so and no SO PIN undoes it.
+            return PinLockedError(
+                f"token '{label}' refuses every PIN for now (CKR_PIN_LOCKED) although it does "
+                "not flag its user PIN as locked: a TPM in dictionary-attack lockout after "
+                "wrong PINs (this covers every token on that TPM); wait for the TPM's lockout "
+                "recovery time or have its owner clear it (tpm2_dictionarylockout "
+                "--clear-lockout), then run again")
         return PinLockedError(locked_message(label))
     if isinstance(exc, p11.PinLenRange):
         return PinError(f"the PIN given for token '{label}' has a length the token does not "

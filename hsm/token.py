@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import SignatureAlgorithmOID
-from pkcs11 import Attribute, CertificateType, Mechanism, MechanismFlag, ObjectClass
+from pkcs11 import Attribute, CertificateType, MechanismFlag, ObjectClass
 from pkcs11 import exceptions as p11
 
 from hsm.errors import (
@@ -40,6 +40,7 @@ from hsm.keys import (
     read_attributes,
     read_custody,
 )
+from hsm.mechanisms import capabilities, module_name, refuse_unsupported, sign_only_keys
 from hsm.tokensigner import TokenSigner, verify_signature
 from hsm.uri import Pkcs11URI, format_uri
 from hsm.x509 import DEFAULT_VALIDITY, issue_root_certificate
@@ -234,8 +235,9 @@ class Token:
         """Generate a signing key pair ON the token; returns it with its custody evidence."""
         _check_label(label)
         alg = get_algorithm(algorithm)
+        # Asked of the token before the PIN: a module that lacks the algorithm is refused first.
+        refuse_unsupported(capabilities(self._login.slot), alg, self.label, self.module_name)
         session = self._user()
-        self._check_mechanisms(alg)
         for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY, ObjectClass.CERTIFICATE):
             if self._objects(session, cls, label=label):
                 raise KeyExistsError(f"token '{self.label}' already has a key labelled '{label}';"
@@ -248,15 +250,20 @@ class Token:
             if not any(self._objects(session, c, key_id=candidate) for c in
                        (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY, ObjectClass.CERTIFICATE)):
                 key_id = candidate
-        public_t, private_t = keypair_templates(alg, label, key_id)
-        try:
-            public, private = session.generate_keypair(
-                alg.key_type, alg.bits if alg.is_rsa else None, id=key_id, label=label,
-                store=True, capabilities=MechanismFlag.SIGN | MechanismFlag.VERIFY,
-                mechanism=alg.gen_mechanism, public_template=public_t, private_template=private_t)
-        except p11.PKCS11Error as exc:
-            raise TokenOperationError(f"token '{self.label}' could not generate a {alg.name} key "
-                                      f"({type(exc).__name__}); nothing was stored") from None
+        # Sign-only first, unless the module is known not to make such keys; a module that
+        # refuses the sign-only template (tpm2-pkcs11) gets one more try with ENCRYPT/DECRYPT
+        # left to it, and what it made is reported as custody evidence.
+        attempts = [True, False] if sign_only_keys(self._login.module.description) else [False]
+        for n, sign_only in enumerate(attempts, 1):
+            try:
+                public, private = self._generate(session, alg, label, key_id,
+                                                 sign_only=sign_only)
+                break
+            except (p11.GeneralError, p11.TemplateInconsistent, p11.AttributeValueInvalid) as exc:
+                if n == len(attempts):
+                    raise self._generation_error(alg, exc) from None
+            except p11.PKCS11Error as exc:
+                raise self._generation_error(alg, exc) from None
         info = self._key_info({"label": label, "id": key_id, "private": private,
                                "public": public})
         problem = self._self_test(info, private)
@@ -270,31 +277,32 @@ class Token:
                                       f"failed its checks ({problem}); the key was destroyed")
         return info
 
-    def _check_mechanisms(self, alg: Algorithm) -> None:
-        slot = self._login.slot
-        try:
-            mechanisms = slot.get_mechanisms()
-        except p11.PKCS11Error:
-            return  # some tokens cannot tell; generation will say if it fails
-        sign = {"ecdsa": Mechanism.ECDSA, "rsapss": Mechanism.RSA_PKCS_PSS,
-                "eddsa": Mechanism.EDDSA}[alg.method]
-        for mech in (alg.gen_mechanism, sign):
-            if mech not in mechanisms:
-                raise AlgorithmError(f"token '{self.label}' does not support {alg.name} "
-                                     f"(no CKM_{mech.name})")
-        if alg.is_rsa:
-            try:
-                info = slot.get_mechanism_info(alg.gen_mechanism)
-            except p11.PKCS11Error:
-                return
-            if not info.min_key_length <= alg.bits <= info.max_key_length:
-                raise AlgorithmError(f"token '{self.label}' supports RSA keys of "
-                                     f"{info.min_key_length}-{info.max_key_length} bits, "
-                                     f"not {alg.bits}")
+    def _generation_error(self, alg: Algorithm, exc: p11.PKCS11Error) -> TokenOperationError:
+        return TokenOperationError(f"token '{self.label}' could not generate a {alg.name} key "
+                                   f"({type(exc).__name__}); nothing was stored")
+
+    @staticmethod
+    def _generate(session: Any, alg: Algorithm, label: str, key_id: bytes, *,
+                  sign_only: bool) -> tuple[Any, Any]:
+        public_t, private_t = keypair_templates(alg, label, key_id, sign_only=sign_only)
+        return session.generate_keypair(
+            alg.key_type, alg.bits if alg.is_rsa else None, id=key_id, label=label,
+            store=True, capabilities=MechanismFlag.SIGN | MechanismFlag.VERIFY,
+            mechanism=alg.gen_mechanism, public_template=public_t, private_template=private_t)
+
+    @property
+    def module_name(self) -> str:
+        """The token's module as messages name it."""
+        return module_name(self._login.module.path, self._login.module.description)
+
+    def algorithms(self) -> list[str]:
+        """The algorithms this token can generate and sign with (its mechanism list)."""
+        return capabilities(self._login.slot).algorithms()
 
     def _self_test(self, info: KeyInfo, private: Any) -> str | None:
-        if info.custody is None or not info.custody.ok:
-            return "custody attributes: " + ", ".join(info.custody.problems if info.custody
+        if info.custody is None or info.custody.essential_problems:
+            return "custody attributes: " + ", ".join(info.custody.essential_problems
+                                                       if info.custody
                                                        else ["private key not readable"])
         if info.public_key is None or info.algorithm is None:
             return "public key not readable"

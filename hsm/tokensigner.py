@@ -23,6 +23,9 @@ from hsm.keys import Algorithm
 
 PSS_PARAMS = (Mechanism.SHA256, MGF.SHA256, 32)
 PSS_SALT = 32
+# DER DigestInfo prefix for SHA-256 (RFC 8017 9.2): with CKM_RSA_PKCS over prefix + digest the
+# token makes the same PKCS#1 v1.5 signature as CKM_SHA256_RSA_PKCS over the message.
+SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
 
 
 class TokenSigner:
@@ -93,6 +96,13 @@ class TokenSigner:
         if self._method == "rsapss":
             try:
                 return self._key.sign(tbs, mechanism=Mechanism.SHA256_RSA_PKCS)
+            except p11.MechanismInvalid:
+                pass  # e.g. openCryptoki's software token: hash here, pad on the token
+            except p11.PKCS11Error as exc:
+                raise self._error(exc) from None
+            try:
+                return self._key.sign(SHA256_DIGEST_INFO + hashlib.sha256(tbs).digest(),
+                                      mechanism=Mechanism.RSA_PKCS)
             except p11.PKCS11Error as exc:
                 raise self._error(exc) from None
         raise AlgorithmError("Notary root certificates hold ECDSA or RSA keys only")

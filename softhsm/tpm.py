@@ -1,0 +1,196 @@
+"""A throwaway TPM 2.0 token: swtpm + tpm2-abrmd + tpm2-pkcs11, all state in one folder.
+
+    env = start_tpm_env("/tmp/t", ["tpm-root", "tpm-targets"])
+    ... CEREMONY_PKCS11_MODULE / TPM2_PKCS11_* from env.env ...
+    env.stop()
+
+- `swtpm` (a software TPM 2.0) listens on 127.0.0.1 only, state in FOLDER/tpm-state.
+- `tpm2-abrmd` is the resource manager between the TPM and its clients: without it
+  tpm2-pkcs11 runs the TPM out of object slots (`Esys_Create(0x902) - tpm:warn(2.0): out of
+  memory for object contexts`). It talks to clients over a private D-Bus (`dbus-daemon` with a
+  socket FILE in the folder, so commands run in a network namespace without a network, as key
+  commands must, still reach it).
+- The token store (sqlite) is FOLDER/store (TPM2_PKCS11_STORE). Tokens are made with Debian's
+  `tpm2_ptool` (a module of the system python3): `init` once, then `addtoken` per label.
+  `addtoken` runs tpm2-tools with a PIN-derived authorisation (a salted hash of the PIN, which
+  unseals the token's wrapping key) on their command lines, so it is given one-time PINs,
+  which are then changed to the real ones through PKCS#11 (C_SetPIN, softhsm.inittoken, PINs
+  on stdin): the real PINs never reach a command line. (Tokens made with C_InitToken on the
+  module's empty slot avoid tpm2_ptool, but the module then offers fewer mechanisms: no
+  RSA-PSS.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from softhsm.moduleenv import ModuleEnv, ModuleEnvError, find_module, random_pin
+
+TPM_MODULE_NAMES = ["libtpm2_pkcs11.so", "libtpm2_pkcs11.so.1"]
+SYSTEM_PYTHON = "/usr/bin/python3"
+# The user PIN: tpm2-pkcs11 accepts any length; 8 keeps one PIN policy across the modules.
+PIN_LENGTH = 8
+
+# Runs inside Debian's python3: sets tpm2_ptool's arguments in-process (so the PINs, read from
+# stdin, never appear in a process's argv) and runs its `addtoken`.
+_ADDTOKEN = """
+import json, sys
+req = json.loads(sys.stdin.read())
+sys.argv = ["tpm2_ptool", "addtoken", "--pid=1", "--label=" + req["label"],
+            "--sopin=" + req["so_pin"], "--userpin=" + req["pin"], "--path=" + req["store"]]
+from tpm2_pkcs11.tpm2_ptool import main
+main()
+"""
+
+_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+def find_tpm_module() -> str:
+    return find_module(TPM_MODULE_NAMES)
+
+
+def _free_port_pair() -> int:
+    """A free loopback port whose successor is free too: the swtpm TCTI finds the control
+    channel at port + 1."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port < 65535 and not _port_open(port + 1):
+            return port
+    raise ModuleEnvError("no two consecutive free loopback ports for swtpm")
+
+
+def _wait_for(check: object, what: str, proc: subprocess.Popen[bytes] | None = None,
+              timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        if proc is not None and proc.poll() is not None:
+            raise ModuleEnvError(f"{what} exited with {proc.returncode} while starting")
+        time.sleep(0.1)
+    raise ModuleEnvError(f"{what} did not come up within {timeout:.0f} s")
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _stopper(proc: subprocess.Popen[bytes]) -> object:
+    def stop() -> None:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    return stop
+
+
+def _set_pins(module: str, changes: list[dict[str, str]], variables: dict[str, str]) -> None:
+    """The real PINs, through PKCS#11 C_SetPIN in a child process (PINs on its stdin)."""
+    child = {**os.environ, **variables}
+    child["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).resolve().parent.parent)]
+        + [p for p in child.get("PYTHONPATH", "").split(os.pathsep) if p])
+    r = subprocess.run([sys.executable, "-m", "softhsm.inittoken"],
+                       input=json.dumps({"module": module, "changes": changes}), env=child,
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise ModuleEnvError(f"setting the TPM tokens' PINs failed: {' '.join(r.stderr.split())}")
+
+
+def start_tpm_env(folder: str | os.PathLike[str], labels: list[str]) -> ModuleEnv:
+    """Start swtpm, a private D-Bus and tpm2-abrmd, make a token store in `folder` (empty or
+    absent) with one token per label (random PINs in pins/)."""
+    root = Path(folder).resolve()
+    if root.exists() and any(root.iterdir()):
+        raise ModuleEnvError(f"{root} is not empty; give a fresh folder for a throwaway TPM")
+    for sub in ("tpm-state", "store"):
+        (root / sub).mkdir(parents=True, mode=0o700)
+    env = ModuleEnv(name="tpm2", root=root, module=find_tpm_module(), variables={})
+    logs = open(root / "daemons.log", "ab")  # noqa: SIM115 (kept open for the daemons)
+    env.stoppers.append(logs.close)
+    try:
+        port = _free_port_pair()
+        ctrl = port + 1
+        swtpm = subprocess.Popen(
+            ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={root / 'tpm-state'}",
+             "--server", f"type=tcp,port={port},bindaddr=127.0.0.1",
+             "--ctrl", f"type=tcp,port={ctrl},bindaddr=127.0.0.1",
+             "--flags", "not-need-init,startup-clear"], stdout=logs, stderr=logs)
+        env.stoppers.append(_stopper(swtpm))  # type: ignore[arg-type]
+        _wait_for(lambda: _port_open(port), "swtpm", swtpm)
+
+        bus = root / "bus"
+        (root / "bus.conf").write_text(_BUS_CONFIG.format(socket=bus))
+        dbus = subprocess.Popen(["dbus-daemon", f"--config-file={root / 'bus.conf'}",
+                                 "--nofork"], stdout=logs, stderr=logs)
+        env.stoppers.append(_stopper(dbus))  # type: ignore[arg-type]
+        _wait_for(bus.exists, "dbus-daemon", dbus)
+        bus_address = f"unix:path={bus}"
+
+        abrmd = subprocess.Popen(
+            ["tpm2-abrmd", "--session", "--allow-root",
+             f"--tcti=swtpm:host=127.0.0.1,port={port}"],
+            env={**os.environ, "DBUS_SESSION_BUS_ADDRESS": bus_address},
+            stdout=logs, stderr=logs)
+        env.stoppers.append(_stopper(abrmd))  # type: ignore[arg-type]
+        env.variables = {
+            "DBUS_SESSION_BUS_ADDRESS": bus_address,
+            "TPM2_PKCS11_TCTI": "tabrmd:bus_type=session",
+            "TPM2TOOLS_TCTI": "tabrmd:bus_type=session",
+            "TPM2_PKCS11_STORE": str(root / "store"),
+            # The module and the TSS print to stderr; a ceremony's errors are its own lines.
+            "TPM2_PKCS11_LOG_LEVEL": "0",
+            "TSS2_LOG": "all+NONE",
+        }
+        child = {**os.environ, **env.variables}
+        child.pop("PYTHONPATH", None)  # Debian's python3 with its own packages only
+
+        def ptool_init() -> bool:
+            r = subprocess.run([SYSTEM_PYTHON, "-m", "tpm2_pkcs11.tpm2_ptool", "init",
+                                f"--path={root / 'store'}"], env=child, capture_output=True,
+                               text=True, timeout=60)
+            return r.returncode == 0
+        _wait_for(ptool_init, "tpm2-abrmd (tpm2_ptool init)", abrmd, timeout=30)
+        changes = []
+        for label in labels:
+            once, so_once = random_pin(PIN_LENGTH), random_pin(PIN_LENGTH)
+            r = subprocess.run([SYSTEM_PYTHON, "-c", _ADDTOKEN], env=child, text=True,
+                               input=json.dumps({"label": label, "pin": once, "so_pin": so_once,
+                                                 "store": str(root / "store")}),
+                               capture_output=True, timeout=120)
+            if r.returncode != 0:
+                detail = " ".join(r.stderr.split())[-300:]
+                raise ModuleEnvError(f"tpm2_ptool addtoken {label!r} failed: {detail}")
+            changes.append({"label": label, "old_pin": once, "old_so_pin": so_once,
+                            "pin": random_pin(PIN_LENGTH), "so_pin": random_pin(PIN_LENGTH)})
+        _set_pins(env.module, changes, env.variables)
+        for change in changes:
+            env.save_pins(change["label"], change["pin"], change["so_pin"])
+    except BaseException:
+        env.stop()
+        raise
+    return env
