@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ceremony.notation.errors import CertificateRuleError, NotationError
@@ -51,16 +51,20 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def sign_with(builder: x509.CertificateBuilder | x509.CertificateRevocationListBuilder,
-              issuer: SigningKey) -> bytes:
+def sign_with(builder: x509.CertificateBuilder | x509.CertificateRevocationListBuilder
+              | x509.CertificateSigningRequestBuilder, issuer: SigningKey) -> bytes:
     """DER of `builder` signed by `issuer` (a key on a token or in software)."""
     spec = key_spec(issuer.public_key)
     if isinstance(issuer.public_key, ec.EllipticCurvePublicKey):
         draft = builder.sign(_throwaway("ec"), spec.hash)
     else:
         draft = builder.sign(_throwaway("rsa"), spec.hash, rsa_padding=padding.PKCS1v15())
-    tbs = (draft.tbs_certlist_bytes if isinstance(draft, x509.CertificateRevocationList)
-           else draft.tbs_certificate_bytes)
+    if isinstance(draft, x509.CertificateRevocationList):
+        tbs = draft.tbs_certlist_bytes
+    elif isinstance(draft, x509.CertificateSigningRequest):
+        tbs = draft.tbs_certrequest_bytes
+    else:
+        tbs = draft.tbs_certificate_bytes
     return replace_signature(draft.public_bytes(Encoding.DER), tbs, issuer.sign_x509(tbs))
 
 
@@ -193,3 +197,38 @@ def signing_certificate(issuer: SigningKey, issuer_chain: list[x509.Certificate]
             reasons=None, crl_issuer=None)]), critical=False)
     cert = _checked(sign_with(builder, issuer), issuer_cert)
     return Issued(cert, [cert, *issuer_chain])
+
+
+
+def _tlv(tag: int, value: bytes) -> bytes:
+    n = len(value)
+    if n < 0x80:
+        return bytes([tag, n]) + value
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(raw)]) + raw + value
+
+
+def signing_request(key: SigningKey, subject: x509.Name) -> x509.CertificateSigningRequest:
+    """A PKCS#10 CSR for a key on a token, its signature made by the token.
+
+    `cryptography` puts the signing key's own public key in a CSR, so the
+    CertificationRequestInfo is written here (RFC 2986: version 0, subject, SPKI, empty
+    attributes) and only the AlgorithmIdentifier is taken from a throwaway CSR."""
+    spec = key_spec(key.public_key)
+    spki = key.public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    info = _tlv(0x30, b"\x02\x01\x00" + subject.public_bytes() + spki + b"\xa0\x00")
+    builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
+    kind = "ec" if isinstance(key.public_key, ec.EllipticCurvePublicKey) else "rsa"
+    kwargs = {} if kind == "ec" else {"rsa_padding": padding.PKCS1v15()}
+    draft = builder.sign(_throwaway(kind), spec.hash, **kwargs).public_bytes(Encoding.DER)
+    # draft = SEQUENCE { info, algorithm, signature }: skip its header and its info TLV.
+    body = draft[2 + (draft[1] & 0x7F if draft[1] & 0x80 else 0):]
+    info_len = body[1] & 0x7F if body[1] & 0x80 else 0
+    length = int.from_bytes(body[2:2 + info_len], "big") if info_len else body[1]
+    rest = body[2 + info_len + length:]
+    algorithm = rest[:2 + rest[1]]  # short form: an AlgorithmIdentifier is < 128 bytes
+    der = _tlv(0x30, info + algorithm + _tlv(0x03, b"\x00" + key.sign_x509(info)))
+    csr = x509.load_der_x509_csr(der)
+    if not csr.is_signature_valid:
+        raise NotationError("the token's CSR signature does not verify; nothing was written")
+    return csr
