@@ -5,7 +5,7 @@
                          "revoked": {serial hex: revocation time}}
     <dir>/ca.crt        this CA's certificate (PEM)
     <dir>/chain.pem     this CA's chain up to the root (PEM, this CA first)
-    <dir>/crl.pem       the newest CRL (PEM)
+    <dir>/crl.pem       the newest CRL (PEM; crl.der: the same in DER, to publish)
 
 The token and key label say which key signs; the certificate pins it (the key on the token
 must match the certificate's public key, checked before every signature).

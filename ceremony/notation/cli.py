@@ -220,6 +220,8 @@ def _write_crl(state: CAState, pool: Any,
                    valid_for)
     state.crl_number += 1
     write_atomic(state.folder / "crl.pem", crl.public_bytes(Encoding.PEM))
+    # DER is what a CRL distribution point serves (RFC 5280 4.2.1.13).
+    write_atomic(state.folder / "crl.der", crl.public_bytes(Encoding.DER))
     return crl
 
 

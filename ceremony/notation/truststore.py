@@ -1,10 +1,11 @@
 """Trust material for notation verifiers (trust-store-trust-policy.md; notation-go dir):
 
     <config>/truststore/x509/ca/<store>/<name>.crt   a pinned root CA (PEM)
-    <config>/trustpolicy.oci.json                    the OCI trust policy
+    <config>/trustpolicy.json                        the OCI trust policy
 
-notation >= 1.2 reads `trustpolicy.oci.json` and falls back to the older `trustpolicy.json`;
-this tool writes the new name (pinned and tested with notation v1.3.2). Trusted identities
+The file name is the one notation v1.3.2 (the pinned, tested version) reads: notation-go
+v1.3.2 has dir.PathTrustPolicy = "trustpolicy.json" and does not read
+`trustpolicy.oci.json`; check again when the pinned version changes. Trusted identities
 are the signing certificates' full subjects (`x509.subject: C=.., ST=.., O=.., ...`): the
 specification asks for at least C, ST and O in each.
 """
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from ceremony.notation.errors import NotationError
 from ceremony.notation.files import refuse_existing, write_atomic
 
-POLICY_FILE = "trustpolicy.oci.json"
+POLICY_FILE = "trustpolicy.json"
 _STORE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
