@@ -45,10 +45,14 @@ def _signature_hash(obj: x509.Certificate | x509.CertificateSigningRequest) -> o
 
 def check_csr(csr: x509.CertificateSigningRequest) -> KeySpec:
     """Refuse a CSR that breaks a rule; returns the key spec of the key it asks for."""
-    if not csr.is_signature_valid:
+    _check_hash(_signature_hash(csr), "CSR")  # type: ignore[arg-type]
+    try:
+        valid = csr.is_signature_valid
+    except Exception:  # an algorithm `cryptography` cannot check is refused the same way
+        valid = False
+    if not valid:
         raise CertificateRuleError("rule 'the CSR is signed by its key': the CSR's signature "
                                    "does not verify; ask the requester for a new CSR")
-    _check_hash(_signature_hash(csr), "CSR")  # type: ignore[arg-type]
     spec = key_spec(csr.public_key())
     if not csr.subject.rdns:
         raise CertificateRuleError("rule 'a signing certificate names its signer': the CSR's "
