@@ -64,7 +64,7 @@ def _load_chain(chain_der: list[bytes]) -> list[x509.Certificate]:
 
 def _check_chain(chain: list[x509.Certificate], roots: list[x509.Certificate]) -> None:
     for n, cert in enumerate(chain[1:], start=1):
-        check_ca_certificate(cert, below=len(chain) - 1 - n)
+        check_ca_certificate(cert, below=n - 1)  # CAs between it and the leaf
     for cert, issuer in zip(chain, chain[1:], strict=False):
         try:
             cert.verify_directly_issued_by(issuer)
