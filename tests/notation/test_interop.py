@@ -184,3 +184,31 @@ def test_notation_refuses_after_revocation(world, offline, tmp_path):
                   str(world["ca"] / "ca.crt"), "--crl", str(world["ca"] / "crl.pem"))
     assert bad.returncode == 1 and "was revoked" in bad.stderr
     shutil.rmtree(tmp_path / "sigs")
+
+
+def test_intermediate_on_another_token(world, offline, tmp_path):
+    """root (ca-root) -> intermediate (ca-inter) -> signing key (signer): notation verifies
+    with only the root pinned."""
+    inter = tmp_path / "inter"
+    offline.ok("key", "generate", "--token", "pkcs11:token=ca-inter", "--label", "inter",
+               "--algorithm", "rsa-3072", "--pin-source", offline.pin("ca-inter"))
+    offline.ok("notation", "ca", "intermediate", "--ca-dir", str(world["ca"]), "--out-dir",
+               str(inter), "--token", "pkcs11:token=ca-inter", "--label", "inter",
+               "--subject", "C=US, ST=WA, O=Example, CN=Example Notation Issuing CA",
+               "--pin-source", offline.pin("ca-root"))
+    offline.ok("notation", "ca", "issue", "--ca-dir", str(inter), "--csr",
+               str(world["folder"] / "signer.csr"), "--out", str(tmp_path / "chain.pem"),
+               "--pin-source", offline.pin("ca-inter"))
+    assert len(x509.load_pem_x509_certificates((tmp_path / "chain.pem").read_bytes())) == 3
+    host = world["registry"]
+    desc = push_image(host, "inter", "v1", b"inter")
+    assert run_cli("notation", "resolve", f"{host}/inter:v1", "--out",
+                   str(tmp_path / "req.json")).returncode == 0
+    offline.ok("notation", "sign-descriptors", "--descriptors", str(tmp_path / "req.json"),
+               "--token", "pkcs11:token=signer", "--label", "sign", "--chain",
+               str(tmp_path / "chain.pem"), "--envelope", "jws", "--out-dir",
+               str(tmp_path / "sigs"), "--pin-source", offline.pin("signer"))
+    assert run_cli("notation", "attach", "--signatures", str(tmp_path / "sigs")).returncode == 0
+    n = notation_for(world, tmp_path, [TOKEN_SIGNER])
+    r = n.run("verify", f"{host}/inter@{desc['digest']}")
+    assert r.returncode == 0, r.output
