@@ -179,7 +179,9 @@ def test_notation_refuses_after_revocation(world, offline, tmp_path):
     assert r.returncode != 0
     assert "revoked" in r.output.lower(), r.output
     # and the tool's own verify, given the CRL, refuses it too
-    sig = sorted((tmp_path / "sigs").glob("*.cose"))[0]
+    from ceremony.notation.sign_cli import read_signatures
+    sig = tmp_path / "sig.cose"
+    sig.write_bytes(read_signatures(tmp_path / "sigs")[0][1])
     bad = run_cli("notation", "verify", "--envelope", str(sig), "--root",
                   str(world["ca"] / "ca.crt"), "--crl", str(world["ca"] / "crl.pem"))
     assert bad.returncode == 1 and "was revoked" in bad.stderr
