@@ -214,3 +214,38 @@ def test_intermediate_on_another_token(world, offline, tmp_path):
     n = notation_for(world, tmp_path, [TOKEN_SIGNER])
     r = n.run("verify", f"{host}/inter@{desc['digest']}")
     assert r.returncode == 0, r.output
+
+
+@pytest.mark.parametrize("envelope", ["jws", "cose"])
+def test_rsa_token_key_ps384_accepted_by_notation(world, offline, tmp_path, envelope):
+    """RSA 3072 on the token: RSASSA-PSS with SHA-384 (PS384), digest signed by CKM_RSA_PKCS_PSS."""
+    label = f"sign-rsa-{envelope}"
+    offline.ok("key", "generate", "--token", "pkcs11:token=signer", "--label", label,
+               "--algorithm", "rsa-3072", "--pin-source", offline.pin("signer"))
+    offline.ok("notation", "csr", "--token", "pkcs11:token=signer", "--label", label,
+               "--subject", TOKEN_SIGNER, "--out", str(tmp_path / "rsa.csr"),
+               "--pin-source", offline.pin("signer"))
+    offline.ok("notation", "ca", "issue", "--ca-dir", str(world["ca"]), "--csr",
+               str(tmp_path / "rsa.csr"), "--out", str(tmp_path / "rsa-chain.pem"),
+               "--pin-source", offline.pin("ca-root"))
+    host = world["registry"]
+    desc = push_image(host, "rsa", envelope, f"rsa {envelope}".encode())
+    assert run_cli("notation", "resolve", f"{host}/rsa:{envelope}", "--out",
+                   str(tmp_path / "req.json")).returncode == 0
+    offline.ok("notation", "sign-descriptors", "--descriptors", str(tmp_path / "req.json"),
+               "--token", "pkcs11:token=signer", "--label", label, "--chain",
+               str(tmp_path / "rsa-chain.pem"), "--envelope", envelope, "--expiry", "30d",
+               "--out-dir", str(tmp_path / "sigs"), "--pin-source", offline.pin("signer"))
+    assert run_cli("notation", "attach", "--signatures", str(tmp_path / "sigs")).returncode == 0
+    n = notation_for(world, tmp_path, [TOKEN_SIGNER])
+    r = n.run("verify", f"{host}/rsa@{desc['digest']}")
+    assert r.returncode == 0, r.output
+    r = n.run("inspect", "--output", "json", f"{host}/rsa@{desc['digest']}")
+    assert r.returncode == 0, r.output
+    (sig,) = json.loads(r.stdout)["Signatures"]
+    assert sig["mediaType"] == f"application/{'jose+json' if envelope == 'jws' else 'cose'}"
+    assert sig["signatureAlgorithm"] == "RSASSA-PSS-SHA-384"
+    attrs = sig["signedAttributes"]
+    assert attrs["signingScheme"] == "notary.x509" and attrs["expiry"] > attrs["signingTime"]
+    assert sig["unsignedAttributes"]["signingAgent"] == "notary-ceremony"
+    assert sig["signedArtifact"] == desc
