@@ -204,8 +204,8 @@ def ca_issue(ca_dir: str, csr_path: str, out: str, valid_for: str, crl_url: str 
     cert = issued.certificate
     state.issued[f"{cert.serial_number:x}"] = {
         "subject": cert.subject.rfc4514_string(), "not_after": cert.not_valid_after_utc.isoformat()}
+    state.save()  # the serial is on record before the certificate leaves: always revocable
     write_atomic(Path(out), issued.chain_pem())
-    state.save()
     emit({"out": out, "key": spec.name, "certificate": _cert_json(cert)}, as_json, lambda d: (
         click.echo(f"signing certificate ({d['key']}) written to {d['out']}"),
         _print_cert(d["certificate"])))
