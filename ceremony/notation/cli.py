@@ -195,6 +195,9 @@ def ca_issue(ca_dir: str, csr_path: str, out: str, valid_for: str, crl_url: str 
     spec = check_csr(csr)
     validity = _validity(valid_for)
     refuse_existing([Path(out)], force)
+    from ceremony.notation.review import issuance_lines
+    for line in issuance_lines(csr, spec, state.chain, validity, crl_url):
+        click.echo(line, err=True)
     _offline(allow_network)
     with _pool(module, pin_source) as pool:
         issuer = _token_key(pool, state.token, state.label)

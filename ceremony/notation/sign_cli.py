@@ -100,6 +100,10 @@ def sign_descriptors(descriptors: str, token: str, label: str, chain_path: str,
     folder = Path(out_dir)
     refuse_existing([folder / "signatures.json"], force)
     _offline(allow_network)
+    from ceremony.notation.review import signing_lines
+    media = JWS_MEDIA_TYPE if envelope_type == "jws" else COSE_MEDIA_TYPE
+    for line in signing_lines(artifacts, chain[0], media, lifetime):
+        click.echo(line, err=True)
     chain_der = [c.public_bytes(Encoding.DER) for c in chain]
     thumbprints = [c.fingerprint(hashes.SHA256()).hex() for c in chain]
     module_ = jws if envelope_type == "jws" else cose

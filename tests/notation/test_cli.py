@@ -46,6 +46,12 @@ def test_openssl_csr_issued_and_pins_kept_secret(offline, tmp_path):
                    "--pin-source", offline.pin("ca-root"))
     data = json.loads(r.stdout)
     assert data["key"] == "EC P-384"
+    # the review (stderr, before the token is used): subject, key, its fingerprint, chain
+    assert "review: issue a Notary Project signing certificate" in r.stderr
+    assert "CN=openssl signer" in r.stderr and "EC P-384 (signs ES384)" in r.stderr
+    from ceremony.notation.review import key_fingerprint
+    csr = x509.load_pem_x509_csr((tmp_path / "o.csr").read_bytes())
+    assert key_fingerprint(csr.public_key()) in r.stderr
     leaf = x509.load_pem_x509_certificates((tmp_path / "chain.pem").read_bytes())[0]
     assert data["certificate"]["serial"] == f"{leaf.serial_number:x}"
     assert f"{leaf.serial_number:x}" in json.loads((ca / "ca.json").read_text())["issued"]
@@ -75,7 +81,10 @@ def test_sign_descriptors_refuses_a_chain_of_another_key(offline, tmp_path):
                     str(tmp_path / "chain.pem"), "--out-dir", str(tmp_path / "sigs"),
                     "--pin-source", offline.pin("signer"))
     assert r.returncode == 1 and "is not the key of" in r.stderr, r.output
-    assert len(r.stderr.strip().splitlines()) == 1
+    # the review came first (stderr); then exactly one error line, the last
+    lines = r.stderr.strip().splitlines()
+    assert lines[0].startswith("review: sign 1 artifact(s)")
+    assert [x for x in lines if x.startswith("error:")] == [lines[-1]]
     assert not (tmp_path / "sigs" / "signatures.json").exists()
 
 
