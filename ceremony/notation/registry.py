@@ -91,6 +91,8 @@ class Registry:
                                 "address and that it is running") from None
         with resp:
             length = resp.headers.get("Content-Length")
+            if method == "HEAD":   # the length of a HEAD answer is the object's, not a body
+                return resp.status, {k.lower(): v for k, v in resp.headers.items()}, b""
             if length is not None and (not length.isdigit() or int(length) > limit):
                 raise RegistryError(f"registry {self.host} announces a {length}-byte answer for "
                                     f"{path} (limit {limit}): refusing it")
