@@ -19,6 +19,7 @@ FORBIDDEN_EKUS = {
     ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
     ExtendedKeyUsageOID.EMAIL_PROTECTION: "emailProtection",
     ExtendedKeyUsageOID.TIME_STAMPING: "timeStamping",
+    ExtendedKeyUsageOID.OCSP_SIGNING: "OCSPSigning",
 }
 
 

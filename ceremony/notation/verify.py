@@ -63,6 +63,16 @@ def _load_chain(chain_der: list[bytes]) -> list[x509.Certificate]:
 
 
 def _check_chain(chain: list[x509.Certificate], roots: list[x509.Certificate]) -> None:
+    # Only the last certificate may be self-signed: no self-signed leaf, no repeated root
+    # (notation-core-go x509.ValidateCodeSigningCertChain).
+    if len(chain) < 2:
+        raise SignatureVerificationError("the chain holds only the signing certificate: a "
+                                         "self-signed signing certificate is not allowed")
+    for cert in chain[:-1]:
+        if cert.issuer == cert.subject:
+            raise SignatureVerificationError(
+                f"certificate '{cert.subject.rfc4514_string()}' is self-signed but not the "
+                "last of the chain")
     for n, cert in enumerate(chain[1:], start=1):
         check_ca_certificate(cert, below=n - 1)  # CAs between it and the leaf
     for cert, issuer in zip(chain, chain[1:], strict=False):

@@ -168,3 +168,15 @@ def test_alg_must_match_the_key():
     data["protected"] = jws.b64url(json.dumps(prot).encode())
     with pytest.raises(NotationError, match="says ES256"):
         verify(json.dumps(data).encode(), [root])
+
+
+@pytest.mark.parametrize("fmt", [jws, cose], ids=["jws", "cose"])
+def test_chain_shape_refusals(fmt):
+    root, _, issued, leaf = make_pki()
+    chain = der_chain(issued)
+    alone = fmt.sign(TARGET, leaf, chain[:1], signing_time=certs.now())
+    with pytest.raises(NotationError, match="only the signing certificate"):
+        verify(alone, [root])
+    twice = fmt.sign(TARGET, leaf, [*chain, chain[-1]], signing_time=certs.now())
+    with pytest.raises(NotationError, match="self-signed but not the last"):
+        verify(twice, [root])
