@@ -39,13 +39,13 @@ def world(offline, registry, tmp_path_factory):
     o.ok("notation", "ca", "init", "--ca-dir", str(ca), "--token", "pkcs11:token=ca-root",
          "--label", "root", "--subject", ROOT_SUBJECT, "--pin-source", o.pin("ca-root"))
     o.ok("notation", "ca", "crl", "--ca-dir", str(ca), "--pin-source", o.pin("ca-root"))
-    # the token signer: CSR made on the token, certificate with a CRL distribution point
+    # the token signer: CSR made on the token; its certificate has no CRL distribution point
+    # (the revocation test issues its own, with one, so test order does not matter)
     o.ok("notation", "csr", "--token", "pkcs11:token=signer", "--label", "sign",
          "--subject", TOKEN_SIGNER, "--out", str(folder / "signer.csr"),
          "--pin-source", o.pin("signer"))
     o.ok("notation", "ca", "issue", "--ca-dir", str(ca), "--csr", str(folder / "signer.csr"),
-         "--out", str(folder / "signer-chain.pem"), "--crl-url", f"{crl_server.url}/crl.der",
-         "--pin-source", o.pin("ca-root"))
+         "--out", str(folder / "signer-chain.pem"), "--pin-source", o.pin("ca-root"))
     # a local key for `notation sign`
     local = rsa.generate_private_key(65537, 3072)
     (folder / "local.key").write_bytes(local.private_bytes(
@@ -74,7 +74,8 @@ def notation_for(world, tmp_path: Path, identities: list[str], root: Path | None
     return n
 
 
-def sign_with_tool(world, offline, repo: str, tag: str, envelope: str, out: Path) -> str:
+def sign_with_tool(world, offline, repo: str, tag: str, envelope: str, out: Path,
+                   chain: Path | None = None) -> str:
     """resolve (online) -> sign-descriptors (air-gapped, token key) -> attach (online)."""
     host = world["registry"]
     desc = push_image(host, repo, tag, f"{repo}:{tag}".encode())
@@ -82,7 +83,7 @@ def sign_with_tool(world, offline, repo: str, tag: str, envelope: str, out: Path
     assert r.returncode == 0, r.output
     offline.ok("notation", "sign-descriptors", "--descriptors", str(out / "req.json"),
                "--token", "pkcs11:token=signer", "--label", "sign", "--chain",
-               str(world["folder"] / "signer-chain.pem"), "--envelope", envelope,
+               str(chain or world["folder"] / "signer-chain.pem"), "--envelope", envelope,
                "--out-dir", str(out / "sigs"), "--pin-source", offline.pin("signer"))
     r = run_cli("notation", "attach", "--signatures", str(out / "sigs"))
     assert r.returncode == 0, r.output
@@ -168,13 +169,18 @@ def test_notation_sign_with_tool_certificate_and_both_on_one_image(world, offlin
 
 
 def test_notation_refuses_after_revocation(world, offline, tmp_path):
-    ref = sign_with_tool(world, offline, "revoked", "v1", "cose", tmp_path)
+    """A certificate with a CRL distribution point (served on 127.0.0.1): notation fetches
+    the CA's CRL, accepts before `ca revoke` and refuses after it."""
+    chain = tmp_path / "crl-chain.pem"
+    offline.ok("notation", "ca", "issue", "--ca-dir", str(world["ca"]), "--csr",
+               str(world["folder"] / "signer.csr"), "--out", str(chain), "--crl-url",
+               f"{world['crl'].url}/crl.der", "--pin-source", offline.pin("ca-root"))
+    ref = sign_with_tool(world, offline, "revoked", "v1", "cose", tmp_path, chain)
     n = notation_for(world, tmp_path, [TOKEN_SIGNER])
     r = n.run("verify", ref, cache="cache-before")
     assert r.returncode == 0, r.output
     offline.ok("notation", "ca", "revoke", "--ca-dir", str(world["ca"]), "--cert",
-               str(world["folder"] / "signer-chain.pem"), "--pin-source",
-               offline.pin("ca-root"))
+               str(chain), "--pin-source", offline.pin("ca-root"))
     r = n.run("verify", ref, cache="cache-after")
     assert r.returncode != 0
     assert "revoked" in r.output.lower(), r.output
