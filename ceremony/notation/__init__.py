@@ -2,7 +2,9 @@
 issued from CSRs, CRLs, notation trust material, JWS and COSE signature envelopes for OCI
 descriptors, and their offline verification.
 
-Offline modules (never open a socket): errors, keyspec, certs, csrpolicy, crl, castate,
-truststore, payload, jws, cose, verify, files. The online side (an OCI registry) lives in
-`registry` alone and is imported only by the online CLI commands.
+Offline modules (never open a socket): errors, keyspec (key specs, token and software
+signing keys), certs (CA and signing certificates, CSRs), rules (the certificate rules), crl,
+castate (a CA folder), truststore, payload, jws, cose, verify, review, files; the CLI in cli
+and sign_cli. The online side (an OCI registry) lives in `registry` alone and is imported
+only inside the online commands (resolve, attach).
 """
