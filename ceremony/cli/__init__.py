@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "pin": "ceremony.cli.cosign:pin",
     "run": "ceremony.cli.run:run",
     "adopt": "ceremony.cli.adopt:adopt",
+    "notation": "ceremony.notation.cli:notation",
 }
 
 USER_ERRORS = (CeremonyError, HSMError, TransferError)

@@ -1,0 +1,170 @@
+"""`ceremony notation sign-descriptors` and `ceremony notation verify` (offline).
+
+Signatures folder written by sign-descriptors (read by `attach` on the online machine):
+    signatures.json  {"version": 1, "signatures": [{"reference", "descriptor", "envelope"
+                      (standard base64 of the envelope bytes), "mediaType", "thumbprints",
+                      "signingTime"}]}
+One file, written atomically once: a thousand signatures cost one fsync, not a thousand, and
+a run that stops half way leaves nothing that `attach` would take.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from ceremony.airgap import allow_network_option
+from ceremony.cli.common import emit, json_option
+from ceremony.notation import certs, cose, jws
+from ceremony.notation.errors import NotationError
+from ceremony.notation.files import refuse_existing, write_atomic
+from ceremony.notation.payload import COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, Descriptor, strict_json
+
+MAX_DESCRIPTORS = 100_000
+
+
+def read_descriptors(path: Path) -> list[tuple[str, Descriptor]]:
+    try:
+        data = strict_json(path.read_bytes(), str(path))
+    except OSError as exc:
+        raise NotationError(f"cannot read {path}: {exc.strerror}") from None
+    items = data.get("artifacts") if isinstance(data, dict) else None
+    if data.get("version") != 1 or not isinstance(items, list) or not items:
+        raise NotationError(f"{path} is not a descriptors file from `ceremony notation "
+                            "resolve` (version 1, non-empty artifacts)")
+    if len(items) > MAX_DESCRIPTORS:
+        raise NotationError(f"{path} lists {len(items)} artifacts; at most {MAX_DESCRIPTORS}")
+    out = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("reference"), str):
+            raise NotationError(f"{path}: every artifact needs a reference and a descriptor")
+        out.append((item["reference"], Descriptor.from_dict(item.get("descriptor"))))
+    return out
+
+
+def read_signatures(folder: Path) -> list[tuple[dict[str, Any], bytes]]:
+    path = folder / "signatures.json"
+    try:
+        index = strict_json(path.read_bytes(), str(path))
+    except OSError as exc:
+        raise NotationError(f"cannot read {path}: {exc.strerror}") from None
+    entries = index.get("signatures") if isinstance(index, dict) else None
+    if index.get("version") != 1 or not isinstance(entries, list):
+        raise NotationError(f"{path} is not from `ceremony notation sign-descriptors`")
+    out = []
+    for entry in entries:
+        try:
+            out.append((entry, base64.b64decode(entry["envelope"], validate=True)))
+        except (KeyError, TypeError, binascii.Error):
+            raise NotationError(f"{path}: an entry has no base64 envelope") from None
+    return out
+
+
+@click.command("sign-descriptors")
+@click.option("--descriptors", required=True, metavar="FILE",
+              help="From `ceremony notation resolve` on the online machine.")
+@click.option("--token", required=True, metavar="URI", help="Token holding the signing key.")
+@click.option("--label", required=True, help="Label of the signing key.")
+@click.option("--chain", "chain_path", required=True, metavar="FILE",
+              help="The key's certificate chain (PEM, leaf first), from `ca issue`.")
+@click.option("--envelope", "envelope_type", type=click.Choice(["jws", "cose"]), default="jws",
+              show_default=True)
+@click.option("--expiry", metavar="DURATION", help="Signature expiry, e.g. 365d (none default).")
+@click.option("--out-dir", required=True, metavar="DIR")
+@click.option("--pin-source", "pin_source", metavar="SOURCE",
+              help="prompt (default), env:NAME or file:PATH. Never the PIN itself.")
+@click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
+@allow_network_option
+@click.option("--force", is_flag=True, help="Replace an existing signatures folder's files.")
+@json_option
+def sign_descriptors(descriptors: str, token: str, label: str, chain_path: str,
+                     envelope_type: str, expiry: str | None, out_dir: str,
+                     pin_source: str | None, module: str | None, allow_network: bool,
+                     force: bool, as_json: bool) -> None:
+    """Sign OCI descriptors with a key on a token: Notary Project JWS or COSE envelopes."""
+    from ceremony.notation.cli import _load_certs, _offline, _pool, _token_key, _validity
+    from ceremony.notation.rules import check_signing_certificate
+    artifacts = read_descriptors(Path(descriptors))
+    chain = _load_certs(chain_path)
+    check_signing_certificate(chain[0])
+    lifetime = _validity(expiry) if expiry else None
+    folder = Path(out_dir)
+    refuse_existing([folder / "signatures.json"], force)
+    _offline(allow_network)
+    from ceremony.notation.review import signing_lines
+    media = JWS_MEDIA_TYPE if envelope_type == "jws" else COSE_MEDIA_TYPE
+    for line in signing_lines(artifacts, chain[0], media, lifetime):
+        click.echo(line, err=True)
+    chain_der = [c.public_bytes(Encoding.DER) for c in chain]
+    thumbprints = [c.fingerprint(hashes.SHA256()).hex() for c in chain]
+    module_ = jws if envelope_type == "jws" else cose
+    media_type = JWS_MEDIA_TYPE if envelope_type == "jws" else COSE_MEDIA_TYPE
+    entries = []
+    with _pool(module, pin_source) as pool:
+        key = _token_key(pool, token, label)
+        if key.public_key != chain[0].public_key():
+            raise NotationError(f"key '{label}' is not the key of {chain_path}'s signing "
+                                "certificate: give the matching chain")
+        for reference, desc in artifacts:
+            when = certs.now()
+            until = when + lifetime if lifetime else None
+            envelope = module_.sign(desc, key, chain_der, signing_time=when, expiry=until)
+            entries.append({"reference": reference, "descriptor": desc.to_dict(),
+                            "envelope": base64.b64encode(envelope).decode(),
+                            "mediaType": media_type,
+                            "thumbprints": thumbprints, "signingTime": when.isoformat()})
+        logins = pool.logins
+    write_atomic(folder / "signatures.json", (json.dumps(
+        {"version": 1, "signatures": entries}, indent=2) + "\n").encode())
+    data = {"out_dir": out_dir, "signed": len(entries), "mediaType": media_type,
+            "signer": chain[0].subject.rfc4514_string(), "logins": logins}
+    emit(data, as_json, lambda d: click.echo(
+        f"signed {d['signed']} descriptor(s) as {d['mediaType']} by {d['signer']} into "
+        f"{d['out_dir']}"))
+
+
+@click.command("verify")
+@click.option("--envelope", "envelope_path", required=True, metavar="FILE")
+@click.option("--root", "roots", multiple=True, required=True, metavar="FILE",
+              help="Pinned root CA certificate(s).")
+@click.option("--descriptor", "descriptor_path", metavar="FILE",
+              help="The artifact's descriptor (JSON) the signature must be for.")
+@click.option("--crl", "crl_paths", multiple=True, metavar="FILE", help="CRL(s) to check.")
+@json_option
+def verify_command(envelope_path: str, roots: tuple[str, ...], descriptor_path: str | None,
+                   crl_paths: tuple[str, ...], as_json: bool) -> None:
+    """Verify a Notary Project signature envelope offline."""
+    from ceremony.notation.cli import _load_certs, _read
+    from ceremony.notation.verify import verify
+    pinned = [_load_certs(r)[-1] for r in roots]
+    expected = None
+    if descriptor_path:
+        expected = Descriptor.from_dict(strict_json(_read(descriptor_path, "descriptor"),
+                                                    descriptor_path))
+    crls = []
+    for path in crl_paths:
+        raw = _read(path, "CRL")
+        try:
+            crls.append(x509.load_pem_x509_crl(raw) if b"-----BEGIN" in raw
+                        else x509.load_der_x509_crl(raw))
+        except ValueError:
+            raise NotationError(f"{path} is not a CRL (PEM or DER)") from None
+    result = verify(_read(envelope_path, "envelope"), pinned, expected=expected, crls=crls,
+                    at=dt.datetime.now(dt.UTC))
+    c = result.content
+    data = {"valid": True, "mediaType": c.media_type, "signer": result.signer,
+            "signer_sha256": result.fingerprint, "signing_time": c.signing_time.isoformat(),
+            "expiry": c.expiry.isoformat() if c.expiry else None,
+            "artifact": c.target.to_dict(), "signing_agent": c.signing_agent}
+    emit(data, as_json, lambda d: click.echo(
+        f"valid {d['mediaType']} signature by {d['signer']} on {d['artifact']['digest']} "
+        f"(signed {d['signing_time']})"))
