@@ -60,6 +60,7 @@ class Renew(Ceremony):
         if role == ROOT and targets_token:
             raise CeremonyRefused("--targets-token is for --role targets")
         self.role, self.guns, self.all_guns = role, list(guns), all_guns
+        self.shows_pins = role == ROOT
         self.expires = expires
         self.root_uris, self.targets_uri = list(root_tokens), targets_token
         self.snapshot_uri, self.snapshot_expires = snapshot_token, snapshot_expires

@@ -56,6 +56,7 @@ YEARS_10 = dt.timedelta(days=3650)
 class RotateRoot(Ceremony):
     name = "rotate-root"
     operations = ("rotate-root",)
+    shows_pins = True
 
     def __init__(self, *, guns: Sequence[str] = (), all_guns: bool = False,
                  root_tokens: Sequence[str] = (), add_tokens: Sequence[str] = (),

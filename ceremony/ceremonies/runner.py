@@ -58,6 +58,7 @@ from ceremony.errors import MetadataError
 from ceremony.inventory import KeyRecord, TokenRecord
 from ceremony.metadata.keys import Key
 from ceremony.metadata.model import ROOT, SNAPSHOT, AnySigned, Instant, Root, Snapshot
+from ceremony.pins import pin_set
 from ceremony.secrets import check_no_secret
 from ceremony.transcript import Transcript
 from ceremony.workspace import Transaction, Workspace
@@ -151,6 +152,9 @@ class Ceremony:
     name = "ceremony"  # transcript and JSON name, e.g. "rotate-targets"
     operations: tuple[str, ...] = ()  # request operation names it answers
     creates_workspace = False
+    # Whether the summary carries the "pin these" block (ceremonies that make or change the
+    # root certificate IDs verifiers pin: init, rotate root, renew of root).
+    shows_pins = False
 
     def options_record(self) -> dict[str, Any]:
         """The command's choices, for the transcript's start entry."""
@@ -177,6 +181,10 @@ class Ceremony:
     def plan(self, run: Run, state: RepoState) -> Plan:
         raise NotImplementedError
 
+    def confirmed(self, run: Run) -> None:
+        """After the operator confirmed, before signing: keep what was made for the review
+        (e.g. store a root certificate issued for it on its token)."""
+
 
 class Run:
     """The state of one ceremony run, handed to the ceremony's hooks."""
@@ -195,6 +203,7 @@ class Run:
         self.request_bytes = b""
         self.server_key_ids: dict[str, str] = {}  # key ID -> "timestamp"/"snapshot"
         self.new_keys: dict[str, str] = {}  # identity hex -> "generated"/"reused"
+        self.elsewhere: dict[str, str] = {}  # key ID -> where it lives (another site), review
         self.signers = SignerSet()
         self._canonical: dict[str, KeyRecord] | None = None
 
@@ -239,6 +248,8 @@ class Run:
                     f"'{entry.key_label}', present{suffix}")
         if key_id in self.server_key_ids:
             return f"held by the Notary server ({self.server_key_ids[key_id]} key)"
+        if key_id in self.elsewhere:
+            return self.elsewhere[key_id]
         record = self.ws.key(key_id) or self._by_canonical(key)
         if record is not None:
             retired = " RETIRED" if self.ws.is_retired(record.key_id) else ""
@@ -417,6 +428,9 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
                                   "(its content depends on the complete files); bring every "
                                   "token needed, or publish with a server-managed snapshot")
 
+    # The PIN of every token that will sign is checked (and its flags read: PIN count low,
+    # final try) before the review, so nobody reviews and confirms for a token that refuses.
+    run.tokens.login_signing(run.signers)
     header = [f"request bundle sha256 {run.request.digest_hex}",
               f"request words {digest_words(run.request.digest())}",
               f"{len(plans)} repositor{'y' if len(plans) == 1 else 'ies'}, {len(files)} "
@@ -431,10 +445,11 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
     confirm(run, f"Sign {len(files)} file(s) for {len(plans)} repositor"
                   f"{'y' if len(plans) == 1 else 'ies'}, ceremony digest "
                   f"{review.digest.hex()} ({digest_words(review.digest)})?")
-    result = sign_files(files, run.signers)
+    run.ceremony.confirmed(run)
+    signed = sign_files(files, run.signers)
     snapshots = _sign_snapshots(run, plans)
-    t.append("signed", {"token_operations": result.operations + snapshots,
-                        "by_token": result.by_token, "logins": run.tokens.logins,
+    t.append("signed", {"token_operations": signed.operations + snapshots,
+                        "by_token": signed.by_token, "logins": run.tokens.logins,
                         "logins_by_token": run.tokens.logins_by_token()})
 
     response = _response(run, plans)
@@ -445,21 +460,34 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
     write_bundle(opts.out, response, overwrite=opts.force)
     t.output("response", response_bytes, path=str(opts.out),
              bundle_sha256=response.digest_hex, complete=response.complete)
-    return {
+    repositories = [{
+        "gun": p.gun, "complete": p.complete,
+        "files": [{"role": f.role, "version": f.version, "signed_sha256": f.digest,
+                   "signatures": len(f.signatures)} for f in p.files],
+        "missing": missing_signatures(p.files, run.describe_missing),
+        "notes": p.notes, **_pins(run, p)} for p in plans]
+    result = {
         "ceremony": run.ceremony.name, "response": str(opts.out),
         "response_sha256": response.digest_hex,
         "response_words": digest_words(response.digest()), "complete": response.complete,
         "request_sha256": run.request.digest_hex, "review_sha256": review.text_sha256,
         "ceremony_digest": review.digest.hex(), "ceremony_words": digest_words(review.digest),
-        "repositories": [{
-            "gun": p.gun, "complete": p.complete,
-            "files": [{"role": f.role, "version": f.version, "signed_sha256": f.digest,
-                       "signatures": len(f.signatures)} for f in p.files],
-            "missing": missing_signatures(p.files, run.describe_missing),
-            "notes": p.notes} for p in plans],
+        "repositories": repositories,
         "logins": run.tokens.logins, "logins_by_token": run.tokens.logins_by_token(),
-        "signatures": result.operations + snapshots, "workspace": str(run.ws.path),
-    }, changes
+        "signatures": signed.operations + snapshots, "workspace": str(run.ws.path),
+    }
+    if len(repositories) == 1 and "pins" in repositories[0]:
+        result["pins"] = repositories[0]["pins"]
+    return result, changes
+
+
+def _pins(run: Run, p: Plan) -> dict[str, Any]:
+    """{"pins": PinSet.to_json()} for a new root of a ceremony that shows pins, else {}."""
+    root = p.new_root
+    if not run.ceremony.shows_pins or root is None:
+        return {}
+    previous = pin_set(p.gun, p.state.root) if p.state.exists else None
+    return {"pins": pin_set(p.gun, root).to_json(previous)}
 
 
 def show_review(run: Run, review: Review, kind: str) -> None:

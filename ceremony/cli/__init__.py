@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "status": "ceremony.cli.cosign:status",
     "merge": "ceremony.cli.cosign:merge",
     "pin": "ceremony.cli.cosign:pin",
+    "pins": "ceremony.cli.pins:pins",
     "run": "ceremony.cli.run:run",
 }
 

@@ -284,7 +284,8 @@ def key_export(token_uri: str | None, label: str | None, fmt: str, out: str | No
 @click.option("--gun", metavar="GUN", help="The repository (CN of the certificate), e.g. "
                                            "docker.io/library/app.")
 @click.option("--valid-for", "valid_for", default="10y", show_default=True, metavar="DURATION",
-              help="Validity: 10y, 365d, 52w, 12h (a year is 365 days, as in Notary).")
+              help="Validity: 10y, 6m, 365d, 52w, 12h (a year is 365 days, as in Notary; "
+                   "a month 30 days).")
 @click.option("--out", metavar="FILE", help="Where to write the certificate (PEM).")
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.option("--store-on-token", is_flag=True,
@@ -300,7 +301,7 @@ def key_cert(token_uri: str | None, label: str | None, gun: str | None, valid_fo
     """Issue a self-signed root certificate for GUN; the token computes the signature.
 
     Running it again for the same key re-issues (new serial and validity, same key)."""
-    from hsm.x509 import parse_validity
+    from hsm.duration import parse_duration
     _need(token_uri, "--token URI", "the token holding the root key")
     _need(gun, "--gun GUN", "the repository the root certificate is for")
     _need(out, "--out FILE", "where to write the certificate (PEM)")
@@ -308,7 +309,7 @@ def key_cert(token_uri: str | None, label: str | None, gun: str | None, valid_fo
         validate_gun(gun)
     except InvalidName as exc:
         raise HSMError(f"--gun: {exc}") from None
-    validity = parse_validity(valid_for)
+    validity = parse_duration(valid_for, "--valid-for")
     _check_out(out, force)
     _offline(allow_network)
     with _pool(module, pin_source) as pool:
