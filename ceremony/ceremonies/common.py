@@ -10,7 +10,8 @@ from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.request import RepoState
 from ceremony.ceremonies.runner import Run, SnapshotPlan
 from ceremony.ceremonies.signing import Threshold
-from ceremony.metadata.model import SNAPSHOT, Instant
+from ceremony.errors import MetadataError
+from ceremony.metadata.model import ROOT, SNAPSHOT, Instant, Root
 from transfer.bundle import RequestBundle, RequestEntry
 
 
@@ -37,6 +38,25 @@ def select_guns(request: RequestBundle, guns: Sequence[str], all_guns: bool) -> 
 
 def lifetime_expiry(role: str, lifetime: dt.timedelta | None, now: dt.datetime) -> Instant:
     return expiry(lifetime if lifetime is not None else LIFETIMES[role], now)
+
+
+def root_expiry(lifetime: dt.timedelta | None, now: dt.datetime, root: Root) -> Instant:
+    """The expiry of a root re-signed with the same root keys: `lifetime` if given, else the
+    default 10 years capped at the first expiry of the root certificates it keeps listing (a
+    root cannot outlive its certificates: a default ceremony then has nothing to warn about;
+    `renew --reissue-certs` extends both)."""
+    wanted = expiry(lifetime if lifetime is not None else LIFETIMES[ROOT], now)
+    if lifetime is not None:
+        return wanted
+    ends = []
+    for kid in root.roles[ROOT].keyids:
+        try:
+            ends.append(root.keys[kid].certificates[0].not_valid_after_utc)
+        except (MetadataError, IndexError, KeyError, ValueError):
+            continue
+    if ends and min(ends) < wanted.to_datetime():
+        return Instant.from_datetime(min(ends).replace(microsecond=0))
+    return wanted
 
 
 def offline_snapshot(run: Run, state: RepoState) -> bool:
