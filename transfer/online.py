@@ -225,6 +225,10 @@ def fetch_repository(http: NotaryHTTP, gun: str, *, operation: str | None = None
     metadata: dict[str, bytes] = {}
     history: list[bytes] = []
     if status == 404:
+        if operation not in (None, "init"):  # before any key GET: those create server keys
+            raise OnlineError(f"{gun}: the server has no trust data for this repository, so "
+                              f"--operation {operation} cannot apply (is the GUN right?); only "
+                              "init starts a repository; no key was requested")
         if progress:
             progress(f"{gun}: new repository (the server has no trust data)")
         operation = operation or "init"

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from ceremony.ceremonies.build import LIFETIMES, expiry
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.request import RepoState
-from ceremony.ceremonies.runner import Run, SnapshotPlan
+from ceremony.ceremonies.runner import Plan, Run, SnapshotPlan
 from ceremony.ceremonies.signing import Threshold
 from ceremony.errors import MetadataError
 from ceremony.metadata.model import ROOT, SNAPSHOT, Instant, Root
@@ -80,3 +80,13 @@ def snapshot_plan(run: Run, state: RepoState, lifetime: dt.timedelta | None,
     if not offline_snapshot(run, state):
         return None
     return SnapshotPlan(state.snapshot, lifetime_expiry(SNAPSHOT, lifetime, run.now), list(removed))
+
+
+def note_shortening(plan: Plan, gun: str, role: str, old: Instant, new: Instant) -> None:
+    """A new expiry EARLIER than the current one is said first in the review and needs its
+    own confirmation (runner.confirm_shortening)."""
+    if new.to_datetime() < old.to_datetime():
+        message = f"{gun} {role}.json expiry moves EARLIER: {old} -> {new}"
+        plan.notes.insert(0, f"WARNING: {message} (it SHORTENS the lifetime; confirm with "
+                             "--allow-shorter or by typing shorten)")
+        plan.shortened.append(message)

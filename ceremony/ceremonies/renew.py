@@ -21,7 +21,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from ceremony.ceremonies.build import next_root, next_targets
-from ceremony.ceremonies.common import select_guns, snapshot_plan, snapshot_preflight
+from ceremony.ceremonies.common import (
+    note_shortening,
+    select_guns,
+    snapshot_plan,
+    snapshot_preflight,
+)
 from ceremony.ceremonies.errors import CeremonyRefused, MissingSignaturesError
 from ceremony.ceremonies.request import RepoState, check_existing
 from ceremony.ceremonies.rootkeys import (
@@ -171,8 +176,10 @@ class Renew(Ceremony):
                                 thresholds_for(TARGETS, targets, root=state.root))]
             notes = [f"targets.json renewed: expires {state.targets.expires} -> {expires}; "
                      "content unchanged; delegated roles are not re-signed"]
-            return Plan(state, files, {TARGETS: state.targets}, notes,
+            plan = Plan(state, files, {TARGETS: state.targets}, notes,
                         snapshot=snapshot_plan(run, state, self.snapshot_expires))
+            note_shortening(plan, state.gun, TARGETS, state.targets.expires, expires)
+            return plan
         old = state.root
         root = next_root(old, expires)
         issued = self._issued.get(state.gun, {})
@@ -200,9 +207,11 @@ class Renew(Ceremony):
                              "re-issue it in time (--reissue-certs)")
         plan = Plan(state, files, {ROOT: old}, notes, previous_root=state.trusted_root_bytes,
                     snapshot=snapshot_plan(run, state, self.snapshot_expires))
+        note_shortening(plan, state.gun, ROOT, old.expires, expires)
         for kid, (token, info, new) in issued.items():
             plan.keys.append(run.key_record(token, info, new, ROOT, [state.gun],
                                             certificate_pem(new.certificates).decode()))
             plan.retire.append((kid, f"root certificate re-issued as {new.key_id} (the token key "
                                      "stays in use)"))
         return plan
+

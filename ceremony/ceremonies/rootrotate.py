@@ -26,7 +26,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from ceremony.ceremonies.build import next_root, replace_role_keys
-from ceremony.ceremonies.common import select_guns, snapshot_plan, snapshot_preflight
+from ceremony.ceremonies.common import (
+    note_shortening,
+    select_guns,
+    snapshot_plan,
+    snapshot_preflight,
+)
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.request import RepoState, check_existing
 from ceremony.ceremonies.rootkeys import (
@@ -297,6 +302,9 @@ class RotateRoot(Ceremony):
         notes = self._notes(run, old, root, removed, [k for _, k in self._certs[gun]])
         plan = Plan(state, files, {ROOT: old}, notes, previous_root=state.trusted_root_bytes,
                     snapshot=snapshot_plan(run, state, self.snapshot_expires))
+        note_shortening(plan, gun, ROOT, old.expires, root.expires)
+        for path, key in self._certs[gun]:
+            run.elsewhere[key.key_id] = f"held at another site (from --add-cert {path})"
         for token, info, key in issued:
             plan.keys.append(run.key_record(token, info, key, ROOT, [gun],
                                             certificate_pem(key.certificates).decode()))

@@ -97,6 +97,9 @@ class Options:
     pin_sources: Sequence[str] = ()
     module: str | None = None
     partial: bool = False
+    # Accept a new expiry earlier than the current one (scripted runs; interactive runs are
+    # asked to type `shorten`).
+    allow_shorter: bool = False
     # Makes the run's transcript; called like Transcript.create. `ceremony run` passes one that
     # records the ceremony as a step of the script's single transcript.
     transcript_factory: Callable[..., Transcript] | None = None
@@ -132,6 +135,7 @@ class Plan:
     snapshot: SnapshotPlan | None = None
     keys: list[KeyRecord] = field(default_factory=list)
     retire: list[tuple[str, str]] = field(default_factory=list)  # (key ID, reason) when complete
+    shortened: list[str] = field(default_factory=list)  # expiries moved EARLIER, said why
 
     @property
     def gun(self) -> str:
@@ -323,6 +327,31 @@ def confirm(run: Run, question: str) -> None:
         raise CeremonyRefused("not confirmed (the answer was not 'yes'); nothing was signed")
 
 
+def confirm_shortening(run: Run, shortened: list[str]) -> None:
+    """An expiry moved earlier needs its own explicit confirmation: `--allow-shorter`, or
+    `shorten` typed; `--yes` alone refuses (a typo such as 12h for 12y must not pass)."""
+    if not shortened:
+        return
+    what = "; ".join(shortened[:3]) + (f"; and {len(shortened) - 3} more"
+                                       if len(shortened) > 3 else "")
+    question = f"This SHORTENS an expiry ({what})."
+    if run.options.allow_shorter:
+        run.transcript.append("confirmation", {"question": question, "answer": "shorten",
+                                               "via": "--allow-shorter"})
+        return
+    if run.options.yes:
+        raise CeremonyRefused(f"the new expiry is EARLIER than the current one ({what}); give "
+                              "a later --expires, or confirm with --allow-shorter; nothing was "
+                              "signed")
+    answer = run.console.ask(f"{question} Type shorten to accept it: ")
+    run.transcript.append("confirmation", {"question": question,
+                                           "answer": (answer or "").strip()[:64],
+                                           "via": "typed"})
+    if answer is None or answer.strip() != "shorten":
+        raise CeremonyRefused("the shorter expiry was not accepted (the answer was not "
+                              "'shorten'); nothing was signed")
+
+
 def perform(ceremony: Ceremony, options: Options, console: Console) -> dict[str, Any]:
     """Run `ceremony` end to end; returns the JSON summary. Raises CeremonyError (and HSMError,
     TransferError) with one-line messages; the transcript records every refusal and error."""
@@ -442,6 +471,7 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
                           {(p.gun, role): old for p in plans for role, old in p.old.items()},
                           run.signers, run.where, {p.gun: p.notes for p in plans}, header)
     show_review(run, review, "review")
+    confirm_shortening(run, [m for p in plans for m in p.shortened])
     confirm(run, f"Sign {len(files)} file(s) for {len(plans)} repositor"
                   f"{'y' if len(plans) == 1 else 'ies'}, ceremony digest "
                   f"{review.digest.hex()} ({digest_words(review.digest)})?")

@@ -124,7 +124,15 @@ def print_pins(repositories: list[dict[str, Any]], complete: bool) -> None:
 def _common(kwargs: dict[str, Any]) -> dict[str, Any]:
     names = ("workspace", "request", "out", "force", "yes", "participants", "allow_network",
              "pin_sources", "module", "partial", "as_json")
-    return {name: kwargs.pop(name) for name in names}
+    common = {name: kwargs.pop(name) for name in names}
+    common["allow_shorter"] = kwargs.pop("allow_shorter", False)  # renew, rotate root
+    return common
+
+
+allow_shorter_option = click.option(
+    "--allow-shorter", is_flag=True,
+    help="Accept a new expiry EARLIER than the current one (recorded); without it a "
+         "shortening must be confirmed by typing shorten, and --yes alone refuses it.")
 
 
 snapshot_token_option = click.option(
