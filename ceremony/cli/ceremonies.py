@@ -27,8 +27,10 @@ def ceremony_options(f: F) -> F:
     options = [
         click.option("--workspace", metavar="DIR",
                      help="Offline workspace (default: $CEREMONY_WORKSPACE)."),
-        click.option("--request", metavar="REQ", help="Request bundle from `online fetch`."),
-        click.option("--out", metavar="RESP", help="Where to write the response bundle."),
+        click.option("--request", metavar="REQ", required=True,
+                     help="Request bundle from `online fetch`."),
+        click.option("--out", metavar="RESP", required=True,
+                     help="Where to write the response bundle."),
         click.option("--force", is_flag=True, help="Replace an existing --out file."),
         click.option("--yes", is_flag=True,
                      help="Confirm without typing yes (recorded in the transcript)."),

@@ -86,7 +86,7 @@ def _guns(guns: tuple[str, ...], guns_from: str | None) -> list[str]:
               help="Where to write the request bundle.")
 @click.option("--operation", metavar="NAME",
               help="What is asked (required for an existing repository; default for a new "
-                   f"one: init): {OPERATION_LIST}.")
+                   "one: init); the operations are listed above.")
 @click.option("--param", "param_pairs", multiple=True, metavar="KEY=VALUE",
               help="A string parameter of the operation (repeatable).")
 @click.option("--params-json", metavar="JSON", help="Operation parameters as a JSON object.")
@@ -106,6 +106,18 @@ def fetch(guns: tuple[str, ...], guns_from: str | None, server: str, ca: str | N
     timestamp) fetched consistently by hash, and the full root history 1..N. For a new one:
     nothing but the keys. timestamp.key and (see --snapshot-key) snapshot.key are fetched once
     each: before a repository's first root, every GET of a key creates a new one.
+
+    \b
+    Operations (--operation NAME) and the offline command that answers each:
+      init               ceremony init (the default for a new repository)
+      signer-add         ceremony signer add
+      signer-remove      ceremony signer remove
+      delegation-add     ceremony delegation add
+      delegation-remove  ceremony delegation remove
+      rotate-targets     ceremony rotate targets
+      rotate-root        ceremony rotate root
+      renew              ceremony renew
+      pin                ceremony pin (a second site comes to trust the repository)
     """
     if operation is not None and operation not in OPERATIONS:
         raise click.BadParameter(f"unknown operation {operation!r}; use one of: "

@@ -34,7 +34,7 @@ module_option = click.option("--module", "module", metavar="PATH",
 pin_source_option = click.option("--pin-source", "pin_source", metavar="SOURCE",
                                  help="Where the user PIN comes from: prompt (default), "
                                       "env:NAME or file:PATH. Never the PIN itself.")
-token_option = click.option("--token", "token_uri", metavar="URI",
+token_option = click.option("--token", "token_uri", metavar="URI", required=True,
                             help="PKCS#11 URI (pkcs11:token=root-a) or a token label.")
 label_option = click.option("--label", metavar="LABEL", help="Key label (CKA_LABEL).")
 workspace_option = click.option("--workspace", metavar="DIR",
@@ -57,9 +57,7 @@ def _custody_transcript(name: str, workspace: str | None, folder: str | None,
 
     from ceremony.transcript import Transcript
     if folder is None and workspace is None and not os.environ.get("CEREMONY_WORKSPACE"):
-        _warn(f"the custody evidence of this {name} is NOT recorded: give --workspace DIR "
-              "(or set CEREMONY_WORKSPACE) or --transcript-dir DIR")
-        yield None
+        yield None  # _close_transcript warns, once the command succeeded
         return
     if folder is not None:
         from transfer.files import make_dirs
@@ -77,6 +75,8 @@ def _custody_transcript(name: str, workspace: str | None, folder: str | None,
 def _close_transcript(transcript: Any, data: dict[str, Any]) -> None:
     """Close with the outcome and put the final digest (hex and words) into `data`."""
     if transcript is None:
+        _warn("the custody evidence of this command is NOT recorded in a transcript: give "
+              "--workspace DIR (or set CEREMONY_WORKSPACE) or --transcript-dir DIR")
         data.update({"transcript": None, "transcript_sha256": None, "transcript_words": None})
         return
     from transfer.words import digest_words
@@ -214,8 +214,14 @@ def token_keys(uri: str | None, module: str | None, pin_source: str | None,
     """Keys on a token: label, ID, algorithm, Notary key IDs and custody evidence.
 
     Logs in (private keys and their custody attributes are visible only then)."""
+    from hsm.errors import TokenNotFoundError
     with _pool(module, pin_source) as pool:
-        tok = pool.open(uri)
+        try:
+            tok = pool.open(uri)
+        except TokenNotFoundError as exc:  # this command takes the token as its argument
+            raise TokenNotFoundError(str(exc).replace(
+                "choose one with --token pkcs11:token=LABEL",
+                "choose one: ceremony token keys pkcs11:token=LABEL")) from None
         keys = tok.keys()
         data = {"token": tok.info.to_json(), "keys": [_key_json(k) for k in keys]}
 
@@ -257,7 +263,7 @@ def key() -> None:
 
 @key.command("generate")
 @token_option
-@label_option
+@click.option("--label", metavar="LABEL", required=True, help="Key label (CKA_LABEL).")
 @click.option("--algorithm", default="ecdsa-p256", show_default=True, metavar="ALG",
               help="ecdsa-p256, ecdsa-p384, rsa-3072, rsa-4096 or ed25519.")
 @click.option("--id", "key_id", metavar="HEX", help="CKA_ID to use (default: 16 random bytes).")
@@ -350,12 +356,13 @@ def key_export(token_uri: str | None, label: str | None, fmt: str, out: str | No
 @key.command("cert")
 @token_option
 @label_option
-@click.option("--gun", metavar="GUN", help="The repository (CN of the certificate), e.g. "
-                                           "docker.io/library/app.")
+@click.option("--gun", metavar="GUN", required=True,
+              help="The repository (CN of the certificate), e.g. docker.io/library/app.")
 @click.option("--valid-for", "valid_for", default="10y", show_default=True, metavar="DURATION",
               help="Validity: 10y, 6m, 365d, 52w, 12h (a year is 365 days, as in Notary; "
                    "a month 30 days).")
-@click.option("--out", metavar="FILE", help="Where to write the certificate (PEM).")
+@click.option("--out", metavar="FILE", required=True,
+              help="Where to write the certificate (PEM).")
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.option("--store-on-token", is_flag=True,
               help="Also store the certificate on the token (same label and ID), replacing "
