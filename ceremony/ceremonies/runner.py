@@ -57,7 +57,15 @@ from ceremony.ceremonies.tokens import CeremonyTokens
 from ceremony.errors import MetadataError
 from ceremony.inventory import KeyRecord, TokenRecord
 from ceremony.metadata.keys import Key
-from ceremony.metadata.model import ROOT, SNAPSHOT, AnySigned, Instant, Root, Snapshot
+from ceremony.metadata.model import (
+    ROOT,
+    SNAPSHOT,
+    TIMESTAMP,
+    AnySigned,
+    Instant,
+    Root,
+    Snapshot,
+)
 from ceremony.pins import pin_set
 from ceremony.secrets import check_no_secret
 from ceremony.transcript import Transcript
@@ -208,6 +216,8 @@ class Run:
         self.server_key_ids: dict[str, str] = {}  # key ID -> "timestamp"/"snapshot"
         self.new_keys: dict[str, str] = {}  # identity hex -> "generated"/"reused"
         self.elsewhere: dict[str, str] = {}  # key ID -> where it lives (another site), review
+        self.leaving: dict[str, str] = {}  # key ID -> why it leaves (retired when complete)
+        self._present: set[tuple[str, str]] | None = None  # (serial, label) plugged in
         self.signers = SignerSet()
         self._canonical: dict[str, KeyRecord] | None = None
 
@@ -242,24 +252,34 @@ class Run:
                          cert_pem=cert_pem, guns=tuple(all_guns), evidence=custody)
 
     def where(self, key_id: str, key: Key) -> str:
-        """Where a key lives, for the review."""
+        """Where a key lives, for the review: exactly what is true, once."""
         entry = self.signers.find(key)
         ident = identity(key)
         fresh = self.new_keys.get(ident.hex()) if ident is not None else None
-        suffix = f" ({fresh})" if fresh else ""
+        leaves = f"; LEAVES: {self.leaving[key_id]}" if key_id in self.leaving else ""
         if entry is not None:
+            suffix = f" ({fresh})" if fresh and not leaves else ""
             return (f"on token '{entry.token_label}' (serial {entry.token_serial}), key "
-                    f"'{entry.key_label}', present{suffix}")
+                    f"'{entry.key_label}', token present{suffix}{leaves}")
         if key_id in self.server_key_ids:
             return f"held by the Notary server ({self.server_key_ids[key_id]} key)"
         if key_id in self.elsewhere:
-            return self.elsewhere[key_id]
+            return self.elsewhere[key_id] + leaves
         record = self.ws.key(key_id) or self._by_canonical(key)
         if record is not None:
             retired = " RETIRED" if self.ws.is_retired(record.key_id) else ""
+            plugged = (record.token_serial, record.token_label) in self.present_tokens()
+            state = ("token plugged in but not given to this command" if plugged
+                     else "token not present")
             return (f"on token '{record.token_label}' (serial {record.token_serial}), key "
-                    f"'{record.key_label}'{retired}, token not present")
-        return "not in this workspace's inventory"
+                    f"'{record.key_label}'{retired}, {state}{leaves}")
+        return "not in this workspace's inventory" + leaves
+
+    def present_tokens(self) -> set[tuple[str, str]]:
+        """(serial, label) of every token plugged in now (read once per run)."""
+        if self._present is None:
+            self._present = self.tokens.present_set() if self.tokens is not None else set()
+        return self._present
 
     def _by_canonical(self, key: Key) -> KeyRecord | None:
         if self._canonical is None:
@@ -424,6 +444,11 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
     for s in states:
         for role, key in s.server_keys.items():
             run.server_key_ids[key.key_id] = role
+        if s.exists:  # the server's keys root lists, unless this workspace holds them
+            for role in (TIMESTAMP, SNAPSHOT):
+                for kid in s.root.roles[role].keyids:
+                    if run.ws.key(kid) is None:
+                        run.server_key_ids.setdefault(kid, role)
     t.append("checked", {"repositories": [
         {"gun": s.gun, "operation": s.entry.operation, "exists": s.exists,
          "root_version": s.root.version if s.exists else None,
@@ -443,6 +468,7 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
     run.ceremony.prepare(run, states)
     plans = [run.ceremony.plan(run, s) for s in states]
     files = [f for p in plans for f in p.files]
+    run.leaving = {kid: why for p in plans for kid, why in p.retire}
     run.signers = run.tokens.locate([k for f in files for k in f.keys.values()])
     unmet = plan_missing(files, run.signers)
     partial = bool(unmet)

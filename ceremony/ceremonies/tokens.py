@@ -156,15 +156,23 @@ class CeremonyTokens:
 
     def present(self) -> str:
         """The tokens present right now, for error messages ("tokens present: ...")."""
+        found = [f"'{label}' (serial {serial})" for serial, label in self._plugged()]
+        return ", ".join(found) if found else "none"
+
+    def present_set(self) -> set[tuple[str, str]]:
+        """(serial, label) of the tokens present right now."""
+        return set(self._plugged())
+
+    def _plugged(self) -> list[tuple[str, str]]:
         found = []
         try:
             for _module, slots in self.pool.slots():
                 for slot in slots:
                     if slot.token is not None:
-                        found.append(f"'{slot.token.label}' (serial {slot.token.serial})")
+                        found.append((slot.token.serial, slot.token.label))
         except HSMError:
             pass
-        return ", ".join(found) if found else "none"
+        return found
 
     # -- keys ------------------------------------------------------------------------------
     def keys(self, token: Token) -> list[KeyInfo]:
