@@ -11,7 +11,7 @@ and without the keys named by `--remove-key` (cert or canonical key ID) or `--re
 `--remove-token OLD` (or `--remove-key OLD`) plus `--add-token NEW`. `--root-threshold` sets
 the new threshold (default: unchanged).
 
-Notary's rotation rule (NOTARY-COMPAT.md): the new root carries the OLD root's threshold of
+Notary's rotation rule (docs/verify.md): the new root carries the OLD root's threshold of
 signatures from the old root keys AND its own threshold from its own keys. Both are checked
 before any key is made; if the tokens present cannot meet them the ceremony refuses, naming each
 missing key (key IDs and token labels from the inventory), or with `--partial` writes a partial
