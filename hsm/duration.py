@@ -21,7 +21,7 @@ YEAR = dt.timedelta(days=365)  # Notary's `notary.Year`
 UNITS = {"y": YEAR, "m": dt.timedelta(days=30), "w": dt.timedelta(weeks=1),
          "d": dt.timedelta(days=1), "h": dt.timedelta(hours=1)}
 MAX_DURATION = 100 * YEAR
-_DURATION = re.compile(r"([1-9][0-9]{0,5})([ymwdh])")
+_DURATION = re.compile(r"([0-9]+)([ymwdh])")  # [0-9]: ASCII digits only
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _STAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 HINT = "use a whole number with a unit, e.g. 10y, 6m (30 days), 90d, 52w or 12h"
@@ -37,12 +37,12 @@ def parse_duration(text: str, flag: str, *, allow_zero: bool = False) -> dt.time
     if allow_zero and raw in ("0", "0d"):
         return dt.timedelta(0)
     m = _DURATION.fullmatch(raw)
-    if m is None:
+    if m is None or int(m.group(1)) == 0:
         raise DurationError(f"{flag} {text!r}: {HINT}")
-    delta = int(m.group(1)) * UNITS[m.group(2)]
-    if delta > MAX_DURATION:
-        raise DurationError(f"{flag} {text!r} is more than 100 years (at most 100y)")
-    return delta
+    if len(m.group(1)) > 6 or int(m.group(1)) * UNITS[m.group(2)] > MAX_DURATION:
+        raise DurationError(f"{flag} {text!r} is more than 100 years (give at most 100 "
+                            "years, 100y)")
+    return int(m.group(1)) * UNITS[m.group(2)]
 
 
 def parse_expiry(text: str, flag: str, now: dt.datetime | None = None) -> dt.datetime:

@@ -388,7 +388,7 @@ def key_cert(token_uri: str | None, label: str | None, gun: str | None, valid_fo
         validate_gun(gun)
     except InvalidName as exc:
         raise HSMError(f"--gun: {exc}") from None
-    validity = parse_duration(valid_for, "--valid-for")
+    validity = parse_duration(valid_for, "--valid-for: invalid validity")
     _check_out(out, force)
     with _custody_transcript("key-cert", workspace, transcript_dir,
                              {"token": token_uri, "label": label, "gun": gun,

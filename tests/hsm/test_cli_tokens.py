@@ -168,7 +168,7 @@ def test_cert(ceremony, cli_env, root_key, tmp_path):
     (["key", "cert", "--token", "root-a", "--label", "root", "--out", "x.pem"],
      ["Missing option '--gun'"]),
     (["key", "cert", "--token", "root-a", "--label", "root", "--gun", "g", "--out", "x.pem",
-      "--valid-for", "ten years"], ["--valid-for 'ten years'", "6m"]),
+      "--valid-for", "ten years"], ["--valid-for: invalid validity 'ten years'", "6m"]),
     (["token", "keys", "root-a"], ["no terminal to ask for the PIN of token 'root-a'"]),
     (["token", "keys", "root-a", "--pin-source", "12345678"], ["unsupported pin-source"]),
 ])
