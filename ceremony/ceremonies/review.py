@@ -303,7 +303,7 @@ def review_files(title: str, files: Sequence[FileToSign],
                              if identity(key) in done else
                              f"WILL SIGN: token '{entry.token_label}' (serial "
                              f"{entry.token_serial}), key '{entry.key_label}'"
-                             if entry is not None else "no token present holds it")
+                             if entry is not None else "no token given to this command holds it")
                     lines.append(f"      {kid}: {state}")
             lines += fact.digest_lines
             summary.append({"gun": gun, "role": f.role, "version": f.version,
