@@ -114,6 +114,7 @@ class InitCeremony(Ceremony):
         self._keys: dict[str, tuple[Token, KeyInfo, bool]] = {}
         self._certs: dict[str, list[RootCert]] = {}
         self._expires: dict[str, tuple[dt.datetime, str | None]] = {}
+        self._stored: set[tuple[str, bytes]] = set()  # (token serial, CKA_ID) to store
 
     def options_record(self) -> dict[str, Any]:
         return {"root_tokens": self.root_uris, "root_threshold": self.threshold,
@@ -244,10 +245,13 @@ class InitCeremony(Ceremony):
             result = token.certificate(info.label, gun, valid_for=valid_for,
                                        key_id=info.id or None)
             # Stored on the token once confirmed, unless it already holds a certificate for
-            # this key (for another GUN): that one is never replaced behind anyone's back.
+            # this key (for another GUN: never replaced behind anyone's back); a token keeps
+            # one certificate per key, so in a bulk init only the first GUN's is stored.
+            slot = (token.info.serial, info.id)
+            store = info.certificate is None and slot not in self._stored
+            self._stored.add(slot)
             chosen.append(RootCert(key_from_certificate(result.certificate), "issued", "",
-                                   token, info, result.certificate,
-                                   store=info.certificate is None))
+                                   token, info, result.certificate, store=store))
         order = {id(t): n for n, (t, _, _) in enumerate(self._root)}
         chosen.sort(key=lambda c: order.get(id(c.token), len(order)))
         return chosen
