@@ -50,7 +50,7 @@ def _custody_transcript(name: str, workspace: str | None, folder: str | None,
                         data: dict[str, Any]) -> Iterator[Any]:
     """The transcript of a key command: custody evidence recorded where a site keeps it (the
     workspace's transcripts/, or --transcript-dir). Refusals and failures are recorded too.
-    Without either place, a warning says the evidence is not recorded (yields None)."""
+    Without either place nothing is recorded (yields None) and the output says so."""
     import datetime as dt
     import os
     import re
@@ -75,8 +75,6 @@ def _custody_transcript(name: str, workspace: str | None, folder: str | None,
 def _close_transcript(transcript: Any, data: dict[str, Any]) -> None:
     """Close with the outcome and put the final digest (hex and words) into `data`."""
     if transcript is None:
-        _warn("the custody evidence of this command is NOT recorded in a transcript: give "
-              "--workspace DIR (or set CEREMONY_WORKSPACE) or --transcript-dir DIR")
         data.update({"transcript": None, "transcript_sha256": None, "transcript_words": None})
         return
     from transfer.words import digest_words
@@ -90,6 +88,9 @@ def _print_transcript(d: dict[str, Any]) -> None:
         click.echo(f"transcript {d['transcript']}")
         click.echo(f"  final digest {d['transcript_sha256']}")
         click.echo(f"  words        {d['transcript_words']}")
+    else:
+        click.echo("custody evidence NOT recorded in a transcript: give --workspace DIR (or "
+                   "set CEREMONY_WORKSPACE) or --transcript-dir DIR to record it")
 
 
 def _warn(message: str) -> None:
