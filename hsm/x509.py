@@ -173,4 +173,4 @@ MAX_VALIDITY = 100 * NOTARY_YEAR
 def parse_validity(text: str) -> dt.timedelta:
     """A certificate validity in the tool's one duration grammar (hsm/duration.py)."""
     from hsm.duration import parse_duration
-    return parse_duration(text, "validity")
+    return parse_duration(text, "invalid validity")
