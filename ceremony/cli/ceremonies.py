@@ -140,7 +140,7 @@ allow_shorter_option = click.option(
 snapshot_token_option = click.option(
     "--snapshot-token", metavar="URI",
     help="Token holding the snapshot key, when the snapshot is signed offline.")
-targets_token_option = click.option("--targets-token", metavar="URI",
+targets_token_option = click.option("--targets-token", metavar="URI", required=True,
                                     help="Token holding the targets key.")
 
 
@@ -148,7 +148,7 @@ targets_token_option = click.option("--targets-token", metavar="URI",
 
 @click.command()
 @click.argument("guns", nargs=-1)
-@click.option("--root-token", "root_tokens", multiple=True, metavar="URI",
+@click.option("--root-token", "root_tokens", multiple=True, metavar="URI", required=True,
               help="Token for a root key (repeat for several tokens).")
 @click.option("--root-threshold", type=int, default=1, show_default=True, metavar="M",
               help="Root signatures needed (M of the root tokens).")

@@ -60,9 +60,14 @@ def test_errors_say_what_to_do_next(server, offline, tmp_path):
         help_text = run_cli(*command, "--help").stdout
         assert "[required]" in help_text, command
     assert "Missing option '--request'" in one_line(
-        o.run("init", "--out", str(tmp_path / "r"), "--root-token", "root-a"), 2)
+        o.run("init", "--out", str(tmp_path / "r"), "--root-token", "root-a",
+              "--targets-token", "targets"), 2)
+    assert "Missing option '--targets-token'" in one_line(
+        o.run("init", "--out", str(tmp_path / "r"), "--root-token", "root-a", "--request",
+              str(tmp_path / "q")), 2)
     assert "Missing option '--request'" in one_line(
-        o.run("signer", "add", "example.com/a", "alice", "--out", str(tmp_path / "r")), 2)
+        o.run("signer", "add", "example.com/a", "alice", "--out", str(tmp_path / "r"),
+              "--targets-token", "targets"), 2)
     assert "Missing option '--label'" in one_line(
         o.run("key", "generate", "--token", "root-a"), 2)
     assert "Missing option '--out'" in one_line(
