@@ -221,8 +221,8 @@ def test_fetch_errors_are_one_line_and_write_nothing(repo, tmp_path):
         (fetch(server, "a.com/../etc", out=out), "'..' component"),
         (run_cli("online", "fetch", GUN, "--operation", "rotate-targets", "--server", server.url,
                  "--out", str(out)), "not trusted"),
-        (run_cli("online", "fetch", GUN, "--operation", "rotate-targets", "--server", "https://127.0.0.1:9",
-                 "--out", str(out)), "cannot reach https://127.0.0.1:9"),
+        (run_cli("online", "fetch", GUN, "--operation", "rotate-targets", "--server",
+                 "https://127.0.0.1:9", "--out", str(out)), "cannot reach https://127.0.0.1:9"),
         (run_cli("online", "fetch", GUN, "--server", "http://" + server.url[8:],
                  "--out", str(out)), "refusing plain HTTP"),
     ]
