@@ -181,8 +181,18 @@ class Renew(Ceremony):
             note_shortening(plan, state.gun, TARGETS, state.targets.expires, expires)
             return plan
         old = state.root
-        root = next_root(old, expires)
         issued = self._issued.get(state.gun, {})
+        kept = [until for kid in old.roles[ROOT].keyids if kid not in issued
+                and (until := cert_expiry(old.keys[kid])) is not None]
+        capped = None
+        if self.expires is None and kept and min(kept) < self._until:
+            # By default root never outlives the certificates it keeps (as init and rotate
+            # targets): no warning on a default renewal; --reissue-certs or --expires go further.
+            expires = instant(min(kept))
+            capped = (f"root expires {expires}, with the first root certificate it keeps: the "
+                      "default 10 years is capped there, as a root cannot outlive its "
+                      "certificates (--reissue-certs re-issues them for the full term)")
+        root = next_root(old, expires)
         ids = [issued[kid][2].key_id if kid in issued else kid for kid in old.roles[ROOT].keyids]
         root.roles[ROOT] = Role(ids, old.roles[ROOT].threshold)
         for kid, (_, _, new) in issued.items():
@@ -190,7 +200,7 @@ class Renew(Ceremony):
             root.keys[new.key_id] = new
         files = [FileToSign(state.gun, ROOT, root, thresholds_for(ROOT, root, previous_root=old))]
         notes = [f"root.json renewed: expires {old.expires} -> {expires}; keys and thresholds "
-                 "unchanged"]
+                 "unchanged", *([capped] if capped else [])]
         for kid in old.roles[ROOT].keyids:
             owner = describe_owner(run, kid, old.keys[kid])
             until = cert_expiry(old.keys[kid])
@@ -201,7 +211,7 @@ class Renew(Ceremony):
                              f"{new.key_id}, valid until "
                              f"{cert_expiry(new):%Y-%m-%d}; the same token key signs under "
                              "both IDs")
-            elif until is not None and until < self._until:
+            elif until is not None and until < expires.to_datetime():
                 notes.append(f"WARNING: root certificate {kid} on {owner} expires "
                              f"{until:%Y-%m-%d}, before root v{root.version} ({expires}); "
                              "re-issue it in time (--reissue-certs)")

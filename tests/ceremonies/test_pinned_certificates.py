@@ -88,6 +88,14 @@ def test_init_issues_only_when_there_is_none_and_stores_after_confirmation(serve
                str(tmp_path / "rot.resp"), "--targets-token", "targets", "--root-token",
                "root-a", *o.pins("root-a", "targets"), "--yes")
     assert not any("renew it in time" in n for n in rot["repositories"][0]["notes"])
+    publish(server, tmp_path / "rot.resp")
+    # ... nor a default root renewal (it re-issues nothing and keeps root within the certs)
+    req = fetch(server, gun, out=tmp_path / "renew.req", operation="renew")
+    ren = o.ok("renew", gun, "--role", "root", "--request", str(req), "--out",
+               str(tmp_path / "renew.resp"), "--root-token", "root-a", *o.pins("root-a"),
+               "--yes")
+    assert not any("WARNING" in n for n in ren["repositories"][0]["notes"]), ren
+    assert ren["pins"]["root_cert_ids"] == ids and ren["pins"]["changed"] is False
 
 
 def test_root_cert_file_is_checked_against_the_token_key(server, offline, tmp_path):
