@@ -54,7 +54,9 @@ def root_expiry(lifetime: dt.timedelta | None, now: dt.datetime, root: Root) -> 
             ends.append(root.keys[kid].certificates[0].not_valid_after_utc)
         except (MetadataError, IndexError, KeyError, ValueError):
             continue
-    if ends and min(ends) < wanted.to_datetime():
+    # Capped only where that still moves root forward; certificates that end even before the
+    # current root are left to the review's warning (re-issue them: renew --reissue-certs).
+    if ends and root.expires.to_datetime() < min(ends) < wanted.to_datetime():
         return Instant.from_datetime(min(ends).replace(microsecond=0))
     return wanted
 

@@ -185,9 +185,11 @@ class Renew(Ceremony):
         kept = [until for kid in old.roles[ROOT].keyids if kid not in issued
                 and (until := cert_expiry(old.keys[kid])) is not None]
         capped = None
-        if self.expires is None and kept and min(kept) < self._until:
+        if self.expires is None and kept and \
+                old.expires.to_datetime() < min(kept) < self._until:
             # By default root never outlives the certificates it keeps (as init and rotate
             # targets): no warning on a default renewal; --reissue-certs or --expires go further.
+            # Never below the current expiry: certificates ending before it get the warning.
             expires = instant(min(kept))
             capped = (f"root expires {expires}, with the first root certificate it keeps: the "
                       "default 10 years is capped there, as a root cannot outlive its "
