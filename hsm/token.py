@@ -356,6 +356,12 @@ class Token:
         return CertificateResult(certificate=cert, label=signer.label, key_id=signer.key_id,
                                  stored_on_token=store, replaced_certificates=replaced)
 
+    def store_certificate(self, cert: x509.Certificate, label: str,
+                          key_id: bytes) -> list[x509.Certificate]:
+        """Store a certificate issued earlier for the key (same label and CKA_ID), replacing
+        one stored before for it; returns the replaced ones."""
+        return self._store_certificate(cert, label, key_id)
+
     def _store_certificate(self, cert: x509.Certificate, label: str,
                            key_id: bytes) -> list[x509.Certificate]:
         session = self._user()

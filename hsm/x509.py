@@ -1,6 +1,6 @@
 """Self-signed root certificates whose signature a token computes.
 
-Notary's rules (trustpinning/certs.go, tuf/utils/x509.go; see NOTARY-COMPAT.md): a non-CA leaf
+Notary's rules (trustpinning/certs.go, tuf/utils/x509.go; see docs/verify.md): a non-CA leaf
 with CN = GUN, KeyUsage digitalSignature+keyEncipherment (critical), EKU codeSigning,
 BasicConstraints CA:FALSE (critical), a random 128-bit serial, SHA-256 (never SHA-1), RSA keys
 of at least 2048 bits, ECDSA or RSA only (Notary has no ed25519-x509 key type), NotBefore no
@@ -167,22 +167,10 @@ def replace_signature(cert_der: bytes, tbs: bytes, signature: bytes) -> bytes:
     return _encode_tlv(0x30, tbs + algorithm + bit_string)
 
 
-_UNITS = {"y": NOTARY_YEAR, "w": dt.timedelta(weeks=1), "d": dt.timedelta(days=1),
-          "h": dt.timedelta(hours=1)}
-
-
 MAX_VALIDITY = 100 * NOTARY_YEAR
 
 
 def parse_validity(text: str) -> dt.timedelta:
-    """'10y', '365d', '52w', '12h' (a year is 365 days, as in Notary) -> timedelta.
-
-    ASCII digits only (no look-alike digits from other scripts), at most 100 years."""
-    raw = (text or "").strip().lower()
-    number, unit = raw[:-1], raw[-1:]
-    if unit not in _UNITS or not (number.isascii() and number.isdigit()) or int(number) <= 0:
-        raise HSMError(f"invalid validity {text!r}: use a whole number with a unit, e.g. 10y, "
-                       "365d, 52w or 12h")
-    if len(number) > 7 or int(number) * _UNITS[unit] > MAX_VALIDITY:
-        raise HSMError(f"invalid validity {text!r}: at most 100 years (100y)")
-    return int(number) * _UNITS[unit]
+    """A certificate validity in the tool's one duration grammar (hsm/duration.py)."""
+    from hsm.duration import parse_duration
+    return parse_duration(text, "invalid validity")

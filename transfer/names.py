@@ -47,6 +47,9 @@ def validate_gun(gun: object) -> str:
         raise InvalidName(f"GUN is {len(gun)} characters long (at most {GUN_MAX_LENGTH})")
     if gun != gun.lower():
         raise InvalidName(f"GUN {_shown(gun)} must be lowercase")
+    if "://" in gun:  # a URL pasted where the repository name goes
+        raise InvalidName(f"GUN {_shown(gun)} is a URL: give the repository name without a "
+                          "scheme, e.g. docker.io/library/app (the server URL goes to --server)")
     if gun.startswith("/") or gun.endswith("/") or "//" in gun:
         raise InvalidName(f"GUN {_shown(gun)} has an empty path component")
     parts = gun.split("/")

@@ -9,7 +9,7 @@ the fetch only keeps the set of files consistent (everything is fetched by the h
 server's own timestamp and snapshot name, so a publish racing with the fetch cannot mix two
 states) and the offline machine verifies all of it.
 
-Server API (NOTARY-COMPAT.md): GET /v2/<gun>/_trust/tuf/<role>.json, <role>.<sha256>.json,
+Server API (docs/verify.md): GET /v2/<gun>/_trust/tuf/<role>.json, <role>.<sha256>.json,
 <n>.root.json, timestamp.key, snapshot.key; POST /v2/<gun>/_trust/tuf/ multipart/form-data with
 one part per file, all named `files`, filename = role. Before a repository's first root is
 published every GET of a key creates a new key, so each key is fetched exactly once and carried.
@@ -226,6 +226,10 @@ def fetch_repository(http: NotaryHTTP, gun: str, *, operation: str | None = None
     metadata: dict[str, bytes] = {}
     history: list[bytes] = []
     if status == 404:
+        if operation not in (None, "init"):  # before any key GET: those create server keys
+            raise OnlineError(f"{gun}: the server has no trust data for this repository, so "
+                              f"--operation {operation} cannot apply (is the GUN right?); only "
+                              "init starts a repository; no key was requested")
         if progress:
             progress(f"{gun}: new repository (the server has no trust data)")
         operation = operation or "init"

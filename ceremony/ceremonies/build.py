@@ -2,7 +2,7 @@
 
 Nothing is copied from a request without having been verified first (request.py); builders
 take the verified current models and return new ones, never mutating their inputs. Lifetimes
-are Notary's defaults (NOTARY-COMPAT.md): root 10 years, targets 3, snapshot 3, a year being
+are Notary's defaults (docs/verify.md): root 10 years, targets 3, snapshot 3, a year being
 365 days as in Notary; expiries are whole seconds in UTC.
 """
 

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from ceremony.ceremonies.build import LIFETIMES, expiry
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.request import RepoState
-from ceremony.ceremonies.runner import Run, SnapshotPlan
+from ceremony.ceremonies.runner import Plan, Run, SnapshotPlan
 from ceremony.ceremonies.signing import Threshold
-from ceremony.metadata.model import SNAPSHOT, Instant
+from ceremony.errors import MetadataError
+from ceremony.metadata.model import ROOT, SNAPSHOT, Instant, Root
 from transfer.bundle import RequestBundle, RequestEntry
 
 
@@ -39,6 +40,27 @@ def lifetime_expiry(role: str, lifetime: dt.timedelta | None, now: dt.datetime) 
     return expiry(lifetime if lifetime is not None else LIFETIMES[role], now)
 
 
+def root_expiry(lifetime: dt.timedelta | None, now: dt.datetime, root: Root) -> Instant:
+    """The expiry of a root re-signed with the same root keys: `lifetime` if given, else the
+    default 10 years capped at the first expiry of the root certificates it keeps listing (a
+    root cannot outlive its certificates: a default ceremony then has nothing to warn about;
+    `renew --reissue-certs` extends both)."""
+    wanted = expiry(lifetime if lifetime is not None else LIFETIMES[ROOT], now)
+    if lifetime is not None:
+        return wanted
+    ends = []
+    for kid in root.roles[ROOT].keyids:
+        try:
+            ends.append(root.keys[kid].certificates[0].not_valid_after_utc)
+        except (MetadataError, IndexError, KeyError, ValueError):
+            continue
+    # Capped only where that still moves root forward; certificates that end even before the
+    # current root are left to the review's warning (re-issue them: renew --reissue-certs).
+    if ends and root.expires.to_datetime() < min(ends) < wanted.to_datetime():
+        return Instant.from_datetime(min(ends).replace(microsecond=0))
+    return wanted
+
+
 def offline_snapshot(run: Run, state: RepoState) -> bool:
     """Whether this machine holds the snapshot key the trusted root lists (an offline
     snapshot, re-signed here whenever root or targets change); otherwise the server holds
@@ -60,3 +82,13 @@ def snapshot_plan(run: Run, state: RepoState, lifetime: dt.timedelta | None,
     if not offline_snapshot(run, state):
         return None
     return SnapshotPlan(state.snapshot, lifetime_expiry(SNAPSHOT, lifetime, run.now), list(removed))
+
+
+def note_shortening(plan: Plan, gun: str, role: str, old: Instant, new: Instant) -> None:
+    """A new expiry EARLIER than the current one is said first in the review and needs its
+    own confirmation (runner.confirm_shortening)."""
+    if new.to_datetime() < old.to_datetime():
+        message = f"{gun} {role}.json expiry moves EARLIER: {old} -> {new}"
+        plan.notes.insert(0, f"WARNING: {message} (it SHORTENS the lifetime; confirm with "
+                             "--allow-shorter or by typing shorten)")
+        plan.shortened.append(message)

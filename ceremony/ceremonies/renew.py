@@ -21,7 +21,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from ceremony.ceremonies.build import next_root, next_targets
-from ceremony.ceremonies.common import select_guns, snapshot_plan, snapshot_preflight
+from ceremony.ceremonies.common import (
+    note_shortening,
+    select_guns,
+    snapshot_plan,
+    snapshot_preflight,
+)
 from ceremony.ceremonies.errors import CeremonyRefused, MissingSignaturesError
 from ceremony.ceremonies.request import RepoState, check_existing
 from ceremony.ceremonies.rootkeys import (
@@ -60,6 +65,7 @@ class Renew(Ceremony):
         if role == ROOT and targets_token:
             raise CeremonyRefused("--targets-token is for --role targets")
         self.role, self.guns, self.all_guns = role, list(guns), all_guns
+        self.shows_pins = role == ROOT
         self.expires = expires
         self.root_uris, self.targets_uri = list(root_tokens), targets_token
         self.snapshot_uri, self.snapshot_expires = snapshot_token, snapshot_expires
@@ -170,11 +176,25 @@ class Renew(Ceremony):
                                 thresholds_for(TARGETS, targets, root=state.root))]
             notes = [f"targets.json renewed: expires {state.targets.expires} -> {expires}; "
                      "content unchanged; delegated roles are not re-signed"]
-            return Plan(state, files, {TARGETS: state.targets}, notes,
+            plan = Plan(state, files, {TARGETS: state.targets}, notes,
                         snapshot=snapshot_plan(run, state, self.snapshot_expires))
+            note_shortening(plan, state.gun, TARGETS, state.targets.expires, expires)
+            return plan
         old = state.root
-        root = next_root(old, expires)
         issued = self._issued.get(state.gun, {})
+        kept = [until for kid in old.roles[ROOT].keyids if kid not in issued
+                and (until := cert_expiry(old.keys[kid])) is not None]
+        capped = None
+        if self.expires is None and kept and \
+                old.expires.to_datetime() < min(kept) < self._until:
+            # By default root never outlives the certificates it keeps (as init and rotate
+            # targets): no warning on a default renewal; --reissue-certs or --expires go further.
+            # Never below the current expiry: certificates ending before it get the warning.
+            expires = instant(min(kept))
+            capped = (f"root expires {expires}, with the first root certificate it keeps: the "
+                      "default 10 years is capped there, as a root cannot outlive its "
+                      "certificates (--reissue-certs re-issues them for the full term)")
+        root = next_root(old, expires)
         ids = [issued[kid][2].key_id if kid in issued else kid for kid in old.roles[ROOT].keyids]
         root.roles[ROOT] = Role(ids, old.roles[ROOT].threshold)
         for kid, (_, _, new) in issued.items():
@@ -182,7 +202,7 @@ class Renew(Ceremony):
             root.keys[new.key_id] = new
         files = [FileToSign(state.gun, ROOT, root, thresholds_for(ROOT, root, previous_root=old))]
         notes = [f"root.json renewed: expires {old.expires} -> {expires}; keys and thresholds "
-                 "unchanged"]
+                 "unchanged", *([capped] if capped else [])]
         for kid in old.roles[ROOT].keyids:
             owner = describe_owner(run, kid, old.keys[kid])
             until = cert_expiry(old.keys[kid])
@@ -193,15 +213,17 @@ class Renew(Ceremony):
                              f"{new.key_id}, valid until "
                              f"{cert_expiry(new):%Y-%m-%d}; the same token key signs under "
                              "both IDs")
-            elif until is not None and until < self._until:
+            elif until is not None and until < expires.to_datetime():
                 notes.append(f"WARNING: root certificate {kid} on {owner} expires "
                              f"{until:%Y-%m-%d}, before root v{root.version} ({expires}); "
                              "re-issue it in time (--reissue-certs)")
         plan = Plan(state, files, {ROOT: old}, notes, previous_root=state.trusted_root_bytes,
                     snapshot=snapshot_plan(run, state, self.snapshot_expires))
+        note_shortening(plan, state.gun, ROOT, old.expires, expires)
         for kid, (token, info, new) in issued.items():
             plan.keys.append(run.key_record(token, info, new, ROOT, [state.gun],
                                             certificate_pem(new.certificates).decode()))
             plan.retire.append((kid, f"root certificate re-issued as {new.key_id} (the token key "
                                      "stays in use)"))
         return plan
+

@@ -145,8 +145,10 @@ def check_existing(entry: RequestEntry, ws: Workspace, operations: tuple[str, ..
         error = report.errors[0]
         hint = ""
         if isinstance(error, RollbackError):
-            hint = ("; this machine already signed a newer version: publish that response (or "
-                    "finish co-signing it) before asking for another change")
+            hint = ("; this machine already signed a newer version than this request shows: if "
+                    "that response was published, this request is stale: fetch a fresh one "
+                    "(ceremony online fetch); if it was not, publish it (or finish co-signing "
+                    "it) first")
         raise CeremonyRefused(f"{gun}: the request's metadata does not verify against this "
                               f"workspace: {error}{hint}", errors=[str(e) for e in report.errors])
     state = RepoState(gun, entry, {}, report=report)

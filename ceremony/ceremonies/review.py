@@ -129,13 +129,16 @@ def describe_key(key_id: str, key: Key, where: WhereIs | None = None) -> str:
     return "; ".join(parts)
 
 
-def _render(value: Any, where: WhereIs | None, path: str) -> str:
+def _render(value: Any, where: WhereIs | None, path: str,
+            shown: frozenset[str] = frozenset()) -> str:
     if _is_key_object(value):
         key_id = path.rsplit(".", 1)[-1]
         try:
             key = Key.from_dict(value)
         except MetadataError as exc:
             return f"unreadable key object ({exc})"
+        if key_id in shown and key.key_id == key_id:  # once per key: the summary has it all
+            return f"{key.keytype} key {key_id} (described above)"
         return describe_key(key_id, key, where)
     if isinstance(value, dict) and "hashes" in value:
         hashes = ", ".join(f"{alg} {h}" for alg, h in sorted(value["hashes"].items()))
@@ -153,17 +156,31 @@ def _render(value: Any, where: WhereIs | None, path: str) -> str:
     return str(value)
 
 
-def render_changes(changes: Sequence[Change], where: WhereIs | None = None) -> list[str]:
+def render_changes(changes: Sequence[Change], where: WhereIs | None = None,
+                   shown: frozenset[str] = frozenset()) -> list[str]:
+    """One line per change. A key added that the summary above describes (`shown`) is named
+    by type and ID only, so each key is described once; a removed key is described whole."""
     lines = []
     for c in changes:
         if c.kind == "+":
-            lines.append(f"+ {c.path}: {_render(c.new, where, c.path)}")
+            lines.append(f"+ {c.path}: {_render(c.new, where, c.path, shown)}")
         elif c.kind == "-":
             lines.append(f"- {c.path}: {_render(c.old, where, c.path)}")
         else:
             lines.append(f"~ {c.path}: {_render(c.old, where, c.path)} -> "
-                         f"{_render(c.new, where, c.path)}")
+                         f"{_render(c.new, where, c.path, shown)}")
     return lines
+
+
+def summarised_keys(signed: AnySigned) -> frozenset[str]:
+    """The key IDs `_summary` describes in full (those listed by a role or delegation)."""
+    if isinstance(signed, Root):
+        return frozenset(kid for r in signed.roles.values() for kid in r.keyids
+                         if kid in signed.keys)
+    if isinstance(signed, Targets):
+        return frozenset(kid for r in signed.delegations.roles for kid in r.keyids
+                         if kid in signed.delegations.keys)
+    return frozenset()
 
 
 def _summary(signed: AnySigned, where: WhereIs | None) -> list[str]:
@@ -274,7 +291,8 @@ def review_files(title: str, files: Sequence[FileToSign],
             lines += [f"  {line}" for line in _summary(f.signed, where)]
             changes = diff(before.to_dict() if before is not None else {}, f.signed.to_dict())
             lines.append(f"  changes ({len(changes)}, old -> new):")
-            lines += [f"    {line}" for line in render_changes(changes, where)]
+            lines += [f"    {line}" for line in render_changes(changes, where,
+                                                                 summarised_keys(f.signed))]
             lines.append("  signatures required:")
             done = f.signed_identities() if f.signatures else set()  # co-signing
             for t in f.thresholds:
@@ -285,7 +303,7 @@ def review_files(title: str, files: Sequence[FileToSign],
                              if identity(key) in done else
                              f"WILL SIGN: token '{entry.token_label}' (serial "
                              f"{entry.token_serial}), key '{entry.key_label}'"
-                             if entry is not None else "no token present holds it")
+                             if entry is not None else "no token given to this command holds it")
                     lines.append(f"      {kid}: {state}")
             lines += fact.digest_lines
             summary.append({"gun": gun, "role": f.role, "version": f.version,

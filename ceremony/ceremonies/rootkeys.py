@@ -1,14 +1,14 @@
 """Pieces the root-key ceremonies share (rotate root, renew): times, root certificates, and
 finding the token key behind a root key.
 
-Durations are `10y`, `6m`, `90d`, `52w`, `12h` (a year is 365 days as in Notary, a month 30
-days); an expiry may also be a date, `2030-01-31` (midnight UTC) or `2030-01-31T12:00:00Z`.
+Durations and expiries follow the tool's one grammar (hsm/duration.py): `10y`, `6m`, `90d`,
+`52w`, `12h` (a year is 365 days as in Notary, a month 30 days); an expiry may also be a date,
+`2030-01-31` (midnight UTC) or `2030-01-31T12:00:00Z`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,52 +21,30 @@ from ceremony.errors import MetadataError
 from ceremony.metadata.certs import check_root_key, common_name
 from ceremony.metadata.keys import Key, key_from_certificate
 from ceremony.metadata.model import ROOT, Instant, Root
+from hsm import duration
 from hsm.keys import KeyInfo
 from hsm.token import Token
 
 ROOT_ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096")
-_UNITS = {"y": dt.timedelta(days=365), "m": dt.timedelta(days=30), "w": dt.timedelta(weeks=1),
-          "d": dt.timedelta(days=1), "h": dt.timedelta(hours=1)}
-_DURATION = re.compile(r"([1-9][0-9]{0,5})([ymwdh])")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_STAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 MAX_PEM_BYTES = 64 * 1024
 CERT_MARGIN = dt.timedelta(days=1)
 MAX_LIFETIME = dt.timedelta(days=36500)  # a re-issued certificate outlives the root it serves
 
 
 def parse_duration(text: str, flag: str, *, allow_zero: bool = False) -> dt.timedelta:
-    raw = (text or "").strip().lower()
-    if allow_zero and raw in ("0", "0d"):
-        return dt.timedelta(0)
-    m = _DURATION.fullmatch(raw)
-    if m is None:
-        raise CeremonyRefused(f"{flag} {text!r}: use a whole number with a unit, e.g. 10y, 6m "
-                              "(30 days), 90d, 52w or 12h")
-    delta = int(m.group(1)) * _UNITS[m.group(2)]
-    if delta > MAX_LIFETIME:
-        raise CeremonyRefused(f"{flag} {text!r} is more than 100 years")
-    return delta
+    """The tool's one duration grammar (hsm/duration.py), refusing as a ceremony does."""
+    try:
+        return duration.parse_duration(text, flag, allow_zero=allow_zero)
+    except duration.DurationError as exc:
+        raise CeremonyRefused(str(exc)) from None
 
 
 def parse_expiry(text: str, flag: str, now: dt.datetime | None = None) -> dt.datetime:
-    """A DURATION from now, or a DATE; returned as a whole-second UTC datetime in the future."""
-    now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
-    raw = (text or "").strip()
-    if _DATE.fullmatch(raw) or _STAMP.fullmatch(raw):
-        fmt = "%Y-%m-%d" if len(raw) == 10 else "%Y-%m-%dT%H:%M:%SZ"
-        try:
-            when = dt.datetime.strptime(raw, fmt).replace(tzinfo=dt.UTC)
-        except ValueError:
-            raise CeremonyRefused(f"{flag} {text!r} is not a valid date") from None
-    else:
-        when = now + parse_duration(raw, flag)
-    if when > now + MAX_LIFETIME:
-        raise CeremonyRefused(f"{flag} {text!r} is more than 100 years away")
-    if when <= now + dt.timedelta(hours=1):
-        raise CeremonyRefused(f"{flag} {text!r} is not in the future (give a later date or a "
-                              "duration such as 3y)")
-    return when
+    """A DURATION from now, or a DATE (hsm/duration.py); a whole-second UTC datetime."""
+    try:
+        return duration.parse_expiry(text, flag, now)
+    except duration.DurationError as exc:
+        raise CeremonyRefused(str(exc)) from None
 
 
 def instant(moment: dt.datetime) -> Instant:
@@ -85,38 +63,43 @@ def cert_expiry(key: Key) -> dt.datetime | None:
         return None
 
 
-def read_root_certificate(path: str, guns: Sequence[str]) -> tuple[str, Key]:
-    """A root certificate made elsewhere (`ceremony key cert` at another site): (GUN, key).
+def read_root_certificate(path: str, guns: Sequence[str],
+                          flag: str = "--add-cert") -> tuple[str, Key]:
+    """A root certificate made elsewhere (`ceremony key cert`): (GUN, key).
 
     It must follow Notary's root certificate rules for one of `guns` (CN = GUN, non-CA leaf,
-    valid now, no SHA-1, RSA >= 2048)."""
+    ECDSA or RSA key, valid now, no SHA-1, RSA >= 2048) and carry no private key."""
     p = Path(path)
     try:
         data = p.read_bytes()[:MAX_PEM_BYTES + 1]
     except OSError as exc:
-        raise CeremonyRefused(f"--add-cert {path}: cannot read it ({exc.strerror})") from None
+        raise CeremonyRefused(f"{flag} {path}: cannot read it ({exc.strerror})") from None
     if len(data) > MAX_PEM_BYTES:
-        raise CeremonyRefused(f"--add-cert {path}: larger than {MAX_PEM_BYTES} bytes")
+        raise CeremonyRefused(f"{flag} {path}: larger than {MAX_PEM_BYTES} bytes")
     if b"PRIVATE KEY" in data:
-        raise CeremonyRefused(f"--add-cert {path} holds a PRIVATE key; give the certificate "
-                              "only")
+        raise CeremonyRefused(f"{flag} {path} holds a PRIVATE key; give the certificate only")
     try:
         certs = x509.load_pem_x509_certificates(data)
         key = key_from_certificate(certs[0], certs[1:])
     except (ValueError, TypeError, MetadataError) as exc:
-        raise CeremonyRefused(f"--add-cert {path}: not a usable PEM certificate "
+        raise CeremonyRefused(f"{flag} {path}: not a usable PEM certificate "
                               f"({' '.join(str(exc).split())})") from None
     cn = common_name(certs[0])
     if cn not in guns:
-        raise CeremonyRefused(f"--add-cert {path}: certificate CN {cn!r} is none of the "
+        raise CeremonyRefused(f"{flag} {path}: certificate CN {cn!r} is none of the "
                               f"repositories of this ceremony ({', '.join(guns)}); a root "
                               "certificate is made for one GUN (ceremony key cert --gun GUN)")
-    verdict = check_root_key(key.key_id, key, cn, dt.datetime.now(dt.UTC))
-    problems = verdict.problems + verdict.time_problems
-    if problems:
-        raise CeremonyRefused(f"--add-cert {path}: Notary would refuse this root key: "
-                              f"{problems[0]}")
+    problem = root_cert_problem(key, cn)
+    if problem:
+        raise CeremonyRefused(f"{flag} {path}: Notary would refuse this root key: {problem}")
     return cn, key
+
+
+def root_cert_problem(key: Key, gun: str, at: dt.datetime | None = None) -> str | None:
+    """The first reason Notary would refuse `key` as a root key of `gun`, or None."""
+    verdict = check_root_key(key.key_id, key, gun, at or dt.datetime.now(dt.UTC))
+    problems = verdict.problems + verdict.time_problems
+    return problems[0] if problems else None
 
 
 def token_key(run: Run, key: Key) -> tuple[Token, KeyInfo] | None:

@@ -11,7 +11,7 @@ and without the keys named by `--remove-key` (cert or canonical key ID) or `--re
 `--remove-token OLD` (or `--remove-key OLD`) plus `--add-token NEW`. `--root-threshold` sets
 the new threshold (default: unchanged).
 
-Notary's rotation rule (NOTARY-COMPAT.md): the new root carries the OLD root's threshold of
+Notary's rotation rule (docs/verify.md): the new root carries the OLD root's threshold of
 signatures from the old root keys AND its own threshold from its own keys. Both are checked
 before any key is made; if the tokens present cannot meet them the ceremony refuses, naming each
 missing key (key IDs and token labels from the inventory), or with `--partial` writes a partial
@@ -26,7 +26,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from ceremony.ceremonies.build import next_root, replace_role_keys
-from ceremony.ceremonies.common import select_guns, snapshot_plan, snapshot_preflight
+from ceremony.ceremonies.common import (
+    note_shortening,
+    select_guns,
+    snapshot_plan,
+    snapshot_preflight,
+)
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.request import RepoState, check_existing
 from ceremony.ceremonies.rootkeys import (
@@ -56,6 +61,7 @@ YEARS_10 = dt.timedelta(days=3650)
 class RotateRoot(Ceremony):
     name = "rotate-root"
     operations = ("rotate-root",)
+    shows_pins = True
 
     def __init__(self, *, guns: Sequence[str] = (), all_guns: bool = False,
                  root_tokens: Sequence[str] = (), add_tokens: Sequence[str] = (),
@@ -296,6 +302,9 @@ class RotateRoot(Ceremony):
         notes = self._notes(run, old, root, removed, [k for _, k in self._certs[gun]])
         plan = Plan(state, files, {ROOT: old}, notes, previous_root=state.trusted_root_bytes,
                     snapshot=snapshot_plan(run, state, self.snapshot_expires))
+        note_shortening(plan, gun, ROOT, old.expires, root.expires)
+        for path, key in self._certs[gun]:
+            run.elsewhere[key.key_id] = f"held at another site (from --add-cert {path})"
         for token, info, key in issued:
             plan.keys.append(run.key_record(token, info, key, ROOT, [gun],
                                             certificate_pem(key.certificates).decode()))

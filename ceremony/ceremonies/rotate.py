@@ -18,6 +18,7 @@ from typing import Any
 from ceremony.ceremonies.build import next_root, next_targets, replace_role_keys
 from ceremony.ceremonies.common import (
     lifetime_expiry,
+    root_expiry,
     select_guns,
     snapshot_plan,
     snapshot_preflight,
@@ -127,7 +128,7 @@ class RotateTargets(Ceremony):
         assert info.public_key is not None
         new_key = key_from_public_key(info.public_key)
         old_root = state.root
-        root = next_root(old_root, lifetime_expiry(ROOT, self.lifetimes[ROOT], run.now))
+        root = next_root(old_root, root_expiry(self.lifetimes[ROOT], run.now, old_root))
         removed = replace_role_keys(root, TARGETS, [new_key], 1)
         targets = next_targets(state.targets,
                                lifetime_expiry(TARGETS, self.lifetimes[TARGETS], run.now))

@@ -58,7 +58,16 @@ from ceremony.ceremonies.tokens import CeremonyTokens
 from ceremony.errors import MetadataError
 from ceremony.inventory import KeyRecord, TokenRecord
 from ceremony.metadata.keys import Key
-from ceremony.metadata.model import ROOT, SNAPSHOT, AnySigned, Instant, Root, Snapshot
+from ceremony.metadata.model import (
+    ROOT,
+    SNAPSHOT,
+    TIMESTAMP,
+    AnySigned,
+    Instant,
+    Root,
+    Snapshot,
+)
+from ceremony.pins import pin_set
 from ceremony.secrets import check_no_secret
 from ceremony.transcript import Transcript
 from ceremony.workspace import Transaction, Workspace
@@ -97,6 +106,9 @@ class Options:
     pin_sources: Sequence[str] = ()
     module: str | None = None
     partial: bool = False
+    # Accept a new expiry earlier than the current one (scripted runs; interactive runs are
+    # asked to type `shorten`).
+    allow_shorter: bool = False
     # Makes the run's transcript; called like Transcript.create. `ceremony run` passes one that
     # records the ceremony as a step of the script's single transcript.
     transcript_factory: Callable[..., Transcript] | None = None
@@ -132,6 +144,7 @@ class Plan:
     snapshot: SnapshotPlan | None = None
     keys: list[KeyRecord] = field(default_factory=list)
     retire: list[tuple[str, str]] = field(default_factory=list)  # (key ID, reason) when complete
+    shortened: list[str] = field(default_factory=list)  # expiries moved EARLIER, said why
 
     @property
     def gun(self) -> str:
@@ -152,6 +165,9 @@ class Ceremony:
     name = "ceremony"  # transcript and JSON name, e.g. "rotate-targets"
     operations: tuple[str, ...] = ()  # request operation names it answers
     creates_workspace = False
+    # Whether the summary carries the "pin these" block (ceremonies that make or change the
+    # root certificate IDs verifiers pin: init, rotate root, renew of root).
+    shows_pins = False
 
     def options_record(self) -> dict[str, Any]:
         """The command's choices, for the transcript's start entry."""
@@ -182,6 +198,10 @@ class Ceremony:
         """Signers not on a token (adoption: the client's software root key), added to those
         found on the tokens."""
 
+    def confirmed(self, run: Run) -> None:
+        """After the operator confirmed, before signing: keep what was made for the review
+        (e.g. store a root certificate issued for it on its token)."""
+
 
 class Run:
     """The state of one ceremony run, handed to the ceremony's hooks."""
@@ -200,6 +220,9 @@ class Run:
         self.request_bytes = b""
         self.server_key_ids: dict[str, str] = {}  # key ID -> "timestamp"/"snapshot"
         self.new_keys: dict[str, str] = {}  # identity hex -> "generated"/"reused"
+        self.elsewhere: dict[str, str] = {}  # key ID -> where it lives (another site), review
+        self.leaving: dict[str, str] = {}  # key ID -> why it leaves (retired when complete)
+        self._present: set[tuple[str, str]] | None = None  # (serial, label) plugged in
         self.signers = SignerSet()
         self._canonical: dict[str, KeyRecord] | None = None
 
@@ -234,22 +257,34 @@ class Run:
                          cert_pem=cert_pem, guns=tuple(all_guns), evidence=custody)
 
     def where(self, key_id: str, key: Key) -> str:
-        """Where a key lives, for the review."""
+        """Where a key lives, for the review: exactly what is true, once."""
         entry = self.signers.find(key)
         ident = identity(key)
         fresh = self.new_keys.get(ident.hex()) if ident is not None else None
-        suffix = f" ({fresh})" if fresh else ""
+        leaves = f"; LEAVES: {self.leaving[key_id]}" if key_id in self.leaving else ""
         if entry is not None:
+            suffix = f" ({fresh})" if fresh and not leaves else ""
             return (f"on token '{entry.token_label}' (serial {entry.token_serial}), key "
-                    f"'{entry.key_label}', present{suffix}")
+                    f"'{entry.key_label}', token present{suffix}{leaves}")
         if key_id in self.server_key_ids:
             return f"held by the Notary server ({self.server_key_ids[key_id]} key)"
+        if key_id in self.elsewhere:
+            return self.elsewhere[key_id] + leaves
         record = self.ws.key(key_id) or self._by_canonical(key)
         if record is not None:
             retired = " RETIRED" if self.ws.is_retired(record.key_id) else ""
+            plugged = (record.token_serial, record.token_label) in self.present_tokens()
+            state = ("token plugged in but not given to this command" if plugged
+                     else "token not present")
             return (f"on token '{record.token_label}' (serial {record.token_serial}), key "
-                    f"'{record.key_label}'{retired}, token not present")
-        return "not in this workspace's inventory"
+                    f"'{record.key_label}'{retired}, {state}{leaves}")
+        return "not in this workspace's inventory" + leaves
+
+    def present_tokens(self) -> set[tuple[str, str]]:
+        """(serial, label) of every token plugged in now (read once per run)."""
+        if self._present is None:
+            self._present = self.tokens.present_set() if self.tokens is not None else set()
+        return self._present
 
     def _by_canonical(self, key: Key) -> KeyRecord | None:
         if self._canonical is None:
@@ -324,6 +359,31 @@ def confirm(run: Run, question: str) -> None:
         raise CeremonyRefused("not confirmed (the answer was not 'yes'); nothing was signed")
 
 
+def confirm_shortening(run: Run, shortened: list[str]) -> None:
+    """An expiry moved earlier needs its own explicit confirmation: `--allow-shorter`, or
+    `shorten` typed; `--yes` alone refuses (a typo such as 12h for 12y must not pass)."""
+    if not shortened:
+        return
+    what = "; ".join(shortened[:3]) + (f"; and {len(shortened) - 3} more"
+                                       if len(shortened) > 3 else "")
+    question = f"This SHORTENS an expiry ({what})."
+    if run.options.allow_shorter:
+        run.transcript.append("confirmation", {"question": question, "answer": "shorten",
+                                               "via": "--allow-shorter"})
+        return
+    if run.options.yes:
+        raise CeremonyRefused(f"the new expiry is EARLIER than the current one ({what}); give "
+                              "a later --expires, or confirm with --allow-shorter; nothing was "
+                              "signed")
+    answer = run.console.ask(f"{question} Type shorten to accept it: ")
+    run.transcript.append("confirmation", {"question": question,
+                                           "answer": (answer or "").strip()[:64],
+                                           "via": "typed"})
+    if answer is None or answer.strip() != "shorten":
+        raise CeremonyRefused("the shorter expiry was not accepted (the answer was not "
+                              "'shorten'); nothing was signed")
+
+
 def perform(ceremony: Ceremony, options: Options, console: Console) -> dict[str, Any]:
     """Run `ceremony` end to end; returns the JSON summary. Raises CeremonyError (and HSMError,
     TransferError) with one-line messages; the transcript records every refusal and error."""
@@ -396,6 +456,11 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
     for s in states:
         for role, key in s.server_keys.items():
             run.server_key_ids[key.key_id] = role
+        if s.exists:  # the server's keys root lists, unless this workspace holds them
+            for role in (TIMESTAMP, SNAPSHOT):
+                for kid in s.root.roles[role].keyids:
+                    if run.ws.key(kid) is None:
+                        run.server_key_ids.setdefault(kid, role)
     t.append("checked", {"repositories": [
         {"gun": s.gun, "operation": s.entry.operation, "exists": s.exists,
          "root_version": s.root.version if s.exists else None,
@@ -415,6 +480,7 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
     run.ceremony.prepare(run, states)
     plans = [run.ceremony.plan(run, s) for s in states]
     files = [f for p in plans for f in p.files]
+    run.leaving = {kid: why for p in plans for kid, why in p.retire}
     run.signers = run.tokens.locate([k for f in files for k in f.keys.values()])
     run.ceremony.add_signers(run, run.signers)
     unmet = plan_missing(files, run.signers)
@@ -430,6 +496,9 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
                                   "(its content depends on the complete files); bring every "
                                   "token needed, or publish with a server-managed snapshot")
 
+    # The PIN of every token that will sign is checked (and its flags read: PIN count low,
+    # final try) before the review, so nobody reviews and confirms for a token that refuses.
+    run.tokens.login_signing(run.signers)
     header = [f"request bundle sha256 {run.request.digest_hex}",
               f"request words {digest_words(run.request.digest())}",
               f"{len(plans)} repositor{'y' if len(plans) == 1 else 'ies'}, {len(files)} "
@@ -441,13 +510,15 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
                           {(p.gun, role): old for p in plans for role, old in p.old.items()},
                           run.signers, run.where, {p.gun: p.notes for p in plans}, header)
     show_review(run, review, "review")
+    confirm_shortening(run, [m for p in plans for m in p.shortened])
     confirm(run, f"Sign {len(files)} file(s) for {len(plans)} repositor"
                   f"{'y' if len(plans) == 1 else 'ies'}, ceremony digest "
                   f"{review.digest.hex()} ({digest_words(review.digest)})?")
-    result = sign_files(files, run.signers)
+    run.ceremony.confirmed(run)
+    signed = sign_files(files, run.signers)
     snapshots = _sign_snapshots(run, plans)
-    t.append("signed", {"token_operations": result.operations + snapshots,
-                        "by_token": result.by_token, "logins": run.tokens.logins,
+    t.append("signed", {"token_operations": signed.operations + snapshots,
+                        "by_token": signed.by_token, "logins": run.tokens.logins,
                         "logins_by_token": run.tokens.logins_by_token()})
 
     response = _response(run, plans)
@@ -458,21 +529,34 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
     write_bundle(opts.out, response, overwrite=opts.force)
     t.output("response", response_bytes, path=str(opts.out),
              bundle_sha256=response.digest_hex, complete=response.complete)
-    return {
+    repositories = [{
+        "gun": p.gun, "complete": p.complete,
+        "files": [{"role": f.role, "version": f.version, "signed_sha256": f.digest,
+                   "signatures": len(f.signatures)} for f in p.files],
+        "missing": missing_signatures(p.files, run.describe_missing),
+        "notes": p.notes, **_pins(run, p)} for p in plans]
+    result = {
         "ceremony": run.ceremony.name, "response": str(opts.out),
         "response_sha256": response.digest_hex,
         "response_words": digest_words(response.digest()), "complete": response.complete,
         "request_sha256": run.request.digest_hex, "review_sha256": review.text_sha256,
         "ceremony_digest": review.digest.hex(), "ceremony_words": digest_words(review.digest),
-        "repositories": [{
-            "gun": p.gun, "complete": p.complete,
-            "files": [{"role": f.role, "version": f.version, "signed_sha256": f.digest,
-                       "signatures": len(f.signatures)} for f in p.files],
-            "missing": missing_signatures(p.files, run.describe_missing),
-            "notes": p.notes} for p in plans],
+        "repositories": repositories,
         "logins": run.tokens.logins, "logins_by_token": run.tokens.logins_by_token(),
-        "signatures": result.operations + snapshots, "workspace": str(run.ws.path),
-    }, changes
+        "signatures": signed.operations + snapshots, "workspace": str(run.ws.path),
+    }
+    if len(repositories) == 1 and "pins" in repositories[0]:
+        result["pins"] = repositories[0]["pins"]
+    return result, changes
+
+
+def _pins(run: Run, p: Plan) -> dict[str, Any]:
+    """{"pins": PinSet.to_json()} for a new root of a ceremony that shows pins, else {}."""
+    root = p.new_root
+    if not run.ceremony.shows_pins or root is None:
+        return {}
+    previous = pin_set(p.gun, p.state.root) if p.state.exists else None
+    return {"pins": pin_set(p.gun, root).to_json(previous)}
 
 
 def show_review(run: Run, review: Review, kind: str) -> None:

@@ -12,7 +12,7 @@ The one module every ceremony signs through, and the one co-signing builds on (`
     pending_state(files, ...) / restore_files(gun, state, trusted_roots)   # partial responses
     merge_files(a, b)              # two partial signings of the same bytes
 
-Thresholds follow Notary's rules (NOTARY-COMPAT.md, rotation rules): a new root needs the
+Thresholds follow Notary's rules (docs/verify.md, rotation rule): a new root needs the
 previous root's threshold of signatures from the previous root's keys AND its own threshold from
 its own keys -- one key listed in both counts for both; targets/snapshot need the threshold root
 lists for them; a delegation the threshold its parent lists. Counting is the verifier's own

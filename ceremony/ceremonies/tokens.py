@@ -99,6 +99,7 @@ class CeremonyTokens:
         self.pool = TokenPool(module=module, prompt=self._prompt, on_warning=on_warning)
         self.opened: list[tuple[Token, str]] = []  # (token, purpose) in opening order
         self._keys: dict[str, list[KeyInfo]] = {}
+        self._signing: set[tuple[str, str]] = set()  # tokens of the last `locate`
         self.signatures = 0
 
     def __enter__(self) -> CeremonyTokens:
@@ -155,15 +156,23 @@ class CeremonyTokens:
 
     def present(self) -> str:
         """The tokens present right now, for error messages ("tokens present: ...")."""
+        found = [f"'{label}' (serial {serial})" for serial, label in self._plugged()]
+        return ", ".join(found) if found else "none"
+
+    def present_set(self) -> set[tuple[str, str]]:
+        """(serial, label) of the tokens present right now."""
+        return set(self._plugged())
+
+    def _plugged(self) -> list[tuple[str, str]]:
         found = []
         try:
             for _module, slots in self.pool.slots():
                 for slot in slots:
                     if slot.token is not None:
-                        found.append(f"'{slot.token.label}' (serial {slot.token.serial})")
+                        found.append((slot.token.serial, slot.token.label))
         except HSMError:
             pass
-        return ", ".join(found) if found else "none"
+        return found
 
     # -- keys ------------------------------------------------------------------------------
     def keys(self, token: Token) -> list[KeyInfo]:
@@ -221,6 +230,7 @@ class CeremonyTokens:
         opened), found by public key without logging in."""
         wanted = {ident for ident in (identity(k) for k in keys) if ident is not None}
         signers = SignerSet()
+        self._signing.clear()
         for token in (tokens if tokens is not None else self.tokens()):
             for info in self.keys(token):
                 if info.public_key is None or info.method is None:
@@ -228,7 +238,15 @@ class CeremonyTokens:
                 if public_key_der(info.public_key) in wanted:
                     signers.add(_LazySigner(token, info), token_label=token.label,
                                 token_serial=token.info.serial, key_label=info.label)
+                    self._signing.add((token.info.serial, token.label))
         return signers
+
+    def login_signing(self, signers: SignerSet) -> None:
+        """Log in now to every token holding one of `signers` (its PIN is checked, and the
+        token's PIN flags reported, before the review instead of after the confirmation)."""
+        for token in self.tokens():
+            if (token.info.serial, token.label) in self._signing and not token.logged_in:
+                token.login()
 
     def facts(self) -> list[dict[str, Any]]:
         """Public facts of the tokens opened, for the transcript."""

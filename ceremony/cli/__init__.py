@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "status": "ceremony.cli.cosign:status",
     "merge": "ceremony.cli.cosign:merge",
     "pin": "ceremony.cli.cosign:pin",
+    "pins": "ceremony.cli.pins:pins",
     "run": "ceremony.cli.run:run",
     "adopt": "ceremony.cli.adopt:adopt",
     "notation": "ceremony.notation.cli:notation",

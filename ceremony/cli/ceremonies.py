@@ -27,8 +27,10 @@ def ceremony_options(f: F) -> F:
     options = [
         click.option("--workspace", metavar="DIR",
                      help="Offline workspace (default: $CEREMONY_WORKSPACE)."),
-        click.option("--request", metavar="REQ", help="Request bundle from `online fetch`."),
-        click.option("--out", metavar="RESP", help="Where to write the response bundle."),
+        click.option("--request", metavar="REQ", required=True,
+                     help="Request bundle from `online fetch`."),
+        click.option("--out", metavar="RESP", required=True,
+                     help="Where to write the response bundle."),
         click.option("--force", is_flag=True, help="Replace an existing --out file."),
         click.option("--yes", is_flag=True,
                      help="Confirm without typing yes (recorded in the transcript)."),
@@ -52,11 +54,8 @@ def ceremony_options(f: F) -> F:
 def _duration(value: str | None, flag: str) -> dt.timedelta | None:
     if value is None:
         return None
-    from hsm.x509 import parse_validity
-    try:
-        return parse_validity(value)
-    except Exception as exc:  # HSMError with its own wording; keep the flag in front
-        raise CeremonyRefused(f"{flag}: {exc}") from None
+    from ceremony.ceremonies.rootkeys import parse_duration
+    return parse_duration(value, flag)
 
 
 def _echo_review(as_json: bool) -> Callable[[str], None]:
@@ -108,18 +107,41 @@ def _print_result(r: dict[str, Any]) -> None:
     click.echo(f"transcript {r['transcript']}")
     click.echo(f"  final digest {r['transcript_sha256']}")
     click.echo(f"  words        {r['transcript_words']}")
+    print_pins(r["repositories"], r["complete"])
+
+
+def print_pins(repositories: list[dict[str, Any]], complete: bool) -> None:
+    """The "pin these" block of every repository whose summary carries pins."""
+    from ceremony.pins import PinSet
+    for repo in repositories:
+        if "pins" not in repo:
+            continue
+        pins, previous = PinSet.from_json(repo["pins"])
+        click.echo("")
+        if not complete:
+            click.echo("(the root below is PARTIAL: pin it once it is complete and published)")
+        for line in pins.render(previous):
+            click.echo(line)
 
 
 def _common(kwargs: dict[str, Any]) -> dict[str, Any]:
     names = ("workspace", "request", "out", "force", "yes", "participants", "allow_network",
              "pin_sources", "module", "partial", "as_json")
-    return {name: kwargs.pop(name) for name in names}
+    common = {name: kwargs.pop(name) for name in names}
+    common["allow_shorter"] = kwargs.pop("allow_shorter", False)  # renew, rotate root
+    return common
+
+
+allow_shorter_option = click.option(
+    "--allow-shorter", is_flag=True,
+    help="Accept a new expiry EARLIER than the current one (recorded); without it a "
+         "shortening must be confirmed by typing shorten, and --yes alone refuses it.")
 
 
 snapshot_token_option = click.option(
     "--snapshot-token", metavar="URI",
     help="Token holding the snapshot key, when the snapshot is signed offline.")
-targets_token_option = click.option("--targets-token", metavar="URI",
+targets_token_option = click.option("--targets-token", metavar="URI", required=True,
                                     help="Token holding the targets key.")
 
 
@@ -127,7 +149,7 @@ targets_token_option = click.option("--targets-token", metavar="URI",
 
 @click.command()
 @click.argument("guns", nargs=-1)
-@click.option("--root-token", "root_tokens", multiple=True, metavar="URI",
+@click.option("--root-token", "root_tokens", multiple=True, metavar="URI", required=True,
               help="Token for a root key (repeat for several tokens).")
 @click.option("--root-threshold", type=int, default=1, show_default=True, metavar="M",
               help="Root signatures needed (M of the root tokens).")
@@ -142,7 +164,16 @@ targets_token_option = click.option("--targets-token", metavar="URI",
               help="Root key algorithm: ecdsa-p256, ecdsa-p384, rsa-3072, rsa-4096.")
 @click.option("--targets-algorithm", default=None,
               help="Targets/snapshot key algorithm (default: --algorithm; ed25519 allowed).")
-@click.option("--root-expires", metavar="DURATION", help="Root lifetime (default 10y).")
+@click.option("--root-cert", "root_certs", multiple=True, metavar="PEM",
+              help="Root certificate of the key on a --root-token (e.g. the one whose ID was "
+                   "distributed before the ceremony); checked against that key. Default: the "
+                   "one stored on the token, else one issued by the token. Repeatable.")
+@click.option("--remote-root-cert", "remote_root_certs", multiple=True, metavar="PEM",
+              help="Root certificate of a key held at another site (`ceremony key cert` "
+                   "there); it co-signs later with `ceremony sign`. Repeatable.")
+@click.option("--root-expires", metavar="DURATION",
+              help="Root lifetime (default 10y, capped at an existing root certificate's "
+                   "expiry).")
 @click.option("--targets-expires", metavar="DURATION", help="Targets lifetime (default 3y).")
 @click.option("--snapshot-expires", metavar="DURATION", help="Snapshot lifetime (default 3y).")
 @ceremony_options
@@ -159,7 +190,8 @@ def init(guns: tuple[str, ...], **kw: Any) -> None:
         targets_algorithm=kw["targets_algorithm"], guns=guns,
         root_expires=_duration(kw["root_expires"], "--root-expires"),
         targets_expires=_duration(kw["targets_expires"], "--targets-expires"),
-        snapshot_expires=_duration(kw["snapshot_expires"], "--snapshot-expires"))
+        snapshot_expires=_duration(kw["snapshot_expires"], "--snapshot-expires"),
+        root_certs=kw["root_certs"], remote_root_certs=kw["remote_root_certs"])
     _run(ceremony, common)
 
 

@@ -12,7 +12,21 @@ from typing import Any
 import click
 
 from transfer.bundle import BundleError, describe, read_bundle, write_bundle
-from transfer.online import SNAPSHOT_KEY_CHOICES, fetch_request, publish_response
+from transfer.online import SNAPSHOT_KEY_CHOICES, OnlineError, fetch_request, publish_response
+
+# What a request can ask for, and the offline command that answers it.
+OPERATIONS = {
+    "init": "ceremony init (the default for a repository the server does not have)",
+    "signer-add": "ceremony signer add",
+    "signer-remove": "ceremony signer remove",
+    "delegation-add": "ceremony delegation add",
+    "delegation-remove": "ceremony delegation remove",
+    "rotate-targets": "ceremony rotate targets",
+    "rotate-root": "ceremony rotate root",
+    "renew": "ceremony renew",
+    "pin": "ceremony pin (a second site comes to trust the repository)",
+}
+OPERATION_LIST = ", ".join(OPERATIONS)
 
 server_option = click.option("--server", required=True, metavar="URL",
                              help="Notary server, e.g. https://notary.example.com")
@@ -71,7 +85,8 @@ def _guns(guns: tuple[str, ...], guns_from: str | None) -> list[str]:
 @click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="REQUEST",
               help="Where to write the request bundle.")
 @click.option("--operation", metavar="NAME",
-              help="What is asked, e.g. rotate-targets (default for new repositories: init).")
+              help="What is asked (required for an existing repository; default for a new "
+                   "one: init); the operations are listed above.")
 @click.option("--param", "param_pairs", multiple=True, metavar="KEY=VALUE",
               help="A string parameter of the operation (repeatable).")
 @click.option("--params-json", metavar="JSON", help="Operation parameters as a JSON object.")
@@ -91,18 +106,53 @@ def fetch(guns: tuple[str, ...], guns_from: str | None, server: str, ca: str | N
     timestamp) fetched consistently by hash, and the full root history 1..N. For a new one:
     nothing but the keys. timestamp.key and (see --snapshot-key) snapshot.key are fetched once
     each: before a repository's first root, every GET of a key creates a new one.
+
+    \b
+    Operations (--operation NAME) and the offline command that answers each:
+      init               ceremony init (the default for a new repository)
+      signer-add         ceremony signer add
+      signer-remove      ceremony signer remove
+      delegation-add     ceremony delegation add
+      delegation-remove  ceremony delegation remove
+      rotate-targets     ceremony rotate targets
+      rotate-root        ceremony rotate root
+      renew              ceremony renew
+      pin                ceremony pin (a second site comes to trust the repository)
     """
+    if operation is not None and operation not in OPERATIONS:
+        raise click.BadParameter(f"unknown operation {operation!r}; use one of: "
+                                 f"{OPERATION_LIST}", param_hint="--operation")
     listed = _guns(guns, guns_from)
     params = _params(param_pairs, params_json)
     if Path(out).exists() and not force:
         # Before any request: a GET of a new repository's keys creates keys on the server.
         raise BundleError(f"refusing to overwrite existing file {out} (use --force)")
-    bundle = fetch_request(server, listed, ca=ca, operation=operation, params=params,
-                           snapshot_key=snapshot_key, timeout=timeout,
-                           allow_http=allow_http, progress=lambda m: click.echo(m, err=True))
+    try:
+        bundle = fetch_request(server, listed, ca=ca, operation=operation, params=params,
+                               snapshot_key=snapshot_key, timeout=timeout,
+                               allow_http=allow_http, progress=lambda m: click.echo(m, err=True))
+    except OnlineError as exc:
+        if operation is None and "--operation" in str(exc):
+            raise OnlineError(f"{exc} (one of: {', '.join(list(OPERATIONS)[1:])})") from None
+        raise _unreachable(exc) from None
     write_bundle(out, bundle, overwrite=force)
     click.echo(describe(bundle))
     click.echo(f"wrote {out}")
+
+
+def _unreachable(exc: OnlineError) -> OnlineError:
+    """A network failure says that `online` commands run on the ONLINE machine."""
+    text = str(exc)
+    if not text.startswith("cannot reach") or not _no_network():
+        return exc
+    return OnlineError(f"{text}: this machine has no network; `ceremony online` commands run "
+                       "on the online machine (the one that reaches the Notary server), not "
+                       "on the air-gapped one")
+
+
+def _no_network() -> bool:
+    from ceremony.airgap import network_findings
+    return not network_findings()
 
 
 @online.command()
@@ -121,6 +171,10 @@ def publish(response: str, server: str, ca: str | None, only: tuple[str, ...],
     """
     bundle = read_bundle(response, kind="response")
     click.echo(describe(bundle))
-    published = publish_response(server, bundle, ca=ca, guns=only or None, timeout=timeout,
-                                 allow_http=allow_http, progress=lambda m: click.echo(m, err=True))
+    try:
+        published = publish_response(server, bundle, ca=ca, guns=only or None,
+                                     timeout=timeout, allow_http=allow_http,
+                                     progress=lambda m: click.echo(m, err=True))
+    except OnlineError as exc:
+        raise _unreachable(exc) from None
     click.echo(f"published {len(published)} repositor{'y' if len(published) == 1 else 'ies'}")

@@ -11,6 +11,7 @@ from ceremony.cli.ceremonies import (
     _common,
     _duration,
     _run,
+    allow_shorter_option,
     ceremony_options,
     snapshot_token_option,
 )
@@ -33,6 +34,7 @@ from ceremony.cli.rotateroot import _expiry
 @snapshot_token_option
 @click.option("--snapshot-expires", metavar="DURATION",
               help="Lifetime of an offline snapshot (default 3y).")
+@allow_shorter_option
 @ceremony_options
 def renew(guns: tuple[str, ...], **kw: Any) -> None:
     """Renew root.json or targets.json of GUN(s): new version and expiry; root certificates

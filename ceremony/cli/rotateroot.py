@@ -12,12 +12,14 @@ from ceremony.cli.ceremonies import (
     _common,
     _duration,
     _run,
+    allow_shorter_option,
     ceremony_options,
     snapshot_token_option,
 )
 
 
 def _expiry(value: str | None, flag: str) -> Any:
+    """An EXPIRY (hsm/duration.py: a duration from now, or a date)."""
     if value is None:
         return None
     from ceremony.ceremonies.rootkeys import parse_expiry
@@ -55,6 +57,7 @@ def _expiry(value: str | None, flag: str) -> Any:
 @snapshot_token_option
 @click.option("--snapshot-expires", metavar="DURATION",
               help="Lifetime of an offline snapshot (default 3y).")
+@allow_shorter_option
 @ceremony_options
 def rotate_root(guns: tuple[str, ...], **kw: Any) -> None:
     """Add, replace or remove root keys of GUN(s) and change the root threshold: root v+1

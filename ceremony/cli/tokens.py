@@ -34,9 +34,63 @@ module_option = click.option("--module", "module", metavar="PATH",
 pin_source_option = click.option("--pin-source", "pin_source", metavar="SOURCE",
                                  help="Where the user PIN comes from: prompt (default), "
                                       "env:NAME or file:PATH. Never the PIN itself.")
-token_option = click.option("--token", "token_uri", metavar="URI",
+token_option = click.option("--token", "token_uri", metavar="URI", required=True,
                             help="PKCS#11 URI (pkcs11:token=root-a) or a token label.")
 label_option = click.option("--label", metavar="LABEL", help="Key label (CKA_LABEL).")
+workspace_option = click.option("--workspace", metavar="DIR",
+                                help="Workspace whose transcripts/ records the custody evidence "
+                                     "(default: $CEREMONY_WORKSPACE; made if absent).")
+transcript_dir_option = click.option("--transcript-dir", metavar="DIR",
+                                     help="Record the transcript in this folder instead of a "
+                                          "workspace (made if absent).")
+
+
+@contextmanager
+def _custody_transcript(name: str, workspace: str | None, folder: str | None,
+                        data: dict[str, Any]) -> Iterator[Any]:
+    """The transcript of a key command: custody evidence recorded where a site keeps it (the
+    workspace's transcripts/, or --transcript-dir). Refusals and failures are recorded too.
+    Without either place nothing is recorded (yields None) and the output says so."""
+    import datetime as dt
+    import os
+    import re
+
+    from ceremony.transcript import Transcript
+    if folder is None and workspace is None and not os.environ.get("CEREMONY_WORKSPACE"):
+        yield None  # _close_transcript warns, once the command succeeded
+        return
+    if folder is not None:
+        from transfer.files import make_dirs
+        make_dirs(folder)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        path = Path(folder) / f"{stamp}-{re.sub(r'[^a-z0-9]+', '-', name)}.jsonl"
+    else:
+        from ceremony.workspace import Workspace
+        path = Workspace.open(workspace, create=True).new_transcript_path(name)
+    transcript = Transcript.create(path, ceremony=name, data=data)
+    with transcript:
+        yield transcript
+
+
+def _close_transcript(transcript: Any, data: dict[str, Any]) -> None:
+    """Close with the outcome and put the final digest (hex and words) into `data`."""
+    if transcript is None:
+        data.update({"transcript": None, "transcript_sha256": None, "transcript_words": None})
+        return
+    from transfer.words import digest_words
+    digest = transcript.close("completed")
+    data.update({"transcript": str(transcript.path), "transcript_sha256": digest,
+                 "transcript_words": digest_words(bytes.fromhex(digest))})
+
+
+def _print_transcript(d: dict[str, Any]) -> None:
+    if d["transcript"]:
+        click.echo(f"transcript {d['transcript']}")
+        click.echo(f"  final digest {d['transcript_sha256']}")
+        click.echo(f"  words        {d['transcript_words']}")
+    else:
+        click.echo("custody evidence NOT recorded in a transcript: give --workspace DIR (or "
+                   "set CEREMONY_WORKSPACE) or --transcript-dir DIR to record it")
 
 
 def _warn(message: str) -> None:
@@ -62,12 +116,13 @@ def _check_out(out: str | None, force: bool) -> None:
         raise TransferError(f"refusing to overwrite existing file {out} (use --force)")
 
 
-def _offline(allow_network: bool) -> None:
+def _offline(allow_network: bool) -> list[str]:
     # Private keys are used: refuse on a machine with a network up, unless allowed.
     findings = require_offline(allow_network)
     if findings:
         _warn("going on with the network up (" + "; ".join(findings) + ") because "
               "--allow-network was given")
+    return findings
 
 
 def _key_id_arg(value: str | None) -> bytes | None:
@@ -160,8 +215,14 @@ def token_keys(uri: str | None, module: str | None, pin_source: str | None,
     """Keys on a token: label, ID, algorithm, Notary key IDs and custody evidence.
 
     Logs in (private keys and their custody attributes are visible only then)."""
+    from hsm.errors import TokenNotFoundError
     with _pool(module, pin_source) as pool:
-        tok = pool.open(uri)
+        try:
+            tok = pool.open(uri)
+        except TokenNotFoundError as exc:  # this command takes the token as its argument
+            raise TokenNotFoundError(str(exc).replace(
+                "choose one with --token pkcs11:token=LABEL",
+                "choose one: ceremony token keys pkcs11:token=LABEL")) from None
         keys = tok.keys()
         data = {"token": tok.info.to_json(), "keys": [_key_json(k) for k in keys]}
 
@@ -203,34 +264,49 @@ def key() -> None:
 
 @key.command("generate")
 @token_option
-@label_option
+@click.option("--label", metavar="LABEL", required=True, help="Key label (CKA_LABEL).")
 @click.option("--algorithm", default="ecdsa-p256", show_default=True, metavar="ALG",
               help="ecdsa-p256, ecdsa-p384, rsa-3072, rsa-4096 or ed25519.")
 @click.option("--id", "key_id", metavar="HEX", help="CKA_ID to use (default: 16 random bytes).")
 @pin_source_option
 @module_option
 @allow_network_option
+@workspace_option
+@transcript_dir_option
 @json_option
 def key_generate(token_uri: str | None, label: str | None, algorithm: str, key_id: str | None,
                  pin_source: str | None, module: str | None, allow_network: bool,
-                 as_json: bool) -> None:
+                 workspace: str | None, transcript_dir: str | None, as_json: bool) -> None:
     """Generate a signing key ON the token (never extractable) and show custody evidence."""
     from hsm.keys import get_algorithm
     _need(token_uri, "--token URI", "the token to generate on, e.g. --token pkcs11:token=root-a")
     _need(label, "--label LABEL", "a name for the new key, e.g. --label root")
     get_algorithm(algorithm)  # refuse an unknown algorithm before asking for a PIN
     raw_id = _key_id_arg(key_id)
-    _offline(allow_network)
-    with _pool(module, pin_source) as pool:
-        tok = pool.open(token_uri)
-        info = tok.generate_key(label or "", algorithm, raw_id)
-        data = {"token": tok.info.to_json(), "key": _key_json(info)}
+    with _custody_transcript("key-generate", workspace, transcript_dir,
+                             {"token": token_uri, "label": label, "algorithm": algorithm,
+                              "allow_network": allow_network}) as t:
+        findings = _offline(allow_network)
+        if t is not None:
+            t.append("airgap", {"findings": findings, "allow_network": allow_network,
+                                "offline": not findings})
+        with _pool(module, pin_source) as pool:
+            tok = pool.open(token_uri)
+            if t is not None:
+                t.tokens([tok.info.to_json()])
+            info = tok.generate_key(label or "", algorithm, raw_id)
+            data = {"token": tok.info.to_json(), "key": _key_json(info)}
+        if t is not None:
+            t.custody({"token": data["token"]["label"], "serial": data["token"]["serial"],
+                       **data["key"]})
+        _close_transcript(t, data)
 
     def human(d: dict[str, Any]) -> None:
         k = d["key"]
         click.echo(f"generated {k['algorithm']} key '{k['label']}' on token "
                    f"'{d['token']['label']}'")
         _print_key(k)
+        _print_transcript(d)
     emit(data, as_json, human)
 
 
@@ -281,11 +357,13 @@ def key_export(token_uri: str | None, label: str | None, fmt: str, out: str | No
 @key.command("cert")
 @token_option
 @label_option
-@click.option("--gun", metavar="GUN", help="The repository (CN of the certificate), e.g. "
-                                           "docker.io/library/app.")
+@click.option("--gun", metavar="GUN", required=True,
+              help="The repository (CN of the certificate), e.g. docker.io/library/app.")
 @click.option("--valid-for", "valid_for", default="10y", show_default=True, metavar="DURATION",
-              help="Validity: 10y, 365d, 52w, 12h (a year is 365 days, as in Notary).")
-@click.option("--out", metavar="FILE", help="Where to write the certificate (PEM).")
+              help="Validity: 10y, 6m, 365d, 52w, 12h (a year is 365 days, as in Notary; "
+                   "a month 30 days).")
+@click.option("--out", metavar="FILE", required=True,
+              help="Where to write the certificate (PEM).")
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.option("--store-on-token", is_flag=True,
               help="Also store the certificate on the token (same label and ID), replacing "
@@ -293,14 +371,17 @@ def key_export(token_uri: str | None, label: str | None, fmt: str, out: str | No
 @pin_source_option
 @module_option
 @allow_network_option
+@workspace_option
+@transcript_dir_option
 @json_option
 def key_cert(token_uri: str | None, label: str | None, gun: str | None, valid_for: str,
              out: str | None, force: bool, store_on_token: bool, pin_source: str | None,
-             module: str | None, allow_network: bool, as_json: bool) -> None:
+             module: str | None, allow_network: bool, workspace: str | None,
+             transcript_dir: str | None, as_json: bool) -> None:
     """Issue a self-signed root certificate for GUN; the token computes the signature.
 
     Running it again for the same key re-issues (new serial and validity, same key)."""
-    from hsm.x509 import parse_validity
+    from hsm.duration import parse_duration
     _need(token_uri, "--token URI", "the token holding the root key")
     _need(gun, "--gun GUN", "the repository the root certificate is for")
     _need(out, "--out FILE", "where to write the certificate (PEM)")
@@ -308,15 +389,57 @@ def key_cert(token_uri: str | None, label: str | None, gun: str | None, valid_fo
         validate_gun(gun)
     except InvalidName as exc:
         raise HSMError(f"--gun: {exc}") from None
-    validity = parse_validity(valid_for)
+    validity = parse_duration(valid_for, "--valid-for: invalid validity")
     _check_out(out, force)
-    _offline(allow_network)
+    with _custody_transcript("key-cert", workspace, transcript_dir,
+                             {"token": token_uri, "label": label, "gun": gun,
+                              "valid_for": valid_for, "store_on_token": store_on_token,
+                              "out": out, "allow_network": allow_network}) as t:
+        data = _issue_cert(t, token_uri, label, gun, validity, out, force, store_on_token,
+                           pin_source, module, allow_network)
+        _close_transcript(t, data)
+    token_json = data["token"]
+
+    def human(d: dict[str, Any]) -> None:
+        click.echo(f"wrote root certificate for '{gun}' to {out} (key '{d['label']}' on token "
+                   f"'{token_json['label']}')")
+        click.echo(f"  valid {d['not_before']} .. {d['not_after']}, serial {d['serial']}")
+        click.echo(f"  cert key ID ({d['cert_keytype']}; root.json, trust pinning): "
+                   f"{d['cert_key_id']}")
+        click.echo(f"  canonical key ID ({d['canonical_keytype']}; notary key list): "
+                   f"{d['canonical_key_id']}")
+        if d["stored_on_token"]:
+            click.echo("  stored on the token" + (
+                f", replacing {', '.join(d['replaced_cert_key_ids'])}"
+                if d["replaced_cert_key_ids"] else "")
+                + f": init uses this certificate for '{gun}' (pin this cert key ID)")
+        else:
+            click.echo("  NOT stored on the token: root.json lists this cert key ID only if "
+                       f"this file is given to init (--root-cert {out}, or --remote-root-cert "
+                       "at another site) or to rotate root (--add-cert); otherwise init "
+                       "uses a certificate stored on the token or issues a new one")
+        _print_transcript(d)
+    emit(data, as_json, human)
+
+
+def _issue_cert(t: Any, token_uri: str | None, label: str | None, gun: str | None,
+                validity: Any, out: str | None, force: bool, store_on_token: bool,
+                pin_source: str | None, module: str | None,
+                allow_network: bool) -> dict[str, Any]:
+    findings = _offline(allow_network)
+    if t is not None:
+        t.append("airgap", {"findings": findings, "allow_network": allow_network,
+                            "offline": not findings})
     with _pool(module, pin_source) as pool:
         tok = pool.open(token_uri)
+        if t is not None:
+            t.tokens([tok.info.to_json()])
         result = tok.certificate(label, gun or "", valid_for=validity, store=store_on_token)
         token_json = tok.info.to_json()
     assert out is not None
     atomic_write(out, result.pem, overwrite=force)
+    if t is not None:
+        t.output("certificate", result.pem, path=out)
     cert = result.certificate
     cert_key = key_from_certificate(cert)  # ecdsa-x509 / rsa-x509 (ed25519 refused by hsm)
     canonical_key = key_from_public_key(cert.public_key())  # ID = cert_key.canonical_key_id
@@ -336,18 +459,7 @@ def key_cert(token_uri: str | None, label: str | None, gun: str | None, valid_fo
         "stored_on_token": result.stored_on_token,
         "replaced_cert_key_ids": replaced,
     }
-
-    def human(d: dict[str, Any]) -> None:
-        click.echo(f"wrote root certificate for '{gun}' to {out} (key '{d['label']}' on token "
-                   f"'{token_json['label']}')")
-        click.echo(f"  valid {d['not_before']} .. {d['not_after']}, serial {d['serial']}")
-        click.echo(f"  cert key ID ({d['cert_keytype']}; root.json, trust pinning): "
-                   f"{d['cert_key_id']}")
-        click.echo(f"  canonical key ID ({d['canonical_keytype']}; notary key list): "
-                   f"{d['canonical_key_id']}")
-        if d["stored_on_token"]:
-            click.echo("  stored on the token" + (
-                f", replacing {', '.join(d['replaced_cert_key_ids'])}"
-                if d["replaced_cert_key_ids"] else ""))
-    emit(data, as_json, human)
-
+    if t is not None:
+        t.custody({"token": token_json["label"], "serial": token_json["serial"],
+                   **{k: v for k, v in data.items() if k != "token"}})
+    return data

@@ -93,7 +93,7 @@ def test_cosign_refusals(notary, softhsm_factory, tmp_path):
             "--root-threshold", "1", "--partial", *o.pins(), "--yes"]
     assert not o.ok(*args, "--out", str(p))["complete"]
     assert not o.ok(*args, "--out", str(p2), "--workspace", str(copy), "--root-expires",
-                    "9y")["complete"]
+                    "9y", "--allow-shorter")["complete"]
 
     out = tmp_path / "out.resp"
     o.refused(["merge", str(p), str(p2), "--out", str(out)], out, "sign different content")

@@ -201,6 +201,6 @@ def test_bulk_root_rotation_and_renewal_one_login_per_token(notary, site, tmp_pa
     published(notary, out3)
     out = out3
     assert "No targets present" in stale.run("list", gun).stdout
-    # a fresh client pins every root certificate ID of a threshold-2 root (NOTARY-COMPAT.md)
+    # a fresh client pins every root certificate ID of a threshold-2 root (docs/verify.md, pinning)
     fresh = client(notary, tmp_path / "f", gun, root_ids(out, gun))
     assert "No targets present" in fresh.run("list", gun).stdout

@@ -810,7 +810,7 @@ CATALOGUE: list[Case] = [
     C("duration-empty", "duration", cert("--valid-for", ""), "invalid validity ''"),
     C("duration-no-number", "duration", cert("--valid-for", "y"), "invalid validity 'y'"),
     C("duration-no-unit", "duration", cert("--valid-for", "10"), "invalid validity '10'"),
-    C("duration-unknown-unit", "duration", cert("--valid-for", "10m"), "invalid validity"),
+    C("duration-unknown-unit", "duration", cert("--valid-for", "10s"), "invalid validity"),
     C("duration-overflow", "duration", cert("--valid-for", "99999999999999999999y"),
       "at most 100 years"),
     C("duration-absurd", "duration", cert("--valid-for", "1000y"), "at most 100 years"),

@@ -128,7 +128,8 @@ def test_cert(ceremony, cli_env, root_key, tmp_path):
     assert set(data) == {"token", "label", "id", "gun", "out", "serial", "not_before",
                          "not_after", "signature_algorithm", "sha256_fingerprint", "cert_keytype",
                          "cert_key_id", "canonical_keytype", "canonical_key_id", "notary_key",
-                         "stored_on_token", "replaced_cert_key_ids"}
+                         "stored_on_token", "replaced_cert_key_ids", "transcript",
+                         "transcript_sha256", "transcript_words"}
     assert data["label"] == "root" and data["gun"] == GUN
     assert data["cert_keytype"] == "ecdsa-x509" and data["canonical_keytype"] == "ecdsa"
     assert data["canonical_key_id"] == root_key["key"]["key_id"]
@@ -158,16 +159,16 @@ def test_cert(ceremony, cli_env, root_key, tmp_path):
      ["'pin-value' refused"]),
     (["key", "generate", "--token", "root-a", "--label", "x", "--algorithm", "dsa-1024"],
      ["unsupported algorithm 'dsa-1024'", "ecdsa-p256"]),
-    (["key", "generate", "--token", "root-a"], ["missing --label LABEL"]),
-    (["key", "generate", "--label", "x"], ["missing --token URI"]),
+    (["key", "generate", "--token", "root-a"], ["Missing option '--label'"]),
+    (["key", "generate", "--label", "x"], ["Missing option '--token'"]),
     (["key", "generate", "--token", "root-a", "--label", "x", "--id", "zz"],
      ["--id must be hexadecimal"]),
     (["key", "export", "--token", "root-a", "--label", "root", "--format", "der"],
      ["unknown --format 'der'"]),
     (["key", "cert", "--token", "root-a", "--label", "root", "--out", "x.pem"],
-     ["missing --gun GUN"]),
+     ["Missing option '--gun'"]),
     (["key", "cert", "--token", "root-a", "--label", "root", "--gun", "g", "--out", "x.pem",
-      "--valid-for", "ten years"], ["invalid validity 'ten years'"]),
+      "--valid-for", "ten years"], ["--valid-for: invalid validity 'ten years'", "6m"]),
     (["token", "keys", "root-a"], ["no terminal to ask for the PIN of token 'root-a'"]),
     (["token", "keys", "root-a", "--pin-source", "12345678"], ["unsupported pin-source"]),
 ])

@@ -221,10 +221,10 @@ def test_fetch_errors_are_one_line_and_write_nothing(repo, tmp_path):
         (fetch(server, GUN, out=out), "already exists on the server"),
         (fetch(server, "Example.com/x", out=out), "must be lowercase"),
         (fetch(server, "a.com/../etc", out=out), "'..' component"),
-        (run_cli("online", "fetch", GUN, "--operation", "x", "--server", server.url,
+        (run_cli("online", "fetch", GUN, "--operation", "rotate-targets", "--server", server.url,
                  "--out", str(out)), "not trusted"),
-        (run_cli("online", "fetch", GUN, "--operation", "x", "--server", "https://127.0.0.1:9",
-                 "--out", str(out)), "cannot reach https://127.0.0.1:9"),
+        (run_cli("online", "fetch", GUN, "--operation", "rotate-targets", "--server",
+                 "https://127.0.0.1:9", "--out", str(out)), "cannot reach https://127.0.0.1:9"),
         (run_cli("online", "fetch", GUN, "--server", "http://" + server.url[8:],
                  "--out", str(out)), "refusing plain HTTP"),
     ]
