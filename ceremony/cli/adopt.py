@@ -4,40 +4,23 @@ commands: see ceremony/ceremonies/adopt.py, adoptimport.py and docs/adopt.md."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
-from cryptography.hazmat.primitives import serialization
 
 from ceremony.airgap import allow_network_option
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.cli.ceremonies import _common, _duration, _print_result, ceremony_options
 from ceremony.cli.common import emit, json_option
-from ceremony.metadata.model import ROOT, Root
+from ceremony.metadata.model import Root
+from ceremony.pins import pin_set
 
 
 def _show_pins(gun: str, root: Root, previous: Root | None) -> tuple[list[str], dict[str, Any]]:
-    """The pins after a ceremony: the human block and its JSON (the `pins` contract)."""
-    ids = list(root.roles[ROOT].keyids)
-    before = list(previous.roles[ROOT].keyids) if previous is not None else []
-    pems = [root.keys[kid].public_key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-        for kid in ids]
-    trust_pinning = {"certs": {gun: ids}}
-    changed = previous is not None and before != ids
-    lines = [f"Pin these (distribute to every verifier of {gun}):",
-             f"  root certificate ID(s): {', '.join(ids)}",
-             f"  notary client config:   {json.dumps({'trust_pinning': trust_pinning})}",
-             "  root public key(s) (Connaisseur and other verifiers pinning a key):"]
-    lines += ["    " + line for pem in pems for line in pem.splitlines()]
-    if changed:
-        lines.append(f"  CHANGED from {', '.join(before)}: fresh clients pinned to the old ID "
-                     "need the new one; clients with cached trust data follow the rotation on "
-                     "their own")
-    data = {"gun": gun, "root_cert_ids": ids, "trust_pinning": trust_pinning,
-            "root_public_keys_pem": pems, "changed": changed, "previous_root_cert_ids": before}
-    return lines, data
+    """The pins after a ceremony: the human block and its JSON (ceremony.pins)."""
+    pins = pin_set(gun, root)
+    before = pin_set(gun, previous) if previous is not None else None
+    return pins.render(before), pins.to_json(before)
 
 
 class _DefaultToAdopt(click.Group):
