@@ -25,6 +25,7 @@ OPERATIONS = {
     "rotate-root": "ceremony rotate root",
     "renew": "ceremony renew",
     "pin": "ceremony pin (a second site comes to trust the repository)",
+    "adopt": "ceremony adopt / adopt import (a docker trust / notary repository onto tokens)",
 }
 OPERATION_LIST = ", ".join(OPERATIONS)
 
@@ -118,6 +119,7 @@ def fetch(guns: tuple[str, ...], guns_from: str | None, server: str, ca: str | N
       rotate-root        ceremony rotate root
       renew              ceremony renew
       pin                ceremony pin (a second site comes to trust the repository)
+      adopt              ceremony adopt / adopt import (a repository onto tokens)
     """
     if operation is not None and operation not in OPERATIONS:
         raise click.BadParameter(f"unknown operation {operation!r}; use one of: "

@@ -87,7 +87,7 @@ def test_adopt_a_berlin_repository_onto_tokens(server, site: Site, tmp_path):
     targets = signed_file(resp, gun, "targets")
     assert targets["signed"]["version"] == 5
     assert [r["name"] for r in targets["signed"]["delegations"]["roles"]] == ["targets/releases"]
-    assert f"CHANGED from {old_ids[0]}" in r.stdout
+    assert f"the root certificate IDs changed (previously {old_ids[0]})" in r.stdout
 
     # The workspace holds the repository's history; the software keys are retired.
     ws = Workspace.open(site.workspace)
