@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "merge": "ceremony.cli.cosign:merge",
     "pin": "ceremony.cli.cosign:pin",
     "run": "ceremony.cli.run:run",
+    "tuf": "ceremony.tuf.cli:tuf",
 }
 
 USER_ERRORS = (CeremonyError, HSMError, TransferError)
