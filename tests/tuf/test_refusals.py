@@ -1,0 +1,170 @@
+"""Bad and tampered TUF metadata: the tool refuses each case with a named error (verify), and
+`ceremony tuf sign` refuses what it must not sign, writing nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ceremony.tuf import errors
+from ceremony.tuf.verify import Previous, verify_repository
+from tests.tuf.pytuf_repo import PyTufRepository
+
+
+@pytest.fixture
+def repo(tmp_path) -> PyTufRepository:
+    return PyTufRepository.create(tmp_path / "repo")
+
+
+def _edit_json(path: Path, change) -> None:
+    data = json.loads(path.read_bytes())
+    change(data)
+    path.write_text(json.dumps(data, indent=1, sort_keys=True))
+
+
+def _verify(repo: PyTufRepository, **kw):
+    return verify_repository(repo.metadata_dir, **kw)
+
+
+def test_changed_after_signing_is_a_threshold_error(repo):
+    _edit_json(repo.metadata_dir / "timestamp.json",
+               lambda d: d["signed"].update(expires="2099-01-01T00:00:00Z"))
+    with pytest.raises(errors.ThresholdError, match="timestamp.json: 0 valid signature"):
+        _verify(repo)
+
+
+def test_signature_by_a_key_outside_the_role_does_not_count(repo):
+    theirs = json.loads((repo.metadata_dir / "1.snapshot.json").read_bytes())["signatures"]
+    _edit_json(repo.metadata_dir / "timestamp.json", lambda d: d.update(signatures=theirs))
+    with pytest.raises(errors.ThresholdError):
+        _verify(repo)
+
+
+def test_expired_is_a_freeze_error(repo):
+    with pytest.raises(errors.ExpiredError, match="'root' v1 expired"):
+        _verify(repo, now=datetime(2100, 1, 1, tzinfo=UTC))
+
+
+def test_versions_going_back_are_rollback_errors(repo, tmp_path):
+    old = shutil.copytree(repo.metadata_dir, tmp_path / "old")
+    repo.add_target("targets", "files/new.txt", b"new")
+    repo.publish()
+    newer = Previous.from_dir(repo.metadata_dir)
+    with pytest.raises(errors.RollbackError, match="timestamp v1 is older than the v2"):
+        verify_repository(old, previous=newer)
+    assert verify_repository(repo.metadata_dir, previous=Previous.from_dir(old))
+
+
+def test_snapshot_disagreeing_with_timestamp_is_a_consistency_error(repo):
+    with repo.edit_snapshot() as snapshot:
+        snapshot.meta["targets.json"].length = 7
+    repo.do_timestamp(force=True)
+    with pytest.raises(errors.ConsistencyError, match="but snapshot says 7"):
+        _verify(repo)
+
+
+def test_missing_root_in_the_chain_is_a_root_chain_error(repo):
+    with repo.edit_root() as root:
+        root.version  # noqa: B018 -- a new version, same keys
+    (repo.metadata_dir / "2.root.json").rename(repo.metadata_dir / "3.root.json")
+    with pytest.raises(errors.RootChainError, match="holds root v2, not v3|chain .* stops"):
+        _verify(repo)
+
+
+def test_root_json_ahead_of_the_chain_is_refused(repo):
+    with repo.edit_root():
+        pass
+    (repo.metadata_dir / "2.root.json").unlink()
+    with pytest.raises(errors.RootChainError, match="stops at v1"):
+        _verify(repo)
+
+
+def test_delegated_role_signed_by_the_wrong_key(repo):
+    repo.signers["releases"] = repo.signers["targets"]
+    repo.add_target("releases", "releases/v2.txt", b"two")
+    repo.publish()
+    with pytest.raises(errors.ThresholdError, match="targets's 'releases' keys"):
+        _verify(repo)
+
+
+def test_target_outside_delegated_paths_is_a_warning(repo):
+    repo.add_target("releases", "elsewhere/x.txt", b"x")
+    repo.publish()
+    report = _verify(repo)
+    assert any("outside the paths delegated" in w for w in report.warnings)
+
+
+@pytest.mark.parametrize("content, code", [
+    (b'{"signed": {}, "signatures": [], "signed": {}}', "format"),
+    (b"[]", "format"),
+    (b'{"signatures": [], "signed": {"_type": "timestamp", "version": 1.5}}', "format"),
+])
+def test_malformed_files_are_format_errors(repo, content, code):
+    (repo.metadata_dir / "timestamp.json").write_bytes(content)
+    with pytest.raises(errors.TufError) as info:
+        _verify(repo)
+    assert info.value.code == code
+    assert "timestamp.json" in str(info.value)
+
+
+# -- ceremony tuf sign refusals (real tokens, air-gapped) ----------------------------------
+
+def test_sign_refuses_and_writes_nothing(offline, tmp_path):
+    repo = PyTufRepository.create(tmp_path / "repo")
+    proposed = tmp_path / "proposed.json"
+    proposed.write_bytes(repo.propose_root(lambda root: None))
+    out = tmp_path / "out.json"
+    base = ["tuf", "sign", str(proposed), "--out", str(out), "--token", "tuf-a",
+            *offline.pins("tuf-a")]
+
+    # the root lists no key of this token
+    r = offline.run(*base, "--trusted", str(repo.metadata_dir / "1.root.json"), "--yes")
+    assert r.returncode == 1 and "none of the 1 key(s)" in r.stderr, r.output
+    # not the next version of the trusted root
+    r = offline.run(*base, "--yes")
+    assert r.returncode == 1 and "give the trusted v1 with --trusted" in r.stderr, r.output
+    # tampered proposal (a float)
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(proposed.read_bytes().replace(b'"version": 2', b'"version": 2.0'))
+    r = offline.run("tuf", "sign", str(bad), "--out", str(out), "--token", "tuf-a", "--yes")
+    assert r.returncode == 1 and "not an integer" in r.stderr, r.output
+    # an existing output is not replaced without --force
+    out.write_text("keep")
+    r = offline.run(*base, "--trusted", str(repo.metadata_dir / "1.root.json"), "--yes")
+    assert r.returncode == 1 and "--force" in r.stderr
+    assert out.read_text() == "keep"
+    # a network up: refused before anything else (run without the air-gap wrapper)
+    from tests.conftest import run_cli
+    r = run_cli(*base, "--trusted", str(repo.metadata_dir / "1.root.json"), "--yes",
+                env=offline.env.env)
+    assert r.returncode == 1 and "not air-gapped" in r.stderr
+    offline.assert_no_pin()
+
+
+def test_sign_not_confirmed_writes_nothing(offline, tmp_path):
+    keys = offline.ok("tuf", "key", "--token", "tuf-b", "--label", "tuf-root")
+    repo = PyTufRepository.create(tmp_path / "repo")
+    from tests.tuf.pytuf_repo import token_key
+    proposed = tmp_path / "proposed.json"
+    proposed.write_bytes(repo.propose_root(lambda root: root.add_key(token_key(keys), "root")))
+    out = tmp_path / "out.json"
+    r = offline.run("tuf", "sign", str(proposed), "--trusted",
+                    str(repo.metadata_dir / "1.root.json"), "--out", str(out), "--token",
+                    "tuf-b", *offline.pins("tuf-b"), input="no\n")
+    assert r.returncode == 1 and "not confirmed" in r.stderr
+    assert not out.exists()
+    # --signatures-only: only the new signature, which verifies over the proposal
+    r = offline.ok("tuf", "sign", str(proposed), "--trusted",
+                   str(repo.metadata_dir / "1.root.json"), "--out", str(out), "--token",
+                   "tuf-b", *offline.pins("tuf-b"), "--yes", "--signatures-only")
+    sigs = json.loads(out.read_bytes())
+    assert [s["keyid"] for s in sigs["signatures"]] == [keys["keyid"]]
+    from tuf.api.metadata import Metadata, Signature
+    md = Metadata.from_bytes(proposed.read_bytes())
+    md.signatures[keys["keyid"]] = Signature(keys["keyid"], sigs["signatures"][0]["sig"])
+    md.signed.verify_delegate("root", md.signed_bytes, md.signatures)
+    assert r["status"]["own_root"]["met"]
