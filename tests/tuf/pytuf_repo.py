@@ -101,6 +101,11 @@ class PyTufRepository(Repository):
         out = self.targets_dir / folder / f"{digest}.{name}"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(content)
+        # tough 0.24 asks for `<hash>.<whole path>` where python-tuf and go-tuf ask for
+        # `<dir>/<hash>.<name>`; a repository serving tough clients keeps both names.
+        tough_name = self.targets_dir / f"{digest}.{path}"
+        tough_name.parent.mkdir(parents=True, exist_ok=True)
+        tough_name.write_bytes(content)
         with self.edit_targets(role) as targets:
             targets.targets[path] = TargetFile(len(content), {"sha256": digest}, path)
 

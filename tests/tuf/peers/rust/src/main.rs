@@ -36,6 +36,9 @@ async fn run(root: &str, meta: &str, targets: &str, cache: &str, out: &str, targ
         data.extend_from_slice(&chunk?);
     }
     let path = Path::new(out).join(target);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
     std::fs::write(&path, &data)?;
     println!("root_version={}", repo.root().signed.version);
     println!("downloaded={}", path.display());
