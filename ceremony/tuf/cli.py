@@ -78,7 +78,11 @@ def verify(metadata_dir: str, trusted_root: str | None, previous: str | None, at
     if not Path(metadata_dir).is_dir():
         raise click.ClickException(f"{metadata_dir} is not a directory: give the folder that "
                                    "holds root.json, timestamp.json, ...")
-    now = parse_expires(at) if at else datetime.now(UTC)
+    try:
+        now = parse_expires(at) if at else datetime.now(UTC)
+    except TufError:
+        raise click.BadParameter(f"'{at}' is not a UTC time like 2030-01-01T00:00:00Z",
+                                 param_hint="--at") from None
     report = verify_repository(
         metadata_dir, trusted_root=_read_file(trusted_root) if trusted_root else None, now=now,
         previous=Previous.from_dir(previous) if previous else None).to_json()

@@ -168,3 +168,35 @@ def test_sign_not_confirmed_writes_nothing(offline, tmp_path):
     md.signatures[keys["keyid"]] = Signature(keys["keyid"], sigs["signatures"][0]["sig"])
     md.signed.verify_delegate("root", md.signed_bytes, md.signatures)
     assert r["status"]["own_root"]["met"]
+
+
+def test_sign_targets_made_by_python_tuf_with_a_token_targets_key(offline, tmp_path):
+    from tests.tuf.peers import python_tuf, serve
+    from tests.tuf.pytuf_repo import token_key
+    key = offline.ok("tuf", "key", "--token", "tuf-a", "--label", "tuf-root")
+    repo = PyTufRepository.create(tmp_path / "repo")
+    old = repo.signers["targets"][0].public_key.keyid
+
+    def targets_on_token(root) -> None:
+        root.revoke_key(old, "targets")
+        root.add_key(token_key(key), "targets")
+    repo.store("root", repo.propose_root(targets_on_token))
+    repo.signers["targets"] = []
+    previous = repo.metadata_dir / "2.targets.json"
+    repo.add_target("targets", "files/new.txt", b"signed on a token")  # unsigned v3
+    proposed = repo.metadata_dir / "3.targets.json"
+    out = tmp_path / "signed.json"
+    r = offline.run("tuf", "sign", str(proposed), "--trusted",
+                    str(repo.metadata_dir / "2.root.json"), "--previous", str(previous),
+                    "--out", str(out), "--token", "tuf-a", *offline.pins("tuf-a"), "--yes")
+    assert r.returncode == 0, r.output
+    assert "TUF targets: version 2 -> 3" in r.stdout and "+ target files/new.txt" in r.stdout
+    assert "targets threshold 1: met" in r.stdout
+    repo.store("targets", out.read_bytes())
+    repo.publish()
+    assert verify_repository(repo.metadata_dir).roles["targets"]["version"] == 3
+    with serve(repo.folder) as url:
+        got = python_tuf((repo.metadata_dir / "1.root.json").read_bytes(), url,
+                         tmp_path / "client", "files/new.txt")
+    assert got.ok and got.content == b"signed on a token", got.error
+    offline.assert_no_pin()
