@@ -174,8 +174,12 @@ class RepositoryVerifier:
             trusted = Metadata.from_bytes(self.trusted_root, "trusted root", "root")
         elif (self.dir / "1.root.json").exists():
             trusted, _ = self._load("1.root.json", "root")
-        else:
+        elif (self.dir / "root.json").exists():
             trusted, _ = self._load("root.json", "root")
+        else:
+            raise ConsistencyError("has neither 1.root.json nor root.json: give the metadata "
+                                   "folder of the repository, or the trusted root with "
+                                   "--trusted-root", file=str(self.dir))
         self._root_step(trusted, trusted, "itself")
         while (self.dir / f"{trusted.signed.version + 1}.root.json").exists():
             version = trusted.signed.version + 1

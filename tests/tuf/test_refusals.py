@@ -200,3 +200,17 @@ def test_sign_targets_made_by_python_tuf_with_a_token_targets_key(offline, tmp_p
                          tmp_path / "client", "files/new.txt")
     assert got.ok and got.content == b"signed on a token", got.error
     offline.assert_no_pin()
+
+
+def test_verify_cli_names_the_problem(repo, tmp_path):
+    from tests.conftest import run_cli
+    r = run_cli("tuf", "verify", str(repo.folder))
+    assert r.returncode == 1 and "has neither 1.root.json nor root.json" in r.stderr
+    r = run_cli("tuf", "verify", str(repo.metadata_dir), "--at", "2100-01-01T00:00:00Z",
+                "--json")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1
+    assert json.loads(r.stdout)["error"]["code"] == "expired"
+    r = run_cli("tuf", "verify", str(repo.metadata_dir), "--at", "soon")
+    assert r.returncode == 2 and "--at" in r.stderr
+    r = run_cli("tuf", "verify", str(repo.metadata_dir))
+    assert r.returncode == 0 and r.stdout.startswith(f"OK {repo.metadata_dir}: root v1")
