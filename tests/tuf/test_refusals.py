@@ -214,3 +214,29 @@ def test_verify_cli_names_the_problem(repo, tmp_path):
     assert r.returncode == 2 and "--at" in r.stderr
     r = run_cli("tuf", "verify", str(repo.metadata_dir))
     assert r.returncode == 0 and r.stdout.startswith(f"OK {repo.metadata_dir}: root v1")
+
+
+def test_sign_keeps_vendor_fields_of_tuf_on_ci(offline, tmp_path):
+    """tuf-on-ci keeps its own fields in keys and roles; they are signed as found."""
+    from tuf.api.metadata import Metadata
+
+    from tests.tuf.pytuf_repo import token_key
+    entry = offline.ok("tuf", "key", "--token", "tuf-c", "--label", "tuf-root")
+    repo = PyTufRepository.create(tmp_path / "repo")
+
+    def with_owner(root) -> None:
+        key = token_key(entry)
+        key.unrecognized_fields["x-tuf-on-ci-keyowner"] = "@alice"
+        root.add_key(key, "root")
+        root.roles["root"].unrecognized_fields["x-tuf-on-ci-expiry-period"] = 365
+        root.unrecognized_fields["x-vendor"] = {"é": ["ü"]}
+    proposed = tmp_path / "proposed.json"
+    proposed.write_bytes(repo.propose_root(with_owner))
+    out = tmp_path / "signed.json"
+    offline.sign(proposed, repo.metadata_dir / "1.root.json", out, "tuf-c")
+    md = Metadata.from_bytes(out.read_bytes())
+    assert md.signed.keys[entry["keyid"]].unrecognized_fields == {"x-tuf-on-ci-keyowner": "@alice"}
+    assert md.signed.roles["root"].unrecognized_fields == {"x-tuf-on-ci-expiry-period": 365}
+    assert md.signed.unrecognized_fields == {"x-vendor": {"é": ["ü"]}}
+    token_only = {entry["keyid"]: md.signatures[entry["keyid"]]}
+    md.signed.verify_delegate("root", md.signed_bytes, token_only)  # the token's alone
