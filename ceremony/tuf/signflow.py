@@ -80,6 +80,7 @@ def run_sign(req: SignRequest, *, show: Callable[[list[str]], None],
                     except TufError:
                         continue
                     if match and all(k.keyid != f[0].keyid for f in found):
+                        signing.check_signable(k)
                         found.append((k, (token, info), token.label))
         if not found:
             raise SigningError(

@@ -22,13 +22,20 @@ from hsm.signer import Signer
 _METHOD = {"ecdsa-sha2-nistp256": "ecdsa", "rsassa-pss-sha256": "rsapss", "ed25519": "eddsa"}
 
 
-def tuf_signature(signer: Signer, key: Key, payload: bytes) -> str:
-    """The hex signature TUF wants of `payload` by `key`, made by `signer` (its token key)."""
+def check_signable(key: Key) -> str:
+    """The token signature method for `key`'s scheme; SigningError if a token key cannot make
+    that scheme's signatures (checked before the review, so nobody confirms in vain)."""
     method = _METHOD.get(key.scheme)
     if method is None or not key.supported:
         raise SigningError(f"key {key.keyid[:16]} has scheme '{key.scheme}', which a token key "
                            "cannot sign here (supported: ecdsa-sha2-nistp256, "
                            "rsassa-pss-sha256, ed25519)")
+    return method
+
+
+def tuf_signature(signer: Signer, key: Key, payload: bytes) -> str:
+    """The hex signature TUF wants of `payload` by `key`, made by `signer` (its token key)."""
+    method = check_signable(key)
     if signer.method != method or not same_public_key(signer.public_key, key.public_key()):
         raise SigningError(f"the token key is not key {key.keyid[:16]} ({key.scheme})")
     raw = signer.sign(payload)
