@@ -64,15 +64,18 @@ def _read_file(path: str) -> bytes:
               help="The root this machine trusts (default: DIR/1.root.json).")
 @click.option("--previous", metavar="DIR",
               help="Metadata trusted before (an earlier copy): versions must not go back.")
+@click.option("--targets", "targets_dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Also check the target files in DIR (length and hashes).")
 @click.option("--at", "at", metavar="TIME",
               help="Check expiry at this UTC time (YYYY-MM-DDTHH:MM:SSZ) instead of now.")
 @json_option
 @_tuf_errors
-def verify(metadata_dir: str, trusted_root: str | None, previous: str | None, at: str | None,
-           as_json: bool) -> None:
+def verify(metadata_dir: str, trusted_root: str | None, previous: str | None,
+           targets_dir: str | None, at: str | None, as_json: bool) -> None:
     """Verify the TUF 1.0 metadata in DIR as a client would: the root chain from the trusted
     root (both thresholds at every step), timestamp, snapshot, targets and every delegated
-    role (thresholds, versions, lengths, hashes, expiry), rollback against --previous."""
+    role (thresholds, versions, lengths, hashes, expiry), rollback against --previous, and
+    with --targets the target files."""
     from ceremony.tuf.fields import parse_expires
     from ceremony.tuf.verify import Previous, verify_repository
     if not Path(metadata_dir).is_dir():
@@ -85,7 +88,8 @@ def verify(metadata_dir: str, trusted_root: str | None, previous: str | None, at
                                  param_hint="--at") from None
     report = verify_repository(
         metadata_dir, trusted_root=_read_file(trusted_root) if trusted_root else None, now=now,
-        previous=Previous.from_dir(previous) if previous else None).to_json()
+        previous=Previous.from_dir(previous) if previous else None,
+        targets_dir=targets_dir).to_json()
     if as_json:
         click.echo(json.dumps(report, indent=2, sort_keys=True))
         return

@@ -10,6 +10,7 @@ specification's client workflow (section 5):
    it listed before has gone or gone back.
 4. targets and every delegated role reachable from it: the version, length and hashes
    snapshot lists, a threshold of the delegator's keys for that role, not expired.
+5. optionally the target files: where a client downloads them, their length and hashes.
 
 Every failure is a named error (errors.py); what is suspicious but allowed (a target outside
 its role's delegated paths, a file no role reaches) is a warning in the report.
@@ -37,7 +38,7 @@ from ceremony.tuf.errors import (
 )
 from ceremony.tuf.keys import Key
 from ceremony.tuf.model import Metadata, MetaFile, Role, Snapshot, Timestamp
-from ceremony.tuf.targets import DelegatedRole, SuccinctRoles, Targets
+from ceremony.tuf.targets import DelegatedRole, SuccinctRoles, TargetFile, Targets
 
 _HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 
@@ -146,8 +147,10 @@ class RepositoryVerifier:
     """One verification run over a metadata folder (see the module docstring)."""
 
     def __init__(self, metadata_dir: str | os.PathLike[str], *, trusted_root: bytes | None = None,
-                 now: datetime | None = None, previous: Previous | None = None) -> None:
+                 now: datetime | None = None, previous: Previous | None = None,
+                 targets_dir: str | os.PathLike[str] | None = None) -> None:
         self.dir = Path(metadata_dir)
+        self.targets_dir = Path(targets_dir) if targets_dir is not None else None
         self.trusted_root = trusted_root
         self.now = now or datetime.now(UTC)
         self.previous = previous or Previous()
@@ -301,6 +304,9 @@ class RepositoryVerifier:
         while queue:
             delegator, targets = queue.pop(0)
             self.report.targets += len(targets.targets)
+            if self.targets_dir is not None:
+                for path, target in targets.targets.items():
+                    self._check_target_file(delegator, path, target)
             delegations = targets.delegations
             if delegations is None:
                 continue
@@ -319,6 +325,23 @@ class RepositoryVerifier:
             self.report.warnings.append(f"snapshot lists {name}.json, which no delegation "
                                         "reaches")
 
+    def _check_target_file(self, role: str, path: str, target: TargetFile) -> None:
+        """A target file against its length and hashes, found where a client downloads it
+        (`dir/<hash>.<name>` with consistent snapshots, one name per hash)."""
+        assert self.targets_dir is not None
+        folder, _, name = path.rpartition("/")
+        if self.report.consistent_snapshot:
+            names = [f"{digest}.{name}" for digest in target.hashes.values()]
+        else:
+            names = [name]
+        for file_name in names:
+            file = self.targets_dir / folder / file_name
+            if not file.is_file():
+                raise ConsistencyError(f"target {path} (listed by '{role}') is missing",
+                                       file=str(file))
+            check_file(file.read_bytes(), MetaFile(1, target.length, target.hashes),
+                       str(file), f"'{role}'")
+
     def _check_paths(self, name: str, role: Role, targets: Targets) -> None:
         for path in targets.targets:
             if isinstance(role, DelegatedRole):
@@ -333,7 +356,9 @@ class RepositoryVerifier:
 
 
 def verify_repository(metadata_dir: str | os.PathLike[str], *, trusted_root: bytes | None = None,
-                      now: datetime | None = None, previous: Previous | None = None) -> Report:
-    """Verify a repository's metadata folder; the report, or a named TufError."""
+                      now: datetime | None = None, previous: Previous | None = None,
+                      targets_dir: str | os.PathLike[str] | None = None) -> Report:
+    """Verify a repository's metadata folder (and its target files if `targets_dir` is
+    given); the report, or a named TufError."""
     return RepositoryVerifier(metadata_dir, trusted_root=trusted_root, now=now,
-                              previous=previous).run()
+                              previous=previous, targets_dir=targets_dir).run()

@@ -260,3 +260,15 @@ def test_p384_token_key_is_refused_for_signing_not_signed_wrongly(offline, tmp_p
     assert r.returncode == 1 and "ecdsa-sha2-nistp384" in r.stderr, r.output
     assert "will sign" not in r.stdout      # refused before the review, not after
     assert not out.exists()
+
+
+def test_target_files_are_checked_where_clients_download_them(repo):
+    report = verify_repository(repo.metadata_dir, targets_dir=repo.targets_dir)
+    assert report.targets == 2
+    [file] = (repo.targets_dir / "releases").glob("*.v1.txt")
+    file.write_bytes(b"release 0ne\n")               # same length, other bytes
+    with pytest.raises(errors.ConsistencyError, match="sha256 is .* but 'releases' says"):
+        verify_repository(repo.metadata_dir, targets_dir=repo.targets_dir)
+    file.unlink()
+    with pytest.raises(errors.ConsistencyError, match="target releases/v1.txt .* is missing"):
+        verify_repository(repo.metadata_dir, targets_dir=repo.targets_dir)

@@ -44,7 +44,8 @@ def test_python_tuf_accepts_the_signed_roots(rotated):
 
 
 def test_tool_verifies_the_whole_repository(rotated):
-    report = rotated.offline.ok("tuf", "verify", str(rotated.metadata))
+    report = rotated.offline.ok("tuf", "verify", str(rotated.metadata), "--targets",
+                                str(rotated.repo.targets_dir))
     assert [r["version"] for r in report["root_chain"]] == [1, 2, 3]
     assert report["consistent_snapshot"] is True
     assert set(report["roles"]) == {"timestamp", "snapshot", "targets", "releases"}
