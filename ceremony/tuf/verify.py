@@ -107,6 +107,8 @@ class Previous:
     timestamp: int = 0
     snapshot: int = 0
     meta: dict[str, int] = field(default_factory=dict)
+    # key IDs of the timestamp and snapshot roles in the root trusted then (5.3.11)
+    role_keys: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def from_dir(cls, folder: str | os.PathLike[str]) -> Previous:
@@ -117,6 +119,10 @@ class Previous:
         if (folder / "root.json").exists():
             roots.append(_read(folder / "root.json", "root").signed.version)
         prev.root = max(roots, default=0)
+        newest = _versioned(folder, "root", prev.root) if prev.root else None
+        if newest is not None:
+            root = _read(folder / newest, "root").signed
+            prev.role_keys = {r: sorted(root.roles[r].keyids) for r in ("timestamp", "snapshot")}
         if (folder / "timestamp.json").exists():
             ts = _read(folder / "timestamp.json", "timestamp").signed
             prev.timestamp = ts.version
@@ -210,9 +216,23 @@ class RepositoryVerifier:
         if trusted.signed.version < self.previous.root:
             raise RollbackError(f"newest root is v{trusted.signed.version}, older than the "
                                 f"v{self.previous.root} trusted before", file=trusted.file)
+        self._fast_forward_recovery(trusted)
         check_expiry(trusted, self.now, "root")
         self.report.consistent_snapshot = bool(trusted.signed.consistent_snapshot)
         return trusted
+
+    def _fast_forward_recovery(self, root: Metadata) -> None:
+        """Spec 5.3.11: if the root rotated the timestamp or snapshot keys since the
+        previous trusted state, that state's timestamp and snapshot are no longer trusted,
+        so that a repository recovering from a fast-forward attack can start again."""
+        prev = self.previous
+        rotated = [r for r, keyids in prev.role_keys.items()
+                   if sorted(root.signed.roles[r].keyids) != keyids]
+        if rotated:
+            self.report.warnings.append(
+                f"the {' and '.join(rotated)} keys were rotated since the previous state: its "
+                "timestamp and snapshot versions are not held against this one (spec 5.3.11)")
+            prev.timestamp, prev.snapshot, prev.meta = 0, 0, {}
 
     def _root_step(self, new: Metadata, old: Metadata, old_desc: str) -> None:
         entry: dict[str, Any] = {"version": new.signed.version, "file": new.file,

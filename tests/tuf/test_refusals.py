@@ -272,3 +272,28 @@ def test_target_files_are_checked_where_clients_download_them(repo):
     file.unlink()
     with pytest.raises(errors.ConsistencyError, match="target releases/v1.txt .* is missing"):
         verify_repository(repo.metadata_dir, targets_dir=repo.targets_dir)
+
+
+def test_rotated_timestamp_keys_reset_the_rollback_checks(repo, tmp_path):
+    """Spec 5.3.11 (fast-forward attack recovery): a timestamp back at v1 is a rollback,
+    unless the root rotated the timestamp keys since."""
+    for i in range(3):
+        repo.add_target("targets", f"files/{i}.txt", b"x")
+        repo.publish()
+    previous = Previous.from_dir(shutil.copytree(repo.metadata_dir, tmp_path / "previous"))
+    assert previous.timestamp == 4
+    repo.stored.pop("timestamp")                 # the repository starts timestamp afresh
+    repo.do_timestamp(force=True)
+    with pytest.raises(errors.RollbackError, match="timestamp v1 is older than the v4"):
+        verify_repository(repo.metadata_dir, previous=previous)
+    new_key = PyTufRepository.create(tmp_path / "other").signers["timestamp"][0]
+    with repo.edit_root() as root:
+        root.revoke_key(root.roles["timestamp"].keyids[0], "timestamp")
+        root.add_key(new_key.public_key, "timestamp")
+    repo.signers["timestamp"] = [new_key]
+    repo.stored.pop("timestamp")
+    repo.do_timestamp(force=True)
+    report = verify_repository(repo.metadata_dir,
+                               previous=Previous.from_dir(tmp_path / "previous"))
+    assert report.roles["timestamp"]["version"] == 1
+    assert any("spec 5.3.11" in w for w in report.warnings)
