@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "run": "ceremony.cli.run:run",
     "adopt": "ceremony.cli.adopt:adopt",
     "notation": "ceremony.notation.cli:notation",
+    "tuf": "ceremony.tuf.cli:tuf",
 }
 
 USER_ERRORS = (CeremonyError, HSMError, TransferError)

@@ -1,0 +1,294 @@
+"""TUF 1.0 metadata: the envelope and root, snapshot, timestamp (targets.py has targets).
+
+One class per role, `from_dict`/`to_dict` symmetric: reading a file written by python-tuf
+and writing it back gives the same `signed` (unknown fields kept in `unrecognized`). The
+bytes live in canonical.py; verification in verify.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from ceremony.tuf import fields as f
+from ceremony.tuf.canonical import dump_pretty, encode_canonical, load_json
+from ceremony.tuf.errors import TufError, TufFormatError
+from ceremony.tuf.keys import Key
+
+TOP_LEVEL_ROLES = ("root", "targets", "snapshot", "timestamp")
+SUPPORTED_MAJOR = "1"
+
+
+@dataclass
+class Signed:
+    """The fields every role has; subclasses read the rest."""
+
+    type: ClassVar[str] = ""
+    spec_version: str
+    version: int
+    expires: str
+    unrecognized: dict[str, Any]
+
+    @property
+    def expires_at(self) -> datetime:
+        return f.parse_expires(self.expires)
+
+    @staticmethod
+    def common(data: dict[str, Any], expected: str) -> dict[str, Any]:
+        kind = f.take(data, "_type")
+        if kind != expected:
+            raise TufFormatError(f"is '{kind}', expected '{expected}'", field="_type")
+        spec = f.take_str(data, "spec_version")
+        parts = spec.split(".")
+        if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+            raise TufFormatError(f"'{spec}' is not a version like 1.0.31", field="spec_version")
+        if parts[0] != SUPPORTED_MAJOR:
+            raise TufFormatError(f"specification version {spec} is not 1.x; this tool reads "
+                                 "TUF 1.0 metadata", field="spec_version")
+        version = f.take_int(data, "version", 1)
+        expires = f.take_str(data, "expires")
+        f.parse_expires(expires)
+        return {"spec_version": spec, "version": version, "expires": expires}
+
+    def common_dict(self) -> dict[str, Any]:
+        return {"_type": self.type, "spec_version": self.spec_version, "version": self.version,
+                "expires": self.expires}
+
+
+@dataclass
+class Role:
+    """A role's key IDs and threshold (root's `roles` entries, delegations' base)."""
+
+    keyids: list[str]
+    threshold: int
+    unrecognized: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Role:
+        if not isinstance(data, dict):
+            raise TufFormatError("a role must be an object")
+        rest = dict(data)
+        keyids = f.take_str_list(rest, "keyids", unique=True)
+        threshold = f.take_int(rest, "threshold", 1)
+        return cls(keyids, threshold, rest)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keyids": self.keyids, "threshold": self.threshold, **self.unrecognized}
+
+
+def read_keys(data: dict[str, Any], name: str = "keys") -> dict[str, Key]:
+    raw = f.take_dict(data, name)
+    keys = {}
+    for keyid, value in raw.items():
+        try:
+            keys[keyid] = Key.from_dict(keyid, value)
+        except TufError as exc:
+            raise exc.located(prefix=name) from None
+    return keys
+
+
+@dataclass
+class Root(Signed):
+    type: ClassVar[str] = "root"
+    keys: dict[str, Key] = field(default_factory=dict)
+    roles: dict[str, Role] = field(default_factory=dict)
+    consistent_snapshot: bool | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Root:
+        rest = dict(data)
+        common = cls.common(rest, cls.type)
+        consistent = f.take_bool(rest, "consistent_snapshot", None)
+        keys = read_keys(rest)
+        raw_roles = f.take_dict(rest, "roles")
+        if set(raw_roles) != set(TOP_LEVEL_ROLES):
+            raise TufFormatError(f"must list exactly {', '.join(TOP_LEVEL_ROLES)}, not "
+                                 f"{', '.join(sorted(raw_roles)) or 'nothing'}", field="roles")
+        roles = {}
+        for name, value in raw_roles.items():
+            try:
+                roles[name] = Role.from_dict(value)
+            except TufError as exc:
+                raise exc.located(prefix=f"roles.{name}") from None
+            for keyid in roles[name].keyids:
+                if keyid not in keys:
+                    raise TufFormatError(f"key ID {keyid} is not in root's keys",
+                                         field=f"roles.{name}.keyids")
+        return cls(**common, unrecognized=rest, keys=keys, roles=roles,
+                   consistent_snapshot=consistent)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {**self.common_dict(), "keys": {k: v.to_dict() for k, v in self.keys.items()},
+               "roles": {k: v.to_dict() for k, v in self.roles.items()}}
+        if self.consistent_snapshot is not None:
+            out["consistent_snapshot"] = self.consistent_snapshot
+        return {**out, **self.unrecognized}
+
+    def role_keys(self, role: str) -> tuple[dict[str, Key], Role]:
+        r = self.roles[role]
+        return {k: self.keys[k] for k in r.keyids}, r
+
+
+@dataclass
+class MetaFile:
+    """A file listed in snapshot or timestamp `meta`."""
+
+    version: int
+    length: int | None = None
+    hashes: dict[str, str] | None = None
+    unrecognized: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> MetaFile:
+        if not isinstance(data, dict):
+            raise TufFormatError("must be an object")
+        rest = dict(data)
+        version = f.take_int(rest, "version", 1)
+        length = f.take_int(rest, "length", 0, None)
+        hashes = f.take(rest, "hashes", None)
+        if hashes is not None:
+            f.check_hashes(hashes)
+        return cls(version, length, hashes, rest)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"version": self.version}
+        if self.length is not None:
+            out["length"] = self.length
+        if self.hashes is not None:
+            out["hashes"] = self.hashes
+        return {**out, **self.unrecognized}
+
+
+def read_meta(data: dict[str, Any]) -> dict[str, MetaFile]:
+    raw = f.take_dict(data, "meta")
+    meta = {}
+    for name, value in raw.items():
+        try:
+            meta[name] = MetaFile.from_dict(value)
+        except TufError as exc:
+            raise exc.located(prefix=f"meta.{name}") from None
+    return meta
+
+
+@dataclass
+class Snapshot(Signed):
+    type: ClassVar[str] = "snapshot"
+    meta: dict[str, MetaFile] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Snapshot:
+        rest = dict(data)
+        common = cls.common(rest, cls.type)
+        return cls(**common, meta=read_meta(rest), unrecognized=rest)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.common_dict(), "meta": {k: v.to_dict() for k, v in self.meta.items()},
+                **self.unrecognized}
+
+
+@dataclass
+class Timestamp(Signed):
+    type: ClassVar[str] = "timestamp"
+    meta: dict[str, MetaFile] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Timestamp:
+        rest = dict(data)
+        common = cls.common(rest, cls.type)
+        meta = read_meta(rest)
+        if set(meta) != {"snapshot.json"}:
+            raise TufFormatError("must list exactly 'snapshot.json'", field="meta")
+        return cls(**common, meta=meta, unrecognized=rest)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.common_dict(), "meta": {k: v.to_dict() for k, v in self.meta.items()},
+                **self.unrecognized}
+
+    @property
+    def snapshot_meta(self) -> MetaFile:
+        return self.meta["snapshot.json"]
+
+
+@dataclass
+class Signature:
+    keyid: str
+    sig: str
+    unrecognized: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Signature:
+        if not isinstance(data, dict):
+            raise TufFormatError("a signature must be an object")
+        rest = dict(data)
+        return cls(f.take_str(rest, "keyid"), f.take_str(rest, "sig"), rest)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keyid": self.keyid, "sig": self.sig, **self.unrecognized}
+
+
+def _role_classes() -> dict[str, Any]:
+    from ceremony.tuf.targets import Targets
+    return {"root": Root, "targets": Targets, "snapshot": Snapshot, "timestamp": Timestamp}
+
+
+@dataclass
+class Metadata:
+    """A metadata file: `signed` (one of the role classes) and its signatures."""
+
+    signed: Any
+    signatures: list[Signature]
+    unrecognized: dict[str, Any] = field(default_factory=dict)
+    file: str | None = None
+
+    @classmethod
+    def from_bytes(cls, data: bytes, file: str | None = None,
+                   expected: str | None = None) -> Metadata:
+        return cls.from_dict(load_json(data, file), file, expected)
+
+    @classmethod
+    def from_dict(cls, data: Any, file: str | None = None,
+                  expected: str | None = None) -> Metadata:
+        try:
+            if not isinstance(data, dict):
+                raise TufFormatError("a metadata file must be a JSON object")
+            rest = dict(data)
+            signed = f.take_dict(rest, "signed")
+            raw_sigs = f.take(rest, "signatures")
+            if not isinstance(raw_sigs, list):
+                raise TufFormatError("must be a list", field="signatures")
+            signatures = []
+            for i, item in enumerate(raw_sigs):
+                try:
+                    signatures.append(Signature.from_dict(item))
+                except TufError as exc:
+                    raise exc.located(prefix=f"signatures[{i}]") from None
+            keyids = [s.keyid for s in signatures]
+            if len(set(keyids)) != len(keyids):
+                raise TufFormatError("two signatures carry the same key ID", field="signatures")
+            kind = signed.get("_type")
+            if expected is not None and kind != expected:
+                raise TufFormatError(f"is '{kind}', expected '{expected}'", field="signed._type")
+            classes = _role_classes()
+            if kind not in classes:
+                raise TufFormatError(f"unknown role type {kind!r}", field="signed._type")
+            try:
+                model = classes[kind].from_dict(signed)
+            except TufError as exc:
+                raise exc.located(prefix="signed") from None
+        except TufError as exc:
+            raise exc.located(file) from None
+        return cls(model, signatures, rest, file)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"signatures": [s.to_dict() for s in self.signatures],
+                "signed": self.signed.to_dict(), **self.unrecognized}
+
+    def to_bytes(self) -> bytes:
+        """The file as python-tuf writes it (clients verify the canonical `signed`, not these
+        bytes)."""
+        return dump_pretty(self.to_dict())
+
+    def signed_bytes(self) -> bytes:
+        """What every signature signs: the canonical JSON of `signed`."""
+        return encode_canonical(self.signed.to_dict())
