@@ -144,7 +144,8 @@ def png_frames(top: Path, work: Path) -> dict:
     free_some(top, 12_000)  # room for a few frames, not all
     problems: list[str] = []
     r = ceremony("transfer", "send", str(source), "--png", str(top / "frames"))
-    error = one_line_error(r, problems, allowed=("bundle ", "frames ", "sha256 ", "words ",
+    error = one_line_error(r, problems, allowed=("bundle ", "frames ", "file sha256 ",
+                                                 "file words ", "not a bundle ",
                                                  "writing PNG"))
     unchanged(before, listing(top), problems)
     return {"problems": problems, "error": error}

@@ -100,8 +100,8 @@ def test_login_is_shared_across_pools_in_a_process(softhsm_env):
     a = TokenPool(pin_source=softhsm_env.pin_source("targets"))
     b = TokenPool(pin_source="env:NO_SUCH_PIN_VARIABLE")
     try:
-        a.open("targets").login()
-        signer = b.open("targets").signer("t-one")
+        a.open("targets").generate_key("t-shared", "ecdsa-p256")  # its own key: no test order
+        signer = b.open("targets").signer("t-shared")
         a.close()
         signer.sign(b"still logged in")
         assert (a.logins, b.logins) == (1, 0)
