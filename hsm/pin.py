@@ -7,10 +7,16 @@ A pin source is one of:
 
 A PIN is held in a `Pin`, whose repr and str never show the value, and is handed to the token
 only at login; it is not kept after that. Error messages name the source, never the value.
+
+Bounds: a PIN file is read by the one bounded reader (a regular file of at most
+MAX_PIN_FILE_BYTES; a FIFO or a device is refused unopened), and the PIN's length is checked
+against the token's own limits (CK_TOKEN_INFO ulMinPinLen/ulMaxPinLen, `pin_length_limits`)
+BEFORE the login: a PIN the token would refuse must not cost a retry of its counter.
 """
 
 from __future__ import annotations
 
+import ctypes
 import getpass
 import os
 import stat
@@ -20,6 +26,10 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from hsm.errors import PinError
+from transfer.errors import TransferError
+from transfer.files import read_limited
+
+MAX_PIN_FILE_BYTES = 1024  # a PIN and a newline; PKCS#11 tokens take at most a few hundred
 
 # A prompt callback: (token label) -> PIN text. The default reads /dev/tty without echo.
 PinPrompt = Callable[[str], str]
@@ -108,8 +118,10 @@ def tty_prompt(token_label: str) -> str:
 
 
 def read_pin(source: PinSource, token_label: str, *, prompt: PinPrompt | None = None,
-             warn: Callable[[str], None] | None = None) -> Pin:
-    """Obtain the PIN for `token_label` from `source`."""
+             warn: Callable[[str], None] | None = None,
+             limits: tuple[int, int] | None = None) -> Pin:
+    """Obtain the PIN for `token_label` from `source`; `limits` = the token's (min, max) PIN
+    length, checked here so that a PIN it cannot accept never reaches C_Login."""
     if source.kind == "prompt":
         value = (prompt or tty_prompt)(token_label)
     elif source.kind == "env":
@@ -123,15 +135,59 @@ def read_pin(source: PinSource, token_label: str, *, prompt: PinPrompt | None = 
         raise PinError(f"unknown pin-source kind {source.kind}")
     if value == "":
         raise PinError(f"empty PIN from {source.describe()} for token '{token_label}'")
+    if limits is not None:
+        low, high = limits
+        length = len(value.encode("utf-8", errors="surrogateescape"))
+        if not low <= length <= high:
+            raise PinError(f"the PIN from {source.describe()} has {length} bytes; token "
+                           f"'{token_label}' accepts {low} to {high} (ulMinPinLen/ulMaxPinLen): "
+                           "no login was tried, check the PIN source")
     return Pin(value)
+
+
+class _Version(ctypes.Structure):
+    _fields_ = [("major", ctypes.c_ubyte), ("minor", ctypes.c_ubyte)]
+
+
+class _TokenInfo(ctypes.Structure):  # CK_TOKEN_INFO (PKCS#11 2.40, section 3.2)
+    _fields_ = [("label", ctypes.c_char * 32), ("manufacturerID", ctypes.c_char * 32),
+                ("model", ctypes.c_char * 16), ("serialNumber", ctypes.c_char * 16),
+                ("flags", ctypes.c_ulong), ("ulMaxSessionCount", ctypes.c_ulong),
+                ("ulSessionCount", ctypes.c_ulong), ("ulMaxRwSessionCount", ctypes.c_ulong),
+                ("ulRwSessionCount", ctypes.c_ulong), ("ulMaxPinLen", ctypes.c_ulong),
+                ("ulMinPinLen", ctypes.c_ulong), ("ulTotalPublicMemory", ctypes.c_ulong),
+                ("ulFreePublicMemory", ctypes.c_ulong), ("ulTotalPrivateMemory", ctypes.c_ulong),
+                ("ulFreePrivateMemory", ctypes.c_ulong), ("hardwareVersion", _Version),
+                ("firmwareVersion", _Version), ("utcTime", ctypes.c_char * 16)]
+
+
+def pin_length_limits(module_path: str, slot_id: int) -> tuple[int, int] | None:
+    """The token's (ulMinPinLen, ulMaxPinLen), or None when the module does not say.
+
+    python-pkcs11 does not expose these two fields, so C_GetTokenInfo is called through ctypes
+    on the module python-pkcs11 has already loaded and initialised (dlopen gives the same
+    library, so no second C_Initialize). A module that reports nonsense (0, or min > max) is
+    not second-guessed: the token's own answer to C_Login then stands.
+    """
+    try:
+        lib = ctypes.CDLL(module_path, mode=os.RTLD_NOLOAD | os.RTLD_NOW)
+        info = _TokenInfo()
+        if lib.C_GetTokenInfo(ctypes.c_ulong(slot_id), ctypes.byref(info)) != 0:
+            return None
+    except (OSError, AttributeError):
+        return None
+    low, high = int(info.ulMinPinLen), int(info.ulMaxPinLen)
+    if high == 0 or low > high or high >= 1 << 31:  # CK_UNAVAILABLE_INFORMATION and the like
+        return None
+    return low, high
 
 
 def _read_pin_file(path: Path, token_label: str, warn: Callable[[str], None] | None) -> str:
     try:
         st = path.stat()
-        if not stat.S_ISREG(st.st_mode):
-            raise PinError(f"PIN file {path} for token '{token_label}' is not a regular file")
-        data = path.read_bytes()
+        data = read_limited(path, MAX_PIN_FILE_BYTES, what="PIN file")
+    except TransferError as exc:
+        raise PinError(f"{exc} (the pin-source of token '{token_label}')") from None
     except FileNotFoundError:
         raise PinError(f"PIN file {path} for token '{token_label}' does not exist") from None
     except PermissionError:

@@ -31,7 +31,7 @@ from hsm.errors import (
     TokenOperationError,
 )
 from hsm.module import Module, ModuleRegistry, choose_modules
-from hsm.pin import PinPrompt, PinSource, parse_pin_source, read_pin
+from hsm.pin import PinPrompt, PinSource, parse_pin_source, pin_length_limits, read_pin
 from hsm.token import Token
 from hsm.uri import Pkcs11URI, format_uri, parse_uri, redact
 
@@ -164,7 +164,8 @@ class TokenLogin:
             user_pin: Any = pkcs11.PROTECTED_AUTH
             pin = None
         else:
-            pin = read_pin(source, label, prompt=pool.prompt, warn=pool.warn)
+            pin = read_pin(source, label, prompt=pool.prompt, warn=pool.warn,
+                           limits=pin_length_limits(self.module.path, self.slot.slot_id))
             user_pin = pin.reveal()
         try:
             session = self._pk_token.open(rw=rw, user_pin=user_pin)

@@ -36,6 +36,8 @@ from ceremony.metadata.model import (
     Targets,
 )
 from ceremony.metadata.verify import delegation_name_problem
+from transfer.errors import TransferError
+from transfer.files import read_limited
 
 YEAR = dt.timedelta(days=365)
 LIFETIMES = {ROOT: 10 * YEAR, TARGETS: 3 * YEAR, SNAPSHOT: 3 * YEAR}
@@ -138,9 +140,9 @@ def read_public_key(path: str | Path) -> Key:
     or a certificate (-> `ecdsa-x509`/`rsa-x509`), as Notary and docker read them."""
     path = Path(path)
     try:
-        data = path.read_bytes()[:MAX_PEM_BYTES + 1]
-    except OSError as exc:
-        raise CeremonyRefused(f"cannot read key file {path}: {exc.strerror}") from None
+        data = read_limited(path, MAX_PEM_BYTES, what="key file")
+    except TransferError as exc:
+        raise CeremonyRefused(str(exc)) from None
     if len(data) > MAX_PEM_BYTES:
         raise CeremonyRefused(f"key file {path} is larger than {MAX_PEM_BYTES} bytes")
     if b"PRIVATE KEY" in data:

@@ -23,6 +23,8 @@ from ceremony.metadata.keys import Key, key_from_certificate
 from ceremony.metadata.model import ROOT, Instant, Root
 from hsm.keys import KeyInfo
 from hsm.token import Token
+from transfer.errors import TransferError
+from transfer.files import read_limited
 
 ROOT_ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096")
 _UNITS = {"y": dt.timedelta(days=365), "m": dt.timedelta(days=30), "w": dt.timedelta(weeks=1),
@@ -92,9 +94,9 @@ def read_root_certificate(path: str, guns: Sequence[str]) -> tuple[str, Key]:
     valid now, no SHA-1, RSA >= 2048)."""
     p = Path(path)
     try:
-        data = p.read_bytes()[:MAX_PEM_BYTES + 1]
-    except OSError as exc:
-        raise CeremonyRefused(f"--add-cert {path}: cannot read it ({exc.strerror})") from None
+        data = read_limited(p, MAX_PEM_BYTES, what="--add-cert")
+    except TransferError as exc:
+        raise CeremonyRefused(str(exc)) from None
     if len(data) > MAX_PEM_BYTES:
         raise CeremonyRefused(f"--add-cert {path}: larger than {MAX_PEM_BYTES} bytes")
     if b"PRIVATE KEY" in data:

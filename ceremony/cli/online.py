@@ -12,7 +12,10 @@ from typing import Any
 import click
 
 from transfer.bundle import BundleError, describe, read_bundle, write_bundle
+from transfer.files import read_limited
 from transfer.online import SNAPSHOT_KEY_CHOICES, fetch_request, publish_response
+
+MAX_GUNS_FROM_BYTES = 1024 * 1024  # a list of repository names, one a line
 
 server_option = click.option("--server", required=True, metavar="URL",
                              help="Notary server, e.g. https://notary.example.com")
@@ -51,7 +54,8 @@ def _guns(guns: tuple[str, ...], guns_from: str | None) -> list[str]:
     listed = list(guns)
     if guns_from is not None:
         try:
-            text = Path(guns_from).read_bytes().decode("ascii")
+            text = read_limited(guns_from, MAX_GUNS_FROM_BYTES, what="--guns-from list").decode(
+                "ascii")
         except UnicodeDecodeError:
             raise click.BadParameter("GUNs are ASCII; the file has other bytes",
                                      param_hint="--guns-from") from None

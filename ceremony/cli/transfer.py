@@ -12,8 +12,9 @@ from pathlib import Path
 
 import click
 
+from transfer.bundle import MAX_BUNDLE_BYTES
 from transfer.errors import TransferError
-from transfer.files import atomic_write
+from transfer.files import atomic_write, read_limited
 from transfer.qr.capture import Capture, iter_camera, iter_images, iter_lines, iter_video
 from transfer.qr.display import (
     Window,
@@ -104,10 +105,7 @@ def send(bundle: Path, qr_mode: str | None, png_dir: Path | None, svg_dir: Path 
     if as_text and qr_mode == "terminal":
         raise click.UsageError("--text and --qr terminal both write to stdout: run them "
                                "one after the other")
-    try:
-        data = bundle.read_bytes()
-    except OSError as exc:
-        raise TransferError(f"cannot read bundle {bundle}: {exc.strerror or exc}") from None
+    data = read_limited(bundle, MAX_BUNDLE_BYTES, what="bundle")
     if out_file is not None:
         atomic_write(out_file, data, overwrite=force)
         info(f"copied {bundle} -> {out_file} ({len(data)} bytes)")
