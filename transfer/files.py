@@ -137,6 +137,40 @@ def read_limited(path: str | os.PathLike[str], max_bytes: int, *, what: str = "f
     return data
 
 
+def files_under(folder: str | os.PathLike[str], suffix: str, *, max_depth: int,
+                max_total_bytes: int, what: str = "folder") -> list[Path]:
+    """Regular files named *suffix under `folder`, sorted, found without recursion.
+
+    Bounded before anything is read: folders nested deeper than `max_depth` (1,500 levels
+    would overflow a recursive walk) and files whose sizes add up to more than
+    `max_total_bytes` (a dozen sparse giants, each under its own cap) are refused.
+    Symbolic links to folders are not followed; anything not a regular file is skipped.
+    """
+    top = Path(folder)
+    found: list[Path] = []
+    total = 0
+    stack: list[tuple[Path, int]] = [(top, 0)]
+    while stack:
+        here, depth = stack.pop()
+        try:
+            entries = list(os.scandir(here))
+        except OSError as exc:
+            raise TransferError(f"cannot list {what} {here}: {exc.strerror or exc}") from None
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if depth + 1 > max_depth:
+                    raise TransferError(f"{what} {top} nests folders more than {max_depth} "
+                                        "levels deep: not what this tool reads, check the path")
+                stack.append((Path(entry.path), depth + 1))
+            elif entry.name.endswith(suffix) and entry.is_file():
+                total += entry.stat().st_size
+                if total > max_total_bytes:
+                    raise TransferError(f"the files of {what} {top} add up to more than "
+                                        f"{max_total_bytes} bytes: refused before reading them")
+                found.append(Path(entry.path))
+    return sorted(found)
+
+
 def read_stream_limited(stream: BinaryIO, max_bytes: int, *, what: str = "standard input") -> bytes:
     """Read a binary stream (stdin) to its end, refusing it once it passes `max_bytes`."""
     chunks: list[bytes] = []
