@@ -51,6 +51,7 @@ from ceremony.secrets import (
 from transfer.errors import TransferError
 from transfer.faults import armed, die, fault_point
 from transfer.files import atomic_write, fsync_dir, read_limited
+from transfer.jsonlimits import check_parse_cost
 
 GENESIS = "0" * 64
 FIELDS = ("data", "kind", "prev", "seq", "time")
@@ -225,6 +226,7 @@ def verify_transcript(path: str | os.PathLike[str], *, allow_open: bool = False,
         raise TranscriptError(str(exc)) from None
     if not data:
         raise TranscriptTampered(f"transcript {path} is empty: truncated")
+    check_parse_cost(data, f"transcript {path}", error=TranscriptError)
     entries, torn = parse_entries(data)
     last = f"seq {entries[-1].seq}" if entries else "the start"
     if torn:

@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 from ceremony import __version__
 from transfer.errors import TransferError
 from transfer.files import atomic_write, read_limited
+from transfer.jsonlimits import check_parse_cost
 from transfer.names import InvalidName, validate_gun, validate_role
 
 FORMAT = "notary-ceremony-bundle"
@@ -419,6 +420,7 @@ def _loads(data: bytes, what: str) -> Any:
         offset = next(i for i, byte in enumerate(data) if byte > 0x7F)
         raise BundleError(f"{what} has a non-ASCII byte at offset {offset} (corrupted, or not a "
                           "bundle)")
+    check_parse_cost(data, what, error=BundleError)
     text = data.decode("ascii")
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_no_float,
