@@ -4,8 +4,8 @@
 - read_limited: THE bounded reader for every input file: refuses what is not a regular file
   (FIFO, device, socket, folder) before opening it, and an oversized file before reading it;
 - read_stream_limited: the same cap for stdin (a pipe or a terminal);
-- refuse_output_inside: an output path that would land inside the workspace or another state
-  folder is refused before anything irreversible happens;
+- check_output: an output destination checked before anything irreversible happens (folder
+  there and writable, not inside the workspace or another state folder, no silent overwrite);
 - fsync_dir: make new, renamed or removed names in a directory durable.
 """
 
@@ -188,6 +188,28 @@ def read_stream_limited(stream: BinaryIO, max_bytes: int, *, what: str = "standa
         raise TransferError(f"{what} is larger than the limit of {max_bytes} bytes; "
                             "check what is piped in")
     return b"".join(chunks)
+
+
+def check_output(output: str | os.PathLike[str], *, force: bool,
+                 state: dict[str, str | os.PathLike[str] | None] | None = None) -> None:
+    """Everything about an output destination that can be known before writing, checked
+    BEFORE anything irreversible (a key generated on a token, a signature made): its folder
+    exists and is writable (a read-only mount too), it is not a folder itself, it does not
+    exist unless `force`, and it is not inside a state folder (`state`, name -> path) --
+    even with `force`, an output never replaces the workspace's own files."""
+    target = Path(output)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise TransferError(f"cannot write {target}: folder {parent} does not exist; make it "
+                            "or choose another --out (nothing was done)")
+    if not os.access(parent, os.W_OK) or os.statvfs(parent).f_flag & os.ST_RDONLY:
+        raise TransferError(f"cannot write {target}: folder {parent} is read-only; choose "
+                            "another --out (nothing was done)")
+    if target.is_dir():
+        raise TransferError(f"cannot write {target}: it is a folder; give a file name")
+    refuse_output_inside(target, state or {})
+    if os.path.lexists(target) and not force:
+        raise TransferError(f"refusing to overwrite existing file {target} (use --force)")
 
 
 def refuse_output_inside(output: str | os.PathLike[str],
