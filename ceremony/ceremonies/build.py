@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.signing import identity
 from ceremony.errors import MetadataError
+from ceremony.metadata.keyrules import require_verifiable
 from ceremony.metadata.keys import Key, key_from_certificate, key_from_public_key
 from ceremony.metadata.model import (
     ROOT,
@@ -158,6 +159,8 @@ def read_public_key(path: str | Path) -> Key:
         raise CeremonyRefused(f"key file {path}: its PEM {kind} is damaged or truncated "
                               "(it does not load)") from None
     try:
+        if kind:
+            require_verifiable(loaded[0].public_key() if kind == "certificate" else loaded)
         if kind == "certificate":
             return key_from_certificate(loaded[0], loaded[1:])
         if kind:

@@ -19,6 +19,7 @@ from ceremony.ceremonies.runner import Run
 from ceremony.ceremonies.signing import identity
 from ceremony.errors import MetadataError
 from ceremony.metadata.certs import check_root_key, common_name
+from ceremony.metadata.keyrules import require_verifiable
 from ceremony.metadata.keys import Key, key_from_certificate
 from ceremony.metadata.model import ROOT, Instant, Root
 from hsm.keys import KeyInfo
@@ -104,6 +105,7 @@ def read_root_certificate(path: str, guns: Sequence[str]) -> tuple[str, Key]:
                               "only")
     try:
         certs = x509.load_pem_x509_certificates(data)
+        require_verifiable(certs[0].public_key())
         key = key_from_certificate(certs[0], certs[1:])
     except (ValueError, TypeError, MetadataError) as exc:
         raise CeremonyRefused(f"--add-cert {path}: not a usable PEM certificate "
