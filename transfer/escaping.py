@@ -11,6 +11,8 @@ and kept; where a name must be compared letter by letter (GUNs, roles) callers u
 
 from __future__ import annotations
 
+from typing import Any
+
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -18,6 +20,8 @@ def _escape(ch: str) -> str:
     if ch in _NAMED:
         return _NAMED[ch]
     code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, kept by surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
     if code < 0x100:
         return f"\\x{code:02x}"
     if code < 0x10000:
@@ -31,10 +35,7 @@ def shown(value: object) -> str:
     Bytes are decoded as UTF-8; an undecodable byte is shown as `\\xNN`.
     """
     if isinstance(value, bytes | bytearray):
-        text = bytes(value).decode("utf-8", errors="surrogateescape")
-        return "".join(ch if ch.isprintable() else
-                       (f"\\x{ord(ch) - 0xDC00:02x}" if 0xDC80 <= ord(ch) <= 0xDCFF
-                        else _escape(ch)) for ch in text)
+        value = bytes(value).decode("utf-8", errors="surrogateescape")
     text = value if isinstance(value, str) else str(value)
     if text.isprintable():  # the common case: nothing to do
         return text
@@ -44,3 +45,15 @@ def shown(value: object) -> str:
 def shown_lines(text: str) -> str:
     """Like shown(), but the newlines of a multi-line text the tool composed are kept."""
     return "\n".join(shown(line) for line in text.split("\n"))
+
+
+def shown_data(value: Any) -> Any:
+    """`value` (dicts, lists, strings, numbers) with every string, keys included, shown():
+    what a human printer is handed, so that no field can forge or hide a line."""
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, dict):
+        return {shown_data(k): shown_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(shown_data(v) for v in value)
+    return value

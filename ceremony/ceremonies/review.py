@@ -27,6 +27,7 @@ from ceremony.errors import MetadataError
 from ceremony.metadata.certs import common_name
 from ceremony.metadata.keys import Key
 from ceremony.metadata.model import ROOT, AnySigned, Root, Targets
+from transfer.escaping import shown
 from transfer.words import digest_words
 
 # (key ID, key) -> where it lives, e.g. "token 'root-a' (serial 1a2b), key 'root'"
@@ -115,7 +116,7 @@ def describe_key(key_id: str, key: Key, where: WhereIs | None = None) -> str:
         if key.is_certificate:
             parts.append(f"cert key ID {key_id}, canonical key ID {key.canonical_key_id}")
             leaf = key.certificates[0]
-            parts.append(f"certificate CN={common_name(leaf)} valid "
+            parts.append(f"certificate CN={shown(common_name(leaf))} valid "
                          f"{leaf.not_valid_before_utc:%Y-%m-%d} .. "
                          f"{leaf.not_valid_after_utc:%Y-%m-%d}")
         else:
@@ -125,7 +126,7 @@ def describe_key(key_id: str, key: Key, where: WhereIs | None = None) -> str:
     if key.key_id != key_id:
         parts.append(f"WARNING: listed under {key_id} but its real ID is {key.key_id}")
     if where is not None:
-        parts.append(where(key_id, key))
+        parts.append(shown(where(key_id, key)))
     return "; ".join(parts)
 
 
@@ -157,11 +158,11 @@ def render_changes(changes: Sequence[Change], where: WhereIs | None = None) -> l
     lines = []
     for c in changes:
         if c.kind == "+":
-            lines.append(f"+ {c.path}: {_render(c.new, where, c.path)}")
+            lines.append(f"+ {shown(c.path)}: {_render(c.new, where, c.path)}")
         elif c.kind == "-":
-            lines.append(f"- {c.path}: {_render(c.old, where, c.path)}")
+            lines.append(f"- {shown(c.path)}: {_render(c.old, where, c.path)}")
         else:
-            lines.append(f"~ {c.path}: {_render(c.old, where, c.path)} -> "
+            lines.append(f"~ {shown(c.path)}: {_render(c.old, where, c.path)} -> "
                          f"{_render(c.new, where, c.path)}")
     return lines
 

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from transfer.bundle import BundleError, describe, read_bundle, write_bundle
+from transfer.escaping import shown_lines
 from transfer.files import read_limited
 from transfer.online import SNAPSHOT_KEY_CHOICES, fetch_request, publish_response
 
@@ -105,7 +106,7 @@ def fetch(guns: tuple[str, ...], guns_from: str | None, server: str, ca: str | N
                            snapshot_key=snapshot_key, timeout=timeout,
                            allow_http=allow_http, progress=lambda m: click.echo(m, err=True))
     write_bundle(out, bundle, overwrite=force)
-    click.echo(describe(bundle))
+    click.echo(shown_lines(describe(bundle)))
     click.echo(f"wrote {out}")
 
 
@@ -124,7 +125,7 @@ def publish(response: str, server: str, ca: str | None, only: tuple[str, ...],
     Stops at the first repository the server refuses and prints the server's reason.
     """
     bundle = read_bundle(response, kind="response")
-    click.echo(describe(bundle))
+    click.echo(shown_lines(describe(bundle)))
     published = publish_response(server, bundle, ca=ca, guns=only or None, timeout=timeout,
                                  allow_http=allow_http, progress=lambda m: click.echo(m, err=True))
     click.echo(f"published {len(published)} repositor{'y' if len(published) == 1 else 'ies'}")

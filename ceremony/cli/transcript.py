@@ -42,7 +42,7 @@ def verify(file: str, allow_open: bool, expect: str | None, as_json: bool) -> No
 
 
 def _print(result: Verification, data: dict) -> None:
-    state = f"closed ({result.outcome})" if result.closed else "OPEN (no end entry yet)"
+    state = f"closed ({data['outcome']})" if result.closed else "OPEN (no end entry yet)"
     click.echo(f"transcript OK: {data['entries']} entries, seq 1..{result.entries[-1].seq}, "
                f"ceremony {data['ceremony']!r}, {state}")
     if result.repairs:

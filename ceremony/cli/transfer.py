@@ -14,6 +14,7 @@ import click
 
 from transfer.bundle import MAX_BUNDLE_BYTES
 from transfer.errors import TransferError
+from transfer.escaping import shown
 from transfer.files import atomic_write, read_limited
 from transfer.qr.capture import Capture, iter_camera, iter_images, iter_lines, iter_video
 from transfer.qr.display import (
@@ -196,7 +197,7 @@ class Reporter:
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.add(text)
-            self._line(f"note: {text}")
+            self._line(f"note: {shown(text)}")
 
     def _line(self, text: str) -> None:
         click.echo(("\r\x1b[K" if self.tty else "") + text, err=True)
