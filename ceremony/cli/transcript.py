@@ -35,8 +35,8 @@ def verify(file: str, allow_open: bool, expect: str | None, as_json: bool) -> No
             "final_sha256": result.final_digest, "final_words": result.final_words,
             "expected_matched": expect is not None}
 
-    def human(_: object) -> None:
-        _print(result, data)
+    def human(escaped: dict) -> None:  # emit hands over the data with every string escaped
+        _print(result, escaped)
 
     emit(data, as_json, human)
 
@@ -44,7 +44,7 @@ def verify(file: str, allow_open: bool, expect: str | None, as_json: bool) -> No
 def _print(result: Verification, data: dict) -> None:
     state = f"closed ({data['outcome']})" if result.closed else "OPEN (no end entry yet)"
     click.echo(f"transcript OK: {data['entries']} entries, seq 1..{result.entries[-1].seq}, "
-               f"ceremony {data['ceremony']!r}, {state}")
+               f"ceremony '{data['ceremony']}', {state}")
     if result.repairs:
         click.echo(f"note: {result.repairs} torn entry fragment(s) were cut off after a crash "
                    "and recorded as repair entries")

@@ -103,9 +103,11 @@ class Watch:
 def assert_refused(args: Sequence[str], *needles: str, watch: Watch | None = None,
                    exits: tuple[int, ...] = (1,),
                    allow: Callable[[list[str]], list[str]] | None = None,
-                   **kw: object) -> Measured:
+                   progress: bool = False, **kw: object) -> Measured:
     """Run ARGS and assert the issue's promises; returns the measurement for the report.
-    `exits`: (1, 2) where click itself may refuse the argument first (a usage error)."""
+    `exits`: (1, 2) where click itself may refuse the argument first (a usage error);
+    `progress`: a command that reports progress (`transfer receive`) may print `note:` and
+    `received` lines before its one error line."""
     watch = watch or Watch()
     before = watch.take()
     r = run_measured(args, **kw)  # type: ignore[arg-type]
@@ -113,9 +115,13 @@ def assert_refused(args: Sequence[str], *needles: str, watch: Watch | None = Non
     assert not r.timed_out, f"no answer within {kw.get('timeout', TIME_LIMIT)} s: {args}"
     assert r.returncode in exits, (r.returncode, r.stderr[-3000:])
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr[-3000:]
-    assert len(r.error_lines) == 1 and r.error_lines[0].startswith("error: "), r.stderr[-3000:]
+    lines = r.error_lines
+    if progress:
+        assert all(line.startswith(("note: ", "received ")) for line in lines[:-1]), lines
+        lines = lines[-1:]
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr[-3000:]
     for needle in needles:
-        assert needle in r.error_lines[0], (needle, r.error_lines[0])
+        assert needle in lines[0], (needle, lines[0])
     assert r.peak_rss < RSS_LIMIT, f"peak RSS {r.peak_rss >> 20} MiB: {args}"
     changed = [d for b, a in zip(before[0], after[0], strict=True) for d in differences(b, a)]
     if allow is not None:
