@@ -113,10 +113,12 @@ def read_limited(path: str | os.PathLike[str], max_bytes: int, *, what: str = "f
                                     "file; give the path of the file itself")
             if st.st_size > max_bytes:
                 raise _too_large(what, target, max_bytes)
+            # One read of the announced size (+1 to see growth): no second copy of a big file.
             chunks: list[bytes] = []
             left = max_bytes + 1
+            want = st.st_size + 1
             while left > 0:
-                chunk = os.read(fd, min(left, 1 << 20))
+                chunk = os.read(fd, min(left, max(want, 1 << 16)))
                 if not chunk:
                     break
                 chunks.append(chunk)

@@ -1,9 +1,12 @@
 """Run one hostile case through the real CLI and measure what it cost (issue 12).
 
-`run_measured` starts `python -m ceremony ...` with its output in files (no pipe to fill up),
-waits for it with os.wait4 -- which returns THAT child's resource usage, so its peak RSS is
-its own and not the largest of every child this test process ever had -- and kills it (and
-its process group) when the time limit passes. `assert_refused` then checks the issue's five
+`run_measured` starts `python -m ceremony ...` with its output in files (no pipe to fill up)
+and measures the command's own peak RSS: VmHWM of /proc/self/status, written at exit by a
+`sitecustomize` put first on the command's PYTHONPATH. Not rusage: RUSAGE_CHILDREN is the
+largest of every child this test ever had, and even wait4 (or GNU time) of one child counts
+the pages of the test process it was forked from (a test holding 100 MB measured 100 MB more);
+VmHWM belongs to the command's own address space, made new by exec. The command (and its
+process group) is killed when the time limit passes. `assert_refused` then checks the issue's five
 promises: one `error:` line, exit 1, peak RSS under 512 MiB, no hang, and nothing written or
 changed in the watched folders (tests/hardening/snapshot.py) nor on the watched tokens (their
 objects listed before and after with pkcs11-tool).
@@ -23,9 +26,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tests.hardening.snapshot import differences, tree
+from tests.hardening.snapshot import differences
 
 RSS_LIMIT = 512 * 1024 * 1024
+HWM_HOOK = """\
+import atexit
+import os
+
+
+def _peak():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                with open(os.environ["CEREMONY_TEST_HWM"], "w") as out:
+                    out.write(line.split()[1])
+
+
+if os.environ.get("CEREMONY_TEST_HWM"):
+    atexit.register(_peak)
+"""
 TIME_LIMIT = 60.0  # seconds: a refusal that takes longer is a hang
 
 
@@ -64,6 +83,12 @@ def run_measured(args: Sequence[str], *, env: dict[str, str] | None = None,
         with open(in_path, "rb") as fin, open(out_path, "wb") as fout, \
                 open(err_path, "wb") as ferr:
             start = time.monotonic()
+            rss_path = os.path.join(scratch, "rss")
+            hook = os.path.join(scratch, "hook")
+            os.mkdir(hook)
+            Path(hook, "sitecustomize.py").write_text(HWM_HOOK)
+            full["PYTHONPATH"] = hook + os.pathsep + full["PYTHONPATH"]
+            full["CEREMONY_TEST_HWM"] = rss_path
             proc = subprocess.Popen([*wrapper, sys.executable, "-m", "ceremony", *args],
                                     stdin=fin, stdout=fout, stderr=ferr, env=full, cwd=cwd,
                                     start_new_session=True)
@@ -76,15 +101,16 @@ def run_measured(args: Sequence[str], *, env: dict[str, str] | None = None,
             timer = threading.Timer(timeout, kill)
             timer.start()
             try:
-                _, status, usage = os.wait4(proc.pid, 0)
+                _, status, _ = os.wait4(proc.pid, 0)
             finally:
                 timer.cancel()
             proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
             seconds = time.monotonic() - start
         out = "" if stdout else Path(out_path).read_bytes().decode("utf-8", "replace")
         err = Path(err_path).read_bytes().decode("utf-8", "replace")
-    return Measured(proc.returncode, out, err, usage.ru_maxrss * 1024, seconds,
-                    timed_out.is_set())
+        hwm = Path(rss_path).read_text().strip() if os.path.exists(rss_path) else ""
+        peak = int(hwm) * 1024 if hwm.isdigit() else 0  # VmHWM is in kB
+    return Measured(proc.returncode, out, err, peak, seconds, timed_out.is_set())
 
 
 @dataclass
@@ -95,9 +121,20 @@ class Watch:
     tokens: list[tuple[object, str]] = field(default_factory=list)  # (SoftHSMEnv, label)
 
     def take(self) -> tuple[list, list]:
+        from tests.hardening.catalogue import _listing
         from tests.hsm.conftest import pkcs11_tool_objects
-        return ([tree(f) for f in self.folders],
-                [pkcs11_tool_objects(env, label) for env, label in self.tokens])  # type: ignore[arg-type]
+        # Objects first (pkcs11-tool logs in, and a login rewrites the token's own record),
+        # then the files: a token store's bookkeeping files (lock, generation) are touched by
+        # every login, so their mtimes are left out (as the catalogue does); key objects are
+        # files of their own there, so a key made or removed still shows.
+        objects = [pkcs11_tool_objects(env, label) for env, label in self.tokens]  # type: ignore[arg-type]
+        listings = [_listing(f, any(env.root == f for env, _ in self.tokens))  # type: ignore[attr-defined]
+                    for f in self.folders]
+        for listing in listings:  # the token's own record (token.object) too: compared as
+            for rel, (kind, mode, size, _, _hash) in list(listing.items()):  # objects above
+                if rel.endswith("/token.object"):
+                    listing[rel] = (kind, mode, size, 0, "")
+        return listings, objects
 
 
 def assert_refused(args: Sequence[str], *needles: str, watch: Watch | None = None,
@@ -122,7 +159,7 @@ def assert_refused(args: Sequence[str], *needles: str, watch: Watch | None = Non
     assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr[-3000:]
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
-    assert r.peak_rss < RSS_LIMIT, f"peak RSS {r.peak_rss >> 20} MiB: {args}"
+    assert 0 < r.peak_rss < RSS_LIMIT, f"peak RSS {r.peak_rss >> 20} MiB: {args}"
     changed = [d for b, a in zip(before[0], after[0], strict=True) for d in differences(b, a)]
     if allow is not None:
         changed = allow(changed)
