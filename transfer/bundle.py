@@ -568,8 +568,10 @@ def parse_bundle(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Bundle:
     if not _HEX64.fullmatch(claimed):
         raise _fail(what + ": sha256", "must be 64 lowercase hex digits")
     unsealed = {k: v for k, v in obj.items() if k != "sha256"}
-    if data not in (canonical_json(obj), canonical_json(obj) + b"\n"):
+    canonical = canonical_json(obj)  # once, and compared in place: a big bundle is not copied
+    if not data.startswith(canonical) or data[len(canonical):] not in (b"", b"\n"):
         raise BundleError(f"{what} is not in canonical form (reformatted or edited by hand?)")
+    del canonical
     actual = sha256_hex(canonical_json(unsealed))
     if actual != claimed:
         raise BundleError(f"{what} digest mismatch: content hashes to {actual[:16]}..., the "

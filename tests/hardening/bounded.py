@@ -14,6 +14,7 @@ objects listed before and after with pkcs11-tool).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -29,6 +30,7 @@ from tests.conftest import ROOT
 from tests.hardening.snapshot import differences
 
 RSS_LIMIT = 512 * 1024 * 1024
+MEASURE_ENV = "CEREMONY_HARDENING_MEASURE"  # a file: each refusal appends its measurement
 HWM_HOOK = """\
 import atexit
 import os
@@ -149,6 +151,12 @@ def assert_refused(args: Sequence[str], *needles: str, watch: Watch | None = Non
     before = watch.take()
     r = run_measured(args, **kw)  # type: ignore[arg-type]
     after = watch.take()
+    record = os.environ.get(MEASURE_ENV)
+    if record:  # bench/robustness.py collects every refusal's cost
+        with open(record, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"test": os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0],
+                                 "args": [a[:80] for a in args][:3], "returncode": r.returncode,
+                                 "peak_rss": r.peak_rss, "seconds": round(r.seconds, 3)}) + "\n")
     assert not r.timed_out, f"no answer within {kw.get('timeout', TIME_LIMIT)} s: {args}"
     assert r.returncode in exits, (r.returncode, r.stderr[-3000:])
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr[-3000:]
