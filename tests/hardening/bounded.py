@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tests.hardening.snapshot import differences
+from tests.hardening.snapshot import differences, tree
 
 RSS_LIMIT = 512 * 1024 * 1024
 MEASURE_ENV = "CEREMONY_HARDENING_MEASURE"  # a file: each refusal appends its measurement
@@ -58,6 +58,10 @@ class Measured:
     peak_rss: int  # bytes
     seconds: float
     timed_out: bool = False
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
 
     @property
     def error_lines(self) -> list[str]:
@@ -123,18 +127,22 @@ class Watch:
     tokens: list[tuple[object, str]] = field(default_factory=list)  # (SoftHSMEnv, label)
 
     def take(self) -> tuple[list, list]:
-        from tests.hardening.catalogue import _listing
         from tests.hsm.conftest import pkcs11_tool_objects
         # Objects first (pkcs11-tool logs in, and a login rewrites the token's own record),
         # then the files: a token store's bookkeeping files (lock, generation) are touched by
         # every login, so their mtimes are left out (as the catalogue does); key objects are
         # files of their own there, so a key made or removed still shows.
         objects = [pkcs11_tool_objects(env, label) for env, label in self.tokens]  # type: ignore[arg-type]
-        listings = [_listing(f, any(env.root == f for env, _ in self.tokens))  # type: ignore[attr-defined]
-                    for f in self.folders]
-        for listing in listings:  # the token's own record (token.object) too: compared as
-            for rel, (kind, mode, size, _, _hash) in list(listing.items()):  # objects above
-                if rel.endswith("/token.object"):
+        stores = {env.root for env, _ in self.tokens}  # type: ignore[attr-defined]
+        listings = [tree(f) for f in self.folders]
+        for folder, listing in zip(self.folders, listings, strict=True):
+            if folder not in stores:
+                continue
+            for rel, (kind, mode, size, _mtime, digest) in list(listing.items()):
+                name = rel.rsplit("/", 1)[-1]
+                if name in ("generation", "token.lock"):
+                    listing[rel] = (kind, mode, size, 0, digest)
+                elif name == "token.object":  # the token's own record: compared as objects
                     listing[rel] = (kind, mode, size, 0, "")
         return listings, objects
 
