@@ -134,3 +134,23 @@ def test_a_5000_digit_number_in_a_script(tmp_path):
                                  f"  version: {'9' * 5000}\n")
     assert_refused(["run", str(work / "s.yaml"), "--yes", "--workspace", str(work / "ws")],
                    "a number 5000 characters long", watch=Watch([work]))
+
+
+@pytest.mark.parametrize("command", ["transfer send", "transfer receive"])
+def test_writing_into_a_read_only_folder_is_one_line(command, site, tmp_path):
+    """atomic_write makes its temp file inside its error handling: a read-only folder (a real
+    read-only bind mount) is one error line, not a traceback, and nothing is left."""
+    work = tmp_path / "case"
+    (work / "ro").mkdir(parents=True)
+    (work / "r.bundle").write_bytes(site[1].response)
+    out = str(work / "ro" / "out.bundle")
+    if command == "transfer send":
+        args = ["transfer", "send", str(work / "r.bundle"), "--out", out]
+        stdin = None
+    else:
+        from transfer.qr.encoder import plan_series
+        series = plan_series(site[1].response, 700)
+        args = ["transfer", "receive", "--stdin", "--out", out]
+        stdin = "".join(line + "\n" for line in series.frames(2)).encode()
+    assert_refused(args, "Read-only file system", watch=Watch([work]), stdin=stdin,
+                   wrapper=read_only(work / "ro"), progress=True)
