@@ -148,8 +148,9 @@ MAX_STREAM_CHARS = 128 * 1024 * 1024
 def iter_lines(stream: TextIO, *, max_chars: int = MAX_STREAM_CHARS) -> Iterator[Capture]:
     """One frame per line, as a keyboard-mode scanner types them (CR, LF or CRLF).
 
-    Bounded: a line is read at most MAX_LINE_CHARS at a time (an over-long one is skipped, the
-    rest of it read and dropped in bounded pieces) and the stream at most `max_chars` in all.
+    Bounded: a line is read at most MAX_LINE_CHARS at a time (of an over-long one only the start
+    is kept, the rest read and dropped in bounded pieces) and the stream at most `max_chars` in
+    all.
     """
     total = n = 0
     while True:
@@ -159,6 +160,7 @@ def iter_lines(stream: TextIO, *, max_chars: int = MAX_STREAM_CHARS) -> Iterator
         n += 1
         total += len(line)
         long_line = len(line) > MAX_LINE_CHARS
+        head = line[:MAX_LINE_CHARS]
         while line and not line.endswith(("\n", "\r")) and total <= max_chars and long_line:
             line = stream.readline(MAX_LINE_CHARS)
             total += len(line)
@@ -166,8 +168,8 @@ def iter_lines(stream: TextIO, *, max_chars: int = MAX_STREAM_CHARS) -> Iterator
             raise CaptureError(f"the input passed {max_chars} characters without completing a "
                                "bundle: stopped reading (endless or wrong input?); nothing "
                                "written")
-        if long_line:
-            yield Capture(f"line {n}", error=f"line {n} is over {MAX_LINE_CHARS} characters "
-                                             "long: not a frame, skipped")
+        if long_line:  # its head goes on (and fails its checks there); the rest was dropped
+            yield Capture(f"line {n}", [head], error=f"line {n} is over {MAX_LINE_CHARS} "
+                                                     "characters long: only its start was read")
             continue
         yield Capture(f"line {n}", [line])
