@@ -130,3 +130,20 @@ def test_control_a_wrong_pin_of_a_valid_length_is_counted(softhsm_factory, tmp_p
     assert_refused(["token", "keys", "pins", "--pin-source", f"file:{path}"],
                    "CKR_PIN_INCORRECT", env=hsm.env)
     assert token_flags(hsm) == ["count-low"]
+
+
+@pytest.mark.parametrize("key", ["secp256k1", "rsa-1024"])
+def test_root_certificates_notary_can_never_verify(key, tmp_path):
+    """`rotate root --add-cert`'s reader (called directly: a CLI case needs a repository this
+    workspace trusts) refuses a root certificate whose key breaks a verifier rule."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from ceremony.ceremonies.errors import CeremonyRefused
+    from ceremony.ceremonies.rootkeys import read_root_certificate
+    from tests.metadata.factory import notary_certificate
+    make, rule = REFUSED[key]
+    path = tmp_path / "root.crt"
+    path.write_bytes(notary_certificate(make(), GUN).public_bytes(Encoding.PEM))
+    with pytest.raises(CeremonyRefused) as err:
+        read_root_certificate(str(path), [GUN])
+    assert rule in str(err.value) or "2048" in str(err.value), str(err.value)
