@@ -32,7 +32,7 @@ def unverifiable(public_key: PublicKeyTypes) -> str | None:
         if public_key.curve.name not in GO_X509_CURVES:
             return (f"an ECDSA key on curve {public_key.curve.name}: Notary's ECDSA verifier "
                     f"reads keys with Go's x509 package, which knows only "
-                    f"{', '.join(GO_X509_CURVES.values())}; use a P-256 key")
+                    f"{', '.join(GO_X509_CURVES.values())}: use a P-256 key")
         return None
     if isinstance(public_key, rsa.RSAPublicKey):
         numbers = public_key.public_numbers()
@@ -52,4 +52,4 @@ def require_verifiable(public_key: PublicKeyTypes) -> None:
     """Raise KeyFormatError naming the rule when Notary could never verify this key."""
     problem = unverifiable(public_key)
     if problem is not None:
-        raise KeyFormatError(f"{problem} (a key Notary can never verify)")
+        raise KeyFormatError(f"Notary can never verify {problem}")
