@@ -137,7 +137,8 @@ class Receiver:
             self._failed = IntegrityError(
                 f"message {frame.key.msg_id}: its frames cost more work to solve than any "
                 f"real series of {frame.key.count} frames (a flood of forged frames?); stopped "
-                "after a bounded effort, nothing written")
+                "after a bounded effort, nothing written: receive again from the sender's "
+                "own frames")
             raise self._failed from None
         if new is None:
             return Event(CORRUPT, f"frame {frame.index} contradicts earlier frames of message "
