@@ -73,10 +73,26 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# The one serialisation bundles use: sorted keys, no whitespace, ASCII, no floats.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                              allow_nan=False)
+
+
 def canonical_json(obj: Any) -> bytes:
     """The one serialisation bundles use: sorted keys, no whitespace, ASCII, no floats."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False).encode("ascii")
+    return _CANONICAL.encode(obj).encode("ascii")
+
+
+def _is_canonical(data: bytes, obj: Any) -> bool:
+    """data == canonical_json(obj) (+ one newline), compared piece by piece as the encoder
+    yields them: a big bundle is not serialised whole (its chunks, text and bytes) again."""
+    pos = 0
+    for chunk in _CANONICAL.iterencode(obj):
+        piece = chunk.encode("ascii")
+        if data[pos:pos + len(piece)] != piece:
+            return False
+        pos += len(piece)
+    return data[pos:] in (b"", b"\n")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -567,12 +583,17 @@ def parse_bundle(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Bundle:
     claimed = _typed(obj["sha256"], str, what + ": sha256")
     if not _HEX64.fullmatch(claimed):
         raise _fail(what + ": sha256", "must be 64 lowercase hex digits")
-    unsealed = {k: v for k, v in obj.items() if k != "sha256"}
-    canonical = canonical_json(obj)  # once, and compared in place: a big bundle is not copied
-    if not data.startswith(canonical) or data[len(canonical):] not in (b"", b"\n"):
+    if not _is_canonical(data, obj):
         raise BundleError(f"{what} is not in canonical form (reformatted or edited by hand?)")
-    del canonical
-    actual = sha256_hex(canonical_json(unsealed))
+    # The canonical form without its top-level "sha256" member (the last one: "content" sorts
+    # first, and a JSON string cannot hold `,"sha256":"` unescaped) is what the digest covers:
+    # hashed from the bytes in place, not serialised a second time.
+    member = b',"sha256":"' + claimed.encode() + b'"'
+    cut = data.rfind(member)
+    view = memoryview(data)
+    digest = hashlib.sha256(view[:cut])
+    digest.update(view[cut + len(member):len(data) - data.endswith(b"\n")])
+    actual = digest.hexdigest()
     if actual != claimed:
         raise BundleError(f"{what} digest mismatch: content hashes to {actual[:16]}..., the "
                           f"bundle says {claimed[:16]}... (corrupted or altered in transit)")
