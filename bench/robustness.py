@@ -12,6 +12,11 @@
 - ceremonies (part 2): the attack, fault and review-completeness tests of tests/hardening,
   collected by id (`pytest --collect-only -q`) and run; attacks and faults counted per test, and
   the SIGKILLs of a whole `rotate targets` read from what that test prints;
+- resources (issue 12): the hostile-resource tests (readers given FIFOs, devices, sparse
+  giants, endless stdin; JSON amplification; huge images; fountain floods; terminal spoofing;
+  outputs; key rules and PINs), run with every refusal's peak RSS and time recorded;
+- cost: the peak RSS (the command's own VmHWM) and the slowest refusal over the catalogue and
+  the resource tests (limits: 512 MiB; the time limit of each case is a hang, not a target);
 - fuzz: the parser properties of tests/hardening/properties.py for --fuzz-seconds;
 - failures: every failure of the above, by name (target: none). Exit status 1 if any.
 
@@ -53,7 +58,13 @@ def bad_input(base: Path, jobs: int) -> dict:
     for outcome in outcomes:
         by_kind[outcome.case.kind]["tried"] += 1
         by_kind[outcome.case.kind]["passed"] += outcome.ok
+    heaviest = max(outcomes, key=lambda o: o.result.peak_rss)
+    slowest = max(outcomes, key=lambda o: o.result.seconds)
     return {"cases": len(outcomes), "by_kind": by_kind,
+            "peak_rss_mib": round(heaviest.result.peak_rss / 2**20, 1),
+            "peak_rss_case": heaviest.case.id,
+            "slowest_refusal": {"case": slowest.case.id,
+                                "seconds": round(slowest.result.seconds, 2)},
             "failures": [{"case": o.case.id, "problems": o.problems} for o in outcomes
                          if not o.ok]}
 
@@ -161,6 +172,46 @@ def ceremonies(base: Path, jobs: int) -> dict:
             "failures": failures, "output": proc.stdout[-2000:] if failures else ""}
 
 
+RESOURCE_TESTS = ["tests/hardening/test_resources.py", "tests/hardening/test_amplification.py",
+                  "tests/hardening/test_terminal.py", "tests/hardening/test_outputs.py",
+                  "tests/hardening/test_key_rules.py"]
+
+
+def resources(base: Path, jobs: int) -> dict:
+    """Issue 12's tests, each refusal's peak RSS and time recorded by tests/hardening/bounded.py
+    (CEREMONY_HARDENING_MEASURE), failures read from junit XML."""
+    import xml.etree.ElementTree as ET
+
+    from tests.hardening.bounded import MEASURE_ENV, RSS_LIMIT
+    record, junit = base / "measured.jsonl", base / "junit.xml"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "-p", "no:randomly", "-n", str(jobs), f"--junitxml={junit}",
+                           *RESOURCE_TESTS], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, MEASURE_ENV: str(record)})
+    runs = [json.loads(line) for line in record.read_text().splitlines()] \
+        if record.exists() else []
+    tests = failed = 0
+    failures = []
+    if junit.exists():
+        for case in ET.parse(junit).iter("testcase"):
+            tests += 1
+            if case.find("failure") is not None or case.find("error") is not None:
+                failed += 1
+                failures.append({"test": f"{case.get('classname')}::{case.get('name')}"})
+    if proc.returncode != 0 and not failures:
+        failures.append({"tests": RESOURCE_TESTS, "output": proc.stdout[-2000:]})
+    heaviest = max(runs, key=lambda r: r["peak_rss"], default=None)
+    slowest = max(runs, key=lambda r: r["seconds"], default=None)
+    if heaviest and heaviest["peak_rss"] >= RSS_LIMIT:
+        failures.append({"test": heaviest["test"], "peak_rss": heaviest["peak_rss"]})
+    return {"tests": tests, "passed": tests - failed, "refusals_measured": len(runs),
+            "peak_rss_mib": round(heaviest["peak_rss"] / 2**20, 1) if heaviest else None,
+            "peak_rss_test": heaviest["test"] if heaviest else None,
+            "slowest_refusal": {"test": slowest["test"], "seconds": slowest["seconds"]}
+            if slowest else None,
+            "failures": failures}
+
+
 def fuzz(seconds: float) -> dict:
     from bench.fuzz import fuzz as run_fuzz
     from tests.hardening.properties import PROPERTIES, seeds
@@ -191,13 +242,15 @@ def main(argv: list[str] | None = None) -> int:
             return out
 
         report = {"bad_input": timed("bad_input", bad_input, args.jobs),
+                  "resources": timed("resources", resources, args.jobs),
                   "faults": {"disk_full": timed("disk_full", disk_full),
                              "sigkill": timed("sigkill", sigkill),
                              "ceremonies": timed("ceremonies", ceremonies, args.jobs)},
                   "fuzz": timed("fuzz", fuzz, args.fuzz_seconds)}
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    failures = (report["bad_input"]["failures"] + report["faults"]["disk_full"]["failures"]
+    failures = (report["bad_input"]["failures"] + report["resources"]["failures"]
+                + report["faults"]["disk_full"]["failures"]
                 + report["faults"]["sigkill"]["failures"]
                 + report["faults"]["ceremonies"]["failures"] + report["fuzz"]["failures"])
     report["attacks"] = report["faults"]["ceremonies"]["by_group"].get("attacks", {}).get(
@@ -205,6 +258,16 @@ def main(argv: list[str] | None = None) -> int:
     report["faults"]["injected"] = (report["faults"]["disk_full"]["scenarios"]
                                     + report["faults"]["sigkill"]["kills"]
                                     + report["faults"]["ceremonies"].get("injected", 0))
+    cost = [(report["bad_input"]["peak_rss_mib"], report["bad_input"]["peak_rss_case"]),
+            (report["resources"]["peak_rss_mib"] or 0, report["resources"]["peak_rss_test"])]
+    slow = [(report["bad_input"]["slowest_refusal"]["seconds"],
+             report["bad_input"]["slowest_refusal"]["case"])]
+    if report["resources"]["slowest_refusal"]:
+        slow.append((report["resources"]["slowest_refusal"]["seconds"],
+                     report["resources"]["slowest_refusal"]["test"]))
+    report["cost"] = {"peak_rss_mib": max(cost)[0], "peak_rss_of": max(cost)[1],
+                      "rss_limit_mib": 512, "slowest_refusal_seconds": max(slow)[0],
+                      "slowest_refusal_of": max(slow)[1]}
     report["failures"] = failures
     report["seconds"] = {**timings, "total": round(time.monotonic() - started, 1)}
     print(json.dumps(report, indent=2))

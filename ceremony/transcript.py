@@ -56,12 +56,15 @@ from ceremony.secrets import (
     scrub,
     scrub_value,
 )
+from transfer.errors import TransferError
 from transfer.faults import armed, die, fault_point
-from transfer.files import atomic_write, fsync_dir
+from transfer.files import atomic_write, fsync_dir, read_limited
+from transfer.jsonlimits import check_parse_cost
 
 GENESIS = "0" * 64
 FIELDS = ("data", "kind", "prev", "seq", "time")
 MAX_LINE = 4 * 1024 * 1024
+MAX_TRANSCRIPT_BYTES = 64 * 1024 * 1024  # verify reads the whole file: bounded
 _KIND = re.compile(r"[a-z][a-z0-9-]{0,63}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -307,11 +310,12 @@ def verify_transcript(path: str | os.PathLike[str], *, allow_open: bool = False,
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise TranscriptError(f"cannot read transcript {path}: {exc.strerror or exc}") from None
+        data = read_limited(path, MAX_TRANSCRIPT_BYTES, what="transcript")
+    except TransferError as exc:
+        raise TranscriptError(str(exc)) from None
     if not data:
         raise TranscriptTampered(f"transcript {path} is empty: truncated")
+    check_parse_cost(data, f"transcript {path}", error=TranscriptError)
     entries, torn = parse_entries(data)
     last = f"seq {entries[-1].seq}" if entries else "the start"
     if torn:

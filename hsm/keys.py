@@ -179,13 +179,15 @@ def read_attributes(obj: Any, attrs: list[Attribute]) -> dict[Attribute, Any]:
     """Read attributes; ones the token will not give (invalid/sensitive) are left out."""
     try:
         return dict(obj.get_attributes(attrs))
-    except PKCS11Error:
+    except (PKCS11Error, UnicodeDecodeError):
         out: dict[Attribute, Any] = {}
         for attr in attrs:
             try:
                 out[attr] = obj[attr]
             except PKCS11Error:
                 continue
+            except UnicodeDecodeError as exc:  # a label that is not UTF-8: kept, shown escaped
+                out[attr] = bytes(exc.object).decode("utf-8", "surrogateescape")
         return out
 
 

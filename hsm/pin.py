@@ -7,6 +7,11 @@ A pin source is one of:
 
 A PIN is held in a `Pin`, whose repr and str never show the value, and is handed to the token
 only at login; it is not kept after that. Error messages name the source, never the value.
+
+Bounds: a PIN file is read by the one bounded reader (a regular file of at most
+MAX_PIN_FILE_BYTES; a FIFO or a device is refused unopened), and the PIN's length is checked
+against the token's own limits (CK_TOKEN_INFO ulMinPinLen/ulMaxPinLen, hsm/pinlimits.py)
+BEFORE the login: a PIN the token would refuse must not cost a retry of its counter.
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from hsm.errors import PinError
+from transfer.errors import TransferError
+from transfer.files import read_limited
+
+MAX_PIN_FILE_BYTES = 1024  # a PIN and a newline; PKCS#11 tokens take at most a few hundred
 
 # A prompt callback: (token label) -> PIN text. The default reads /dev/tty without echo.
 PinPrompt = Callable[[str], str]
@@ -108,8 +117,10 @@ def tty_prompt(token_label: str) -> str:
 
 
 def read_pin(source: PinSource, token_label: str, *, prompt: PinPrompt | None = None,
-             warn: Callable[[str], None] | None = None) -> Pin:
-    """Obtain the PIN for `token_label` from `source`."""
+             warn: Callable[[str], None] | None = None,
+             limits: tuple[int, int] | None = None) -> Pin:
+    """Obtain the PIN for `token_label` from `source`; `limits` = the token's (min, max) PIN
+    length, checked here so that a PIN it cannot accept never reaches C_Login."""
     if source.kind == "prompt":
         value = (prompt or tty_prompt)(token_label)
     elif source.kind == "env":
@@ -123,15 +134,23 @@ def read_pin(source: PinSource, token_label: str, *, prompt: PinPrompt | None = 
         raise PinError(f"unknown pin-source kind {source.kind}")
     if value == "":
         raise PinError(f"empty PIN from {source.describe()} for token '{token_label}'")
+    if limits is not None:
+        low, high = limits
+        length = len(value.encode("utf-8", errors="surrogateescape"))
+        if not low <= length <= high:
+            raise PinError(f"the PIN from {source.describe()} cannot be right for token "
+                           f"'{token_label}': it takes PINs of {low} to {high} characters "
+                           "(ulMinPinLen/ulMaxPinLen); no login was tried, so no attempt was "
+                           "counted; check the PIN source")
     return Pin(value)
 
 
 def _read_pin_file(path: Path, token_label: str, warn: Callable[[str], None] | None) -> str:
     try:
         st = path.stat()
-        if not stat.S_ISREG(st.st_mode):
-            raise PinError(f"PIN file {path} for token '{token_label}' is not a regular file")
-        data = path.read_bytes()
+        data = read_limited(path, MAX_PIN_FILE_BYTES, what="PIN file")
+    except TransferError as exc:
+        raise PinError(f"{exc} (the pin-source of token '{token_label}')") from None
     except FileNotFoundError:
         raise PinError(f"PIN file {path} for token '{token_label}' does not exist") from None
     except PermissionError:

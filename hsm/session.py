@@ -165,9 +165,9 @@ class TokenLogin:
             user_pin: Any = pkcs11.PROTECTED_AUTH
             pin = None
         else:
-            pin = read_pin(source, label, prompt=pool.prompt, warn=pool.warn)
+            pin = read_pin(source, label, prompt=pool.prompt, warn=pool.warn,
+                           limits=pin_limits(self.module.path, self.info.slot_id))
             user_pin = pin.reveal()
-            check_pin_length(user_pin, label, source, self.module.path, self.info.slot_id)
         try:
             session = self._pk_token.open(rw=rw, user_pin=user_pin)
         except p11.UserAlreadyLoggedIn:
@@ -205,21 +205,6 @@ class TokenLogin:
                     session.close()
                 except p11.PKCS11Error:
                     pass  # the token may have gone; nothing left to release
-
-
-def check_pin_length(pin: str, label: str, source: PinSource, module_path: str,
-                     slot_id: int) -> None:
-    """Refuse, before C_Login, a PIN whose length the token says it never accepts: some
-    tokens (openCryptoki) count it as a wrong PIN towards locking. Never shows the PIN."""
-    limits = pin_limits(module_path, slot_id)
-    if limits is None:
-        return
-    low, high = limits
-    size = len(pin.encode("utf-8"))
-    if size < low or size > high:
-        raise PinError(f"the PIN from {source.describe()} cannot be right for token '{label}': "
-                       f"it takes PINs of {low} to {high} characters (ulMinPinLen/ulMaxPinLen); "
-                       "nothing was tried, so no attempt was counted; check the PIN source")
 
 
 def locked_message(label: str) -> str:

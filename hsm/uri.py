@@ -199,7 +199,8 @@ def format_uri(uri: Pkcs11URI | None = None, **fields: object) -> str:
     if base.get("slot_id") is not None:
         path.append(f"slot-id={base['slot_id']}")
     if base.get("object") is not None:
-        path.append(f"object={_pct_encode(str(base['object']).encode(), _SAFE_PATH)}")
+        label = str(base["object"]).encode("utf-8", "surrogateescape")  # a non-UTF-8 label too
+        path.append(f"object={_pct_encode(label, _SAFE_PATH)}")
     if base.get("id") is not None:
         path.append(f"id={_pct_encode(bytes(base['id']), _SAFE_PATH, all_bytes=True)}")  # type: ignore[arg-type]
     if base.get("type") is not None:

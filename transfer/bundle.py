@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 from ceremony import __version__
 from transfer.errors import TransferError
 from transfer.files import atomic_write, read_limited
+from transfer.jsonlimits import check_parse_cost
 from transfer.names import InvalidName, validate_gun, validate_role
 
 FORMAT = "notary-ceremony-bundle"
@@ -72,10 +73,26 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# The one serialisation bundles use: sorted keys, no whitespace, ASCII, no floats.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                              allow_nan=False)
+
+
 def canonical_json(obj: Any) -> bytes:
     """The one serialisation bundles use: sorted keys, no whitespace, ASCII, no floats."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False).encode("ascii")
+    return _CANONICAL.encode(obj).encode("ascii")
+
+
+def _is_canonical(data: bytes, obj: Any) -> bool:
+    """data == canonical_json(obj) (+ one newline), compared piece by piece as the encoder
+    yields them: a big bundle is not serialised whole (its chunks, text and bytes) again."""
+    pos = 0
+    for chunk in _CANONICAL.iterencode(obj):
+        piece = chunk.encode("ascii")
+        if data[pos:pos + len(piece)] != piece:
+            return False
+        pos += len(piece)
+    return data[pos:] in (b"", b"\n")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -429,6 +446,7 @@ def _loads(data: bytes, what: str) -> Any:
         offset = next(i for i, byte in enumerate(data) if byte > 0x7F)
         raise BundleError(f"{what} has a non-ASCII byte at offset {offset} (corrupted, or not a "
                           "bundle)")
+    check_parse_cost(data, what, error=BundleError)
     text = data.decode("ascii")
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_no_float,
@@ -581,10 +599,17 @@ def parse_bundle(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Bundle:
     claimed = _typed(obj["sha256"], str, what + ": sha256")
     if not _HEX64.fullmatch(claimed):
         raise _fail(what + ": sha256", "must be 64 lowercase hex digits")
-    unsealed = {k: v for k, v in obj.items() if k != "sha256"}
-    if data not in (canonical_json(obj), canonical_json(obj) + b"\n"):
+    if not _is_canonical(data, obj):
         raise BundleError(f"{what} is not in canonical form (reformatted or edited by hand?)")
-    actual = sha256_hex(canonical_json(unsealed))
+    # The canonical form without its top-level "sha256" member (the last one: "content" sorts
+    # first, and a JSON string cannot hold `,"sha256":"` unescaped) is what the digest covers:
+    # hashed from the bytes in place, not serialised a second time.
+    member = b',"sha256":"' + claimed.encode() + b'"'
+    cut = data.rfind(member)
+    view = memoryview(data)
+    digest = hashlib.sha256(view[:cut])
+    digest.update(view[cut + len(member):len(data) - data.endswith(b"\n")])
+    actual = digest.hexdigest()
     if actual != claimed:
         raise BundleError(f"{what} digest mismatch: content hashes to {actual[:16]}..., the "
                           f"bundle says {claimed[:16]}... (corrupted or altered in transit)")

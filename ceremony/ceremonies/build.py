@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.signing import identity
 from ceremony.errors import MetadataError
+from ceremony.metadata.keyrules import require_verifiable
 from ceremony.metadata.keys import Key, key_from_certificate, key_from_public_key
 from ceremony.metadata.model import (
     ROOT,
@@ -36,6 +37,8 @@ from ceremony.metadata.model import (
     Targets,
 )
 from ceremony.metadata.verify import delegation_name_problem
+from transfer.errors import TransferError
+from transfer.files import read_limited
 
 YEAR = dt.timedelta(days=365)
 LIFETIMES = {ROOT: 10 * YEAR, TARGETS: 3 * YEAR, SNAPSHOT: 3 * YEAR}
@@ -138,9 +141,9 @@ def read_public_key(path: str | Path) -> Key:
     or a certificate (-> `ecdsa-x509`/`rsa-x509`), as Notary and docker read them."""
     path = Path(path)
     try:
-        data = path.read_bytes()[:MAX_PEM_BYTES + 1]
-    except OSError as exc:
-        raise CeremonyRefused(f"cannot read key file {path}: {exc.strerror}") from None
+        data = read_limited(path, MAX_PEM_BYTES, what="key file")
+    except TransferError as exc:
+        raise CeremonyRefused(str(exc)) from None
     if len(data) > MAX_PEM_BYTES:
         raise CeremonyRefused(f"key file {path} is larger than {MAX_PEM_BYTES} bytes")
     if b"PRIVATE KEY" in data:
@@ -156,6 +159,8 @@ def read_public_key(path: str | Path) -> Key:
         raise CeremonyRefused(f"key file {path}: its PEM {kind} is damaged or truncated "
                               "(it does not load)") from None
     try:
+        if kind:
+            require_verifiable(loaded[0].public_key() if kind == "certificate" else loaded)
         if kind == "certificate":
             return key_from_certificate(loaded[0], loaded[1:])
         if kind:

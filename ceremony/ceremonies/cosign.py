@@ -18,9 +18,9 @@ trusted when the next request proves it published, through the chain from the tr
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ceremony.airgap import NetworkPresentError, require_offline
@@ -50,8 +50,10 @@ from ceremony.metadata.keys import certificate_pem
 from ceremony.metadata.model import ROOT, SNAPSHOT, TIMESTAMP
 from ceremony.metadata.serialization import read_metadata
 from ceremony.transcript import Transcript
+from ceremony.workspace import ENV as WORKSPACE_ENV
 from ceremony.workspace import Transaction, Workspace
 from transfer.bundle import ResponseBundle, write_bundle
+from transfer.files import check_output
 from transfer.summary import threshold_needs
 from transfer.words import digest_words
 
@@ -85,8 +87,8 @@ def _guarded(name: str, opts: CosignOptions, data: dict[str, Any], steps: Steps,
     """The frame every co-signing command shares (as `perform` for ceremonies): --out check,
     workspace lock held throughout, transcript, air gap; the steps stage their workspace
     changes before writing the output, committed after it; refusals and errors recorded."""
-    if Path(opts.out).exists() and not opts.force:
-        raise CeremonyRefused(f"refusing to overwrite existing file {opts.out} (use --force)")
+    check_output(opts.out, force=opts.force,
+                 state={"workspace": opts.workspace or os.environ.get(WORKSPACE_ENV)})
     options = Options(request="", out=opts.out, workspace=opts.workspace, force=opts.force,
                       yes=opts.yes, participants=opts.participants,
                       allow_network=opts.allow_network, pin_sources=opts.pin_sources,

@@ -27,6 +27,7 @@ from ceremony.errors import MetadataError
 from ceremony.metadata.certs import common_name
 from ceremony.metadata.keys import Key
 from ceremony.metadata.model import ROOT, AnySigned, Root, Targets
+from transfer.escaping import shown
 from transfer.words import digest_words
 
 # (key ID, key) -> where it lives, e.g. "token 'root-a' (serial 1a2b), key 'root'"
@@ -115,7 +116,7 @@ def describe_key(key_id: str, key: Key, where: WhereIs | None = None) -> str:
         if key.is_certificate:
             parts.append(f"cert key ID {key_id}, canonical key ID {key.canonical_key_id}")
             leaf = key.certificates[0]
-            parts.append(f"certificate CN={common_name(leaf)} valid "
+            parts.append(f"certificate CN={shown(common_name(leaf))} valid "
                          f"{leaf.not_valid_before_utc:%Y-%m-%d} .. "
                          f"{leaf.not_valid_after_utc:%Y-%m-%d}")
         else:
@@ -125,19 +126,19 @@ def describe_key(key_id: str, key: Key, where: WhereIs | None = None) -> str:
     if key.key_id != key_id:
         parts.append(f"WARNING: listed under {key_id} but its real ID is {key.key_id}")
     if where is not None:
-        parts.append(where(key_id, key))
+        parts.append(shown(where(key_id, key)))
     return "; ".join(parts)
 
 
 def _render(value: Any, where: WhereIs | None, path: str,
-            shown: frozenset[str] = frozenset()) -> str:
+            described: frozenset[str] = frozenset()) -> str:
     if _is_key_object(value):
         key_id = path.rsplit(".", 1)[-1]
         try:
             key = Key.from_dict(value)
         except MetadataError as exc:
             return f"unreadable key object ({exc})"
-        if key_id in shown and key.key_id == key_id:  # once per key: the summary has it all
+        if key_id in described and key.key_id == key_id:  # once per key: the summary has it all
             return f"{key.keytype} key {key_id} (described above)"
         return describe_key(key_id, key, where)
     if isinstance(value, dict) and "hashes" in value:
@@ -157,18 +158,18 @@ def _render(value: Any, where: WhereIs | None, path: str,
 
 
 def render_changes(changes: Sequence[Change], where: WhereIs | None = None,
-                   shown: frozenset[str] = frozenset()) -> list[str]:
-    """One line per change. A key added that the summary above describes (`shown`) is named
+                   described: frozenset[str] = frozenset()) -> list[str]:
+    """One line per change. A key added that the summary above describes (`described`) is named
     by type and ID only, so each key is described once; a removed key is described whole."""
     lines = []
     for c in changes:
         if c.kind == "+":
-            lines.append(f"+ {c.path}: {_render(c.new, where, c.path, shown)}")
+            lines.append(f"+ {shown(c.path)}: {_render(c.new, where, c.path, described)}")
         elif c.kind == "-":
-            lines.append(f"- {c.path}: {_render(c.old, where, c.path)}")
+            lines.append(f"- {shown(c.path)}: {_render(c.old, where, c.path)}")
         else:
-            lines.append(f"~ {c.path}: {_render(c.old, where, c.path)} -> "
-                         f"{_render(c.new, where, c.path, shown)}")
+            lines.append(f"~ {shown(c.path)}: {_render(c.old, where, c.path)} -> "
+                         f"{_render(c.new, where, c.path, described)}")
     return lines
 
 

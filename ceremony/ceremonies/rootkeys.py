@@ -19,11 +19,14 @@ from ceremony.ceremonies.runner import Run
 from ceremony.ceremonies.signing import identity
 from ceremony.errors import MetadataError
 from ceremony.metadata.certs import check_root_key, common_name
+from ceremony.metadata.keyrules import require_verifiable
 from ceremony.metadata.keys import Key, key_from_certificate
 from ceremony.metadata.model import ROOT, Instant, Root
 from hsm import duration
 from hsm.keys import KeyInfo
 from hsm.token import Token
+from transfer.errors import TransferError
+from transfer.files import read_limited
 
 ROOT_ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096")
 MAX_PEM_BYTES = 64 * 1024
@@ -71,15 +74,16 @@ def read_root_certificate(path: str, guns: Sequence[str],
     ECDSA or RSA key, valid now, no SHA-1, RSA >= 2048) and carry no private key."""
     p = Path(path)
     try:
-        data = p.read_bytes()[:MAX_PEM_BYTES + 1]
-    except OSError as exc:
-        raise CeremonyRefused(f"{flag} {path}: cannot read it ({exc.strerror})") from None
+        data = read_limited(p, MAX_PEM_BYTES, what=flag)
+    except TransferError as exc:
+        raise CeremonyRefused(str(exc)) from None
     if len(data) > MAX_PEM_BYTES:
         raise CeremonyRefused(f"{flag} {path}: larger than {MAX_PEM_BYTES} bytes")
     if b"PRIVATE KEY" in data:
         raise CeremonyRefused(f"{flag} {path} holds a PRIVATE key; give the certificate only")
     try:
         certs = x509.load_pem_x509_certificates(data)
+        require_verifiable(certs[0].public_key())
         key = key_from_certificate(certs[0], certs[1:])
     except (ValueError, TypeError, MetadataError) as exc:
         raise CeremonyRefused(f"{flag} {path}: not a usable PEM certificate "

@@ -27,9 +27,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ceremony.airgap import NetworkPresentError, require_offline
@@ -70,6 +70,7 @@ from ceremony.metadata.model import (
 from ceremony.pins import pin_set
 from ceremony.secrets import check_no_secret
 from ceremony.transcript import Transcript
+from ceremony.workspace import ENV as WORKSPACE_ENV
 from ceremony.workspace import Transaction, Workspace
 from hsm.errors import TokenNotFoundError
 from hsm.keys import KeyInfo
@@ -86,7 +87,7 @@ from transfer.bundle import (
     write_bundle,
 )
 from transfer.errors import TransferError
-from transfer.files import atomic_write, read_limited
+from transfer.files import atomic_write, check_output, read_limited
 from transfer.words import digest_words
 
 MAX_REQUEST_BYTES = 128 * 1024 * 1024
@@ -387,8 +388,8 @@ def confirm_shortening(run: Run, shortened: list[str]) -> None:
 def perform(ceremony: Ceremony, options: Options, console: Console) -> dict[str, Any]:
     """Run `ceremony` end to end; returns the JSON summary. Raises CeremonyError (and HSMError,
     TransferError) with one-line messages; the transcript records every refusal and error."""
-    if Path(options.out).exists() and not options.force:
-        raise CeremonyRefused(f"refusing to overwrite existing file {options.out} (use --force)")
+    check_output(options.out, force=options.force,
+                 state={"workspace": options.workspace or os.environ.get(WORKSPACE_ENV)})
     run = Run(ceremony, options, console)
     run.ws = Workspace.open(options.workspace, create=ceremony.creates_workspace)
     create = options.transcript_factory or Transcript.create

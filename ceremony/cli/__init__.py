@@ -6,6 +6,7 @@ never imports the online module (and start-up stays fast).
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 import json
@@ -18,6 +19,7 @@ from ceremony import __version__
 from ceremony.errors import CeremonyError
 from hsm.errors import HSMError
 from transfer.errors import TransferError
+from transfer.escaping import shown
 
 # command name -> "module:attribute". Modules that do not exist yet are not listed.
 COMMANDS: dict[str, str] = {
@@ -98,12 +100,18 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("error: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # a bug: still one line, traceback only on request
+        if isinstance(exc, OSError) and exc.errno in OUTPUT_ERRNOS:
+            output_failed(exc)
         closed_transcripts(argv)
         if os.environ.get("CEREMONY_DEBUG"):
             raise
         click.echo(f"error: internal error ({type(exc).__name__}): {one_line(str(exc))} "
                    "(set CEREMONY_DEBUG=1 for a traceback)", err=True)
         sys.exit(70)
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        output_failed(exc)
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
@@ -123,5 +131,21 @@ def closed_transcripts(argv: list[str] | None) -> None:
         click.echo(f"  words        {closed.final_words}")
 
 
+# Writing stdout failed: a full device (ENOSPC, /dev/full), a closed pipe, an I/O error.
+OUTPUT_ERRNOS = (errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT)
+
+
+def output_failed(exc: OSError) -> None:
+    """One line and exit 1; stdout is pointed at /dev/null first so that the buffered rest
+    does not fail again (with a second message) when the interpreter exits."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)
+    click.echo(f"error: cannot write the output ({exc.strerror or exc}); free space or give "
+               "another destination", err=True)
+    sys.exit(1)
+
+
 def one_line(text: str) -> str:
-    return " ".join(text.split())
+    """One line for an error message, anything from input in it shown escaped."""
+    return shown(" ".join(text.split()))

@@ -72,7 +72,7 @@ def _ask(prompt: str) -> str | None:
         return None
     click.echo(prompt, err=True, nl=False)
     try:
-        line = stream.readline()
+        line = stream.readline(4096)  # an answer is a word: endless stdin is not read
     except (OSError, ValueError):
         return None
     if line == "" or not stream.isatty():  # end the prompt's line when nothing was echoed

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from transfer.escaping import shown_data
+
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Machine-readable output (stable, documented in docs/).")
 
@@ -17,4 +19,4 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
     else:
-        human(data)
+        human(shown_data(data))  # every string from input escaped on screen

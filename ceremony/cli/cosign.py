@@ -98,7 +98,7 @@ def status(response: str, workspace: str | None, tokens: tuple[str, ...], module
     from ceremony.workspace import ENV, Workspace
     ws = None
     path = workspace or os.environ.get(ENV)
-    if path and os.path.isdir(path):
+    if workspace is not None or (path and os.path.isdir(path)):  # given explicitly: must be one
         ws = Workspace.open(path, create=False)
     emit(response_status(response, ws, tokens, module), as_json, _print_status)
 

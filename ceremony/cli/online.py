@@ -12,6 +12,8 @@ from typing import Any
 import click
 
 from transfer.bundle import BundleError, describe, read_bundle, write_bundle
+from transfer.escaping import shown_lines
+from transfer.files import read_limited
 from transfer.online import SNAPSHOT_KEY_CHOICES, OnlineError, fetch_request, publish_response
 
 # What a request can ask for, and the offline command that answers it.
@@ -28,6 +30,8 @@ OPERATIONS = {
     "adopt": "ceremony adopt / adopt import (a docker trust / notary repository onto tokens)",
 }
 OPERATION_LIST = ", ".join(OPERATIONS)
+
+MAX_GUNS_FROM_BYTES = 1024 * 1024  # a list of repository names, one a line
 
 server_option = click.option("--server", required=True, metavar="URL",
                              help="Notary server, e.g. https://notary.example.com")
@@ -66,7 +70,8 @@ def _guns(guns: tuple[str, ...], guns_from: str | None) -> list[str]:
     listed = list(guns)
     if guns_from is not None:
         try:
-            text = Path(guns_from).read_bytes().decode("ascii")
+            text = read_limited(guns_from, MAX_GUNS_FROM_BYTES, what="--guns-from list").decode(
+                "ascii")
         except UnicodeDecodeError:
             raise click.BadParameter("GUNs are ASCII; the file has other bytes",
                                      param_hint="--guns-from") from None
@@ -138,7 +143,7 @@ def fetch(guns: tuple[str, ...], guns_from: str | None, server: str, ca: str | N
             raise OnlineError(f"{exc} (one of: {', '.join(list(OPERATIONS)[1:])})") from None
         raise _unreachable(exc) from None
     write_bundle(out, bundle, overwrite=force)
-    click.echo(describe(bundle))
+    click.echo(shown_lines(describe(bundle)))
     click.echo(f"wrote {out}")
 
 
@@ -172,7 +177,7 @@ def publish(response: str, server: str, ca: str | None, only: tuple[str, ...],
     Stops at the first repository the server refuses and prints the server's reason.
     """
     bundle = read_bundle(response, kind="response")
-    click.echo(describe(bundle))
+    click.echo(shown_lines(describe(bundle)))
     try:
         published = publish_response(server, bundle, ca=ca, guns=only or None,
                                      timeout=timeout, allow_http=allow_http,

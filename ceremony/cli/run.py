@@ -39,7 +39,7 @@ def _ask(as_json: bool):
             return None
         click.echo(prompt, err=True, nl=False)
         try:
-            line = stream.readline()
+            line = stream.readline(4096)  # an answer is a word: endless stdin is not read
         except (OSError, ValueError):
             return None
         if line == "":

@@ -24,8 +24,7 @@ from ceremony.errors import KeyFormatError
 from ceremony.metadata.encoding import canonical_json
 from ceremony.metadata.keys import Key, key_from_certificate, key_from_public_key
 from hsm.errors import HSMError
-from transfer.errors import TransferError
-from transfer.files import atomic_write
+from transfer.files import atomic_write, check_output
 from transfer.names import InvalidName, validate_gun
 
 module_option = click.option("--module", "module", metavar="PATH",
@@ -112,8 +111,8 @@ def _need(value: str | None, flag: str, hint: str) -> str:
 
 def _check_out(out: str | None, force: bool) -> None:
     # Refuse before asking the token for anything: no PIN typed for nothing.
-    if out and Path(out).exists() and not force:
-        raise TransferError(f"refusing to overwrite existing file {out} (use --force)")
+    if out:
+        check_output(out, force=force)
 
 
 def _offline(allow_network: bool) -> list[str]:

@@ -43,8 +43,8 @@ def verify(file: str, allow_open: bool, expect: str | None, responses: tuple[str
             "final_sha256": result.final_digest, "final_words": result.final_words,
             "expected_matched": expect is not None, "anchored_by": list(result.anchored_by)}
 
-    def human(_: object) -> None:
-        _print(result, data)
+    def human(escaped: dict) -> None:  # emit hands over the data with every string escaped
+        _print(result, escaped)
 
     emit(data, as_json, human)
     if not result.anchored_by:
@@ -58,9 +58,9 @@ NO_ANCHOR = ("warning: verified WITHOUT an anchor: nothing kept elsewhere was co
 
 
 def _print(result: Verification, data: dict) -> None:
-    state = f"closed ({result.outcome})" if result.closed else "OPEN (no end entry yet)"
+    state = f"closed ({data['outcome']})" if result.closed else "OPEN (no end entry yet)"
     click.echo(f"transcript OK: {data['entries']} entries, seq 1..{result.entries[-1].seq}, "
-               f"ceremony {data['ceremony']!r}, {state}")
+               f"ceremony '{data['ceremony']}', {state}")
     if result.repairs:
         click.echo(f"note: {result.repairs} torn entry fragment(s) were cut off after a crash "
                    "and recorded as repair entries")

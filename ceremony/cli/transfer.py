@@ -15,9 +15,10 @@ from pathlib import Path
 
 import click
 
-from transfer.bundle import parse_bundle
+from transfer.bundle import MAX_BUNDLE_BYTES, parse_bundle
 from transfer.errors import TransferError
-from transfer.files import atomic_write, make_dirs
+from transfer.escaping import shown
+from transfer.files import atomic_write, make_dirs, read_limited
 from transfer.qr.capture import Capture, iter_camera, iter_images, iter_lines, iter_video
 from transfer.qr.display import (
     Window,
@@ -59,7 +60,7 @@ def shown_digest(data: bytes) -> tuple[bytes, str, list[str], list[str]]:
         digest = hashlib.sha256(data).digest()
         return digest, "file sha256", [f"file sha256 {digest.hex()}",
                                        f"file words  {digest_words(digest)}"], \
-            [f"not a bundle ({exc})"]
+            [f"not a bundle ({shown(str(exc))})"]
     return bundle.digest(), "bundle sha256", digest_lines(bundle), carries(bundle)
 
 
@@ -125,17 +126,14 @@ def send(bundle: Path, qr_mode: str | None, png_dir: Path | None, svg_dir: Path 
     if as_text and qr_mode == "terminal":
         raise click.UsageError("--text and --qr terminal both write to stdout: run them "
                                "one after the other")
-    try:
-        data = bundle.read_bytes()
-    except OSError as exc:
-        raise TransferError(f"cannot read bundle {bundle}: {exc.strerror or exc}") from None
-    digest, label, shown, what = shown_digest(data)
+    data = read_limited(bundle, MAX_BUNDLE_BYTES, what="bundle")
+    digest, label, digest_text, what = shown_digest(data)
     if out_file is not None:
         _make_parent(out_file)
         atomic_write(out_file, data, overwrite=force)
         info(f"copied {bundle} -> {out_file} ({len(data)} bytes)")
     if not any((qr_mode, png_dir, svg_dir, sheet_file, as_text)):
-        for line in (*what, *shown):
+        for line in (*what, *digest_text):
             info(line)
         return
     series = plan_series(data, frame_bytes or DENSITIES[density])
@@ -145,7 +143,7 @@ def send(bundle: Path, qr_mode: str | None, png_dir: Path | None, svg_dir: Path 
          f"message id {series.msg_id}")
     info(f"frames  {series.count} of {series.key.chunk_size} bytes, QR version "
          f"{symbol.version}, ECC {ecc}")
-    for line in (*what, *shown):
+    for line in (*what, *digest_text):
         info(line)
 
     def bar(label: str, length: int):
@@ -174,8 +172,8 @@ def send(bundle: Path, qr_mode: str | None, png_dir: Path | None, svg_dir: Path 
 
 
 def animate(series: Series, symbol: Symbol, mode: str, fps: float, invert: bool,
-            max_frames: int | None, shown: tuple[bytes, str]) -> None:
-    digest, label = shown
+            max_frames: int | None, digest_label: tuple[bytes, str]) -> None:
+    digest, label = digest_label
     first_pass = series.count + max(default_extra(series.count), (series.count + 1) // 2)
     if max_frames is not None:
         first_pass = min(first_pass, max_frames)
@@ -200,14 +198,14 @@ def animate(series: Series, symbol: Symbol, mode: str, fps: float, invert: bool,
             first, *rest = status(index)
             return [f"{first}   {fps:g} fps   Ctrl-C stops", *rest]
 
-        shown = animate_terminal(items, fps, terminal_status, sys.stdout, max_frames)
+        count = animate_terminal(items, fps, terminal_status, sys.stdout, max_frames)
     else:
         window = Window(symbol, f"ceremony transfer {series.msg_id}")
         with click.progressbar(length=first_pass, label="rendering frames",
                                file=sys.stderr) as progress:
             items = frame_items(series, first_pass, window.render, progress.update)
-        shown = window.run(items, fps, status, max_frames)
-    info(f"shown {shown} frames")
+        count = window.run(items, fps, status, max_frames)
+    info(f"shown {count} frames")
 
 
 class Reporter:
@@ -222,7 +220,7 @@ class Reporter:
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.add(text)
-            self._line(f"note: {text}")
+            self._line(f"note: {shown(text)}")
 
     def _line(self, text: str) -> None:
         click.echo(("\r\x1b[K" if self.tty else "") + text, err=True)
@@ -318,8 +316,8 @@ def receive(paths: tuple[Path, ...], out_file: Path, use_images: bool, video_fil
         info(f"note: frames of other message(s) {', '.join(others)} were ignored")
     click.echo(f"received {len(result.data)} bytes -> {out_file} "
                f"(message {result.key.msg_id}, {result.key.count} frames)")
-    _, label, shown, what = shown_digest(result.data)
-    for line in (*what, *shown):
+    _, label, digest_text, what = shown_digest(result.data)
+    for line in (*what, *digest_text):
         click.echo(line)
     click.echo(f"compare the {label} and words with the sender's screen before using the "
                "bundle")

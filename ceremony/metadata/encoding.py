@@ -29,6 +29,8 @@ from operator import itemgetter
 from typing import Any
 
 from ceremony.errors import MetadataFormatError
+from transfer.errors import TransferError
+from transfer.jsonlimits import check_parse_cost
 
 # Largest integer Notary's verifier (numbers decoded as float64) reproduces exactly.
 MAX_SAFE_INT = 2**53
@@ -108,6 +110,10 @@ def parse_json(data: bytes, source: str) -> ParsedJSON:
 
     Raises MetadataFormatError naming `source` and, where it can, the field.
     """
+    try:
+        check_parse_cost(data, "metadata")
+    except TransferError as exc:
+        raise MetadataFormatError(str(exc).removeprefix("metadata: "), file=source) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -16,11 +16,15 @@ from pathlib import Path
 
 from ceremony.errors import MetadataFormatError, MissingMetadataError
 from ceremony.metadata.model import TOP_LEVEL_ROLES
+from transfer.errors import TransferError
+from transfer.files import files_under
 
 _HISTORY = re.compile(r"([1-9][0-9]{0,8})\.root")
 _DELEGATION_NAME = re.compile(r"targets/[-a-z0-9_/]+")
 # Notary's own client refuses to download more than this for one file (notary.MaxDownloadSize).
 MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_TOTAL_BYTES = 128 * 1024 * 1024  # all files of one repository: read and parsed together
+MAX_DEPTH = 64  # delegation folders (targets/a/b/...); Notary's role names stop far earlier
 
 
 @dataclass
@@ -61,7 +65,12 @@ def read_repository(path: Path, gun: str) -> RepositoryFiles:
     """Collect the metadata files of `gun` found under `path`."""
     folder = find_metadata_dir(path, gun)
     files = RepositoryFiles(source=str(folder))
-    for file in sorted(folder.rglob("*.json")):
+    try:
+        listed = files_under(folder, ".json", max_depth=MAX_DEPTH, max_total_bytes=MAX_TOTAL_BYTES,
+                             what="metadata folder")
+    except TransferError as exc:
+        raise MetadataFormatError(str(exc)) from None
+    for file in listed:
         if not file.is_file():
             continue
         name = file.relative_to(folder).as_posix().removesuffix(".json")

@@ -55,7 +55,7 @@ def check_inputs(script: Script, *, dry_run: bool) -> tuple[dict[str, Produced],
                               "(`ceremony online fetch` prints it as 'bundle sha256'), read "
                               "out and checked by a second person")
         # The digest first: a file that is not the expected one is not even parsed.
-        bundle_digest = _own_digest(spec.kind, data) if spec.sha256 != digest else None
+        bundle_digest = _own_digest(spec.kind, data, spec.sha256) if spec.sha256 != digest else None
         if spec.sha256 not in (digest, bundle_digest):
             raise ScriptError(f"input {name}: {path} has sha256 {digest}"
                               + (f" (bundle sha256 {bundle_digest})" if bundle_digest else "")
@@ -66,12 +66,14 @@ def check_inputs(script: Script, *, dry_run: bool) -> tuple[dict[str, Produced],
     return produced, notes
 
 
-def _own_digest(kind: str, data: bytes) -> str | None:
+def _own_digest(kind: str, data: bytes, expected: str) -> str | None:
     """A bundle's own digest (what `online fetch` prints), or None if it is not one."""
     from transfer.bundle import parse_bundle
     from transfer.errors import TransferError
     if kind not in ("request", "response"):
         return None
+    if b'"sha256":"' + expected.encode() + b'"' not in data:
+        return None  # it does not even claim that digest: not parsed at all
     try:
         return parse_bundle(data).digest_hex
     except TransferError:

@@ -18,6 +18,15 @@ class StepFailed(ScriptError):
     """A step did not do what the script says (an expectation failed, a check refused)."""
 
 
+def inside(base: Path, path: Path, step_id: str) -> None:
+    """Refuse `path` unless it stays inside `base` with every symlink resolved."""
+    top = base.resolve()
+    real = path.resolve()
+    if real != top and top not in real.parents:
+        raise StepFailed(f"step {step_id}: output {path} resolves to {real}, outside the "
+                         f"outputs folder {top} (a symbolic link?): refusing to write there")
+
+
 @dataclass
 class Produced:
     """An input or a step's output: what it is, where, and its digest."""
@@ -59,9 +68,13 @@ class Context:
     verified: list[str] = field(default_factory=list)  # what a rehearsal proved, for the summary
 
     def out_path(self, step: Step, relative: str) -> Path:
+        """Where a step's output goes: inside the outputs folder once symlinks are resolved
+        (the name passed a lexical check, but `out/link -> /elsewhere` would not)."""
         base = self.setup_outputs if step.setup else self.outputs
         path = (base / relative)
+        inside(base, path, step.id)
         make_dirs(path.parent)
+        inside(base, path, step.id)  # again: make_dirs went through what is there now
         return path
 
     def ref(self, name: str) -> Produced:

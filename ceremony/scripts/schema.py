@@ -24,6 +24,8 @@ from typing import Any
 from ceremony.scripts import fields as f
 from ceremony.scripts.actions_spec import ACTIONS, ActionSpec
 from ceremony.scripts.yamlread import MAX_SCRIPT_BYTES, ScriptError, load_yaml
+from transfer.errors import TransferError
+from transfer.files import read_limited
 
 FORMAT = "notary-ceremony-script/1"
 INPUT_KINDS = ("request", "response", "public-key", "certificate", "file", "frames")
@@ -163,10 +165,9 @@ def read_script(path: str | Path, data: bytes | None = None) -> Script:
     path = Path(path)
     if data is None:
         try:
-            with open(path, "rb") as fh:
-                data = fh.read(MAX_SCRIPT_BYTES + 1)
-        except OSError as exc:
-            raise ScriptError(f"cannot read script {path}: {exc.strerror or exc}") from None
+            data = read_limited(path, MAX_SCRIPT_BYTES, what="script")
+        except TransferError as exc:
+            raise ScriptError(str(exc)) from None
     raw = load_yaml(data, path.name)
     try:
         return _script(path, data, raw)

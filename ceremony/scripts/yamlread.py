@@ -19,6 +19,7 @@ from ceremony.errors import CeremonyError
 
 MAX_SCRIPT_BYTES = 256 * 1024
 MAX_DEPTH = 24
+MAX_NUMBER_CHARS = 32  # versions, thresholds, counts: a 5000-digit number is no setting
 
 
 class ScriptError(CeremonyError):
@@ -68,6 +69,17 @@ class _StrictLoader(yaml.SafeLoader):
             seen.add(key_node.value)
         return super().construct_mapping(node, deep=True)
 
+    def construct_yaml_int(self, node: Any) -> int:
+        # Checked before int() runs: past 4300 digits Python raises ValueError, and well below
+        # that the conversion alone is quadratic.
+        if len(node.value) > MAX_NUMBER_CHARS:
+            raise ScriptError(f"{_at(node.start_mark)}: a number {len(node.value)} characters "
+                              f"long; numbers in a script have at most {MAX_NUMBER_CHARS}")
+        return super().construct_yaml_int(node)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+
 
 def load_yaml(data: bytes, name: str) -> Any:
     """Parse the bytes of a ceremony script; ScriptError (one line) on anything refused."""
@@ -99,5 +111,8 @@ def load_yaml(data: bytes, name: str) -> Any:
             from None
     except RecursionError:
         raise ScriptError(f"script {name}: nested too deeply") from None
+    except ValueError as exc:  # a scalar YAML resolves to a value Python cannot build
+        raise ScriptError(f"script {name}: invalid value: {' '.join(str(exc).split())}") \
+            from None
     finally:
         loader.dispose()

@@ -111,6 +111,10 @@ def test_cosign_refusals(notary, softhsm_factory, tmp_path):
                     *o.pins("root-b")])
 
     r = o.run("status", str(p), "--workspace", str(tmp_path / "no-such-workspace"))
+    assert r.returncode == 1 and "not a ceremony workspace" in r.stderr  # explicit: must be one
+    from ceremony.workspace import Workspace
+    Workspace.open(tmp_path / "empty-workspace", create=True)
+    r = o.run("status", str(p), "--workspace", str(tmp_path / "empty-workspace"))
     assert r.returncode == 0 and "NOT checked against a workspace" in r.stdout
     assert "root v1 keys (they approve the change to v2): 1 of 2 signed: 1 more signature from " \
         f"{ids[1]} on token 'root-b' key 'root' (the originating site says so; not known " \

@@ -17,8 +17,6 @@ import base64
 import json
 import os
 import struct
-import subprocess
-import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +25,8 @@ from pathlib import Path
 import qrcode
 
 from tests.bundle.helpers import as_obj, sample_request, sample_response, seal
-from tests.conftest import ROOT, CliResult
+from tests.conftest import CliResult
+from tests.hardening.bounded import RSS_LIMIT, Measured, run_measured
 from tests.hardening.snapshot import Listing, differences, tree
 from transfer.bundle import MAX_BUNDLE_BYTES
 from transfer.qr.encoder import build_message, plan_series, series_from_message
@@ -976,7 +975,7 @@ def make_inputs(folder: Path, hsm_env: dict[str, str], hsm_root: Path, pin_sourc
 @dataclass
 class Outcome:
     case: Case
-    result: CliResult
+    result: Measured
     problems: list[str]
 
     @property
@@ -985,21 +984,18 @@ class Outcome:
 
 
 def run_ceremony(args: tuple[str, ...], *, stdin: bytes, env: dict[str, str], cwd: Path,
-                 timeout: float = 120, wrapper: tuple[str, ...] = ()) -> CliResult:
-    """`python -m ceremony ARGS` with bytes on stdin (scanners type anything)."""
-    full = dict(os.environ)
-    full["PYTHONPATH"] = str(ROOT) + os.pathsep + full.get("PYTHONPATH", "")
-    full.pop("CEREMONY_DEBUG", None)
-    full.update(env)
-    proc = subprocess.run([*wrapper, sys.executable, "-m", "ceremony", *args], input=stdin,
-                          env=full,
-                          cwd=cwd, capture_output=True, timeout=timeout)
-    return CliResult(proc.returncode, proc.stdout.decode("utf-8", "replace"),
-                     proc.stderr.decode("utf-8", "replace"))
+                 timeout: float = 120, wrapper: tuple[str, ...] = ()) -> Measured:
+    """`python -m ceremony ARGS` with bytes on stdin (scanners type anything), its peak RSS
+    and time measured (tests/hardening/bounded.py)."""
+    return run_measured(args, env=env, stdin=stdin, cwd=cwd, timeout=timeout, wrapper=wrapper)
 
 
-def check(case: Case, r: CliResult, changed: list[str]) -> list[str]:
+def check(case: Case, r: CliResult | Measured, changed: list[str]) -> list[str]:
     problems = []
+    if isinstance(r, Measured) and r.timed_out:
+        problems.append("no answer within the time limit (a hang)")
+    if isinstance(r, Measured) and not 0 < r.peak_rss < RSS_LIMIT:
+        problems.append(f"peak RSS {r.peak_rss >> 20} MiB (limit {RSS_LIMIT >> 20} MiB)")
     if r.returncode not in (1, 2):
         problems.append(f"exit status {r.returncode} (expected 1, or 2 for a usage error)")
     if "Traceback" in r.output or "internal error" in r.output:

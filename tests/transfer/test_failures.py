@@ -187,7 +187,7 @@ def test_usage_errors(tmp_path):
     r = run_cli("transfer", "receive", "--stdin", "--video", "x.mp4", "--out", "o")
     assert r.returncode != 0 and "exactly one input" in r.output
     r = run_cli("transfer", "send", str(tmp_path / "missing.json"), "--text")
-    assert "cannot read bundle" in one_line_error(r)
+    assert "bundle" in one_line_error(r) and "does not exist" in r.stderr
     (tmp_path / "b").write_bytes(b"x")
     r = run_cli("transfer", "send", str(tmp_path / "b"))
     assert r.returncode != 0 and "choose at least one output" in r.output

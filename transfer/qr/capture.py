@@ -7,7 +7,9 @@ Video and cameras go through OpenCV, an optional extra imported only when asked 
 from __future__ import annotations
 
 import os
+import stat
 import struct
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +18,12 @@ from typing import Any, TextIO
 import zxingcpp
 from PIL import Image, UnidentifiedImageError
 
+from transfer.files import file_kind
 from transfer.qr.errors import CaptureError
 
+# Pixels an image may have before it is decoded (its header is read first): 40 million, a
+# photo from any phone camera scaled to 8000x5000. A 13000x13000 frame would take ~1.5 GB.
+MAX_IMAGE_PIXELS = 40_000_000
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 VIDEO_HINT = ("reading a video or a camera needs OpenCV: "
               "pip install 'notary-ceremony[video]' (installs opencv-python-headless)")
@@ -53,6 +59,9 @@ def image_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
             found.extend(files)
         elif path.is_file():
             found.append(path)
+        elif path.exists():
+            raise CaptureError(f"image {path} is {file_kind(os.stat(path).st_mode)}, not a "
+                               "regular file; give image files or folders of them")
         else:
             raise CaptureError(f"no such file or folder: {path}")
     if not found:
@@ -63,9 +72,20 @@ def image_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 def iter_images(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Capture]:
     for path in image_paths(paths):
         try:
-            with Image.open(path) as img:
-                img.load()
-                texts = decode_image(img)
+            if not stat.S_ISREG(os.stat(path).st_mode):  # swapped for a FIFO since listed
+                raise OSError("not a regular file")
+            # Pillow's own bomb warning is silenced: the size is checked here, first.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(path) as img:
+                    width, height = img.size  # from the header: nothing decoded yet
+                    if width * height > MAX_IMAGE_PIXELS:
+                        raise CaptureError(
+                            f"image {path} is {width}x{height} pixels, over the limit of "
+                            f"{MAX_IMAGE_PIXELS} pixels: scale it down (a QR frame needs a "
+                            "few hundred pixels a side)")
+                    img.load()
+                    texts = decode_image(img)
         # Pillow reports some damaged files with SyntaxError ("broken PNG file"), EOFError or
         # struct.error: a damaged photo is a noted capture error like any unreadable file.
         except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
@@ -118,7 +138,38 @@ def iter_camera(index: int) -> Iterator[Capture]:
     return _iter_capture(cap, f"camera {index}")
 
 
-def iter_lines(stream: TextIO) -> Iterator[Capture]:
-    """One frame per line, as a keyboard-mode scanner types them (CR, LF or CRLF)."""
-    for n, line in enumerate(stream, 1):
+# A frame line is a few thousand characters; a longer line is no frame and is not kept.
+MAX_LINE_CHARS = 16 * 1024
+# All the lines of one transfer: the text frames of the largest bundle (16 MiB) many times
+# over. Endless input (a device, a stuck scanner) stops here instead of running forever.
+MAX_STREAM_CHARS = 128 * 1024 * 1024
+
+
+def iter_lines(stream: TextIO, *, max_chars: int = MAX_STREAM_CHARS) -> Iterator[Capture]:
+    """One frame per line, as a keyboard-mode scanner types them (CR, LF or CRLF).
+
+    Bounded: a line is read at most MAX_LINE_CHARS at a time (of an over-long one only the start
+    is kept, the rest read and dropped in bounded pieces) and the stream at most `max_chars` in
+    all.
+    """
+    total = n = 0
+    while True:
+        line = stream.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        n += 1
+        total += len(line)
+        long_line = len(line) > MAX_LINE_CHARS
+        head = line[:MAX_LINE_CHARS]
+        while line and not line.endswith(("\n", "\r")) and total <= max_chars and long_line:
+            line = stream.readline(MAX_LINE_CHARS)
+            total += len(line)
+        if total > max_chars:
+            raise CaptureError(f"the input passed {max_chars} characters without completing a "
+                               "bundle: stopped reading (endless or wrong input?); nothing "
+                               "written")
+        if long_line:  # its head goes on (and fails its checks there); the rest was dropped
+            yield Capture(f"line {n}", [head], error=f"line {n} is over {MAX_LINE_CHARS} "
+                                                     "characters long: only its start was read")
+            continue
         yield Capture(f"line {n}", [line])

@@ -5,6 +5,11 @@ comes from SHAKE-256 of the frame's own header text, so sender and receiver deri
 Subsets are dense (each chunk with probability 1/2): with the elimination decoder below, almost
 any COUNT independent frames finish the message, so a receiver never waits for one specific
 missed frame to come round again.
+
+The solver's work is bounded per message (MAX_ROW_OPERATIONS): dense elimination costs up to
+rank row operations a frame, so a flood of valid fountain frames of a message announcing many
+chunks would otherwise cost time quadratic in the flood. A sender's series is solved well inside
+the budget (data frames cost nothing, each extra frame at most one pass over the rows).
 """
 
 from __future__ import annotations
@@ -34,6 +39,16 @@ def xor_chunks(chunks: Sequence[int], mask: int) -> int:
     return value
 
 
+# Row operations (a row XORed into an equation, or a row looked at for back-substitution) one
+# message may cost: ~1 s of work. A 1000-chunk message solved from fountain frames alone costs
+# about 1.5 million; a real series (mostly data frames) a small fraction of that.
+MAX_ROW_OPERATIONS = 4_000_000
+
+
+class SolverBudgetExceeded(Exception):
+    """The equations of one message cost more than MAX_ROW_OPERATIONS to solve."""
+
+
 class GF2Solver:
     """Incremental Gauss-Jordan elimination over GF(2) on (mask, chunk) equations.
 
@@ -43,8 +58,10 @@ class GF2Solver:
     row. The message is complete when there are `n` rows; every row is then a single chunk.
     """
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, budget: int = MAX_ROW_OPERATIONS) -> None:
         self.n = n
+        self.work = 0  # row operations spent so far
+        self.budget = budget
         self._rows: dict[int, tuple[int, int]] = {}  # pivot -> (mask, value)
         self._pivots = 0  # bitmask of pivot columns
         self._dense: set[int] = set()  # pivots whose row still has other bits
@@ -61,6 +78,10 @@ class GF2Solver:
         """Add one equation: True if it told us something new, False if it was implied by
         earlier ones, None if it contradicts them (a tampered or mixed-up frame, dropped)."""
         common = mask & self._pivots
+        # Charged before the work is done: a frame that would pass the budget is not solved.
+        self.work += common.bit_count() + len(self._dense)
+        if self.work > self.budget:
+            raise SolverBudgetExceeded(self.work)
         while common:
             low = common & -common
             row_mask, row_value = self._rows[low.bit_length() - 1]

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from transfer.qr.encoder import DIGEST_LEN
 from transfer.qr.errors import FrameError, IncompleteError, IntegrityError
-from transfer.qr.fountain import GF2Solver, fountain_mask
+from transfer.qr.fountain import GF2Solver, SolverBudgetExceeded, fountain_mask
 from transfer.qr.frames import (
     HARD_SIZE_CAP,
     TAG,
@@ -131,7 +131,15 @@ class Receiver:
             self.series[frame.key] = state
             if self.primary is None:
                 self.primary = frame.key
-        new = self._feed(state, frame)
+        try:
+            new = self._feed(state, frame)
+        except SolverBudgetExceeded:
+            self._failed = IntegrityError(
+                f"message {frame.key.msg_id}: its frames cost more work to solve than any "
+                f"real series of {frame.key.count} frames (a flood of forged frames?); stopped "
+                "after a bounded effort, nothing written: receive again from the sender's "
+                "own frames")
+            raise self._failed from None
         if new is None:
             return Event(CORRUPT, f"frame {frame.index} contradicts earlier frames of message "
                                   f"{frame.key.msg_id} (tampered or mixed up); dropped",

@@ -1,0 +1,40 @@
+"""What parsing a JSON document may cost, checked on its bytes before json.loads runs.
+
+json.loads builds every object at once: each `[]` or `{}` becomes a Python object of about 60
+to 200 bytes, each value after a `,` or `:` one of about 50 to 80. So 100 MB of `[],` -- under
+every size cap -- would become 2 GB of lists. The cost of a document is bounded from its bytes
+alone, before a single object is built: containers (`[` and `{`) and separators (`,` and `:`)
+are counted (those inside strings too: an over-estimate, never an under-estimate), weighted by
+what CPython spends on each, and a document whose estimate passes the budget is refused.
+
+The weights are measured (tests/hardening/test_file_kinds.py checks them against real parses):
+a Notary targets file with 200,000 targets (38 MB) costs 132 MiB to parse and is estimated at
+160 MiB; the budget of 192 MiB admits about 240,000 targets and keeps one parse, with its input
+bytes and text, well under 512 MiB.
+"""
+
+from __future__ import annotations
+
+from transfer.errors import TransferError
+
+CONTAINER_COST = 100  # bytes a list or dict costs once built (an over-estimate)
+VALUE_COST = 80  # bytes a value after a separator costs (str, int, a slot in its container)
+MAX_PARSE_COST = 192 * 1024 * 1024
+
+
+def parse_cost(data: bytes) -> tuple[int, int, int]:
+    """(containers, separators, estimated bytes) of parsing `data` as JSON."""
+    containers = data.count(b"{") + data.count(b"[")
+    separators = data.count(b",") + data.count(b":")
+    return containers, separators, CONTAINER_COST * containers + VALUE_COST * separators
+
+
+def check_parse_cost(data: bytes, what: str, *, budget: int = MAX_PARSE_COST,
+                     error: type[Exception] = TransferError) -> None:
+    """Refuse (with `error`) a document whose parse would cost more than `budget` bytes."""
+    containers, separators, cost = parse_cost(data)
+    if cost > budget:
+        raise error(f"{what}: its JSON has {containers} objects and lists and {separators} "
+                    f"values, which would take about {cost >> 20} MiB to build, over the limit "
+                    f"of {budget >> 20} MiB: refused before parsing (not a file this tool "
+                    "writes or Notary serves)")
