@@ -539,21 +539,46 @@ def _stage(run: Run, tx: Transaction, plans: Sequence[Plan]) -> dict[str, Any]:
                                  manufacturer=token.info.manufacturer,
                                  model=token.info.model))
         changes["tokens"].append(token.label)
+    # One record per key with the GUNs of every plan, built once: merging plan by plan
+    # rebuilt (and re-validated) a record of all GUNs so far each time, quadratic in bulk.
     records: dict[str, KeyRecord] = {}
+    key_guns: dict[str, set[str]] = {}
     for p in plans:
         for rec in p.keys:
-            prior = records.get(rec.key_id)
-            if prior is not None:
-                rec = KeyRecord.from_dict({**rec.to_dict(), "guns": sorted(
-                    set(prior.guns) | set(rec.guns))})
-            records[rec.key_id] = rec
-    for rec in records.values():
+            records[rec.key_id] = rec  # the last plan's record, as before
+            key_guns.setdefault(rec.key_id, set()).update(rec.guns)
+    for key_id, rec in records.items():
+        if set(rec.guns) != key_guns[key_id]:
+            rec = KeyRecord.from_dict({**rec.to_dict(), "guns": sorted(key_guns[key_id])})
         if not tx.is_retired(rec.key_id):
             tx.add_key(rec)
             changes["keys"].append(rec.key_id)
+    leaving: dict[str, list[tuple[str, str]]] = {}  # key ID -> (GUN, reason), in plan order
     for p in plans:
         _stage_plan(tx, p, changes)
+        if p.complete:
+            for key_id, reason in p.retire:
+                leaving.setdefault(key_id, []).append((p.gun, reason))
+    for key_id, gone in leaving.items():
+        _stage_leaving(tx, key_id, gone, changes)
     return changes
+
+
+def _stage_leaving(tx: Transaction, key_id: str, gone: Sequence[tuple[str, str]],
+                   changes: dict[str, Any]) -> None:
+    """GUNs stop using a key; once none does, it is retired with the reason of the plan that
+    took the last GUN away. One record update for all GUNs, not one per GUN."""
+    rec = tx.key(key_id)
+    if rec is None or tx.is_retired(key_id):
+        return
+    guns = {gun for gun, _ in gone}
+    remaining = tuple(g for g in rec.guns if g not in guns)
+    if remaining:  # other repositories still use it: only these GUNs stop using it
+        tx.add_key(KeyRecord.from_dict({**rec.to_dict(), "guns": list(remaining)}))
+        return
+    reason = next((why for gun, why in reversed(gone) if gun in rec.guns), gone[0][1])
+    tx.retire_key(key_id, reason)
+    changes["retired"].append(key_id)
 
 
 def _stage_plan(tx: Transaction, p: Plan, changes: dict[str, Any]) -> None:
@@ -570,15 +595,3 @@ def _stage_plan(tx: Transaction, p: Plan, changes: dict[str, Any]) -> None:
         if f.role == ROOT and complete:
             tx.add_trusted_root(gun, f.version, data)
             changes["trusted_roots"].append([gun, f.version])
-    if not complete:
-        return
-    for key_id, reason in p.retire:
-        rec = tx.key(key_id)
-        if rec is None or tx.is_retired(key_id):
-            continue
-        remaining = tuple(g for g in rec.guns if g != gun)
-        if remaining:  # other repositories still use it: only this GUN stops using it
-            tx.add_key(KeyRecord.from_dict({**rec.to_dict(), "guns": list(remaining)}))
-            continue
-        tx.retire_key(key_id, reason)
-        changes["retired"].append(key_id)
