@@ -646,7 +646,11 @@ def _write_repo(writer: store.Writer, folder: Path, repo: _Repo, previous: Path 
     for role, rec in sorted(repo.signed.items()):
         name = Path("signed") / role_relpath(role)
         index["signed"][role] = {"version": rec.version, "sha256": rec.sha256, "time": rec.time}
-        _place(writer, folder / name, rec.data, previous / name if previous else None)
+        same = folder / "roots" / f"{rec.version}.root.json"  # a signed root is also pinned
+        if role == "root" and repo.roots.get(rec.version) == rec.data and same.is_file():
+            writer.link(same, folder / name)  # one file less to create in a bulk commit
+        else:
+            _place(writer, folder / name, rec.data, previous / name if previous else None)
     writer.write(folder / "repo.json", json.dumps(index, indent=1, sort_keys=True).encode())
 
 

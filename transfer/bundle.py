@@ -150,7 +150,13 @@ class _Bundle:
 
     def digest(self) -> bytes:
         """SHA-256 over the canonical bundle without its `sha256` field."""
-        return hashlib.sha256(canonical_json(self._unsealed())).digest()
+        # Computed once: a ceremony asks for it many times (review, transcript, response),
+        # and for thousands of repositories each time is a full serialisation.
+        cached = self.__dict__.get("_digest")
+        if cached is None:
+            cached = hashlib.sha256(canonical_json(self._unsealed())).digest()
+            object.__setattr__(self, "_digest", cached)
+        return cached
 
     @property
     def digest_hex(self) -> str:
