@@ -49,6 +49,7 @@ from transfer.bundle import (
     utc_now,
 )
 from transfer.errors import TransferError
+from transfer.faults import fault_point
 from transfer.names import InvalidName, validate_gun, validate_role
 
 Progress = Callable[[str], None]
@@ -535,6 +536,7 @@ def publish_response(server: str, response: ResponseBundle, *, ca: str | Path | 
                 note = " (the server already had these files)"
             if log is not None:
                 log.add(e.gun)
+                fault_point("online.publish.recorded")
             with lock:
                 published.append(e.gun)
             if progress:

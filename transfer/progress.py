@@ -25,7 +25,7 @@ class ProgressBar:
         self.enabled = self.tty if enabled is None else enabled
         self.every = 0.1 if self.tty else every
         self.started = time.monotonic()
-        self._last = 0.0
+        self._last = float("-inf")  # the first call draws
         self._drawn = False
         self._line = ""
 
