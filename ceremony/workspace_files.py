@@ -27,7 +27,7 @@ import shutil
 from pathlib import Path
 
 from transfer.faults import fault_point
-from transfer.files import fsync_dir, make_dirs
+from transfer.files import DIR_MODE, fsync_dir
 
 GEN = re.compile(r"gen-([0-9]{8})")
 SNAPSHOT = re.compile(r"[0-9]{8}")
@@ -72,19 +72,27 @@ class Writer:
 
     def __init__(self, bulk: bool):
         self.bulk = bulk
-        self.files: list[Path] = []
         self.folders: set[Path] = set()
+        self._known: set[Path] = set()  # folders known to exist: no stat for each file
 
     def mkdirs(self, folder: Path) -> None:
+        if folder in self._known:
+            return
         missing = []
         probe = folder
-        while not probe.is_dir():
+        while probe not in self._known and not probe.is_dir():
             missing.append(probe)
             probe = probe.parent
+        for made in reversed(missing):
+            try:
+                os.mkdir(made, DIR_MODE)
+            except FileExistsError:
+                if not made.is_dir():
+                    raise
         if missing:
-            make_dirs(folder)
             self.folders.add(probe)  # the existing parent gains an entry
             self.folders.update(missing)
+        self._known.update(missing, (probe,))
 
     def write(self, path: Path, data: bytes) -> None:
         """Write a file no reader looks at yet (so no temp file is needed)."""
