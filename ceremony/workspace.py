@@ -39,7 +39,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,11 +129,58 @@ class _Repo:
     signed: dict[str, SignedRecord]
 
 
+_DAMAGE = (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError,
+           InventoryError)
+
+
+class _Records(MutableMapping[str, Any]):
+    """Inventory records by ID, each checked and parsed from its JSON when first used.
+
+    A workspace of 10,000 repositories holds 10,000 root-key records (one certificate per
+    GUN); checking every one (PEM parsing, secret scan) on each open made a one-repository
+    ceremony cost what the workspace holds. A damaged record is still reported as damage,
+    when it is used or when the inventory is written (which reads every record)."""
+
+    def __init__(self, parse: Callable[[Any], Any], raw: dict[str, Any],
+                 damaged: Callable[[BaseException], WorkspaceError]):
+        self._parse, self._raw, self._damaged = parse, raw, damaged
+        self._done: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._done:
+            data = self._raw[key]
+            try:
+                self._done[key] = self._parse(data)
+            except _DAMAGE as exc:
+                raise self._damaged(exc) from None
+            del self._raw[key]
+        return self._done[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._done or key in self._raw
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._raw.pop(key, None)
+        self._done[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if key in self._done:
+            del self._done[key]
+        else:
+            del self._raw[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._done, *self._raw])
+
+    def __len__(self) -> int:
+        return len(self._done) + len(self._raw)
+
+
 @dataclass
 class _Inventory:
     tokens: dict[str, TokenRecord]  # by serial
-    keys: dict[str, KeyRecord]  # by key ID
-    retired: dict[str, RetiredKey]  # by key ID
+    keys: MutableMapping[str, KeyRecord]  # by key ID
+    retired: MutableMapping[str, RetiredKey]  # by key ID
 
 
 class _Reader:
@@ -188,23 +235,24 @@ class _Reader:
 
     def _inv(self) -> _Inventory:
         if self._inventory is None:
-            inv = _Inventory({}, {}, {})
             path = self._gen / "inventory.json" if self._gen else None
+
+            def damaged(exc: BaseException) -> WorkspaceError:
+                return self._corrupt(f"cannot read {path} ({type(exc).__name__})")
+            inv = _Inventory({}, _Records(KeyRecord.from_dict, {}, damaged),
+                             _Records(RetiredKey.from_dict, {}, damaged))
             if path is not None and path.exists():
                 try:
                     data = json.loads(path.read_bytes())
                     for t in data["tokens"]:
                         rec = TokenRecord.from_dict(t)
                         inv.tokens[rec.serial] = rec
-                    for k in data["keys"]:
-                        krec = KeyRecord.from_dict(k)
-                        inv.keys[krec.key_id] = krec
-                    for r in data["retired"]:
-                        rrec = RetiredKey.from_dict(r)
-                        inv.retired[rrec.key.key_id] = rrec
-                except (OSError, ValueError, KeyError, TypeError, AttributeError,
-                        RecursionError, InventoryError) as exc:
-                    raise self._corrupt(f"cannot read {path} ({type(exc).__name__})") from None
+                    inv.keys = _Records(KeyRecord.from_dict,
+                                        {_text_id(k["key_id"]): k for k in data["keys"]}, damaged)
+                    inv.retired = _Records(RetiredKey.from_dict, {
+                        _text_id(r["key"]["key_id"]): r for r in data["retired"]}, damaged)
+                except _DAMAGE as exc:
+                    raise damaged(exc) from None
             self._inventory = inv
         return self._inventory
 
@@ -279,6 +327,17 @@ class _Reader:
         return key_id in self._inv().retired
 
 
+def _text_id(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("a record ID is not a string")
+    return value
+
+
+def _same_record(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """The same record but for when it was first added (kept from the old one)."""
+    return {**old, "added": ""} == {**new, "added": ""}
+
+
 class Transaction(_Reader):
     """Staged changes to a workspace; committed all at once or not at all."""
 
@@ -335,6 +394,9 @@ class Transaction(_Reader):
         """Add a token, or update the record of one with the same serial."""
         if not isinstance(token, TokenRecord):
             raise WorkspaceError("add_token takes a TokenRecord")
+        existing = self._inv().tokens.get(token.serial)
+        if existing is not None and _same_record(existing.to_dict(), token.to_dict()):
+            return  # every ceremony notes its tokens: rewriting the inventory each time is O(N)
         if not token.added:
             token = TokenRecord(**{**token.to_dict(), "added": _now()})
         self._inv().tokens[token.serial] = token
@@ -346,6 +408,9 @@ class Transaction(_Reader):
             raise WorkspaceError("add_key takes a KeyRecord")
         if self.is_retired(key.key_id):
             raise WorkspaceError(f"key {key.key_id} is retired and cannot be added again")
+        existing = self._inv().keys.get(key.key_id)
+        if existing is not None and _same_record(existing.to_dict(), key.to_dict()):
+            return
         if not key.added:
             key = KeyRecord.from_dict({**key.to_dict(), "added": _now()})
         self._inv().keys[key.key_id] = key
