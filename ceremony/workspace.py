@@ -175,6 +175,17 @@ class _Records(MutableMapping[str, Any]):
     def __len__(self) -> int:
         return len(self._done) + len(self._raw)
 
+    def ids_where(self, raw: Callable[[Any], bool], parsed: Callable[[Any], bool]) -> list[str]:
+        """IDs of the records a test accepts, unparsed ones tested on their JSON."""
+        found = [k for k, v in self._done.items() if parsed(v)]
+        for k, v in self._raw.items():
+            try:
+                if raw(v):
+                    found.append(k)
+            except (TypeError, KeyError, AttributeError):
+                found.append(k)  # damaged: parsed by the caller, which reports it
+        return found
+
 
 @dataclass
 class _Inventory:
@@ -319,6 +330,19 @@ class _Reader:
         if key_id in inv.keys:
             return inv.keys[key_id]
         return inv.retired[key_id].key if key_id in inv.retired else None
+
+    def key_by_canonical_id(self, canonical_id: str) -> KeyRecord | None:
+        """The key (active or retired; the first by role and key ID) whose canonical key ID is
+        `canonical_id`, parsing only the records that match."""
+        inv = self._inv()
+        found = [inv.keys[k] for k in inv.keys.ids_where(
+            lambda d: d["canonical_id"] == canonical_id,
+            lambda r: r.canonical_id == canonical_id)]
+        found += [inv.retired[k].key for k in inv.retired.ids_where(
+            lambda d: d["key"]["canonical_id"] == canonical_id,
+            lambda r: r.key.canonical_id == canonical_id)]
+        found = [k for k in found if k.canonical_id == canonical_id]
+        return min(found, key=lambda k: (k.role, k.key_id)) if found else None
 
     def retired_keys(self) -> list[RetiredKey]:
         return sorted(self._inv().retired.values(), key=lambda r: (r.retired_at, r.key.key_id))

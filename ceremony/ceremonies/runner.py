@@ -196,7 +196,7 @@ class Run:
         self.server_key_ids: dict[str, str] = {}  # key ID -> "timestamp"/"snapshot"
         self.new_keys: dict[str, str] = {}  # identity hex -> "generated"/"reused"
         self.signers = SignerSet()
-        self._canonical: dict[str, KeyRecord] | None = None
+        self._canonical: dict[str, KeyRecord | None] | None = None
 
     # -- for ceremonies -------------------------------------------------------------------
     def open_token(self, uri: str, purpose: str) -> Token:
@@ -249,12 +249,13 @@ class Run:
     def _by_canonical(self, key: Key) -> KeyRecord | None:
         if self._canonical is None:
             self._canonical = {}
-            for rec in self.ws.keys(include_retired=True):
-                self._canonical.setdefault(rec.canonical_id, rec)
         try:
-            return self._canonical.get(key.canonical_key_id)
+            canonical = key.canonical_key_id
         except MetadataError:  # an unreadable key has no canonical ID
             return None
+        if canonical not in self._canonical:  # one lookup, not every record of the inventory
+            self._canonical[canonical] = self.ws.key_by_canonical_id(canonical)
+        return self._canonical[canonical]
 
     def describe_missing(self, key_id: str, key: Key) -> dict[str, Any]:
         record = self.ws.key(key_id) or self._by_canonical(key)

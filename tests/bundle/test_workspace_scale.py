@@ -10,8 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ceremony import workspace_files as store
-from ceremony.workspace import Workspace
+from ceremony.workspace import Workspace, WorkspaceError
 from tests.bundle.test_workspace import dump, key_record, sigkill_every_commit_step
 from tests.conftest import ROOT
 
@@ -64,7 +66,7 @@ def test_sigkill_at_every_step_of_a_bulk_commit(tmp_path):
 
 KILLED_NEW_REPO = """
 import sys
-from ceremony.workspace import Workspace
+from ceremony.workspace import Workspace, WorkspaceError
 ws = Workspace.open(sys.argv[1])
 with ws.transaction() as tx:
     for i in range(int(sys.argv[2])):
@@ -115,3 +117,31 @@ def test_a_version_1_workspace_is_upgraded_when_opened(tmp_path):
     upgraded.record_signed("example.com/team/app-1", "targets", 3, b"t3 of 1")
     assert Workspace.open(ws.path).last_signed("example.com/team/app-1", "targets").data == \
         b"t3 of 1"
+
+
+def test_inventory_records_are_checked_when_used_and_found_by_canonical_id(tmp_path):
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    records = [key_record(guns=(f"example.com/team/app-{i}",), key_label=f"k{i}")
+               for i in range(5)]
+    with ws.transaction() as tx:
+        for rec in records:
+            tx.add_key(rec)
+    with ws.transaction() as tx:
+        tx.retire_key(records[1].key_id, "rotated")
+    # damage one record's PEM: found and reported when that record is used, not before
+    gen = ws.path / os.readlink(ws.path / "current")
+    inventory = json.loads((gen / "inventory.json").read_text())
+    bad = next(k for k in inventory["keys"] if k["key_id"] == records[3].key_id)
+    bad["public_key_pem"] = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+    (gen / "inventory.json").unlink()  # hard-linked into the previous generation: replace
+    (gen / "inventory.json").write_text(json.dumps(inventory))
+    fresh = Workspace.open(ws.path)
+    assert fresh.key(records[0].key_id).key_label == "k0"
+    assert fresh.key_by_canonical_id(records[2].canonical_id).key_id == records[2].key_id
+    assert fresh.key_by_canonical_id(records[1].canonical_id).key_id == records[1].key_id
+    assert fresh.key_by_canonical_id("0" * 64) is None
+    assert fresh.is_retired(records[1].key_id) and not fresh.is_retired(records[3].key_id)
+    with pytest.raises(WorkspaceError, match="damaged"):
+        fresh.key(records[3].key_id)
+    with pytest.raises(WorkspaceError, match="damaged"):
+        Workspace.open(ws.path).keys()
