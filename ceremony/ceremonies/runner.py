@@ -73,7 +73,6 @@ from transfer.bundle import (
     ResponseEntry,
     SignedFile,
     parse_request,
-    write_bundle,
 )
 from transfer.errors import TransferError
 from transfer.files import atomic_write, read_limited
@@ -443,7 +442,7 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
     # Staged first (a state the workspace refuses stops us before any output), committed by
     # the caller once the response is written.
     changes = _stage(run, tx, plans)
-    write_bundle(opts.out, response, overwrite=opts.force)
+    atomic_write(opts.out, response_bytes, overwrite=opts.force)  # the bytes made above, once
     t.output("response", response_bytes, path=str(opts.out),
              bundle_sha256=response.digest_hex, complete=response.complete)
     return {
