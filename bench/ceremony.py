@@ -1,6 +1,7 @@
-"""Bulk targets-key rotation over many GUNs on SoftHSM, against the raw PKCS#11 floor.
+"""Bulk ceremonies over many GUNs on SoftHSM, against the raw PKCS#11 floor.
 
     python bench/ceremony.py [--guns 500]
+    python bench/ceremony.py --sizes 1,500,10000     # each size in its own process, + targets
 
 In a throwaway folder (deleted afterwards): SoftHSM tokens `root-a` and `targets`, and a
 workspace. The bench plays the Notary server itself (no network): it makes synthetic ed25519
@@ -11,7 +12,14 @@ by every repository. It times the whole `rotate targets --all` ceremony as the C
 (request checks and verification of every repository, key generation, review, signing,
 response, one workspace transaction, transcript), counts logins and signatures, and compares
 with the floor: the same number of raw python-pkcs11 ECDSA signatures (one session, SHA-256
-computed the same way) over messages of the same size. Prints JSON.
+computed the same way) over messages of the same size. Then one `signer add` on one GUN of
+that workspace (a one-repository ceremony on a workspace holding all of them). Reports peak
+RSS of the process, bundle sizes and the review's line count. Prints JSON.
+
+With --sizes, each size runs in a child process (so peak RSS is per size) and the report adds
+the scale targets: rotation at 500 <= 3x floor + 2 s; per-GUN init and rotation cost at the
+largest size within 1.5x of 500; peak RSS <= 1 GiB; signer add on the largest workspace within
+1.5x of the same on a workspace of one.
 """
 
 from __future__ import annotations
@@ -85,11 +93,88 @@ def _phases(transcript: Path) -> dict[str, float]:
             if a in at and b in at}
 
 
+def _signer_add(tmp: Path, options, console, rotated, keys) -> float:  # noqa: ANN001
+    """One `signer add` on the first GUN of the workspace, as the CLI runs it; seconds."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from ceremony.ceremonies.delegations import DelegationCeremony
+    from ceremony.ceremonies.runner import perform
+    from ceremony.metadata.keys import key_from_public_key
+    from ceremony.workspace import Workspace
+    from transfer.bundle import RequestBundle, RequestEntry, utc_now, write_bundle
+    entry = rotated.entries[0]
+    files = _served(entry.gun, {f.role: f.data for f in entry.files}, *keys[entry.gun])
+    request = tmp / "signer.req"
+    write_bundle(request, RequestBundle("https://notary.example.com", (RequestEntry(
+        entry.gun, "signer-add", fetched_at=utc_now(), metadata=files,
+        root_history=tuple(Workspace.open(tmp / "ws").trusted_roots(entry.gun)),
+        server_keys={"timestamp": keys[entry.gun][0].body}),)))
+    alice = key_from_public_key(ec.generate_private_key(ec.SECP256R1()).public_key())
+    started = time.perf_counter()
+    result = perform(DelegationCeremony("signer-add", gun=entry.gun, name="alice",
+                                        targets_token="targets", keys=[alice]),
+                     options(request, tmp / "signer.resp"), console)
+    assert result["complete"], result
+    return time.perf_counter() - started
+
+
+def _reset_peak_rss() -> None:
+    """Start a new peak-RSS measurement (Linux: clear_refs 5 resets VmHWM), so the peak of a
+    ceremony is not the bench's own request building before it."""
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+
+
+def _peak_rss_mib() -> float:
+    """Peak resident memory since the last reset (VmHWM), in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def _scale(sizes: list[int]) -> dict:
+    """Each size in a child process; then the targets of the scale issue."""
+    import subprocess
+    runs = {}
+    for n in sizes:
+        out = subprocess.run([sys.executable, __file__, "--guns", str(n)], check=True,
+                             capture_output=True, text=True).stdout
+        runs[n] = json.loads(out)
+        print(f"{n} GUNs: rotation {runs[n]['rotation']['wall_s']} s", file=sys.stderr)
+    report: dict = {"runs": {str(n): r for n, r in runs.items()}, "targets": {}}
+    t = report["targets"]
+    if 500 in runs:
+        r = runs[500]
+        limit = 3 * r["floor"]["wall_s"] + 2
+        t["rotation_500"] = {"wall_s": r["rotation"]["wall_s"], "limit_s": round(limit, 3),
+                             "met": r["rotation"]["wall_s"] <= limit}
+    big = max(sizes)
+    if 500 in runs and big > 500:
+        for what in ("init", "rotation"):
+            small = runs[500][what]["per_gun_ms"]
+            large = runs[big][what]["per_gun_ms"]
+            t[f"{what}_per_gun_{big}_vs_500"] = {"ratio": round(large / small, 2),
+                                                 "limit": 1.5, "met": large / small <= 1.5}
+    t[f"peak_rss_{big}"] = {"mib": runs[big]["peak_rss_mib"], "limit_mib": 1024,
+                            "met": runs[big]["peak_rss_mib"] <= 1024}
+    if 1 in runs and big > 1:
+        ratio = runs[big]["signer_add"]["wall_s"] / runs[1]["signer_add"]["wall_s"]
+        t[f"signer_add_{big}_vs_1"] = {"ratio": round(ratio, 2), "limit": 1.5,
+                                       "met": ratio <= 1.5}
+    t[f"review_lines_{big}"] = runs[big]["rotation"]["review_lines"]
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--guns", type=int, default=500, help="repositories in the request")
+    parser.add_argument("--sizes", help="comma-separated sizes, each run in its own process, "
+                        "with the scale targets evaluated (e.g. 1,500,10000)")
     args = parser.parse_args(argv)
-
+    if args.sizes:
+        print(json.dumps(_scale(sorted({int(n) for n in args.sizes.split(",")})), indent=2))
+        return 0
     with tempfile.TemporaryDirectory(prefix="bench-ceremony-") as tmp_name:
         tmp = Path(tmp_name)
         from softhsm.env import TokenSpec, create_env
@@ -127,10 +212,14 @@ def main(argv: list[str] | None = None) -> int:
             RequestEntry(g, "init", fetched_at=utc_now(),
                          server_keys={"timestamp": keys[g][0].body, "snapshot": keys[g][1].body})
             for g in guns)))
+        _reset_peak_rss()
         started = time.perf_counter()
         init = perform(InitCeremony(root_tokens=["root-a"], targets_token="targets"),
                        options(init_req, tmp / "init.resp"), console)
         init_s = time.perf_counter() - started
+        init_phases = _phases(Path(init["transcript"]))
+        init_review_lines = review_lines[0]
+        init_rss = _peak_rss_mib()
 
         response = read_bundle(tmp / "init.resp", kind="response")
         entries = []
@@ -141,8 +230,10 @@ def main(argv: list[str] | None = None) -> int:
                                         server_keys={"timestamp": keys[e.gun][0].body}))
         rotate_req = tmp / "rotate.req"
         write_bundle(rotate_req, RequestBundle("https://notary.example.com", tuple(entries)))
+        del response, entries  # the bench's own copies, not the ceremony's
 
         review_lines[0] = 0
+        _reset_peak_rss()
         started = time.perf_counter()
         rotation = perform(RotateTargets(all_guns=True, targets_token="targets",
                                          root_tokens=["root-a"], label="targets-new",
@@ -150,10 +241,14 @@ def main(argv: list[str] | None = None) -> int:
                            options(rotate_req, tmp / "rotate.resp"), console)
         rotation_s = time.perf_counter() - started
         phases = _phases(Path(rotation["transcript"]))
+        rotation_rss = _peak_rss_mib()
         rotated = read_bundle(tmp / "rotate.resp", kind="response")
         sizes = [len(json.loads(f.data)["signed"].__repr__()) for f in
                  rotated.entries[0].files]
         message_bytes = max(sizes)
+        signer_add_s = _signer_add(tmp, options, console, rotated, keys)
+        bundle_bytes = {name: (tmp / name).stat().st_size
+                        for name in ("init.req", "init.resp", "rotate.req", "rotate.resp")}
 
         # the floor: as many raw PKCS#11 signatures, one session, same mechanism and hashing
         import pkcs11
@@ -170,8 +265,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print(json.dumps({
         "guns": args.guns,
-        "init": {"wall_s": round(init_s, 3), "logins": init["logins"],
-                 "signatures": init["signatures"]},
+        "init": {"wall_s": round(init_s, 3), "per_gun_ms": round(1000 * init_s / args.guns, 2),
+                 "logins": init["logins"], "signatures": init["signatures"],
+                 "review_lines": init_review_lines, "phases_s": init_phases},
         "rotation": {
             "wall_s": round(rotation_s, 3), "per_gun_ms": round(1000 * rotation_s / args.guns, 2),
             "logins": rotation["logins"], "logins_by_token": rotation["logins_by_token"],
@@ -180,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
         "floor": {"raw_pkcs11_signatures": count, "wall_s": round(floor_s, 3),
                   "message_bytes": message_bytes},
         "ratio_to_floor": round(rotation_s / floor_s, 1) if floor_s else None,
+        "signer_add": {"wall_s": round(signer_add_s, 3), "workspace_guns": args.guns},
+        "bundle_bytes": bundle_bytes,
+        "peak_rss_mib": max(init_rss, rotation_rss),
+        "peak_rss_mib_by_ceremony": {"init": init_rss, "rotation": rotation_rss},
         "note": "rotation wall time includes verifying every repository of the request, the "
                 "review, the response and one workspace transaction; the floor is signing only",
     }, indent=2))

@@ -6,19 +6,24 @@
     DIR/current -> state/gen-00000042   the commit point (a relative symlink)
     DIR/state/gen-00000042/
         inventory.json                  tokens, keys, retired keys (public data only)
-        repos/<gun, '/' as '+'>/
-            repo.json                   index: GUN, root versions and digests, signed versions
-            roots/<N>.root.json         trusted root history, exact bytes
-            signed/<role>.json          the last bytes this machine signed per role
+    DIR/repos/<gun, '/' as '+'>/<snapshot number, e.g. 00000040>/
+        repo.json                       index: GUN, root versions and digests, signed versions
+        roots/<N>.root.json             trusted root history, exact bytes
+        signed/<role>.json              the last bytes this machine signed per role
     DIR/transcripts/                    ceremony transcripts (append-only, see transcript.py)
     DIR/.lock                           held by the one open transaction
 
-Every change is a transaction. Commit builds a complete new generation next to the current
-one (unchanged files hard-linked, new files written and fsynced, every directory fsynced), then
-switches `current` with one atomic rename and fsyncs DIR. A SIGKILL or power cut at any point
-leaves `current` naming either the old generation or the new one, both complete; half-built
-generations are removed by the next commit, which also removes all but the current and
-previous generation (kept so a reader racing with one commit still sees whole files).
+A repository's state in generation G is its snapshot numbered highest at or below G (so in
+the example, 00000040 until a commit changes that repository again).
+
+Every change is a transaction. Commit makes generation G+1: a snapshot numbered G+1 for each
+repository it changes (unchanged files hard-linked from the previous snapshot) and the
+generation folder with the inventory; makes all of it durable; then switches `current` with
+one atomic rename and fsyncs DIR. A SIGKILL or power cut at any point leaves `current` naming
+either the old generation or the new one, both complete. What a killed commit left is removed
+by the next one (see workspace_files.py), which also removes all but the current and previous
+generation, and the older snapshots of the repositories it changed (the previous ones are kept
+so a reader racing with one commit still sees whole files).
 
 This module keeps state and refuses what is inconsistent as state (a root version that does not
 follow the last, a signed version below the last). Whether a root is trustworthy -- its
@@ -28,19 +33,19 @@ signatures, thresholds, the chain -- is ceremony logic on top of the metadata ve
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ceremony import workspace_files as store
 from ceremony.errors import CeremonyError
 from ceremony.inventory import InventoryError, KeyRecord, RetiredKey, TokenRecord
 from transfer.errors import TransferError
@@ -57,9 +62,9 @@ from transfer.names import (
 
 ENV = "CEREMONY_WORKSPACE"
 FORMAT = "notary-ceremony-workspace"
-VERSION = 1
+VERSION = 2  # 1: every generation held every repository (upgraded when opened)
 MAX_FILE_BYTES = 16 * 1024 * 1024
-_GEN = re.compile(r"gen-([0-9]{8})")
+_GEN = store.GEN
 
 
 class WorkspaceError(CeremonyError):
@@ -124,11 +129,69 @@ class _Repo:
     signed: dict[str, SignedRecord]
 
 
+_DAMAGE = (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError,
+           InventoryError)
+
+
+class _Records(MutableMapping[str, Any]):
+    """Inventory records by ID, each checked and parsed from its JSON when first used.
+
+    A workspace of 10,000 repositories holds 10,000 root-key records (one certificate per
+    GUN); checking every one (PEM parsing, secret scan) on each open made a one-repository
+    ceremony cost what the workspace holds. A damaged record is still reported as damage,
+    when it is used or when the inventory is written (which reads every record)."""
+
+    def __init__(self, parse: Callable[[Any], Any], raw: dict[str, Any],
+                 damaged: Callable[[BaseException], WorkspaceError]):
+        self._parse, self._raw, self._damaged = parse, raw, damaged
+        self._done: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._done:
+            data = self._raw[key]
+            try:
+                self._done[key] = self._parse(data)
+            except _DAMAGE as exc:
+                raise self._damaged(exc) from None
+            del self._raw[key]
+        return self._done[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._done or key in self._raw
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._raw.pop(key, None)
+        self._done[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if key in self._done:
+            del self._done[key]
+        else:
+            del self._raw[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._done, *self._raw])
+
+    def __len__(self) -> int:
+        return len(self._done) + len(self._raw)
+
+    def ids_where(self, raw: Callable[[Any], bool], parsed: Callable[[Any], bool]) -> list[str]:
+        """IDs of the records a test accepts, unparsed ones tested on their JSON."""
+        found = [k for k, v in self._done.items() if parsed(v)]
+        for k, v in self._raw.items():
+            try:
+                if raw(v):
+                    found.append(k)
+            except (TypeError, KeyError, AttributeError):
+                found.append(k)  # damaged: parsed by the caller, which reports it
+        return found
+
+
 @dataclass
 class _Inventory:
     tokens: dict[str, TokenRecord]  # by serial
-    keys: dict[str, KeyRecord]  # by key ID
-    retired: dict[str, RetiredKey]  # by key ID
+    keys: MutableMapping[str, KeyRecord]  # by key ID
+    retired: MutableMapping[str, RetiredKey]  # by key ID
 
 
 class _Reader:
@@ -151,8 +214,8 @@ class _Reader:
         if gun in self._repos:
             return self._repos[gun]
         repo = _Repo(gun, {}, {})
-        folder = self._gen / "repos" / gun_dirname(gun) if self._gen else None
-        if folder is not None and folder.is_dir():
+        folder = self._snapshot(gun)
+        if folder is not None:
             try:
                 index = json.loads((folder / "repo.json").read_bytes())
                 if index.get("gun") != gun:
@@ -174,25 +237,33 @@ class _Reader:
         self._repos[gun] = repo
         return repo
 
+    def _snapshot(self, gun: str) -> Path | None:
+        """The folder of `gun`'s state in this generation, or None."""
+        if self._gen is None:
+            return None
+        return store.snapshot_at(self._ws.path / "repos" / gun_dirname(gun),
+                                 store.gen_number(self._gen))
+
     def _inv(self) -> _Inventory:
         if self._inventory is None:
-            inv = _Inventory({}, {}, {})
             path = self._gen / "inventory.json" if self._gen else None
+
+            def damaged(exc: BaseException) -> WorkspaceError:
+                return self._corrupt(f"cannot read {path} ({type(exc).__name__})")
+            inv = _Inventory({}, _Records(KeyRecord.from_dict, {}, damaged),
+                             _Records(RetiredKey.from_dict, {}, damaged))
             if path is not None and path.exists():
                 try:
                     data = json.loads(path.read_bytes())
                     for t in data["tokens"]:
                         rec = TokenRecord.from_dict(t)
                         inv.tokens[rec.serial] = rec
-                    for k in data["keys"]:
-                        krec = KeyRecord.from_dict(k)
-                        inv.keys[krec.key_id] = krec
-                    for r in data["retired"]:
-                        rrec = RetiredKey.from_dict(r)
-                        inv.retired[rrec.key.key_id] = rrec
-                except (OSError, ValueError, KeyError, TypeError, AttributeError,
-                        RecursionError, InventoryError) as exc:
-                    raise self._corrupt(f"cannot read {path} ({type(exc).__name__})") from None
+                    inv.keys = _Records(KeyRecord.from_dict,
+                                        {_text_id(k["key_id"]): k for k in data["keys"]}, damaged)
+                    inv.retired = _Records(RetiredKey.from_dict, {
+                        _text_id(r["key"]["key_id"]): r for r in data["retired"]}, damaged)
+                except _DAMAGE as exc:
+                    raise damaged(exc) from None
             self._inventory = inv
         return self._inventory
 
@@ -201,13 +272,17 @@ class _Reader:
     def guns(self) -> list[str]:
         """GUNs this workspace holds anything for."""
         found = set(g for g, r in self._repos.items() if r.roots or r.signed)
-        repos = self._gen / "repos" if self._gen else None
-        if repos is not None and repos.is_dir():
+        repos = self._ws.path / "repos"
+        if self._gen is not None and repos.is_dir():
+            number = store.gen_number(self._gen)
             for folder in repos.iterdir():
                 try:
-                    found.add(gun_from_dirname(folder.name))
+                    gun = gun_from_dirname(folder.name)
                 except InvalidName:
                     raise self._corrupt(f"unexpected folder {folder}") from None
+                # a repository first made by a killed commit has no snapshot in force yet
+                if store.snapshot_at(folder, number) is not None:
+                    found.add(gun)
         return sorted(found)
 
     def trusted_root_history(self, gun: str) -> dict[int, bytes]:
@@ -256,11 +331,35 @@ class _Reader:
             return inv.keys[key_id]
         return inv.retired[key_id].key if key_id in inv.retired else None
 
+    def key_by_canonical_id(self, canonical_id: str) -> KeyRecord | None:
+        """The key (active or retired; the first by role and key ID) whose canonical key ID is
+        `canonical_id`, parsing only the records that match."""
+        inv = self._inv()
+        found = [inv.keys[k] for k in inv.keys.ids_where(
+            lambda d: d["canonical_id"] == canonical_id,
+            lambda r: r.canonical_id == canonical_id)]
+        found += [inv.retired[k].key for k in inv.retired.ids_where(
+            lambda d: d["key"]["canonical_id"] == canonical_id,
+            lambda r: r.key.canonical_id == canonical_id)]
+        found = [k for k in found if k.canonical_id == canonical_id]
+        return min(found, key=lambda k: (k.role, k.key_id)) if found else None
+
     def retired_keys(self) -> list[RetiredKey]:
         return sorted(self._inv().retired.values(), key=lambda r: (r.retired_at, r.key.key_id))
 
     def is_retired(self, key_id: str) -> bool:
         return key_id in self._inv().retired
+
+
+def _text_id(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("a record ID is not a string")
+    return value
+
+
+def _same_record(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """The same record but for when it was first added (kept from the old one)."""
+    return {**old, "added": ""} == {**new, "added": ""}
 
 
 class Transaction(_Reader):
@@ -319,6 +418,9 @@ class Transaction(_Reader):
         """Add a token, or update the record of one with the same serial."""
         if not isinstance(token, TokenRecord):
             raise WorkspaceError("add_token takes a TokenRecord")
+        existing = self._inv().tokens.get(token.serial)
+        if existing is not None and _same_record(existing.to_dict(), token.to_dict()):
+            return  # every ceremony notes its tokens: rewriting the inventory each time is O(N)
         if not token.added:
             token = TokenRecord(**{**token.to_dict(), "added": _now()})
         self._inv().tokens[token.serial] = token
@@ -330,6 +432,9 @@ class Transaction(_Reader):
             raise WorkspaceError("add_key takes a KeyRecord")
         if self.is_retired(key.key_id):
             raise WorkspaceError(f"key {key.key_id} is retired and cannot be added again")
+        existing = self._inv().keys.get(key.key_id)
+        if existing is not None and _same_record(existing.to_dict(), key.to_dict()):
+            return
         if not key.added:
             key = KeyRecord.from_dict({**key.to_dict(), "added": _now()})
         self._inv().keys[key.key_id] = key
@@ -400,7 +505,7 @@ class Workspace(_Reader):
             raise WorkspaceError(f"{marker} is unreadable") from None
         if not isinstance(info, dict) or info.get("format") != FORMAT:
             raise WorkspaceError(f"{folder} is not a ceremony workspace")
-        if info.get("version") != VERSION:
+        if info.get("version") not in (1, VERSION):
             raise WorkspaceError(f"workspace {folder} has format version {info.get('version')!r}; "
                                  f"this tool reads version {VERSION}")
         # Made here, not only at creation: a creation may have been cut short.
@@ -414,7 +519,37 @@ class Workspace(_Reader):
         except OSError as exc:
             raise WorkspaceError(f"cannot set up workspace {folder}: "
                                  f"{exc.strerror or exc}") from None
-        return cls(folder)
+        workspace = cls(folder)
+        if info.get("version") == 1:
+            workspace._upgrade()
+        return workspace
+
+    def _upgrade(self) -> None:
+        """Version 1 -> 2: each repository of the current generation becomes a snapshot with
+        that generation's number (files hard-linked), then the marker says version 2. Killed
+        part way, the marker still says 1 and the next open does it again from the start."""
+        with self._locked():
+            gen = self._current()
+            repos = self.path / "repos"
+            try:
+                if repos.exists():
+                    shutil.rmtree(repos)
+                writer = store.Writer(bulk=False)
+                writer.mkdirs(repos)
+                old = gen / "repos" if gen is not None else None
+                if old is not None and old.is_dir():
+                    number = store.snapshot_name(store.gen_number(gen))
+                    for source in sorted(old.iterdir()):
+                        for path in sorted(source.rglob("*")):
+                            if path.is_file():
+                                writer.link(path, repos / source.name / number /
+                                            path.relative_to(source))
+                writer.durable(self.path)
+            except OSError as exc:
+                raise WorkspaceError(f"cannot upgrade workspace {self.path} to format version "
+                                     f"{VERSION}: {exc.strerror or exc}") from None
+            _atomic(self.path / "workspace.json",
+                    json.dumps({"format": FORMAT, "version": VERSION}).encode())
 
     # reads always look at the generation committed now ------------------------------------------
 
@@ -461,8 +596,7 @@ class Workspace(_Reader):
     # writing ------------------------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """Stage changes; commit them atomically when the block ends without an exception."""
+    def _locked(self) -> Iterator[None]:
         lock = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
@@ -470,12 +604,23 @@ class Workspace(_Reader):
             except OSError:
                 raise WorkspaceError(f"workspace {self.path} is in use by another ceremony "
                                      "(another process holds its lock)") from None
+            yield
+        finally:
+            os.close(lock)  # releases the lock
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Stage changes; commit them atomically when the block ends without an exception."""
+        with self._locked():
             tx = Transaction(self, self._current())
             yield tx
             if tx.changed:
                 self._commit(tx)
-        finally:
-            os.close(lock)  # releases the lock
+
+    def repo_folder(self, gun: str) -> Path | None:
+        """The folder holding `gun`'s committed state (for people and auditors), or None."""
+        self._refresh()
+        return self._snapshot(_gun(gun))
 
     def add_trusted_root(self, gun: str, version: int, data: bytes) -> None:
         with self.transaction() as tx:
@@ -500,29 +645,36 @@ class Workspace(_Reader):
             return tx.retire_key(key_id, reason)
 
     def _commit(self, tx: Transaction) -> None:
-        state = self.path / "state"
+        state, repos = self.path / "state", self.path / "repos"
         numbers = [int(m.group(1)) for p in state.iterdir() if (m := _GEN.fullmatch(p.name))]
-        new = state / f"gen-{max(numbers, default=0) + 1:08d}"
         old = tx._gen
+        old_number = store.gen_number(old)
+        number = max(numbers, default=0) + 1
+        new = state / store.gen_name(number)
+        dirty = sorted(tx._dirty_repos)
+        writer = store.Writer(bulk=len(dirty) > store.BULK_REPOS and store.can_sync_filesystem())
         switched = False
         try:
+            if any(n > old_number for n in numbers):  # a commit was killed: clear up first
+                store.sweep(repos, old_number)
             new.mkdir(mode=DIR_MODE)
-            changed_dirs = {gun_dirname(g) for g in tx._dirty_repos}
-            if old is not None:
-                _link_tree(old, new, skip_repos=changed_dirs,
-                           skip_inventory=tx._dirty_inventory)
-            for gun in sorted(tx._dirty_repos):
-                _write_repo(new / "repos" / gun_dirname(gun), tx._repos[gun], old)
+            fsync_dir(state)  # the number is taken before any snapshot carries it
+            for gun in dirty:
+                folder = repos / gun_dirname(gun)
+                _write_repo(writer, folder / store.snapshot_name(number), tx._repos[gun],
+                            store.snapshot_at(folder, old_number) if old else None)
             if tx._dirty_inventory:
                 inv = tx._inv()
-                _write_new(new / "inventory.json", json.dumps({
+                writer.write(new / "inventory.json", json.dumps({
                     "tokens": [t.to_dict() for t in tx.tokens()],
                     "keys": [k.to_dict() for k in tx.keys()],
                     "retired": [r.to_dict() for r in sorted(inv.retired.values(),
                                                             key=lambda r: r.key.key_id)],
                 }, indent=1, sort_keys=True).encode())
-            _fsync_tree(new)
-            fsync_dir(state)
+            elif old is not None and (old / "inventory.json").exists():
+                writer.link(old / "inventory.json", new / "inventory.json")
+            writer.folders.add(new)
+            writer.durable(self.path)
             fault_point("workspace.commit.built")
             link_tmp = self.path / "current.new"
             if link_tmp.is_symlink() or link_tmp.exists():
@@ -538,10 +690,19 @@ class Workspace(_Reader):
             if switched:  # the new state is in place; only its durability is in doubt
                 raise WorkspaceError(f"workspace {self.path} was updated but could not be "
                                      f"synced to disk: {exc.strerror or exc}") from None
+            for gun in dirty:
+                folder = repos / gun_dirname(gun)
+                shutil.rmtree(folder / store.snapshot_name(number), ignore_errors=True)
+                if not store.snapshots(folder):  # a repository new in this commit
+                    shutil.rmtree(folder, ignore_errors=True)
             shutil.rmtree(new, ignore_errors=True)
             raise WorkspaceError(f"cannot update workspace {self.path}: "
                                  f"{exc.strerror or exc}; it is unchanged") from None
         self._collect(keep={new.name, old.name if old else ""})
+        for gun in dirty:
+            folder = repos / gun_dirname(gun)
+            previous = store.snapshot_at(folder, old_number) if old else None
+            store.collect_repo(folder, {number} | ({int(previous.name)} if previous else set()))
 
     def _collect(self, keep: set[str]) -> None:
         """Remove generations other than `keep` (half-built ones from crashes included)."""
@@ -564,65 +725,27 @@ def _atomic(path: Path, data: bytes) -> None:
 # the process's umask default (under umask 000 that was 0777: anyone could swap a root in).
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    """Write a file of a generation that is not current yet (so no temp file is needed)."""
-    make_dirs(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    fault_point("workspace.commit.file")
-
-
-def _link(src: Path, dst: Path) -> None:
-    """Hard-link an unchanged (immutable) file into the new generation; copy if links fail."""
-    make_dirs(dst.parent)
-    try:
-        os.link(src, dst)
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EMLINK):
-            raise
-        _write_new(dst, src.read_bytes())
-
-
-def _link_tree(old: Path, new: Path, *, skip_repos: set[str], skip_inventory: bool) -> None:
-    for root, dirs, files in os.walk(old):
-        rel = Path(root).relative_to(old)
-        if rel == Path("repos"):
-            dirs[:] = [d for d in dirs if d not in skip_repos]
-        for name in files:
-            if rel == Path(".") and name == "inventory.json" and skip_inventory:
-                continue
-            _link(Path(root) / name, new / rel / name)
-
-
-def _write_repo(folder: Path, repo: _Repo, old: Path | None) -> None:
-    """Write one GUN's folder: unchanged files linked from the old generation, new ones written."""
-    previous = old / "repos" / folder.name if old else None
+def _write_repo(writer: store.Writer, folder: Path, repo: _Repo, previous: Path | None) -> None:
+    """Write one repository's new snapshot: files unchanged since `previous` linked from it."""
     index: dict[str, Any] = {"gun": repo.gun, "roots": {}, "signed": {}}
     for version, data in sorted(repo.roots.items()):
         name = Path("roots") / f"{version}.root.json"
         index["roots"][str(version)] = _sha(data)
-        _place(folder / name, data, previous / name if previous else None)
+        _place(writer, folder / name, data, previous / name if previous else None)
     for role, rec in sorted(repo.signed.items()):
         name = Path("signed") / role_relpath(role)
         index["signed"][role] = {"version": rec.version, "sha256": rec.sha256, "time": rec.time}
-        _place(folder / name, rec.data, previous / name if previous else None)
-    _write_new(folder / "repo.json", json.dumps(index, indent=1, sort_keys=True).encode())
+        same = folder / "roots" / f"{rec.version}.root.json"  # a signed root is also pinned
+        if role == "root" and repo.roots.get(rec.version) == rec.data and same.is_file():
+            writer.link(same, folder / name)  # one file less to create in a bulk commit
+        else:
+            _place(writer, folder / name, rec.data, previous / name if previous else None)
+    writer.write(folder / "repo.json", json.dumps(index, indent=1, sort_keys=True).encode())
 
 
-def _place(path: Path, data: bytes, previous: Path | None) -> None:
+def _place(writer: store.Writer, path: Path, data: bytes, previous: Path | None) -> None:
     if previous is not None and previous.is_file() and previous.stat().st_size == len(data) \
             and previous.read_bytes() == data:
-        _link(previous, path)
+        writer.link(previous, path)
     else:
-        _write_new(path, data)
-
-
-def _fsync_tree(top: Path) -> None:
-    for root, _dirs, _files in os.walk(top, topdown=False):
-        fsync_dir(root)
+        writer.write(path, data)

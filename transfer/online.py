@@ -3,8 +3,9 @@
 ONLINE MACHINE ONLY. This is the one module of the tool that opens network connections; no
 offline command imports it (tests/bundle/test_offline_imports.py enforces that).
 
-Standard library only (http.client + ssl): one keep-alive connection per server, TLS verified
-against the system store or `--ca FILE`, no redirects followed. Nothing fetched is trusted here;
+Standard library only (http.client + ssl): keep-alive connections, one per worker thread (at
+most `jobs` at once, so a server is never flooded), TLS verified against the system store or
+`--ca FILE`, no redirects followed. Nothing fetched is trusted here;
 the fetch only keeps the set of files consistent (everything is fetched by the hashes the
 server's own timestamp and snapshot name, so a publish racing with the fetch cannot mix two
 states) and the offline machine verifies all of it.
@@ -13,6 +14,11 @@ Server API (docs/verify.md): GET /v2/<gun>/_trust/tuf/<role>.json, <role>.<sha25
 <n>.root.json, timestamp.key, snapshot.key; POST /v2/<gun>/_trust/tuf/ multipart/form-data with
 one part per file, all named `files`, filename = role. Before a repository's first root is
 published every GET of a key creates a new key, so each key is fetched exactly once and carried.
+
+Publishing thousands of repositories is resumable: each one the server accepted is appended to
+a record file bound to the response's digest; a rerun skips what the record lists. A repository
+whose POST was cut off without an answer may have been accepted: when the server refuses it
+on the rerun, the files it holds are compared with ours, and identical ones count as published.
 """
 
 from __future__ import annotations
@@ -22,10 +28,14 @@ import binascii
 import hashlib
 import http.client
 import json
+import os
 import secrets
 import ssl
+import threading
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +49,14 @@ from transfer.bundle import (
     utc_now,
 )
 from transfer.errors import TransferError
+from transfer.faults import fault_point
 from transfer.names import InvalidName, validate_gun, validate_role
 from transfer.summary import threshold_needs
 
 Progress = Callable[[str], None]
+Done = Callable[[int, int], None]  # (repositories done, of how many)
+DEFAULT_JOBS = 4
+MAX_JOBS = 32
 
 
 class OnlineError(TransferError):
@@ -124,12 +138,14 @@ class NotaryHTTP:
     def request(self, method: str, path: str, *, body: bytes | None = None,
                 headers: Mapping[str, str] | None = None,
                 limit: int = MAX_FILE_BYTES) -> tuple[int, bytes]:
-        """Send one request; returns (status, body). GETs retry once on a dropped keep-alive."""
+        """Send one request; returns (status, body). A request on a kept-alive connection the
+        server dropped meanwhile is sent once more on a new one (a POST too: publishing the
+        same files twice is refused by the server, and publish_response then finds its files
+        already there)."""
         target = self._prefix + path
         for attempt in (1, 2):
             reused = self._conn is not None
-            if self._conn is None or method != "GET":
-                self.close()
+            if self._conn is None:
                 self._conn = self._connect()
             try:
                 self._conn.request(method, target, body=body, headers=dict(headers or {}))
@@ -139,13 +155,13 @@ class NotaryHTTP:
                     self.close()
                     raise OnlineError(f"{method} {target}: the server sent more than {limit} "
                                       "bytes")
-                if resp.getheader("connection", "").lower() == "close" or method != "GET":
+                if resp.getheader("connection", "").lower() == "close":
                     self.close()
                 return resp.status, data
             except (http.client.RemoteDisconnected, BrokenPipeError,
                     ConnectionResetError) as exc:
                 self.close()
-                if method == "GET" and reused and attempt == 1:
+                if reused and attempt == 1:
                     continue
                 raise OnlineError(f"{method} {self.server}{path}: connection lost "
                                   f"({type(exc).__name__})") from None
@@ -155,6 +171,8 @@ class NotaryHTTP:
                                   f"{exc.verify_message} (give the CA with --ca FILE)") from None
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
+                if reused and attempt == 1:  # e.g. TLS closed under a kept-alive connection
+                    continue
                 reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
                 raise OnlineError(f"cannot reach {self.server}: {reason}") from None
         raise AssertionError("unreachable")
@@ -210,7 +228,8 @@ SNAPSHOT_KEY_CHOICES = ("auto", "always", "never")
 
 def fetch_repository(http: NotaryHTTP, gun: str, *, operation: str | None = None,
                      params: Mapping[str, Any] | None = None, snapshot_key: str = "auto",
-                     progress: Progress | None = None) -> RequestEntry:
+                     progress: Progress | None = None,
+                     key_lock: AbstractContextManager[Any] | None = None) -> RequestEntry:
     """Fetch one GUN: metadata (a consistent set), full root history, server keys (once each).
 
     `operation` defaults to "init" for a repository the server does not have; for an existing
@@ -273,9 +292,10 @@ def fetch_repository(http: NotaryHTTP, gun: str, *, operation: str | None = None
                               "root; refusing an inconsistent fetch")
         if progress:
             progress(f"{gun}: {len(metadata)} metadata files, root history 1..{version}")
-    server_keys = {"timestamp": _get_ok(http, gun, "timestamp.key", limit=MAX_KEY_BYTES)}
-    if snapshot_key == "always" or (snapshot_key == "auto" and not metadata):
-        server_keys["snapshot"] = _get_ok(http, gun, "snapshot.key", limit=MAX_KEY_BYTES)
+    with key_lock or nullcontext():
+        server_keys = {"timestamp": _get_ok(http, gun, "timestamp.key", limit=MAX_KEY_BYTES)}
+        if snapshot_key == "always" or (snapshot_key == "auto" and not metadata):
+            server_keys["snapshot"] = _get_ok(http, gun, "snapshot.key", limit=MAX_KEY_BYTES)
     for role, data in server_keys.items():
         if "keytype" not in _json_object(data, f"{gun} {role}.key"):
             raise OnlineError(f"{gun}: the server's {role}.key is not a key object")
@@ -284,11 +304,83 @@ def fetch_repository(http: NotaryHTTP, gun: str, *, operation: str | None = None
                         server_keys=server_keys)
 
 
+class _Clients:
+    """One keep-alive client per worker thread, all closed at the end."""
+
+    def __init__(self, server: str, **options: Any):
+        self._server, self._options = server, options
+        self._local = threading.local()
+        self._all: list[NotaryHTTP] = []
+        self._lock = threading.Lock()
+        NotaryHTTP(server, **options)  # a bad URL or CA fails here, before any thread
+
+    def get(self) -> NotaryHTTP:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = NotaryHTTP(self._server, **self._options)
+            with self._lock:
+                self._all.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in self._all:
+            client.close()
+
+
+def _jobs(jobs: int) -> int:
+    if not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
+        raise OnlineError(f"jobs must be between 1 and {MAX_JOBS}")
+    return jobs
+
+
+@contextmanager
+def _pool(jobs: int) -> Iterator[ThreadPoolExecutor]:
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="online")
+    try:
+        yield pool
+    finally:  # on an error or Ctrl-C: no new repository starts, the running ones finish
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_all(pool: ThreadPoolExecutor, items: Sequence[Any], work: Callable[[Any], Any],
+             on_done: Done | None) -> list[Any]:
+    """`work` over `items` with the pool; results in item order. The first error stops what
+    has not started and is raised (the earliest item's, when several fail together)."""
+    futures: dict[Future[Any], int] = {pool.submit(work, item): i for i, item in enumerate(items)}
+    results: list[Any] = [None] * len(items)
+    pending = set(futures)
+    done_count = 0
+    while pending:
+        finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+        failed = sorted(futures[f] for f in finished if f.exception() is not None)
+        if failed:
+            for f in pending:
+                f.cancel()
+            wait(pending)
+            raise _futures_error(futures, failed[0])
+        for f in finished:
+            results[futures[f]] = f.result()
+        done_count += len(finished)
+        if on_done:
+            on_done(done_count, len(items))
+    return results
+
+
+def _futures_error(futures: Mapping[Future[Any], int], index: int) -> BaseException:
+    for f, i in futures.items():
+        if i == index:
+            exc = f.exception()
+            assert exc is not None
+            return exc
+    raise AssertionError("no such future")
+
+
 def fetch_request(server: str, guns: Iterable[str], *, ca: str | Path | None = None,
                   operation: str | None = None, params: Mapping[str, Any] | None = None,
                   snapshot_key: str = "auto", timeout: float = 30.0, allow_http: bool = False,
-                  progress: Progress | None = None) -> RequestBundle:
-    """Fetch every GUN into one request bundle (nothing is written here)."""
+                  progress: Progress | None = None, jobs: int = DEFAULT_JOBS,
+                  on_done: Done | None = None) -> RequestBundle:
+    """Fetch every GUN into one request bundle (nothing is written here), `jobs` at a time."""
     guns = list(guns)
     if not guns:
         raise OnlineError("no GUN given")
@@ -299,11 +391,21 @@ def fetch_request(server: str, guns: Iterable[str], *, ca: str | Path | None = N
             raise OnlineError(str(exc)) from None
     if len(set(guns)) != len(guns):
         raise OnlineError("a GUN is given twice")
-    with NotaryHTTP(server, ca=ca, timeout=timeout, allow_http=allow_http) as http:
-        entries = tuple(fetch_repository(http, gun, operation=operation, params=params,
-                                         snapshot_key=snapshot_key, progress=progress)
-                        for gun in guns)
-    return RequestBundle(server=server.rstrip("/"), entries=entries)
+    clients = _Clients(server, ca=ca, timeout=timeout, allow_http=allow_http)
+    # Key GETs one at a time: notary-server with its in-process signer (trust_service "local")
+    # creates keys in an unguarded Go map, and concurrent key creation kills it ("fatal error:
+    # concurrent map writes", seen with 4 jobs over 1,000 new repositories).
+    key_lock = threading.Lock()
+
+    def one(gun: str) -> RequestEntry:
+        return fetch_repository(clients.get(), gun, operation=operation, params=params,
+                                snapshot_key=snapshot_key, progress=progress, key_lock=key_lock)
+    try:
+        with _pool(_jobs(jobs)) as pool:
+            entries = _run_all(pool, guns, one, on_done)
+    finally:
+        clients.close()
+    return RequestBundle(server=server.rstrip("/"), entries=tuple(entries))
 
 
 def multipart_body(files: Iterable[SignedFile]) -> tuple[str, bytes]:
@@ -324,13 +426,79 @@ def multipart_body(files: Iterable[SignedFile]) -> tuple[str, bytes]:
     return f"multipart/form-data; boundary={boundary}", bytes(out)
 
 
+class PublishRecord:
+    """Which repositories of one response the server accepted: a JSON-lines file whose first
+    line names the response by its digest, then one line per published GUN. Lines are
+    flushed as they are written (a killed publish keeps them) and synced at the end."""
+
+    def __init__(self, path: Path, response_sha256: str, server: str):
+        self.path = Path(path)
+        self.published: set[str] = set()
+        self._lock = threading.Lock()
+        header = {"response_sha256": response_sha256, "server": server}
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as exc:
+            raise OnlineError(f"cannot open the publish record {self.path}: "
+                              f"{exc.strerror or exc} (give another place with --record)") \
+                from None
+        self._file = os.fdopen(fd, "r+", encoding="utf-8")
+        lines = self._file.read().splitlines()
+        if not lines:
+            self._write(header)
+            return
+        try:
+            first = json.loads(lines[0])
+            if first.get("response_sha256") != response_sha256:
+                self._file.close()
+                raise OnlineError(f"the publish record {self.path} belongs to another response "
+                                  "(give a new file with --record)")
+            for line in lines[1:]:
+                try:
+                    self.published.add(json.loads(line)["gun"])
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut short by a kill: that GUN is simply not listed
+        except (ValueError, AttributeError):
+            self._file.close()
+            raise OnlineError(f"the publish record {self.path} is not a record of this tool "
+                              "(give a new file with --record)") from None
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        self._file.write(json.dumps(obj, sort_keys=True) + "\n")
+        self._file.flush()
+
+    def add(self, gun: str) -> None:
+        with self._lock:
+            self.published.add(gun)
+            self._write({"gun": gun, "published_at": utc_now()})
+
+    def close(self) -> None:
+        try:
+            os.fsync(self._file.fileno())
+        finally:
+            self._file.close()
+
+
+def _already_on_server(http: NotaryHTTP, gun: str, files: Sequence[SignedFile]) -> bool:
+    """True if the server's current file of every role we publish is exactly ours."""
+    for f in files:
+        status, body = http.get(_tuf_path(gun, f"{f.role}.json"))
+        if status != 200 or body != f.data:
+            return False
+    return True
+
+
 def publish_response(server: str, response: ResponseBundle, *, ca: str | Path | None = None,
                      guns: Iterable[str] | None = None, timeout: float = 30.0,
-                     allow_http: bool = False, progress: Progress | None = None) -> list[str]:
-    """Upload each GUN's signed files (exact bytes, in order); returns the GUNs published.
+                     allow_http: bool = False, progress: Progress | None = None,
+                     jobs: int = DEFAULT_JOBS, record: Path | None = None,
+                     on_done: Done | None = None) -> list[str]:
+    """Upload each GUN's signed files (exact bytes), `jobs` at a time; returns the GUNs
+    published by this call.
 
-    Refuses a partial response before uploading anything. Stops at the first refusal with a
-    ServerRefused saying what the server said and how many GUNs were published before it.
+    Refuses a partial response before uploading anything. At the first refusal no further
+    repository starts, and a ServerRefused says what the server said and how many GUNs were
+    published before it. With `record`, GUNs it lists are skipped and new ones are added.
     """
     entries = list(response.entries)
     if guns is not None:
@@ -346,20 +514,50 @@ def publish_response(server: str, response: ResponseBundle, *, ca: str | Path | 
         raise OnlineError(f"the response is partial: {e.gun} still needs: "
                           f"{'; '.join(threshold_needs(e.pending.missing))} "
                           f"({len(partial)} repositories not publishable); nothing uploaded")
+    clients = _Clients(server, ca=ca, timeout=timeout, allow_http=allow_http)
+    log = PublishRecord(record, response.digest_hex, server) if record is not None else None
     published: list[str] = []
-    with NotaryHTTP(server, ca=ca, timeout=timeout, allow_http=allow_http) as http:
-        for e in entries:
+    lock = threading.Lock()
+    try:
+        if log is not None and log.published:
+            before = len(entries)
+            entries = [e for e in entries if e.gun not in log.published]
+            if progress:
+                progress(f"{before - len(entries)} repositories already published (listed in "
+                         f"{log.path}); {len(entries)} to go")
+
+        def one(e: Any) -> None:
+            http = clients.get()
             content_type, body = multipart_body(e.files)
             status, answer = http.request("POST", _tuf_path(e.gun), body=body,
                                           headers={"Content-Type": content_type})
+            note = ""
             if status != 200:
-                code, detail = server_error_text(status, answer)
-                before = (f"; {len(published)} of {len(entries)} repositories were published "
-                          "before it" if published else "; nothing was published")
-                raise ServerRefused(f"the server refused {e.gun}: HTTP {status} {code}: "
-                                    f"{detail}{before}", gun=e.gun, status=status, code=code,
-                                    detail=detail)
-            published.append(e.gun)
+                if not _already_on_server(http, e.gun, e.files):
+                    code, detail = server_error_text(status, answer)
+                    with lock:
+                        done = len(published)
+                    before = (f"; {done} of {len(entries)} repositories were published "
+                              "before it" if done else "; nothing was published")
+                    if log is not None and (done or log.published):
+                        before += f" (listed in {log.path}: run again to continue)"
+                    raise ServerRefused(f"the server refused {e.gun}: HTTP {status} {code}: "
+                                        f"{detail}{before}", gun=e.gun, status=status,
+                                        code=code, detail=detail)
+                note = " (the server already had these files)"
+            if log is not None:
+                log.add(e.gun)
+                fault_point("online.publish.recorded")
+            with lock:
+                published.append(e.gun)
             if progress:
-                progress(f"published {e.gun}: " + ", ".join(f.role for f in e.files))
-    return published
+                progress(f"published {e.gun}: " + ", ".join(f.role for f in e.files) + note)
+
+        with _pool(_jobs(jobs)) as pool:
+            _run_all(pool, entries, one, on_done)
+    finally:
+        clients.close()
+        if log is not None:
+            log.close()
+    order = {e.gun: i for i, e in enumerate(entries)}
+    return sorted(published, key=order.__getitem__)

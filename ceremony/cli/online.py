@@ -14,7 +14,15 @@ import click
 from transfer.bundle import BundleError, describe, read_bundle, write_bundle
 from transfer.escaping import shown_lines
 from transfer.files import read_limited
-from transfer.online import SNAPSHOT_KEY_CHOICES, OnlineError, fetch_request, publish_response
+from transfer.online import (
+    DEFAULT_JOBS,
+    MAX_JOBS,
+    SNAPSHOT_KEY_CHOICES,
+    OnlineError,
+    fetch_request,
+    publish_response,
+)
+from transfer.progress import ProgressBar
 
 # What a request can ask for, and the offline command that answers it.
 OPERATIONS = {
@@ -41,6 +49,18 @@ http_option = click.option("--allow-http", is_flag=True,
                            help="Allow a plain-HTTP server URL (labs only).")
 timeout_option = click.option("--timeout", type=click.FloatRange(1, 600), default=30.0,
                               show_default=True, help="Seconds per HTTP request.")
+jobs_option = click.option("--jobs", type=click.IntRange(1, MAX_JOBS), default=DEFAULT_JOBS,
+                           show_default=True,
+                           help="Repositories handled at once (one kept-alive connection each).")
+progress_option = click.option("--progress/--no-progress", default=None,
+                               help="A progress bar on stderr (default: when stderr is a "
+                                    "terminal; then the per-repository lines are left out).")
+
+
+def _bar(what: str, progress: bool | None) -> tuple[ProgressBar, Any]:
+    """The bar, and where per-repository messages go (nowhere while a bar is drawn)."""
+    bar = ProgressBar(what, enabled=progress)
+    return bar, (None if bar.enabled else (lambda m: click.echo(m, err=True)))
 
 
 @click.group()
@@ -103,9 +123,12 @@ def _guns(guns: tuple[str, ...], guns_from: str | None) -> list[str]:
 @click.option("--force", is_flag=True, help="Overwrite REQUEST if it exists.")
 @http_option
 @timeout_option
+@jobs_option
+@progress_option
 def fetch(guns: tuple[str, ...], guns_from: str | None, server: str, ca: str | None, out: str,
           operation: str | None, param_pairs: tuple[str, ...], params_json: str | None,
-          snapshot_key: str, force: bool, allow_http: bool, timeout: float) -> None:
+          snapshot_key: str, force: bool, allow_http: bool, timeout: float, jobs: int,
+          progress: bool | None) -> None:
     """Download what the server has for each GUN and write a request bundle.
 
     For an existing repository: its current metadata (root, targets, delegations, snapshot,
@@ -134,14 +157,17 @@ def fetch(guns: tuple[str, ...], guns_from: str | None, server: str, ca: str | N
     if Path(out).exists() and not force:
         # Before any request: a GET of a new repository's keys creates keys on the server.
         raise BundleError(f"refusing to overwrite existing file {out} (use --force)")
+    bar, messages = _bar("fetch", progress)
     try:
         bundle = fetch_request(server, listed, ca=ca, operation=operation, params=params,
                                snapshot_key=snapshot_key, timeout=timeout,
-                               allow_http=allow_http, progress=lambda m: click.echo(m, err=True))
+                               allow_http=allow_http, progress=messages, jobs=jobs, on_done=bar)
     except OnlineError as exc:
         if operation is None and "--operation" in str(exc):
             raise OnlineError(f"{exc} (one of: {', '.join(list(OPERATIONS)[1:])})") from None
         raise _unreachable(exc) from None
+    finally:
+        bar.finish()
     write_bundle(out, bundle, overwrite=force)
     click.echo(shown_lines(describe(bundle)))
     click.echo(f"wrote {out}")
@@ -168,20 +194,32 @@ def _no_network() -> bool:
 @ca_option
 @click.option("--gun", "only", multiple=True, metavar="GUN",
               help="Publish only this GUN from the response (repeatable).")
+@click.option("--record", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Where to note each repository published, so a rerun after an "
+                   "interruption continues (default: RESPONSE.published).")
 @http_option
 @timeout_option
+@jobs_option
+@progress_option
 def publish(response: str, server: str, ca: str | None, only: tuple[str, ...],
-            allow_http: bool, timeout: float) -> None:
+            record: str | None, allow_http: bool, timeout: float, jobs: int,
+            progress: bool | None) -> None:
     """Upload a response bundle's signed files to the server, exactly as signed.
 
-    Stops at the first repository the server refuses and prints the server's reason.
+    At the first repository the server refuses, no further one starts, and the server's
+    reason is printed. What was published is noted in the record file; run the same command
+    again to continue where it stopped.
     """
     bundle = read_bundle(response, kind="response")
     click.echo(shown_lines(describe(bundle)))
+    bar, messages = _bar("publish", progress)
     try:
         published = publish_response(server, bundle, ca=ca, guns=only or None,
-                                     timeout=timeout, allow_http=allow_http,
-                                     progress=lambda m: click.echo(m, err=True))
+                                     timeout=timeout, allow_http=allow_http, progress=messages,
+                                     jobs=jobs, record=Path(record or f"{response}.published"),
+                                     on_done=bar)
     except OnlineError as exc:
         raise _unreachable(exc) from None
+    finally:
+        bar.finish()
     click.echo(f"published {len(published)} repositor{'y' if len(published) == 1 else 'ies'}")

@@ -654,9 +654,8 @@ def check_workspace(item: tuple[str, bytes]) -> None:
         ws = Workspace.open(Path(tmp) / "ws", create=True)
         ws.add_trusted_root("example.com/fuzz/app", 1, b"r1")
         ws.record_signed("example.com/fuzz/app", "targets", 1, b"t1")
-        gen = ws.path / "current"
-        target = gen / ("repos/example.com+fuzz+app/repo.json" if name == "repo.json"
-                        else "inventory.json")
+        target = (ws.repo_folder("example.com/fuzz/app") / "repo.json" if name == "repo.json"
+                  else ws.path / "current" / "inventory.json")
         target.unlink(missing_ok=True)  # hard-linked into older generations: replace it
         target.write_bytes(data)
         fresh = Workspace.open(ws.path)

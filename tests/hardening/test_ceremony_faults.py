@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from ceremony.workspace import Workspace
 from softhsm.notary_server import NotaryServer
 from tests.ceremonies.conftest import TOKENS, Offline, fetch, publish
 from tests.conftest import ROOT, CliResult
@@ -216,5 +217,11 @@ def committed(o: Offline) -> tuple[str, dict[str, bytes]]:
     replaces it)."""
     gen = os.readlink(o.workspace / "current")
     folder = o.workspace / gen
-    return gen, {p.relative_to(folder).as_posix(): p.read_bytes()
-                 for p in sorted(folder.rglob("*")) if p.is_file()}
+    files = {p.relative_to(folder).as_posix(): p.read_bytes()
+             for p in sorted(folder.rglob("*")) if p.is_file()}
+    ws = Workspace.open(o.workspace)  # each repository's snapshot in force in that generation
+    for gun in ws.guns():
+        snap = ws.repo_folder(gun)
+        files.update({f"repos/{gun}/{p.relative_to(snap).as_posix()}": p.read_bytes()
+                      for p in sorted(snap.rglob("*")) if p.is_file()})
+    return gen, files
