@@ -15,15 +15,15 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ceremony.airgap import require_offline
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.runner import MAX_REQUEST_BYTES
+from ceremony.ceremonies.session import Console, Options, session
 from ceremony.metadata.model import ROOT, Root
 from ceremony.metadata.repository import RepositoryFiles
 from ceremony.metadata.repository_check import verify_repository
 from ceremony.metadata.serialization import read_metadata
 from ceremony.transcript import Transcript
-from ceremony.workspace import Workspace
+from ceremony.workspace import Transaction, Workspace
 from transfer.bundle import parse_request
 from transfer.errors import TransferError
 from transfer.files import read_limited
@@ -34,7 +34,7 @@ _KEY_ID = re.compile(r"[0-9a-f]{64}")
 
 def import_repository(*, request: str, gun: str, root_cert_ids: Sequence[str],
                       workspace: str | None = None, allow_network: bool = False,
-                      participants: Sequence[str] = ()) -> dict[str, Any]:
+                      participants: Sequence[str] = (), console: Console) -> dict[str, Any]:
     """Verify GUN in the request from the pinned IDs and pin its root history; returns a
     summary (with the trusted roots: `previous_root` and `root`)."""
     pins = [p.strip().lower() for p in root_cert_ids]
@@ -45,32 +45,18 @@ def import_repository(*, request: str, gun: str, root_cert_ids: Sequence[str],
         if not _KEY_ID.fullmatch(pin):
             raise CeremonyRefused(f"--root-cert-id {pin[:80]!r}: give a root certificate ID "
                                   "(64 hex digits)")
-    ws = Workspace.open(workspace, create=True)
-    transcript = Transcript.create(ws.new_transcript_path("adopt-import"),
-                                   ceremony="adopt-import", participants=list(participants),
-                                   data={"request": request, "gun": gun, "root_cert_ids": pins})
-    try:
-        with ws.transaction() as tx:
-            result = _import(ws, tx, transcript, request, gun, pins, allow_network)
-        transcript.append("workspace", {"trusted_roots": [[gun, v] for v in result["pinned"]]})
-        transcript.close("completed")
-    except CeremonyRefused as exc:
-        transcript.refusal(str(exc))
-        transcript.close("refused")
-        raise
-    except BaseException as exc:
-        transcript.error(exc)
-        transcript.close("failed")
-        raise
-    result["transcript"] = str(transcript.path)
+    options = Options(workspace=workspace, participants=participants,
+                      allow_network=allow_network)
+    with session("adopt-import", options, console, create_workspace=True,
+                 data={"request": request, "gun": gun, "root_cert_ids": pins}) as s:
+        result = _import(s.ws, s.tx, s.transcript, request, gun, pins)
+        s.finish({"trusted_roots": [[gun, v] for v in result["pinned"]]})
+    result["transcript"] = str(s.transcript.path)
     return result
 
 
-def _import(ws: Workspace, tx: Any, transcript: Transcript, request: str, gun: str,
-            pins: list[str], allow_network: bool) -> dict[str, Any]:
-    findings = require_offline(allow_network)
-    transcript.append("airgap", {"findings": findings, "allow_network": allow_network,
-                                 "offline": not findings})
+def _import(ws: Workspace, tx: Transaction, transcript: Transcript, request: str, gun: str,
+            pins: list[str]) -> dict[str, Any]:
     try:
         data = read_limited(request, MAX_REQUEST_BYTES, what="request bundle")
         bundle = parse_request(data)

@@ -132,9 +132,12 @@ def adopt_import(gun: str, workspace: str | None, request: str, root_cert_ids: t
     """Pin GUN's root history in the workspace, verified from a root certificate ID you trust,
     so that ceremonies (e.g. `rotate targets`) can be run for a repository made elsewhere."""
     from ceremony.ceremonies.adoptimport import import_repository
+    from ceremony.ceremonies.runner import Console
+    from ceremony.cli.ceremonies import _ask, _echo_review, _warn
     result = import_repository(request=request, gun=gun, root_cert_ids=root_cert_ids,
                                workspace=workspace, allow_network=allow_network,
-                               participants=participants)
+                               participants=participants,
+                               console=Console(show=_echo_review(as_json), warn=_warn, ask=_ask))
     result.pop("previous_root")
     lines, result["pins"] = _show_pins(gun, result.pop("root"), None)  # nothing changes here
 

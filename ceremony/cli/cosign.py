@@ -119,7 +119,8 @@ def pin(gun: str, request: str, cert_ids: tuple[str, ...], workspace: str | None
     Notary's trust pinning), or brought up to date along the root chain."""
     from ceremony.ceremonies.pin import pin_repository
     result = pin_repository(gun, request, cert_ids, workspace=workspace,
-                            participants=participants, allow_network=allow_network)
+                            participants=participants, allow_network=allow_network,
+                            console=_console(as_json))
 
     def human(r: dict[str, Any]) -> None:
         versions = r["pinned_versions"]

@@ -18,7 +18,7 @@ from typing import Any
 import click
 from cryptography.hazmat.primitives import hashes
 
-from ceremony.airgap import allow_network_option, require_offline
+from ceremony.airgap import allow_network_option, check_offline
 from ceremony.cli.common import emit, json_option
 from ceremony.errors import KeyFormatError
 from ceremony.metadata.encoding import canonical_json
@@ -54,6 +54,7 @@ def _custody_transcript(name: str, workspace: str | None, folder: str | None,
     import os
     import re
 
+    from ceremony.ceremonies.session import record_stop
     from ceremony.transcript import Transcript
     if folder is None and workspace is None and not os.environ.get("CEREMONY_WORKSPACE"):
         yield None  # _close_transcript warns, once the command succeeded
@@ -68,7 +69,12 @@ def _custody_transcript(name: str, workspace: str | None, folder: str | None,
         path = Workspace.open(workspace, create=True).new_transcript_path(name)
     transcript = Transcript.create(path, ceremony=name, data=data)
     with transcript:
-        yield transcript
+        try:
+            yield transcript
+        except BaseException as exc:  # recorded as every ceremony's frame records it
+            if not transcript.closed:
+                record_stop(transcript, exc)
+            raise
 
 
 def _close_transcript(transcript: Any, data: dict[str, Any]) -> None:
@@ -117,10 +123,7 @@ def _check_out(out: str | None, force: bool) -> None:
 
 def _offline(allow_network: bool) -> list[str]:
     # Private keys are used: refuse on a machine with a network up, unless allowed.
-    findings = require_offline(allow_network)
-    if findings:
-        _warn("going on with the network up (" + "; ".join(findings) + ") because "
-              "--allow-network was given")
+    findings = check_offline(allow_network, _warn)
     return findings
 
 

@@ -20,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from ceremony.airgap import allow_network_option, require_offline
+from ceremony.airgap import allow_network_option, check_offline
 from ceremony.cli.common import emit, json_option
 from ceremony.notation import certs
 from ceremony.notation.castate import CAState
@@ -41,10 +41,7 @@ def _warn(message: str) -> None:
 
 
 def _offline(allow_network: bool) -> None:
-    findings = require_offline(allow_network)
-    if findings:
-        _warn("going on with the network up (" + "; ".join(findings) + ") because "
-              "--allow-network was given")
+    check_offline(allow_network, _warn)
 
 
 @contextmanager
