@@ -8,22 +8,15 @@ from typing import Any
 
 import click
 
-from ceremony.cli.ceremonies import (
-    _common,
-    _duration,
-    _run,
+from ceremony.cli.common import (
     allow_shorter_option,
     ceremony_options,
+    common_options,
+    duration,
+    expiry,
+    run_ceremony,
     snapshot_token_option,
 )
-
-
-def _expiry(value: str | None, flag: str) -> Any:
-    """An EXPIRY (hsm/duration.py: a duration from now, or a date)."""
-    if value is None:
-        return None
-    from ceremony.ceremonies.rootkeys import parse_expiry
-    return parse_expiry(value, flag)
 
 
 @click.command("root")
@@ -63,13 +56,13 @@ def rotate_root(guns: tuple[str, ...], **kw: Any) -> None:
     """Add, replace or remove root keys of GUN(s) and change the root threshold: root v+1
     signed by the old root's threshold AND its own."""
     from ceremony.ceremonies.rootrotate import RotateRoot
-    common = _common(kw)
+    common = common_options(kw)
     ceremony = RotateRoot(
         guns=guns, all_guns=kw["all_guns"], root_tokens=kw["root_tokens"],
         add_tokens=kw["add_tokens"], add_certs=kw["add_certs"], remove_keys=kw["remove_keys"],
         remove_tokens=kw["remove_tokens"], replace=kw["replace"], threshold=kw["threshold"],
         label=kw["label"], algorithm=kw["algorithm"], reason=kw["reason"],
-        root_expires=_expiry(kw["root_expires"], "--root-expires"),
+        root_expires=expiry(kw["root_expires"], "--root-expires"),
         snapshot_token=kw["snapshot_token"],
-        snapshot_expires=_duration(kw["snapshot_expires"], "--snapshot-expires"))
-    _run(ceremony, common)
+        snapshot_expires=duration(kw["snapshot_expires"], "--snapshot-expires"))
+    run_ceremony(ceremony, common)
