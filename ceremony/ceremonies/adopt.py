@@ -60,7 +60,7 @@ from ceremony.softkey import (
     read_passphrase,
     unlock,
 )
-from hsm.keys import KeyInfo, get_algorithm
+from hsm.keys import DEFAULT_ALGORITHM, KeyInfo, get_algorithm
 from hsm.token import Token
 from transfer.bundle import RequestBundle, RequestEntry
 
@@ -124,7 +124,7 @@ class AdoptCeremony(Ceremony):
                  targets_token: str | None = None, keep_targets: bool = False,
                  targets_key_file: str | None = None, targets_passphrase: str | None = None,
                  root_label: str = "root", targets_label: str = "targets",
-                 algorithm: str = "ecdsa-p256", targets_algorithm: str | None = None,
+                 algorithm: str = DEFAULT_ALGORITHM, targets_algorithm: str | None = None,
                  root_expires: dt.datetime | None = None,
                  targets_expires: dt.timedelta | None = None):
         if not root_key_files:

@@ -37,6 +37,7 @@ from ceremony.ceremonies.common import lifetime_expiry
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.request import RepoState, check_new
 from ceremony.ceremonies.rootkeys import (
+    ROOT_ALGORITHMS,
     cert_expiry,
     cert_validity,
     instant,
@@ -48,13 +49,11 @@ from ceremony.ceremonies.runner import Ceremony, Plan, Run, SnapshotPlan
 from ceremony.ceremonies.signing import FileToSign, identity, thresholds_for
 from ceremony.metadata.keys import Key, certificate_pem, key_from_certificate, key_from_public_key
 from ceremony.metadata.model import ROOT, SNAPSHOT, TARGETS, TIMESTAMP
-from hsm.keys import KeyInfo, get_algorithm
+from hsm.keys import DEFAULT_ALGORITHM, KeyInfo, get_algorithm
 from hsm.pubkey import public_key_der
 from hsm.token import Token
 from hsm.x509 import common_name
 from transfer.bundle import RequestBundle, RequestEntry
-
-ROOT_ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096")
 
 
 @dataclass
@@ -79,7 +78,7 @@ class InitCeremony(Ceremony):
     def __init__(self, *, root_tokens: Sequence[str], targets_token: str,
                  root_threshold: int = 1, snapshot_token: str | None = None,
                  root_label: str = "root", targets_label: str = "targets",
-                 snapshot_label: str = "snapshot", algorithm: str = "ecdsa-p256",
+                 snapshot_label: str = "snapshot", algorithm: str = DEFAULT_ALGORITHM,
                  targets_algorithm: str | None = None, guns: Sequence[str] = (),
                  root_expires: dt.timedelta | None = None,
                  targets_expires: dt.timedelta | None = None,

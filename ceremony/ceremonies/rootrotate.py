@@ -50,7 +50,7 @@ from ceremony.ceremonies.runner import Ceremony, Plan, Run
 from ceremony.ceremonies.signing import FileToSign, Threshold, identity, thresholds_for
 from ceremony.metadata.keys import Key, certificate_pem, key_from_certificate, key_from_public_key
 from ceremony.metadata.model import ROOT, Root
-from hsm.keys import KeyInfo, get_algorithm
+from hsm.keys import DEFAULT_ALGORITHM, KeyInfo, get_algorithm
 from hsm.token import Token
 from transfer.bundle import RequestBundle, RequestEntry
 
@@ -68,7 +68,7 @@ class RotateRoot(Ceremony):
                  add_certs: Sequence[str] = (), remove_keys: Sequence[str] = (),
                  remove_tokens: Sequence[str] = (), replace: Sequence[str] = (),
                  threshold: int | None = None, label: str = "root",
-                 algorithm: str = "ecdsa-p256", reason: str = "root key removed",
+                 algorithm: str = DEFAULT_ALGORITHM, reason: str = "root key removed",
                  root_expires: dt.datetime | None = None, snapshot_token: str | None = None,
                  snapshot_expires: dt.timedelta | None = None):
         self.remove_keys = [k.strip().lower() for k in remove_keys]

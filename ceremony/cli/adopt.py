@@ -22,6 +22,7 @@ from ceremony.cli.common import (
 )
 from ceremony.metadata.model import Root
 from ceremony.pins import pin_set
+from hsm.keys import DEFAULT_ALGORITHM
 
 
 def _show_pins(gun: str, root: Root, previous: Root | None) -> tuple[list[str], dict[str, Any]]:
@@ -70,7 +71,7 @@ def adopt() -> None:
 @click.option("--root-label", default="root", show_default=True, help="New root key label.")
 @click.option("--targets-label", default="targets", show_default=True,
               help="New targets key label.")
-@click.option("--algorithm", default="ecdsa-p256", show_default=True,
+@click.option("--algorithm", default=DEFAULT_ALGORITHM, show_default=True,
               help="New root key algorithm: ecdsa-p256, ecdsa-p384, rsa-3072, rsa-4096.")
 @click.option("--targets-algorithm", default=None,
               help="New targets key algorithm (default: --algorithm; ed25519 allowed).")

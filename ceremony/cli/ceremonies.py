@@ -21,6 +21,7 @@ from ceremony.cli.common import (
     targets_token_option,
 )
 from ceremony.cli.rotateroot import rotate_root
+from hsm.keys import DEFAULT_ALGORITHM
 
 # --- init -------------------------------------------------------------------------------------
 
@@ -37,7 +38,7 @@ from ceremony.cli.rotateroot import rotate_root
               help="Targets key label.")
 @click.option("--snapshot-label", default="snapshot", show_default=True,
               help="Snapshot key label (with --snapshot-token).")
-@click.option("--algorithm", default="ecdsa-p256", show_default=True,
+@click.option("--algorithm", default=DEFAULT_ALGORITHM, show_default=True,
               help="Root key algorithm: ecdsa-p256, ecdsa-p384, rsa-3072, rsa-4096.")
 @click.option("--targets-algorithm", default=None,
               help="Targets/snapshot key algorithm (default: --algorithm; ed25519 allowed).")
@@ -186,7 +187,7 @@ def rotate() -> None:
 @snapshot_token_option
 @click.option("--label", metavar="LABEL",
               help="Label of the new targets key (default targets-<UTC time>).")
-@click.option("--algorithm", default="ecdsa-p256", show_default=True,
+@click.option("--algorithm", default=DEFAULT_ALGORITHM, show_default=True,
               help="Algorithm of the new targets key.")
 @click.option("--reason", default="targets key rotated", show_default=True,
               help="Why the old key is retired (recorded).")

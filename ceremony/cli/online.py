@@ -22,21 +22,9 @@ from transfer.online import (
     fetch_request,
     publish_response,
 )
+from transfer.operations import OPERATIONS
 from transfer.progress import ProgressBar
 
-# What a request can ask for, and the offline command that answers it.
-OPERATIONS = {
-    "init": "ceremony init (the default for a repository the server does not have)",
-    "signer-add": "ceremony signer add",
-    "signer-remove": "ceremony signer remove",
-    "delegation-add": "ceremony delegation add",
-    "delegation-remove": "ceremony delegation remove",
-    "rotate-targets": "ceremony rotate targets",
-    "rotate-root": "ceremony rotate root",
-    "renew": "ceremony renew",
-    "pin": "ceremony pin (a second site comes to trust the repository)",
-    "adopt": "ceremony adopt / adopt import (a docker trust / notary repository onto tokens)",
-}
 OPERATION_LIST = ", ".join(OPERATIONS)
 
 MAX_GUNS_FROM_BYTES = 1024 * 1024  # a list of repository names, one a line

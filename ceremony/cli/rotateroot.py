@@ -17,6 +17,7 @@ from ceremony.cli.common import (
     run_ceremony,
     snapshot_token_option,
 )
+from hsm.keys import DEFAULT_ALGORITHM
 
 
 @click.command("root")
@@ -41,7 +42,7 @@ from ceremony.cli.common import (
               help="Root signatures the new root needs (default: unchanged).")
 @click.option("--root-label", "label", default="root", show_default=True,
               help="Label of the new root key(s) on the --add-token tokens.")
-@click.option("--algorithm", default="ecdsa-p256", show_default=True,
+@click.option("--algorithm", default=DEFAULT_ALGORITHM, show_default=True,
               help="New root key algorithm: ecdsa-p256, ecdsa-p384, rsa-3072, rsa-4096.")
 @click.option("--reason", default="root key removed", show_default=True,
               help="Why removed keys are retired (recorded).")

@@ -24,6 +24,7 @@ from ceremony.errors import KeyFormatError
 from ceremony.metadata.encoding import canonical_json
 from ceremony.metadata.keys import Key, key_from_certificate, key_from_public_key
 from hsm.errors import HSMError
+from hsm.keys import DEFAULT_ALGORITHM
 from transfer.files import atomic_write, check_output
 from transfer.names import InvalidName, validate_gun
 
@@ -267,7 +268,7 @@ def key() -> None:
 @key.command("generate")
 @token_option
 @click.option("--label", metavar="LABEL", required=True, help="Key label (CKA_LABEL).")
-@click.option("--algorithm", default="ecdsa-p256", show_default=True, metavar="ALG",
+@click.option("--algorithm", default=DEFAULT_ALGORITHM, show_default=True, metavar="ALG",
               help="ecdsa-p256, ecdsa-p384, rsa-3072, rsa-4096 or ed25519.")
 @click.option("--id", "key_id", metavar="HEX", help="CKA_ID to use (default: 16 random bytes).")
 @pin_source_option
