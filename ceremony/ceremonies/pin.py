@@ -14,57 +14,40 @@ Refused with one line and nothing changed otherwise. Recorded in a transcript.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.runner import MAX_REQUEST_BYTES
-from ceremony.ceremonies.session import Console, Options, session
+from ceremony.ceremonies.runner import read_request, request_entry
+from ceremony.ceremonies.session import Console, Options, Session, session
 from ceremony.metadata.model import ROOT, Root
 from ceremony.metadata.repository import RepositoryFiles
 from ceremony.metadata.repository_check import verify_repository
 from ceremony.metadata.serialization import read_metadata
-from ceremony.transcript import Transcript
-from ceremony.workspace import Transaction, Workspace
-from transfer.bundle import parse_request
-from transfer.errors import TransferError
-from transfer.files import read_limited
+from ceremony.pins import root_cert_ids
 from transfer.words import digest_words
-
-_ID = re.compile(r"[0-9a-f]{64}")
 
 
 def pin_repository(gun: str, request: str, cert_ids: Sequence[str], *,
                    workspace: str | None = None, participants: Sequence[str] = (),
                    allow_network: bool = False,
                    console: Console) -> dict[str, Any]:
-    ids = [c.strip().lower() for c in cert_ids]
-    for cid in ids:
-        if not _ID.fullmatch(cid):
-            raise CeremonyRefused(f"--root-cert-id {cid!r}: a root certificate ID is 64 hex "
-                                  "digits (the cert key ID root.json lists)")
-    options = Options(workspace=workspace, participants=participants,
+    ids = root_cert_ids(cert_ids)
+    options = Options(request=request, workspace=workspace, participants=participants,
                       allow_network=allow_network)
     data = {"gun": gun, "request": str(request), "root_cert_ids": ids}
     with session("pin", options, console, data=data,
                  create_workspace=True) as s:
-        result = _pin(s.ws, s.tx, s.transcript, gun, request, ids)
+        result = _pin(s, gun, ids)
         s.finish({"trusted_roots": [[gun, v] for v in result["pinned_versions"]]},
                  pinned=result["pinned_versions"])
     result.update(s.transcript_fields())
     return result
 
 
-def _pin(ws: Workspace, tx: Transaction, t: Transcript, gun: str, path: str,
-         ids: list[str]) -> dict[str, Any]:
-    try:
-        data = read_limited(path, MAX_REQUEST_BYTES, what="request bundle")
-        bundle = parse_request(data)
-        entry = bundle.entry(gun)
-    except TransferError as exc:
-        raise CeremonyRefused(f"request {path}: {exc}") from None
-    t.input("request", data, path=str(path), bundle_sha256=bundle.digest_hex)
+def _pin(s: Session, gun: str, ids: list[str]) -> dict[str, Any]:
+    ws, tx = s.ws, s.tx
+    entry = request_entry(read_request(s), gun)
     if not entry.exists:
         raise CeremonyRefused(f"{gun}: the server has no trust data for this repository: "
                               "nothing to pin")

@@ -393,7 +393,7 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.collect()
 
 
-def _read_request(s: Session) -> RequestBundle:
+def read_request(s: Session) -> RequestBundle:
     """The request read strictly, recorded by digest (refused with one line otherwise)."""
     path, t = s.options.request, s.transcript
     try:
@@ -409,8 +409,17 @@ def _read_request(s: Session) -> RequestBundle:
     return request  # the bytes not kept for the whole ceremony: ~85 MB at 10,000 repositories
 
 
+def request_entry(request: RequestBundle, gun: str) -> RequestEntry:
+    """The request's entry for GUN (a ceremony about one repository)."""
+    entry = next((e for e in request.entries if e.gun == gun), None)
+    if entry is None:
+        raise CeremonyRefused(f"the request has no repository {gun} (it holds "
+                              f"{', '.join(request.guns[:5])}); fetch a request for {gun}")
+    return entry
+
+
 def _steps(ceremony: Ceremony, s: Session) -> tuple[dict[str, Any], dict[str, Any]]:
-    run = Run(ceremony, s, _read_request(s))
+    run = Run(ceremony, s, read_request(s))
     opts, t, tx = run.options, run.transcript, s.tx
     run.console.show(f"request {opts.request}: bundle sha256 {run.request.digest_hex}\n"
                      f"request words: {digest_words(run.request.digest())}")
