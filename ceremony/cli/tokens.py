@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes
 
 from ceremony.airgap import allow_network_option, check_offline
 from ceremony.cli.common import emit, json_option
+from ceremony.cli.common import warn as _warn
 from ceremony.errors import KeyFormatError
 from ceremony.metadata.encoding import canonical_json
 from ceremony.metadata.keys import Key, key_from_certificate, key_from_public_key
@@ -97,10 +98,6 @@ def _print_transcript(d: dict[str, Any]) -> None:
     else:
         click.echo("custody evidence NOT recorded in a transcript: give --workspace DIR (or "
                    "set CEREMONY_WORKSPACE) or --transcript-dir DIR to record it")
-
-
-def _warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
 
 
 @contextmanager
