@@ -37,10 +37,10 @@ from cryptography.hazmat.primitives.serialization import load_der_private_key
 
 from ceremony.errors import CeremonyError
 from ceremony.secrets import register_secret
+from groundfloor.limits import MAX_KEY_FILE_BYTES
 from hsm.errors import PinError
 from hsm.pin import Pin, parse_pin_source
 
-MAX_KEY_FILE_BYTES = 64 * 1024
 ENCRYPTED_PKCS8, LEGACY_PEM, PLAIN_PKCS8 = ("encrypted PKCS#8", "legacy OpenSSL-encrypted PEM",
                                             "unencrypted PKCS#8")
 _AES = {"aes128_cbc": 16, "aes192_cbc": 24, "aes256_cbc": 32}

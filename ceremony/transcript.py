@@ -47,7 +47,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ceremony import __version__
 from ceremony.errors import CeremonyError
 from ceremony.secrets import (
     SecretLeakError,
@@ -56,15 +55,15 @@ from ceremony.secrets import (
     scrub,
     scrub_value,
 )
-from transfer.errors import TransferError
-from transfer.faults import armed, die, fault_point
-from transfer.files import atomic_write, fsync_dir, read_limited
-from transfer.jsonlimits import check_parse_cost
+from groundfloor.errors import GroundFloorError
+from groundfloor.faults import armed, die, fault_point
+from groundfloor.files import atomic_write, fsync_dir, read_limited
+from groundfloor.jsonlimits import check_parse_cost
+from groundfloor.limits import MAX_TRANSCRIPT_BYTES, MAX_TRANSCRIPT_LINE
+from groundfloor.version import __version__
 
 GENESIS = "0" * 64
 FIELDS = ("data", "kind", "prev", "seq", "time")
-MAX_LINE = 4 * 1024 * 1024
-MAX_TRANSCRIPT_BYTES = 64 * 1024 * 1024  # verify reads the whole file: bounded
 _KIND = re.compile(r"[a-z][a-z0-9-]{0,63}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -117,7 +116,7 @@ class Closed:
 
     @property
     def final_words(self) -> str:
-        from transfer.words import digest_words
+        from groundfloor.words import digest_words
         return digest_words(bytes.fromhex(self.final_digest))
 
 
@@ -178,7 +177,7 @@ class Verification:
 
     @property
     def final_words(self) -> str:
-        from transfer.words import digest_words
+        from groundfloor.words import digest_words
         return digest_words(bytes.fromhex(self.final_digest))
 
     @property
@@ -311,7 +310,7 @@ def verify_transcript(path: str | os.PathLike[str], *, allow_open: bool = False,
     path = Path(path)
     try:
         data = read_limited(path, MAX_TRANSCRIPT_BYTES, what="transcript")
-    except TransferError as exc:
+    except GroundFloorError as exc:
         raise TranscriptError(str(exc)) from None
     if not data:
         raise TranscriptTampered(f"transcript {path} is empty: truncated")
@@ -355,7 +354,6 @@ def _response_anchors(path: Path, entries: tuple[Entry, ...],
     """A response bundle names the transcript's digest when it was made (`transcript_sha256`):
     that entry must be in the chain, just before the `output` entry recording the response."""
     from transfer.bundle import parse_response
-    from transfer.errors import TransferError
     by_digest = {e.digest: i for i, e in enumerate(entries)}
     outputs = {e.data.get("bundle_sha256"): i for i, e in enumerate(entries)
                if e.kind == "output" and isinstance(e.data.get("bundle_sha256"), str)}
@@ -366,7 +364,7 @@ def _response_anchors(path: Path, entries: tuple[Entry, ...],
     for file in given + [p for p in named if p not in given]:
         try:
             bundle = parse_response(file.read_bytes())
-        except (OSError, TransferError):
+        except (OSError, GroundFloorError):
             if file in given:
                 raise TranscriptError(f"cannot use response {file} as an anchor: it does not "
                                       "read as a response bundle") from None
@@ -548,7 +546,7 @@ class Transcript:
             line = _canonical(obj)
         except (TypeError, ValueError) as exc:
             raise TranscriptError(f"transcript entry {kind} is not JSON data: {exc}") from None
-        if len(line) > MAX_LINE:
+        if len(line) > MAX_TRANSCRIPT_LINE:
             raise TranscriptError(f"transcript entry {kind} is too large ({len(line)} bytes)")
         record = line + b"\n"
         try:

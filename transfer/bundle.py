@@ -37,20 +37,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ceremony import __version__
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import atomic_write, read_limited
+from groundfloor.jsonlimits import check_parse_cost
+from groundfloor.limits import MAX_BUNDLE_BYTES, MAX_BUNDLE_FILE_BYTES, MAX_BUNDLE_KEY_BYTES
+from groundfloor.names import InvalidName, validate_gun, validate_role
+from groundfloor.version import __version__
 from transfer.errors import TransferError
-from transfer.files import atomic_write, read_limited
-from transfer.jsonlimits import check_parse_cost
-from transfer.names import InvalidName, validate_gun, validate_role
 
 FORMAT = "notary-ceremony-bundle"
 VERSION = 1
 KINDS = ("request", "response")
 SERVER_KEY_ROLES = ("timestamp", "snapshot")
 
-MAX_BUNDLE_BYTES = 128 * 1024 * 1024
-MAX_FILE_BYTES = 16 * 1024 * 1024
-MAX_KEY_BYTES = 64 * 1024
 MAX_REPOSITORIES = 10_000
 MAX_FILES_PER_REPOSITORY = 1_000
 MAX_ROOT_HISTORY = 1_000
@@ -366,19 +365,19 @@ def _check_request(b: RequestBundle) -> None:
             raise _fail(where, f"more than {MAX_FILES_PER_REPOSITORY} metadata files")
         for role, data in e.metadata.items():
             _bytes_at(data, f"{where}.metadata.{_role_at(role, where + '.metadata')}",
-                      MAX_FILE_BYTES)
+                      MAX_BUNDLE_FILE_BYTES)
         if e.metadata and "root" not in e.metadata:
             raise _fail(where + ".metadata", "has files but no root")
         if len(e.root_history) > MAX_ROOT_HISTORY:
             raise _fail(where, f"root history longer than {MAX_ROOT_HISTORY} versions")
         for n, data in enumerate(e.root_history, start=1):
-            _bytes_at(data, f"{where}.root_history (version {n})", MAX_FILE_BYTES)
+            _bytes_at(data, f"{where}.root_history (version {n})", MAX_BUNDLE_FILE_BYTES)
         if bool(e.root_history) != e.exists:
             raise _fail(where, "root history must be present exactly when root is")
         for role, data in e.server_keys.items():
             if role not in SERVER_KEY_ROLES:
                 raise _fail(where + ".server_keys", f"unknown key role {role!r}")
-            _bytes_at(data, f"{where}.server_keys.{role}", MAX_KEY_BYTES)
+            _bytes_at(data, f"{where}.server_keys.{role}", MAX_BUNDLE_KEY_BYTES)
 
 
 def _check_response(b: ResponseBundle) -> None:
@@ -412,7 +411,7 @@ def _check_response(b: ResponseBundle) -> None:
             if role in roles:
                 raise _fail(where + ".files", f"role {role} appears twice")
             roles.add(role)
-            _bytes_at(f.data, f"{where}.files.{role}", MAX_FILE_BYTES)
+            _bytes_at(f.data, f"{where}.files.{role}", MAX_BUNDLE_FILE_BYTES)
         if e.pending is None:
             if not e.files:
                 raise _fail(where, "no files to publish and no pending signatures")
@@ -551,10 +550,10 @@ def _parse_request(created: str, tool: str, content: Any) -> RequestBundle:
             operation=_typed(op["name"], str, where + ".operation.name"),
             params=_typed(op["params"], dict, where + ".operation.params"),
             fetched_at=_typed(r["fetched_at"], str, where + ".fetched_at"),
-            metadata=_b64_map(r["metadata"], where + ".metadata", MAX_FILE_BYTES),
-            root_history=tuple(_unb64(h, f"{where}.root_history[{n}]", MAX_FILE_BYTES)
+            metadata=_b64_map(r["metadata"], where + ".metadata", MAX_BUNDLE_FILE_BYTES),
+            root_history=tuple(_unb64(h, f"{where}.root_history[{n}]", MAX_BUNDLE_FILE_BYTES)
                                for n, h in enumerate(history)),
-            server_keys=_b64_map(r["server_keys"], where + ".server_keys", MAX_KEY_BYTES)))
+            server_keys=_b64_map(r["server_keys"], where + ".server_keys", MAX_BUNDLE_KEY_BYTES)))
     return RequestBundle(server=server, entries=tuple(entries), created=created, tool=tool)
 
 
@@ -582,7 +581,7 @@ def _parse_response(created: str, tool: str, content: Any) -> ResponseBundle:
             f = _obj(f, f"{where}.files[{j}]", ("data", "role"))
             role = _typed(f["role"], str, f"{where}.files[{j}].role")
             files.append(SignedFile(role, _unb64(f["data"], f"{where}.files[{j}].data",
-                                                 MAX_FILE_BYTES)))
+                                                 MAX_BUNDLE_FILE_BYTES)))
         pending = None
         if r["pending"] is not None:
             p = _obj(r["pending"], where + ".pending", ("missing", "state"))
@@ -659,7 +658,7 @@ def read_bundle(path: str | Path, *, kind: str | None = None,
     """Read and parse a bundle file; `kind` ("request"/"response") insists on one kind."""
     try:
         data = read_limited(path, max_bytes, what="bundle")
-    except TransferError as exc:
+    except GroundFloorError as exc:
         raise BundleError(str(exc)) from None
     if kind == "request":
         return parse_request(data, max_bytes=max_bytes)

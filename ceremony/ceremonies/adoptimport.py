@@ -17,17 +17,17 @@ from typing import Any
 
 from ceremony.airgap import require_offline
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.runner import MAX_REQUEST_BYTES
 from ceremony.metadata.model import ROOT, Root
 from ceremony.metadata.repository import RepositoryFiles
 from ceremony.metadata.repository_check import verify_repository
 from ceremony.metadata.serialization import read_metadata
 from ceremony.transcript import Transcript
 from ceremony.workspace import Workspace
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_REQUEST_BYTES
+from groundfloor.words import digest_words
 from transfer.bundle import parse_request
-from transfer.errors import TransferError
-from transfer.files import read_limited
-from transfer.words import digest_words
 
 _KEY_ID = re.compile(r"[0-9a-f]{64}")
 
@@ -74,7 +74,7 @@ def _import(ws: Workspace, tx: Any, transcript: Transcript, request: str, gun: s
     try:
         data = read_limited(request, MAX_REQUEST_BYTES, what="request bundle")
         bundle = parse_request(data)
-    except TransferError as exc:
+    except GroundFloorError as exc:
         raise CeremonyRefused(f"request {request}: {exc}") from None
     transcript.input("request", data, path=request, bundle_sha256=bundle.digest_hex)
     entry = next((e for e in bundle.entries if e.gun == gun), None)

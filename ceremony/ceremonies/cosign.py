@@ -52,10 +52,10 @@ from ceremony.metadata.serialization import read_metadata
 from ceremony.transcript import Transcript
 from ceremony.workspace import ENV as WORKSPACE_ENV
 from ceremony.workspace import Transaction, Workspace
+from groundfloor.files import check_output
+from groundfloor.words import digest_words
 from transfer.bundle import ResponseBundle, write_bundle
-from transfer.files import check_output
 from transfer.summary import threshold_needs
-from transfer.words import digest_words
 
 
 @dataclass

@@ -20,17 +20,17 @@ from typing import Any
 
 from ceremony.airgap import NetworkPresentError, require_offline
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.runner import MAX_REQUEST_BYTES
 from ceremony.metadata.model import ROOT, Root
 from ceremony.metadata.repository import RepositoryFiles
 from ceremony.metadata.repository_check import verify_repository
 from ceremony.metadata.serialization import read_metadata
 from ceremony.transcript import Transcript
 from ceremony.workspace import Transaction, Workspace
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_REQUEST_BYTES
+from groundfloor.words import digest_words
 from transfer.bundle import parse_request
-from transfer.errors import TransferError
-from transfer.files import read_limited
-from transfer.words import digest_words
 
 _ID = re.compile(r"[0-9a-f]{64}")
 
@@ -74,7 +74,7 @@ def _pin(ws: Workspace, tx: Transaction, t: Transcript, gun: str, path: str,
         data = read_limited(path, MAX_REQUEST_BYTES, what="request bundle")
         bundle = parse_request(data)
         entry = bundle.entry(gun)
-    except TransferError as exc:
+    except GroundFloorError as exc:
         raise CeremonyRefused(f"request {path}: {exc}") from None
     t.input("request", data, path=str(path), bundle_sha256=bundle.digest_hex)
     if not entry.exists:

@@ -74,6 +74,10 @@ from ceremony.secrets import check_no_secret
 from ceremony.transcript import Transcript
 from ceremony.workspace import ENV as WORKSPACE_ENV
 from ceremony.workspace import Transaction, Workspace
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import atomic_write, check_output, read_limited
+from groundfloor.limits import MAX_REQUEST_BYTES
+from groundfloor.words import digest_words
 from hsm.errors import TokenNotFoundError
 from hsm.keys import KeyInfo
 from hsm.pubkey import public_key_der, public_key_pem
@@ -88,10 +92,6 @@ from transfer.bundle import (
     parse_request,
 )
 from transfer.errors import TransferError
-from transfer.files import atomic_write, check_output, read_limited
-from transfer.words import digest_words
-
-MAX_REQUEST_BYTES = 128 * 1024 * 1024
 
 
 @dataclass
@@ -389,7 +389,7 @@ def confirm_shortening(run: Run, shortened: list[str]) -> None:
 
 def perform(ceremony: Ceremony, options: Options, console: Console) -> dict[str, Any]:
     """Run `ceremony` end to end; returns the JSON summary. Raises CeremonyError (and HSMError,
-    TransferError) with one-line messages; the transcript records every refusal and error."""
+    GroundFloorError) with one-line messages; the transcript records every refusal and error."""
     check_output(options.out, force=options.force,
                  state={"workspace": options.workspace or os.environ.get(WORKSPACE_ENV)})
     run = Run(ceremony, options, console)
@@ -458,7 +458,7 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
                          "on because --allow-network was given (recorded)")
     try:
         data = read_limited(opts.request, MAX_REQUEST_BYTES, what="request bundle")
-    except TransferError as exc:
+    except GroundFloorError as exc:
         raise CeremonyRefused(str(exc)) from None
     try:
         run.request = parse_request(data)
