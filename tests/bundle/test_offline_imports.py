@@ -1,8 +1,8 @@
 """Offline code never imports the network code, and offline commands open no socket.
 
 Modules are discovered, not listed: every module under groundfloor/, ceremony/, hsm/,
-transfer/ and softhsm/ that lands later is covered automatically. Only the online module, the online CLI and the
-loopback test-server harness are exempt.
+transfer/ and softhsm/ that lands later is covered automatically. Only the online module, the
+online CLI and the loopback test-server harness are exempt.
 """
 
 from __future__ import annotations
