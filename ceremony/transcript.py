@@ -55,6 +55,7 @@ from ceremony.secrets import (
     scrub,
     scrub_value,
 )
+from groundfloor.canonical import canonical_json
 from groundfloor.errors import GroundFloorError
 from groundfloor.faults import armed, die, fault_point
 from groundfloor.files import atomic_write, fsync_dir, read_limited
@@ -78,11 +79,6 @@ class TranscriptTampered(TranscriptError):
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False).encode("ascii")
 
 
 def _sha(data: bytes) -> str:
@@ -133,7 +129,7 @@ def _record_anchor(path: Path, start: str, final: str, outcome: str, entries: in
     """Append the closed transcript's final digest to ANCHORS (one write of one line, fsynced,
     under a lock). Best effort: a full disk must not turn a completed ceremony into a failed
     one; `verify` then says it found no anchor."""
-    line = _canonical({"transcript": path.name, "start_sha256": start, "final_sha256": final,
+    line = canonical_json({"transcript": path.name, "start_sha256": start, "final_sha256": final,
                        "outcome": outcome, "entries": entries, "time": _now()}) + b"\n"
     try:
         fd = os.open(anchors_path(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -241,7 +237,7 @@ def parse_entries(data: bytes) -> tuple[tuple[Entry, ...], bytes]:
                 or not isinstance(obj["prev"], str) or not _HEX64.fullmatch(obj["prev"]):
             raise TranscriptTampered(f"{where} (seq {seq}) has a malformed field: edited or "
                                      "corrupted")
-        if _canonical(obj) != line:
+        if canonical_json(obj) != line:
             raise TranscriptTampered(f"{where} (seq {seq}) is not in canonical form: edited by "
                                      "hand")
         if seq > expected:
@@ -543,7 +539,7 @@ class Transcript:
         obj = {"seq": self._seq + 1, "time": _now(), "kind": kind, "data": data,
                "prev": self._head}
         try:
-            line = _canonical(obj)
+            line = canonical_json(obj)
         except (TypeError, ValueError) as exc:
             raise TranscriptError(f"transcript entry {kind} is not JSON data: {exc}") from None
         if len(line) > MAX_TRANSCRIPT_LINE:

@@ -32,11 +32,12 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from groundfloor.canonical import canonical_chunks, is_canonical
 from groundfloor.errors import GroundFloorError
 from groundfloor.files import atomic_write, read_limited
 from groundfloor.jsonlimits import check_parse_cost
@@ -70,37 +71,6 @@ class BundleError(TransferError):
 def utc_now() -> str:
     """Current time as RFC 3339 UTC with whole seconds, e.g. 2026-01-02T03:04:05Z."""
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# The one serialisation bundles use: sorted keys, no whitespace, ASCII, no floats.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                              allow_nan=False)
-
-
-def canonical_json(obj: Any) -> bytes:
-    """The one serialisation bundles use: sorted keys, no whitespace, ASCII, no floats."""
-    return _CANONICAL.encode(obj).encode("ascii")
-
-
-def _is_canonical(data: bytes, obj: Any) -> bool:
-    """data == canonical_json(obj) (+ one newline), compared piece by piece as the encoder
-    yields them: a big bundle is not serialised whole (its chunks, text and bytes) again."""
-    pos = 0
-    for chunk in _CANONICAL.iterencode(obj):
-        piece = chunk.encode("ascii")
-        if data[pos:pos + len(piece)] != piece:
-            return False
-        pos += len(piece)
-    return data[pos:] in (b"", b"\n")
-
-
-def _canonical_chunks(obj: Any) -> Iterator[bytes]:
-    """canonical_json(obj) in pieces (the same bytes): a bundle of 10,000 repositories is
-    ~100 MB, and hashing or writing it whole held several copies at once."""
-    encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                               allow_nan=False)
-    for chunk in encoder.iterencode(obj):
-        yield chunk.encode("ascii")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -180,7 +150,7 @@ class _Bundle:
         cached = self.__dict__.get("_digest")
         if cached is None:
             h = hashlib.sha256()
-            for chunk in _canonical_chunks(self._unsealed()):
+            for chunk in canonical_chunks(self._unsealed()):
                 h.update(chunk)
             cached = h.digest()
             object.__setattr__(self, "_digest", cached)
@@ -194,7 +164,7 @@ class _Bundle:
         """The bundle as it is written and transferred (canonical JSON + newline)."""
         obj = self._unsealed()
         obj["sha256"] = self.digest_hex
-        data = b"".join([*_canonical_chunks(obj), b"\n"])
+        data = b"".join([*canonical_chunks(obj), b"\n"])
         if len(data) > MAX_BUNDLE_BYTES:
             raise BundleError(f"{self.kind} bundle would be {len(data)} bytes, larger than the "
                               f"limit of {MAX_BUNDLE_BYTES}; split it into several bundles")
@@ -616,7 +586,7 @@ def parse_bundle(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Bundle:
     claimed = _typed(obj["sha256"], str, what + ": sha256")
     if not _HEX64.fullmatch(claimed):
         raise _fail(what + ": sha256", "must be 64 lowercase hex digits")
-    if not _is_canonical(data, obj):
+    if not is_canonical(data, obj):
         raise BundleError(f"{what} is not in canonical form (reformatted or edited by hand?)")
     # The canonical form without its top-level "sha256" member (the last one: "content" sorts
     # first, and a JSON string cannot hold `,"sha256":"` unescaped) is what the digest covers:
