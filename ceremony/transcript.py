@@ -60,7 +60,7 @@ from groundfloor.errors import GroundFloorError
 from groundfloor.faults import armed, die, fault_point
 from groundfloor.files import atomic_write, fsync_dir, read_limited
 from groundfloor.jsonlimits import check_parse_cost
-from groundfloor.limits import MAX_TRANSCRIPT_BYTES, MAX_TRANSCRIPT_LINE
+from groundfloor.limits import MAX_RESPONSE_BYTES, MAX_TRANSCRIPT_BYTES, MAX_TRANSCRIPT_LINE
 from groundfloor.version import __version__
 
 GENESIS = "0" * 64
@@ -359,7 +359,8 @@ def _response_anchors(path: Path, entries: tuple[Entry, ...],
     found = []
     for file in given + [p for p in named if p not in given]:
         try:
-            bundle = parse_response(file.read_bytes())
+            bundle = parse_response(read_limited(file, MAX_RESPONSE_BYTES,
+                                                   what="response bundle"))
         except (OSError, GroundFloorError):
             if file in given:
                 raise TranscriptError(f"cannot use response {file} as an anchor: it does not "

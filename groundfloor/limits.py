@@ -27,18 +27,18 @@ MAX_QR_TRANSFER_BYTES = 16 * MiB  # no bundle larger than this is ever sent or a
 MAX_PEM_BYTES = 64 * KiB
 MAX_KEY_FILE_BYTES = MAX_PEM_BYTES
 MAX_BUNDLE_KEY_BYTES = MAX_PEM_BYTES  # a public key carried inside a bundle
-MAX_CRL_BYTES = 16 * MiB  # a CA's revocation list grows with what it revoked
 
 # Workspace and its records.
 MAX_WORKSPACE_FILE_BYTES = 16 * MiB
 MAX_TRANSCRIPT_BYTES = 64 * MiB  # verify reads the whole file
 MAX_TRANSCRIPT_LINE = 4 * MiB
-MAX_PINS_BYTES = 16 * MiB  # the pinned-roots file
 MAX_TUF_METADATA_BYTES = 100 * MiB  # one TUF metadata file
+MAX_DESCRIPTORS_BYTES = 64 * MiB  # `notation resolve`'s list of up to 100,000 artifacts
 MAX_MANIFEST_BYTES = 4 * MiB  # an OCI manifest from a registry (the distribution spec's limit)
 
 # Small operator files.
 MAX_PIN_FILE_BYTES = 1 * KiB  # a PIN and a newline; PKCS#11 tokens take at most a few hundred
+MAX_PASSPHRASE_FILE_BYTES = 4 * KiB  # a key file's passphrase and a newline
 MAX_GUNS_FROM_BYTES = 1 * MiB  # a list of repository names, one a line
 MAX_SCRIPT_BYTES = 256 * KiB  # a ceremony script
 
