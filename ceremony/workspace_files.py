@@ -26,8 +26,8 @@ import re
 import shutil
 from pathlib import Path
 
-from transfer.faults import fault_point
-from transfer.files import DIR_MODE, fsync_dir
+from groundfloor.faults import fault_point
+from groundfloor.files import DIR_MODE, fsync_dir
 
 GEN = re.compile(r"gen-([0-9]{8})")
 SNAPSHOT = re.compile(r"[0-9]{8}")

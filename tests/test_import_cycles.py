@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("ceremony", "hsm", "transfer", "softhsm")
+PACKAGES = ("groundfloor", "hsm", "transfer", "ceremony", "softhsm")
 
 
 def module_name(path: Path) -> str:

@@ -9,8 +9,8 @@ import binascii
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from groundfloor.words import digest_words
 from transfer.bundle import Bundle, RequestBundle, version_label
-from transfer.words import digest_words
 
 
 def digest_lines(bundle: Bundle) -> list[str]:

@@ -22,7 +22,7 @@ from ceremony.metadata.repository import RepositoryFiles
 from ceremony.metadata.repository_check import verify_repository
 from ceremony.metadata.serialization import read_metadata
 from ceremony.pins import root_cert_ids as parse_root_cert_ids
-from transfer.words import digest_words
+from groundfloor.words import digest_words
 
 
 def import_repository(*, request: str, gun: str, root_cert_ids: Sequence[str],

@@ -37,14 +37,14 @@ from ceremony.metadata.model import (
     Targets,
 )
 from ceremony.metadata.verify import delegation_name_problem
-from transfer.errors import TransferError
-from transfer.files import read_limited
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_PEM_BYTES
 
 YEAR = dt.timedelta(days=365)
 LIFETIMES = {ROOT: 10 * YEAR, TARGETS: 3 * YEAR, SNAPSHOT: 3 * YEAR}
 SIGNER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
 RELEASES = "targets/releases"
-MAX_PEM_BYTES = 64 * 1024
 
 
 def expiry(lifetime: dt.timedelta, now: dt.datetime | None = None) -> Instant:
@@ -142,7 +142,7 @@ def read_public_key(path: str | Path) -> Key:
     path = Path(path)
     try:
         data = read_limited(path, MAX_PEM_BYTES, what="key file")
-    except TransferError as exc:
+    except GroundFloorError as exc:
         raise CeremonyRefused(str(exc)) from None
     if len(data) > MAX_PEM_BYTES:
         raise CeremonyRefused(f"key file {path} is larger than {MAX_PEM_BYTES} bytes")

@@ -47,9 +47,9 @@ from ceremony.metadata.keys import certificate_pem
 from ceremony.metadata.model import ROOT, SNAPSHOT, TIMESTAMP
 from ceremony.metadata.serialization import read_metadata
 from ceremony.workspace import Transaction
+from groundfloor.words import digest_words
 from transfer.bundle import ResponseBundle, write_bundle
 from transfer.summary import threshold_needs
-from transfer.words import digest_words
 
 # The co-signing commands take the ceremonies' options (no request, no --partial).
 CosignOptions = Options

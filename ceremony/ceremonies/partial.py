@@ -34,6 +34,9 @@ from ceremony.metadata.keys import Key
 from ceremony.metadata.model import ROOT, Root
 from ceremony.metadata.serialization import read_metadata, signed_bytes
 from ceremony.workspace import Workspace
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import atomic_write, read_limited
+from groundfloor.limits import MAX_RESPONSE_BYTES
 from transfer.bundle import (
     PendingSignatures,
     ResponseBundle,
@@ -41,11 +44,8 @@ from transfer.bundle import (
     SignedFile,
     parse_response,
 )
-from transfer.errors import TransferError
-from transfer.files import atomic_write, read_limited
 from transfer.summary import ORIGIN_MERGE
 
-MAX_RESPONSE_BYTES = 128 * 1024 * 1024
 Describe = Callable[[str, Key], Mapping[str, Any]]
 SITE_ID = "site-id"  # in the workspace folder: which site started a partial response
 _SITE_ID = re.compile(r"[0-9a-f]{32}")
@@ -99,7 +99,7 @@ def read_response(path: str) -> tuple[ResponseBundle, bytes]:
     try:
         data = read_limited(path, MAX_RESPONSE_BYTES, what="response bundle")
         return parse_response(data), data
-    except TransferError as exc:
+    except GroundFloorError as exc:
         raise CeremonyRefused(f"{path}: {exc}") from None
 
 
@@ -489,7 +489,7 @@ def response_status(path: str, ws: Workspace | None, tokens: Sequence[str] = (),
     workspace trusts is checked against it; others are read as the response carries them
     (`verified_against_workspace: false`). `tokens`: this site's tokens, to show its own keys
     on them as its own."""
-    from transfer.words import digest_words
+    from groundfloor.words import digest_words
     bundle, _ = read_response(path)
     describe = inventory_describe(ws) if ws is not None else None
     entries = []

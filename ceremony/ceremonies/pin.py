@@ -25,7 +25,7 @@ from ceremony.metadata.repository import RepositoryFiles
 from ceremony.metadata.repository_check import verify_repository
 from ceremony.metadata.serialization import read_metadata
 from ceremony.pins import root_cert_ids
-from transfer.words import digest_words
+from groundfloor.words import digest_words
 
 
 def pin_repository(gun: str, request: str, cert_ids: Sequence[str], *,

@@ -27,8 +27,8 @@ from ceremony.errors import MetadataError
 from ceremony.metadata.certs import common_name
 from ceremony.metadata.keys import Key
 from ceremony.metadata.model import ROOT, AnySigned, Root, Targets
+from groundfloor.words import digest_words
 from transfer.escaping import shown
-from transfer.words import digest_words
 
 # (key ID, key) -> where it lives, e.g. "token 'root-a' (serial 1a2b), key 'root'"
 WhereIs = Callable[[str, Key], str]

@@ -22,14 +22,14 @@ from ceremony.metadata.certs import check_root_key, common_name
 from ceremony.metadata.keyrules import require_verifiable
 from ceremony.metadata.keys import Key, key_from_certificate
 from ceremony.metadata.model import ROOT, Instant, Root
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_PEM_BYTES
 from hsm import duration
 from hsm.keys import KeyInfo
 from hsm.token import Token
-from transfer.errors import TransferError
-from transfer.files import read_limited
 
 ROOT_ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096")
-MAX_PEM_BYTES = 64 * 1024
 CERT_MARGIN = dt.timedelta(days=1)
 MAX_LIFETIME = dt.timedelta(days=36500)  # a re-issued certificate outlives the root it serves
 
@@ -75,7 +75,7 @@ def read_root_certificate(path: str, guns: Sequence[str],
     p = Path(path)
     try:
         data = read_limited(p, MAX_PEM_BYTES, what=flag)
-    except TransferError as exc:
+    except GroundFloorError as exc:
         raise CeremonyRefused(str(exc)) from None
     if len(data) > MAX_PEM_BYTES:
         raise CeremonyRefused(f"{flag} {path}: larger than {MAX_PEM_BYTES} bytes")

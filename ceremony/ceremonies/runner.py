@@ -69,6 +69,10 @@ from ceremony.metadata.model import (
 from ceremony.pins import pin_set
 from ceremony.secrets import check_no_secret
 from ceremony.workspace import Transaction
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import atomic_write, read_limited
+from groundfloor.limits import MAX_REQUEST_BYTES
+from groundfloor.words import digest_words
 from hsm.errors import TokenNotFoundError
 from hsm.keys import KeyInfo
 from hsm.pubkey import public_key_der, public_key_pem
@@ -83,10 +87,6 @@ from transfer.bundle import (
     parse_request,
 )
 from transfer.errors import TransferError
-from transfer.files import atomic_write, read_limited
-from transfer.words import digest_words
-
-MAX_REQUEST_BYTES = 128 * 1024 * 1024
 
 
 @dataclass
@@ -361,7 +361,7 @@ def confirm_shortening(run: Run, shortened: list[str]) -> None:
 
 def perform(ceremony: Ceremony, options: Options, console: Console) -> dict[str, Any]:
     """Run `ceremony` end to end inside the session frame; returns the JSON summary. Raises
-    CeremonyError (and HSMError, TransferError) with one-line messages; the transcript records
+    CeremonyError (and HSMError, GroundFloorError) with one-line messages; the transcript records
     every refusal and error."""
     data = {"request": str(options.request), "out": str(options.out),
             "partial_allowed": options.partial, **ceremony.options_record()}
@@ -398,7 +398,7 @@ def read_request(s: Session) -> RequestBundle:
     path, t = s.options.request, s.transcript
     try:
         data = read_limited(path, MAX_REQUEST_BYTES, what="request bundle")
-    except TransferError as exc:
+    except GroundFloorError as exc:
         raise CeremonyRefused(str(exc)) from None
     try:
         request = parse_request(data)

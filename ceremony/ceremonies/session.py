@@ -28,8 +28,8 @@ from ceremony.ceremonies.tokens import CeremonyTokens
 from ceremony.transcript import Transcript
 from ceremony.workspace import ENV as WORKSPACE_ENV
 from ceremony.workspace import Transaction, Workspace
-from transfer.files import check_output
-from transfer.words import digest_words
+from groundfloor.files import check_output
+from groundfloor.words import digest_words
 
 
 @dataclass(kw_only=True)

@@ -11,9 +11,10 @@ from typing import Any
 
 import click
 
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_GUNS_FROM_BYTES
 from transfer.bundle import BundleError, describe, read_bundle, write_bundle
 from transfer.escaping import shown_lines
-from transfer.files import read_limited
 from transfer.online import (
     DEFAULT_JOBS,
     MAX_JOBS,
@@ -27,7 +28,6 @@ from transfer.progress import ProgressBar
 
 OPERATION_LIST = ", ".join(OPERATIONS)
 
-MAX_GUNS_FROM_BYTES = 1024 * 1024  # a list of repository names, one a line
 
 server_option = click.option("--server", required=True, metavar="URL",
                              help="Notary server, e.g. https://notary.example.com")

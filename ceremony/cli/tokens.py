@@ -24,10 +24,10 @@ from ceremony.cli.common import warn as _warn
 from ceremony.errors import KeyFormatError
 from ceremony.metadata.encoding import canonical_json
 from ceremony.metadata.keys import Key, key_from_certificate, key_from_public_key
+from groundfloor.files import atomic_write, check_output
+from groundfloor.names import InvalidName, validate_gun
 from hsm.errors import HSMError
 from hsm.keys import DEFAULT_ALGORITHM
-from transfer.files import atomic_write, check_output
-from transfer.names import InvalidName, validate_gun
 
 module_option = click.option("--module", "module", metavar="PATH",
                              help="PKCS#11 module (.so); default: $CEREMONY_PKCS11_MODULE, the "
@@ -62,7 +62,7 @@ def _custody_transcript(name: str, workspace: str | None, folder: str | None,
         yield None  # _close_transcript warns, once the command succeeded
         return
     if folder is not None:
-        from transfer.files import make_dirs
+        from groundfloor.files import make_dirs
         make_dirs(folder)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         path = Path(folder) / f"{stamp}-{re.sub(r'[^a-z0-9]+', '-', name)}.jsonl"
@@ -84,7 +84,7 @@ def _close_transcript(transcript: Any, data: dict[str, Any]) -> None:
     if transcript is None:
         data.update({"transcript": None, "transcript_sha256": None, "transcript_words": None})
         return
-    from transfer.words import digest_words
+    from groundfloor.words import digest_words
     digest = transcript.close("completed")
     data.update({"transcript": str(transcript.path), "transcript_sha256": digest,
                  "transcript_words": digest_words(bytes.fromhex(digest))})

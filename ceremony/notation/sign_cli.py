@@ -28,15 +28,19 @@ from ceremony.notation import certs, cose, jws
 from ceremony.notation.errors import NotationError
 from ceremony.notation.files import refuse_existing, write_atomic
 from ceremony.notation.payload import COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, Descriptor, strict_json
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_DESCRIPTORS_BYTES
 
 MAX_DESCRIPTORS = 100_000
 
 
 def read_descriptors(path: Path) -> list[tuple[str, Descriptor]]:
     try:
-        data = strict_json(path.read_bytes(), str(path))
-    except OSError as exc:
-        raise NotationError(f"cannot read {path}: {exc.strerror}") from None
+        data = strict_json(read_limited(path, MAX_DESCRIPTORS_BYTES, what="descriptors file"),
+                           str(path))
+    except GroundFloorError as exc:
+        raise NotationError(str(exc)) from None
     items = data.get("artifacts") if isinstance(data, dict) else None
     if data.get("version") != 1 or not isinstance(items, list) or not items:
         raise NotationError(f"{path} is not a descriptors file from `ceremony notation "
@@ -54,9 +58,10 @@ def read_descriptors(path: Path) -> list[tuple[str, Descriptor]]:
 def read_signatures(folder: Path) -> list[tuple[dict[str, Any], bytes]]:
     path = folder / "signatures.json"
     try:
-        index = strict_json(path.read_bytes(), str(path))
-    except OSError as exc:
-        raise NotationError(f"cannot read {path}: {exc.strerror}") from None
+        index = strict_json(read_limited(path, MAX_DESCRIPTORS_BYTES, what="signatures index"),
+                            str(path))
+    except GroundFloorError as exc:
+        raise NotationError(str(exc)) from None
     entries = index.get("signatures") if isinstance(index, dict) else None
     if index.get("version") != 1 or not isinstance(entries, list):
         raise NotationError(f"{path} is not from `ceremony notation sign-descriptors`")

@@ -17,9 +17,9 @@ from typing import Any
 from ceremony.scripts.context import Context, Produced, StepFailed
 from ceremony.scripts.record import path_sha256, step_transcript_factory
 from ceremony.scripts.schema import Step
+from groundfloor.files import DIR_MODE, atomic_write
+from groundfloor.words import digest_words
 from hsm.keys import DEFAULT_ALGORITHM
-from transfer.files import DIR_MODE, atomic_write
-from transfer.words import digest_words
 
 
 def words(hex_digest: str) -> str:
@@ -310,7 +310,7 @@ def export_pins_step(ctx: Context, step: Step) -> Produced:
     from ceremony.metadata.model import Root
     from ceremony.metadata.serialization import read_metadata
     from ceremony.workspace import Workspace
-    from transfer.names import gun_dirname
+    from groundfloor.names import gun_dirname
     ws = Workspace.open(ctx.workspace)
     folder = ctx.out_path(step, step.params["out"])
     folder.mkdir(mode=DIR_MODE, exist_ok=True)

@@ -19,6 +19,9 @@ import click
 
 from ceremony.airgap import allow_network_option
 from ceremony.tuf.errors import TufError
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_TUF_METADATA_BYTES
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Machine-readable output (documented in docs/tuf.md).")
@@ -53,9 +56,9 @@ def tuf() -> None:
 
 def _read_file(path: str) -> bytes:
     try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+        return read_limited(path, MAX_TUF_METADATA_BYTES, what="metadata file")
+    except GroundFloorError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @tuf.command()

@@ -54,8 +54,8 @@ def run_sign(req: SignRequest, *, show: Callable[[list[str]], None],
     from datetime import UTC, datetime
 
     from ceremony.ceremonies.tokens import CeremonyTokens
-    from transfer.files import atomic_write
-    from transfer.words import digest_words
+    from groundfloor.files import atomic_write
+    from groundfloor.words import digest_words
 
     proposed, trusted, previous = _load(req)
     if proposed.signed.expires_at <= datetime.now(UTC):

@@ -39,6 +39,9 @@ from ceremony.tuf.errors import (
 from ceremony.tuf.keys import Key
 from ceremony.tuf.model import Metadata, MetaFile, Role, Snapshot, Timestamp
 from ceremony.tuf.targets import DelegatedRole, SuccinctRoles, TargetFile, Targets
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_TUF_METADATA_BYTES
 
 _HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 
@@ -143,9 +146,9 @@ def _versioned(folder: Path, role: str, version: int) -> str | None:
 
 def _read(path: Path, expected: str) -> Metadata:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise TufFormatError(f"cannot read ({exc.strerror})", file=str(path)) from None
+        data = read_limited(path, MAX_TUF_METADATA_BYTES, what="metadata file")
+    except GroundFloorError as exc:
+        raise TufFormatError(str(exc), file=str(path)) from None
     return Metadata.from_bytes(data, str(path), expected)
 
 
@@ -167,7 +170,10 @@ class RepositoryVerifier:
         if not path.is_file():
             raise ConsistencyError(f"is missing (needed as the '{expected}' role)",
                                    file=str(path))
-        data = path.read_bytes()
+        try:
+            data = read_limited(path, MAX_TUF_METADATA_BYTES, what="metadata file")
+        except GroundFloorError as exc:
+            raise TufFormatError(str(exc), file=str(path)) from None
         return Metadata.from_bytes(data, str(path), expected), data
 
     def run(self) -> Report:
