@@ -13,7 +13,7 @@ import click
 
 from groundfloor.files import read_limited
 from groundfloor.limits import MAX_GUNS_FROM_BYTES
-from transfer.bundle import BundleError, describe, read_bundle, write_bundle
+from transfer.bundle import BundleError, read_bundle, write_bundle
 from transfer.escaping import shown_lines
 from transfer.online import (
     DEFAULT_JOBS,
@@ -25,6 +25,7 @@ from transfer.online import (
 )
 from transfer.operations import OPERATIONS
 from transfer.progress import ProgressBar
+from transfer.summary import describe
 
 OPERATION_LIST = ", ".join(OPERATIONS)
 

@@ -18,13 +18,13 @@ from transfer.bundle import (
     RequestBundle,
     RequestEntry,
     ResponseBundle,
-    describe,
     parse_bundle,
     parse_request,
     parse_response,
     read_bundle,
     write_bundle,
 )
+from transfer.summary import describe
 
 
 def test_request_round_trips_exact_bytes(tmp_path):
