@@ -51,7 +51,7 @@ def threshold_needs(missing: Sequence[Mapping[str, Any]]) -> list[str]:
         n = g["more"]
         anyof = "" if len(g["keys"]) == n else "any of: "
         lines.append(f"{g['name']}: {n} more signature{'' if n == 1 else 's'} from "
-                     f"{anyof}{', '.join(g['keys'])}")
+                     f"{anyof}{', '.join(sorted(g['keys']))}")
     return lines
 
 

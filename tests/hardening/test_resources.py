@@ -58,7 +58,8 @@ KINDS: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
 
 def allow_refusal_record(ws: Path) -> Callable[[list[str]], list[str]]:
     """Drop from the differences ONE new transcript in the workspace (and that folder's
-    mtime) if it verifies and ends `refused`; anything else stays a difference."""
+    mtime, and the ANCHORS line that records its final digest) if it verifies and ends
+    `refused`; anything else stays a difference."""
     def allow(changed: list[str]) -> list[str]:
         from ceremony.transcript import verify_transcript
         rel = ws.name + "/transcripts"
@@ -69,7 +70,8 @@ def allow_refusal_record(ws: Path) -> Callable[[list[str]], list[str]]:
         result = verify_transcript(path)
         if result.outcome != "refused":
             return changed
-        return [d for d in changed if d not in made and not d.startswith(f"changed {rel}:")]
+        return [d for d in changed if d not in made and not d.startswith(f"changed {rel}:")
+                and not d.startswith((f"created {rel}/ANCHORS", f"changed {rel}/ANCHORS"))]
     return allow
 
 
