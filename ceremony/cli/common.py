@@ -13,7 +13,6 @@ from typing import Any
 import click
 
 from ceremony.airgap import allow_network_option
-from ceremony.ceremonies.errors import CeremonyRefused
 from transfer.escaping import shown_data
 
 F = Callable[..., Any]
@@ -144,6 +143,7 @@ def console(as_json: bool) -> Any:
 
 def run_ceremony(ceremony: Any, common: dict[str, Any]) -> None:
     """Perform `ceremony` with the common options and print its result."""
+    from ceremony.ceremonies.errors import CeremonyRefused
     from ceremony.ceremonies.runner import perform
     from ceremony.ceremonies.session import Options
     as_json = common.pop("as_json")

@@ -96,7 +96,11 @@ def sign_descriptors(descriptors: str, token: str, label: str, chain_path: str,
                      pin_source: str | None, module: str | None, allow_network: bool,
                      force: bool, as_json: bool) -> None:
     """Sign OCI descriptors with a key on a token: Notary Project JWS or COSE envelopes."""
-    from ceremony.notation.cli import _load_certs, _offline, _pool, _token_key, _validity
+    from ceremony.notation.cli_common import load_certs as _load_certs
+    from ceremony.notation.cli_common import offline as _offline
+    from ceremony.notation.cli_common import pool as _pool
+    from ceremony.notation.cli_common import token_key as _token_key
+    from ceremony.notation.cli_common import validity as _validity
     from ceremony.notation.rules import check_signing_certificate
     artifacts = read_descriptors(Path(descriptors))
     chain = _load_certs(chain_path)
@@ -148,7 +152,8 @@ def sign_descriptors(descriptors: str, token: str, label: str, chain_path: str,
 def verify_command(envelope_path: str, roots: tuple[str, ...], descriptor_path: str | None,
                    crl_paths: tuple[str, ...], as_json: bool) -> None:
     """Verify a Notary Project signature envelope offline."""
-    from ceremony.notation.cli import _load_certs, _read
+    from ceremony.notation.cli_common import load_certs as _load_certs
+    from ceremony.notation.cli_common import read as _read
     from ceremony.notation.verify import verify
     pinned = [_load_certs(r)[-1] for r in roots]
     expected = None
