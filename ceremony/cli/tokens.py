@@ -18,7 +18,7 @@ from typing import Any
 import click
 from cryptography.hazmat.primitives import hashes
 
-from ceremony.airgap import allow_network_option, check_offline
+from ceremony.airgap import allow_network_option, network_warning, require_offline
 from ceremony.cli.common import emit, json_option
 from ceremony.cli.common import warn as _warn
 from ceremony.errors import KeyFormatError
@@ -119,10 +119,15 @@ def _check_out(out: str | None, force: bool) -> None:
         check_output(out, force=force)
 
 
-def _offline(allow_network: bool) -> list[str]:
-    # Private keys are used: refuse on a machine with a network up, unless allowed.
-    findings = check_offline(allow_network, _warn)
-    return findings
+def _airgap(t: Any, allow_network: bool) -> None:
+    """Private keys are used: refuse on a machine with a network up, unless allowed; recorded
+    (when there is a transcript) before the one warning, as in every ceremony's frame."""
+    findings = require_offline(allow_network)
+    if t is not None:
+        t.append("airgap", {"findings": findings, "allow_network": allow_network,
+                            "offline": not findings})
+    if findings:
+        _warn(network_warning(findings))
 
 
 def _key_id_arg(value: str | None) -> bytes | None:
@@ -286,10 +291,7 @@ def key_generate(token_uri: str | None, label: str | None, algorithm: str, key_i
     with _custody_transcript("key-generate", workspace, transcript_dir,
                              {"token": token_uri, "label": label, "algorithm": algorithm,
                               "allow_network": allow_network}) as t:
-        findings = _offline(allow_network)
-        if t is not None:
-            t.append("airgap", {"findings": findings, "allow_network": allow_network,
-                                "offline": not findings})
+        _airgap(t, allow_network)
         with _pool(module, pin_source) as pool:
             tok = pool.open(token_uri)
             if t is not None:
@@ -426,10 +428,7 @@ def _issue_cert(t: Any, token_uri: str | None, label: str | None, gun: str | Non
                 validity: Any, out: str | None, force: bool, store_on_token: bool,
                 pin_source: str | None, module: str | None,
                 allow_network: bool) -> dict[str, Any]:
-    findings = _offline(allow_network)
-    if t is not None:
-        t.append("airgap", {"findings": findings, "allow_network": allow_network,
-                            "offline": not findings})
+    _airgap(t, allow_network)
     with _pool(module, pin_source) as pool:
         tok = pool.open(token_uri)
         if t is not None:

@@ -111,3 +111,14 @@ def test_allow_network_warns_in_pin_and_import(command, tmp_path):
     airgap = [json.loads(line) for line in path.read_text().splitlines()
               if json.loads(line)["kind"] == "airgap"]
     assert airgap and airgap[0]["data"]["allow_network"] is True
+
+
+def test_key_command_refused_on_a_network_is_recorded_refused(tmp_path):
+    """The key commands' custody transcripts end as the frame's do: a refusal is "refused"
+    (it used to be recorded as a failure), the air gap recorded when it is allowed."""
+    ws = tmp_path / "ws"
+    args = ("key", "generate", "--token", "root-a", "--label", "root", "--workspace", str(ws))
+    r = run_cli(*args, wrapper=ROUTED)
+    assert r.returncode == 1 and "not air-gapped" in r.stderr, r.output
+    [path] = transcripts(ws)
+    assert verify_transcript(path).outcome == "refused"
