@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from ceremony.tuf import fields as f
 from ceremony.tuf.errors import TufError, TufFormatError
 from ceremony.tuf.keys import Key
-from ceremony.tuf.model import TOP_LEVEL_ROLES, Role, Signed, read_keys
+from ceremony.tuf.signed import TOP_LEVEL_ROLES, Role, Signed, read_keys
 
 
 @dataclass
