@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from pathlib import Path
 
 from cryptography import x509
 
@@ -22,9 +21,7 @@ from ceremony.metadata.certs import check_root_key, common_name
 from ceremony.metadata.keyrules import require_verifiable
 from ceremony.metadata.keys import Key, key_from_certificate
 from ceremony.metadata.model import ROOT, Instant, Root
-from groundfloor.errors import GroundFloorError
-from groundfloor.files import read_limited
-from groundfloor.limits import MAX_PEM_BYTES
+from ceremony.publicpem import read_public_pem
 from hsm import duration
 from hsm.keys import KeyInfo
 from hsm.token import Token
@@ -72,15 +69,7 @@ def read_root_certificate(path: str, guns: Sequence[str],
 
     It must follow Notary's root certificate rules for one of `guns` (CN = GUN, non-CA leaf,
     ECDSA or RSA key, valid now, no SHA-1, RSA >= 2048) and carry no private key."""
-    p = Path(path)
-    try:
-        data = read_limited(p, MAX_PEM_BYTES, what=flag)
-    except GroundFloorError as exc:
-        raise CeremonyRefused(str(exc)) from None
-    if len(data) > MAX_PEM_BYTES:
-        raise CeremonyRefused(f"{flag} {path}: larger than {MAX_PEM_BYTES} bytes")
-    if b"PRIVATE KEY" in data:
-        raise CeremonyRefused(f"{flag} {path} holds a PRIVATE key; give the certificate only")
+    data = read_public_pem(path, flag, wanted="the certificate", error=CeremonyRefused)
     try:
         certs = x509.load_pem_x509_certificates(data)
         require_verifiable(certs[0].public_key())

@@ -26,9 +26,7 @@ from ceremony.notation import certs
 from ceremony.notation.castate import CAState
 from ceremony.notation.errors import NotationError
 from ceremony.notation.files import refuse_existing, write_atomic
-from groundfloor.errors import GroundFloorError
-from groundfloor.files import read_limited
-from groundfloor.limits import MAX_PEM_BYTES
+from ceremony.publicpem import read_public_pem
 
 pin_source_option = click.option("--pin-source", "pin_source", metavar="SOURCE",
                                  help="Where the user PIN comes from: prompt (default), "
@@ -68,10 +66,8 @@ def _validity(text: str) -> dt.timedelta:
 
 
 def _read(path: str, what: str) -> bytes:
-    try:
-        return read_limited(path, MAX_PEM_BYTES, what=what)
-    except GroundFloorError as exc:
-        raise NotationError(str(exc)) from None
+    return read_public_pem(path, what, wanted=f"the {what.removesuffix(' file')}",
+                           error=NotationError)
 
 
 def _load_certs(path: str) -> list[x509.Certificate]:
