@@ -18,7 +18,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.signing import identity
 from ceremony.errors import MetadataError
 from ceremony.metadata.keyrules import require_verifiable
 from ceremony.metadata.keys import Key, key_from_certificate, key_from_public_key
@@ -164,7 +163,7 @@ def read_public_key(path: str | Path) -> Key:
 
 def _distinct(keys: Mapping[str, Key], keyids: Sequence[str]) -> int:
     """How many distinct public keys the key IDs name (a key under two IDs counts once)."""
-    return len({identity(keys[kid]) or kid.encode() for kid in keyids})
+    return len({keys[kid].identity or kid.encode() for kid in keyids})
 
 
 def _prune_keys(delegations: Delegations) -> list[str]:

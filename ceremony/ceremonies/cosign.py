@@ -37,7 +37,6 @@ from ceremony.ceremonies.review import review_files
 from ceremony.ceremonies.runner import Ceremony, Console, Options, Run, confirm, show_review
 from ceremony.ceremonies.signing import (
     FileToSign,
-    identity,
     merge_files,
     missing_signatures,
     previous_files_of,
@@ -358,7 +357,7 @@ def _key_records(run: Run, gun: str, f: FileToSign) -> list[KeyRecord]:
     out = []
     for t in f.thresholds:
         for key in t.keys.values():
-            ident = identity(key)
+            ident = key.identity
             if run.signers.find(key) is None or ident is None:
                 continue
             for token in run.tokens.tokens():

@@ -45,7 +45,7 @@ from ceremony.ceremonies.rootkeys import (
     root_cert_problem,
 )
 from ceremony.ceremonies.runner import Ceremony, Plan, Run, SnapshotPlan
-from ceremony.ceremonies.signing import FileToSign, identity, thresholds_for
+from ceremony.ceremonies.signing import FileToSign, thresholds_for
 from ceremony.metadata.keys import Key, certificate_pem, key_from_certificate, key_from_public_key
 from ceremony.metadata.model import ROOT, SNAPSHOT, TARGETS, TIMESTAMP
 from hsm.keys import KeyInfo, get_algorithm
@@ -171,14 +171,14 @@ class InitCeremony(Ceremony):
         local = {public_key_der(info.public_key): (token, info)  # type: ignore[arg-type]
                  for token, info, _ in roots}
         for path, _gun, key in given:
-            if identity(key) not in local:
+            if key.identity not in local:
                 raise CeremonyRefused(
                     f"--root-cert {path} is not the certificate of the root key on any "
                     f"--root-token ({', '.join(t.label for t in self._root_tokens)}); a "
                     "root key held at another site goes in with --remote-root-cert FILE")
         for path, _gun, key in remote:
-            if identity(key) in local:
-                token, _ = local[identity(key)]  # type: ignore[index]
+            if key.identity in local:
+                token, _ = local[key.identity]  # type: ignore[index]
                 raise CeremonyRefused(f"--remote-root-cert {path} holds the key on token "
                                       f"'{token.label}' given here: use --root-cert for it")
             refuse_other_role(run, key, ROOT, f"the key of --remote-root-cert {path}")
@@ -216,7 +216,7 @@ class InitCeremony(Ceremony):
         for token, info, _ in self._root:
             assert info.public_key is not None
             ident = public_key_der(info.public_key)
-            mine = [(path, key) for path, g, key in given if g == gun and identity(key) == ident]
+            mine = [(path, key) for path, g, key in given if g == gun and key.identity == ident]
             if len(mine) > 1:
                 raise CeremonyRefused(f"{gun}: two --root-cert files for the key on token "
                                       f"'{token.label}' ({mine[0][0]}, {mine[1][0]})")

@@ -15,7 +15,6 @@ from cryptography import x509
 
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.runner import Run
-from ceremony.ceremonies.signing import identity
 from ceremony.errors import MetadataError
 from ceremony.metadata.certs import check_root_key, common_name
 from ceremony.metadata.keyrules import require_verifiable
@@ -97,7 +96,7 @@ def root_cert_problem(key: Key, gun: str, at: dt.datetime | None = None) -> str 
 
 def token_key(run: Run, key: Key) -> tuple[Token, KeyInfo] | None:
     """The token (among those opened) and the key on it behind `key` (plain or certificate)."""
-    ident = identity(key)
+    ident = key.identity
     if ident is None:
         return None
     from hsm.pubkey import public_key_der
@@ -110,9 +109,9 @@ def token_key(run: Run, key: Key) -> tuple[Token, KeyInfo] | None:
 
 def same_key_in(root: Root, key: Key) -> str | None:
     """The key ID under which `root` already lists the public key of `key`, if any."""
-    ident = identity(key)
+    ident = key.identity
     for kid, listed in root.keys.items():
-        if ident is not None and identity(listed) == ident:
+        if ident is not None and listed.identity == ident:
             return kid
     return None
 

@@ -47,7 +47,7 @@ from ceremony.ceremonies.rootkeys import (
     token_key,
 )
 from ceremony.ceremonies.runner import Ceremony, Plan, Run
-from ceremony.ceremonies.signing import FileToSign, Threshold, identity, thresholds_for
+from ceremony.ceremonies.signing import FileToSign, Threshold, thresholds_for
 from ceremony.metadata.keys import Key, certificate_pem, key_from_certificate, key_from_public_key
 from ceremony.metadata.model import ROOT, Root
 from hsm.keys import KeyInfo, get_algorithm
@@ -252,7 +252,7 @@ class RotateRoot(Ceremony):
                         f"{s.gun}: the key '{info.label}' on token '{token.label}' is already "
                         f"listed in root v{s.root.version} as {listed}; a key is listed once "
                         "(give another --root-label for a new key)")
-            if any(identity(plain) == identity(key_from_public_key(i.public_key))
+            if any(plain.identity == key_from_public_key(i.public_key).identity
                    for _, i, _ in self._new if i.public_key is not None):
                 raise CeremonyRefused(f"token '{token.label}' holds the same key as another "
                                       "--add-token")

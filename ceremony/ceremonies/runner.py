@@ -49,7 +49,6 @@ from ceremony.ceremonies.signing import (
     FileToSign,
     SignerSet,
     Threshold,
-    identity,
     missing_signatures,
     pending_state,
     plan_missing,
@@ -261,7 +260,7 @@ class Run:
     def where(self, key_id: str, key: Key) -> str:
         """Where a key lives, for the review: exactly what is true, once."""
         entry = self.signers.find(key)
-        ident = identity(key)
+        ident = key.identity
         fresh = self.new_keys.get(ident.hex()) if ident is not None else None
         leaves = f"; LEAVES: {self.leaving[key_id]}" if key_id in self.leaving else ""
         if entry is not None:
@@ -334,7 +333,7 @@ def _preflight_missing(run: Run, items: list[tuple[str, Threshold]],
                        signers: SignerSet) -> list[dict[str, Any]]:
     out = []
     for gun, t in items:
-        have = {identity(k) for k in t.keys.values() if signers.find(k) is not None}
+        have = {k.identity for k in t.keys.values() if signers.find(k) is not None}
         if len(have) >= t.threshold:
             continue
         for kid, key in sorted(t.keys.items()):
