@@ -40,6 +40,7 @@ from ceremony.ceremonies.rootkeys import (
     cert_expiry,
     cert_validity,
     instant,
+    issue_root_certificate,
     read_root_certificate,
     refuse_other_role,
     root_cert_problem,
@@ -242,16 +243,14 @@ class InitCeremony(Ceremony):
         self._expires[gun] = (expires, note)
         valid_for = cert_validity(expires)
         for token, info in todo:
-            result = token.certificate(info.label, gun, valid_for=valid_for,
-                                       key_id=info.id or None)
+            certificate, key = issue_root_certificate(token, info, gun, valid_for)
             # Stored on the token once confirmed, unless it already holds a certificate for
             # this key (for another GUN: never replaced behind anyone's back); a token keeps
             # one certificate per key, so in a bulk init only the first GUN's is stored.
             slot = (token.info.serial, info.id)
             store = info.certificate is None and slot not in self._stored
             self._stored.add(slot)
-            chosen.append(RootCert(key_from_certificate(result.certificate), "issued", "",
-                                   token, info, result.certificate, store=store))
+            chosen.append(RootCert(key, "issued", "", token, info, certificate, store=store))
         order = {id(t): n for n, (t, _, _) in enumerate(self._root)}
         chosen.sort(key=lambda c: order.get(id(c.token), len(order)))
         return chosen

@@ -94,6 +94,14 @@ def root_cert_problem(key: Key, gun: str, at: dt.datetime | None = None) -> str 
     return problems[0] if problems else None
 
 
+def issue_root_certificate(token: Token, info: KeyInfo, gun: str,
+                           valid_for: dt.timedelta) -> tuple[x509.Certificate, Key]:
+    """The root certificate CN=`gun` for the token key `info`, issued by the token itself
+    (Notary's root certificate rules: see hsm.x509), and its key object."""
+    result = token.certificate(info.label, gun, valid_for=valid_for, key_id=info.id or None)
+    return result.certificate, key_from_certificate(result.certificate)
+
+
 def token_key(run: Run, key: Key) -> tuple[Token, KeyInfo] | None:
     """The token (among those opened) and the key on it behind `key` (plain or certificate)."""
     ident = key.identity

@@ -39,6 +39,7 @@ from ceremony.ceremonies.rootkeys import (
     cert_validity,
     describe_owner,
     instant,
+    issue_root_certificate,
     read_root_certificate,
     refuse_other_role,
     root_key_line,
@@ -48,7 +49,7 @@ from ceremony.ceremonies.rootkeys import (
 )
 from ceremony.ceremonies.runner import Ceremony, Plan, Run
 from ceremony.ceremonies.signing import FileToSign, Threshold, thresholds_for
-from ceremony.metadata.keys import Key, certificate_pem, key_from_certificate, key_from_public_key
+from ceremony.metadata.keys import Key, certificate_pem, key_from_public_key
 from ceremony.metadata.model import ROOT, Root
 from hsm.keys import KeyInfo, get_algorithm
 from hsm.token import Token
@@ -262,9 +263,8 @@ class RotateRoot(Ceremony):
         for s in states:  # a certificate per GUN and new key, made by the token
             issued = []
             for token, info, _ in self._new:
-                result = token.certificate(info.label, s.gun, valid_for=valid_for,
-                                           key_id=info.id or None)
-                issued.append((token, info, key_from_certificate(result.certificate)))
+                _, key = issue_root_certificate(token, info, s.gun, valid_for)
+                issued.append((token, info, key))
             self._issued[s.gun] = issued
         if self._issued:
             run.transcript.append("certificates", {"certificates": [
