@@ -35,7 +35,6 @@ from ceremony.ceremonies.runner import Ceremony, Run, confirm, show_review
 from ceremony.ceremonies.session import Console, Options, session
 from ceremony.ceremonies.signing import (
     FileToSign,
-    identity,
     merge_files,
     missing_signatures,
     previous_files_of,
@@ -303,7 +302,7 @@ def _key_records(run: Run, gun: str, f: FileToSign) -> list[KeyRecord]:
     out = []
     for t in f.thresholds:
         for key in t.keys.values():
-            ident = identity(key)
+            ident = key.identity
             if run.signers.find(key) is None or ident is None:
                 continue
             for token in run.tokens.tokens():

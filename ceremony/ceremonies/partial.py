@@ -23,7 +23,6 @@ from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.signing import (
     FileToSign,
     SignerSet,
-    identity,
     missing_signatures,
     pending_state,
     restore_files,
@@ -359,7 +358,7 @@ def signable(entries: list[Entry], signers: SignerSet) -> list[tuple[FileToSign,
                 entry = signers.find(key)
                 if entry is None:
                     continue
-                if identity(key) not in done:
+                if key.identity not in done:
                     out.append((f, kid))
     return out
 
@@ -471,14 +470,14 @@ def _with_tokens(describe: Describe | None, entries: list[Entry], tokens: Sequen
         keys = [k for e in entries for f in e.files for k in f.keys.values()]
         signers = pool.locate(keys, opened)
         for key in keys:
-            entry, ident = signers.find(key), identity(key)
+            entry, ident = signers.find(key), key.identity
             if entry is not None and ident is not None:
                 present[ident] = {"token_label": entry.token_label,
                                   "token_serial": entry.token_serial,
                                   "key_label": entry.key_label, "token_given": True}
 
     def both(key_id: str, key: Key) -> Mapping[str, Any]:
-        found = present.get(identity(key) or b"")
+        found = present.get(key.identity or b"")
         return found if found is not None else (describe(key_id, key) if describe else {})
     return both
 

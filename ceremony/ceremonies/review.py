@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ceremony.ceremonies.signing import FileToSign, SignerSet, identity
+from ceremony.ceremonies.signing import FileToSign, SignerSet
 from ceremony.errors import MetadataError
 from ceremony.metadata.certs import common_name
 from ceremony.metadata.keys import Key
@@ -301,7 +301,7 @@ def review_files(title: str, files: Sequence[FileToSign],
                 for kid, key in sorted(t.keys.items()):
                     entry = signers.find(key)
                     state = ("SIGNED already (a valid signature is in the file)"
-                             if identity(key) in done else
+                             if key.identity in done else
                              f"WILL SIGN: token '{entry.token_label}' (serial "
                              f"{entry.token_serial}), key '{entry.key_label}'"
                              if entry is not None else "no token given to this command holds it")

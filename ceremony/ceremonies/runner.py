@@ -47,7 +47,6 @@ from ceremony.ceremonies.signing import (
     FileToSign,
     SignerSet,
     Threshold,
-    identity,
     missing_signatures,
     pending_state,
     plan_missing,
@@ -233,7 +232,7 @@ class Run:
     def where(self, key_id: str, key: Key) -> str:
         """Where a key lives, for the review: exactly what is true, once."""
         entry = self.signers.find(key)
-        ident = identity(key)
+        ident = key.identity
         fresh = self.new_keys.get(ident.hex()) if ident is not None else None
         leaves = f"; LEAVES: {self.leaving[key_id]}" if key_id in self.leaving else ""
         if entry is not None:
@@ -306,7 +305,7 @@ def _preflight_missing(run: Run, items: list[tuple[str, Threshold]],
                        signers: SignerSet) -> list[dict[str, Any]]:
     out = []
     for gun, t in items:
-        have = {identity(k) for k in t.keys.values() if signers.find(k) is not None}
+        have = {k.identity for k in t.keys.values() if signers.find(k) is not None}
         if len(have) >= t.threshold:
             continue
         for kid, key in sorted(t.keys.items()):

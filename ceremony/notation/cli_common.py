@@ -13,9 +13,7 @@ from cryptography import x509
 from ceremony.airgap import check_offline
 from ceremony.cli.common import warn
 from ceremony.notation.errors import NotationError
-from groundfloor.errors import GroundFloorError
-from groundfloor.files import read_limited
-from groundfloor.limits import MAX_PEM_BYTES
+from ceremony.publicpem import read_public_pem
 
 
 def offline(allow_network: bool) -> None:
@@ -40,10 +38,8 @@ def validity(text: str) -> dt.timedelta:
 
 
 def read(path: str, what: str) -> bytes:
-    try:
-        return read_limited(path, MAX_PEM_BYTES, what=what)
-    except GroundFloorError as exc:
-        raise NotationError(str(exc)) from None
+    return read_public_pem(path, what, wanted=f"the {what.removesuffix(' file')}",
+                           error=NotationError)
 
 
 def load_certs(path: str) -> list[x509.Certificate]:

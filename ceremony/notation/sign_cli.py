@@ -35,12 +35,15 @@ from groundfloor.limits import MAX_DESCRIPTORS_BYTES
 MAX_DESCRIPTORS = 100_000
 
 
-def read_descriptors(path: Path) -> list[tuple[str, Descriptor]]:
+def _read_json(path: Path, what: str) -> Any:
     try:
-        data = strict_json(read_limited(path, MAX_DESCRIPTORS_BYTES, what="descriptors file"),
-                           str(path))
+        return strict_json(read_limited(path, MAX_DESCRIPTORS_BYTES, what=what), str(path))
     except GroundFloorError as exc:
         raise NotationError(str(exc)) from None
+
+
+def read_descriptors(path: Path) -> list[tuple[str, Descriptor]]:
+    data = _read_json(path, "descriptors file")
     items = data.get("artifacts") if isinstance(data, dict) else None
     if data.get("version") != 1 or not isinstance(items, list) or not items:
         raise NotationError(f"{path} is not a descriptors file from `ceremony notation "
@@ -57,11 +60,7 @@ def read_descriptors(path: Path) -> list[tuple[str, Descriptor]]:
 
 def read_signatures(folder: Path) -> list[tuple[dict[str, Any], bytes]]:
     path = folder / "signatures.json"
-    try:
-        index = strict_json(read_limited(path, MAX_DESCRIPTORS_BYTES, what="signatures index"),
-                            str(path))
-    except GroundFloorError as exc:
-        raise NotationError(str(exc)) from None
+    index = _read_json(path, "signatures index")
     entries = index.get("signatures") if isinstance(index, dict) else None
     if index.get("version") != 1 or not isinstance(entries, list):
         raise NotationError(f"{path} is not from `ceremony notation sign-descriptors`")
