@@ -161,12 +161,8 @@ class TokenKey:
         return self._signer.public_key
 
     def sign_envelope(self, message: bytes) -> bytes:
-        sig = self._signer.sign_digest(self.spec.digest(message), self.spec.hash_name)
-        if not verify_envelope_signature(self.public_key, self.spec, message, sig):
-            from hsm.errors import TokenOperationError
-            raise TokenOperationError(f"token '{self.token_label}' returned a signature that "
-                                      "does not verify; nothing was written")
-        return sig
+        # sign_digest has checked the signature's width and verified it over this digest
+        return self._signer.sign_digest(self.spec.digest(message), self.spec.hash_name)
 
     def sign_x509(self, tbs: bytes) -> bytes:
         digest = self.spec.digest(tbs)
