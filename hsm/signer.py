@@ -43,3 +43,6 @@ class DigestSigner(Signer, Protocol):
 
     def sign_hashed(self, message: bytes, hash: str, *, padding: str = "pss") -> bytes:
         """Hash `message` with `hash`, then `sign_digest`."""
+
+    def require_digest_signing(self, hash: str, *, padding: str = "pss") -> None:
+        """The same refusals as `sign_digest`, signing nothing (before a review)."""

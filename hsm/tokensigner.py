@@ -118,16 +118,12 @@ class TokenSigner:
         The token's mechanism list is checked first (a missing mechanism is one AlgorithmError
         line, nothing signed), and the signature is verified against the public key before it
         is returned."""
-        self._check_hash(hash)
+        self.require_digest_signing(hash, padding=padding)
         rsa_padding = padding if self._method == "rsapss" else None
-        if self._method == "rsapss" and padding not in RSA_PADDINGS:
-            raise AlgorithmError(f"unknown RSA padding {padding!r}: choose pss or pkcs1v15")
         hash_mech, mgf, digest_info, hash_cls = HASHES[hash]
         if len(digest) != hash_cls.digest_size:
             raise AlgorithmError(f"a {hash} digest is {hash_cls.digest_size} bytes, not "
                                  f"{len(digest)}")
-        refuse_digest_signing(self._capabilities(), self._method, rsa_padding, self.token_label,
-                              self.label)
         mech = DIGEST_MECHANISMS[(self._method, rsa_padding)]
         try:
             if rsa_padding == "pss":
@@ -146,6 +142,17 @@ class TokenSigner:
                 f"token '{self.token_label}' returned a {self._method} signature for key "
                 f"'{self.label}' that does not verify ({hash}); refusing to use it")
         return sig
+
+    def require_digest_signing(self, hash: str, *, padding: str = "pss") -> None:
+        """Refuse (AlgorithmError, one line) what `sign_digest(_, hash, padding=padding)` could
+        not do with this key on this token: an unknown hash or padding, an Ed25519 key, or a
+        mechanism missing from the token's list. Signs nothing: call it before a review."""
+        self._check_hash(hash)
+        if self._method == "rsapss" and padding not in RSA_PADDINGS:
+            raise AlgorithmError(f"unknown RSA padding {padding!r}: choose pss or pkcs1v15")
+        refuse_digest_signing(self._capabilities(), self._method,
+                              padding if self._method == "rsapss" else None, self.token_label,
+                              self.label)
 
     def _check_hash(self, hash: str) -> None:
         if hash not in HASHES:

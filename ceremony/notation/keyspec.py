@@ -160,6 +160,10 @@ class TokenKey:
     def public_key(self) -> PublicKeyTypes:
         return self._signer.public_key
 
+    def require_envelope_signing(self) -> None:
+        """Refuse (one line, nothing signed) a token that lacks the envelope's mechanism."""
+        self._signer.require_digest_signing(self.spec.hash_name)
+
     def sign_envelope(self, message: bytes) -> bytes:
         # sign_digest has checked the signature's width and verified it over this digest
         return self._signer.sign_digest(self.spec.digest(message), self.spec.hash_name)

@@ -36,6 +36,14 @@ def check_signable(key: Key) -> str:
     return entry[0]
 
 
+def check_signer(signer: Signer, key: Key) -> None:
+    """Refuse, before the review, a token key that cannot make `key`'s scheme: its token lacks
+    the mechanism (hsm checks the token's list; nothing is signed)."""
+    hash_name = _METHOD[key.scheme][1] if key.scheme in _METHOD else None
+    if hash_name is not None and isinstance(signer, DigestSigner):
+        signer.require_digest_signing(hash_name)
+
+
 def tuf_signature(signer: Signer, key: Key, payload: bytes) -> str:
     """The hex signature TUF wants of `payload` by `key`, made by `signer` (its token key)."""
     method = check_signable(key)

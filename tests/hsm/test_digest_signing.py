@@ -116,6 +116,10 @@ def test_refusals_are_one_line_and_sign_nothing(keyring):
     ed = token.signer("k-ed25519")
     with pytest.raises(AlgorithmError, match="cannot sign a prehashed digest"):
         ed.sign_hashed(b"x", "sha512")
+    with pytest.raises(AlgorithmError, match="cannot sign a prehashed digest") as caught:
+        ed.require_digest_signing("sha512")  # the up-front check, before any review
+    assert "\n" not in str(caught.value)
+    token.signer("k-rsa-4096").require_digest_signing("sha512", padding="pkcs1v15")  # can
     ec_signer = token.signer("k-ecdsa-p256")
     with pytest.raises(AlgorithmError, match="unsupported hash 'sha1'"):
         ec_signer.sign_hashed(b"x", "sha1")
