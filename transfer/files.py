@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from transfer.errors import TransferError
@@ -25,9 +26,9 @@ def fsync_dir(directory: str | os.PathLike[str]) -> None:
 
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = False,
-                 mode: int = 0o644) -> Path:
-    """Write `data` to `path` via temp file + fsync + rename.
+def atomic_write(path: str | os.PathLike[str], data: bytes | Iterable[bytes], *,
+                 overwrite: bool = False, mode: int = 0o644) -> Path:
+    """Write `data` (bytes, or pieces of them) to `path` via temp file + fsync + rename.
 
     Refuses to replace an existing file unless `overwrite` is true. The parent directory must
     exist. Returns the resolved path.
@@ -41,7 +42,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, overwrite: bool =
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for piece in ([data] if isinstance(data, bytes | bytearray | memoryview) else data):
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
