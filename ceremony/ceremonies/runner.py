@@ -541,12 +541,13 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
                         "logins_by_token": run.tokens.logins_by_token()})
 
     response = _response(run, plans)
-    response_bytes = response.to_bytes()
     # Staged first (a state the workspace refuses stops us before any output), committed by
     # the caller once the response is written.
     changes = _stage(run, tx, plans)
-    atomic_write(opts.out, response_bytes, overwrite=opts.force)  # the bytes made above, once
-    t.output("response", response_bytes, path=str(opts.out),
+    # Written in pieces, not built whole first: at 10,000 repositories the response and its
+    # serialisation held ~180 MB at once.
+    atomic_write(opts.out, response.iter_bytes(), overwrite=opts.force)
+    t.output("response", Path(opts.out).read_bytes(), path=str(opts.out),
              bundle_sha256=response.digest_hex, complete=response.complete)
     repositories = [{
         "gun": p.gun, "complete": p.complete,
