@@ -39,7 +39,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,60 +133,6 @@ _DAMAGE = (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionEr
            InventoryError)
 
 
-class _Records(MutableMapping[str, Any]):
-    """Inventory records by ID, each checked and parsed from its JSON when first used.
-
-    A workspace of 10,000 repositories holds 10,000 root-key records (one certificate per
-    GUN); checking every one (PEM parsing, secret scan) on each open made a one-repository
-    ceremony cost what the workspace holds. A damaged record is still reported as damage,
-    when it is used or when the inventory is written (which reads every record)."""
-
-    def __init__(self, parse: Callable[[Any], Any], raw: dict[str, Any],
-                 damaged: Callable[[BaseException], WorkspaceError]):
-        self._parse, self._raw, self._damaged = parse, raw, damaged
-        self._done: dict[str, Any] = {}
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in self._done:
-            data = self._raw[key]
-            try:
-                self._done[key] = self._parse(data)
-            except _DAMAGE as exc:
-                raise self._damaged(exc) from None
-            del self._raw[key]
-        return self._done[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._done or key in self._raw
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._raw.pop(key, None)
-        self._done[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        if key in self._done:
-            del self._done[key]
-        else:
-            del self._raw[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter([*self._done, *self._raw])
-
-    def __len__(self) -> int:
-        return len(self._done) + len(self._raw)
-
-    def ids_where(self, raw: Callable[[Any], bool], parsed: Callable[[Any], bool]) -> list[str]:
-        """IDs of the records a test accepts, unparsed ones tested on their JSON."""
-        found = [k for k, v in self._done.items() if parsed(v)]
-        for k, v in self._raw.items():
-            try:
-                if raw(v):
-                    found.append(k)
-            except (TypeError, KeyError, AttributeError):
-                found.append(k)  # damaged: parsed by the caller, which reports it
-        return found
-
-
 @dataclass
 class _Inventory:
     tokens: dict[str, TokenRecord]  # by serial
@@ -250,18 +196,20 @@ class _Reader:
 
             def damaged(exc: BaseException) -> WorkspaceError:
                 return self._corrupt(f"cannot read {path} ({type(exc).__name__})")
-            inv = _Inventory({}, _Records(KeyRecord.from_dict, {}, damaged),
-                             _Records(RetiredKey.from_dict, {}, damaged))
+            inv = _Inventory({}, store.LazyRecords(KeyRecord.from_dict, {}, _DAMAGE, damaged),
+                             store.LazyRecords(RetiredKey.from_dict, {}, _DAMAGE, damaged))
             if path is not None and path.exists():
                 try:
                     data = json.loads(path.read_bytes())
                     for t in data["tokens"]:
                         rec = TokenRecord.from_dict(t)
                         inv.tokens[rec.serial] = rec
-                    inv.keys = _Records(KeyRecord.from_dict,
-                                        {_text_id(k["key_id"]): k for k in data["keys"]}, damaged)
-                    inv.retired = _Records(RetiredKey.from_dict, {
-                        _text_id(r["key"]["key_id"]): r for r in data["retired"]}, damaged)
+                    inv.keys = store.LazyRecords(
+                        KeyRecord.from_dict, {_text_id(k["key_id"]): k for k in data["keys"]},
+                        _DAMAGE, damaged)
+                    inv.retired = store.LazyRecords(RetiredKey.from_dict, {
+                        _text_id(r["key"]["key_id"]): r for r in data["retired"]}, _DAMAGE,
+                        damaged)
                 except _DAMAGE as exc:
                     raise damaged(exc) from None
             self._inventory = inv
@@ -661,8 +609,10 @@ class Workspace(_Reader):
             fsync_dir(state)  # the number is taken before any snapshot carries it
             for gun in dirty:
                 folder = repos / gun_dirname(gun)
-                _write_repo(writer, folder / store.snapshot_name(number), tx._repos[gun],
-                            store.snapshot_at(folder, old_number) if old else None)
+                repo = tx._repos[gun]
+                store.write_snapshot(writer, folder / store.snapshot_name(number), gun,
+                                     repo.roots, repo.signed,
+                                     store.snapshot_at(folder, old_number) if old else None)
             if tx._dirty_inventory:
                 inv = tx._inv()
                 writer.write(new / "inventory.json", json.dumps({
@@ -712,40 +662,10 @@ class Workspace(_Reader):
                 fault_point("workspace.gc.removed")
 
 
-# --- building a generation -----------------------------------------------------------------------
+# --- files -----------------------------------------------------------------------------------
 
 def _atomic(path: Path, data: bytes) -> None:
     try:
         atomic_write(path, data, overwrite=True)
     except GroundFloorError as exc:
         raise WorkspaceError(str(exc)) from None
-
-
-# Workspace folders hold public trust data written only by this tool: 0755 (0644 files), not
-# the process's umask default (under umask 000 that was 0777: anyone could swap a root in).
-
-
-def _write_repo(writer: store.Writer, folder: Path, repo: _Repo, previous: Path | None) -> None:
-    """Write one repository's new snapshot: files unchanged since `previous` linked from it."""
-    index: dict[str, Any] = {"gun": repo.gun, "roots": {}, "signed": {}}
-    for version, data in sorted(repo.roots.items()):
-        name = Path("roots") / f"{version}.root.json"
-        index["roots"][str(version)] = _sha(data)
-        _place(writer, folder / name, data, previous / name if previous else None)
-    for role, rec in sorted(repo.signed.items()):
-        name = Path("signed") / role_relpath(role)
-        index["signed"][role] = {"version": rec.version, "sha256": rec.sha256, "time": rec.time}
-        same = folder / "roots" / f"{rec.version}.root.json"  # a signed root is also pinned
-        if role == "root" and repo.roots.get(rec.version) == rec.data and same.is_file():
-            writer.link(same, folder / name)  # one file less to create in a bulk commit
-        else:
-            _place(writer, folder / name, rec.data, previous / name if previous else None)
-    writer.write(folder / "repo.json", json.dumps(index, indent=1, sort_keys=True).encode())
-
-
-def _place(writer: store.Writer, path: Path, data: bytes, previous: Path | None) -> None:
-    if previous is not None and previous.is_file() and previous.stat().st_size == len(data) \
-            and previous.read_bytes() == data:
-        writer.link(previous, path)
-    else:
-        writer.write(path, data)

@@ -21,13 +21,18 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import hashlib
+import json
 import os
 import re
 import shutil
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
+from typing import Any
 
 from groundfloor.faults import fault_point
 from groundfloor.files import DIR_MODE, fsync_dir
+from groundfloor.names import role_relpath
 
 GEN = re.compile(r"gen-([0-9]{8})")
 SNAPSHOT = re.compile(r"[0-9]{8}")
@@ -85,6 +90,8 @@ class Writer:
             probe = probe.parent
         for made in reversed(missing):
             try:
+                # public trust data written only by this tool: 0755 (0644 files), never the
+                # umask's default (under umask 000 that was 0777: anyone could swap a root in)
                 os.mkdir(made, DIR_MODE)
             except FileExistsError:
                 if not made.is_dir():
@@ -177,3 +184,86 @@ def collect_repo(folder: Path, keep: set[int]) -> None:
         if n not in keep:
             shutil.rmtree(folder / snapshot_name(n), ignore_errors=True)
             fault_point("workspace.gc.removed")
+
+
+class LazyRecords(MutableMapping[str, Any]):
+    """Inventory records by ID, each checked and parsed from its JSON when first used.
+
+    A workspace of 10,000 repositories holds 10,000 root-key records (one certificate per
+    GUN); checking every one (PEM parsing, secret scan) on each open made a one-repository
+    ceremony cost what the workspace holds. A damaged record is still reported as damage,
+    when it is used or when the inventory is written (which reads every record)."""
+
+    def __init__(self, parse: Callable[[Any], Any], raw: dict[str, Any],
+                 damage: tuple[type[BaseException], ...],
+                 damaged: Callable[[BaseException], Exception]):
+        self._parse, self._raw, self._damaged = parse, raw, damaged
+        self._damage = damage
+        self._done: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._done:
+            data = self._raw[key]
+            try:
+                self._done[key] = self._parse(data)
+            except self._damage as exc:
+                raise self._damaged(exc) from None
+            del self._raw[key]
+        return self._done[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._done or key in self._raw
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._raw.pop(key, None)
+        self._done[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if key in self._done:
+            del self._done[key]
+        else:
+            del self._raw[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._done, *self._raw])
+
+    def __len__(self) -> int:
+        return len(self._done) + len(self._raw)
+
+    def ids_where(self, raw: Callable[[Any], bool], parsed: Callable[[Any], bool]) -> list[str]:
+        """IDs of the records a test accepts, unparsed ones tested on their JSON."""
+        found = [k for k, v in self._done.items() if parsed(v)]
+        for k, v in self._raw.items():
+            try:
+                if raw(v):
+                    found.append(k)
+            except (TypeError, KeyError, AttributeError):
+                found.append(k)  # damaged: parsed by the caller, which reports it
+        return found
+
+
+def write_snapshot(writer: Writer, folder: Path, gun: str, roots: Mapping[int, bytes],
+                   signed: Mapping[str, Any], previous: Path | None) -> None:
+    """Write one repository's new snapshot: files unchanged since `previous` linked from it."""
+    index: dict[str, Any] = {"gun": gun, "roots": {}, "signed": {}}
+    for version, data in sorted(roots.items()):
+        name = Path("roots") / f"{version}.root.json"
+        index["roots"][str(version)] = hashlib.sha256(data).hexdigest()
+        _place(writer, folder / name, data, previous / name if previous else None)
+    for role, rec in sorted(signed.items()):
+        name = Path("signed") / role_relpath(role)
+        index["signed"][role] = {"version": rec.version, "sha256": rec.sha256, "time": rec.time}
+        same = folder / "roots" / f"{rec.version}.root.json"  # a signed root is also pinned
+        if role == "root" and roots.get(rec.version) == rec.data and same.is_file():
+            writer.link(same, folder / name)  # one file less to create in a bulk commit
+        else:
+            _place(writer, folder / name, rec.data, previous / name if previous else None)
+    writer.write(folder / "repo.json", json.dumps(index, indent=1, sort_keys=True).encode())
+
+
+def _place(writer: Writer, path: Path, data: bytes, previous: Path | None) -> None:
+    if previous is not None and previous.is_file() and previous.stat().st_size == len(data) \
+            and previous.read_bytes() == data:
+        writer.link(previous, path)
+    else:
+        writer.write(path, data)

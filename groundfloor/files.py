@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,9 +32,9 @@ def fsync_dir(directory: str | os.PathLike[str]) -> None:
 
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = False,
-                 mode: int = 0o644) -> Path:
-    """Write `data` to `path` via temp file + fsync + rename.
+def atomic_write(path: str | os.PathLike[str], data: bytes | Iterable[bytes], *,
+                 overwrite: bool = False, mode: int = 0o644) -> Path:
+    """Write `data` (bytes, or pieces of them) to `path` via temp file + fsync + rename.
 
     Refuses to replace an existing file unless `overwrite` is true. The parent directory must
     exist. Returns the resolved path.
@@ -49,7 +50,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, overwrite: bool =
         # Inside the try: a read-only or vanished folder is one error line, not a traceback.
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for piece in ([data] if isinstance(data, bytes | bytearray | memoryview) else data):
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)

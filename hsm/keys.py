@@ -24,6 +24,7 @@ from hsm.x509 import common_name
 # DER of the named-curve OIDs (CKA_EC_PARAMS).
 P256_PARAMS = bytes.fromhex("06082a8648ce3d030107")        # 1.2.840.10045.3.1.7
 P384_PARAMS = bytes.fromhex("06052b81040022")              # 1.3.132.0.34
+P521_PARAMS = bytes.fromhex("06052b81040023")              # 1.3.132.0.35
 ED25519_PARAMS = bytes.fromhex("06032b6570")               # 1.3.101.112
 ED25519_NAME_PARAMS = b"\x13\x0cedwards25519"              # PrintableString form (PKCS#11 3.0)
 
@@ -45,6 +46,8 @@ class Algorithm:
 ALGORITHMS: dict[str, Algorithm] = {a.name: a for a in (
     Algorithm("ecdsa-p256", KeyType.EC, 256, "ecdsa", Mechanism.EC_KEY_PAIR_GEN, P256_PARAMS),
     Algorithm("ecdsa-p384", KeyType.EC, 384, "ecdsa", Mechanism.EC_KEY_PAIR_GEN, P384_PARAMS),
+    # P-521: for the Notary Project (ES512) and TUF; Notary v1 ceremonies keep their own list.
+    Algorithm("ecdsa-p521", KeyType.EC, 521, "ecdsa", Mechanism.EC_KEY_PAIR_GEN, P521_PARAMS),
     Algorithm("rsa-3072", KeyType.RSA, 3072, "rsapss", Mechanism.RSA_PKCS_KEY_PAIR_GEN),
     Algorithm("rsa-4096", KeyType.RSA, 4096, "rsapss", Mechanism.RSA_PKCS_KEY_PAIR_GEN),
     Algorithm("ed25519", KeyType.EC_EDWARDS, 256, "eddsa", Mechanism.EC_EDWARDS_KEY_PAIR_GEN,
@@ -202,6 +205,7 @@ def read_custody(private_key: Any) -> Custody:
 _CURVES: dict[bytes, tuple[str, ec.EllipticCurve | None]] = {
     P256_PARAMS: ("ecdsa-p256", ec.SECP256R1()),
     P384_PARAMS: ("ecdsa-p384", ec.SECP384R1()),
+    P521_PARAMS: ("ecdsa-p521", ec.SECP521R1()),
     ED25519_PARAMS: ("ed25519", None),
     ED25519_NAME_PARAMS: ("ed25519", None),
 }
@@ -273,7 +277,8 @@ PUBLIC_ATTRIBUTES = [Attribute.KEY_TYPE, Attribute.EC_PARAMS, Attribute.EC_POINT
 
 def algorithm_of_public_key(public_key: PublicKeyTypes) -> str | None:
     if isinstance(public_key, ec.EllipticCurvePublicKey):
-        return {"secp256r1": "ecdsa-p256", "secp384r1": "ecdsa-p384"}.get(public_key.curve.name)
+        return {"secp256r1": "ecdsa-p256", "secp384r1": "ecdsa-p384",
+                "secp521r1": "ecdsa-p521"}.get(public_key.curve.name)
     if isinstance(public_key, rsa.RSAPublicKey):
         return f"rsa-{public_key.key_size}"
     if isinstance(public_key, ed25519.Ed25519PublicKey):

@@ -236,7 +236,8 @@ class Token:
         _check_label(label)
         alg = get_algorithm(algorithm)
         # Asked of the token before the PIN: a module that lacks the algorithm is refused first.
-        refuse_unsupported(capabilities(self._login.slot), alg, self.label, self.module_name)
+        refuse_unsupported(capabilities(self._login.slot, self._login.module.description), alg,
+                           self.label, self.module_name)
         session = self._user()
         for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY, ObjectClass.CERTIFICATE):
             if self._objects(session, cls, label=label):
@@ -297,7 +298,7 @@ class Token:
 
     def algorithms(self) -> list[str]:
         """The algorithms this token can generate and sign with (its mechanism list)."""
-        return capabilities(self._login.slot).algorithms()
+        return capabilities(self._login.slot, self._login.module.description).algorithms()
 
     def _self_test(self, info: KeyInfo, private: Any) -> str | None:
         if info.custody is None or info.custody.essential_problems:

@@ -32,7 +32,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -159,6 +159,20 @@ class _Bundle:
     @property
     def digest_hex(self) -> str:
         return self.digest().hex()
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        """to_bytes() in pieces (the same bytes), to write a large bundle without holding
+        whole copies of it; the size limit is checked as it goes."""
+        obj = self._unsealed()
+        obj["sha256"] = self.digest_hex
+        size = 1
+        for chunk in canonical_chunks(obj):
+            size += len(chunk)
+            if size > MAX_BUNDLE_BYTES:
+                raise BundleError(f"{self.kind} bundle would be larger than the limit of "
+                                  f"{MAX_BUNDLE_BYTES} bytes; split it into several bundles")
+            yield chunk
+        yield b"\n"
 
     def to_bytes(self) -> bytes:
         """The bundle as it is written and transferred (canonical JSON + newline)."""

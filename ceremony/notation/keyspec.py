@@ -7,7 +7,7 @@ EC P-256/384/521 -> ECDSA with SHA-256/384/512, ES256/384/512 (raw r||s in JWS a
 Certificates and CRLs this tool signs use the same hash; RSA ones use PKCS#1 v1.5, which
 the specification allows for certificates and every X.509 verifier accepts.
 
-Two kinds of `SigningKey`: `TokenKey` (a key on a PKCS#11 token, through hsm's TokenSigner)
+Two kinds of `SigningKey`: `TokenKey` (a key on a PKCS#11 token, through hsm's digest signing)
 and `SoftwareKey` (a `cryptography` private key: used for keys that are not ours, e.g. a
 verifier's test fixtures). Both return signatures as the envelope wants them.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from ceremony.notation.errors import CertificateRuleError
+from hsm.signer import DigestSigner
 
 
 @dataclass(frozen=True)
@@ -142,16 +143,15 @@ class SoftwareKey:
 
 
 class TokenKey:
-    """A key on a token as a SigningKey: hashes here, signs the digest on the token.
+    """A key on a token as a SigningKey: the key spec's hash is made here and the digest is
+    signed on the token through hsm's public digest signing (`DigestSigner.sign_digest`:
+    CKM_ECDSA; CKM_RSA_PKCS_PSS with MGF1 of the same hash and salt = hash length; CKM_RSA_PKCS
+    over DigestInfo for certificates and CRLs), in the token's one logged-in session. A token
+    that lacks the mechanism is refused before anything is signed, and every signature is
+    verified against the public key before it is used."""
 
-    hsm's Signer signs with Notary v1's fixed SHA-256 methods; the Notary Project needs the
-    hash of the key spec (SHA-384 for P-384 and RSA 3072, ...). Until hsm offers digest
-    signing, this reaches the TokenSigner's PKCS#11 key object (its one logged-in session:
-    no extra login) and uses CKM_ECDSA, CKM_RSA_PKCS_PSS and CKM_SHA*_RSA_PKCS directly."""
-
-    def __init__(self, token_signer: Any) -> None:
+    def __init__(self, token_signer: DigestSigner) -> None:
         self._signer = token_signer
-        self._p11 = token_signer._key  # see the class comment
         self.spec = key_spec(token_signer.public_key)
         self.label = getattr(token_signer, "label", "")
         self.token_label = getattr(token_signer, "token_label", "")
@@ -160,38 +160,16 @@ class TokenKey:
     def public_key(self) -> PublicKeyTypes:
         return self._signer.public_key
 
-    def _sign(self, data: bytes, mechanism: Any, param: Any = None) -> bytes:
-        from pkcs11 import exceptions as p11
-
-        from hsm.errors import TokenOperationError
-        try:
-            if param is None:
-                return bytes(self._p11.sign(data, mechanism=mechanism))
-            return bytes(self._p11.sign(data, mechanism=mechanism, mechanism_param=param))
-        except p11.PKCS11Error as exc:
-            raise TokenOperationError(
-                f"token '{self.token_label}' failed to sign with key '{self.label}' "
-                f"({type(exc).__name__}); check the token is inserted and run again") from None
+    def require_envelope_signing(self) -> None:
+        """Refuse (one line, nothing signed) a token that lacks the envelope's mechanism."""
+        self._signer.require_digest_signing(self.spec.hash_name)
 
     def sign_envelope(self, message: bytes) -> bytes:
-        from pkcs11 import MGF, Mechanism
-        digest = self.spec.digest(message)
-        if isinstance(self.public_key, ec.EllipticCurvePublicKey):
-            sig = self._sign(digest, Mechanism.ECDSA)
-        else:
-            hm = {"sha256": (Mechanism.SHA256, MGF.SHA256), "sha384": (Mechanism.SHA384,
-                  MGF.SHA384), "sha512": (Mechanism.SHA512, MGF.SHA512)}[self.spec.hash_name]
-            sig = self._sign(digest, Mechanism.RSA_PKCS_PSS, (*hm, len(digest)))
-        if not verify_envelope_signature(self.public_key, self.spec, message, sig):
-            from hsm.errors import TokenOperationError
-            raise TokenOperationError(f"token '{self.token_label}' returned a signature that "
-                                      "does not verify; nothing was written")
-        return sig
+        # sign_digest has checked the signature's width and verified it over this digest
+        return self._signer.sign_digest(self.spec.digest(message), self.spec.hash_name)
 
     def sign_x509(self, tbs: bytes) -> bytes:
-        from pkcs11 import Mechanism
+        digest = self.spec.digest(tbs)
         if isinstance(self.public_key, ec.EllipticCurvePublicKey):
-            return raw_to_der(self._sign(self.spec.digest(tbs), Mechanism.ECDSA))
-        mech = {"sha256": Mechanism.SHA256_RSA_PKCS, "sha384": Mechanism.SHA384_RSA_PKCS,
-                "sha512": Mechanism.SHA512_RSA_PKCS}[self.spec.hash_name]
-        return self._sign(tbs, mech)
+            return raw_to_der(self._signer.sign_digest(digest, self.spec.hash_name))
+        return self._signer.sign_digest(digest, self.spec.hash_name, padding="pkcs1v15")

@@ -122,6 +122,7 @@ def sign_descriptors(descriptors: str, token: str, label: str, chain_path: str,
         if key.public_key != chain[0].public_key():
             raise NotationError(f"key '{label}' is not the key of {chain_path}'s signing "
                                 "certificate: give the matching chain")
+        key.require_envelope_signing()
         for reference, desc in artifacts:
             when = certs.now()
             until = when + lifetime if lifetime else None

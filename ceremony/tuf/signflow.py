@@ -87,6 +87,12 @@ def run_sign(req: SignRequest, *, show: Callable[[list[str]], None],
                 f"none of the {len(keys)} key(s) that may sign this {proposed.signed.type} is "
                 f"on the token(s) given ({', '.join(t.label for t in tokens.tokens())}); "
                 "insert the right token or give its --token")
+        signers: dict[tuple[str, bytes], Any] = {}
+        for k, (token, info), _label in found:
+            ident = (token.label, info.id)
+            if ident not in signers:
+                signers[ident] = token.signer(info.label, info.id or None)
+            signing.check_signer(signers[ident], k)  # the token's mechanisms, before the review
         lines = signing.review_lines(signing.review(proposed, previous))
         lines += [f"  words         {digest_words(digest)}"]
         lines += [f"  dropped stale signature {k}" for k in dropped]
@@ -95,11 +101,8 @@ def run_sign(req: SignRequest, *, show: Callable[[list[str]], None],
         if not confirm():
             raise SigningError("not confirmed: nothing was signed or written")
         made: dict[str, str] = {}
-        signers: dict[tuple[str, bytes], Any] = {}
         for k, (token, info), _label in found:
             ident = (token.label, info.id)
-            if ident not in signers:
-                signers[ident] = token.signer(info.label, info.id or None)
             made[k.keyid] = signing.tuf_signature(signers[ident], k, payload)
     for keyid, sig in made.items():
         signing.add_signature(proposed, keyid, sig)

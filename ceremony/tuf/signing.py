@@ -1,10 +1,12 @@
 """Signing TUF 1.0 metadata made elsewhere with token keys, and the review of the change.
 
-A token signer (hsm.signer.Signer) signs Notary's way: ECDSA as raw r||s over SHA-256. TUF
-wants DER, so the signature is re-encoded here; RSA-PSS (SHA-256, salt 32 = digest length,
-as securesystemslib signs) and Ed25519 are used as they come. A P-384 token key cannot sign
-`ecdsa-sha2-nistp384` (the token signer hashes with SHA-256): refused, never signed wrongly.
-Every signature is verified against the key the metadata lists before it is handed out.
+Each scheme's hash is made here and signed on the token through hsm's digest signing
+(`hsm.signer.DigestSigner.sign_digest`): `ecdsa-sha2-nistp256` SHA-256, `ecdsa-sha2-nistp384`
+SHA-384 (CKM_ECDSA, raw r||s re-encoded as the DER that TUF wants), `rsassa-pss-sha256`
+(CKM_RSA_PKCS_PSS, MGF1-SHA-256, salt 32 = digest length, as securesystemslib signs); Ed25519
+signs the message itself (Notary's `sign`). A signer without digest signing (a software signer)
+can make only the SHA-256 schemes through its Notary method. Every signature is verified against
+the key the metadata lists before it is handed out.
 """
 
 from __future__ import annotations
@@ -17,20 +19,29 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 from ceremony.tuf.errors import RootChainError, SigningError, TufFormatError
 from ceremony.tuf.keys import Key, same_public_key
 from ceremony.tuf.model import TOP_LEVEL_ROLES, Metadata, Role, Root, Signature
-from hsm.signer import Signer
+from hsm.signer import DigestSigner, Signer
 
-_METHOD = {"ecdsa-sha2-nistp256": "ecdsa", "rsassa-pss-sha256": "rsapss", "ed25519": "eddsa"}
+# scheme -> (token signature method, hash signed as a digest; None: the message itself)
+_METHOD = {"ecdsa-sha2-nistp256": ("ecdsa", "sha256"), "ecdsa-sha2-nistp384": ("ecdsa", "sha384"),
+           "rsassa-pss-sha256": ("rsapss", "sha256"), "ed25519": ("eddsa", None)}
 
 
 def check_signable(key: Key) -> str:
     """The token signature method for `key`'s scheme; SigningError if a token key cannot make
     that scheme's signatures (checked before the review, so nobody confirms in vain)."""
-    method = _METHOD.get(key.scheme)
-    if method is None or not key.supported:
+    entry = _METHOD.get(key.scheme)
+    if entry is None or not key.supported:
         raise SigningError(f"key {key.keyid[:16]} has scheme '{key.scheme}', which a token key "
-                           "cannot sign here (supported: ecdsa-sha2-nistp256, "
-                           "rsassa-pss-sha256, ed25519)")
-    return method
+                           f"cannot sign here (supported: {', '.join(_METHOD)})")
+    return entry[0]
+
+
+def check_signer(signer: Signer, key: Key) -> None:
+    """Refuse, before the review, a token key that cannot make `key`'s scheme: its token lacks
+    the mechanism (hsm checks the token's list; nothing is signed)."""
+    hash_name = _METHOD[key.scheme][1] if key.scheme in _METHOD else None
+    if hash_name is not None and isinstance(signer, DigestSigner):
+        signer.require_digest_signing(hash_name)
 
 
 def tuf_signature(signer: Signer, key: Key, payload: bytes) -> str:
@@ -38,7 +49,16 @@ def tuf_signature(signer: Signer, key: Key, payload: bytes) -> str:
     method = check_signable(key)
     if signer.method != method or not same_public_key(signer.public_key, key.public_key()):
         raise SigningError(f"the token key is not key {key.keyid[:16]} ({key.scheme})")
-    raw = signer.sign(payload)
+    hash_name = _METHOD[key.scheme][1]
+    if hash_name is None:
+        raw = signer.sign(payload)
+    elif isinstance(signer, DigestSigner):
+        raw = signer.sign_digest(hashlib.new(hash_name, payload).digest(), hash_name)
+    elif hash_name == "sha256":
+        raw = signer.sign(payload)  # Notary's methods are exactly these SHA-256 schemes
+    else:
+        raise SigningError(f"the signer of key {key.keyid[:16]} cannot sign {key.scheme} "
+                           f"(it signs SHA-256 only)")
     if method == "ecdsa":
         assert isinstance(signer.public_key, ec.EllipticCurvePublicKey)
         half = len(raw) // 2

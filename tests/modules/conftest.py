@@ -32,7 +32,7 @@ MODULES = ["softhsm", "tpm2", "opencryptoki"]
 
 # What the module offers of this tool's algorithms (its mechanism lists, measured).
 SUPPORTED = {
-    "softhsm": ["ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096", "ed25519"],
+    "softhsm": ["ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa-3072", "rsa-4096", "ed25519"],
     "opencryptoki": ["rsa-3072", "rsa-4096"],          # 3.8: no EC mechanisms at all
     "tpm2": ["ecdsa-p256", "ecdsa-p384", "rsa-3072"],  # RSA up to 3072 bits, no Ed25519
 }

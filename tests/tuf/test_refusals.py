@@ -242,26 +242,6 @@ def test_sign_keeps_vendor_fields_of_tuf_on_ci(offline, tmp_path):
     md.signed.verify_delegate("root", md.signed_bytes, token_only)  # the token's alone
 
 
-def test_p384_token_key_is_refused_for_signing_not_signed_wrongly(offline, tmp_path):
-    """The token signer hashes ECDSA with SHA-256; ecdsa-sha2-nistp384 needs SHA-384."""
-    from tests.tuf.pytuf_repo import token_key
-    r = offline.run("key", "generate", "--token", "tuf-a", "--label", "p384", "--algorithm",
-                    "ecdsa-p384", "--pin-source", offline.env.pin_source("tuf-a"))
-    assert r.returncode == 0, r.output
-    entry = offline.ok("tuf", "key", "--token", "tuf-a", "--label", "p384")
-    assert entry["key"]["scheme"] == "ecdsa-sha2-nistp384"
-    repo = PyTufRepository.create(tmp_path / "repo")
-    proposed = tmp_path / "proposed.json"
-    proposed.write_bytes(repo.propose_root(lambda root: root.add_key(token_key(entry), "root")))
-    out = tmp_path / "out.json"
-    r = offline.run("tuf", "sign", str(proposed), "--trusted",
-                    str(repo.metadata_dir / "1.root.json"), "--out", str(out), "--token",
-                    "tuf-a", *offline.pins("tuf-a"), "--yes")
-    assert r.returncode == 1 and "ecdsa-sha2-nistp384" in r.stderr, r.output
-    assert "will sign" not in r.stdout      # refused before the review, not after
-    assert not out.exists()
-
-
 def test_target_files_are_checked_where_clients_download_them(repo):
     report = verify_repository(repo.metadata_dir, targets_dir=repo.targets_dir)
     assert report.targets == 2
