@@ -53,6 +53,8 @@ allow_shorter_option = click.option(
 snapshot_token_option = click.option(
     "--snapshot-token", metavar="URI",
     help="Token holding the snapshot key, when the snapshot is signed offline.")
+snapshot_expires_option = click.option("--snapshot-expires", metavar="DURATION",
+                                       help="Lifetime of an offline snapshot (default 3y).")
 targets_token_option = click.option("--targets-token", metavar="URI", required=True,
                                     help="Token holding the targets key.")
 

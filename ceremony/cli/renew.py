@@ -14,6 +14,7 @@ from ceremony.cli.common import (
     duration,
     expiry,
     run_ceremony,
+    snapshot_expires_option,
     snapshot_token_option,
 )
 
@@ -32,8 +33,7 @@ from ceremony.cli.common import (
               help="Re-issue root certificates expiring within this time (0 for none).")
 @click.option("--reissue-certs", is_flag=True, help="Re-issue every root certificate.")
 @snapshot_token_option
-@click.option("--snapshot-expires", metavar="DURATION",
-              help="Lifetime of an offline snapshot (default 3y).")
+@snapshot_expires_option
 @allow_shorter_option
 @ceremony_options
 def renew(guns: tuple[str, ...], **kw: Any) -> None:

@@ -15,6 +15,7 @@ from ceremony.cli.common import (
     duration,
     expiry,
     run_ceremony,
+    snapshot_expires_option,
     snapshot_token_option,
 )
 from hsm.keys import DEFAULT_ALGORITHM
@@ -49,8 +50,7 @@ from hsm.keys import DEFAULT_ALGORITHM
 @click.option("--root-expires", metavar="DURATION|DATE",
               help="Expiry of the new root (default 10y).")
 @snapshot_token_option
-@click.option("--snapshot-expires", metavar="DURATION",
-              help="Lifetime of an offline snapshot (default 3y).")
+@snapshot_expires_option
 @allow_shorter_option
 @ceremony_options
 def rotate_root(guns: tuple[str, ...], **kw: Any) -> None:
