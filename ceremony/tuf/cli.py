@@ -29,7 +29,7 @@ pin_option = click.option("--pin-source", "pin_sources", multiple=True,
 module_option = click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
 
 
-def _tuf_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+def tuf_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """A TUF error becomes the CLI's one-line `error: ...` and exit 1 (with --json, the
     error's code and message are also printed on stdout for scripts)."""
     @functools.wraps(func)
@@ -69,13 +69,22 @@ def _read_file(path: str) -> bytes:
 @click.option("--at", "at", metavar="TIME",
               help="Check expiry at this UTC time (YYYY-MM-DDTHH:MM:SSZ) instead of now.")
 @json_option
-@_tuf_errors
 def verify(metadata_dir: str, trusted_root: str | None, previous: str | None,
            targets_dir: str | None, at: str | None, as_json: bool) -> None:
     """Verify the TUF 1.0 metadata in DIR as a client would: the root chain from the trusted
     root (both thresholds at every step), timestamp, snapshot, targets and every delegated
     role (thresholds, versions, lengths, hashes, expiry), rollback against --previous, and
     with --targets the target files."""
+    verify_tuf(metadata_dir, trusted_root=trusted_root, previous=previous,
+               targets_dir=targets_dir, at=at, as_json=as_json)
+
+
+@tuf_errors
+def verify_tuf(metadata_dir: str, *, trusted_root: str | None = None,
+               previous: str | None = None, targets_dir: str | None = None,
+               at: str | None = None, as_json: bool = False) -> None:
+    """The body of `ceremony tuf verify`, also what `ceremony verify` runs for a TUF 1.0
+    folder. A TufError becomes the one-line error (tuf_errors)."""
     from ceremony.tuf.fields import parse_expires
     from ceremony.tuf.verify import Previous, verify_repository
     if not Path(metadata_dir).is_dir():
@@ -113,7 +122,7 @@ def verify(metadata_dir: str, trusted_root: str | None, previous: str | None,
 @pin_option
 @module_option
 @json_option
-@_tuf_errors
+@tuf_errors
 def key(token_uri: str, label: str, pin_sources: tuple[str, ...], module: str | None,
         as_json: bool) -> None:
     """Show a token key as a TUF root lists it (key ID and key object), to put into a root
@@ -155,7 +164,7 @@ def key(token_uri: str, label: str, pin_sources: tuple[str, ...], module: str | 
 @pin_option
 @module_option
 @json_option
-@_tuf_errors
+@tuf_errors
 def sign(proposed: str, trusted: str | None, previous: str | None, tokens: tuple[str, ...],
          out: str, signatures_only: bool, force: bool, yes: bool, allow_network: bool,
          pin_sources: tuple[str, ...], module: str | None, as_json: bool) -> None:
