@@ -9,6 +9,7 @@ so they are refused on reading, not rounded.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ceremony.tuf.errors import TufFormatError
@@ -35,12 +36,41 @@ def load_json(data: bytes, file: str | None = None) -> Any:
     except UnicodeDecodeError as exc:
         raise TufFormatError(f"not UTF-8 (byte {exc.start})", file=file) from None
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_no_float,
-                          parse_constant=_no_float)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_no_float,
+                           parse_constant=_no_float)
     except TufFormatError as exc:
         raise exc.located(file) from None
     except (json.JSONDecodeError, RecursionError) as exc:
         raise TufFormatError(f"not JSON ({exc})", file=file) from None
+    except ValueError:
+        # json raises a bare ValueError for an integer of more digits than Python converts
+        raise TufFormatError("a number has thousands of digits; no TUF field holds such a "
+                             "number", file=file) from None
+    # UTF-8 text cannot hold a lone surrogate, but a \ud800 escape can: such a string has
+    # no UTF-8 (so no canonical) form. Only files with such escapes pay for the walk.
+    if _SURROGATE_ESCAPE.search(text):
+        _check_strings(value, file)
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_strings(value: Any, file: str | None) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise TufFormatError(f"string {ascii(item[:40])} holds a lone UTF-16 "
+                                     "surrogate: it has no UTF-8 form", file=file) from None
 
 
 def _string(text: str) -> str:
@@ -83,7 +113,11 @@ def _encode(value: Any, out: list[str]) -> None:
 def encode_canonical(value: Any) -> bytes:
     """The canonical JSON bytes of `value` (what is signed and what key IDs hash)."""
     out: list[str] = []
-    _encode(value, out)
+    try:
+        _encode(value, out)
+    except RecursionError:
+        raise TufFormatError("nested too deeply to encode; no TUF metadata nests like "
+                             "this") from None
     return "".join(out).encode("utf-8")
 
 

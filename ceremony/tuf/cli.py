@@ -41,7 +41,10 @@ def tuf_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 click.echo(json.dumps({"ok": False, "error": {
                     "code": exc.code, "message": str(exc), "file": exc.file}}, indent=2,
                     sort_keys=True))
-            raise click.ClickException(str(exc)) from None
+            message = str(exc)
+            if len(message) > 1500:  # hostile names inside: one readable line
+                message = f"{message[:1500]}..."
+            raise click.ClickException(message) from None
     return wrapper
 
 
@@ -52,10 +55,11 @@ def tuf() -> None:
 
 
 def _read_file(path: str) -> bytes:
+    from ceremony.tuf.files import read_metadata
     try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+        return read_metadata(path)
+    except TufError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @tuf.command()

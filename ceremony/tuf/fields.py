@@ -85,4 +85,9 @@ def check_hashes(hashes: Any, name: str = "hashes") -> dict[str, str]:
     if not isinstance(hashes, dict) or not hashes or \
             not all(isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()):
         raise TufFormatError("must be a non-empty object of algorithm -> hex digest", field=name)
+    for algorithm, digest in hashes.items():
+        # a digest becomes part of a file name (consistent snapshots): hex only
+        if not digest or not all(c in "0123456789abcdefABCDEF" for c in digest):
+            raise TufFormatError(f"{ascii(digest[:80])} is not a hex digest",
+                                 field=f"{name}.{algorithm}")
     return hashes

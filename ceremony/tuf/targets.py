@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from ceremony.tuf import fields as f
 from ceremony.tuf.errors import TufError, TufFormatError
+from ceremony.tuf.files import check_target_path
 from ceremony.tuf.keys import Key
 from ceremony.tuf.model import TOP_LEVEL_ROLES, Role, Signed, read_keys
 
@@ -214,6 +215,7 @@ class Targets(Signed):
         targets = {}
         for path, value in raw_targets.items():
             try:
+                check_target_path(path)
                 targets[path] = TargetFile.from_dict(value)
             except TufError as exc:
                 raise exc.located(prefix=f"targets.{path}") from None
