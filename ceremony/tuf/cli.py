@@ -149,6 +149,21 @@ def key(token_uri: str, label: str, pin_sources: tuple[str, ...], module: str | 
         click.echo(json.dumps(tuf_key.to_dict(), indent=1, sort_keys=True))
 
 
+def _delegators(values: tuple[str, ...]) -> list[tuple[str, bytes, str]]:
+    """--delegator values as (role name, bytes, file): the first is the top-level targets
+    unless named; every later one must be named (a file does not say which role it is)."""
+    out = []
+    for i, value in enumerate(values):
+        name, sep, file = value.partition("=")
+        if not sep:
+            if i:
+                raise click.BadParameter(f"'{value}': name the role of every delegator after "
+                                         "the first (NAME=FILE)", param_hint="--delegator")
+            name, file = "targets", value
+        out.append((name, _read_file(file), file))
+    return out
+
+
 @tuf.command()
 @click.argument("proposed", metavar="FILE")
 @click.option("--trusted", metavar="ROOT",
@@ -156,6 +171,13 @@ def key(token_uri: str, label: str, pin_sources: tuple[str, ...], module: str | 
                    "the root that lists its keys.")
 @click.option("--previous", metavar="FILE",
               help="The previous version of a non-root role, to show what changes.")
+@click.option("--role", metavar="NAME",
+              help="FILE is delegated targets role NAME (signed with the keys its delegator "
+                   "lists).")
+@click.option("--delegator", "delegators", multiple=True, metavar="[NAME=]FILE",
+              help="With --role: the targets file delegating it, verified from the trusted "
+                   "root; for nested delegations repeat from the top-level targets down, "
+                   "each after the first as NAME=FILE.")
 @click.option("--token", "tokens", multiple=True, required=True, metavar="URI",
               help="Token holding a key to sign with; repeatable.")
 @click.option("--out", required=True, metavar="FILE",
@@ -169,8 +191,9 @@ def key(token_uri: str, label: str, pin_sources: tuple[str, ...], module: str | 
 @module_option
 @json_option
 @tuf_errors
-def sign(proposed: str, trusted: str | None, previous: str | None, tokens: tuple[str, ...],
-         out: str, signatures_only: bool, force: bool, yes: bool, allow_network: bool,
+def sign(proposed: str, trusted: str | None, previous: str | None, role: str | None,
+         delegators: tuple[str, ...], tokens: tuple[str, ...], out: str,
+         signatures_only: bool, force: bool, yes: bool, allow_network: bool,
          pin_sources: tuple[str, ...], module: str | None, as_json: bool) -> None:
     """Sign TUF metadata FILE made elsewhere (python-tuf, RSTUF, tuf-on-ci) with the keys on
     --token that its trusted root lists, after showing what changes."""
@@ -183,7 +206,8 @@ def sign(proposed: str, trusted: str | None, previous: str | None, tokens: tuple
                           trusted=_read_file(trusted) if trusted else None,
                           previous=_read_file(previous) if previous else None,
                           tokens=tokens, out=out, signatures_only=signatures_only, force=force,
-                          pin_sources=pin_sources, module=module)
+                          pin_sources=pin_sources, module=module, role=role,
+                          delegators=_delegators(delegators))
 
     def show(lines: list[str]) -> None:
         for line in lines:
