@@ -16,12 +16,14 @@ from ceremony.tuf.errors import TufFormatError
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise TufFormatError(f"duplicate key '{key}' in a JSON object; the file is ambiguous, "
-                                 "ask its author for a clean copy")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise TufFormatError(f"duplicate key '{key}' in a JSON object; the file is "
+                                     "ambiguous, ask its author for a clean copy")
+            seen.add(key)
     return out
 
 
@@ -118,7 +120,40 @@ def encode_canonical(value: Any) -> bytes:
     except RecursionError:
         raise TufFormatError("nested too deeply to encode; no TUF metadata nests like "
                              "this") from None
-    return "".join(out).encode("utf-8")
+    try:
+        return "".join(out).encode("utf-8")
+    except UnicodeEncodeError:
+        raise TufFormatError("a string holds a lone UTF-16 surrogate: it has no UTF-8 "
+                             "form") from None
+
+
+_JSON_ESCAPE = re.compile(r'\\(["\\/bfnrt]|u[0-9a-fA-F]{4})')
+_SHORT = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "/": "/"}
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = match.group(1)
+    if code in ('"', "\\"):
+        return match.group(0)  # the two escapes canonical JSON keeps
+    return _SHORT.get(code) or chr(int(code[1:], 16))
+
+
+def encode_canonical_parsed(value: Any) -> bytes:
+    """encode_canonical for a value read by load_json (string keys, no floats: checked when
+    it was read), through the C JSON encoder: the same bytes, several times faster on a
+    large targets file. json.dumps escapes control characters that canonical JSON writes as
+    they are; those escapes are undone (`\\"` and `\\\\` are the same in both)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                          allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return encode_canonical(value)  # the strict encoder names the problem
+    if "\\" in text:
+        text = _JSON_ESCAPE.sub(_unescape, text)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return encode_canonical(value)
 
 
 def dump_pretty(value: Any) -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from ceremony.tuf.errors import ConsistencyError, TufFormatError
@@ -15,6 +16,8 @@ from ceremony.tuf.errors import ConsistencyError, TufFormatError
 MAX_METADATA_BYTES = 100 * 1024 * 1024
 HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 _CHUNK = 1024 * 1024
+_DOT_PART = re.compile(r"(?:^|/)\.\.?(?:/|$)")
+_BAD_CHAR = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 def read_metadata(path: str | os.PathLike[str]) -> bytes:
@@ -26,7 +29,9 @@ def read_metadata(path: str | os.PathLike[str]) -> bytes:
                 raise TufFormatError(f"is {size} bytes, more than the "
                                      f"{MAX_METADATA_BYTES >> 20} MiB a metadata file may "
                                      "have: not a TUF metadata file", file=str(path))
-            data = handle.read(MAX_METADATA_BYTES + 1)
+            # read(n) allocates n bytes first: ask for what the file holds (and one more, to
+            # see a file that grows while it is read), not for the bound
+            data = handle.read(size + 1) if size else handle.read(MAX_METADATA_BYTES + 1)
     except OSError as exc:
         raise TufFormatError(f"cannot read ({exc.strerror})", file=str(path)) from None
     if len(data) > MAX_METADATA_BYTES:  # grew while read (a pipe, a file being written)
@@ -52,13 +57,15 @@ def file_digests(path: Path, algorithms: list[str]) -> tuple[int, dict[str, str]
 def check_target_path(path: str) -> None:
     """A target name a client may store under its name without leaving its folder: no
     absolute path, no '.' or '..' part, no backslash or control character."""
-    parts = path.split("/")
+    if path and path[0] not in "./" and "/." not in path and "\\" not in path and \
+            path.isprintable():
+        return  # the common case, decided by string methods alone
     bad = None
     if not path or path.startswith("/"):
         bad = "is empty or absolute"
-    elif any(part in (".", "..") for part in parts):
+    elif "." in path and _DOT_PART.search(path):
         bad = "has a '.' or '..' part"
-    elif "\\" in path or any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+    elif _BAD_CHAR.search(path):
         bad = "holds a backslash or a control character"
     if bad:
         raise TufFormatError(f"target name {ascii(path[:200])} {bad}: a client saving it "

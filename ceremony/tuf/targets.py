@@ -28,6 +28,9 @@ class TargetFile:
     def from_dict(cls, data: Any) -> TargetFile:
         if not isinstance(data, dict):
             raise TufFormatError("a target must be an object")
+        length = data.get("length")
+        if len(data) == 2 and type(length) is int and length >= 0 and "hashes" in data:
+            return cls(length, f.check_hashes(data["hashes"]), {})  # the common shape
         rest = dict(data)
         length = f.take_int(rest, "length", 0)
         hashes = f.check_hashes(f.take(rest, "hashes"))

@@ -44,11 +44,12 @@ _HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib
 
 
 def verify_threshold(md: Metadata, keys: dict[str, Key], role: Role, *, role_name: str,
-                     signer_desc: str) -> list[str]:
+                     signer_desc: str, payload: bytes | None = None) -> list[str]:
     """The key IDs of `role` whose valid signatures `md` carries; ThresholdError below the
     threshold. Each key counts once, even when listed under two key IDs (one key holder must
     not meet a threshold of two); signatures by keys outside the role do not count."""
-    payload = md.signed_bytes()
+    if payload is None:
+        payload = md.signed_bytes()
     valid = sorted({s.keyid for s in md.signatures
                     if s.keyid in role.keyids and s.keyid in keys
                     and keys[s.keyid].verify(s.sig, payload)})
@@ -238,16 +239,17 @@ class RepositoryVerifier:
     def _root_step(self, new: Metadata, old: Metadata, old_desc: str) -> None:
         entry: dict[str, Any] = {"version": new.signed.version, "file": new.file,
                                  "expires": new.signed.expires}
+        payload = new.signed_bytes()
         if new is not old:
             keys, role = old.signed.role_keys("root")
             try:
                 entry["signed_by_previous"] = verify_threshold(
-                    new, keys, role, role_name="root", signer_desc=old_desc)
+                    new, keys, role, role_name="root", signer_desc=old_desc, payload=payload)
             except ThresholdError as exc:
                 raise RootChainError(exc.reason, file=exc.file) from None
         keys, role = new.signed.role_keys("root")
         entry["signed_by_own"] = verify_threshold(new, keys, role, role_name="root",
-                                                  signer_desc="its own")
+                                                  signer_desc="its own", payload=payload)
         entry["threshold"] = role.threshold
         self.report.root_chain.append(entry)
 
