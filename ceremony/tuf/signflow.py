@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ceremony.tuf import signing
+from ceremony.tuf import rstuf, signing
 from ceremony.tuf.errors import (
     DelegationError,
     ExpiredError,
@@ -114,8 +114,12 @@ def _delegates(delegations: Any, name: str) -> bool:
 
 
 def _load(req: SignRequest) -> tuple[Metadata, Metadata | None, Metadata | None,
-                                      Delegation | None]:
-    proposed = Metadata.from_bytes(req.proposed, req.proposed_name)
+                                      Delegation | None, dict[str, Any] | None]:
+    payload = rstuf.payload_of(req.proposed, req.proposed_name)
+    if payload is not None:
+        proposed = Metadata.from_dict(payload["metadata"]["root"], req.proposed_name, "root")
+    else:
+        proposed = Metadata.from_bytes(req.proposed, req.proposed_name)
     trusted = Metadata.from_bytes(req.trusted, "trusted root", "root") if req.trusted else None
     previous = None
     delegation = None
@@ -147,7 +151,7 @@ def _load(req: SignRequest) -> tuple[Metadata, Metadata | None, Metadata | None,
                       for _name, data, file in req.delegators]
         delegation = delegation_for(req.role, trusted, delegators,
                                     [n for n, _d, _f in req.delegators])
-    return proposed, trusted, previous, delegation
+    return proposed, trusted, previous, delegation, payload
 
 
 def run_sign(req: SignRequest, *, show: Callable[[list[str]], None],
@@ -156,7 +160,7 @@ def run_sign(req: SignRequest, *, show: Callable[[list[str]], None],
     from transfer.files import atomic_write
     from transfer.words import digest_words
 
-    proposed, trusted, previous, delegation = _load(req)
+    proposed, trusted, previous, delegation, envelope = _load(req)
     if proposed.signed.expires_at <= datetime.now(UTC):
         raise ExpiredError(f"expires at {proposed.signed.expires}, in the past: ask for a "
                            "version with a later expiry", file=proposed.file)
@@ -190,6 +194,8 @@ def run_sign(req: SignRequest, *, show: Callable[[list[str]], None],
                 f"on the token(s) given ({', '.join(t.label for t in tokens.tokens())}); "
                 "insert the right token or give its --token")
         lines = signing.review_lines(signing.review(proposed, previous))
+        if envelope is not None:
+            lines[0] += f" (in an RSTUF {rstuf.kind(envelope)} payload)"
         if delegation is not None:
             lines[0] += f" (delegated role '{delegation.name}')"
             lines += [f"  delegated by  '{delegation.delegator}': threshold "
@@ -220,6 +226,8 @@ def run_sign(req: SignRequest, *, show: Callable[[list[str]], None],
                            "version": proposed.signed.version,
                            "signatures": [{"keyid": k, "sig": s} for k, s in made.items()]},
                           indent=1, sort_keys=True).encode() + b"\n"
+    elif envelope is not None:
+        data = rstuf.with_root(envelope, proposed.to_dict())
     else:
         data = proposed.to_bytes()
     atomic_write(req.out, data, overwrite=req.force)
@@ -227,4 +235,5 @@ def run_sign(req: SignRequest, *, show: Callable[[list[str]], None],
             "version": proposed.signed.version,
             "signed_with": sorted(made), "dropped": dropped, "status": status,
             "complete": all(s["met"] for s in status.values()),
-            "signed_sha256": digest.hex(), "signed_words": digest_words(digest)}
+            "signed_sha256": digest.hex(), "signed_words": digest_words(digest),
+            "rstuf_payload": rstuf.kind(envelope) if envelope is not None else None}

@@ -409,6 +409,14 @@ TUF_CATALOGUE: list[Case] = [
                "../../x", i)}), "'..' part"),
     C("tuf-sign-role-top-level", "tuf-sign",
       sign(lambda i: _targets_with("files/ok", i), "--role", "targets"), "top-level role"),
+    C("tuf-sign-rstuf-root-not-object", "tuf-sign",
+      sign(lambda i: b'{"metadata": {"root": "root.json"}, "settings": {}}'),
+      "must be a JSON object"),
+    C("tuf-sign-rstuf-root-float", "tuf-sign", sign(lambda i: b'{"metadata": {"root": ' +
+                                                    proposed(text=(b'"version": 2',
+                                                                   b'"version": 2.5'))(i)
+                                                    + b'}, "timeout": 300}'),
+      "is not an integer"),
     # `tuf sign`: the trusted root
     C("tuf-sign-trusted-float", "tuf-sign",
       sign(proposed(), trusted=lambda i: i.files["1.root.json"].replace(
