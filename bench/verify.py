@@ -13,7 +13,11 @@ process's maximum RSS. Both sides are timed under the same cyclic-GC setting: "r
 with the collector off for the whole run, "ratio_to_floor_gc_on" with it on (the reader switches
 it off while it parses; the floor's json.loads does not).
 
+Two more for TUF 1.0 (bench/verify_tuf.py): the same root chain and targets sizes, written as
+a TUF 1.0 repository folder and verified by `ceremony.tuf.verify.verify_repository`.
+
     python bench/verify.py [--versions 1000] [--delegations 1000] [--targets 100000]
+                           [--only notary|tuf]
 """
 
 from __future__ import annotations
@@ -213,13 +217,19 @@ def main() -> None:
     parser.add_argument("--delegations", type=int, default=1000)
     parser.add_argument("--targets", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", choices=["notary", "tuf"],
+                        help="Run only the Notary v1 or only the TUF 1.0 workloads.")
     args = parser.parse_args()
-    result = {
-        "python": sys.version.split()[0],
-        "root_chain": bench_root_chain(args.versions, args.repeat),
-        "big_targets": bench_big_targets(args.delegations, args.targets, args.repeat),
-        "target_ratio": 2.0,
-    }
+    result: dict[str, Any] = {"python": sys.version.split()[0], "target_ratio": 2.0}
+    if args.only != "tuf":
+        result["root_chain"] = bench_root_chain(args.versions, args.repeat)
+        result["big_targets"] = bench_big_targets(args.delegations, args.targets, args.repeat)
+    if args.only != "notary":
+        from verify_tuf import bench_tuf, tuf_breakdown
+        result["tuf_root_chain"] = bench_tuf(args.versions, 1, args.repeat, measure)
+        result["tuf_big_targets"] = bench_tuf(
+            1, args.targets, args.repeat, measure,
+            breakdown=lambda folder, repeat: tuf_breakdown(folder, repeat, best_of))
     result["max_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(result, indent=2))
 

@@ -35,23 +35,56 @@ def _gun(gun: str) -> str:
         raise MetadataFormatError(f"--gun: {exc}") from None
 
 
+def _dispatch_tuf(path: Path, fmt: str | None, gun: str | None, notary_only: bool,
+                  trusted_root: str | None, at: str | None, as_json: bool) -> bool:
+    """Run the TUF 1.0 verifier when PATH is TUF 1.0 (detected, or --format tuf); False when
+    PATH is for the Notary v1 verifier below."""
+    from ceremony.tuf.flavour import NOTARY, TUF, detect_flavour
+    flavour = fmt or detect_flavour(path) or NOTARY
+    if flavour == NOTARY:
+        if gun is None:
+            raise click.UsageError("Notary v1 metadata needs --gun (for TUF 1.0 metadata, "
+                                   "--format tuf)")
+        if trusted_root is not None:
+            raise click.UsageError("--trusted-root is for TUF 1.0 metadata; Notary v1 pins "
+                                   "with --root-cert-id")
+        return False
+    if gun is not None or notary_only:
+        raise click.UsageError("--gun, --root-cert-id and --trusted-version are for Notary v1 "
+                               f"metadata; {path} is TUF 1.0 (see `ceremony tuf verify`)")
+    from ceremony.tuf.cli import verify_tuf
+    assert flavour == TUF
+    verify_tuf(str(path), trusted_root=trusted_root, at=at, as_json=as_json)
+    return True
+
+
 @click.command()
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--gun", required=True, help="Globally unique name, e.g. docker.io/library/app.")
+@click.option("--format", "fmt", type=click.Choice(["notary", "tuf"]),
+              help="Notary v1 or TUF 1.0 (default: detected from PATH's root).")
+@click.option("--gun", help="Globally unique name, e.g. docker.io/library/app (Notary v1).")
+@click.option("--trusted-root", metavar="FILE",
+              help="TUF 1.0: the root this machine trusts (default: PATH/1.root.json).")
 @click.option("--root-cert-id", "root_cert_ids", multiple=True, metavar="ID",
               help="Pinned root certificate ID (as in trust_pinning.certs); repeatable.")
 @click.option("--trusted-version", "trusted_versions", multiple=True, metavar="ROLE=N",
               help="Lowest version already trusted for a role (rollback check); repeatable.")
 @click.option("--at", "at", metavar="TIME", help="Verify as of this time (RFC 3339; default now).")
 @json_option
-def verify(path: Path, gun: str, root_cert_ids: tuple[str, ...],
-           trusted_versions: tuple[str, ...], at: str | None, as_json: bool) -> None:
-    """Verify the Notary metadata of GUN found in PATH, offline.
+def verify(path: Path, fmt: str | None, gun: str | None, trusted_root: str | None,
+           root_cert_ids: tuple[str, ...], trusted_versions: tuple[str, ...], at: str | None,
+           as_json: bool) -> None:
+    """Verify the Notary v1 metadata of GUN, or the TUF 1.0 metadata, found in PATH, offline.
 
     PATH is a notary client trust dir (with tuf/GUN/metadata), such a metadata directory, or a
     folder of files downloaded from a Notary server, including the N.root.json history. Exits 0
-    only if everything verifies; every warning is reported.
+    only if everything verifies; every warning is reported. A TUF 1.0 folder (python-tuf,
+    RSTUF, tuf-on-ci) is verified as `ceremony tuf verify` does.
     """
+    if _dispatch_tuf(path, fmt, gun, bool(root_cert_ids or trusted_versions), trusted_root,
+                     at, as_json):
+        return
+    assert gun is not None
     gun = _gun(gun)  # it becomes part of a path (PATH/tuf/GUN/metadata): checked first
     files = read_repository(path, gun)
     report = verify_repository(files, gun, at=parse_at(at) if at is not None else None,

@@ -9,18 +9,21 @@ so they are refused on reading, not rounded.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ceremony.tuf.errors import TufFormatError
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise TufFormatError(f"duplicate key '{key}' in a JSON object; the file is ambiguous, "
-                                 "ask its author for a clean copy")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise TufFormatError(f"duplicate key '{key}' in a JSON object; the file is "
+                                     "ambiguous, ask its author for a clean copy")
+            seen.add(key)
     return out
 
 
@@ -35,12 +38,41 @@ def load_json(data: bytes, file: str | None = None) -> Any:
     except UnicodeDecodeError as exc:
         raise TufFormatError(f"not UTF-8 (byte {exc.start})", file=file) from None
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_no_float,
-                          parse_constant=_no_float)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_no_float,
+                           parse_constant=_no_float)
     except TufFormatError as exc:
         raise exc.located(file) from None
     except (json.JSONDecodeError, RecursionError) as exc:
         raise TufFormatError(f"not JSON ({exc})", file=file) from None
+    except ValueError:
+        # json raises a bare ValueError for an integer of more digits than Python converts
+        raise TufFormatError("a number has thousands of digits; no TUF field holds such a "
+                             "number", file=file) from None
+    # UTF-8 text cannot hold a lone surrogate, but a \ud800 escape can: such a string has
+    # no UTF-8 (so no canonical) form. Only files with such escapes pay for the walk.
+    if _SURROGATE_ESCAPE.search(text):
+        _check_strings(value, file)
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_strings(value: Any, file: str | None) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise TufFormatError(f"string {ascii(item[:40])} holds a lone UTF-16 "
+                                     "surrogate: it has no UTF-8 form", file=file) from None
 
 
 def _string(text: str) -> str:
@@ -83,8 +115,45 @@ def _encode(value: Any, out: list[str]) -> None:
 def encode_canonical(value: Any) -> bytes:
     """The canonical JSON bytes of `value` (what is signed and what key IDs hash)."""
     out: list[str] = []
-    _encode(value, out)
-    return "".join(out).encode("utf-8")
+    try:
+        _encode(value, out)
+    except RecursionError:
+        raise TufFormatError("nested too deeply to encode; no TUF metadata nests like "
+                             "this") from None
+    try:
+        return "".join(out).encode("utf-8")
+    except UnicodeEncodeError:
+        raise TufFormatError("a string holds a lone UTF-16 surrogate: it has no UTF-8 "
+                             "form") from None
+
+
+_JSON_ESCAPE = re.compile(r'\\(["\\/bfnrt]|u[0-9a-fA-F]{4})')
+_SHORT = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "/": "/"}
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = match.group(1)
+    if code in ('"', "\\"):
+        return match.group(0)  # the two escapes canonical JSON keeps
+    return _SHORT.get(code) or chr(int(code[1:], 16))
+
+
+def encode_canonical_parsed(value: Any) -> bytes:
+    """encode_canonical for a value read by load_json (string keys, no floats: checked when
+    it was read), through the C JSON encoder: the same bytes, several times faster on a
+    large targets file. json.dumps escapes control characters that canonical JSON writes as
+    they are; those escapes are undone (`\\"` and `\\\\` are the same in both)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                          allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return encode_canonical(value)  # the strict encoder names the problem
+    if "\\" in text:
+        text = _JSON_ESCAPE.sub(_unescape, text)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return encode_canonical(value)
 
 
 def dump_pretty(value: Any) -> bytes:

@@ -19,9 +19,6 @@ import click
 
 from ceremony.airgap import allow_network_option
 from ceremony.tuf.errors import TufError
-from groundfloor.errors import GroundFloorError
-from groundfloor.files import read_limited
-from groundfloor.limits import MAX_TUF_METADATA_BYTES
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Machine-readable output (documented in docs/tuf.md).")
@@ -32,7 +29,7 @@ pin_option = click.option("--pin-source", "pin_sources", multiple=True,
 module_option = click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
 
 
-def _tuf_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+def tuf_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """A TUF error becomes the CLI's one-line `error: ...` and exit 1 (with --json, the
     error's code and message are also printed on stdout for scripts)."""
     @functools.wraps(func)
@@ -44,7 +41,10 @@ def _tuf_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 click.echo(json.dumps({"ok": False, "error": {
                     "code": exc.code, "message": str(exc), "file": exc.file}}, indent=2,
                     sort_keys=True))
-            raise click.ClickException(str(exc)) from None
+            message = str(exc)
+            if len(message) > 1500:  # hostile names inside: one readable line
+                message = f"{message[:1500]}..."
+            raise click.ClickException(message) from None
     return wrapper
 
 
@@ -55,9 +55,10 @@ def tuf() -> None:
 
 
 def _read_file(path: str) -> bytes:
+    from ceremony.tuf.files import read_metadata
     try:
-        return read_limited(path, MAX_TUF_METADATA_BYTES, what="metadata file")
-    except GroundFloorError as exc:
+        return read_metadata(path)
+    except TufError as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -72,13 +73,22 @@ def _read_file(path: str) -> bytes:
 @click.option("--at", "at", metavar="TIME",
               help="Check expiry at this UTC time (YYYY-MM-DDTHH:MM:SSZ) instead of now.")
 @json_option
-@_tuf_errors
 def verify(metadata_dir: str, trusted_root: str | None, previous: str | None,
            targets_dir: str | None, at: str | None, as_json: bool) -> None:
     """Verify the TUF 1.0 metadata in DIR as a client would: the root chain from the trusted
     root (both thresholds at every step), timestamp, snapshot, targets and every delegated
     role (thresholds, versions, lengths, hashes, expiry), rollback against --previous, and
     with --targets the target files."""
+    verify_tuf(metadata_dir, trusted_root=trusted_root, previous=previous,
+               targets_dir=targets_dir, at=at, as_json=as_json)
+
+
+@tuf_errors
+def verify_tuf(metadata_dir: str, *, trusted_root: str | None = None,
+               previous: str | None = None, targets_dir: str | None = None,
+               at: str | None = None, as_json: bool = False) -> None:
+    """The body of `ceremony tuf verify`, also what `ceremony verify` runs for a TUF 1.0
+    folder. A TufError becomes the one-line error (tuf_errors)."""
     from ceremony.tuf.fields import parse_expires
     from ceremony.tuf.verify import Previous, verify_repository
     if not Path(metadata_dir).is_dir():
@@ -116,7 +126,7 @@ def verify(metadata_dir: str, trusted_root: str | None, previous: str | None,
 @pin_option
 @module_option
 @json_option
-@_tuf_errors
+@tuf_errors
 def key(token_uri: str, label: str, pin_sources: tuple[str, ...], module: str | None,
         as_json: bool) -> None:
     """Show a token key as a TUF root lists it (key ID and key object), to put into a root
@@ -139,6 +149,21 @@ def key(token_uri: str, label: str, pin_sources: tuple[str, ...], module: str | 
         click.echo(json.dumps(tuf_key.to_dict(), indent=1, sort_keys=True))
 
 
+def _delegators(values: tuple[str, ...]) -> list[tuple[str, bytes, str]]:
+    """--delegator values as (role name, bytes, file): the first is the top-level targets
+    unless named; every later one must be named (a file does not say which role it is)."""
+    out = []
+    for i, value in enumerate(values):
+        name, sep, file = value.partition("=")
+        if not sep:
+            if i:
+                raise click.BadParameter(f"'{value}': name the role of every delegator after "
+                                         "the first (NAME=FILE)", param_hint="--delegator")
+            name, file = "targets", value
+        out.append((name, _read_file(file), file))
+    return out
+
+
 @tuf.command()
 @click.argument("proposed", metavar="FILE")
 @click.option("--trusted", metavar="ROOT",
@@ -146,6 +171,13 @@ def key(token_uri: str, label: str, pin_sources: tuple[str, ...], module: str | 
                    "the root that lists its keys.")
 @click.option("--previous", metavar="FILE",
               help="The previous version of a non-root role, to show what changes.")
+@click.option("--role", metavar="NAME",
+              help="FILE is delegated targets role NAME (signed with the keys its delegator "
+                   "lists).")
+@click.option("--delegator", "delegators", multiple=True, metavar="[NAME=]FILE",
+              help="With --role: the targets file delegating it, verified from the trusted "
+                   "root; for nested delegations repeat from the top-level targets down, "
+                   "each after the first as NAME=FILE.")
 @click.option("--token", "tokens", multiple=True, required=True, metavar="URI",
               help="Token holding a key to sign with; repeatable.")
 @click.option("--out", required=True, metavar="FILE",
@@ -158,9 +190,10 @@ def key(token_uri: str, label: str, pin_sources: tuple[str, ...], module: str | 
 @pin_option
 @module_option
 @json_option
-@_tuf_errors
-def sign(proposed: str, trusted: str | None, previous: str | None, tokens: tuple[str, ...],
-         out: str, signatures_only: bool, force: bool, yes: bool, allow_network: bool,
+@tuf_errors
+def sign(proposed: str, trusted: str | None, previous: str | None, role: str | None,
+         delegators: tuple[str, ...], tokens: tuple[str, ...], out: str,
+         signatures_only: bool, force: bool, yes: bool, allow_network: bool,
          pin_sources: tuple[str, ...], module: str | None, as_json: bool) -> None:
     """Sign TUF metadata FILE made elsewhere (python-tuf, RSTUF, tuf-on-ci) with the keys on
     --token that its trusted root lists, after showing what changes."""
@@ -173,7 +206,8 @@ def sign(proposed: str, trusted: str | None, previous: str | None, tokens: tuple
                           trusted=_read_file(trusted) if trusted else None,
                           previous=_read_file(previous) if previous else None,
                           tokens=tokens, out=out, signatures_only=signatures_only, force=force,
-                          pin_sources=pin_sources, module=module)
+                          pin_sources=pin_sources, module=module, role=role,
+                          delegators=_delegators(delegators))
 
     def show(lines: list[str]) -> None:
         for line in lines:

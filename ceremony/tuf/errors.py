@@ -19,7 +19,10 @@ class TufError(Exception):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        where = ": ".join(part for part in (self.file, self.field) if part)
+        # a field path can hold a hostile name (a 100,000-character target): shortened
+        field = self.field if not self.field or len(self.field) <= 300 else \
+            f"{self.field[:300]}..."
+        where = ": ".join(part for part in (self.file, field) if part)
         return f"{where}: {self.reason}" if where else self.reason
 
     def located(self, file: str | None = None, prefix: str | None = None) -> TufError:

@@ -6,11 +6,13 @@ fields to keep) and raises TufFormatError naming the field.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from ceremony.tuf.errors import TufFormatError
 
+_HEX = re.compile(r"[0-9a-fA-F]+")
 EXPIRES_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MISSING = object()
 
@@ -82,7 +84,14 @@ def parse_expires(text: str) -> datetime:
 
 
 def check_hashes(hashes: Any, name: str = "hashes") -> dict[str, str]:
-    if not isinstance(hashes, dict) or not hashes or \
-            not all(isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()):
+    if not isinstance(hashes, dict) or not hashes:
         raise TufFormatError("must be a non-empty object of algorithm -> hex digest", field=name)
+    for algorithm, digest in hashes.items():
+        if not isinstance(digest, str):
+            raise TufFormatError("must be a non-empty object of algorithm -> hex digest",
+                                 field=name)
+        # a digest becomes part of a file name (consistent snapshots): hex only
+        if not _HEX.fullmatch(digest):
+            raise TufFormatError(f"{ascii(digest[:80])} is not a hex digest",
+                                 field=f"{name}.{algorithm}")
     return hashes

@@ -90,6 +90,11 @@ class Key:
         """The key as a `cryptography` object; TufFormatError if it cannot be one."""
         return _load(self.keytype, self.scheme, self.public)
 
+    def material(self) -> bytes:
+        """The key itself, however it is written (PEM line breaks, keytype spelling): DER
+        SubjectPublicKeyInfo. Two key IDs with the same material are one key holder."""
+        return _material(self.keytype, self.scheme, self.public)
+
     def describe(self) -> str:
         return f"{self.keyid[:16]} ({self.scheme})"
 
@@ -141,6 +146,12 @@ def _load(keytype: str, scheme: str, public: str) -> PublicKeyTypes:
     elif not isinstance(key, rsa.RSAPublicKey):
         raise TufFormatError(f"public key is not an RSA key (scheme '{scheme}')")
     return key
+
+
+@functools.lru_cache(maxsize=4096)
+def _material(keytype: str, scheme: str, public: str) -> bytes:
+    return bytes(_load(keytype, scheme, public).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
 
 
 def key_from_public(public_key: PublicKeyTypes) -> Key:

@@ -7,11 +7,17 @@ bytes live in canonical.py; verification in verify.py.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ceremony.tuf import fields as f
-from ceremony.tuf.canonical import dump_pretty, encode_canonical, load_json
+from ceremony.tuf.canonical import (
+    dump_pretty,
+    encode_canonical,
+    encode_canonical_parsed,
+    load_json,
+)
 from ceremony.tuf.errors import TufError, TufFormatError
 from ceremony.tuf.keys import Key
 from ceremony.tuf.signed import TOP_LEVEL_ROLES, Role, Signed, read_keys
@@ -169,11 +175,24 @@ class Metadata:
     signatures: list[Signature]
     unrecognized: dict[str, Any] = field(default_factory=dict)
     file: str | None = None
+    # Read from bytes by load_json: every value is JSON's (string keys, integers only), so
+    # the fast canonical encoder gives the same bytes as the strict one.
+    strictly_read: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
     def from_bytes(cls, data: bytes, file: str | None = None,
                    expected: str | None = None) -> Metadata:
-        return cls.from_dict(load_json(data, file), file, expected)
+        # Parsed JSON holds no reference cycles: the cyclic collector would only slow big
+        # files down, rescanning every live object each time the many new dicts trigger it.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            md = cls.from_dict(load_json(data, file), file, expected)
+        finally:
+            if enabled:
+                gc.enable()
+        md.strictly_read = True
+        return md
 
     @classmethod
     def from_dict(cls, data: Any, file: str | None = None,
@@ -220,4 +239,6 @@ class Metadata:
 
     def signed_bytes(self) -> bytes:
         """What every signature signs: the canonical JSON of `signed`."""
+        if self.strictly_read:
+            return encode_canonical_parsed(self.signed.to_dict())
         return encode_canonical(self.signed.to_dict())

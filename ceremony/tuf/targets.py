@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from ceremony.tuf import fields as f
 from ceremony.tuf.errors import TufError, TufFormatError
+from ceremony.tuf.files import check_target_path
 from ceremony.tuf.keys import Key
 from ceremony.tuf.signed import TOP_LEVEL_ROLES, Role, Signed, read_keys
 
@@ -27,6 +28,9 @@ class TargetFile:
     def from_dict(cls, data: Any) -> TargetFile:
         if not isinstance(data, dict):
             raise TufFormatError("a target must be an object")
+        length = data.get("length")
+        if len(data) == 2 and type(length) is int and length >= 0 and "hashes" in data:
+            return cls(length, f.check_hashes(data["hashes"]), {})  # the common shape
         rest = dict(data)
         length = f.take_int(rest, "length", 0)
         hashes = f.check_hashes(f.take(rest, "hashes"))
@@ -214,6 +218,7 @@ class Targets(Signed):
         targets = {}
         for path, value in raw_targets.items():
             try:
+                check_target_path(path)
                 targets[path] = TargetFile.from_dict(value)
             except TufError as exc:
                 raise exc.located(prefix=f"targets.{path}") from None

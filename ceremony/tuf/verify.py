@@ -34,29 +34,32 @@ from ceremony.tuf.errors import (
     RootChainError,
     ThresholdError,
     TufError,
-    TufFormatError,
 )
+from ceremony.tuf.files import file_digests, read_metadata
 from ceremony.tuf.keys import Key
 from ceremony.tuf.model import Metadata, MetaFile, Role, Snapshot, Timestamp
 from ceremony.tuf.targets import DelegatedRole, SuccinctRoles, TargetFile, Targets
-from groundfloor.errors import GroundFloorError
-from groundfloor.files import read_limited
-from groundfloor.limits import MAX_TUF_METADATA_BYTES
 
 _HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 
 
 def verify_threshold(md: Metadata, keys: dict[str, Key], role: Role, *, role_name: str,
-                     signer_desc: str) -> list[str]:
+                     signer_desc: str, payload: bytes | None = None) -> list[str]:
     """The key IDs of `role` whose valid signatures `md` carries; ThresholdError below the
-    threshold. Each key ID counts once; signatures by keys outside the role do not count."""
-    payload = md.signed_bytes()
+    threshold. Each key counts once, even when listed under two key IDs (one key holder must
+    not meet a threshold of two); signatures by keys outside the role do not count."""
+    if payload is None:
+        payload = md.signed_bytes()
     valid = sorted({s.keyid for s in md.signatures
                     if s.keyid in role.keyids and s.keyid in keys
                     and keys[s.keyid].verify(s.sig, payload)})
-    if len(valid) < role.threshold:
+    distinct = len({keys[k].material() for k in valid})
+    if distinct < role.threshold:
+        twice = f" ({len(valid)} key IDs, but the same key is listed under more than one)" \
+            if distinct != len(valid) else ""
         raise ThresholdError(
-            f"{len(valid)} valid signature(s) of {signer_desc}'s '{role_name}' keys, threshold "
+            f"{distinct} valid signature(s){twice} of {signer_desc}'s '{role_name}' keys, "
+            f"threshold "
             f"{role.threshold} (keys: {', '.join(k[:12] for k in role.keyids)}); the file is "
             "not signed enough or was changed after signing: collect the missing signatures",
             file=md.file)
@@ -145,11 +148,7 @@ def _versioned(folder: Path, role: str, version: int) -> str | None:
 
 
 def _read(path: Path, expected: str) -> Metadata:
-    try:
-        data = read_limited(path, MAX_TUF_METADATA_BYTES, what="metadata file")
-    except GroundFloorError as exc:
-        raise TufFormatError(str(exc), file=str(path)) from None
-    return Metadata.from_bytes(data, str(path), expected)
+    return Metadata.from_bytes(read_metadata(path), str(path), expected)
 
 
 class RepositoryVerifier:
@@ -170,10 +169,7 @@ class RepositoryVerifier:
         if not path.is_file():
             raise ConsistencyError(f"is missing (needed as the '{expected}' role)",
                                    file=str(path))
-        try:
-            data = read_limited(path, MAX_TUF_METADATA_BYTES, what="metadata file")
-        except GroundFloorError as exc:
-            raise TufFormatError(str(exc), file=str(path)) from None
+        data = read_metadata(path)
         return Metadata.from_bytes(data, str(path), expected), data
 
     def run(self) -> Report:
@@ -243,16 +239,17 @@ class RepositoryVerifier:
     def _root_step(self, new: Metadata, old: Metadata, old_desc: str) -> None:
         entry: dict[str, Any] = {"version": new.signed.version, "file": new.file,
                                  "expires": new.signed.expires}
+        payload = new.signed_bytes()
         if new is not old:
             keys, role = old.signed.role_keys("root")
             try:
                 entry["signed_by_previous"] = verify_threshold(
-                    new, keys, role, role_name="root", signer_desc=old_desc)
+                    new, keys, role, role_name="root", signer_desc=old_desc, payload=payload)
             except ThresholdError as exc:
                 raise RootChainError(exc.reason, file=exc.file) from None
         keys, role = new.signed.role_keys("root")
         entry["signed_by_own"] = verify_threshold(new, keys, role, role_name="root",
-                                                  signer_desc="its own")
+                                                  signer_desc="its own", payload=payload)
         entry["threshold"] = role.threshold
         self.report.root_chain.append(entry)
 
@@ -365,8 +362,14 @@ class RepositoryVerifier:
             if not file.is_file():
                 raise ConsistencyError(f"target {path} (listed by '{role}') is missing",
                                        file=str(file))
-            check_file(file.read_bytes(), MetaFile(1, target.length, target.hashes),
-                       str(file), f"'{role}'")
+            length, digests = file_digests(file, list(target.hashes))
+            if length != target.length:
+                raise ConsistencyError(f"is {length} bytes but '{role}' says {target.length}",
+                                       file=str(file))
+            for algorithm, actual in digests.items():
+                if actual != target.hashes[algorithm].lower():
+                    raise ConsistencyError(f"{algorithm} is {actual} but '{role}' says "
+                                           f"{target.hashes[algorithm]}", file=str(file))
 
     def _check_paths(self, name: str, role: Role, targets: Targets) -> None:
         for path in targets.targets:

@@ -19,7 +19,7 @@ from tuf.api.metadata import (
 )
 from tuf.api.serialization.json import JSONSerializer
 
-from ceremony.tuf.canonical import encode_canonical, load_json
+from ceremony.tuf.canonical import encode_canonical, encode_canonical_parsed, load_json
 from ceremony.tuf.errors import TufFormatError
 from ceremony.tuf.keys import Key, key_from_public
 from ceremony.tuf.model import Metadata as OurMetadata
@@ -33,9 +33,12 @@ SAMPLES = [
 ]
 
 
-@pytest.mark.parametrize("value", SAMPLES)
+@pytest.mark.parametrize("value", SAMPLES + [
+    {"c": "\x00\x01\x1f\x7f \b\f\r / \\n \\\\\" \\u0041", "k\n": ["\\", "\""]}])
 def test_canonical_json_is_securesystemslibs(value):
-    assert encode_canonical(value) == sslib_canonical(value).encode("utf-8")
+    expected = sslib_canonical(value).encode("utf-8")
+    assert encode_canonical(value) == expected
+    assert encode_canonical_parsed(value) == expected  # the fast path for files read
 
 
 def test_reader_refuses_floats_duplicates_and_bad_utf8():
