@@ -42,6 +42,7 @@ class Live:
         self.client = NotaryClient(self.server, folder / "owner")
         self.client.run("init", GUN, "--publish")
         self.client.run("key", "rotate", GUN, "snapshot", "-r")
+        self.client.run("list", GUN)  # the cache now holds the root that lists the server's key
 
     def current(self, role: str, cls: type) -> object:
         path = self.client.metadata_dir(GUN) / f"{role}.json"
