@@ -1,3 +1,5 @@
 """Offline key ceremonies for Notary v1 / Docker Content Trust repositories."""
 
-__version__ = "0.1.0"
+from groundfloor.version import __version__
+
+__all__ = ["__version__"]

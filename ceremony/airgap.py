@@ -10,6 +10,7 @@ passes --allow-network, which the ceremony records in its transcript.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -77,6 +78,21 @@ def require_offline(allow_network: bool) -> list[str]:
             "this machine is not air-gapped (" + "; ".join(findings) + "): disconnect it, or "
             "pass --allow-network to go on anyway (recorded in the transcript)")
     return findings
+
+
+def check_offline(allow_network: bool, warn: Callable[[str], None]) -> list[str]:
+    """`require_offline`, and the one warning every command gives when `--allow-network` lets
+    it run with a network up (the findings are returned for the transcript)."""
+    findings = require_offline(allow_network)
+    if findings:
+        warn(network_warning(findings))
+    return findings
+
+
+def network_warning(findings: list[str]) -> str:
+    """The one warning for a command that goes on with a network up (--allow-network)."""
+    return ("the machine is not air-gapped (" + "; ".join(findings) + "); going on because "
+            "--allow-network was given (recorded)")
 
 
 allow_network_option = click.option(

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from ceremony.errors import CeremonyError
 from ceremony.secrets import SecretLeakError, check_no_secret
-from transfer.names import InvalidName, validate_gun, validate_role
+from groundfloor.names import InvalidName, validate_gun, validate_role
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX = re.compile(r"(?:[0-9a-f]{2})*")

@@ -12,11 +12,14 @@ ceremonies that change or create a root, and `ceremony pins` writes the files (d
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
+from ceremony.errors import CeremonyError
 from ceremony.metadata.model import ROOT, Root
 
 
@@ -84,3 +87,16 @@ def pin_set(gun: str, root: Root) -> PinSet:
                                         serialization.PublicFormat.SubjectPublicKeyInfo)
                     .decode())
     return PinSet(gun, ids, tuple(pems))
+
+
+_CERT_ID = re.compile(r"[0-9a-f]{64}")
+
+
+def root_cert_ids(values: Sequence[str]) -> list[str]:
+    """`--root-cert-id` values as pinned (lower case), each checked: 64 hex digits."""
+    ids = [v.strip().lower() for v in values]
+    for cid in ids:
+        if not _CERT_ID.fullmatch(cid):
+            raise CeremonyError(f"--root-cert-id {cid[:80]!r}: a root certificate ID is 64 hex "
+                              "digits (the cert key ID root.json lists)")
+    return ids

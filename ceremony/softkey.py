@@ -22,7 +22,6 @@ import binascii
 import getpass
 import hashlib
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,10 +36,12 @@ from cryptography.hazmat.primitives.serialization import load_der_private_key
 
 from ceremony.errors import CeremonyError
 from ceremony.secrets import register_secret
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_KEY_FILE_BYTES, MAX_PASSPHRASE_FILE_BYTES
 from hsm.errors import PinError
 from hsm.pin import Pin, parse_pin_source
 
-MAX_KEY_FILE_BYTES = 64 * 1024
 ENCRYPTED_PKCS8, LEGACY_PEM, PLAIN_PKCS8 = ("encrypted PKCS#8", "legacy OpenSSL-encrypted PEM",
                                             "unencrypted PKCS#8")
 _AES = {"aes128_cbc": 16, "aes192_cbc": 24, "aes256_cbc": 32}
@@ -76,16 +77,9 @@ def read_key_file(path: str | os.PathLike[str]) -> KeyFile:
     """Read the PEM block and its headers (no passphrase needed yet)."""
     p = Path(path)
     try:
-        st = p.stat()
-        if not stat.S_ISREG(st.st_mode):
-            raise SoftKeyError(f"key file {p} is not a regular file")
-        if st.st_size > MAX_KEY_FILE_BYTES:
-            raise SoftKeyError(f"key file {p} is too large for a key file")
-        text = p.read_bytes().decode("ascii")
-    except FileNotFoundError:
-        raise SoftKeyError(f"key file {p} does not exist") from None
-    except PermissionError:
-        raise SoftKeyError(f"key file {p} is not readable (permission denied)") from None
+        text = read_limited(p, MAX_KEY_FILE_BYTES, what="key file").decode("ascii")
+    except GroundFloorError as exc:
+        raise SoftKeyError(str(exc)) from None
     except UnicodeDecodeError:
         raise SoftKeyError(f"key file {p} is not a PEM text file") from None
     lines = [line.strip() for line in text.splitlines()]
@@ -148,10 +142,9 @@ def read_passphrase(source_text: str | None, what: str) -> Pin:
         value = os.environ.get(source.where, "")
     else:
         try:
-            data = Path(source.where).read_bytes()
-        except OSError as exc:
-            raise SoftKeyError(f"cannot read passphrase file {source.where}: "
-                               f"{exc.strerror or exc}") from None
+            data = read_limited(source.where, MAX_PASSPHRASE_FILE_BYTES, what="passphrase file")
+        except GroundFloorError as exc:
+            raise SoftKeyError(str(exc)) from None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:

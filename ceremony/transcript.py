@@ -47,7 +47,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ceremony import __version__
 from ceremony.errors import CeremonyError
 from ceremony.secrets import (
     SecretLeakError,
@@ -56,15 +55,16 @@ from ceremony.secrets import (
     scrub,
     scrub_value,
 )
-from transfer.errors import TransferError
-from transfer.faults import armed, die, fault_point
-from transfer.files import atomic_write, fsync_dir, read_limited
-from transfer.jsonlimits import check_parse_cost
+from groundfloor.canonical import canonical_json
+from groundfloor.errors import GroundFloorError
+from groundfloor.faults import armed, die, fault_point
+from groundfloor.files import atomic_write, fsync_dir, read_limited
+from groundfloor.jsonlimits import check_parse_cost
+from groundfloor.limits import MAX_RESPONSE_BYTES, MAX_TRANSCRIPT_BYTES, MAX_TRANSCRIPT_LINE
+from groundfloor.version import __version__
 
 GENESIS = "0" * 64
 FIELDS = ("data", "kind", "prev", "seq", "time")
-MAX_LINE = 4 * 1024 * 1024
-MAX_TRANSCRIPT_BYTES = 64 * 1024 * 1024  # verify reads the whole file: bounded
 _KIND = re.compile(r"[a-z][a-z0-9-]{0,63}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -79,11 +79,6 @@ class TranscriptTampered(TranscriptError):
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False).encode("ascii")
 
 
 def _sha(data: bytes) -> str:
@@ -117,7 +112,7 @@ class Closed:
 
     @property
     def final_words(self) -> str:
-        from transfer.words import digest_words
+        from groundfloor.words import digest_words
         return digest_words(bytes.fromhex(self.final_digest))
 
 
@@ -134,7 +129,7 @@ def _record_anchor(path: Path, start: str, final: str, outcome: str, entries: in
     """Append the closed transcript's final digest to ANCHORS (one write of one line, fsynced,
     under a lock). Best effort: a full disk must not turn a completed ceremony into a failed
     one; `verify` then says it found no anchor."""
-    line = _canonical({"transcript": path.name, "start_sha256": start, "final_sha256": final,
+    line = canonical_json({"transcript": path.name, "start_sha256": start, "final_sha256": final,
                        "outcome": outcome, "entries": entries, "time": _now()}) + b"\n"
     try:
         fd = os.open(anchors_path(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -178,7 +173,7 @@ class Verification:
 
     @property
     def final_words(self) -> str:
-        from transfer.words import digest_words
+        from groundfloor.words import digest_words
         return digest_words(bytes.fromhex(self.final_digest))
 
     @property
@@ -242,7 +237,7 @@ def parse_entries(data: bytes) -> tuple[tuple[Entry, ...], bytes]:
                 or not isinstance(obj["prev"], str) or not _HEX64.fullmatch(obj["prev"]):
             raise TranscriptTampered(f"{where} (seq {seq}) has a malformed field: edited or "
                                      "corrupted")
-        if _canonical(obj) != line:
+        if canonical_json(obj) != line:
             raise TranscriptTampered(f"{where} (seq {seq}) is not in canonical form: edited by "
                                      "hand")
         if seq > expected:
@@ -311,7 +306,7 @@ def verify_transcript(path: str | os.PathLike[str], *, allow_open: bool = False,
     path = Path(path)
     try:
         data = read_limited(path, MAX_TRANSCRIPT_BYTES, what="transcript")
-    except TransferError as exc:
+    except GroundFloorError as exc:
         raise TranscriptError(str(exc)) from None
     if not data:
         raise TranscriptTampered(f"transcript {path} is empty: truncated")
@@ -355,7 +350,6 @@ def _response_anchors(path: Path, entries: tuple[Entry, ...],
     """A response bundle names the transcript's digest when it was made (`transcript_sha256`):
     that entry must be in the chain, just before the `output` entry recording the response."""
     from transfer.bundle import parse_response
-    from transfer.errors import TransferError
     by_digest = {e.digest: i for i, e in enumerate(entries)}
     outputs = {e.data.get("bundle_sha256"): i for i, e in enumerate(entries)
                if e.kind == "output" and isinstance(e.data.get("bundle_sha256"), str)}
@@ -365,8 +359,9 @@ def _response_anchors(path: Path, entries: tuple[Entry, ...],
     found = []
     for file in given + [p for p in named if p not in given]:
         try:
-            bundle = parse_response(file.read_bytes())
-        except (OSError, TransferError):
+            bundle = parse_response(read_limited(file, MAX_RESPONSE_BYTES,
+                                                   what="response bundle"))
+        except (OSError, GroundFloorError):
             if file in given:
                 raise TranscriptError(f"cannot use response {file} as an anchor: it does not "
                                       "read as a response bundle") from None
@@ -545,10 +540,10 @@ class Transcript:
         obj = {"seq": self._seq + 1, "time": _now(), "kind": kind, "data": data,
                "prev": self._head}
         try:
-            line = _canonical(obj)
+            line = canonical_json(obj)
         except (TypeError, ValueError) as exc:
             raise TranscriptError(f"transcript entry {kind} is not JSON data: {exc}") from None
-        if len(line) > MAX_LINE:
+        if len(line) > MAX_TRANSCRIPT_LINE:
             raise TranscriptError(f"transcript entry {kind} is too large ({len(line)} bytes)")
         record = line + b"\n"
         try:

@@ -48,10 +48,11 @@ from typing import Any
 from ceremony import workspace_files as store
 from ceremony.errors import CeremonyError
 from ceremony.inventory import InventoryError, KeyRecord, RetiredKey, TokenRecord
-from transfer.errors import TransferError
-from transfer.faults import fault_point
-from transfer.files import DIR_MODE, atomic_write, fsync_dir, make_dirs
-from transfer.names import (
+from groundfloor.errors import GroundFloorError
+from groundfloor.faults import fault_point
+from groundfloor.files import DIR_MODE, atomic_write, fsync_dir, make_dirs
+from groundfloor.limits import MAX_WORKSPACE_FILE_BYTES
+from groundfloor.names import (
     InvalidName,
     gun_dirname,
     gun_from_dirname,
@@ -63,7 +64,6 @@ from transfer.names import (
 ENV = "CEREMONY_WORKSPACE"
 FORMAT = "notary-ceremony-workspace"
 VERSION = 2  # 1: every generation held every repository (upgraded when opened)
-MAX_FILE_BYTES = 16 * 1024 * 1024
 _GEN = store.GEN
 
 
@@ -106,8 +106,8 @@ def _version(version: object, what: str) -> int:
 def _content(data: object, what: str) -> bytes:
     if not isinstance(data, bytes) or not data:
         raise WorkspaceError(f"{what}: expected non-empty bytes")
-    if len(data) > MAX_FILE_BYTES:
-        raise WorkspaceError(f"{what}: {len(data)} bytes, more than {MAX_FILE_BYTES}")
+    if len(data) > MAX_WORKSPACE_FILE_BYTES:
+        raise WorkspaceError(f"{what}: {len(data)} bytes, more than {MAX_WORKSPACE_FILE_BYTES}")
     return data
 
 
@@ -667,5 +667,5 @@ class Workspace(_Reader):
 def _atomic(path: Path, data: bytes) -> None:
     try:
         atomic_write(path, data, overwrite=True)
-    except TransferError as exc:
+    except GroundFloorError as exc:
         raise WorkspaceError(str(exc)) from None

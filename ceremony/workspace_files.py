@@ -30,9 +30,9 @@ from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from transfer.faults import fault_point
-from transfer.files import DIR_MODE, fsync_dir
-from transfer.names import role_relpath
+from groundfloor.faults import fault_point
+from groundfloor.files import DIR_MODE, fsync_dir
+from groundfloor.names import role_relpath
 
 GEN = re.compile(r"gen-([0-9]{8})")
 SNAPSHOT = re.compile(r"[0-9]{8}")

@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_PIN_FILE_BYTES
 from hsm.errors import PinError
-from transfer.errors import TransferError
-from transfer.files import read_limited
-
-MAX_PIN_FILE_BYTES = 1024  # a PIN and a newline; PKCS#11 tokens take at most a few hundred
 
 # A prompt callback: (token label) -> PIN text. The default reads /dev/tty without echo.
 PinPrompt = Callable[[str], str]
@@ -149,7 +148,7 @@ def _read_pin_file(path: Path, token_label: str, warn: Callable[[str], None] | N
     try:
         st = path.stat()
         data = read_limited(path, MAX_PIN_FILE_BYTES, what="PIN file")
-    except TransferError as exc:
+    except GroundFloorError as exc:
         raise PinError(f"{exc} (the pin-source of token '{token_label}')") from None
     except FileNotFoundError:
         raise PinError(f"PIN file {path} for token '{token_label}' does not exist") from None

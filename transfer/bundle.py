@@ -37,20 +37,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ceremony import __version__
+from groundfloor.canonical import canonical_chunks, is_canonical
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import atomic_write, read_limited
+from groundfloor.jsonlimits import check_parse_cost
+from groundfloor.limits import MAX_BUNDLE_BYTES, MAX_BUNDLE_FILE_BYTES, MAX_BUNDLE_KEY_BYTES
+from groundfloor.names import InvalidName, validate_gun, validate_role
+from groundfloor.version import __version__
 from transfer.errors import TransferError
-from transfer.files import atomic_write, read_limited
-from transfer.jsonlimits import check_parse_cost
-from transfer.names import InvalidName, validate_gun, validate_role
 
 FORMAT = "notary-ceremony-bundle"
 VERSION = 1
 KINDS = ("request", "response")
 SERVER_KEY_ROLES = ("timestamp", "snapshot")
 
-MAX_BUNDLE_BYTES = 128 * 1024 * 1024
-MAX_FILE_BYTES = 16 * 1024 * 1024
-MAX_KEY_BYTES = 64 * 1024
 MAX_REPOSITORIES = 10_000
 MAX_FILES_PER_REPOSITORY = 1_000
 MAX_ROOT_HISTORY = 1_000
@@ -71,37 +71,6 @@ class BundleError(TransferError):
 def utc_now() -> str:
     """Current time as RFC 3339 UTC with whole seconds, e.g. 2026-01-02T03:04:05Z."""
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# The one serialisation bundles use: sorted keys, no whitespace, ASCII, no floats.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                              allow_nan=False)
-
-
-def canonical_json(obj: Any) -> bytes:
-    """The one serialisation bundles use: sorted keys, no whitespace, ASCII, no floats."""
-    return _CANONICAL.encode(obj).encode("ascii")
-
-
-def _is_canonical(data: bytes, obj: Any) -> bool:
-    """data == canonical_json(obj) (+ one newline), compared piece by piece as the encoder
-    yields them: a big bundle is not serialised whole (its chunks, text and bytes) again."""
-    pos = 0
-    for chunk in _CANONICAL.iterencode(obj):
-        piece = chunk.encode("ascii")
-        if data[pos:pos + len(piece)] != piece:
-            return False
-        pos += len(piece)
-    return data[pos:] in (b"", b"\n")
-
-
-def _canonical_chunks(obj: Any) -> Iterator[bytes]:
-    """canonical_json(obj) in pieces (the same bytes): a bundle of 10,000 repositories is
-    ~100 MB, and hashing or writing it whole held several copies at once."""
-    encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                               allow_nan=False)
-    for chunk in encoder.iterencode(obj):
-        yield chunk.encode("ascii")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -181,7 +150,7 @@ class _Bundle:
         cached = self.__dict__.get("_digest")
         if cached is None:
             h = hashlib.sha256()
-            for chunk in _canonical_chunks(self._unsealed()):
+            for chunk in canonical_chunks(self._unsealed()):
                 h.update(chunk)
             cached = h.digest()
             object.__setattr__(self, "_digest", cached)
@@ -197,7 +166,7 @@ class _Bundle:
         obj = self._unsealed()
         obj["sha256"] = self.digest_hex
         size = 1
-        for chunk in _canonical_chunks(obj):
+        for chunk in canonical_chunks(obj):
             size += len(chunk)
             if size > MAX_BUNDLE_BYTES:
                 raise BundleError(f"{self.kind} bundle would be larger than the limit of "
@@ -209,7 +178,7 @@ class _Bundle:
         """The bundle as it is written and transferred (canonical JSON + newline)."""
         obj = self._unsealed()
         obj["sha256"] = self.digest_hex
-        data = b"".join([*_canonical_chunks(obj), b"\n"])
+        data = b"".join([*canonical_chunks(obj), b"\n"])
         if len(data) > MAX_BUNDLE_BYTES:
             raise BundleError(f"{self.kind} bundle would be {len(data)} bytes, larger than the "
                               f"limit of {MAX_BUNDLE_BYTES}; split it into several bundles")
@@ -380,19 +349,19 @@ def _check_request(b: RequestBundle) -> None:
             raise _fail(where, f"more than {MAX_FILES_PER_REPOSITORY} metadata files")
         for role, data in e.metadata.items():
             _bytes_at(data, f"{where}.metadata.{_role_at(role, where + '.metadata')}",
-                      MAX_FILE_BYTES)
+                      MAX_BUNDLE_FILE_BYTES)
         if e.metadata and "root" not in e.metadata:
             raise _fail(where + ".metadata", "has files but no root")
         if len(e.root_history) > MAX_ROOT_HISTORY:
             raise _fail(where, f"root history longer than {MAX_ROOT_HISTORY} versions")
         for n, data in enumerate(e.root_history, start=1):
-            _bytes_at(data, f"{where}.root_history (version {n})", MAX_FILE_BYTES)
+            _bytes_at(data, f"{where}.root_history (version {n})", MAX_BUNDLE_FILE_BYTES)
         if bool(e.root_history) != e.exists:
             raise _fail(where, "root history must be present exactly when root is")
         for role, data in e.server_keys.items():
             if role not in SERVER_KEY_ROLES:
                 raise _fail(where + ".server_keys", f"unknown key role {role!r}")
-            _bytes_at(data, f"{where}.server_keys.{role}", MAX_KEY_BYTES)
+            _bytes_at(data, f"{where}.server_keys.{role}", MAX_BUNDLE_KEY_BYTES)
 
 
 def _check_response(b: ResponseBundle) -> None:
@@ -426,7 +395,7 @@ def _check_response(b: ResponseBundle) -> None:
             if role in roles:
                 raise _fail(where + ".files", f"role {role} appears twice")
             roles.add(role)
-            _bytes_at(f.data, f"{where}.files.{role}", MAX_FILE_BYTES)
+            _bytes_at(f.data, f"{where}.files.{role}", MAX_BUNDLE_FILE_BYTES)
         if e.pending is None:
             if not e.files:
                 raise _fail(where, "no files to publish and no pending signatures")
@@ -565,10 +534,10 @@ def _parse_request(created: str, tool: str, content: Any) -> RequestBundle:
             operation=_typed(op["name"], str, where + ".operation.name"),
             params=_typed(op["params"], dict, where + ".operation.params"),
             fetched_at=_typed(r["fetched_at"], str, where + ".fetched_at"),
-            metadata=_b64_map(r["metadata"], where + ".metadata", MAX_FILE_BYTES),
-            root_history=tuple(_unb64(h, f"{where}.root_history[{n}]", MAX_FILE_BYTES)
+            metadata=_b64_map(r["metadata"], where + ".metadata", MAX_BUNDLE_FILE_BYTES),
+            root_history=tuple(_unb64(h, f"{where}.root_history[{n}]", MAX_BUNDLE_FILE_BYTES)
                                for n, h in enumerate(history)),
-            server_keys=_b64_map(r["server_keys"], where + ".server_keys", MAX_KEY_BYTES)))
+            server_keys=_b64_map(r["server_keys"], where + ".server_keys", MAX_BUNDLE_KEY_BYTES)))
     return RequestBundle(server=server, entries=tuple(entries), created=created, tool=tool)
 
 
@@ -596,7 +565,7 @@ def _parse_response(created: str, tool: str, content: Any) -> ResponseBundle:
             f = _obj(f, f"{where}.files[{j}]", ("data", "role"))
             role = _typed(f["role"], str, f"{where}.files[{j}].role")
             files.append(SignedFile(role, _unb64(f["data"], f"{where}.files[{j}].data",
-                                                 MAX_FILE_BYTES)))
+                                                 MAX_BUNDLE_FILE_BYTES)))
         pending = None
         if r["pending"] is not None:
             p = _obj(r["pending"], where + ".pending", ("missing", "state"))
@@ -631,7 +600,7 @@ def parse_bundle(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Bundle:
     claimed = _typed(obj["sha256"], str, what + ": sha256")
     if not _HEX64.fullmatch(claimed):
         raise _fail(what + ": sha256", "must be 64 lowercase hex digits")
-    if not _is_canonical(data, obj):
+    if not is_canonical(data, obj):
         raise BundleError(f"{what} is not in canonical form (reformatted or edited by hand?)")
     # The canonical form without its top-level "sha256" member (the last one: "content" sorts
     # first, and a JSON string cannot hold `,"sha256":"` unescaped) is what the digest covers:
@@ -673,7 +642,7 @@ def read_bundle(path: str | Path, *, kind: str | None = None,
     """Read and parse a bundle file; `kind` ("request"/"response") insists on one kind."""
     try:
         data = read_limited(path, max_bytes, what="bundle")
-    except TransferError as exc:
+    except GroundFloorError as exc:
         raise BundleError(str(exc)) from None
     if kind == "request":
         return parse_request(data, max_bytes=max_bytes)
@@ -696,44 +665,3 @@ def version_label(data: bytes) -> str:
     except (ValueError, TypeError, KeyError, RecursionError):
         return "unreadable"
     return f"v{version}" if isinstance(version, int) and not isinstance(version, bool) else "v?"
-
-
-def _file_line(role: str, data: bytes) -> str:
-    return f"{role} {version_label(data)} ({len(data)} bytes, sha256 {sha256_hex(data)[:16]})"
-
-
-def describe(bundle: Bundle) -> str:
-    """A human summary: kind, origin, per GUN what is asked or carried, and the digest."""
-    from transfer.summary import digest_lines, threshold_needs
-
-    lines = [f"{bundle.kind} bundle (format {FORMAT} v{VERSION}), created {bundle.created} by "
-             f"{bundle.tool}"]
-    if isinstance(bundle, RequestBundle):
-        lines.append(f"server {bundle.server}; {len(bundle.entries)} repositor"
-                     f"{'y' if len(bundle.entries) == 1 else 'ies'}")
-        for e in bundle.entries:
-            params = json.dumps(dict(e.params), sort_keys=True) if e.params else ""
-            lines.append(f"  {e.gun}: {e.operation} {params}".rstrip()
-                         + f" (fetched {e.fetched_at})")
-            if e.exists:
-                lines.append(f"    root history 1..{len(e.root_history)}")
-                lines.extend(f"    {_file_line(role, data)}"
-                             for role, data in sorted(e.metadata.items()))
-            else:
-                lines.append("    new repository: the server has no trust data for it")
-            keys = ", ".join(f"{role} sha256 {sha256_hex(data)[:16]}"
-                             for role, data in sorted(e.server_keys.items()))
-            lines.append(f"    server keys: {keys or 'none'}")
-    else:
-        answered = bundle.request_sha256 or "not recorded"
-        state = "complete" if bundle.complete else "PARTIAL (not publishable)"
-        lines.append(f"answers request {answered}; {len(bundle.entries)} repositor"
-                     f"{'y' if len(bundle.entries) == 1 else 'ies'}; {state}")
-        for e in bundle.entries:
-            lines.append(f"  {e.gun}:" + ("" if e.complete else " PARTIAL, still needs:"))
-            if e.pending is not None:
-                lines.extend(f"    - {need}" for need in threshold_needs(e.pending.missing))
-            lines.extend(f"    {n}. {_file_line(f.role, f.data)}"
-                         for n, f in enumerate(e.files, start=1))
-    lines.extend(digest_lines(bundle))
-    return "\n".join(lines)

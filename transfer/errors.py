@@ -1,5 +1,7 @@
-"""Errors of the transfer layer (bundles, files, QR frames)."""
+"""Errors of the transfer layer (bundles, QR frames)."""
+
+from groundfloor.errors import GroundFloorError
 
 
-class TransferError(Exception):
+class TransferError(GroundFloorError):
     """Base of all transfer errors; the message is shown to the user as is."""

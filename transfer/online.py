@@ -39,9 +39,10 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
+from groundfloor.faults import fault_point
+from groundfloor.limits import MAX_BUNDLE_FILE_BYTES, MAX_BUNDLE_KEY_BYTES
+from groundfloor.names import InvalidName, validate_gun, validate_role
 from transfer.bundle import (
-    MAX_FILE_BYTES,
-    MAX_KEY_BYTES,
     RequestBundle,
     RequestEntry,
     ResponseBundle,
@@ -49,8 +50,6 @@ from transfer.bundle import (
     utc_now,
 )
 from transfer.errors import TransferError
-from transfer.faults import fault_point
-from transfer.names import InvalidName, validate_gun, validate_role
 from transfer.summary import threshold_needs
 
 Progress = Callable[[str], None]
@@ -137,7 +136,7 @@ class NotaryHTTP:
 
     def request(self, method: str, path: str, *, body: bytes | None = None,
                 headers: Mapping[str, str] | None = None,
-                limit: int = MAX_FILE_BYTES) -> tuple[int, bytes]:
+                limit: int = MAX_BUNDLE_FILE_BYTES) -> tuple[int, bytes]:
         """Send one request; returns (status, body). A request on a kept-alive connection the
         server dropped meanwhile is sent once more on a new one (a POST too: publishing the
         same files twice is refused by the server, and publish_response then finds its files
@@ -177,7 +176,7 @@ class NotaryHTTP:
                 raise OnlineError(f"cannot reach {self.server}: {reason}") from None
         raise AssertionError("unreachable")
 
-    def get(self, path: str, *, limit: int = MAX_FILE_BYTES) -> tuple[int, bytes]:
+    def get(self, path: str, *, limit: int = MAX_BUNDLE_FILE_BYTES) -> tuple[int, bytes]:
         return self.request("GET", path, limit=limit)
 
 
@@ -186,7 +185,7 @@ def _tuf_path(gun: str, name: str = "") -> str:
         urllib.parse.quote(name, safe="/")
 
 
-def _get_ok(http: NotaryHTTP, gun: str, name: str, *, limit: int = MAX_FILE_BYTES) -> bytes:
+def _get_ok(http: NotaryHTTP, gun: str, name: str, *, limit: int = MAX_BUNDLE_FILE_BYTES) -> bytes:
     status, body = http.get(_tuf_path(gun, name), limit=limit)
     if status != 200:
         code, detail = server_error_text(status, body)
@@ -293,9 +292,9 @@ def fetch_repository(http: NotaryHTTP, gun: str, *, operation: str | None = None
         if progress:
             progress(f"{gun}: {len(metadata)} metadata files, root history 1..{version}")
     with key_lock or nullcontext():
-        server_keys = {"timestamp": _get_ok(http, gun, "timestamp.key", limit=MAX_KEY_BYTES)}
+        server_keys = {"timestamp": _get_ok(http, gun, "timestamp.key", limit=MAX_BUNDLE_KEY_BYTES)}
         if snapshot_key == "always" or (snapshot_key == "auto" and not metadata):
-            server_keys["snapshot"] = _get_ok(http, gun, "snapshot.key", limit=MAX_KEY_BYTES)
+            server_keys["snapshot"] = _get_ok(http, gun, "snapshot.key", limit=MAX_BUNDLE_KEY_BYTES)
     for role, data in server_keys.items():
         if "keytype" not in _json_object(data, f"{gun} {role}.key"):
             raise OnlineError(f"{gun}: the server's {role}.key is not a key object")

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from transfer.bundle import Bundle, RequestBundle, version_label
-from transfer.words import digest_words
+from groundfloor.words import digest_words
+from transfer.bundle import FORMAT, VERSION, Bundle, RequestBundle, sha256_hex, version_label
 
 
 def digest_lines(bundle: Bundle) -> list[str]:
@@ -91,3 +92,42 @@ def carries(bundle: Bundle) -> list[str]:
             m.get("kind") == ORIGIN_MERGE for m in e.pending.missing) else "PARTIAL"
         lines.append(f"{e.gun}: {state}, {what}{', '.join(versions) or 'files unreadable'}")
     return lines
+
+
+def _file_line(role: str, data: bytes) -> str:
+    return f"{role} {version_label(data)} ({len(data)} bytes, sha256 {sha256_hex(data)[:16]})"
+
+
+def describe(bundle: Bundle) -> str:
+    """A human summary: kind, origin, per GUN what is asked or carried, and the digest."""
+    lines = [f"{bundle.kind} bundle (format {FORMAT} v{VERSION}), created {bundle.created} by "
+             f"{bundle.tool}"]
+    if isinstance(bundle, RequestBundle):
+        lines.append(f"server {bundle.server}; {len(bundle.entries)} repositor"
+                     f"{'y' if len(bundle.entries) == 1 else 'ies'}")
+        for e in bundle.entries:
+            params = json.dumps(dict(e.params), sort_keys=True) if e.params else ""
+            lines.append(f"  {e.gun}: {e.operation} {params}".rstrip()
+                         + f" (fetched {e.fetched_at})")
+            if e.exists:
+                lines.append(f"    root history 1..{len(e.root_history)}")
+                lines.extend(f"    {_file_line(role, data)}"
+                             for role, data in sorted(e.metadata.items()))
+            else:
+                lines.append("    new repository: the server has no trust data for it")
+            keys = ", ".join(f"{role} sha256 {sha256_hex(data)[:16]}"
+                             for role, data in sorted(e.server_keys.items()))
+            lines.append(f"    server keys: {keys or 'none'}")
+    else:
+        answered = bundle.request_sha256 or "not recorded"
+        state = "complete" if bundle.complete else "PARTIAL (not publishable)"
+        lines.append(f"answers request {answered}; {len(bundle.entries)} repositor"
+                     f"{'y' if len(bundle.entries) == 1 else 'ies'}; {state}")
+        for e in bundle.entries:
+            lines.append(f"  {e.gun}:" + ("" if e.complete else " PARTIAL, still needs:"))
+            if e.pending is not None:
+                lines.extend(f"    - {need}" for need in threshold_needs(e.pending.missing))
+            lines.extend(f"    {n}. {_file_line(f.role, f.data)}"
+                         for n, f in enumerate(e.files, start=1))
+    lines.extend(digest_lines(bundle))
+    return "\n".join(lines)

@@ -44,7 +44,7 @@ from ceremony.ceremonies.rootkeys import (
     same_key_role,
 )
 from ceremony.ceremonies.runner import Ceremony, Plan, Run
-from ceremony.ceremonies.signing import FileToSign, SignerSet, identity, thresholds_for
+from ceremony.ceremonies.signing import FileToSign, SignerSet, thresholds_for
 from ceremony.errors import MetadataError
 from ceremony.inventory import KeyRecord
 from ceremony.metadata.keys import Key, certificate_pem, key_from_certificate, key_from_public_key
@@ -60,7 +60,7 @@ from ceremony.softkey import (
     read_passphrase,
     unlock,
 )
-from hsm.keys import KeyInfo, get_algorithm
+from hsm.keys import DEFAULT_ALGORITHM, KeyInfo, get_algorithm
 from hsm.token import Token
 from transfer.bundle import RequestBundle, RequestEntry
 
@@ -124,7 +124,7 @@ class AdoptCeremony(Ceremony):
                  targets_token: str | None = None, keep_targets: bool = False,
                  targets_key_file: str | None = None, targets_passphrase: str | None = None,
                  root_label: str = "root", targets_label: str = "targets",
-                 algorithm: str = "ecdsa-p256", targets_algorithm: str | None = None,
+                 algorithm: str = DEFAULT_ALGORITHM, targets_algorithm: str | None = None,
                  root_expires: dt.datetime | None = None,
                  targets_expires: dt.timedelta | None = None):
         if not root_key_files:
@@ -328,7 +328,7 @@ class AdoptCeremony(Ceremony):
 
     def prepare(self, run: Run, states: Sequence[RepoState]) -> None:
         state = states[0]
-        old_ids = {identity(k) for k in state.root.keys.values()}
+        old_ids = {k.identity for k in state.root.keys.values()}
         for token in self._root_tokens:
             info, reused = run.tokens.generate_or_reuse(token, self.labels[ROOT], self.algorithm)
             if info.algorithm not in ROOT_ALGORITHMS or info.public_key is None:
@@ -337,7 +337,7 @@ class AdoptCeremony(Ceremony):
             plain = key_from_public_key(info.public_key)
             refuse_other_role(run, plain, ROOT, f"the key '{info.label}' on token "
                                                 f"'{token.label}'")
-            if identity(plain) in old_ids or run.ws.is_retired(plain.key_id):
+            if plain.identity in old_ids or run.ws.is_retired(plain.key_id):
                 raise CeremonyRefused(f"the key '{info.label}' on token '{token.label}' is "
                                       f"already listed in root v{state.root.version} or "
                                       "retired; give another --root-label")
@@ -362,7 +362,7 @@ class AdoptCeremony(Ceremony):
             key = key_from_public_key(info.public_key)
             refuse_other_role(run, key, TARGETS, f"the key '{info.label}' on token "
                                                  f"'{token.label}'")
-            if identity(key) in old_ids or any(identity(k) == identity(key)
+            if key.identity in old_ids or any(k.identity == key.identity
                                                for _, _, k in self._certs):
                 raise CeremonyRefused(f"the key '{info.label}' on token '{token.label}' is "
                                       "already used by this repository; give another "

@@ -11,76 +11,43 @@ that does not verify.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from ceremony.airgap import require_offline
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.runner import MAX_REQUEST_BYTES
+from ceremony.ceremonies.runner import read_request, request_entry
+from ceremony.ceremonies.session import Console, Options, Session, session
 from ceremony.metadata.model import ROOT, Root
 from ceremony.metadata.repository import RepositoryFiles
 from ceremony.metadata.repository_check import verify_repository
 from ceremony.metadata.serialization import read_metadata
-from ceremony.transcript import Transcript
-from ceremony.workspace import Workspace
-from transfer.bundle import parse_request
-from transfer.errors import TransferError
-from transfer.files import read_limited
-from transfer.words import digest_words
-
-_KEY_ID = re.compile(r"[0-9a-f]{64}")
+from ceremony.pins import root_cert_ids as parse_root_cert_ids
+from groundfloor.words import digest_words
 
 
 def import_repository(*, request: str, gun: str, root_cert_ids: Sequence[str],
                       workspace: str | None = None, allow_network: bool = False,
-                      participants: Sequence[str] = ()) -> dict[str, Any]:
+                      participants: Sequence[str] = (), console: Console) -> dict[str, Any]:
     """Verify GUN in the request from the pinned IDs and pin its root history; returns a
     summary (with the trusted roots: `previous_root` and `root`)."""
-    pins = [p.strip().lower() for p in root_cert_ids]
-    if not pins:
+    if not root_cert_ids:
         raise CeremonyRefused("adopt import needs --root-cert-id ID: the root certificate ID you "
                               "already trust (trust_pinning.certs of your clients)")
-    for pin in pins:
-        if not _KEY_ID.fullmatch(pin):
-            raise CeremonyRefused(f"--root-cert-id {pin[:80]!r}: give a root certificate ID "
-                                  "(64 hex digits)")
-    ws = Workspace.open(workspace, create=True)
-    transcript = Transcript.create(ws.new_transcript_path("adopt-import"),
-                                   ceremony="adopt-import", participants=list(participants),
-                                   data={"request": request, "gun": gun, "root_cert_ids": pins})
-    try:
-        with ws.transaction() as tx:
-            result = _import(ws, tx, transcript, request, gun, pins, allow_network)
-        transcript.append("workspace", {"trusted_roots": [[gun, v] for v in result["pinned"]]})
-        transcript.close("completed")
-    except CeremonyRefused as exc:
-        transcript.refusal(str(exc))
-        transcript.close("refused")
-        raise
-    except BaseException as exc:
-        transcript.error(exc)
-        transcript.close("failed")
-        raise
-    result["transcript"] = str(transcript.path)
+    pins = parse_root_cert_ids(root_cert_ids)
+    options = Options(request=request, workspace=workspace, participants=participants,
+                      allow_network=allow_network)
+    with session("adopt-import", options, console, create_workspace=True,
+                 data={"request": request, "gun": gun, "root_cert_ids": pins}) as s:
+        result = _import(s, gun, pins)
+        s.finish({"trusted_roots": [[gun, v] for v in result["pinned"]]})
+    result["transcript"] = str(s.transcript.path)
     return result
 
 
-def _import(ws: Workspace, tx: Any, transcript: Transcript, request: str, gun: str,
-            pins: list[str], allow_network: bool) -> dict[str, Any]:
-    findings = require_offline(allow_network)
-    transcript.append("airgap", {"findings": findings, "allow_network": allow_network,
-                                 "offline": not findings})
-    try:
-        data = read_limited(request, MAX_REQUEST_BYTES, what="request bundle")
-        bundle = parse_request(data)
-    except TransferError as exc:
-        raise CeremonyRefused(f"request {request}: {exc}") from None
-    transcript.input("request", data, path=request, bundle_sha256=bundle.digest_hex)
-    entry = next((e for e in bundle.entries if e.gun == gun), None)
-    if entry is None:
-        raise CeremonyRefused(f"the request has no repository {gun} (it holds "
-                              f"{', '.join(bundle.guns[:5])})")
+def _import(s: Session, gun: str, pins: list[str]) -> dict[str, Any]:
+    ws, tx = s.ws, s.tx
+    bundle = read_request(s)
+    entry = request_entry(bundle, gun)
     if not entry.exists:
         raise CeremonyRefused(f"{gun}: the server has no trust data for this repository; "
                               "nothing to import")

@@ -18,7 +18,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.signing import identity
 from ceremony.errors import MetadataError
 from ceremony.metadata.keyrules import require_verifiable
 from ceremony.metadata.keys import Key, key_from_certificate, key_from_public_key
@@ -37,14 +36,12 @@ from ceremony.metadata.model import (
     Targets,
 )
 from ceremony.metadata.verify import delegation_name_problem
-from transfer.errors import TransferError
-from transfer.files import read_limited
+from ceremony.publicpem import read_public_pem
 
 YEAR = dt.timedelta(days=365)
 LIFETIMES = {ROOT: 10 * YEAR, TARGETS: 3 * YEAR, SNAPSHOT: 3 * YEAR}
 SIGNER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
 RELEASES = "targets/releases"
-MAX_PEM_BYTES = 64 * 1024
 
 
 def expiry(lifetime: dt.timedelta, now: dt.datetime | None = None) -> Instant:
@@ -140,15 +137,8 @@ def read_public_key(path: str | Path) -> Key:
     """A delegation key from a PEM file: a public key (-> `ecdsa`/`rsa`/`ed25519` key object)
     or a certificate (-> `ecdsa-x509`/`rsa-x509`), as Notary and docker read them."""
     path = Path(path)
-    try:
-        data = read_limited(path, MAX_PEM_BYTES, what="key file")
-    except TransferError as exc:
-        raise CeremonyRefused(str(exc)) from None
-    if len(data) > MAX_PEM_BYTES:
-        raise CeremonyRefused(f"key file {path} is larger than {MAX_PEM_BYTES} bytes")
-    if b"PRIVATE KEY" in data:
-        raise CeremonyRefused(f"key file {path} holds a PRIVATE key; give the public key or "
-                              "certificate only (nothing private comes near this machine)")
+    data = read_public_pem(path, "key file", wanted="the public key or certificate",
+                           error=CeremonyRefused)
     kind = ("certificate" if b"-----BEGIN CERTIFICATE-----" in data else
             "public key" if b"-----BEGIN PUBLIC KEY-----" in data else None)
     try:
@@ -173,7 +163,7 @@ def read_public_key(path: str | Path) -> Key:
 
 def _distinct(keys: Mapping[str, Key], keyids: Sequence[str]) -> int:
     """How many distinct public keys the key IDs name (a key under two IDs counts once)."""
-    return len({identity(keys[kid]) or kid.encode() for kid in keyids})
+    return len({keys[kid].identity or kid.encode() for kid in keyids})
 
 
 def _prune_keys(delegations: Delegations) -> list[str]:

@@ -18,12 +18,9 @@ trusted when the next request proves it published, through the chain from the tr
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from ceremony.airgap import NetworkPresentError, require_offline
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.partial import (
     Entry,
@@ -34,42 +31,27 @@ from ceremony.ceremonies.partial import (
     status,
 )
 from ceremony.ceremonies.review import review_files
-from ceremony.ceremonies.runner import Ceremony, Console, Options, Run, confirm, show_review
+from ceremony.ceremonies.runner import Ceremony, Run, confirm, show_review
+from ceremony.ceremonies.session import Console, Options, session
 from ceremony.ceremonies.signing import (
     FileToSign,
-    identity,
     merge_files,
     missing_signatures,
     previous_files_of,
     sign_files,
 )
-from ceremony.ceremonies.tokens import CeremonyTokens
 from ceremony.errors import MetadataError
 from ceremony.inventory import KeyRecord, TokenRecord
 from ceremony.metadata.keys import certificate_pem
 from ceremony.metadata.model import ROOT, SNAPSHOT, TIMESTAMP
 from ceremony.metadata.serialization import read_metadata
-from ceremony.transcript import Transcript
-from ceremony.workspace import ENV as WORKSPACE_ENV
-from ceremony.workspace import Transaction, Workspace
+from ceremony.workspace import Transaction
+from groundfloor.words import digest_words
 from transfer.bundle import ResponseBundle, write_bundle
-from transfer.files import check_output
 from transfer.summary import threshold_needs
-from transfer.words import digest_words
 
-
-@dataclass
-class CosignOptions:
-    out: str
-    workspace: str | None = None
-    force: bool = False
-    yes: bool = False
-    participants: Sequence[str] = ()
-    allow_network: bool = False
-    pin_sources: Sequence[str] = ()
-    module: str | None = None
-    # Makes the transcript, like Transcript.create (`ceremony run` records into its own).
-    transcript_factory: Callable[..., Transcript] | None = None
+# The co-signing commands take the ceremonies' options (no request, no --partial).
+CosignOptions = Options
 
 
 class _Cosign(Ceremony):
@@ -82,51 +64,15 @@ class _Cosign(Ceremony):
 Steps = Callable[[Run, Transaction], tuple[dict[str, Any], dict[str, Any]]]
 
 
-def _guarded(name: str, opts: CosignOptions, data: dict[str, Any], steps: Steps,
+def _guarded(name: str, opts: Options, data: dict[str, Any], steps: Steps,
              console: Console) -> dict[str, Any]:
-    """The frame every co-signing command shares (as `perform` for ceremonies): --out check,
-    workspace lock held throughout, transcript, air gap; the steps stage their workspace
-    changes before writing the output, committed after it; refusals and errors recorded."""
-    check_output(opts.out, force=opts.force,
-                 state={"workspace": opts.workspace or os.environ.get(WORKSPACE_ENV)})
-    options = Options(request="", out=opts.out, workspace=opts.workspace, force=opts.force,
-                      yes=opts.yes, participants=opts.participants,
-                      allow_network=opts.allow_network, pin_sources=opts.pin_sources,
-                      module=opts.module)
-    run = Run(_Cosign(name), options, console)
-    run.ws = Workspace.open(opts.workspace, create=False)
-    create = opts.transcript_factory or Transcript.create
-    run.transcript = create(run.ws.new_transcript_path(name), ceremony=name,
-                            participants=list(opts.participants),
-                            data={"out": str(opts.out), **data})
-    t = run.transcript
-    try:
-        with run.ws.transaction() as tx:
-            if opts.participants:
-                t.participants(list(opts.participants))
-            findings = require_offline(opts.allow_network)
-            t.append("airgap", {"findings": findings, "allow_network": opts.allow_network,
-                                "offline": not findings})
-            if findings:
-                console.warn("the machine is not air-gapped (" + "; ".join(findings) + "); "
-                             "going on because --allow-network was given (recorded)")
-            result, changes = steps(run, tx)
-        t.append("workspace", changes)
-        summary = {k: result[k] for k in ("complete", "signatures", "logins") if k in result}
-        digest = t.close("completed", **summary)
-    except (CeremonyRefused, NetworkPresentError) as exc:
-        t.refusal(str(exc), **getattr(exc, "details", {}))
-        t.close("refused")
-        raise
-    except BaseException as exc:
-        t.error(exc)
-        t.close("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
-        raise
-    finally:
-        if run.tokens is not None:
-            run.tokens.close()
-    result.update({"transcript": str(t.path), "transcript_sha256": digest,
-                   "transcript_words": digest_words(bytes.fromhex(digest))})
+    """A co-signing command inside the session frame every ceremony runs in; the steps stage
+    their workspace changes before writing the output, committed after it."""
+    with session(name, opts, console, data={"out": str(opts.out), **data}) as s:
+        result, changes = steps(Run(_Cosign(name), s), s.tx)
+        s.finish(changes, **{k: result[k] for k in ("complete", "signatures", "logins")
+                             if k in result})
+    result.update(s.transcript_fields())
     return result
 
 
@@ -199,8 +145,6 @@ def _sign(run: Run, tx: Transaction, path: str,
         {"gun": e.gun, "ceremony": e.ceremony, "complete": e.complete,
          "previous_root_version": e.previous.version if e.previous else None}
         for e in entries]})
-    run.tokens = CeremonyTokens(module=run.options.module, pin_sources=run.options.pin_sources,
-                                on_warning=run.console.warn)
     for uri in uris:
         run.open_token(uri, "co-sign")
     run.transcript.tokens(run.tokens.facts())
@@ -358,7 +302,7 @@ def _key_records(run: Run, gun: str, f: FileToSign) -> list[KeyRecord]:
     out = []
     for t in f.thresholds:
         for key in t.keys.values():
-            ident = identity(key)
+            ident = key.identity
             if run.signers.find(key) is None or ident is None:
                 continue
             for token in run.tokens.tokens():

@@ -37,24 +37,24 @@ from ceremony.ceremonies.common import lifetime_expiry
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.request import RepoState, check_new
 from ceremony.ceremonies.rootkeys import (
+    ROOT_ALGORITHMS,
     cert_expiry,
     cert_validity,
     instant,
+    issue_root_certificate,
     read_root_certificate,
     refuse_other_role,
     root_cert_problem,
 )
 from ceremony.ceremonies.runner import Ceremony, Plan, Run, SnapshotPlan
-from ceremony.ceremonies.signing import FileToSign, identity, thresholds_for
+from ceremony.ceremonies.signing import FileToSign, thresholds_for
 from ceremony.metadata.keys import Key, certificate_pem, key_from_certificate, key_from_public_key
 from ceremony.metadata.model import ROOT, SNAPSHOT, TARGETS, TIMESTAMP
-from hsm.keys import KeyInfo, get_algorithm
+from hsm.keys import DEFAULT_ALGORITHM, KeyInfo, get_algorithm
 from hsm.pubkey import public_key_der
 from hsm.token import Token
 from hsm.x509 import common_name
 from transfer.bundle import RequestBundle, RequestEntry
-
-ROOT_ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096")
 
 
 @dataclass
@@ -79,7 +79,7 @@ class InitCeremony(Ceremony):
     def __init__(self, *, root_tokens: Sequence[str], targets_token: str,
                  root_threshold: int = 1, snapshot_token: str | None = None,
                  root_label: str = "root", targets_label: str = "targets",
-                 snapshot_label: str = "snapshot", algorithm: str = "ecdsa-p256",
+                 snapshot_label: str = "snapshot", algorithm: str = DEFAULT_ALGORITHM,
                  targets_algorithm: str | None = None, guns: Sequence[str] = (),
                  root_expires: dt.timedelta | None = None,
                  targets_expires: dt.timedelta | None = None,
@@ -171,14 +171,14 @@ class InitCeremony(Ceremony):
         local = {public_key_der(info.public_key): (token, info)  # type: ignore[arg-type]
                  for token, info, _ in roots}
         for path, _gun, key in given:
-            if identity(key) not in local:
+            if key.identity not in local:
                 raise CeremonyRefused(
                     f"--root-cert {path} is not the certificate of the root key on any "
                     f"--root-token ({', '.join(t.label for t in self._root_tokens)}); a "
                     "root key held at another site goes in with --remote-root-cert FILE")
         for path, _gun, key in remote:
-            if identity(key) in local:
-                token, _ = local[identity(key)]  # type: ignore[index]
+            if key.identity in local:
+                token, _ = local[key.identity]  # type: ignore[index]
                 raise CeremonyRefused(f"--remote-root-cert {path} holds the key on token "
                                       f"'{token.label}' given here: use --root-cert for it")
             refuse_other_role(run, key, ROOT, f"the key of --remote-root-cert {path}")
@@ -216,7 +216,7 @@ class InitCeremony(Ceremony):
         for token, info, _ in self._root:
             assert info.public_key is not None
             ident = public_key_der(info.public_key)
-            mine = [(path, key) for path, g, key in given if g == gun and identity(key) == ident]
+            mine = [(path, key) for path, g, key in given if g == gun and key.identity == ident]
             if len(mine) > 1:
                 raise CeremonyRefused(f"{gun}: two --root-cert files for the key on token "
                                       f"'{token.label}' ({mine[0][0]}, {mine[1][0]})")
@@ -242,16 +242,14 @@ class InitCeremony(Ceremony):
         self._expires[gun] = (expires, note)
         valid_for = cert_validity(expires)
         for token, info in todo:
-            result = token.certificate(info.label, gun, valid_for=valid_for,
-                                       key_id=info.id or None)
+            certificate, key = issue_root_certificate(token, info, gun, valid_for)
             # Stored on the token once confirmed, unless it already holds a certificate for
             # this key (for another GUN: never replaced behind anyone's back); a token keeps
             # one certificate per key, so in a bulk init only the first GUN's is stored.
             slot = (token.info.serial, info.id)
             store = info.certificate is None and slot not in self._stored
             self._stored.add(slot)
-            chosen.append(RootCert(key_from_certificate(result.certificate), "issued", "",
-                                   token, info, result.certificate, store=store))
+            chosen.append(RootCert(key, "issued", "", token, info, certificate, store=store))
         order = {id(t): n for n, (t, _, _) in enumerate(self._root)}
         chosen.sort(key=lambda c: order.get(id(c.token), len(order)))
         return chosen

@@ -23,7 +23,6 @@ from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.signing import (
     FileToSign,
     SignerSet,
-    identity,
     missing_signatures,
     pending_state,
     restore_files,
@@ -34,6 +33,9 @@ from ceremony.metadata.keys import Key
 from ceremony.metadata.model import ROOT, Root
 from ceremony.metadata.serialization import read_metadata, signed_bytes
 from ceremony.workspace import Workspace
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import atomic_write, read_limited
+from groundfloor.limits import MAX_RESPONSE_BYTES
 from transfer.bundle import (
     PendingSignatures,
     ResponseBundle,
@@ -41,11 +43,8 @@ from transfer.bundle import (
     SignedFile,
     parse_response,
 )
-from transfer.errors import TransferError
-from transfer.files import atomic_write, read_limited
 from transfer.summary import ORIGIN_MERGE
 
-MAX_RESPONSE_BYTES = 128 * 1024 * 1024
 Describe = Callable[[str, Key], Mapping[str, Any]]
 SITE_ID = "site-id"  # in the workspace folder: which site started a partial response
 _SITE_ID = re.compile(r"[0-9a-f]{32}")
@@ -99,7 +98,7 @@ def read_response(path: str) -> tuple[ResponseBundle, bytes]:
     try:
         data = read_limited(path, MAX_RESPONSE_BYTES, what="response bundle")
         return parse_response(data), data
-    except TransferError as exc:
+    except GroundFloorError as exc:
         raise CeremonyRefused(f"{path}: {exc}") from None
 
 
@@ -359,7 +358,7 @@ def signable(entries: list[Entry], signers: SignerSet) -> list[tuple[FileToSign,
                 entry = signers.find(key)
                 if entry is None:
                     continue
-                if identity(key) not in done:
+                if key.identity not in done:
                     out.append((f, kid))
     return out
 
@@ -471,14 +470,14 @@ def _with_tokens(describe: Describe | None, entries: list[Entry], tokens: Sequen
         keys = [k for e in entries for f in e.files for k in f.keys.values()]
         signers = pool.locate(keys, opened)
         for key in keys:
-            entry, ident = signers.find(key), identity(key)
+            entry, ident = signers.find(key), key.identity
             if entry is not None and ident is not None:
                 present[ident] = {"token_label": entry.token_label,
                                   "token_serial": entry.token_serial,
                                   "key_label": entry.key_label, "token_given": True}
 
     def both(key_id: str, key: Key) -> Mapping[str, Any]:
-        found = present.get(identity(key) or b"")
+        found = present.get(key.identity or b"")
         return found if found is not None else (describe(key_id, key) if describe else {})
     return both
 
@@ -489,7 +488,7 @@ def response_status(path: str, ws: Workspace | None, tokens: Sequence[str] = (),
     workspace trusts is checked against it; others are read as the response carries them
     (`verified_against_workspace: false`). `tokens`: this site's tokens, to show its own keys
     on them as its own."""
-    from transfer.words import digest_words
+    from groundfloor.words import digest_words
     bundle, _ = read_response(path)
     describe = inventory_describe(ws) if ws is not None else None
     entries = []

@@ -14,69 +14,40 @@ Refused with one line and nothing changed otherwise. Recorded in a transcript.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from ceremony.airgap import NetworkPresentError, require_offline
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.runner import MAX_REQUEST_BYTES
+from ceremony.ceremonies.runner import read_request, request_entry
+from ceremony.ceremonies.session import Console, Options, Session, session
 from ceremony.metadata.model import ROOT, Root
 from ceremony.metadata.repository import RepositoryFiles
 from ceremony.metadata.repository_check import verify_repository
 from ceremony.metadata.serialization import read_metadata
-from ceremony.transcript import Transcript
-from ceremony.workspace import Transaction, Workspace
-from transfer.bundle import parse_request
-from transfer.errors import TransferError
-from transfer.files import read_limited
-from transfer.words import digest_words
-
-_ID = re.compile(r"[0-9a-f]{64}")
+from ceremony.pins import root_cert_ids
+from groundfloor.words import digest_words
 
 
 def pin_repository(gun: str, request: str, cert_ids: Sequence[str], *,
                    workspace: str | None = None, participants: Sequence[str] = (),
-                   allow_network: bool = False) -> dict[str, Any]:
-    ids = [c.strip().lower() for c in cert_ids]
-    for cid in ids:
-        if not _ID.fullmatch(cid):
-            raise CeremonyRefused(f"--root-cert-id {cid!r}: a root certificate ID is 64 hex "
-                                  "digits (the cert key ID root.json lists)")
-    ws = Workspace.open(workspace, create=True)
-    t = Transcript.create(ws.new_transcript_path("pin"), ceremony="pin",
-                          participants=list(participants),
-                          data={"gun": gun, "request": str(request), "root_cert_ids": ids})
-    try:
-        with ws.transaction() as tx:  # the lock is held throughout, as for every ceremony
-            findings = require_offline(allow_network)
-            t.append("airgap", {"findings": findings, "allow_network": allow_network,
-                                "offline": not findings})
-            result = _pin(ws, tx, t, gun, request, ids)
-        t.append("workspace", {"trusted_roots": [[gun, v] for v in result["pinned_versions"]]})
-    except (CeremonyRefused, NetworkPresentError) as exc:
-        t.refusal(str(exc))
-        t.close("refused")
-        raise
-    except BaseException as exc:
-        t.error(exc)
-        t.close("failed")
-        raise
-    digest = t.close("completed", pinned=result["pinned_versions"])
-    result.update({"transcript": str(t.path), "transcript_sha256": digest,
-                   "transcript_words": digest_words(bytes.fromhex(digest))})
+                   allow_network: bool = False,
+                   console: Console) -> dict[str, Any]:
+    ids = root_cert_ids(cert_ids)
+    options = Options(request=request, workspace=workspace, participants=participants,
+                      allow_network=allow_network)
+    data = {"gun": gun, "request": str(request), "root_cert_ids": ids}
+    with session("pin", options, console, data=data,
+                 create_workspace=True) as s:
+        result = _pin(s, gun, ids)
+        s.finish({"trusted_roots": [[gun, v] for v in result["pinned_versions"]]},
+                 pinned=result["pinned_versions"])
+    result.update(s.transcript_fields())
     return result
 
 
-def _pin(ws: Workspace, tx: Transaction, t: Transcript, gun: str, path: str,
-         ids: list[str]) -> dict[str, Any]:
-    try:
-        data = read_limited(path, MAX_REQUEST_BYTES, what="request bundle")
-        bundle = parse_request(data)
-        entry = bundle.entry(gun)
-    except TransferError as exc:
-        raise CeremonyRefused(f"request {path}: {exc}") from None
-    t.input("request", data, path=str(path), bundle_sha256=bundle.digest_hex)
+def _pin(s: Session, gun: str, ids: list[str]) -> dict[str, Any]:
+    ws, tx = s.ws, s.tx
+    entry = request_entry(read_request(s), gun)
     if not entry.exists:
         raise CeremonyRefused(f"{gun}: the server has no trust data for this repository: "
                               "nothing to pin")

@@ -34,11 +34,12 @@ from ceremony.ceremonies.rootkeys import (
     cert_validity,
     describe_owner,
     instant,
+    issue_root_certificate,
     token_key,
 )
 from ceremony.ceremonies.runner import Ceremony, Plan, Run
 from ceremony.ceremonies.signing import FileToSign, Threshold, thresholds_for
-from ceremony.metadata.keys import Key, certificate_pem, key_from_certificate
+from ceremony.metadata.keys import Key, certificate_pem
 from ceremony.metadata.model import ROOT, TARGETS, Role
 from hsm.keys import KeyInfo
 from hsm.token import Token
@@ -154,11 +155,9 @@ class Renew(Ceremony):
                     run.record_key(token, info, purpose="root (certificate re-issued)",
                                    reused=True)
                     recorded.add((token.info.serial, info.id.hex()))
-                result = token.certificate(info.label, s.gun, valid_for=valid_for,
-                                           key_id=info.id or None)
-                new = key_from_certificate(result.certificate)
+                certificate, new = issue_root_certificate(token, info, s.gun, valid_for)
                 issued[kid] = (token, info, new)
-                until = result.certificate.not_valid_after_utc
+                until = certificate.not_valid_after_utc
                 certificates.append({"gun": s.gun, "token": token.label, "key_label": info.label,
                                      "old_cert_key_id": kid, "cert_key_id": new.key_id,
                                      "canonical_key_id": new.canonical_key_id,

@@ -22,13 +22,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ceremony.ceremonies.signing import FileToSign, SignerSet, identity
+from ceremony.ceremonies.signing import FileToSign, SignerSet
 from ceremony.errors import MetadataError
 from ceremony.metadata.certs import common_name
 from ceremony.metadata.keys import Key
 from ceremony.metadata.model import ROOT, AnySigned, Root, Targets
+from groundfloor.words import digest_words
 from transfer.escaping import shown
-from transfer.words import digest_words
 
 # (key ID, key) -> where it lives, e.g. "token 'root-a' (serial 1a2b), key 'root'"
 WhereIs = Callable[[str, Key], str]
@@ -301,7 +301,7 @@ def review_files(title: str, files: Sequence[FileToSign],
                 for kid, key in sorted(t.keys.items()):
                     entry = signers.find(key)
                     state = ("SIGNED already (a valid signature is in the file)"
-                             if identity(key) in done else
+                             if key.identity in done else
                              f"WILL SIGN: token '{entry.token_label}' (serial "
                              f"{entry.token_serial}), key '{entry.key_label}'"
                              if entry is not None else "no token given to this command holds it")

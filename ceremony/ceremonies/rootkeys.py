@@ -10,26 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from pathlib import Path
 
 from cryptography import x509
 
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.runner import Run
-from ceremony.ceremonies.signing import identity
 from ceremony.errors import MetadataError
 from ceremony.metadata.certs import check_root_key, common_name
 from ceremony.metadata.keyrules import require_verifiable
 from ceremony.metadata.keys import Key, key_from_certificate
 from ceremony.metadata.model import ROOT, Instant, Root
+from ceremony.publicpem import read_public_pem
 from hsm import duration
 from hsm.keys import KeyInfo
 from hsm.token import Token
-from transfer.errors import TransferError
-from transfer.files import read_limited
 
 ROOT_ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096")
-MAX_PEM_BYTES = 64 * 1024
 CERT_MARGIN = dt.timedelta(days=1)
 MAX_LIFETIME = dt.timedelta(days=36500)  # a re-issued certificate outlives the root it serves
 
@@ -72,15 +68,7 @@ def read_root_certificate(path: str, guns: Sequence[str],
 
     It must follow Notary's root certificate rules for one of `guns` (CN = GUN, non-CA leaf,
     ECDSA or RSA key, valid now, no SHA-1, RSA >= 2048) and carry no private key."""
-    p = Path(path)
-    try:
-        data = read_limited(p, MAX_PEM_BYTES, what=flag)
-    except TransferError as exc:
-        raise CeremonyRefused(str(exc)) from None
-    if len(data) > MAX_PEM_BYTES:
-        raise CeremonyRefused(f"{flag} {path}: larger than {MAX_PEM_BYTES} bytes")
-    if b"PRIVATE KEY" in data:
-        raise CeremonyRefused(f"{flag} {path} holds a PRIVATE key; give the certificate only")
+    data = read_public_pem(path, flag, wanted="the certificate", error=CeremonyRefused)
     try:
         certs = x509.load_pem_x509_certificates(data)
         require_verifiable(certs[0].public_key())
@@ -106,9 +94,17 @@ def root_cert_problem(key: Key, gun: str, at: dt.datetime | None = None) -> str 
     return problems[0] if problems else None
 
 
+def issue_root_certificate(token: Token, info: KeyInfo, gun: str,
+                           valid_for: dt.timedelta) -> tuple[x509.Certificate, Key]:
+    """The root certificate CN=`gun` for the token key `info`, issued by the token itself
+    (Notary's root certificate rules: see hsm.x509), and its key object."""
+    result = token.certificate(info.label, gun, valid_for=valid_for, key_id=info.id or None)
+    return result.certificate, key_from_certificate(result.certificate)
+
+
 def token_key(run: Run, key: Key) -> tuple[Token, KeyInfo] | None:
     """The token (among those opened) and the key on it behind `key` (plain or certificate)."""
-    ident = identity(key)
+    ident = key.identity
     if ident is None:
         return None
     from hsm.pubkey import public_key_der
@@ -121,9 +117,9 @@ def token_key(run: Run, key: Key) -> tuple[Token, KeyInfo] | None:
 
 def same_key_in(root: Root, key: Key) -> str | None:
     """The key ID under which `root` already lists the public key of `key`, if any."""
-    ident = identity(key)
+    ident = key.identity
     for kid, listed in root.keys.items():
-        if ident is not None and identity(listed) == ident:
+        if ident is not None and listed.identity == ident:
             return kid
     return None
 

@@ -39,6 +39,7 @@ from ceremony.ceremonies.rootkeys import (
     cert_validity,
     describe_owner,
     instant,
+    issue_root_certificate,
     read_root_certificate,
     refuse_other_role,
     root_key_line,
@@ -47,10 +48,10 @@ from ceremony.ceremonies.rootkeys import (
     token_key,
 )
 from ceremony.ceremonies.runner import Ceremony, Plan, Run
-from ceremony.ceremonies.signing import FileToSign, Threshold, identity, thresholds_for
-from ceremony.metadata.keys import Key, certificate_pem, key_from_certificate, key_from_public_key
+from ceremony.ceremonies.signing import FileToSign, Threshold, thresholds_for
+from ceremony.metadata.keys import Key, certificate_pem, key_from_public_key
 from ceremony.metadata.model import ROOT, Root
-from hsm.keys import KeyInfo, get_algorithm
+from hsm.keys import DEFAULT_ALGORITHM, KeyInfo, get_algorithm
 from hsm.token import Token
 from transfer.bundle import RequestBundle, RequestEntry
 
@@ -68,7 +69,7 @@ class RotateRoot(Ceremony):
                  add_certs: Sequence[str] = (), remove_keys: Sequence[str] = (),
                  remove_tokens: Sequence[str] = (), replace: Sequence[str] = (),
                  threshold: int | None = None, label: str = "root",
-                 algorithm: str = "ecdsa-p256", reason: str = "root key removed",
+                 algorithm: str = DEFAULT_ALGORITHM, reason: str = "root key removed",
                  root_expires: dt.datetime | None = None, snapshot_token: str | None = None,
                  snapshot_expires: dt.timedelta | None = None):
         self.remove_keys = [k.strip().lower() for k in remove_keys]
@@ -252,7 +253,7 @@ class RotateRoot(Ceremony):
                         f"{s.gun}: the key '{info.label}' on token '{token.label}' is already "
                         f"listed in root v{s.root.version} as {listed}; a key is listed once "
                         "(give another --root-label for a new key)")
-            if any(identity(plain) == identity(key_from_public_key(i.public_key))
+            if any(plain.identity == key_from_public_key(i.public_key).identity
                    for _, i, _ in self._new if i.public_key is not None):
                 raise CeremonyRefused(f"token '{token.label}' holds the same key as another "
                                       "--add-token")
@@ -262,9 +263,8 @@ class RotateRoot(Ceremony):
         for s in states:  # a certificate per GUN and new key, made by the token
             issued = []
             for token, info, _ in self._new:
-                result = token.certificate(info.label, s.gun, valid_for=valid_for,
-                                           key_id=info.id or None)
-                issued.append((token, info, key_from_certificate(result.certificate)))
+                _, key = issue_root_certificate(token, info, s.gun, valid_for)
+                issued.append((token, info, key))
             self._issued[s.gun] = issued
         if self._issued:
             run.transcript.append("certificates", {"certificates": [

@@ -31,7 +31,7 @@ from ceremony.ceremonies.signing import FileToSign, Threshold, thresholds_for
 from ceremony.inventory import KeyRecord
 from ceremony.metadata.keys import key_from_public_key
 from ceremony.metadata.model import ROOT, TARGETS
-from hsm.keys import KeyInfo, get_algorithm
+from hsm.keys import DEFAULT_ALGORITHM, KeyInfo, get_algorithm
 from hsm.token import Token
 from transfer.bundle import RequestBundle, RequestEntry
 
@@ -47,7 +47,7 @@ class RotateTargets(Ceremony):
     def __init__(self, *, guns: Sequence[str] = (), all_guns: bool = False,
                  targets_token: str, root_tokens: Sequence[str] = (),
                  snapshot_token: str | None = None, label: str | None = None,
-                 algorithm: str = "ecdsa-p256", reason: str = "targets key rotated",
+                 algorithm: str = DEFAULT_ALGORITHM, reason: str = "targets key rotated",
                  root_expires: dt.timedelta | None = None,
                  targets_expires: dt.timedelta | None = None,
                  snapshot_expires: dt.timedelta | None = None):

@@ -1,8 +1,7 @@
 """Running a ceremony: the steps every ceremony shares, in this order.
 
-1. `--out` must not exist (unless `--force`): checked before anything else.
-2. Workspace opened, transcript started (ceremony, participants, tool version).
-3. Air gap checked (`require_offline`); findings and `--allow-network` recorded.
+1-3. The session frame (session.py): `--out` checked, workspace opened and locked, transcript
+   started, air gap checked (findings and `--allow-network` recorded, a warning shown).
 4. Request read strictly; its digest recorded and shown.
 5. Every GUN checked against the workspace (request.py) before anything is shown: a refusal
    stops here with one line, recorded in the transcript, nothing written.
@@ -21,21 +20,19 @@
 12. Workspace updated in ONE transaction, whose lock is held from the start (one ceremony per
    workspace at a time): trusted roots, signed versions, token and key inventory, retired
    keys -- staged before the response is written, committed only after it is.
-13. Transcript closed with the output digest, login and signature counts.
+13. Transcript closed (by the frame) with the output digest, login and signature counts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
-import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ceremony.airgap import NetworkPresentError, require_offline
 from ceremony.ceremonies.build import snapshot_for
 from ceremony.ceremonies.errors import CeremonyRefused, MissingSignaturesError
 from ceremony.ceremonies.partial import claims_of, site_id
@@ -46,18 +43,17 @@ from ceremony.ceremonies.review import (
     condensed_text,
     review_files,
 )
+from ceremony.ceremonies.session import Console, Options, Session, session
 from ceremony.ceremonies.signing import (
     FileToSign,
     SignerSet,
     Threshold,
-    identity,
     missing_signatures,
     pending_state,
     plan_missing,
     sign_files,
     thresholds_for,
 )
-from ceremony.ceremonies.tokens import CeremonyTokens
 from ceremony.errors import MetadataError
 from ceremony.inventory import KeyRecord, TokenRecord
 from ceremony.metadata.keys import Key
@@ -72,9 +68,11 @@ from ceremony.metadata.model import (
 )
 from ceremony.pins import pin_set
 from ceremony.secrets import check_no_secret
-from ceremony.transcript import Transcript
-from ceremony.workspace import ENV as WORKSPACE_ENV
-from ceremony.workspace import Transaction, Workspace
+from ceremony.workspace import Transaction
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import atomic_write, read_limited
+from groundfloor.limits import MAX_REQUEST_BYTES
+from groundfloor.words import digest_words
 from hsm.errors import TokenNotFoundError
 from hsm.keys import KeyInfo
 from hsm.pubkey import public_key_der, public_key_pem
@@ -89,41 +87,6 @@ from transfer.bundle import (
     parse_request,
 )
 from transfer.errors import TransferError
-from transfer.files import atomic_write, check_output, read_limited
-from transfer.words import digest_words
-
-MAX_REQUEST_BYTES = 128 * 1024 * 1024
-
-
-@dataclass
-class Options:
-    """What every ceremony command takes (the common options)."""
-
-    request: str
-    out: str
-    workspace: str | None = None
-    force: bool = False
-    yes: bool = False
-    participants: Sequence[str] = ()
-    allow_network: bool = False
-    pin_sources: Sequence[str] = ()
-    module: str | None = None
-    partial: bool = False
-    # Accept a new expiry earlier than the current one (scripted runs; interactive runs are
-    # asked to type `shorten`).
-    allow_shorter: bool = False
-    # Makes the run's transcript; called like Transcript.create. `ceremony run` passes one that
-    # records the ceremony as a step of the script's single transcript.
-    transcript_factory: Callable[..., Transcript] | None = None
-
-
-@dataclass
-class Console:
-    """How a ceremony talks to people. `ask` returns None when there is nothing to read."""
-
-    show: Callable[[str], None]
-    warn: Callable[[str], None]
-    ask: Callable[[str], str | None]
 
 
 @dataclass
@@ -209,18 +172,19 @@ class Ceremony:
 class Run:
     """The state of one ceremony run, handed to the ceremony's hooks."""
 
-    def __init__(self, ceremony: Ceremony, options: Options, console: Console):
+    def __init__(self, ceremony: Ceremony, session: Session,
+                 request: RequestBundle | None = None):
         self.ceremony = ceremony
-        self.options = options
+        self.session = session
+        self.options = session.options
         # One clock for the whole run: every repository of a bulk ceremony gets the same
         # expiries (and so the same review), whichever second its turn comes.
         self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        self.console = console
-        self.ws: Workspace = None  # type: ignore[assignment]
-        self.transcript: Transcript = None  # type: ignore[assignment]
-        self.tokens: CeremonyTokens = None  # type: ignore[assignment]
-        self.request: RequestBundle = None  # type: ignore[assignment]
-        self.request_bytes = b""
+        self.console = session.console
+        self.ws = session.ws
+        self.transcript = session.transcript
+        self.tokens = session.tokens
+        self._request = request
         self.server_key_ids: dict[str, str] = {}  # key ID -> "timestamp"/"snapshot"
         self.new_keys: dict[str, str] = {}  # identity hex -> "generated"/"reused"
         self.elsewhere: dict[str, str] = {}  # key ID -> where it lives (another site), review
@@ -228,6 +192,13 @@ class Run:
         self._present: set[tuple[str, str]] | None = None  # (serial, label) plugged in
         self.signers = SignerSet()
         self._canonical: dict[str, KeyRecord | None] | None = None
+
+    @property
+    def request(self) -> RequestBundle:
+        """The request bundle the ceremony answers (co-signing steps answer none)."""
+        if self._request is None:
+            raise CeremonyRefused(f"{self.ceremony.name} answers no request bundle")
+        return self._request
 
     # -- for ceremonies -------------------------------------------------------------------
     def open_token(self, uri: str, purpose: str) -> Token:
@@ -262,7 +233,7 @@ class Run:
     def where(self, key_id: str, key: Key) -> str:
         """Where a key lives, for the review: exactly what is true, once."""
         entry = self.signers.find(key)
-        ident = identity(key)
+        ident = key.identity
         fresh = self.new_keys.get(ident.hex()) if ident is not None else None
         leaves = f"; LEAVES: {self.leaving[key_id]}" if key_id in self.leaving else ""
         if entry is not None:
@@ -286,7 +257,7 @@ class Run:
     def present_tokens(self) -> set[tuple[str, str]]:
         """(serial, label) of every token plugged in now (read once per run)."""
         if self._present is None:
-            self._present = self.tokens.present_set() if self.tokens is not None else set()
+            self._present = self.tokens.present_set()
         return self._present
 
     def _by_canonical(self, key: Key) -> KeyRecord | None:
@@ -335,7 +306,7 @@ def _preflight_missing(run: Run, items: list[tuple[str, Threshold]],
                        signers: SignerSet) -> list[dict[str, Any]]:
     out = []
     for gun, t in items:
-        have = {identity(k) for k in t.keys.values() if signers.find(k) is not None}
+        have = {k.identity for k in t.keys.values() if signers.find(k) is not None}
         if len(have) >= t.threshold:
             continue
         for kid, key in sorted(t.keys.items()):
@@ -389,45 +360,20 @@ def confirm_shortening(run: Run, shortened: list[str]) -> None:
 
 
 def perform(ceremony: Ceremony, options: Options, console: Console) -> dict[str, Any]:
-    """Run `ceremony` end to end; returns the JSON summary. Raises CeremonyError (and HSMError,
-    TransferError) with one-line messages; the transcript records every refusal and error."""
-    check_output(options.out, force=options.force,
-                 state={"workspace": options.workspace or os.environ.get(WORKSPACE_ENV)})
-    run = Run(ceremony, options, console)
-    run.ws = Workspace.open(options.workspace, create=ceremony.creates_workspace)
-    create = options.transcript_factory or Transcript.create
-    run.transcript = create(
-        run.ws.new_transcript_path(ceremony.name), ceremony=ceremony.name,
-        participants=list(options.participants),
-        data={"request": str(options.request), "out": str(options.out),
-              "partial_allowed": options.partial, **ceremony.options_record()})
-    try:
-        # The workspace lock is held for the whole ceremony (one ceremony per workspace at a
-        # time); the staged changes are committed only when every step succeeded, after the
-        # response is written.
-        with run.ws.transaction() as tx, _no_cycle_collection():
-            result, changes = _steps(run, tx)
-        run.transcript.append("workspace", changes)
-        digest = run.transcript.close("completed", logins=result["logins"],
-                                      signatures=result["signatures"],
-                                      complete=result["complete"])
-        result.update({"transcript": str(run.transcript.path), "transcript_sha256": digest,
-                       "transcript_words": digest_words(bytes.fromhex(digest))})
-    except CeremonyRefused as exc:
-        run.transcript.refusal(str(exc), **exc.details)
-        run.transcript.close("refused")
-        raise
-    except NetworkPresentError as exc:
-        run.transcript.refusal(str(exc))
-        run.transcript.close("refused")
-        raise
-    except BaseException as exc:
-        run.transcript.error(exc)
-        run.transcript.close("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
-        raise
-    finally:
-        if run.tokens is not None:
-            run.tokens.close()
+    """Run `ceremony` end to end inside the session frame; returns the JSON summary. Raises
+    CeremonyError (and HSMError, GroundFloorError) with one-line messages; the transcript records
+    every refusal and error."""
+    data = {"request": str(options.request), "out": str(options.out),
+            "partial_allowed": options.partial, **ceremony.options_record()}
+    with session(ceremony.name, options, console, data=data,
+                 create_workspace=ceremony.creates_workspace) as s:
+        # The staged changes are committed by the frame only when every step succeeded,
+        # after the response is written.
+        with _no_cycle_collection():
+            result, changes = _steps(ceremony, s)
+        s.finish(changes, logins=result["logins"], signatures=result["signatures"],
+                 complete=result["complete"])
+    result.update(s.transcript_fields())
     return result
 
 
@@ -447,27 +393,34 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.collect()
 
 
-def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
-    opts, t = run.options, run.transcript
-    if opts.participants:
-        t.participants(list(opts.participants))
-    findings = require_offline(opts.allow_network)
-    t.append("airgap", {"findings": findings, "allow_network": opts.allow_network,
-                        "offline": not findings})
-    if findings:
-        run.console.warn("the machine is not air-gapped (" + "; ".join(findings) + "); going "
-                         "on because --allow-network was given (recorded)")
+def read_request(s: Session) -> RequestBundle:
+    """The request read strictly, recorded by digest (refused with one line otherwise)."""
+    path, t = s.options.request, s.transcript
     try:
-        data = read_limited(opts.request, MAX_REQUEST_BYTES, what="request bundle")
-    except TransferError as exc:
+        data = read_limited(path, MAX_REQUEST_BYTES, what="request bundle")
+    except GroundFloorError as exc:
         raise CeremonyRefused(str(exc)) from None
     try:
-        run.request = parse_request(data)
+        request = parse_request(data)
     except TransferError as exc:
-        t.input("request", data, path=str(opts.request))
-        raise CeremonyRefused(f"request {opts.request}: {exc}") from None
-    t.input("request", data, path=str(opts.request), bundle_sha256=run.request.digest_hex)
-    del data  # not kept for the whole ceremony: ~85 MB for 10,000 repositories
+        t.input("request", data, path=str(path))
+        raise CeremonyRefused(f"request {path}: {exc}") from None
+    t.input("request", data, path=str(path), bundle_sha256=request.digest_hex)
+    return request  # the bytes not kept for the whole ceremony: ~85 MB at 10,000 repositories
+
+
+def request_entry(request: RequestBundle, gun: str) -> RequestEntry:
+    """The request's entry for GUN (a ceremony about one repository)."""
+    entry = next((e for e in request.entries if e.gun == gun), None)
+    if entry is None:
+        raise CeremonyRefused(f"the request has no repository {gun} (it holds "
+                              f"{', '.join(request.guns[:5])}); fetch a request for {gun}")
+    return entry
+
+
+def _steps(ceremony: Ceremony, s: Session) -> tuple[dict[str, Any], dict[str, Any]]:
+    run = Run(ceremony, s, read_request(s))
+    opts, t, tx = run.options, run.transcript, s.tx
     run.console.show(f"request {opts.request}: bundle sha256 {run.request.digest_hex}\n"
                      f"request words: {digest_words(run.request.digest())}")
 
@@ -486,8 +439,6 @@ def _steps(run: Run, tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
          "root_version": s.root.version if s.exists else None,
          "warnings": list(s.report.warnings) if s.report else []} for s in states]})
 
-    run.tokens = CeremonyTokens(module=opts.module, pin_sources=opts.pin_sources,
-                                on_warning=run.console.warn)
     run.ceremony.open_tokens(run)
     t.tokens(run.tokens.facts())
     pre = run.ceremony.preflight(run, states)

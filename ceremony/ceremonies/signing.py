@@ -29,10 +29,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.errors import KeyFormatError, MetadataError
+from ceremony.errors import MetadataError
 from ceremony.metadata.keys import Key
 from ceremony.metadata.model import (
     ROOT,
@@ -59,15 +57,6 @@ from hsm.signer import Signer
 STATE_FORMAT = "notary-ceremony-signing"
 STATE_VERSION = 1
 _CLASSES: dict[str, type] = {ROOT: Root, TARGETS: Targets, SNAPSHOT: Snapshot}
-
-
-def identity(key: Key) -> bytes | None:
-    """The public key behind a key object (plain key or certificate); None if unusable."""
-    try:
-        return key.public_key.public_bytes(serialization.Encoding.DER,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
-    except (KeyFormatError, MetadataError, ValueError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -214,7 +203,7 @@ class FileToSign:
             if key is not None and memo not in self._memo:
                 self._memo[memo] = signature_problem(key, sig.method, sig.sig, self.message)
             if key is not None and self._memo[memo] is None:
-                ident = identity(key)
+                ident = key.identity
                 if ident is not None:
                     out.add(ident)
         return out
@@ -242,7 +231,7 @@ class SignerSet:
             signer, token_label, token_serial, key_label)
 
     def find(self, key: Key) -> SignerEntry | None:
-        ident = identity(key)
+        ident = key.identity
         return self._by_identity.get(ident) if ident is not None else None
 
     def __len__(self) -> int:
@@ -259,10 +248,10 @@ def plan_missing(files: Sequence[FileToSign], signers: SignerSet) -> list[tuple[
     for f in files:
         have = f.signed_identities()
         for t in f.thresholds:
-            idents = {identity(k) for k in t.keys.values()} - {None}
+            idents = {k.identity for k in t.keys.values()} - {None}
             would = {i for i in idents if i in have}
-            would |= {identity(k) for k in t.keys.values()
-                      if identity(k) is not None and signers.find(k) is not None}
+            would |= {k.identity for k in t.keys.values()
+                      if k.identity is not None and signers.find(k) is not None}
             if len(would) < t.threshold:
                 out.append((f, t, len(would)))
     return out
@@ -288,7 +277,7 @@ def sign_files(files: Iterable[FileToSign], signers: SignerSet,
         done = f.signed_identities()
         by_identity: dict[bytes, list[str]] = {}
         for kid, key in sorted(f.keys.items()):
-            ident = identity(key)
+            ident = key.identity
             if ident is not None:
                 by_identity.setdefault(ident, []).append(kid)
         for ident, kids in by_identity.items():

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.signing import SignerSet, identity
+from ceremony.ceremonies.signing import SignerSet
 from ceremony.metadata.keys import Key
 from ceremony.secrets import register_secret
 from hsm.errors import HSMError, KeyNotFoundError, PinError, TokenNotFoundError
@@ -228,7 +228,7 @@ class CeremonyTokens:
     def locate(self, keys: Iterable[Key], tokens: Iterable[Token] | None = None) -> SignerSet:
         """Signers for those of `keys` that live on the given tokens (default: every token
         opened), found by public key without logging in."""
-        wanted = {ident for ident in (identity(k) for k in keys) if ident is not None}
+        wanted = {ident for ident in (k.identity for k in keys) if ident is not None}
         signers = SignerSet()
         self._signing.clear()
         for token in (tokens if tokens is not None else self.tokens()):

@@ -15,8 +15,9 @@ import sys
 
 import click
 
-from ceremony import __version__
 from ceremony.errors import CeremonyError
+from groundfloor.errors import GroundFloorError
+from groundfloor.version import __version__
 from hsm.errors import HSMError
 from transfer.errors import TransferError
 from transfer.escaping import shown
@@ -45,7 +46,7 @@ COMMANDS: dict[str, str] = {
     "tuf": "ceremony.tuf.cli:tuf",
 }
 
-USER_ERRORS = (CeremonyError, HSMError, TransferError)
+USER_ERRORS = (CeremonyError, HSMError, TransferError, GroundFloorError)
 # click >= 8.2 raises this (a UsageError) for a group called without a command.
 NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 

@@ -10,10 +10,19 @@ import click
 
 from ceremony.airgap import allow_network_option
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.cli.ceremonies import _common, _duration, _print_result, ceremony_options
-from ceremony.cli.common import emit, json_option
+from ceremony.cli.common import (
+    ceremony_options,
+    common_options,
+    console,
+    duration,
+    emit,
+    expiry,
+    json_option,
+    print_result,
+)
 from ceremony.metadata.model import Root
 from ceremony.pins import pin_set
+from hsm.keys import DEFAULT_ALGORITHM
 
 
 def _show_pins(gun: str, root: Root, previous: Root | None) -> tuple[list[str], dict[str, Any]]:
@@ -62,7 +71,7 @@ def adopt() -> None:
 @click.option("--root-label", default="root", show_default=True, help="New root key label.")
 @click.option("--targets-label", default="targets", show_default=True,
               help="New targets key label.")
-@click.option("--algorithm", default="ecdsa-p256", show_default=True,
+@click.option("--algorithm", default=DEFAULT_ALGORITHM, show_default=True,
               help="New root key algorithm: ecdsa-p256, ecdsa-p384, rsa-3072, rsa-4096.")
 @click.option("--targets-algorithm", default=None,
               help="New targets key algorithm (default: --algorithm; ed25519 allowed).")
@@ -73,10 +82,8 @@ def adopt_repository(gun: str, **kw: Any) -> None:
     """Root v+1 on tokens for GUN, signed by its current software root key AND the tokens;
     the targets key moved onto a token (or kept); the old keys retired."""
     from ceremony.ceremonies.adopt import AdoptCeremony
-    from ceremony.ceremonies.rootkeys import parse_expiry
-    from ceremony.ceremonies.runner import Console, Options, perform
-    from ceremony.cli.ceremonies import _ask, _echo_review, _warn
-    common = _common(kw)
+    from ceremony.ceremonies.runner import Options, perform
+    common = common_options(kw)
     ceremony = AdoptCeremony(
         gun=gun, root_key_files=kw["root_key_files"], root_tokens=kw["root_tokens"],
         root_passphrase=kw["root_passphrase_source"], root_threshold=kw["root_threshold"],
@@ -85,16 +92,15 @@ def adopt_repository(gun: str, **kw: Any) -> None:
         targets_passphrase=kw["targets_passphrase_source"], root_label=kw["root_label"],
         targets_label=kw["targets_label"], algorithm=kw["algorithm"],
         targets_algorithm=kw["targets_algorithm"],
-        root_expires=parse_expiry(kw["root_expires"], "--root-expires")
-        if kw["root_expires"] else None,
-        targets_expires=_duration(kw["targets_expires"], "--targets-expires"))
+        root_expires=expiry(kw["root_expires"], "--root-expires"),
+        targets_expires=duration(kw["targets_expires"], "--targets-expires"))
     as_json = common.pop("as_json")
     for flag, name in (("--request REQ", "request"), ("--out RESP", "out")):
         if not common.get(name):
             raise CeremonyRefused(f"missing {flag}")
     try:
         result = perform(ceremony, Options(**common),
-                         Console(show=_echo_review(as_json), warn=_warn, ask=_ask))
+                         console(as_json))
     finally:
         ceremony.forget_keys()
     lines: list[str] = []
@@ -106,7 +112,7 @@ def adopt_repository(gun: str, **kw: Any) -> None:
         result["destroy_after_publication"].append(ceremony.old_targets.path)
 
     def human(r: dict[str, Any]) -> None:
-        _print_result(r)
+        print_result(r)
         for line in lines:
             click.echo(line)
         for path in r["destroy_after_publication"]:
@@ -134,7 +140,8 @@ def adopt_import(gun: str, workspace: str | None, request: str, root_cert_ids: t
     from ceremony.ceremonies.adoptimport import import_repository
     result = import_repository(request=request, gun=gun, root_cert_ids=root_cert_ids,
                                workspace=workspace, allow_network=allow_network,
-                               participants=participants)
+                               participants=participants,
+                               console=console(as_json))
     result.pop("previous_root")
     lines, result["pins"] = _show_pins(gun, result.pop("root"), None)  # nothing changes here
 

@@ -1,14 +1,21 @@
-"""Helpers shared by the CLI modules: JSON output and common options."""
+"""Helpers shared by the CLI modules: JSON output, the options every ceremony command takes,
+the console a ceremony talks through (review, warnings, the one prompt reader), running a
+ceremony and printing its result. Command modules import from here, never from each other."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
 
+from ceremony.airgap import allow_network_option
 from transfer.escaping import shown_data
+
+F = Callable[..., Any]
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Machine-readable output (stable, documented in docs/).")
@@ -20,3 +27,162 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
     else:
         human(shown_data(data))  # every string from input escaped on screen
+
+
+# --- options ----------------------------------------------------------------------------------
+
+workspace_option = click.option("--workspace", metavar="DIR",
+                                help="Offline workspace (default: $CEREMONY_WORKSPACE).")
+out_option = click.option("--out", metavar="RESP", help="Where to write the response bundle.")
+force_option = click.option("--force", is_flag=True, help="Replace an existing --out file.")
+yes_option = click.option("--yes", is_flag=True,
+                          help="Confirm without typing yes (recorded in the transcript).")
+participant_option = click.option("--participant", "participants", multiple=True,
+                                  metavar="NAME",
+                                  help="A person present (recorded in the transcript); "
+                                       "repeatable.")
+pin_sources_option = click.option(
+    "--pin-source", "pin_sources", multiple=True, metavar="[LABEL=]SOURCE",
+    help="PIN source for token LABEL, or for every token: prompt, env:NAME, file:PATH. Never "
+         "the PIN itself. Repeatable.")
+module_option = click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
+allow_shorter_option = click.option(
+    "--allow-shorter", is_flag=True,
+    help="Accept a new expiry EARLIER than the current one (recorded); without it a "
+         "shortening must be confirmed by typing shorten, and --yes alone refuses it.")
+snapshot_token_option = click.option(
+    "--snapshot-token", metavar="URI",
+    help="Token holding the snapshot key, when the snapshot is signed offline.")
+snapshot_expires_option = click.option("--snapshot-expires", metavar="DURATION",
+                                       help="Lifetime of an offline snapshot (default 3y).")
+targets_token_option = click.option("--targets-token", metavar="URI", required=True,
+                                    help="Token holding the targets key.")
+
+
+def ceremony_options(f: F) -> F:
+    """The options every ceremony command takes."""
+    options = [
+        workspace_option,
+        click.option("--request", metavar="REQ", required=True,
+                     help="Request bundle from `online fetch`."),
+        click.option("--out", metavar="RESP", required=True,
+                     help="Where to write the response bundle."),
+        force_option,
+        yes_option,
+        participant_option,
+        allow_network_option,
+        pin_sources_option,
+        module_option,
+        click.option("--partial", is_flag=True,
+                     help="If the tokens present cannot meet a threshold, write a partial "
+                          "response for co-signing instead of refusing."),
+        json_option,
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def common_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Take the common options (ceremony_options, --allow-shorter) out of a command's kwargs."""
+    names = ("workspace", "request", "out", "force", "yes", "participants", "allow_network",
+             "pin_sources", "module", "partial", "as_json")
+    common = {name: kwargs.pop(name) for name in names}
+    common["allow_shorter"] = kwargs.pop("allow_shorter", False)  # renew, rotate root
+    return common
+
+
+def duration(value: str | None, flag: str) -> dt.timedelta | None:
+    """A DURATION option (hsm/duration.py's grammar), None when not given."""
+    if value is None:
+        return None
+    from ceremony.ceremonies.rootkeys import parse_duration
+    return parse_duration(value, flag)
+
+
+def expiry(value: str | None, flag: str) -> Any:
+    """An EXPIRY option (hsm/duration.py: a duration from now, or a date)."""
+    if value is None:
+        return None
+    from ceremony.ceremonies.rootkeys import parse_expiry
+    return parse_expiry(value, flag)
+
+
+# --- the console ------------------------------------------------------------------------------
+
+def echo_review(as_json: bool) -> Callable[[str], None]:
+    """Where the review goes: standard output, or standard error with --json."""
+    return lambda text: click.echo(text, err=as_json)
+
+
+def warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+def ask(prompt: str) -> str | None:
+    """The one prompt reader: the answer typed on standard input (None: nothing to read).
+    A piped answer is not echoed, so the prompt's line is ended for it (logs stay readable)."""
+    stream = sys.stdin
+    if stream is None or stream.closed:
+        return None
+    click.echo(prompt, err=True, nl=False)
+    try:
+        line = stream.readline(4096)  # an answer is a word: endless stdin is not read
+    except (OSError, ValueError):
+        return None
+    if line == "" or not stream.isatty():  # end the prompt's line when nothing was echoed
+        click.echo("", err=True)
+    return line or None
+
+
+def console(as_json: bool) -> Any:
+    """The Console a ceremony talks through on the command line."""
+    from ceremony.ceremonies.session import Console
+    return Console(show=echo_review(as_json), warn=warn, ask=ask)
+
+
+# --- running a ceremony ---------------------------------------------------------------------
+
+def run_ceremony(ceremony: Any, common: dict[str, Any]) -> None:
+    """Perform `ceremony` with the common options and print its result."""
+    from ceremony.ceremonies.errors import CeremonyRefused
+    from ceremony.ceremonies.runner import perform
+    from ceremony.ceremonies.session import Options
+    as_json = common.pop("as_json")
+    for flag, name in (("--request REQ", "request"), ("--out RESP", "out")):
+        if not common.get(name):
+            raise CeremonyRefused(f"missing {flag}")
+    result = perform(ceremony, Options(**common), console(as_json))
+    emit(result, as_json, print_result)
+
+
+def print_result(r: dict[str, Any]) -> None:
+    from transfer.summary import threshold_needs
+    state = "complete" if r["complete"] else "PARTIAL (co-signing needed, not publishable)"
+    click.echo(f"wrote response {r['response']} ({state})")
+    click.echo(f"  response sha256 {r['response_sha256']}")
+    click.echo(f"  response words  {r['response_words']}")
+    for repo in r["repositories"]:
+        files = ", ".join(f"{f['role']} v{f['version']}" for f in repo["files"])
+        click.echo(f"  {repo['gun']}: {files}" + ("" if repo["complete"] else "; still needs: "
+                                                   + "; ".join(threshold_needs(repo["missing"]))))
+    by_token = ", ".join(f"{k}: {v}" for k, v in sorted(r["logins_by_token"].items()))
+    click.echo(f"logins: {r['logins']} ({by_token}); token signatures: {r['signatures']}")
+    click.echo(f"transcript {r['transcript']}")
+    click.echo(f"  final digest {r['transcript_sha256']}")
+    click.echo(f"  words        {r['transcript_words']}")
+    print_pins(r["repositories"], r["complete"])
+
+
+def print_pins(repositories: list[dict[str, Any]], complete: bool) -> None:
+    """The "pin these" block of every repository whose summary carries pins."""
+    from ceremony.pins import PinSet
+    for repo in repositories:
+        if "pins" not in repo:
+            continue
+        pins, previous = PinSet.from_json(repo["pins"])
+        click.echo("")
+        if not complete:
+            click.echo("(the root below is PARTIAL: pin it once it is complete and published)")
+        for line in pins.render(previous):
+            click.echo(line)

@@ -11,15 +11,18 @@ from typing import Any
 import click
 
 from ceremony.airgap import allow_network_option
-from ceremony.cli.ceremonies import _ask, _echo_review, _warn
-from ceremony.cli.common import emit, json_option
-
-workspace_option = click.option("--workspace", metavar="DIR",
-                                help="Offline workspace (default: $CEREMONY_WORKSPACE).")
-participant_option = click.option("--participant", "participants", multiple=True,
-                                  metavar="NAME", help="A person present (recorded); repeatable.")
-out_option = click.option("--out", metavar="RESP", help="Where to write the response bundle.")
-force_option = click.option("--force", is_flag=True, help="Replace an existing --out file.")
+from ceremony.cli.common import (
+    console,
+    emit,
+    force_option,
+    json_option,
+    module_option,
+    out_option,
+    participant_option,
+    pin_sources_option,
+    workspace_option,
+    yes_option,
+)
 
 
 def _options(kw: dict[str, Any]) -> Any:
@@ -32,11 +35,6 @@ def _options(kw: dict[str, Any]) -> Any:
                                                "pin_sources", "module") if k in kw})
 
 
-def _console(as_json: bool) -> Any:
-    from ceremony.ceremonies.runner import Console
-    return Console(show=_echo_review(as_json), warn=_warn, ask=_ask)
-
-
 @click.command()
 @click.argument("response", metavar="RESP")
 @click.option("--token", "tokens", multiple=True, metavar="URI",
@@ -44,20 +42,17 @@ def _console(as_json: bool) -> Any:
 @out_option
 @workspace_option
 @force_option
-@click.option("--yes", is_flag=True,
-              help="Confirm without typing yes (recorded in the transcript).")
+@yes_option
 @participant_option
 @allow_network_option
-@click.option("--pin-source", "pin_sources", multiple=True, metavar="[LABEL=]SOURCE",
-              help="PIN source for token LABEL, or for every token: prompt, env:NAME, "
-                   "file:PATH. Never the PIN itself. Repeatable.")
-@click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
+@pin_sources_option
+@module_option
 @json_option
 def sign(response: str, tokens: tuple[str, ...], as_json: bool, **kw: Any) -> None:
     """Add the signatures the keys on --token can make to the partial response RESP, after
     checking it against this site's workspace and showing the review."""
     from ceremony.ceremonies.cosign import sign_response
-    result = sign_response(response, tokens, _options(kw), _console(as_json))
+    result = sign_response(response, tokens, _options(kw), console(as_json))
     emit(result, as_json, _print_result)
 
 
@@ -75,7 +70,7 @@ def merge(a: str, b: str, as_json: bool, **kw: Any) -> None:
     response: complete once every threshold is met."""
     from ceremony.ceremonies.cosign import merge_responses
     kw.update(yes=False, pin_sources=(), module=None)
-    result = merge_responses(a, b, _options(kw), _console(as_json))
+    result = merge_responses(a, b, _options(kw), console(as_json))
     emit(result, as_json, _print_result)
 
 
@@ -85,7 +80,7 @@ def merge(a: str, b: str, as_json: bool, **kw: Any) -> None:
 @click.option("--token", "tokens", multiple=True, metavar="URI",
               help="A token of this site: its keys show as this site's (read by public key, "
                    "no PIN where the token shows public keys). Repeatable.")
-@click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
+@module_option
 @json_option
 def status(response: str, workspace: str | None, tokens: tuple[str, ...], module: str | None,
            as_json: bool) -> None:
@@ -119,7 +114,8 @@ def pin(gun: str, request: str, cert_ids: tuple[str, ...], workspace: str | None
     Notary's trust pinning), or brought up to date along the root chain."""
     from ceremony.ceremonies.pin import pin_repository
     result = pin_repository(gun, request, cert_ids, workspace=workspace,
-                            participants=participants, allow_network=allow_network)
+                            participants=participants, allow_network=allow_network,
+                            console=console(as_json))
 
     def human(r: dict[str, Any]) -> None:
         versions = r["pinned_versions"]

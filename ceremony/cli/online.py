@@ -11,9 +11,10 @@ from typing import Any
 
 import click
 
-from transfer.bundle import BundleError, describe, read_bundle, write_bundle
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_GUNS_FROM_BYTES
+from transfer.bundle import BundleError, read_bundle, write_bundle
 from transfer.escaping import shown_lines
-from transfer.files import read_limited
 from transfer.online import (
     DEFAULT_JOBS,
     MAX_JOBS,
@@ -22,24 +23,12 @@ from transfer.online import (
     fetch_request,
     publish_response,
 )
+from transfer.operations import OPERATIONS
 from transfer.progress import ProgressBar
+from transfer.summary import describe
 
-# What a request can ask for, and the offline command that answers it.
-OPERATIONS = {
-    "init": "ceremony init (the default for a repository the server does not have)",
-    "signer-add": "ceremony signer add",
-    "signer-remove": "ceremony signer remove",
-    "delegation-add": "ceremony delegation add",
-    "delegation-remove": "ceremony delegation remove",
-    "rotate-targets": "ceremony rotate targets",
-    "rotate-root": "ceremony rotate root",
-    "renew": "ceremony renew",
-    "pin": "ceremony pin (a second site comes to trust the repository)",
-    "adopt": "ceremony adopt / adopt import (a docker trust / notary repository onto tokens)",
-}
 OPERATION_LIST = ", ".join(OPERATIONS)
 
-MAX_GUNS_FROM_BYTES = 1024 * 1024  # a list of repository names, one a line
 
 server_option = click.option("--server", required=True, metavar="URL",
                              help="Notary server, e.g. https://notary.example.com")

@@ -36,8 +36,8 @@ def pins(gun: str, workspace: str | None, out: str, force: bool, as_json: bool) 
     from ceremony.metadata.serialization import read_metadata
     from ceremony.pins import pin_set
     from ceremony.workspace import Workspace
-    from transfer.files import atomic_write, make_dirs
-    from transfer.names import InvalidName, validate_gun
+    from groundfloor.files import atomic_write, make_dirs
+    from groundfloor.names import InvalidName, validate_gun
 
     try:
         validate_gun(gun)

@@ -7,15 +7,16 @@ from typing import Any
 
 import click
 
-from ceremony.cli.ceremonies import (
-    _common,
-    _duration,
-    _run,
+from ceremony.cli.common import (
     allow_shorter_option,
     ceremony_options,
+    common_options,
+    duration,
+    expiry,
+    run_ceremony,
+    snapshot_expires_option,
     snapshot_token_option,
 )
-from ceremony.cli.rotateroot import _expiry
 
 
 @click.command()
@@ -32,8 +33,7 @@ from ceremony.cli.rotateroot import _expiry
               help="Re-issue root certificates expiring within this time (0 for none).")
 @click.option("--reissue-certs", is_flag=True, help="Re-issue every root certificate.")
 @snapshot_token_option
-@click.option("--snapshot-expires", metavar="DURATION",
-              help="Lifetime of an offline snapshot (default 3y).")
+@snapshot_expires_option
 @allow_shorter_option
 @ceremony_options
 def renew(guns: tuple[str, ...], **kw: Any) -> None:
@@ -41,13 +41,13 @@ def renew(guns: tuple[str, ...], **kw: Any) -> None:
     near expiry re-issued on their tokens."""
     from ceremony.ceremonies.renew import Renew
     from ceremony.ceremonies.rootkeys import parse_duration
-    common = _common(kw)
+    common = common_options(kw)
     ceremony = Renew(
         role=kw["role"], guns=guns, all_guns=kw["all_guns"],
-        expires=_expiry(kw["expires"], "--expires"), root_tokens=kw["root_tokens"],
+        expires=expiry(kw["expires"], "--expires"), root_tokens=kw["root_tokens"],
         targets_token=kw["targets_token"], snapshot_token=kw["snapshot_token"],
-        snapshot_expires=_duration(kw["snapshot_expires"], "--snapshot-expires"),
+        snapshot_expires=duration(kw["snapshot_expires"], "--snapshot-expires"),
         reissue_within=parse_duration(kw["reissue_within"], "--reissue-within",
                                       allow_zero=True),
         reissue_certs=kw["reissue_certs"])
-    _run(ceremony, common)
+    run_ceremony(ceremony, common)

@@ -8,22 +8,17 @@ from typing import Any
 
 import click
 
-from ceremony.cli.ceremonies import (
-    _common,
-    _duration,
-    _run,
+from ceremony.cli.common import (
     allow_shorter_option,
     ceremony_options,
+    common_options,
+    duration,
+    expiry,
+    run_ceremony,
+    snapshot_expires_option,
     snapshot_token_option,
 )
-
-
-def _expiry(value: str | None, flag: str) -> Any:
-    """An EXPIRY (hsm/duration.py: a duration from now, or a date)."""
-    if value is None:
-        return None
-    from ceremony.ceremonies.rootkeys import parse_expiry
-    return parse_expiry(value, flag)
+from hsm.keys import DEFAULT_ALGORITHM
 
 
 @click.command("root")
@@ -48,28 +43,27 @@ def _expiry(value: str | None, flag: str) -> Any:
               help="Root signatures the new root needs (default: unchanged).")
 @click.option("--root-label", "label", default="root", show_default=True,
               help="Label of the new root key(s) on the --add-token tokens.")
-@click.option("--algorithm", default="ecdsa-p256", show_default=True,
+@click.option("--algorithm", default=DEFAULT_ALGORITHM, show_default=True,
               help="New root key algorithm: ecdsa-p256, ecdsa-p384, rsa-3072, rsa-4096.")
 @click.option("--reason", default="root key removed", show_default=True,
               help="Why removed keys are retired (recorded).")
 @click.option("--root-expires", metavar="DURATION|DATE",
               help="Expiry of the new root (default 10y).")
 @snapshot_token_option
-@click.option("--snapshot-expires", metavar="DURATION",
-              help="Lifetime of an offline snapshot (default 3y).")
+@snapshot_expires_option
 @allow_shorter_option
 @ceremony_options
 def rotate_root(guns: tuple[str, ...], **kw: Any) -> None:
     """Add, replace or remove root keys of GUN(s) and change the root threshold: root v+1
     signed by the old root's threshold AND its own."""
     from ceremony.ceremonies.rootrotate import RotateRoot
-    common = _common(kw)
+    common = common_options(kw)
     ceremony = RotateRoot(
         guns=guns, all_guns=kw["all_guns"], root_tokens=kw["root_tokens"],
         add_tokens=kw["add_tokens"], add_certs=kw["add_certs"], remove_keys=kw["remove_keys"],
         remove_tokens=kw["remove_tokens"], replace=kw["replace"], threshold=kw["threshold"],
         label=kw["label"], algorithm=kw["algorithm"], reason=kw["reason"],
-        root_expires=_expiry(kw["root_expires"], "--root-expires"),
+        root_expires=expiry(kw["root_expires"], "--root-expires"),
         snapshot_token=kw["snapshot_token"],
-        snapshot_expires=_duration(kw["snapshot_expires"], "--snapshot-expires"))
-    _run(ceremony, common)
+        snapshot_expires=duration(kw["snapshot_expires"], "--snapshot-expires"))
+    run_ceremony(ceremony, common)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from ceremony.airgap import allow_network_option
-from ceremony.cli.common import emit, json_option
+from ceremony.cli.common import ask, echo_review, emit, json_option, warn
 
 
 def _argv(script: str | None, kw: dict[str, Any]) -> list[str]:
@@ -30,23 +30,6 @@ def _argv(script: str | None, kw: dict[str, Any]) -> list[str]:
         if kw[name]:
             argv += [flag, kw[name]]
     return argv
-
-
-def _ask(as_json: bool):
-    def ask(prompt: str) -> str | None:
-        stream = sys.stdin
-        if stream is None or stream.closed:
-            return None
-        click.echo(prompt, err=True, nl=False)
-        try:
-            line = stream.readline(4096)  # an answer is a word: endless stdin is not read
-        except (OSError, ValueError):
-            return None
-        if line == "":
-            click.echo("", err=True)
-            return None
-        return line
-    return ask
 
 
 @click.command()
@@ -90,9 +73,7 @@ def run(script: str | None, **kw: Any) -> None:
             sys.exit(status)
     kw["pin_sources"] = tuple(kw["pin_sources"])
     opts = RunOptions(script=script, **kw)
-    console = Console(show=lambda text: click.echo(text, err=as_json),
-                      warn=lambda text: click.echo(f"warning: {text}", err=True),
-                      ask=_ask(as_json))
+    console = Console(show=echo_review(as_json), warn=warn, ask=ask)
     if opts.dry_run:
         from ceremony.scripts.rehearsal import dry_run
         result = dry_run(opts, console)

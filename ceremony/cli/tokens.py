@@ -18,14 +18,16 @@ from typing import Any
 import click
 from cryptography.hazmat.primitives import hashes
 
-from ceremony.airgap import allow_network_option, require_offline
+from ceremony.airgap import allow_network_option, network_warning, require_offline
 from ceremony.cli.common import emit, json_option
+from ceremony.cli.common import warn as _warn
 from ceremony.errors import KeyFormatError
 from ceremony.metadata.encoding import canonical_json
 from ceremony.metadata.keys import Key, key_from_certificate, key_from_public_key
+from groundfloor.files import atomic_write, check_output
+from groundfloor.names import InvalidName, validate_gun
 from hsm.errors import HSMError
-from transfer.files import atomic_write, check_output
-from transfer.names import InvalidName, validate_gun
+from hsm.keys import DEFAULT_ALGORITHM
 
 module_option = click.option("--module", "module", metavar="PATH",
                              help="PKCS#11 module (.so); default: $CEREMONY_PKCS11_MODULE, the "
@@ -54,12 +56,13 @@ def _custody_transcript(name: str, workspace: str | None, folder: str | None,
     import os
     import re
 
+    from ceremony.ceremonies.session import record_stop
     from ceremony.transcript import Transcript
     if folder is None and workspace is None and not os.environ.get("CEREMONY_WORKSPACE"):
         yield None  # _close_transcript warns, once the command succeeded
         return
     if folder is not None:
-        from transfer.files import make_dirs
+        from groundfloor.files import make_dirs
         make_dirs(folder)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         path = Path(folder) / f"{stamp}-{re.sub(r'[^a-z0-9]+', '-', name)}.jsonl"
@@ -68,7 +71,12 @@ def _custody_transcript(name: str, workspace: str | None, folder: str | None,
         path = Workspace.open(workspace, create=True).new_transcript_path(name)
     transcript = Transcript.create(path, ceremony=name, data=data)
     with transcript:
-        yield transcript
+        try:
+            yield transcript
+        except BaseException as exc:  # recorded as every ceremony's frame records it
+            if not transcript.closed:
+                record_stop(transcript, exc)
+            raise
 
 
 def _close_transcript(transcript: Any, data: dict[str, Any]) -> None:
@@ -76,7 +84,7 @@ def _close_transcript(transcript: Any, data: dict[str, Any]) -> None:
     if transcript is None:
         data.update({"transcript": None, "transcript_sha256": None, "transcript_words": None})
         return
-    from transfer.words import digest_words
+    from groundfloor.words import digest_words
     digest = transcript.close("completed")
     data.update({"transcript": str(transcript.path), "transcript_sha256": digest,
                  "transcript_words": digest_words(bytes.fromhex(digest))})
@@ -90,10 +98,6 @@ def _print_transcript(d: dict[str, Any]) -> None:
     else:
         click.echo("custody evidence NOT recorded in a transcript: give --workspace DIR (or "
                    "set CEREMONY_WORKSPACE) or --transcript-dir DIR to record it")
-
-
-def _warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
 
 
 @contextmanager
@@ -115,13 +119,15 @@ def _check_out(out: str | None, force: bool) -> None:
         check_output(out, force=force)
 
 
-def _offline(allow_network: bool) -> list[str]:
-    # Private keys are used: refuse on a machine with a network up, unless allowed.
+def _airgap(t: Any, allow_network: bool) -> None:
+    """Private keys are used: refuse on a machine with a network up, unless allowed; recorded
+    (when there is a transcript) before the one warning, as in every ceremony's frame."""
     findings = require_offline(allow_network)
+    if t is not None:
+        t.append("airgap", {"findings": findings, "allow_network": allow_network,
+                            "offline": not findings})
     if findings:
-        _warn("going on with the network up (" + "; ".join(findings) + ") because "
-              "--allow-network was given")
-    return findings
+        _warn(network_warning(findings))
 
 
 def _key_id_arg(value: str | None) -> bytes | None:
@@ -264,7 +270,7 @@ def key() -> None:
 @key.command("generate")
 @token_option
 @click.option("--label", metavar="LABEL", required=True, help="Key label (CKA_LABEL).")
-@click.option("--algorithm", default="ecdsa-p256", show_default=True, metavar="ALG",
+@click.option("--algorithm", default=DEFAULT_ALGORITHM, show_default=True, metavar="ALG",
               help="ecdsa-p256, ecdsa-p384, rsa-3072, rsa-4096 or ed25519.")
 @click.option("--id", "key_id", metavar="HEX", help="CKA_ID to use (default: 16 random bytes).")
 @pin_source_option
@@ -285,10 +291,7 @@ def key_generate(token_uri: str | None, label: str | None, algorithm: str, key_i
     with _custody_transcript("key-generate", workspace, transcript_dir,
                              {"token": token_uri, "label": label, "algorithm": algorithm,
                               "allow_network": allow_network}) as t:
-        findings = _offline(allow_network)
-        if t is not None:
-            t.append("airgap", {"findings": findings, "allow_network": allow_network,
-                                "offline": not findings})
+        _airgap(t, allow_network)
         with _pool(module, pin_source) as pool:
             tok = pool.open(token_uri)
             if t is not None:
@@ -425,10 +428,7 @@ def _issue_cert(t: Any, token_uri: str | None, label: str | None, gun: str | Non
                 validity: Any, out: str | None, force: bool, store_on_token: bool,
                 pin_source: str | None, module: str | None,
                 allow_network: bool) -> dict[str, Any]:
-    findings = _offline(allow_network)
-    if t is not None:
-        t.append("airgap", {"findings": findings, "allow_network": allow_network,
-                            "offline": not findings})
+    _airgap(t, allow_network)
     with _pool(module, pin_source) as pool:
         tok = pool.open(token_uri)
         if t is not None:

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import click
 
-from transfer.bundle import MAX_BUNDLE_BYTES, parse_bundle
+from groundfloor.files import atomic_write, make_dirs, read_limited
+from groundfloor.limits import MAX_BUNDLE_BYTES, MAX_QR_TRANSFER_BYTES
+from groundfloor.words import digest_words
+from transfer.bundle import parse_bundle
 from transfer.errors import TransferError
 from transfer.escaping import shown
-from transfer.files import atomic_write, make_dirs, read_limited
 from transfer.qr.capture import Capture, iter_camera, iter_images, iter_lines, iter_video
 from transfer.qr.display import (
     Window,
@@ -30,7 +32,6 @@ from transfer.qr.display import (
 )
 from transfer.qr.encoder import Series, default_extra, plan_series
 from transfer.qr.errors import RenderError
-from transfer.qr.frames import HARD_SIZE_CAP
 from transfer.qr.outputs import write_image_frames, write_sheet
 from transfer.qr.receiver import (
     CORRUPT,
@@ -44,7 +45,6 @@ from transfer.qr.receiver import (
 from transfer.qr.render import DENSITIES, ECC_LEVELS, Symbol, symbol_for
 from transfer.qr.sheet import SheetInfo
 from transfer.summary import carries, digest_lines
-from transfer.words import digest_words
 
 
 def info(message: str) -> None:
@@ -265,7 +265,8 @@ class Reporter:
               help="Read camera N (needs OpenCV: the [video] extra); Ctrl-C stops.")
 @click.option("--stdin", "use_stdin", is_flag=True,
               help="Read text lines (a keyboard-mode scanner, or --text output).")
-@click.option("--max-size", type=click.IntRange(1, HARD_SIZE_CAP), default=HARD_SIZE_CAP,
+@click.option("--max-size", type=click.IntRange(1, MAX_QR_TRANSFER_BYTES),
+              default=MAX_QR_TRANSFER_BYTES,
               show_default=True, help="Largest bundle accepted, in bytes.")
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
 def receive(paths: tuple[Path, ...], out_file: Path, use_images: bool, video_file: Path | None,

@@ -11,7 +11,7 @@ from ceremony.cli.common import emit, json_option
 from ceremony.errors import MetadataFormatError
 from ceremony.metadata.repository import read_repository
 from ceremony.metadata.repository_check import parse_at, verify_repository
-from transfer.names import InvalidName, validate_gun, validate_role
+from groundfloor.names import InvalidName, validate_gun, validate_role
 
 
 def _trusted_versions(values: tuple[str, ...]) -> dict[str, int]:

@@ -29,8 +29,8 @@ from operator import itemgetter
 from typing import Any
 
 from ceremony.errors import MetadataFormatError
-from transfer.errors import TransferError
-from transfer.jsonlimits import check_parse_cost
+from groundfloor.errors import GroundFloorError
+from groundfloor.jsonlimits import check_parse_cost
 
 # Largest integer Notary's verifier (numbers decoded as float64) reproduces exactly.
 MAX_SAFE_INT = 2**53
@@ -112,7 +112,7 @@ def parse_json(data: bytes, source: str) -> ParsedJSON:
     """
     try:
         check_parse_cost(data, "metadata")
-    except TransferError as exc:
+    except GroundFloorError as exc:
         raise MetadataFormatError(str(exc).removeprefix("metadata: "), file=source) from None
     try:
         text = data.decode("utf-8")

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-from ceremony.errors import KeyFormatError, MetadataFormatError
+from ceremony.errors import KeyFormatError, MetadataError, MetadataFormatError
 from ceremony.metadata.encoding import b64decode, b64encode
 
 ECDSA, ECDSA_X509, RSA, RSA_X509, ED25519 = "ecdsa", "ecdsa-x509", "rsa", "rsa-x509", "ed25519"
@@ -201,6 +201,15 @@ class Key:
         """DER SubjectPublicKeyInfo of the public key: the same key whatever wraps it."""
         return self.public_key.public_bytes(serialization.Encoding.DER,
                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    @property
+    def identity(self) -> bytes | None:
+        """`spki`, or None for a key that is unusable (damaged bytes, unknown type): two key
+        objects are the same key when their identities are equal and not None."""
+        try:
+            return self.spki
+        except (MetadataError, ValueError):
+            return None
 
     @cached_property
     def public_key(self) -> PublicKeyTypes:

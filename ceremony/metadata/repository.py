@@ -16,14 +16,13 @@ from pathlib import Path
 
 from ceremony.errors import MetadataFormatError, MissingMetadataError
 from ceremony.metadata.model import TOP_LEVEL_ROLES
-from transfer.errors import TransferError
-from transfer.files import files_under
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import files_under
+from groundfloor.limits import MAX_METADATA_FILE_BYTES, MAX_REPOSITORY_BYTES
 
 _HISTORY = re.compile(r"([1-9][0-9]{0,8})\.root")
 _DELEGATION_NAME = re.compile(r"targets/[-a-z0-9_/]+")
 # Notary's own client refuses to download more than this for one file (notary.MaxDownloadSize).
-MAX_FILE_BYTES = 100 * 1024 * 1024
-MAX_TOTAL_BYTES = 128 * 1024 * 1024  # all files of one repository: read and parsed together
 MAX_DEPTH = 64  # delegation folders (targets/a/b/...); Notary's role names stop far earlier
 
 
@@ -66,9 +65,10 @@ def read_repository(path: Path, gun: str) -> RepositoryFiles:
     folder = find_metadata_dir(path, gun)
     files = RepositoryFiles(source=str(folder))
     try:
-        listed = files_under(folder, ".json", max_depth=MAX_DEPTH, max_total_bytes=MAX_TOTAL_BYTES,
+        listed = files_under(folder, ".json", max_depth=MAX_DEPTH,
+                             max_total_bytes=MAX_REPOSITORY_BYTES,
                              what="metadata folder")
-    except TransferError as exc:
+    except GroundFloorError as exc:
         raise MetadataFormatError(str(exc)) from None
     for file in listed:
         if not file.is_file():
@@ -85,15 +85,15 @@ def read_repository(path: Path, gun: str) -> RepositoryFiles:
 
 
 def _read(file: Path, folder: Path) -> bytes:
-    """A file's bytes; one over MAX_FILE_BYTES is refused before it is read."""
+    """A file's bytes; one over MAX_METADATA_FILE_BYTES is refused before it is read."""
     name = file.relative_to(folder).as_posix()
     try:
         with open(file, "rb") as handle:
-            too_big = os.fstat(handle.fileno()).st_size > MAX_FILE_BYTES
-            data = b"" if too_big else handle.read(MAX_FILE_BYTES + 1)
+            too_big = os.fstat(handle.fileno()).st_size > MAX_METADATA_FILE_BYTES
+            data = b"" if too_big else handle.read(MAX_METADATA_FILE_BYTES + 1)
     except OSError as exc:
         raise MetadataFormatError(f"cannot read: {exc.strerror or exc}", file=name) from None
-    if too_big or len(data) > MAX_FILE_BYTES:
-        raise MetadataFormatError(f"larger than {MAX_FILE_BYTES} bytes, Notary's own limit",
-                                  file=name)
+    if too_big or len(data) > MAX_METADATA_FILE_BYTES:
+        raise MetadataFormatError(
+            f"larger than {MAX_METADATA_FILE_BYTES} bytes, Notary's own limit", file=name)
     return data

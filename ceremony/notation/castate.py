@@ -24,6 +24,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ceremony.notation.errors import NotationError
 from ceremony.notation.files import write_atomic
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_PEM_BYTES, MAX_WORKSPACE_FILE_BYTES
 
 
 @dataclass
@@ -44,13 +47,15 @@ class CAState:
     def load(cls, folder: str | Path) -> CAState:
         path = Path(folder)
         try:
-            data = json.loads((path / "ca.json").read_text())
-            chain = x509.load_pem_x509_certificates((path / "chain.pem").read_bytes())
+            data = json.loads(read_limited(path / "ca.json", MAX_WORKSPACE_FILE_BYTES,
+                                           what="CA state"))
+            chain = x509.load_pem_x509_certificates(
+                read_limited(path / "chain.pem", MAX_PEM_BYTES, what="CA chain"))
             if data.get("version") != 1 or not chain:
                 raise ValueError("unknown version or empty chain")
             return cls(path, data["token"], data["label"], chain, int(data["crl_number"]),
                        dict(data["issued"]), dict(data["revoked"]))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (GroundFloorError, OSError, ValueError, KeyError, TypeError) as exc:
             raise NotationError(f"{path} is not a CA folder made by `ceremony notation ca "
                                 f"init` ({type(exc).__name__}: {exc})") from None
 

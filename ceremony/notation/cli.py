@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +18,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from ceremony.airgap import allow_network_option, require_offline
+from ceremony.airgap import allow_network_option
 from ceremony.cli.common import emit, json_option
 from ceremony.notation import certs
 from ceremony.notation.castate import CAState
+from ceremony.notation.cli_common import load_certs as _load_certs
+from ceremony.notation.cli_common import offline as _offline
+from ceremony.notation.cli_common import pool as _pool
+from ceremony.notation.cli_common import read as _read
+from ceremony.notation.cli_common import token_key as _token_key
+from ceremony.notation.cli_common import validity as _validity
 from ceremony.notation.errors import NotationError
 from ceremony.notation.files import refuse_existing, write_atomic
 
@@ -34,50 +38,6 @@ module_option = click.option("--module", metavar="PATH", help="PKCS#11 module (.
 force_option = click.option("--force", is_flag=True, help="Replace existing outputs.")
 ca_dir_option = click.option("--ca-dir", required=True, metavar="DIR",
                              help="The CA folder (made by `ceremony notation ca init`).")
-
-
-def _warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
-
-
-def _offline(allow_network: bool) -> None:
-    findings = require_offline(allow_network)
-    if findings:
-        _warn("going on with the network up (" + "; ".join(findings) + ") because "
-              "--allow-network was given")
-
-
-@contextmanager
-def _pool(module: str | None, pin_source: str | None) -> Iterator[Any]:
-    from hsm.session import TokenPool
-    with TokenPool(module=module, pin_source=pin_source, on_warning=_warn) as pool:
-        yield pool
-
-
-def _token_key(pool: Any, token: str, label: str) -> Any:
-    from ceremony.notation.keyspec import TokenKey
-    return TokenKey(pool.open(token).signer(label))
-
-
-def _validity(text: str) -> dt.timedelta:
-    from hsm.x509 import parse_validity
-    return parse_validity(text)
-
-
-def _read(path: str, what: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise NotationError(f"cannot read {what} {path}: {exc.strerror}") from None
-
-
-def _load_certs(path: str) -> list[x509.Certificate]:
-    data = _read(path, "certificate file")
-    try:
-        return (x509.load_pem_x509_certificates(data) if b"-----BEGIN" in data
-                else [x509.load_der_x509_certificate(data)])
-    except ValueError:
-        raise NotationError(f"{path} holds no PEM or DER certificate") from None
 
 
 def _fingerprint(cert: x509.Certificate) -> str:

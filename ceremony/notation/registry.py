@@ -25,8 +25,8 @@ from typing import Any
 
 from ceremony.notation.errors import RegistryError
 from ceremony.notation.payload import Descriptor
+from groundfloor.limits import MAX_MANIFEST_BYTES
 
-MAX_MANIFEST = 4 * 1024 * 1024      # the distribution spec's recommended manifest limit
 SIGNATURE_ARTIFACT_TYPE = "application/vnd.cncf.notary.signature"
 EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
 EMPTY_BLOB = b"{}"
@@ -78,7 +78,7 @@ class Registry:
         self.timeout = timeout
 
     def _request(self, method: str, path: str, *, body: bytes | None = None,
-                 headers: dict[str, str] | None = None, limit: int = MAX_MANIFEST
+                 headers: dict[str, str] | None = None, limit: int = MAX_MANIFEST_BYTES
                  ) -> tuple[int, dict[str, str], bytes]:
         req = urllib.request.Request(self.base + path, data=body, method=method,
                                      headers=headers or {})

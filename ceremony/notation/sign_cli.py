@@ -28,15 +28,22 @@ from ceremony.notation import certs, cose, jws
 from ceremony.notation.errors import NotationError
 from ceremony.notation.files import refuse_existing, write_atomic
 from ceremony.notation.payload import COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, Descriptor, strict_json
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_DESCRIPTORS_BYTES
 
 MAX_DESCRIPTORS = 100_000
 
 
-def read_descriptors(path: Path) -> list[tuple[str, Descriptor]]:
+def _read_json(path: Path, what: str) -> Any:
     try:
-        data = strict_json(path.read_bytes(), str(path))
-    except OSError as exc:
-        raise NotationError(f"cannot read {path}: {exc.strerror}") from None
+        return strict_json(read_limited(path, MAX_DESCRIPTORS_BYTES, what=what), str(path))
+    except GroundFloorError as exc:
+        raise NotationError(str(exc)) from None
+
+
+def read_descriptors(path: Path) -> list[tuple[str, Descriptor]]:
+    data = _read_json(path, "descriptors file")
     items = data.get("artifacts") if isinstance(data, dict) else None
     if data.get("version") != 1 or not isinstance(items, list) or not items:
         raise NotationError(f"{path} is not a descriptors file from `ceremony notation "
@@ -53,10 +60,7 @@ def read_descriptors(path: Path) -> list[tuple[str, Descriptor]]:
 
 def read_signatures(folder: Path) -> list[tuple[dict[str, Any], bytes]]:
     path = folder / "signatures.json"
-    try:
-        index = strict_json(path.read_bytes(), str(path))
-    except OSError as exc:
-        raise NotationError(f"cannot read {path}: {exc.strerror}") from None
+    index = _read_json(path, "signatures index")
     entries = index.get("signatures") if isinstance(index, dict) else None
     if index.get("version") != 1 or not isinstance(entries, list):
         raise NotationError(f"{path} is not from `ceremony notation sign-descriptors`")
@@ -91,7 +95,11 @@ def sign_descriptors(descriptors: str, token: str, label: str, chain_path: str,
                      pin_source: str | None, module: str | None, allow_network: bool,
                      force: bool, as_json: bool) -> None:
     """Sign OCI descriptors with a key on a token: Notary Project JWS or COSE envelopes."""
-    from ceremony.notation.cli import _load_certs, _offline, _pool, _token_key, _validity
+    from ceremony.notation.cli_common import load_certs as _load_certs
+    from ceremony.notation.cli_common import offline as _offline
+    from ceremony.notation.cli_common import pool as _pool
+    from ceremony.notation.cli_common import token_key as _token_key
+    from ceremony.notation.cli_common import validity as _validity
     from ceremony.notation.rules import check_signing_certificate
     artifacts = read_descriptors(Path(descriptors))
     chain = _load_certs(chain_path)
@@ -144,7 +152,8 @@ def sign_descriptors(descriptors: str, token: str, label: str, chain_path: str,
 def verify_command(envelope_path: str, roots: tuple[str, ...], descriptor_path: str | None,
                    crl_paths: tuple[str, ...], as_json: bool) -> None:
     """Verify a Notary Project signature envelope offline."""
-    from ceremony.notation.cli import _load_certs, _read
+    from ceremony.notation.cli_common import load_certs as _load_certs
+    from ceremony.notation.cli_common import read as _read
     from ceremony.notation.verify import verify
     pinned = [_load_certs(r)[-1] for r in roots]
     expected = None

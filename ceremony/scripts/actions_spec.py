@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ceremony.scripts import fields as f
+from transfer.operations import CEREMONY_OPERATIONS
 
 REQUEST, RESPONSE, PUBLIC_KEY, CERTIFICATE, FRAMES, PINS, REPORT = (
     "request", "response", "public-key", "certificate", "frames", "pins", "report")
@@ -253,8 +254,7 @@ ACTIONS: dict[str, ActionSpec] = {a.name: a for a in [
     # --- rehearsal only: the online machine and the people around it -----------------------
     ActionSpec("online-fetch", "online machine: fetch a request from the Notary server",
                {"guns": f.listed(f.gun, minimum=1), "operation": f.choice(
-                   ("init", "signer-add", "signer-remove", "delegation-add",
-                    "delegation-remove", "rotate-targets", "rotate-root", "renew", "adopt")),
+                   CEREMONY_OPERATIONS),
                **_OUT},
                output=REQUEST, online=True, machines=("online",)),
     ActionSpec("online-publish", "online machine: publish a response to the Notary server",

@@ -10,9 +10,9 @@ from typing import Any
 from ceremony.scripts.context import Produced, StepFailed
 from ceremony.scripts.schema import Check, Script
 from ceremony.scripts.yamlread import ScriptError
-from transfer.files import read_limited
-
-MAX_INPUT_BYTES = 128 * 1024 * 1024
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_SCRIPT_INPUT_BYTES
 
 
 def input_path(script: Script, path: str) -> Path:
@@ -24,7 +24,6 @@ def check_inputs(script: Script, *, dry_run: bool) -> tuple[dict[str, Produced],
     """Every input: present, of its kind, with the expected SHA-256 (the file's, or for a
     bundle its own digest as `online fetch` prints it). A mismatch is refused. In a rehearsal
     an absent input is only noted: the rehearsal makes a stand-in for it."""
-    from transfer.errors import TransferError
     produced: dict[str, Produced] = {}
     notes: list[str] = []
     for name, spec in script.inputs.items():
@@ -45,8 +44,8 @@ def check_inputs(script: Script, *, dry_run: bool) -> tuple[dict[str, Produced],
                 continue
             raise ScriptError(f"input {name}: {path} does not exist or is not a file")
         try:
-            data = read_limited(path, MAX_INPUT_BYTES, what=f"input {name}")
-        except TransferError as exc:
+            data = read_limited(path, MAX_SCRIPT_INPUT_BYTES, what=f"input {name}")
+        except GroundFloorError as exc:
             raise ScriptError(str(exc)) from None
         digest = hashlib.sha256(data).hexdigest()
         if spec.sha256 == "0" * 64:

@@ -11,7 +11,7 @@ from ceremony.ceremonies.runner import Console
 from ceremony.scripts.schema import Script, Step
 from ceremony.scripts.yamlread import ScriptError
 from ceremony.transcript import Transcript
-from transfer.files import make_dirs
+from groundfloor.files import make_dirs
 
 
 class StepFailed(ScriptError):

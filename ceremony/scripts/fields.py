@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ceremony.scripts.yamlread import ScriptError
-from transfer.names import InvalidName, validate_gun, validate_role
+from groundfloor.names import InvalidName, validate_gun, validate_role
 
 NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 SHA256 = re.compile(r"[0-9a-f]{64}")

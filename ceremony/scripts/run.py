@@ -30,14 +30,14 @@ from ceremony.scripts.schema import Script, Step
 from ceremony.scripts.steps import EXECUTORS, check_expect, words
 from ceremony.scripts.yamlread import ScriptError
 from ceremony.transcript import Transcript, verify_transcript
-from transfer.errors import TransferError
-from transfer.faults import fault_point
+from groundfloor.errors import GroundFloorError
+from groundfloor.faults import fault_point
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from ceremony.errors import CeremonyError
     from hsm.errors import HSMError
-    return (CeremonyError, HSMError, TransferError, OSError)
+    return (CeremonyError, HSMError, GroundFloorError, OSError)
 
 
 USER_ERRORS = _user_errors()

@@ -23,9 +23,10 @@ from typing import Any
 
 from ceremony.scripts import fields as f
 from ceremony.scripts.actions_spec import ACTIONS, ActionSpec
-from ceremony.scripts.yamlread import MAX_SCRIPT_BYTES, ScriptError, load_yaml
-from transfer.errors import TransferError
-from transfer.files import read_limited
+from ceremony.scripts.yamlread import ScriptError, load_yaml
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_SCRIPT_BYTES
 
 FORMAT = "notary-ceremony-script/1"
 INPUT_KINDS = ("request", "response", "public-key", "certificate", "file", "frames")
@@ -166,7 +167,7 @@ def read_script(path: str | Path, data: bytes | None = None) -> Script:
     if data is None:
         try:
             data = read_limited(path, MAX_SCRIPT_BYTES, what="script")
-        except TransferError as exc:
+        except GroundFloorError as exc:
             raise ScriptError(str(exc)) from None
     raw = load_yaml(data, path.name)
     try:

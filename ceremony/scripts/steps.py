@@ -17,8 +17,9 @@ from typing import Any
 from ceremony.scripts.context import Context, Produced, StepFailed
 from ceremony.scripts.record import path_sha256, step_transcript_factory
 from ceremony.scripts.schema import Step
-from transfer.files import DIR_MODE, atomic_write
-from transfer.words import digest_words
+from groundfloor.files import DIR_MODE, atomic_write
+from groundfloor.words import digest_words
+from hsm.keys import DEFAULT_ALGORITHM
 
 
 def words(hex_digest: str) -> str:
@@ -54,7 +55,7 @@ def _build(ctx: Context, step: Step) -> Any:
             root_label=p.get("root-label", "root"), targets_label=p.get("targets-label",
                                                                         "targets"),
             snapshot_label=p.get("snapshot-label", "snapshot"),
-            algorithm=p.get("algorithm", "ecdsa-p256"),
+            algorithm=p.get("algorithm", DEFAULT_ALGORITHM),
             targets_algorithm=p.get("targets-algorithm"), guns=p.get("guns", ()),
             root_expires=p.get("root-expires"), targets_expires=p.get("targets-expires"),
             snapshot_expires=p.get("snapshot-expires"))
@@ -68,7 +69,7 @@ def _build(ctx: Context, step: Step) -> Any:
             add_certs=[str(ctx.ref(c).path) for c in p.get("add-certs", [])],
             remove_keys=p.get("remove-keys", []), remove_tokens=p.get("remove-tokens", []),
             threshold=p.get("root-threshold"), label=p.get("root-label", "root"),
-            algorithm=p.get("algorithm", "ecdsa-p256"),
+            algorithm=p.get("algorithm", DEFAULT_ALGORITHM),
             reason=p.get("reason", "root key removed"),
             root_expires=parse_expiry(p["root-expires"], "root-expires")
             if "root-expires" in p else None,
@@ -93,7 +94,7 @@ def _build(ctx: Context, step: Step) -> Any:
             guns=p.get("guns", ()), all_guns=p.get("all", False),
             targets_token=uri(p["targets-token"]), root_tokens=[uri(t) for t in p["root-tokens"]],
             snapshot_token=token(p.get("snapshot-token")), label=p["label"],
-            algorithm=p.get("algorithm", "ecdsa-p256"),
+            algorithm=p.get("algorithm", DEFAULT_ALGORITHM),
             reason=p.get("reason", "targets key rotated"), root_expires=p.get("root-expires"),
             targets_expires=p.get("targets-expires"))
     if step.do == "adopt":
@@ -143,7 +144,8 @@ def _adopt(ctx: Context, step: Step) -> Any:
         if "targets-key-file" in p else None,
         targets_passphrase=source("targets-passphrase-source"),
         root_label=p.get("root-label", "root"), targets_label=p.get("targets-label", "targets"),
-        algorithm=p.get("algorithm", "ecdsa-p256"), targets_algorithm=p.get("targets-algorithm"),
+        algorithm=p.get("algorithm", DEFAULT_ALGORITHM),
+        targets_algorithm=p.get("targets-algorithm"),
         root_expires=parse_expiry(p["root-expires"], "root-expires")
         if "root-expires" in p else None,
         targets_expires=p.get("targets-expires"))
@@ -308,7 +310,7 @@ def export_pins_step(ctx: Context, step: Step) -> Produced:
     from ceremony.metadata.model import Root
     from ceremony.metadata.serialization import read_metadata
     from ceremony.workspace import Workspace
-    from transfer.names import gun_dirname
+    from groundfloor.names import gun_dirname
     ws = Workspace.open(ctx.workspace)
     folder = ctx.out_path(step, step.params["out"])
     folder.mkdir(mode=DIR_MODE, exist_ok=True)

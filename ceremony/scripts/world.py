@@ -17,10 +17,10 @@ from ceremony.scripts.context import Context, Produced, StepFailed
 from ceremony.scripts.record import path_sha256
 from ceremony.scripts.schema import Step
 from ceremony.scripts.steps import file_sha, step_guns, words
+from groundfloor.files import atomic_write
+from groundfloor.names import gun_dirname
 from softhsm.notary_server import NotaryClient, NotaryServer
 from transfer.bundle import read_bundle, write_bundle
-from transfer.files import atomic_write
-from transfer.names import gun_dirname
 from transfer.online import fetch_request, publish_response
 
 # The rehearsal's throwaway passphrase of the client key files it makes (never a real one).

@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 
 from ceremony.errors import CeremonyError
+from groundfloor.limits import MAX_SCRIPT_BYTES
 
-MAX_SCRIPT_BYTES = 256 * 1024
 MAX_DEPTH = 24
 MAX_NUMBER_CHARS = 32  # versions, thresholds, counts: a 5000-digit number is no setting
 

@@ -197,9 +197,9 @@ def sign(proposed: str, trusted: str | None, previous: str | None, role: str | N
          pin_sources: tuple[str, ...], module: str | None, as_json: bool) -> None:
     """Sign TUF metadata FILE made elsewhere (python-tuf, RSTUF, tuf-on-ci) with the keys on
     --token that its trusted root lists, after showing what changes."""
-    from ceremony.airgap import require_offline
+    from ceremony.airgap import check_offline
     from ceremony.tuf.signflow import SignRequest, run_sign
-    require_offline(allow_network)
+    check_offline(allow_network, lambda m: click.echo(f"warning: {m}", err=True))
     if Path(out).exists() and not force:
         raise click.ClickException(f"{out} exists; choose another --out or pass --force")
     request = SignRequest(proposed=_read_file(proposed), proposed_name=proposed,

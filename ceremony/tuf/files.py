@@ -10,10 +10,13 @@ import re
 from pathlib import Path
 
 from ceremony.tuf.errors import ConsistencyError, TufFormatError
+from groundfloor.errors import GroundFloorError
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_TUF_METADATA_BYTES
 
-# The largest metadata file read (as the Notary v1 reader): a targets file of 100,000 entries
+# The largest metadata file read (groundfloor/limits.py): a targets file of 100,000 entries
 # is about 25 MB.
-MAX_METADATA_BYTES = 100 * 1024 * 1024
+MAX_METADATA_BYTES = MAX_TUF_METADATA_BYTES
 HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 _CHUNK = 1024 * 1024
 _DOT_PART = re.compile(r"(?:^|/)\.\.?(?:/|$)")
@@ -21,22 +24,19 @@ _BAD_CHAR = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 def read_metadata(path: str | os.PathLike[str]) -> bytes:
-    """A metadata file's bytes; TufFormatError if it cannot be read or is too large."""
+    """A metadata file's bytes; TufFormatError if it cannot be read or is too large. Read by
+    the tool's one bounded reader (a FIFO, device or folder is refused unread)."""
     try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > MAX_METADATA_BYTES:
-                raise TufFormatError(f"is {size} bytes, more than the "
-                                     f"{MAX_METADATA_BYTES >> 20} MiB a metadata file may "
-                                     "have: not a TUF metadata file", file=str(path))
-            # read(n) allocates n bytes first: ask for what the file holds (and one more, to
-            # see a file that grows while it is read), not for the bound
-            data = handle.read(size + 1) if size else handle.read(MAX_METADATA_BYTES + 1)
+        size = os.stat(path).st_size
     except OSError as exc:
         raise TufFormatError(f"cannot read ({exc.strerror})", file=str(path)) from None
-    if len(data) > MAX_METADATA_BYTES:  # grew while read (a pipe, a file being written)
-        raise TufFormatError(f"is more than {MAX_METADATA_BYTES >> 20} MiB", file=str(path))
-    return data
+    if size > MAX_METADATA_BYTES:
+        raise TufFormatError(f"is {size} bytes, more than the {MAX_METADATA_BYTES >> 20} MiB a "
+                             "metadata file may have: not a TUF metadata file", file=str(path))
+    try:
+        return read_limited(path, MAX_METADATA_BYTES, what="metadata file")
+    except GroundFloorError as exc:
+        raise TufFormatError(str(exc), file=str(path)) from None
 
 
 def file_digests(path: Path, algorithms: list[str]) -> tuple[int, dict[str, str]]:

@@ -157,8 +157,8 @@ def _load(req: SignRequest) -> tuple[Metadata, Metadata | None, Metadata | None,
 def run_sign(req: SignRequest, *, show: Callable[[list[str]], None],
              confirm: Callable[[], bool]) -> dict[str, Any]:
     from ceremony.ceremonies.tokens import CeremonyTokens
-    from transfer.files import atomic_write
-    from transfer.words import digest_words
+    from groundfloor.files import atomic_write
+    from groundfloor.words import digest_words
 
     proposed, trusted, previous, delegation, envelope = _load(req)
     if proposed.signed.expires_at <= datetime.now(UTC):

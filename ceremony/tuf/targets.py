@@ -13,7 +13,7 @@ from ceremony.tuf import fields as f
 from ceremony.tuf.errors import TufError, TufFormatError
 from ceremony.tuf.files import check_target_path
 from ceremony.tuf.keys import Key
-from ceremony.tuf.model import TOP_LEVEL_ROLES, Role, Signed, read_keys
+from ceremony.tuf.signed import TOP_LEVEL_ROLES, Role, Signed, read_keys
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from groundfloor.canonical import canonical_json
 from transfer.bundle import (
     PendingSignatures,
     RequestBundle,
@@ -12,7 +13,6 @@ from transfer.bundle import (
     ResponseBundle,
     ResponseEntry,
     SignedFile,
-    canonical_json,
     sha256_hex,
 )
 

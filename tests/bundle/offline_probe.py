@@ -12,7 +12,7 @@ import pkgutil
 import sys
 import traceback
 
-PACKAGES = ("ceremony", "hsm", "transfer", "softhsm")
+PACKAGES = ("groundfloor", "ceremony", "hsm", "transfer", "softhsm")
 # Network code and the loopback test-server harness: online machine / tests only; the
 # rehearsal's online side (`ceremony run --dry-run` only).
 ONLINE_MODULES = {"transfer.online", "ceremony.cli.online", "softhsm.notary_server",

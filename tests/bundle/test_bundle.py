@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from groundfloor.words import digest_words
 from tests.bundle.helpers import AWKWARD, as_obj, sample_request, sample_response, seal
 from tests.conftest import run_cli
 from transfer.bundle import (
@@ -17,14 +18,13 @@ from transfer.bundle import (
     RequestBundle,
     RequestEntry,
     ResponseBundle,
-    describe,
     parse_bundle,
     parse_request,
     parse_response,
     read_bundle,
     write_bundle,
 )
-from transfer.words import digest_words
+from transfer.summary import describe
 
 
 def test_request_round_trips_exact_bytes(tmp_path):

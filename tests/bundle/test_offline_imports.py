@@ -1,8 +1,8 @@
 """Offline code never imports the network code, and offline commands open no socket.
 
-Modules are discovered, not listed: every module under ceremony/, hsm/, transfer/ and softhsm/
-that lands later is covered automatically. Only the online module, the online CLI and the
-loopback test-server harness are exempt.
+Modules are discovered, not listed: every module under groundfloor/, ceremony/, hsm/,
+transfer/ and softhsm/ that lands later is covered automatically. Only the online module, the
+online CLI and the loopback test-server harness are exempt.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def test_offline_modules_and_commands_never_load_network_code(tmp_path):
     assert {"transfer.online", "ceremony.cli.online", "ceremony.scripts.world"} <= \
         set(report["online_modules_found"])
     for expected in ("ceremony.workspace", "ceremony.transcript", "ceremony.cli.transcript",
-                     "transfer.bundle", "transfer.files", "hsm.signer"):
+                     "transfer.bundle", "groundfloor.files", "hsm.signer"):
         assert expected in report["modules"]
     assert "transcript verify" in report["commands"]
     assert "online" not in {c.split()[0] for c in report["commands"]}

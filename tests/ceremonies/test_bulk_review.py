@@ -36,9 +36,9 @@ from ceremony.ceremonies.review import (
 from ceremony.ceremonies.signing import FileToSign, SignerSet, thresholds_for
 from ceremony.metadata import Instant, key_from_public_key
 from ceremony.metadata.model import ROOT, TARGETS
+from groundfloor.words import digest_words
 from tests.ceremonies.conftest import fetch, publish, response_file
 from transfer.bundle import read_bundle
-from transfer.words import digest_words
 
 BEFORE = Instant.from_datetime(dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
 LATER = Instant.from_datetime(dt.datetime(2035, 1, 1, tzinfo=dt.UTC))

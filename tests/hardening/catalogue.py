@@ -24,11 +24,11 @@ from pathlib import Path
 
 import qrcode
 
+from groundfloor.limits import MAX_BUNDLE_BYTES
 from tests.bundle.helpers import as_obj, sample_request, sample_response, seal
 from tests.conftest import CliResult
 from tests.hardening.bounded import RSS_LIMIT, Measured, run_measured
 from tests.hardening.snapshot import Listing, differences, tree
-from transfer.bundle import MAX_BUNDLE_BYTES
 from transfer.qr.encoder import build_message, plan_series, series_from_message
 from transfer.qr.frames import crc_text
 from transfer.qr.render import matrix_image, png_bytes, qr_matrix, symbol_for

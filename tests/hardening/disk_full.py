@@ -277,7 +277,7 @@ def transcript_repair(top: Path, work: Path) -> dict:
     written, so nothing is cut."""
     from ceremony.errors import CeremonyError
     from ceremony.transcript import Transcript
-    from transfer.errors import TransferError
+    from groundfloor.errors import GroundFloorError
     path = _transcript(top)
     with open(path, "ab") as fh:
         fh.write(b'{"data":{"half')
@@ -288,7 +288,7 @@ def transcript_repair(top: Path, work: Path) -> dict:
     try:
         Transcript.resume(path)
         problems.append("resumed on a full disk")
-    except (CeremonyError, TransferError) as exc:
+    except (CeremonyError, GroundFloorError) as exc:
         error = str(exc)
         if "No space left on device" not in error:
             problems.append(f"unclear error: {error!r}")

@@ -387,7 +387,7 @@ def name_inputs() -> st.SearchStrategy[str]:
 
 
 def check_gun(text: str) -> None:
-    from transfer.names import InvalidName, gun_dirname, gun_from_dirname, validate_gun
+    from groundfloor.names import InvalidName, gun_dirname, gun_from_dirname, validate_gun
     try:
         validate_gun(text)
     except InvalidName:
@@ -399,7 +399,7 @@ def check_gun(text: str) -> None:
 
 
 def check_role(text: str) -> None:
-    from transfer.names import InvalidName, role_relpath, validate_role
+    from groundfloor.names import InvalidName, role_relpath, validate_role
     try:
         validate_role(text)
     except InvalidName:

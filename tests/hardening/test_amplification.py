@@ -5,7 +5,7 @@ Inputs well under every size cap that would cost far more to build than they wei
 re-sealed request carrying five 16 MB list files, a 60 MB transcript of lists; a 127 MB bundle
 that is one string; a 13000x13000 PNG and JPEG; ten thousand CRC-valid fountain frames of one
 message. Each: one error line, exit 1, peak RSS under 512 MiB, within the time limit, nothing
-written. And the weights of the parse-cost estimate (transfer/jsonlimits.py) are checked
+written. And the weights of the parse-cost estimate (groundfloor/jsonlimits.py) are checked
 against what CPython really spends.
 """
 
@@ -22,11 +22,11 @@ import zlib
 import pytest
 from PIL import Image
 
+from groundfloor.jsonlimits import parse_cost
 from tests.bundle.helpers import as_obj, seal
 from tests.conftest import AIRGAPPED
 from tests.hardening.bounded import Watch, assert_refused
 from tests.hardening.catalogue import GUN, PUBLISH
-from transfer.jsonlimits import parse_cost
 
 MB = 1 << 20
 

@@ -7,7 +7,7 @@
   CKF_USER_PIN_COUNT_LOW flag SoftHSM sets after a failure is reported in the error and as a
   warning at the next successful login. CKF_USER_PIN_FINAL_TRY / lock-out are not reachable
   with SoftHSM (tests/hsm covers their messages).
-- SIGKILL at the fault points of a whole `rotate targets` (transfer/faults.py), enumerated by
+- SIGKILL at the fault points of a whole `rotate targets` (groundfloor/faults.py), enumerated by
   tracing one run: every point from the response write to the end (response, transcript, the
   workspace commit), and the first point of each name before it. After each kill: the response
   is absent or whole, the workspace is the old state or the new one, every transcript verifies

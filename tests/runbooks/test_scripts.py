@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from ceremony.scripts.schema import read_script
-from ceremony.scripts.yamlread import MAX_SCRIPT_BYTES, ScriptError
+from ceremony.scripts.yamlread import ScriptError
+from groundfloor.limits import MAX_SCRIPT_BYTES
 from tests.conftest import ROOT
 from tests.runbooks.conftest import RUNBOOKS, ceremony
 

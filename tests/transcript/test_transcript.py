@@ -19,8 +19,8 @@ from ceremony.transcript import (
     parse_entries,
     verify_transcript,
 )
+from groundfloor.words import digest_words
 from tests.conftest import ROOT, run_cli
-from transfer.words import digest_words
 
 
 def make(path, n_notes=3, close=True):

@@ -23,11 +23,10 @@ from transfer.bundle import (
     RequestEntry,
     ResponseBundle,
     ResponseEntry,
-    describe,
     write_bundle,
 )
 from transfer.qr.sheet import DPI, SheetInfo, header_lines
-from transfer.summary import ORIGIN_MERGE, carries, threshold_needs
+from transfer.summary import ORIGIN_MERGE, carries, describe, threshold_needs
 
 GUN = "registry.example.com/acme/app"
 

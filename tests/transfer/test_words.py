@@ -2,7 +2,7 @@ import hashlib
 
 import pytest
 
-from transfer.words import digest_words, pgp_word_lists
+from groundfloor.words import digest_words, pgp_word_lists
 
 
 def test_lists_have_256_plus_256_distinct_words():

@@ -18,7 +18,8 @@ from typing import Any, TextIO
 import zxingcpp
 from PIL import Image, UnidentifiedImageError
 
-from transfer.files import file_kind
+from groundfloor.files import file_kind
+from groundfloor.limits import MAX_QR_LINE_CHARS, MAX_QR_STREAM_CHARS
 from transfer.qr.errors import CaptureError
 
 # Pixels an image may have before it is decoded (its header is read first): 40 million, a
@@ -139,37 +140,35 @@ def iter_camera(index: int) -> Iterator[Capture]:
 
 
 # A frame line is a few thousand characters; a longer line is no frame and is not kept.
-MAX_LINE_CHARS = 16 * 1024
 # All the lines of one transfer: the text frames of the largest bundle (16 MiB) many times
 # over. Endless input (a device, a stuck scanner) stops here instead of running forever.
-MAX_STREAM_CHARS = 128 * 1024 * 1024
 
 
-def iter_lines(stream: TextIO, *, max_chars: int = MAX_STREAM_CHARS) -> Iterator[Capture]:
+def iter_lines(stream: TextIO, *, max_chars: int = MAX_QR_STREAM_CHARS) -> Iterator[Capture]:
     """One frame per line, as a keyboard-mode scanner types them (CR, LF or CRLF).
 
-    Bounded: a line is read at most MAX_LINE_CHARS at a time (of an over-long one only the start
+    Bounded: a line is read at most MAX_QR_LINE_CHARS at a time (of an over-long one only the start
     is kept, the rest read and dropped in bounded pieces) and the stream at most `max_chars` in
     all.
     """
     total = n = 0
     while True:
-        line = stream.readline(MAX_LINE_CHARS + 1)
+        line = stream.readline(MAX_QR_LINE_CHARS + 1)
         if not line:
             return
         n += 1
         total += len(line)
-        long_line = len(line) > MAX_LINE_CHARS
-        head = line[:MAX_LINE_CHARS]
+        long_line = len(line) > MAX_QR_LINE_CHARS
+        head = line[:MAX_QR_LINE_CHARS]
         while line and not line.endswith(("\n", "\r")) and total <= max_chars and long_line:
-            line = stream.readline(MAX_LINE_CHARS)
+            line = stream.readline(MAX_QR_LINE_CHARS)
             total += len(line)
         if total > max_chars:
             raise CaptureError(f"the input passed {max_chars} characters without completing a "
                                "bundle: stopped reading (endless or wrong input?); nothing "
                                "written")
         if long_line:  # its head goes on (and fails its checks there); the rest was dropped
-            yield Capture(f"line {n}", [head], error=f"line {n} is over {MAX_LINE_CHARS} "
+            yield Capture(f"line {n}", [head], error=f"line {n} is over {MAX_QR_LINE_CHARS} "
                                                      "characters long: only its start was read")
             continue
         yield Capture(f"line {n}", [line])

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import count as counter
 
+from groundfloor.limits import MAX_QR_TRANSFER_BYTES
 from transfer.qr.errors import QRTransferError
 from transfer.qr.fountain import fountain_mask, xor_chunks
 from transfer.qr.frames import (
-    HARD_SIZE_CAP,
     MAX_COUNT,
     MAX_INDEX,
     SeriesKey,
@@ -69,9 +69,9 @@ def build_message(data: bytes) -> tuple[bytes, bytes]:
 def plan_series(data: bytes, frame_bytes: int = DEFAULT_FRAME_BYTES) -> Series:
     """Split `data` into the fewest frames of at most `frame_bytes` payload bytes, chunks balanced
     so a short message gets a smaller code rather than padding."""
-    if len(data) > HARD_SIZE_CAP:
+    if len(data) > MAX_QR_TRANSFER_BYTES:
         raise QRTransferError(f"bundle is {len(data)} bytes; QR transfer is limited to "
-                              f"{HARD_SIZE_CAP // (1024 * 1024)} MiB: move it as a file")
+                              f"{MAX_QR_TRANSFER_BYTES // (1024 * 1024)} MiB: move it as a file")
     digest, message = build_message(data)
     return series_from_message(digest, message, len(data), frame_bytes)
 

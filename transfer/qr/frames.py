@@ -18,6 +18,7 @@ import re
 import zlib
 from dataclasses import dataclass
 
+from groundfloor.limits import MAX_QR_TRANSFER_BYTES
 from transfer.qr.errors import FrameError
 
 TAG = "NCQR"
@@ -27,8 +28,8 @@ ID_LEN = 8  # base32 chars for 5 digest bytes
 ID_BYTES = 5
 MAX_COUNT = 9999  # data frames in one message
 MAX_INDEX = 9_999_999  # fountain frames wrap round to COUNT + 1 after this
-HARD_SIZE_CAP = 16 * 1024 * 1024  # no bundle larger than this is ever accepted or sent
-MAX_MSGLEN = HARD_SIZE_CAP + 64 * 1024  # digest + zlib never expands a 16 MiB input past this
+# digest + zlib never expands a 16 MiB input past this
+MAX_MSGLEN = MAX_QR_TRANSFER_BYTES + 64 * 1024
 
 _B32_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _ID_RE = re.compile(r"[A-Z2-7]{8}")
@@ -145,9 +146,9 @@ def parse_frame(text: str) -> Frame:
     chunk = len(payload)
     if not 1 <= count <= MAX_COUNT or not 1 <= index <= MAX_INDEX:
         raise FrameError("malformed frame: index or count out of range")
-    if size > HARD_SIZE_CAP:
+    if size > MAX_QR_TRANSFER_BYTES:
         raise FrameError(f"frame declares a {size}-byte bundle, over the "
-                         f"{HARD_SIZE_CAP // (1024 * 1024)} MiB limit")
+                         f"{MAX_QR_TRANSFER_BYTES // (1024 * 1024)} MiB limit")
     if msglen > MAX_MSGLEN or not (count - 1) * chunk < msglen <= count * chunk:
         raise FrameError("malformed frame: message length does not match count and chunk size")
     return Frame(SeriesKey(msg_id, count, msglen, size, chunk), index, payload)

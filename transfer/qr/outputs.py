@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from transfer.files import DIR_MODE, atomic_write, make_dirs
+from groundfloor.files import DIR_MODE, atomic_write, make_dirs
 from transfer.qr.encoder import Series
 from transfer.qr.errors import RenderError
 from transfer.qr.render import Symbol, matrix_image, png_bytes, qr_matrix, svg_text

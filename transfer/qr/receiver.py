@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from groundfloor.limits import MAX_QR_TRANSFER_BYTES
+from groundfloor.words import digest_words
 from transfer.qr.encoder import DIGEST_LEN
 from transfer.qr.errors import FrameError, IncompleteError, IntegrityError
 from transfer.qr.fountain import GF2Solver, SolverBudgetExceeded, fountain_mask
 from transfer.qr.frames import (
-    HARD_SIZE_CAP,
     TAG,
     Frame,
     SeriesKey,
@@ -25,7 +26,6 @@ from transfer.qr.frames import (
     normalize,
     parse_frame,
 )
-from transfer.words import digest_words
 
 MAX_SERIES = 8  # series tracked at once; frames of more are ignored (noted)
 
@@ -91,8 +91,8 @@ def format_indices(indices: list[int], limit: int = 12) -> str:
 class Receiver:
     """Feed frame texts with `add`; when `complete`, take the checked bundle from `result()`."""
 
-    def __init__(self, max_size: int = HARD_SIZE_CAP) -> None:
-        self.max_size = min(max_size, HARD_SIZE_CAP)
+    def __init__(self, max_size: int = MAX_QR_TRANSFER_BYTES) -> None:
+        self.max_size = min(max_size, MAX_QR_TRANSFER_BYTES)
         self.series: dict[SeriesKey, SeriesState] = {}
         self.primary: SeriesKey | None = None
         self.counts: dict[str, int] = {}
@@ -214,7 +214,7 @@ class Receiver:
             "nothing written", missing)
 
 
-def assemble(state: SeriesState, max_size: int = HARD_SIZE_CAP) -> Received:
+def assemble(state: SeriesState, max_size: int = MAX_QR_TRANSFER_BYTES) -> Received:
     """Join the chunks of a complete series and check it: size bound, zlib, SHA-256."""
     key = state.key
     message = b"".join(state.solver.value(k).to_bytes(key.chunk_size, "big")

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont, features
 
+from groundfloor.words import digest_words
 from transfer.qr.render import Symbol, matrix_image, qr_matrix
-from transfer.words import digest_words
 
 DPI = 200
 MODULE_PX = 4

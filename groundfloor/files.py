@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from transfer.errors import TransferError
-from transfer.faults import fault_point
+from groundfloor.errors import GroundFloorError
+from groundfloor.faults import fault_point
 
 
 def fsync_dir(directory: str | os.PathLike[str]) -> None:
@@ -42,9 +42,9 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | Iterable[bytes], *,
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
-        raise TransferError(f"cannot write {target}: directory {parent} does not exist")
+        raise GroundFloorError(f"cannot write {target}: directory {parent} does not exist")
     if target.exists() and not overwrite:
-        raise TransferError(f"refusing to overwrite existing file {target} (use --force)")
+        raise GroundFloorError(f"refusing to overwrite existing file {target} (use --force)")
     tmp = ""
     try:
         # Inside the try: a read-only or vanished folder is one error line, not a traceback.
@@ -63,13 +63,13 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | Iterable[bytes], *,
             try:
                 os.link(tmp, target)
             except FileExistsError:
-                raise TransferError(
+                raise GroundFloorError(
                     f"refusing to overwrite existing file {target} (use --force)") from None
             os.unlink(tmp)
         fault_point("atomic_write.before_dir_fsync")
         fsync_dir(parent)
     except OSError as exc:
-        raise TransferError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise GroundFloorError(f"cannot write {target}: {exc.strerror or exc}") from None
     finally:
         if tmp and os.path.exists(tmp):
             os.unlink(tmp)
@@ -86,8 +86,8 @@ def file_kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _too_large(what: str, target: object, max_bytes: int) -> TransferError:
-    return TransferError(f"{what} {target} is larger than the limit of {max_bytes} bytes; "
+def _too_large(what: str, target: object, max_bytes: int) -> GroundFloorError:
+    return GroundFloorError(f"{what} {target} is larger than the limit of {max_bytes} bytes; "
                          "check that this is the right file")
 
 
@@ -103,7 +103,7 @@ def read_limited(path: str | os.PathLike[str], max_bytes: int, *, what: str = "f
     try:
         st = os.stat(target)
         if not stat.S_ISREG(st.st_mode):
-            raise TransferError(f"{what} {target} is {file_kind(st.st_mode)}, not a regular "
+            raise GroundFloorError(f"{what} {target} is {file_kind(st.st_mode)}, not a regular "
                                 "file; give the path of the file itself")
         if st.st_size > max_bytes:
             raise _too_large(what, target, max_bytes)
@@ -111,7 +111,7 @@ def read_limited(path: str | os.PathLike[str], max_bytes: int, *, what: str = "f
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
-                raise TransferError(f"{what} {target} is {file_kind(st.st_mode)}, not a regular "
+                raise GroundFloorError(f"{what} {target} is {file_kind(st.st_mode)}, not a regular "
                                     "file; give the path of the file itself")
             if st.st_size > max_bytes:
                 raise _too_large(what, target, max_bytes)
@@ -128,13 +128,13 @@ def read_limited(path: str | os.PathLike[str], max_bytes: int, *, what: str = "f
         finally:
             os.close(fd)
     except FileNotFoundError:
-        raise TransferError(f"{what} {target} does not exist") from None
+        raise GroundFloorError(f"{what} {target} does not exist") from None
     except IsADirectoryError:
-        raise TransferError(f"{what} {target} is a directory") from None
+        raise GroundFloorError(f"{what} {target} is a directory") from None
     except RecursionError:
-        raise TransferError(f"{what} {target}: too many levels of symbolic links") from None
+        raise GroundFloorError(f"{what} {target}: too many levels of symbolic links") from None
     except OSError as exc:
-        raise TransferError(f"cannot read {what} {target}: {exc.strerror or exc}") from None
+        raise GroundFloorError(f"cannot read {what} {target}: {exc.strerror or exc}") from None
     data = b"".join(chunks)
     if len(data) > max_bytes:
         raise _too_large(what, target, max_bytes)
@@ -159,17 +159,17 @@ def files_under(folder: str | os.PathLike[str], suffix: str, *, max_depth: int,
         try:
             entries = list(os.scandir(here))
         except OSError as exc:
-            raise TransferError(f"cannot list {what} {here}: {exc.strerror or exc}") from None
+            raise GroundFloorError(f"cannot list {what} {here}: {exc.strerror or exc}") from None
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 if depth + 1 > max_depth:
-                    raise TransferError(f"{what} {top} nests folders more than {max_depth} "
+                    raise GroundFloorError(f"{what} {top} nests folders more than {max_depth} "
                                         "levels deep: not what this tool reads, check the path")
                 stack.append((Path(entry.path), depth + 1))
             elif entry.name.endswith(suffix) and entry.is_file():
                 total += entry.stat().st_size
                 if total > max_total_bytes:
-                    raise TransferError(f"the files of {what} {top} add up to more than "
+                    raise GroundFloorError(f"the files of {what} {top} add up to more than "
                                         f"{max_total_bytes} bytes: refused before reading them")
                 found.append(Path(entry.path))
     return sorted(found)
@@ -187,9 +187,9 @@ def read_stream_limited(stream: BinaryIO, max_bytes: int, *, what: str = "standa
             chunks.append(chunk)
             size += len(chunk)
     except OSError as exc:
-        raise TransferError(f"cannot read {what}: {exc.strerror or exc}") from None
+        raise GroundFloorError(f"cannot read {what}: {exc.strerror or exc}") from None
     if size > max_bytes:
-        raise TransferError(f"{what} is larger than the limit of {max_bytes} bytes; "
+        raise GroundFloorError(f"{what} is larger than the limit of {max_bytes} bytes; "
                             "check what is piped in")
     return b"".join(chunks)
 
@@ -204,16 +204,16 @@ def check_output(output: str | os.PathLike[str], *, force: bool,
     target = Path(output)
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
-        raise TransferError(f"cannot write {target}: folder {parent} does not exist; make it "
+        raise GroundFloorError(f"cannot write {target}: folder {parent} does not exist; make it "
                             "or choose another --out (nothing was done)")
     if not os.access(parent, os.W_OK) or os.statvfs(parent).f_flag & os.ST_RDONLY:
-        raise TransferError(f"cannot write {target}: folder {parent} is read-only; choose "
+        raise GroundFloorError(f"cannot write {target}: folder {parent} is read-only; choose "
                             "another --out (nothing was done)")
     if target.is_dir():
-        raise TransferError(f"cannot write {target}: it is a folder; give a file name")
+        raise GroundFloorError(f"cannot write {target}: it is a folder; give a file name")
     refuse_output_inside(target, state or {})
     if os.path.lexists(target) and not force:
-        raise TransferError(f"refusing to overwrite existing file {target} (use --force)")
+        raise GroundFloorError(f"refusing to overwrite existing file {target} (use --force)")
 
 
 def refuse_output_inside(output: str | os.PathLike[str],
@@ -229,7 +229,7 @@ def refuse_output_inside(output: str | os.PathLike[str],
             continue
         top = Path(folder).resolve()
         if target == top or top in target.parents:
-            raise TransferError(f"output {output} is inside the {name} {folder}: write outputs "
+            raise GroundFloorError(f"output {output} is inside the {name} {folder}: write outputs "
                                 f"elsewhere (the {name} holds state the tool trusts)")
 
 

@@ -15,11 +15,11 @@ bytes and text, well under 512 MiB.
 
 from __future__ import annotations
 
-from transfer.errors import TransferError
+from groundfloor.errors import GroundFloorError
+from groundfloor.limits import MAX_PARSE_COST
 
 CONTAINER_COST = 100  # bytes a list or dict costs once built (an over-estimate)
 VALUE_COST = 80  # bytes a value after a separator costs (str, int, a slot in its container)
-MAX_PARSE_COST = 192 * 1024 * 1024
 
 
 def parse_cost(data: bytes) -> tuple[int, int, int]:
@@ -30,7 +30,7 @@ def parse_cost(data: bytes) -> tuple[int, int, int]:
 
 
 def check_parse_cost(data: bytes, what: str, *, budget: int = MAX_PARSE_COST,
-                     error: type[Exception] = TransferError) -> None:
+                     error: type[Exception] = GroundFloorError) -> None:
     """Refuse (with `error`) a document whose parse would cost more than `budget` bytes."""
     containers, separators, cost = parse_cost(data)
     if cost > budget:

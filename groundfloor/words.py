@@ -16,7 +16,7 @@ _LIST_FILE = "pgp_words.txt"
 @cache
 def pgp_word_lists() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Return (even, odd): 256 words each, indexed by byte value. Checked on load."""
-    text = resources.files("transfer").joinpath(_LIST_FILE).read_text(encoding="utf-8")
+    text = resources.files("groundfloor").joinpath(_LIST_FILE).read_text(encoding="utf-8")
     even: list[str] = []
     odd: list[str] = []
     for line in text.splitlines():
