@@ -113,7 +113,8 @@ def mutation(draw):
     return which, tree
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(mutation())
 def test_every_change_of_any_field_is_in_the_review(m):
     which, tree = m
