@@ -30,6 +30,7 @@ from ceremony.workspace import ENV as WORKSPACE_ENV
 from ceremony.workspace import Transaction, Workspace
 from groundfloor.files import check_output
 from groundfloor.words import digest_words
+from hsm.stores import token_store_folders
 
 
 @dataclass(kw_only=True)
@@ -106,7 +107,8 @@ def session(name: str, options: Options, console: Console, *, data: Mapping[str,
     """The frame (see the module's docstring); `data` goes into the transcript's start."""
     if options.out:
         check_output(options.out, force=options.force,
-                     state={"workspace": options.workspace or os.environ.get(WORKSPACE_ENV)})
+                     state={"workspace": options.workspace or os.environ.get(WORKSPACE_ENV),
+                            **token_store_folders()})
     ws = Workspace.open(options.workspace, create=create_workspace)
     create = options.transcript_factory or Transcript.create
     transcript = create(ws.new_transcript_path(name), ceremony=name,

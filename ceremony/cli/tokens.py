@@ -10,6 +10,7 @@ argv. Every output file is written atomically and never replaces an existing fil
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ from groundfloor.files import atomic_write, check_output
 from groundfloor.names import InvalidName, validate_gun
 from hsm.errors import HSMError
 from hsm.keys import DEFAULT_ALGORITHM
+from hsm.stores import token_store_folders
 
 module_option = click.option("--module", "module", metavar="PATH",
                              help="PKCS#11 module (.so); default: $CEREMONY_PKCS11_MODULE, the "
@@ -113,10 +115,13 @@ def _need(value: str | None, flag: str, hint: str) -> str:
     return value
 
 
-def _check_out(out: str | None, force: bool) -> None:
-    # Refuse before asking the token for anything: no PIN typed for nothing.
+def _check_out(out: str | None, force: bool, workspace: str | None = None) -> None:
+    # Refuse before asking the token for anything: no PIN typed for nothing. Never into a
+    # token store or the workspace, even with --force.
     if out:
-        check_output(out, force=force)
+        check_output(out, force=force,
+                     state={"workspace": workspace or os.environ.get("CEREMONY_WORKSPACE"),
+                            **token_store_folders()})
 
 
 def _airgap(t: Any, allow_network: bool) -> None:
@@ -392,7 +397,7 @@ def key_cert(token_uri: str | None, label: str | None, gun: str | None, valid_fo
     except InvalidName as exc:
         raise HSMError(f"--gun: {exc}") from None
     validity = parse_duration(valid_for, "--valid-for: invalid validity")
-    _check_out(out, force)
+    _check_out(out, force, workspace)
     with _custody_transcript("key-cert", workspace, transcript_dir,
                              {"token": token_uri, "label": label, "gun": gun,
                               "valid_for": valid_for, "store_on_token": store_on_token,

@@ -80,6 +80,19 @@ def test_out_inside_the_workspace_is_refused_even_with_force(site, tmp_path, tar
                    watch=watch, env=hsm.env, wrapper=AIRGAPPED)
 
 
+@pytest.mark.parametrize("command", ["init", "key cert"])
+def test_out_inside_the_token_store_is_refused_even_with_force(site, tmp_path, command):
+    """SoftHSM keeps each token as a folder of object files: an output there (with --force)
+    could replace a token's objects. Refused before the token is asked anything."""
+    hsm, work, watch = prepare(site, tmp_path)
+    out = str(hsm.token_dir / "out.file")
+    args = ([*init_args(hsm, work, out), "--force"] if command == "init" else
+            ["key", "cert", "--token", "pkcs11:token=root-a", "--label", "root", "--gun", GUN,
+             "--out", out, "--force", "--pin-source", hsm.pin_source("root-a")])
+    assert_refused(args, "inside the SoftHSM token store", watch=watch, env=hsm.env,
+                   wrapper=AIRGAPPED)
+
+
 def test_status_with_a_missing_explicit_workspace(site, tmp_path):
     hsm, work, watch = prepare(site, tmp_path)
     (work / "resp.bundle").write_bytes(site[1].response)
