@@ -50,6 +50,25 @@ def tampered(src, dst):
     return dst
 
 
+ESC = "\x1b"
+# A token label that tries to forge a "missing" line, move up and clear it, reverse text, crash.
+HOSTILE_LABEL = f"root-b\n    - 0 more signatures: met{ESC}[1A{ESC}[2K{ESC}[2J\u202eok\ud800"
+
+
+def hostile(src, dst):
+    """P whose still-missing keys carry a hostile token label (digest resealed): what a
+    co-signing site controlling the partial bundle can send."""
+    bundle = read_bundle(src, kind="response")
+    entry = bundle.entries[0]
+    missing = [dict(m, token_label=HOSTILE_LABEL) for m in entry.pending.missing]
+    state = json.loads(json.dumps(dict(entry.pending.state)))
+    for claim in state["claims"]["keys"].values():  # where status reads the other site's labels
+        claim["token_label"] = HOSTILE_LABEL
+    entry = replace(entry, pending=PendingSignatures(missing, state))
+    write_bundle(dst, replace(bundle, entries=(entry,)))
+    return dst
+
+
 def interrupted(site: Site, args: list[str]) -> None:
     """Ctrl-C at the confirmation prompt: the transcript ends 'interrupted', its final digest
     is printed all the same (stdout), and it verifies against its ANCHORS record."""
@@ -120,6 +139,14 @@ def test_cosign_refusals(notary, softhsm_factory, tmp_path):
         f"{ids[1]} on token 'root-b' key 'root' (the originating site says so; not known " \
         "here)" in r.stdout  # exactly the one key that can: no "any of"
     assert "reason" not in r.stdout  # a default reason, with no key retired, is no claim
+    r = o.run("status", str(hostile(p, tmp_path / "h.resp")), "--workspace",
+              str(tmp_path / "empty-workspace"))  # never obeyed, never a forged line
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.output
+    assert not {ch for ch in r.output if ch != "\n" and not ch.isprintable()}, r.output
+    assert "root-b" not in r.stdout and "(not known here)" in r.stdout  # a claim that is no
+    # valid label is not shown at all, so nothing of it can reach the screen
+    assert not any(line.lstrip().startswith("- 0 more signatures") for line in
+                   r.stdout.splitlines()), r.stdout  # the forged line stays inside its own
 
     s = tmp_path / "s.resp"
     result = o.ok("sign", str(p), "--token", "root-b", "--out", str(s), *o.pins("root-b"),
