@@ -17,15 +17,15 @@ _FUNCTIONS = ["C_Initialize", "C_Finalize", "C_GetInfo", "C_GetFunctionList", "C
               "C_GetSlotInfo", "C_GetTokenInfo"]
 
 
-class _Version(Structure):
+class CkVersion(Structure):  # CK_VERSION
     _fields_ = [("major", c_ubyte), ("minor", c_ubyte)]
 
 
 class _FunctionList(Structure):
-    _fields_ = [("version", _Version)] + [(name, c_void_p) for name in _FUNCTIONS]
+    _fields_ = [("version", CkVersion)] + [(name, c_void_p) for name in _FUNCTIONS]
 
 
-class _TokenInfo(Structure):
+class CkTokenInfo(Structure):  # CK_TOKEN_INFO (PKCS#11 2.40, section 3.2)
     _fields_ = [("label", c_ubyte * 32), ("manufacturerID", c_ubyte * 32),
                 ("model", c_ubyte * 16), ("serialNumber", c_ubyte * 16), ("flags", c_ulong),
                 ("ulMaxSessionCount", c_ulong), ("ulSessionCount", c_ulong),
@@ -33,7 +33,7 @@ class _TokenInfo(Structure):
                 ("ulMaxPinLen", c_ulong), ("ulMinPinLen", c_ulong),
                 ("ulTotalPublicMemory", c_ulong), ("ulFreePublicMemory", c_ulong),
                 ("ulTotalPrivateMemory", c_ulong), ("ulFreePrivateMemory", c_ulong),
-                ("hardwareVersion", _Version), ("firmwareVersion", _Version),
+                ("hardwareVersion", CkVersion), ("firmwareVersion", CkVersion),
                 ("utcTime", c_ubyte * 16)]
 
 
@@ -45,9 +45,9 @@ def pin_limits(module_path: str, slot_id: int) -> tuple[int, int] | None:
         flist = POINTER(_FunctionList)()
         if dll.C_GetFunctionList(byref(flist)) != 0:
             return None
-        get_info = ctypes.CFUNCTYPE(c_ulong, c_ulong, POINTER(_TokenInfo))(
+        get_info = ctypes.CFUNCTYPE(c_ulong, c_ulong, POINTER(CkTokenInfo))(
             flist.contents.C_GetTokenInfo)
-        info = _TokenInfo()
+        info = CkTokenInfo()
         if get_info(slot_id, byref(info)) != 0:
             return None
     except (OSError, AttributeError, ValueError):

@@ -21,6 +21,8 @@ import sys
 from collections.abc import Callable
 from ctypes import POINTER, Structure, byref, c_char_p, c_ubyte, c_ulong, c_void_p
 
+from hsm.pinlimits import CkTokenInfo, CkVersion
+
 CKR_OK = 0
 CKF_RW_SESSION = 0x2
 CKF_SERIAL_SESSION = 0x4
@@ -36,24 +38,8 @@ _FUNCTIONS = ["C_Initialize", "C_Finalize", "C_GetInfo", "C_GetFunctionList", "C
               "C_SetOperationState", "C_Login", "C_Logout"]
 
 
-class _Version(Structure):
-    _fields_ = [("major", c_ubyte), ("minor", c_ubyte)]
-
-
 class _FunctionList(Structure):
-    _fields_ = [("version", _Version)] + [(name, c_void_p) for name in _FUNCTIONS]
-
-
-class _TokenInfo(Structure):
-    _fields_ = [("label", c_ubyte * 32), ("manufacturerID", c_ubyte * 32),
-                ("model", c_ubyte * 16), ("serialNumber", c_ubyte * 16), ("flags", c_ulong),
-                ("ulMaxSessionCount", c_ulong), ("ulSessionCount", c_ulong),
-                ("ulMaxRwSessionCount", c_ulong), ("ulRwSessionCount", c_ulong),
-                ("ulMaxPinLen", c_ulong), ("ulMinPinLen", c_ulong),
-                ("ulTotalPublicMemory", c_ulong), ("ulFreePublicMemory", c_ulong),
-                ("ulTotalPrivateMemory", c_ulong), ("ulFreePrivateMemory", c_ulong),
-                ("hardwareVersion", _Version), ("firmwareVersion", _Version),
-                ("utcTime", c_ubyte * 16)]
+    _fields_ = [("version", CkVersion)] + [(name, c_void_p) for name in _FUNCTIONS]
 
 
 class InitError(Exception):
@@ -82,8 +68,8 @@ class _Module:
         slots = (c_ulong * count.value)()
         self.call("C_GetSlotList", [c_ubyte, c_void_p, POINTER(c_ulong)], 1, slots, byref(count))
         for slot in slots[:count.value]:
-            info = _TokenInfo()
-            self.call("C_GetTokenInfo", [c_ulong, POINTER(_TokenInfo)], slot, byref(info))
+            info = CkTokenInfo()
+            self.call("C_GetTokenInfo", [c_ulong, POINTER(CkTokenInfo)], slot, byref(info))
             if not info.flags & CKF_TOKEN_INITIALIZED:
                 return int(slot)
         raise InitError("SoftHSM offers no free slot")
@@ -95,8 +81,8 @@ class _Module:
         self.call("C_GetSlotList", [c_ubyte, c_void_p, POINTER(c_ulong)], 1, slots, byref(count))
         out = []
         for slot in slots[:count.value]:
-            info = _TokenInfo()
-            self.call("C_GetTokenInfo", [c_ulong, POINTER(_TokenInfo)], slot, byref(info))
+            info = CkTokenInfo()
+            self.call("C_GetTokenInfo", [c_ulong, POINTER(CkTokenInfo)], slot, byref(info))
             if info.flags & CKF_TOKEN_INITIALIZED:
                 out.append(bytes(info.label).decode("utf-8", "replace").rstrip())
         return out
@@ -135,8 +121,8 @@ class _Module:
         slots = (c_ulong * count.value)()
         self.call("C_GetSlotList", [c_ubyte, c_void_p, POINTER(c_ulong)], 1, slots, byref(count))
         for slot in slots[:count.value]:
-            info = _TokenInfo()
-            self.call("C_GetTokenInfo", [c_ulong, POINTER(_TokenInfo)], slot, byref(info))
+            info = CkTokenInfo()
+            self.call("C_GetTokenInfo", [c_ulong, POINTER(CkTokenInfo)], slot, byref(info))
             if bytes(info.label).decode("utf-8", "replace").rstrip() == label:
                 return int(slot)
         raise InitError(f"no token labelled {label!r}")
