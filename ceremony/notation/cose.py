@@ -18,20 +18,21 @@ import cbor2
 from ceremony.notation.errors import EnvelopeError
 from ceremony.notation.keyspec import BY_COSE_ALG, SigningKey, key_spec
 from ceremony.notation.payload import (
+    AUTHENTIC_TIME,
     COSE_MEDIA_TYPE,
+    EXPIRY,
     PAYLOAD_CONTENT_TYPE,
+    SCHEME,
     SIGNING_AGENT,
     SIGNING_SCHEME,
+    SIGNING_TIME,
     Descriptor,
     SignedContent,
+    check_critical,
     parse_payload,
     payload_bytes,
 )
 
-SCHEME = "io.cncf.notary.signingScheme"
-SIGNING_TIME = "io.cncf.notary.signingTime"
-EXPIRY = "io.cncf.notary.expiry"
-AUTHENTIC_TIME = "io.cncf.notary.authenticSigningTime"
 ALG, CRIT, CONTENT_TYPE, X5CHAIN = 1, 2, 3, 33
 KNOWN_PROTECTED = {ALG, CRIT, CONTENT_TYPE, SCHEME, SIGNING_TIME, EXPIRY, AUTHENTIC_TIME}
 KNOWN_UNPROTECTED = {X5CHAIN, "io.cncf.notary.signingAgent",
@@ -106,15 +107,7 @@ def parse(raw: bytes) -> SignedContent:
     crit = protected.get(CRIT)
     if not isinstance(crit, (list, tuple)) or not crit:
         raise EnvelopeError("COSE crit must be a non-empty array of labels")
-    must = {SCHEME} | ({EXPIRY} if EXPIRY in protected else set())
-    if not must <= set(crit):
-        raise EnvelopeError(f"COSE headers {sorted(must - set(crit))} must be marked critical")
-    unknown = [c for c in crit if c not in KNOWN_PROTECTED or c not in protected]
-    if unknown:
-        raise EnvelopeError(f"COSE critical header(s) {unknown} are unknown or missing: "
-                            "refusing a signature with requirements this verifier cannot check")
-    if SIGNING_TIME not in protected:
-        raise EnvelopeError("COSE: io.cncf.notary.signingTime is missing")
+    check_critical("COSE", protected, crit, KNOWN_PROTECTED)
     chain = unprotected.get(X5CHAIN)
     if isinstance(chain, bytes):
         chain = [chain]

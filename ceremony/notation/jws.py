@@ -13,21 +13,22 @@ from typing import Any
 from ceremony.notation.errors import EnvelopeError
 from ceremony.notation.keyspec import BY_JWS_ALG, SigningKey, key_spec
 from ceremony.notation.payload import (
+    AUTHENTIC_TIME,
+    EXPIRY,
     JWS_MEDIA_TYPE,
     PAYLOAD_CONTENT_TYPE,
+    SCHEME,
     SIGNING_AGENT,
     SIGNING_SCHEME,
+    SIGNING_TIME,
     Descriptor,
     SignedContent,
+    check_critical,
     parse_payload,
     payload_bytes,
     strict_json,
 )
 
-SCHEME = "io.cncf.notary.signingScheme"
-SIGNING_TIME = "io.cncf.notary.signingTime"
-EXPIRY = "io.cncf.notary.expiry"
-AUTHENTIC_TIME = "io.cncf.notary.authenticSigningTime"
 KNOWN_PROTECTED = {"alg", "cty", "crit", SCHEME, SIGNING_TIME, EXPIRY, AUTHENTIC_TIME}
 KNOWN_UNPROTECTED = {"x5c", "io.cncf.notary.signingAgent", "io.cncf.notary.timestampSignature"}
 
@@ -102,15 +103,7 @@ def parse(raw: bytes) -> SignedContent:
     crit = protected.get("crit")
     if not isinstance(crit, list) or not crit or not all(isinstance(c, str) for c in crit):
         raise EnvelopeError("JWS crit must be a non-empty list of header names")
-    must = {SCHEME} | ({EXPIRY} if EXPIRY in protected else set())
-    if not must <= set(crit):
-        raise EnvelopeError(f"JWS headers {sorted(must - set(crit))} must be marked critical")
-    unknown = [c for c in crit if c not in KNOWN_PROTECTED or c not in protected]
-    if unknown:
-        raise EnvelopeError(f"JWS critical header(s) {unknown} are unknown or missing: "
-                            "refusing a signature with requirements this verifier cannot check")
-    if SIGNING_TIME not in protected:
-        raise EnvelopeError("JWS: io.cncf.notary.signingTime is missing")
+    check_critical("JWS", protected, crit, KNOWN_PROTECTED)
     x5c = header.get("x5c")
     if not isinstance(x5c, list) or not x5c:
         raise EnvelopeError("JWS x5c: the certificate chain is missing")

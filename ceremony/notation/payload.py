@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,27 @@ SIGNING_AGENT = "notary-ceremony"
 JWS_MEDIA_TYPE = "application/jose+json"
 COSE_MEDIA_TYPE = "application/cose"
 ENVELOPE_TYPES = (JWS_MEDIA_TYPE, COSE_MEDIA_TYPE)
+# Protected header names both envelope formats use (signature-specification.md).
+SCHEME = "io.cncf.notary.signingScheme"
+SIGNING_TIME = "io.cncf.notary.signingTime"
+EXPIRY = "io.cncf.notary.expiry"
+AUTHENTIC_TIME = "io.cncf.notary.authenticSigningTime"
+
+
+def check_critical(fmt: str, protected: Mapping[Any, Any], crit: Collection[Any],
+                   known: Collection[Any]) -> None:
+    """The rules JWS and COSE share for critical headers: the signing scheme (and the expiry
+    when present) must be critical, no critical header may be one this verifier cannot check
+    or one that is absent, and the signing time must be there."""
+    must = {SCHEME} | ({EXPIRY} if EXPIRY in protected else set())
+    if not must <= set(crit):
+        raise EnvelopeError(f"{fmt} headers {sorted(must - set(crit))} must be marked critical")
+    unknown = [c for c in crit if c not in known or c not in protected]
+    if unknown:
+        raise EnvelopeError(f"{fmt} critical header(s) {unknown} are unknown or missing: "
+                            "refusing a signature with requirements this verifier cannot check")
+    if SIGNING_TIME not in protected:
+        raise EnvelopeError(f"{fmt}: io.cncf.notary.signingTime is missing")
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$|^sha384:[0-9a-f]{96}$|^sha512:[0-9a-f]{128}$")
 
