@@ -190,6 +190,7 @@ def ceremony_step(ctx: Context, step: Step) -> Produced:
     options = Options(request=str(request.path), out=str(out), workspace=ctx.workspace,
                       yes=ctx.yes, allow_network=ctx.allow_network, module=ctx.module,
                       partial=step.params.get("partial", False),
+                      allow_shorter=step.params.get("allow-shorter", False),
                       transcript_factory=step_transcript_factory(ctx.transcript, step.id))
     result = perform(_build(ctx, step), options, ctx.console)
     return _response(ctx, step, out, result, request.auto)

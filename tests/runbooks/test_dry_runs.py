@@ -115,3 +115,26 @@ def test_rehearsal_with_a_real_input_checks_its_digest(tmp_path):
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.output
     assert "input alice-key" in r.stderr
     assert not (tmp_path / "reh").exists()
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_a_scripted_renewal_that_shortens_needs_allow_shorter(allow, tmp_path):
+    """A script cannot type `shorten`: an earlier expiry is confirmed by `allow-shorter: true`
+    in the script itself (whose digest the officer checks), or the step is refused."""
+    import yaml
+    script = yaml.safe_load((RUNBOOKS / "renew-root.yaml").read_text())
+    renew = script["steps"][0]
+    renew["expires"] = "30d"  # the rehearsal's root expires in 120 days: this moves it earlier
+    if allow:
+        renew["allow-shorter"] = True
+    script["checks"] = []
+    path = tmp_path / "renew-shorter.yaml"
+    path.write_text(yaml.safe_dump(script, sort_keys=False))
+    r = ceremony("run", str(path), "--dry-run", "--yes", "--rehearsal-dir",
+                 str(tmp_path / "rehearsal"))
+    if allow:
+        assert r.returncode == 0, r.output[-3000:]
+        assert ": completed" in r.stdout and "Traceback" not in r.output
+    else:
+        assert r.returncode == 1, r.output[-3000:]
+        assert "allow-shorter" in r.stderr.splitlines()[-1], r.stderr[-2000:]
