@@ -59,28 +59,15 @@ class TokenSpec:
     so_pin: str = field(default_factory=random_pin, repr=False)
 
 
-@dataclass
-class SoftHSMEnv:
+class PinFiles:
+    """The throwaway PINs of an environment's tokens, one file each under `root/pins` (never on
+    a command line): shared by the SoftHSM environment and the other modules' (moduleenv)."""
+
     root: Path
-    module: str
-    labels: list[str] = field(default_factory=list)
-
-    @property
-    def conf(self) -> Path:
-        return self.root / CONF_NAME
-
-    @property
-    def token_dir(self) -> Path:
-        return self.root / "tokens"
 
     @property
     def pin_dir(self) -> Path:
         return self.root / "pins"
-
-    @property
-    def env(self) -> dict[str, str]:
-        """Environment variables that point SoftHSM and the ceremony tool at this folder."""
-        return {"SOFTHSM2_CONF": str(self.conf), "CEREMONY_PKCS11_MODULE": self.module}
 
     def pin_file(self, label: str) -> Path:
         return self.pin_dir / f"{label}.pin"
@@ -94,6 +81,26 @@ class SoftHSMEnv:
 
     def pin(self, label: str) -> str:
         return self.pin_file(label).read_text().rstrip("\n")
+
+
+@dataclass
+class SoftHSMEnv(PinFiles):
+    root: Path
+    module: str
+    labels: list[str] = field(default_factory=list)
+
+    @property
+    def conf(self) -> Path:
+        return self.root / CONF_NAME
+
+    @property
+    def token_dir(self) -> Path:
+        return self.root / "tokens"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment variables that point SoftHSM and the ceremony tool at this folder."""
+        return {"SOFTHSM2_CONF": str(self.conf), "CEREMONY_PKCS11_MODULE": self.module}
 
     def add_tokens(self, tokens: list[TokenSpec]) -> None:
         """Initialise more tokens here. A process that has already loaded SoftHSM sees them

@@ -18,7 +18,7 @@ import ctypes
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from ctypes import POINTER, Structure, byref, c_char_p, c_ubyte, c_ulong, c_void_p
 
 from hsm.pinlimits import CkTokenInfo, CkVersion
@@ -62,7 +62,8 @@ class _Module:
         func = ctypes.CFUNCTYPE(c_ulong, *argtypes)(getattr(self._fl, name))
         self._check(name, func(*args))
 
-    def free_slot(self) -> int:
+    def tokens(self) -> Iterator[tuple[int, CkTokenInfo]]:
+        """(slot, CK_TOKEN_INFO) of every slot with a token present."""
         count = c_ulong(0)
         self.call("C_GetSlotList", [c_ubyte, c_void_p, POINTER(c_ulong)], 1, None, byref(count))
         slots = (c_ulong * count.value)()
@@ -70,19 +71,17 @@ class _Module:
         for slot in slots[:count.value]:
             info = CkTokenInfo()
             self.call("C_GetTokenInfo", [c_ulong, POINTER(CkTokenInfo)], slot, byref(info))
+            yield int(slot), info
+
+    def free_slot(self) -> int:
+        for slot, info in self.tokens():
             if not info.flags & CKF_TOKEN_INITIALIZED:
-                return int(slot)
+                return slot
         raise InitError("SoftHSM offers no free slot")
 
     def labels(self) -> list[str]:
-        count = c_ulong(0)
-        self.call("C_GetSlotList", [c_ubyte, c_void_p, POINTER(c_ulong)], 1, None, byref(count))
-        slots = (c_ulong * count.value)()
-        self.call("C_GetSlotList", [c_ubyte, c_void_p, POINTER(c_ulong)], 1, slots, byref(count))
         out = []
-        for slot in slots[:count.value]:
-            info = CkTokenInfo()
-            self.call("C_GetTokenInfo", [c_ulong, POINTER(CkTokenInfo)], slot, byref(info))
+        for _, info in self.tokens():
             if info.flags & CKF_TOKEN_INITIALIZED:
                 out.append(bytes(info.label).decode("utf-8", "replace").rstrip())
         return out
@@ -116,15 +115,9 @@ class _Module:
             self.call("C_CloseSession", [c_ulong], session)
 
     def slot_of(self, label: str) -> int:
-        count = c_ulong(0)
-        self.call("C_GetSlotList", [c_ubyte, c_void_p, POINTER(c_ulong)], 1, None, byref(count))
-        slots = (c_ulong * count.value)()
-        self.call("C_GetSlotList", [c_ubyte, c_void_p, POINTER(c_ulong)], 1, slots, byref(count))
-        for slot in slots[:count.value]:
-            info = CkTokenInfo()
-            self.call("C_GetTokenInfo", [c_ulong, POINTER(CkTokenInfo)], slot, byref(info))
+        for slot, info in self.tokens():
             if bytes(info.label).decode("utf-8", "replace").rstrip() == label:
-                return int(slot)
+                return slot
         raise InitError(f"no token labelled {label!r}")
 
     def reset_user_pin(self, label: str, pin: str, so_pin: str) -> None:

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from softhsm.env import PinFiles
+
 
 class ModuleEnvError(Exception):
     """A throwaway token environment could not be set up; the message says why."""
@@ -34,7 +36,7 @@ def write_secret(path: Path, value: str) -> None:
 
 
 @dataclass
-class ModuleEnv:
+class ModuleEnv(PinFiles):
     """A running token environment: `name` is softhsm, opencryptoki or tpm2."""
 
     name: str
@@ -48,22 +50,6 @@ class ModuleEnv:
     def env(self) -> dict[str, str]:
         """Variables that point the module and the ceremony tool at this environment."""
         return {**self.variables, "CEREMONY_PKCS11_MODULE": self.module}
-
-    @property
-    def pin_dir(self) -> Path:
-        return self.root / "pins"
-
-    def pin_file(self, label: str) -> Path:
-        return self.pin_dir / f"{label}.pin"
-
-    def so_pin_file(self, label: str) -> Path:
-        return self.pin_dir / f"{label}.so-pin"
-
-    def pin_source(self, label: str) -> str:
-        return f"file:{self.pin_file(label)}"
-
-    def pin(self, label: str) -> str:
-        return self.pin_file(label).read_text().rstrip("\n")
 
     def save_pins(self, label: str, pin: str, so_pin: str) -> None:
         self.pin_dir.mkdir(mode=0o700, exist_ok=True)
