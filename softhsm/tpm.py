@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from softhsm.moduleenv import ModuleEnv, ModuleEnvError, find_module, random_pin
 
@@ -121,6 +122,28 @@ def _set_pins(module: str, changes: list[dict[str, str]], variables: dict[str, s
         raise ModuleEnvError(f"setting the TPM tokens' PINs failed: {' '.join(r.stderr.split())}")
 
 
+def _start_swtpm(root: Path, logs: Any) -> tuple[subprocess.Popen[bytes], int]:
+    """swtpm on a free port pair. Another process may take a port between the check and
+    swtpm's bind (tests start servers in parallel): swtpm then exits at once, and a fresh pair
+    is tried, three times at most."""
+    for attempt in range(3):
+        port = _free_port_pair()
+        swtpm = subprocess.Popen(
+            ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={root / 'tpm-state'}",
+             "--server", f"type=tcp,port={port},bindaddr=127.0.0.1",
+             "--ctrl", f"type=tcp,port={port + 1},bindaddr=127.0.0.1",
+             "--flags", "not-need-init,startup-clear"], stdout=logs, stderr=logs)
+        try:
+            _wait_for(lambda: _port_open(port), "swtpm", swtpm)  # noqa: B023 (called at once)
+            return swtpm, port
+        except ModuleEnvError:
+            exited = swtpm.poll() is not None  # lost the port race (a hang is not retried)
+            _stopper(swtpm)()  # type: ignore[operator]
+            if not exited or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 def start_tpm_env(folder: str | os.PathLike[str], labels: list[str]) -> ModuleEnv:
     """Start swtpm, a private D-Bus and tpm2-abrmd, make a token store in `folder` (empty or
     absent) with one token per label (random PINs in pins/)."""
@@ -133,15 +156,8 @@ def start_tpm_env(folder: str | os.PathLike[str], labels: list[str]) -> ModuleEn
     logs = open(root / "daemons.log", "ab")  # noqa: SIM115 (kept open for the daemons)
     env.stoppers.append(logs.close)
     try:
-        port = _free_port_pair()
-        ctrl = port + 1
-        swtpm = subprocess.Popen(
-            ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={root / 'tpm-state'}",
-             "--server", f"type=tcp,port={port},bindaddr=127.0.0.1",
-             "--ctrl", f"type=tcp,port={ctrl},bindaddr=127.0.0.1",
-             "--flags", "not-need-init,startup-clear"], stdout=logs, stderr=logs)
+        swtpm, port = _start_swtpm(root, logs)
         env.stoppers.append(_stopper(swtpm))  # type: ignore[arg-type]
-        _wait_for(lambda: _port_open(port), "swtpm", swtpm)
 
         bus = root / "bus"
         (root / "bus.conf").write_text(_BUS_CONFIG.format(socket=bus))
