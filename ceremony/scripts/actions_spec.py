@@ -7,45 +7,23 @@ completely before anything runs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from ceremony.scripts import fields as f
+from ceremony.scripts import notation_spec, tuf_spec
+from ceremony.scripts.action import (
+    ALGORITHMS,
+    CERTIFICATE,
+    DENSITIES,
+    FRAMES,
+    PINS,
+    PUBLIC_KEY,
+    REPORT,
+    REQUEST,
+    RESPONSE,
+    ActionSpec,
+)
 from transfer.operations import CEREMONY_OPERATIONS
-
-REQUEST, RESPONSE, PUBLIC_KEY, CERTIFICATE, FRAMES, PINS, REPORT = (
-    "request", "response", "public-key", "certificate", "frames", "pins", "report")
-ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096", "ed25519")
-DENSITIES = ("low", "default", "high")
-
-
-@dataclass(frozen=True)
-class ActionSpec:
-    name: str
-    summary: str
-    params: dict[str, f.Reader]
-    required: tuple[str, ...] = ()
-    setup_optional: tuple[str, ...] = ()  # optional in rehearsal setup steps
-    refs: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    tokens: tuple[str, ...] = ()
-    output: str | None = None
-    operation: str | None = None  # the request operation a ceremony answers
-    online: bool = False  # plays the online machine: rehearsals only
-    machines: tuple[str, ...] = ("offline",)
-    expect: tuple[str, ...] = ("sha256", "same-as")
-    check: Callable[[dict[str, Any], str, bool], None] | None = None
-
-    def validate(self, params: dict[str, Any], where: str, setup: bool) -> None:
-        if self.check is not None:
-            self.check(params, where, setup)
-
-    def guns_of(self, params: dict[str, Any]) -> list[str]:
-        return [*params.get("guns", []), *([params["gun"]] if "gun" in params else [])]
-
-    def paths_written(self, params: dict[str, Any]) -> list[str]:
-        return [params[k] for k in ("out", "png", "svg", "sheet", "text", "copy")
-                if k in params]
-
 
 # --- shared parameter sets ---------------------------------------------------------------------
 
@@ -277,3 +255,9 @@ ACTIONS: dict[str, ActionSpec] = {a.name: a for a in [
                 "role": f.delegation_role}, required=("gun", "key", "target"),
                refs={"key": (PUBLIC_KEY,)}, online=True, machines=("online",), expect=()),
 ]}
+
+# Each trust system's own actions, described in its own file (the Notary v1 ones above).
+for _system in (notation_spec.ACTIONS, tuf_spec.ACTIONS):
+    if set(_system) & set(ACTIONS):
+        raise RuntimeError(f"script actions declared twice: {sorted(set(_system) & set(ACTIONS))}")
+    ACTIONS.update(_system)

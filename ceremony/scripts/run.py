@@ -23,15 +23,19 @@ from pathlib import Path
 from typing import Any
 
 from ceremony.ceremonies.runner import Console
+from ceremony.scripts import notation_steps, steps, tuf_steps
 from ceremony.scripts.checks import check_inputs, run_checks, targets_keys_now
 from ceremony.scripts.context import Context, Produced, StepFailed
 from ceremony.scripts.record import RunState, open_runs, path_sha256
 from ceremony.scripts.schema import Script, Step
-from ceremony.scripts.steps import EXECUTORS, check_expect, words
+from ceremony.scripts.steps import check_expect, words
 from ceremony.scripts.yamlread import ScriptError
 from ceremony.transcript import Transcript, verify_transcript
 from groundfloor.errors import GroundFloorError
 from groundfloor.faults import fault_point
+
+# Every action's executor: the Notary v1 ones (steps.py), then each other trust system's.
+EXECUTORS = {**steps.EXECUTORS, **notation_steps.EXECUTORS, **tuf_steps.EXECUTORS}
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
