@@ -19,6 +19,8 @@ the same content (`\\u00e9` or `é`, `\\/` or `/`) and cannot carry bytes that a
 UTF-8, while canonical base64 has one spelling per byte string, so the digest covers the bytes
 themselves and a re-encoded bundle is byte-identical.
 
+Other trust systems' bundles add a top-level `"system"` field: transfer/systembundle.py.
+
 The parser is strict: unknown format, version, kind or field, duplicate keys, wrong types,
 floats, non-canonical spelling, oversize and truncation are refused with one line naming the
 problem (a BundleError). Nothing here trusts the content: the offline side verifies it.
@@ -49,6 +51,9 @@ from transfer.errors import TransferError
 FORMAT = "notary-ceremony-bundle"
 VERSION = 1
 KINDS = ("request", "response")
+# The trust systems whose bundles travel in this frame besides Notary v1 (which has no
+# "system" field), and the command family that answers their requests.
+SYSTEMS = {"notation": "ceremony notation", "tuf": "ceremony tuf"}
 SERVER_KEY_ROLES = ("timestamp", "snapshot")
 
 MAX_REPOSITORIES = 10_000
@@ -580,7 +585,32 @@ def _parse_response(created: str, tool: str, content: Any) -> ResponseBundle:
 
 
 def parse_bundle(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Bundle:
-    """Parse and check a bundle's bytes; raise BundleError naming the first problem found."""
+    """Parse and check a Notary v1 bundle's bytes; raise BundleError naming the first problem
+    found (another trust system's bundle is refused, naming the command that reads it)."""
+    frame = parse_frame(data, max_bytes=max_bytes)
+    if frame.system is not None:
+        raise BundleError(f"this is a {frame.system} {frame.kind} bundle, not a Notary v1 one: "
+                          f"use `{SYSTEMS[frame.system]}` commands with it")
+    if frame.kind == "request":
+        return _parse_request(frame.created, frame.tool, frame.content)
+    return _parse_response(frame.created, frame.tool, frame.content)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A bundle's checked frame: format, version, kind, digest, canonical form; `content` not
+    yet read (Notary v1's readers below, another system's in transfer/systembundle.py)."""
+
+    kind: str
+    system: str | None
+    created: str
+    tool: str
+    content: Any
+
+
+def parse_frame(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Frame:
+    """Check a bundle's frame (every rule but the content's own); BundleError naming the first
+    problem found."""
     if len(data) > max_bytes:
         raise BundleError(f"bundle is {len(data)} bytes, larger than the limit of {max_bytes}")
     obj = _loads(data, "bundle")
@@ -595,8 +625,13 @@ def parse_bundle(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Bundle:
     kind = obj.get("kind")
     if kind not in KINDS:
         raise BundleError(f"unknown bundle kind {kind!r} (expected request or response)")
-    what = f"{kind} bundle"
-    _obj(obj, what, ("content", "created", "format", "kind", "sha256", "tool", "version"))
+    system = obj.get("system")
+    what = f"{kind} bundle" if system is None else f"{system} {kind} bundle"
+    if system is not None and system not in SYSTEMS:
+        raise BundleError(f"unknown trust system {system!r} in a bundle (this tool reads "
+                          f"Notary v1, {', '.join(SYSTEMS)})")
+    _obj(obj, what, ("content", "created", "format", "kind", "sha256", "tool", "version",
+                     *(("system",) if system is not None else ())))
     claimed = _typed(obj["sha256"], str, what + ": sha256")
     if not _HEX64.fullmatch(claimed):
         raise _fail(what + ": sha256", "must be 64 lowercase hex digits")
@@ -618,9 +653,7 @@ def parse_bundle(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Bundle:
     tool = _typed(obj["tool"], str, what + ": tool")
     if len(tool) > 100 or not tool.isprintable():
         raise _fail(what + ": tool", "must be a short printable string")
-    if kind == "request":
-        return _parse_request(created, tool, obj["content"])
-    return _parse_response(created, tool, obj["content"])
+    return Frame(kind, system, created, tool, obj["content"])
 
 
 def parse_request(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> RequestBundle:

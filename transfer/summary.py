@@ -11,10 +11,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from groundfloor.words import digest_words
-from transfer.bundle import FORMAT, VERSION, Bundle, RequestBundle, sha256_hex, version_label
+from transfer.bundle import FORMAT, VERSION, RequestBundle, sha256_hex, version_label
+from transfer.escaping import shown
+from transfer.systembundle import AnyBundle, SystemBundle
 
 
-def digest_lines(bundle: Bundle) -> list[str]:
+def digest_lines(bundle: AnyBundle) -> list[str]:
     """THE digest people compare for a bundle, labelled the same on every screen (transfer
     send/receive, online fetch, ceremonies, status, sign): the content digest, i.e. the
     bundle's own `sha256` field, as hex and words. (A file's plain SHA-256 differs from it;
@@ -61,9 +63,25 @@ def threshold_needs(missing: Sequence[Mapping[str, Any]]) -> list[str]:
 ORIGIN_MERGE = "origin-merge"
 
 
-def carries(bundle: Bundle) -> list[str]:
+def system_lines(bundle: SystemBundle, most: int = 20) -> list[str]:
+    """What another trust system's bundle says it carries: its kind and the content's own
+    `summary` lines (display only, escaped: nothing here is trusted; the system's ceremony
+    reads and checks the content itself)."""
+    lines = [f"{bundle.system.upper()} {bundle.kind.upper()}"]
+    summary = bundle.content.get("summary")
+    items = [shown(x)[:200] for x in summary if isinstance(x, str)] \
+        if isinstance(summary, list) else []
+    lines.extend(items[:most])
+    if len(items) > most:
+        lines.append(f"... and {len(items) - most} more")
+    return lines
+
+
+def carries(bundle: AnyBundle) -> list[str]:
     """What a bundle carries, in a few short lines (printed sheets, transfer screens): kind,
     repositories, operation or ceremony, PARTIAL, file versions."""
+    if isinstance(bundle, SystemBundle):
+        return system_lines(bundle)
     if isinstance(bundle, RequestBundle):
         lines = [f"REQUEST from {bundle.server}"]
         for e in bundle.entries:
@@ -98,11 +116,14 @@ def _file_line(role: str, data: bytes) -> str:
     return f"{role} {version_label(data)} ({len(data)} bytes, sha256 {sha256_hex(data)[:16]})"
 
 
-def describe(bundle: Bundle) -> str:
+def describe(bundle: AnyBundle) -> str:
     """A human summary: kind, origin, per GUN what is asked or carried, and the digest."""
-    lines = [f"{bundle.kind} bundle (format {FORMAT} v{VERSION}), created {bundle.created} by "
-             f"{bundle.tool}"]
-    if isinstance(bundle, RequestBundle):
+    system = f"{bundle.system} " if isinstance(bundle, SystemBundle) else ""
+    lines = [f"{system}{bundle.kind} bundle (format {FORMAT} v{VERSION}), created "
+             f"{bundle.created} by {bundle.tool}"]
+    if isinstance(bundle, SystemBundle):
+        lines.extend(f"  {line}" for line in system_lines(bundle, most=1000)[1:])
+    elif isinstance(bundle, RequestBundle):
         lines.append(f"server {bundle.server}; {len(bundle.entries)} repositor"
                      f"{'y' if len(bundle.entries) == 1 else 'ies'}")
         for e in bundle.entries:

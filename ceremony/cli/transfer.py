@@ -18,7 +18,6 @@ import click
 from groundfloor.files import atomic_write, make_dirs, read_limited
 from groundfloor.limits import MAX_BUNDLE_BYTES, MAX_QR_TRANSFER_BYTES
 from groundfloor.words import digest_words
-from transfer.bundle import parse_bundle
 from transfer.errors import TransferError
 from transfer.escaping import shown
 from transfer.qr.capture import Capture, iter_camera, iter_images, iter_lines, iter_video
@@ -45,6 +44,7 @@ from transfer.qr.receiver import (
 from transfer.qr.render import DENSITIES, ECC_LEVELS, Symbol, symbol_for
 from transfer.qr.sheet import SheetInfo
 from transfer.summary import carries, digest_lines
+from transfer.systembundle import parse_any_bundle
 
 
 def info(message: str) -> None:
@@ -55,7 +55,7 @@ def shown_digest(data: bytes) -> tuple[bytes, str, list[str], list[str]]:
     """(digest, label, lines, what it carries) for the person to compare: the bundle's own
     digest for a bundle, else the file's SHA-256, labelled as such."""
     try:
-        bundle = parse_bundle(data)
+        bundle = parse_any_bundle(data)
     except TransferError as exc:
         digest = hashlib.sha256(data).digest()
         return digest, "file sha256", [f"file sha256 {digest.hex()}",
