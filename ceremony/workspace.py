@@ -10,11 +10,11 @@
         repo.json                       index: GUN, root versions and digests, signed versions
         roots/<N>.root.json             trusted root history, exact bytes
         signed/<role>.json              the last bytes this machine signed per role
+        systems/<system>/               a trust system's own files (workspace_systems.py)
     DIR/transcripts/                    ceremony transcripts (append-only, see transcript.py)
     DIR/.lock                           held by the one open transaction
 
-A repository's state in generation G is its snapshot numbered highest at or below G (so in
-the example, 00000040 until a commit changes that repository again).
+A repository's state in generation G is its snapshot numbered highest at or below G.
 
 Every change is a transaction. Commit makes generation G+1: a snapshot numbered G+1 for each
 repository it changes (unchanged files hard-linked from the previous snapshot) and the
@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ceremony import workspace_files as store
+from ceremony import workspace_systems as systems
 from ceremony.errors import CeremonyError
 from ceremony.inventory import InventoryError, KeyRecord, RetiredKey, TokenRecord
 from groundfloor.errors import GroundFloorError
@@ -148,6 +149,7 @@ class _Reader:
         self._gen = generation
         self._repos: dict[str, _Repo] = {}
         self._inventory: _Inventory | None = None
+        self._systems: dict[str, dict[str, bytes]] = {}
 
     # loading ---------------------------------------------------------------------------------
 
@@ -189,6 +191,16 @@ class _Reader:
             return None
         return store.snapshot_at(self._ws.path / "repos" / gun_dirname(gun),
                                  store.gen_number(self._gen))
+
+    def _system(self, system: str) -> dict[str, bytes]:
+        if system not in self._systems:
+            _checked(systems.check_system, system)
+            try:
+                self._systems[system] = systems.load(self._gen, system)
+            except _DAMAGE as exc:
+                raise self._corrupt(f"cannot read the {system} section ({type(exc).__name__}: "
+                                    f"{exc})") from None
+        return self._systems[system]
 
     def _inv(self) -> _Inventory:
         if self._inventory is None:
@@ -232,6 +244,14 @@ class _Reader:
                 if store.snapshot_at(folder, number) is not None:
                     found.add(gun)
         return sorted(found)
+
+    def system_file(self, system: str, path: str) -> bytes | None:
+        """A file of a trust system's own section (e.g. "notation", "ca/root/ca.json")."""
+        return self._system(system).get(_system_path(path))
+
+    def system_paths(self, system: str, prefix: str = "") -> list[str]:
+        """The paths in a trust system's section, sorted; only those under `prefix` if given."""
+        return sorted(p for p in self._system(system) if p.startswith(prefix))
 
     def trusted_root_history(self, gun: str) -> dict[int, bytes]:
         """Trusted root.json versions of `gun`, exact bytes, by version."""
@@ -305,6 +325,18 @@ def _text_id(value: object) -> str:
     return value
 
 
+def _checked(check: Any, *args: Any) -> Any:
+    """A workspace_systems check, its refusal as a WorkspaceError."""
+    try:
+        return check(*args)
+    except ValueError as exc:
+        raise WorkspaceError(str(exc)) from None
+
+
+def _system_path(path: str) -> str:
+    return _checked(systems.check_path, path)
+
+
 def _same_record(old: dict[str, Any], new: dict[str, Any]) -> bool:
     """The same record but for when it was first added (kept from the old one)."""
     return {**old, "added": ""} == {**new, "added": ""}
@@ -317,6 +349,20 @@ class Transaction(_Reader):
         super().__init__(workspace, generation)
         self._dirty_repos: set[str] = set()
         self._dirty_inventory = False
+        self._dirty_systems: set[str] = set()
+
+    def put_system_file(self, system: str, path: str, data: bytes) -> None:
+        """Create or replace a file of a trust system's section (committed with the rest)."""
+        files, path = self._system(system), _system_path(path)
+        data = _checked(systems.check_data, data, f"{system}/{path}")
+        if files.get(path) != data:
+            files[path] = data
+            self._dirty_systems.add(system)
+
+    def remove_system_file(self, system: str, path: str) -> None:
+        """Remove a file of a trust system's section (absent: nothing to do)."""
+        if self._system(system).pop(_system_path(path), None) is not None:
+            self._dirty_systems.add(system)
 
     def add_trusted_root(self, gun: str, version: int, data: bytes) -> None:
         """Pin root.json `version` of `gun` (exact bytes): the next version after the last one
@@ -402,7 +448,7 @@ class Transaction(_Reader):
 
     @property
     def changed(self) -> bool:
-        return bool(self._dirty_repos) or self._dirty_inventory
+        return bool(self._dirty_repos) or self._dirty_inventory or bool(self._dirty_systems)
 
 
 class Workspace(_Reader):
@@ -473,26 +519,11 @@ class Workspace(_Reader):
         return workspace
 
     def _upgrade(self) -> None:
-        """Version 1 -> 2: each repository of the current generation becomes a snapshot with
-        that generation's number (files hard-linked), then the marker says version 2. Killed
-        part way, the marker still says 1 and the next open does it again from the start."""
+        """Version 1 -> 2 (store.upgrade_repos); killed part way, the marker still says 1 and
+        the next open does it again from the start."""
         with self._locked():
-            gen = self._current()
-            repos = self.path / "repos"
             try:
-                if repos.exists():
-                    shutil.rmtree(repos)
-                writer = store.Writer(bulk=False)
-                writer.mkdirs(repos)
-                old = gen / "repos" if gen is not None else None
-                if old is not None and old.is_dir():
-                    number = store.snapshot_name(store.gen_number(gen))
-                    for source in sorted(old.iterdir()):
-                        for path in sorted(source.rglob("*")):
-                            if path.is_file():
-                                writer.link(path, repos / source.name / number /
-                                            path.relative_to(source))
-                writer.durable(self.path)
+                store.upgrade_repos(self.path, self._current())
             except OSError as exc:
                 raise WorkspaceError(f"cannot upgrade workspace {self.path} to format version "
                                      f"{VERSION}: {exc.strerror or exc}") from None
@@ -517,7 +548,7 @@ class Workspace(_Reader):
     def _refresh(self) -> None:
         gen = self._current()
         if gen != self._gen:
-            self._gen, self._repos, self._inventory = gen, {}, None
+            self._gen, self._repos, self._inventory, self._systems = gen, {}, None, {}
 
     def _repo(self, gun: str) -> _Repo:
         self._refresh()
@@ -526,6 +557,10 @@ class Workspace(_Reader):
     def _inv(self) -> _Inventory:
         self._refresh()
         return super()._inv()
+
+    def _system(self, system: str) -> dict[str, bytes]:
+        self._refresh()
+        return super()._system(system)
 
     def guns(self) -> list[str]:
         self._refresh()
@@ -623,6 +658,9 @@ class Workspace(_Reader):
                 }, indent=1, sort_keys=True).encode())
             elif old is not None and (old / "inventory.json").exists():
                 writer.link(old / "inventory.json", new / "inventory.json")
+            for system in sorted(set(systems.systems_in(old)) | tx._dirty_systems):
+                systems.write(writer, old, new, system, tx._systems[system]
+                              if system in tx._dirty_systems else None)
             writer.folders.add(new)
             writer.durable(self.path)
             fault_point("workspace.commit.built")

@@ -267,3 +267,22 @@ def _place(writer: Writer, path: Path, data: bytes, previous: Path | None) -> No
         writer.link(previous, path)
     else:
         writer.write(path, data)
+
+
+def upgrade_repos(top: Path, gen: Path | None) -> None:
+    """Workspace format 1 -> 2: each repository of generation `gen` (format 1 kept every
+    repository in every generation) becomes a snapshot with that generation's number, its files
+    hard-linked; durable when this returns (the caller then rewrites the format marker)."""
+    repos = top / "repos"
+    if repos.exists():
+        shutil.rmtree(repos)
+    writer = Writer(bulk=False)
+    writer.mkdirs(repos)
+    old = gen / "repos" if gen is not None else None
+    if gen is not None and old is not None and old.is_dir():
+        number = snapshot_name(gen_number(gen))
+        for source in sorted(old.iterdir()):
+            for path in sorted(source.rglob("*")):
+                if path.is_file():
+                    writer.link(path, repos / source.name / number / path.relative_to(source))
+    writer.durable(top)
