@@ -13,6 +13,8 @@ import base64
 import dataclasses
 import datetime as dt
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from ceremony.notation.crl import make_crl
 from ceremony.notation.payload import Descriptor
 from ceremony.notation.registry import Registry
+from tests.conftest import ROOT
 from tests.notation import test_interop
 from tests.notation.test_envelopes import _cose_with_header, _jws_with_header, make_pki
 from tests.notation.test_interop import LOCAL_SIGNER, notation_for, sign_with_tool
@@ -219,3 +222,12 @@ def test_usage_errors(offline, signed, tmp_path):
     assert r.returncode == 2 and "not a Notary Project signature envelope" in r.stderr
     err = one_line_error(offline.run("verify", env, "--root-ca", root, "--artifact", "v1"))
     assert "--artifact" in err
+
+
+def test_verify_never_loads_the_online_module():
+    code = ("import sys\nimport ceremony.cli.verify, ceremony.notation.verify_cli\n"
+            "bad = [m for m in sys.modules if m in ('ceremony.notation.registry', "
+            "'urllib.request', 'http.client')]\nprint(bad)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
