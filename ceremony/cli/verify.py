@@ -58,10 +58,35 @@ def _dispatch_tuf(path: Path, fmt: str | None, gun: str | None, notary_only: boo
     return True
 
 
+def _dispatch_notation(path: Path, fmt: str | None, others: bool, notation: dict[str, Any],
+                       at: str | None, as_json: bool) -> bool:
+    """Verify a Notary Project signature envelope when PATH is a file (detected) or with
+    --format notation; False when PATH is metadata for the verifiers below."""
+    from ceremony.notation.verify_cli import envelope_type, verify_notation
+    if fmt not in (None, "notation") or (fmt is None and not path.is_file()):
+        if any(notation.values()):
+            raise click.UsageError("--root-ca, --descriptor, --artifact and --crl are for a "
+                                   "Notary Project signature (an envelope file)")
+        if path.is_file():
+            raise click.UsageError(f"{path} is a file: Notary v1 and TUF 1.0 metadata are "
+                                   "verified from a folder")
+        return False
+    if fmt is None and envelope_type(path) is None:
+        raise click.UsageError(f"{path} is a file but not a Notary Project signature envelope "
+                               "(JWS JSON or COSE): give an envelope, or a metadata folder")
+    if others:
+        raise click.UsageError("--gun, --trusted-root, --root-cert-id and --trusted-version are "
+                               f"for repository metadata; {path} is a Notary Project signature")
+    verify_notation(path, at=parse_at(at).to_datetime() if at is not None else None,
+                    as_json=as_json, **notation)
+    return True
+
+
 @click.command()
-@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["notary", "tuf"]),
-              help="Notary v1 or TUF 1.0 (default: detected from PATH's root).")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["notary", "tuf", "notation"]),
+              help="Notary v1 or TUF 1.0 (default: detected from PATH's root), or a Notary "
+                   "Project signature (default when PATH is a JWS or COSE envelope file).")
 @click.option("--gun", help="Globally unique name, e.g. docker.io/library/app (Notary v1).")
 @click.option("--trusted-root", metavar="FILE",
               help="TUF 1.0: the root this machine trusts (default: PATH/1.root.json).")
@@ -69,18 +94,33 @@ def _dispatch_tuf(path: Path, fmt: str | None, gun: str | None, notary_only: boo
               help="Pinned root certificate ID (as in trust_pinning.certs); repeatable.")
 @click.option("--trusted-version", "trusted_versions", multiple=True, metavar="ROLE=N",
               help="Lowest version already trusted for a role (rollback check); repeatable.")
+@click.option("--root-ca", "roots", multiple=True, metavar="FILE",
+              help="Notary Project: pinned root CA certificate (PEM/DER); repeatable.")
+@click.option("--descriptor", metavar="FILE",
+              help="Notary Project: the artifact's descriptor (JSON) the signature must be for.")
+@click.option("--artifact", metavar="DIGEST|REF",
+              help="Notary Project: or the artifact's digest, or host/repository@digest.")
+@click.option("--crl", "crl_paths", multiple=True, metavar="FILE",
+              help="Notary Project: CRL (PEM/DER) of a CA in the chain; repeatable.")
 @click.option("--at", "at", metavar="TIME", help="Verify as of this time (RFC 3339; default now).")
 @json_option
 def verify(path: Path, fmt: str | None, gun: str | None, trusted_root: str | None,
-           root_cert_ids: tuple[str, ...], trusted_versions: tuple[str, ...], at: str | None,
-           as_json: bool) -> None:
+           root_cert_ids: tuple[str, ...], trusted_versions: tuple[str, ...],
+           roots: tuple[str, ...], descriptor: str | None, artifact: str | None,
+           crl_paths: tuple[str, ...], at: str | None, as_json: bool) -> None:
     """Verify the Notary v1 metadata of GUN, or the TUF 1.0 metadata, found in PATH, offline.
 
     PATH is a notary client trust dir (with tuf/GUN/metadata), such a metadata directory, or a
     folder of files downloaded from a Notary server, including the N.root.json history. Exits 0
     only if everything verifies; every warning is reported. A TUF 1.0 folder (python-tuf,
-    RSTUF, tuf-on-ci) is verified as `ceremony tuf verify` does.
+    RSTUF, tuf-on-ci) is verified as `ceremony tuf verify` does. A Notary Project (notation)
+    signature envelope file is verified against --root-ca, at signing time and now.
     """
+    if _dispatch_notation(path, fmt, bool(gun or trusted_root or root_cert_ids or
+                                          trusted_versions),
+                          {"roots": roots, "descriptor": descriptor, "artifact": artifact,
+                           "crl_paths": crl_paths}, at, as_json):
+        return
     if _dispatch_tuf(path, fmt, gun, bool(root_cert_ids or trusted_versions), trusted_root,
                      at, as_json):
         return

@@ -10,6 +10,12 @@
 
 Never imported by offline code. Plain HTTP for loopback hosts only (tests, local mirrors);
 anything else is HTTPS.
+
+A registry is not trusted to be well behaved: every answer is read with a bound (a larger
+one is refused without reading it all), a body shorter or longer than announced is refused,
+redirects are followed only within the registry (same scheme, host and port), and a
+referrers list or index is refused above MAX_REFERRERS entries or when it is not a list of
+descriptors.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import http.client
 import json
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +47,47 @@ _REF = re.compile(r"^(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?)/(?P<repo>[a-z0-9]+(?:[
                   r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{0,127}))?"
                   r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?$")
 LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
+# Referrers of one artifact we accept in one answer (API or tag schema index). notation
+# itself stops after 100 signatures by default (--max-signatures); thousands of entries are
+# a registry flooding its clients, and an index that large could not be pushed back anyway.
+MAX_REFERRERS = 1000
+MAX_REDIRECTS = 5
+
+
+class _SameRegistryRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to the same scheme://host:port; refuse one elsewhere (a
+    registry must not send its client to another server, e.g. a metadata endpoint)."""
+
+    max_redirections = MAX_REDIRECTS
+
+    def __init__(self, base: str, host: str) -> None:
+        self.base, self.host = base, host
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> Any:
+        target = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, newurl))
+        if f"{target.scheme}://{target.netloc}" != self.base:
+            raise RegistryError(f"registry {self.host} redirected {code} to "
+                                f"{target.scheme}://{target.netloc}: refusing to follow a "
+                                "redirect to another server")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _entries(data: bytes, what: str) -> list[dict[str, Any]]:
+    """The `manifests` of an image index (referrers answer or tag schema index), checked."""
+    try:
+        entries = json.loads(data).get("manifests") or []   # null: none yet (olareg)
+    except (ValueError, AttributeError, RecursionError):
+        raise RegistryError(f"{what} is not a JSON image index: refusing it") from None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and
+                                                isinstance(e.get("digest"), str)
+                                                for e in entries):
+        raise RegistryError(f"{what} holds something other than descriptors: refusing it")
+    if len(entries) > MAX_REFERRERS:
+        raise RegistryError(f"{what} lists {len(entries)} referrers (limit {MAX_REFERRERS}): "
+                            "refusing it; ask the registry's operator to remove stale "
+                            "signatures")
+    return entries
 
 
 @dataclass(frozen=True)
@@ -76,6 +124,7 @@ class Registry:
         scheme = "http" if host.split(":")[0] in LOOPBACK or host.startswith("[::1]") else "https"
         self.base = f"{scheme}://{host}"
         self.timeout = timeout
+        self._opener = urllib.request.build_opener(_SameRegistryRedirects(self.base, host))
 
     def _request(self, method: str, path: str, *, body: bytes | None = None,
                  headers: dict[str, str] | None = None, limit: int = MAX_MANIFEST_BYTES
@@ -83,7 +132,7 @@ class Registry:
         req = urllib.request.Request(self.base + path, data=body, method=method,
                                      headers=headers or {})
         try:
-            resp = urllib.request.urlopen(req, timeout=self.timeout)  # noqa: S310
+            resp = self._opener.open(req, timeout=self.timeout)
         except urllib.error.HTTPError as exc:
             resp = exc
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
@@ -96,10 +145,18 @@ class Registry:
             if length is not None and (not length.isdigit() or int(length) > limit):
                 raise RegistryError(f"registry {self.host} announces a {length}-byte answer for "
                                     f"{path} (limit {limit}): refusing it")
-            data = resp.read(limit + 1)
+            try:
+                data = resp.read(limit + 1)
+            except (OSError, http.client.HTTPException) as exc:
+                # IncompleteRead: fewer bytes than its Content-Length announced
+                raise RegistryError(f"registry {self.host} broke off its answer for {path} "
+                                    f"({type(exc).__name__}): refusing it") from None
             if len(data) > limit:
                 raise RegistryError(f"registry {self.host} sent more than {limit} bytes for "
                                     f"{path}: refusing it")
+            if length is not None and len(data) != int(length):
+                raise RegistryError(f"registry {self.host} announced {length} bytes for {path} "
+                                    f"but sent {len(data)}: refusing it")
             return resp.status, {k.lower(): v for k, v in resp.headers.items()}, data
 
     # --- reading ---------------------------------------------------------------------------
@@ -157,14 +214,15 @@ class Registry:
             return None
         if status != 200:
             raise RegistryError(f"registry {self.host} answered {status} for referrers")
-        return list(json.loads(data).get("manifests", []))
+        return _entries(data, f"the referrers of {repo}@{digest} from {self.host}")
 
     def referrers(self, repo: str, digest: str) -> list[dict[str, Any]]:
         found = self.referrers_api(repo, digest)
         if found is not None:
             return found
         index = self.manifest(repo, tag_schema_tag(digest))
-        return list(json.loads(index[1]).get("manifests", [])) if index else []
+        return _entries(index[1], f"the referrers index {repo}:{tag_schema_tag(digest)}") \
+            if index else []
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -217,16 +275,24 @@ def signature_manifest(subject: Descriptor, envelope: bytes, envelope_type: str,
 
 def attach(registry: Registry, repo: str, subject: Descriptor, envelope: bytes,
            envelope_type: str, thumbprints: list[str]) -> Descriptor:
-    """Push the signature manifest and make it discoverable; returns its descriptor."""
+    """Push the signature manifest and make it discoverable; returns its descriptor. What the
+    registry says (referrers API or not, the existing tag schema index) is read and checked
+    before anything is pushed, so a refused answer leaves nothing written."""
+    has_api = registry.referrers_api(repo, subject.digest) is not None
+    tag = tag_schema_tag(subject.digest)
+    entries: list[dict[str, Any]] = []
+    if not has_api:
+        existing = registry.manifest(repo, tag)
+        entries = _entries(existing[1], f"the referrers index {repo}:{tag}") if existing else []
+        if len(entries) >= MAX_REFERRERS:
+            raise RegistryError(f"the referrers index {repo}:{tag} is full ({len(entries)} "
+                                f"entries, limit {MAX_REFERRERS}): nothing attached")
     registry.push_blob(repo, EMPTY_BLOB)
     registry.push_blob(repo, envelope)
     data = signature_manifest(subject, envelope, envelope_type, thumbprints)
     desc = registry.push_manifest(repo, sha256_digest(data), data, OCI_MANIFEST)
-    if registry.referrers_api(repo, subject.digest) is not None:
+    if has_api:
         return desc        # the registry indexes `subject` itself
-    tag = tag_schema_tag(subject.digest)
-    existing = registry.manifest(repo, tag)
-    entries = list(json.loads(existing[1]).get("manifests", [])) if existing else []
     if not any(e.get("digest") == desc.digest for e in entries):
         entries.append({"mediaType": OCI_MANIFEST, "digest": desc.digest, "size": desc.size,
                         "artifactType": SIGNATURE_ARTIFACT_TYPE,

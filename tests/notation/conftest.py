@@ -137,3 +137,53 @@ class CRLServer:
 
     def close(self) -> None:
         self.server.shutdown()
+
+
+
+OLAREG = TOOLS / "olareg-v0.1.2" / "olareg"
+OCIREG = TOOLS / "ocireg-ggcr-v0.22.1" / "ocireg"
+
+
+def _wait_for_v2(port: int, proc: subprocess.Popen, what: str) -> None:
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+            return
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    raise AssertionError(f"{what} did not start on port {port}")
+
+
+@pytest.fixture(scope="module")
+def olareg_registry():
+    """olareg (scripts/peers/olareg, built by scripts/bootstrap): an OCI distribution 1.1
+    registry WITH the referrers API, in memory, on 127.0.0.1. Yields localhost:PORT."""
+    assert OLAREG.is_file(), f"{OLAREG} is missing: run scripts/bootstrap"
+    port = free_port()
+    proc = subprocess.Popen([str(OLAREG), "serve", "--store-type", "mem", "--addr", "127.0.0.1",
+                             "--port", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_v2(port, proc, "olareg")
+        yield f"localhost:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def ggcr_registry():
+    """go-containerregistry's pkg/registry with WithReferrersSupport(true) (scripts/peers/
+    ocireg, built by scripts/bootstrap), in memory, on 127.0.0.1. Yields localhost:PORT."""
+    assert OCIREG.is_file(), f"{OCIREG} is missing: run scripts/bootstrap"
+    proc = subprocess.Popen([str(OCIREG), "-addr", "127.0.0.1:0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        assert line.startswith("listening on 127.0.0.1:"), f"ocireg did not start: {line!r}"
+        yield "localhost:" + line.strip().rsplit(":", 1)[1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
