@@ -35,7 +35,8 @@ from typing import Any
 
 from ceremony.ceremonies.build import snapshot_for
 from ceremony.ceremonies.errors import CeremonyRefused, MissingSignaturesError
-from ceremony.ceremonies.partial import claims_of, site_id
+from ceremony.ceremonies.partial import site_id
+from ceremony.ceremonies.partialstate import claims_of, pending_state
 from ceremony.ceremonies.request import RepoState
 from ceremony.ceremonies.review import (
     BULK_REVIEW_THRESHOLD,
@@ -49,7 +50,6 @@ from ceremony.ceremonies.signing import (
     SignerSet,
     Threshold,
     missing_signatures,
-    pending_state,
     plan_missing,
     sign_files,
     thresholds_for,
