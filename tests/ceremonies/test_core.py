@@ -157,6 +157,10 @@ def test_co_signing_at_two_sites_through_the_partial_state_and_merge(tokens):
     sign_files([site_b], tokens.locate([b]))
     assert not site_a.complete and not site_b.complete
     state = PartialState.of([site_a], ceremony="test", previous_root=old_bytes).to_dict()
+    # decoding and encoding mirror each other: a state read back is written byte for byte
+    assert PartialState.from_dict(GUN, state).to_dict() == state
+    assert list(state) == ["format", "version", "ceremony", "previous_root", "files",
+                           "previous_files", "on_complete", "origin", "claims"]
     restored, previous = PartialState.from_dict(GUN, state).restore(GUN, trusted)
     assert previous.version == 1 and restored[0].digest == site_a.digest
     sign_files(restored, tokens.locate([b]))
