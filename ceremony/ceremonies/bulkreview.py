@@ -17,14 +17,17 @@ the lines with the SHA-256 and the words of the bytes to sign are taken out (the
 them); each 64-hex value becomes an ordinal placeholder (by first appearance), and lines the
 review lists sorted by key ID are put in one order. Blocks whose normalised lines are equal form
 a group; in the group's block a value that is the same for every member is put back literally,
-one that differs is shown as `<per-repository key ID #k>`. Before a block joins a group, the
-group's display is checked to give back that block exactly once its own GUN, versions, digests
-and per-repository values are put in; a block for which it does not (e.g. its text happens to
-contain a placeholder) is shown on its own, literally, as is a block that is like no other. So
-any other difference -- another key, threshold, expiry, delegation, a note or warning (an expiry
-shortened) -- makes another group, and a repository unlike the others is shown by name, whole.
-The versions each group's files go from and to are counted on the screen (a repository at an
-unusual version is named there).
+one that differs is shown as `<per-repository key ID #k>`. The same holds for the dates that
+are each repository's own (a file's current expiry, a certificate's validity, a root
+certificate's expiry in a note: `<per-repository date #k>`); the NEW expiry of a file is never
+set aside, so repositories given different expiries are different groups. Before a block joins
+a group, the group's display is checked to give back that block exactly once its own GUN,
+versions, digests and per-repository values are put in; a block for which it does not (e.g. its
+text happens to contain a placeholder) is shown on its own, literally, as is a block that is
+like no other. So any other difference -- another key, threshold, new expiry, delegation, a note
+or warning (an expiry shortened) -- makes another group, and a repository unlike the others is
+shown by name, whole. The versions each group's files go from and to are counted on the screen
+(a repository at an unusual version is named there).
 """
 
 from __future__ import annotations
@@ -54,6 +57,14 @@ EXAMPLES = 3  # GUNs named in a group's heading (all of them when a group has at
 VERSION_PAIRS = 4  # version changes listed per file of a group (the rest: in the table)
 
 _HEX64 = re.compile(r"(?<![0-9A-Fa-f])[0-9a-f]{64}(?![0-9A-Fa-f])")
+# Dates that are each repository's own, by where they stand: a file's CURRENT expiry (the old
+# side of `~ expires`), a certificate's validity, a root certificate's expiry in a note. The new
+# expiry (the summary line, the new side of `~ expires`) is never one: another makes a group.
+_DATE = r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))?"
+_OWN_DATES = (re.compile(rf'^(    ~ expires: ")({_DATE})(" -> )'),
+              re.compile(rf"(certificate CN=.* valid )({_DATE})( \.\. )"),
+              re.compile(rf"(certificate CN=.* valid <key ID #\d+> \.\. )({_DATE})()"),
+              re.compile(rf"(root certificate <key ID #\d+> expires )({_DATE})(, before )"))
 # Lines the review lists sorted by key ID: changes of a `keys` object, and the keys under a
 # threshold. Their order follows from the IDs alone, so a group shows them in one order.
 _SORTED_ENTRY = re.compile(r" {4}[+~-] ((?:\S+\.)?keys\.)([0-9a-f]{64}):| {6}()([0-9a-f]{64}): ")
@@ -140,7 +151,14 @@ def _normalise(block: GunBlock) -> _Normal | None:
     def ordinal(m: re.Match[str]) -> str:
         return _ordinal(values.setdefault(m.group(0), len(values) + 1))
 
+    def own_date(m: re.Match[str]) -> str:
+        return m.group(1) + _ordinal(values.setdefault(m.group(2), len(values) + 1)) + m.group(3)
+
     lines = [_HEX64.sub(ordinal, line) for line in out]
+    for i, line in enumerate(lines):  # after the key IDs: the note's pattern names one
+        for pattern in _OWN_DATES:
+            line = pattern.sub(own_date, line, count=1)
+        lines[i] = line
     for start, end in _sorted_runs(kept):  # one order for the group: by placeholder
         lines[start:end] = sorted(lines[start:end])
     return _Normal(tuple(lines), tuple(values))
@@ -203,8 +221,10 @@ def _display(key: Sequence[str], members: Sequence[tuple[GunBlock, _Normal]]) ->
         else:
             first = next(line for line in key if _ordinal(k + 1) in line)
             before = first[:first.index(_ordinal(k + 1))]
-            what = "sha256" if before.endswith("sha256 ") else "key ID"
-            label = f"<per-repository {what} #{len(per_repository) + 1}>"
+            what = "sha256" if before.endswith("sha256 ") else \
+                "key ID" if _HEX64.fullmatch(values[0]) else "date"
+            same_kind = sum(1 for p in per_repository if p.startswith(f"<per-repository {what} #"))
+            label = f"<per-repository {what} #{same_kind + 1}>"
             substitute[_ordinal(k + 1)] = label
             per_repository[label] = values
     pattern = re.compile(r"<key ID #\d+>")
@@ -345,9 +365,11 @@ class BulkReview:
                           f"'{_PLUS_ONE}' is the file's current version + 1, root {_OLD_ROOT} -> "
                           f"{_NEW_ROOT} the repository's current and new root version (counted "
                           "under each group, each repository's in the table); <per-repository "
-                          "key ID #k> is a value that differs per repository (in the table and "
-                          "the full review file); the sha256 and words of each file's bytes to "
-                          "sign are in the table and the full review file.", "  ")
+                          "key ID #k> and <per-repository date #k> are values that differ per "
+                          "repository (its own keys; its files' current expiries and its "
+                          "certificates' dates), in the table and the full review file; the "
+                          "sha256 and words of each file's bytes to sign are in the table and "
+                          "the full review file.", "  ")
         for i, g in enumerate(groups, 1):
             count = _count(len(g.guns), "repository", "repositories")
             lines.append("")
@@ -360,7 +382,8 @@ class BulkReview:
                 lines += _wrapped(
                     f"    {', '.join(g.per_repository)}: differ per repository, listed in the "
                     "table and the full review file (typically each repository's own root "
-                    "certificate, whose CN is its GUN, and its own server keys)")
+                    "certificate, whose CN is its GUN, its own server keys, its files' current "
+                    "expiries)")
             lines += g.lines
         lines += review.tail
         return "\n".join(lines)

@@ -16,7 +16,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from ceremony.ceremonies.build import (
     add_delegation,
@@ -35,7 +38,7 @@ from ceremony.ceremonies.bulkreview import (
 )
 from ceremony.ceremonies.review import review_files
 from ceremony.ceremonies.signing import FileToSign, SignerSet, thresholds_for
-from ceremony.metadata import Instant, key_from_public_key
+from ceremony.metadata import Instant, key_from_certificate, key_from_public_key
 from ceremony.metadata.model import ROOT, TARGETS
 from groundfloor.words import digest_words
 from tests.ceremonies.conftest import fetch, publish, response_file
@@ -58,15 +61,30 @@ class Shared:
         self.delegate = plain_key()
 
 
+def root_certificate(gun: str, made: dt.datetime):
+    """A root key as Notary makes one: a self-signed certificate, CN the GUN, 10 years."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, gun)])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(private.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(made).not_valid_after(made + dt.timedelta(days=3650))
+            .sign(private, hashes.SHA256()))
+    return key_from_certificate(cert)
+
+
 def rotation(shared: Shared, gun: str, *, version: int = 1, root_threshold: int = 1,
-             expires: Instant = LATER, path: str = "qa/", targets_jump: int = 1):
-    """A targets-key rotation of one repository: its own two root keys and server keys, the
-    shared old and new targets keys, a delegation `targets/qa` over `path`."""
-    old_root = new_root(root_keys=[plain_key(), plain_key()], root_threshold=root_threshold,
+             expires: Instant = LATER, path: str = "qa/", targets_jump: int = 1,
+             old_expires: Instant = BEFORE, made: dt.datetime | None = None):
+    """A targets-key rotation of one repository: its own two root keys (certificates made at
+    `made`, if given) and server keys, the shared old and new targets keys, a delegation
+    `targets/qa` over `path`; its current files expire at `old_expires`."""
+    root_keys = [plain_key(), plain_key()] if made is None else \
+        [root_certificate(gun, made), root_certificate(gun, made)]
+    old_root = new_root(root_keys=root_keys, root_threshold=root_threshold,
                         targets_key=shared.old_targets, snapshot_key=plain_key(),
-                        timestamp_key=plain_key(), expires=BEFORE)
+                        timestamp_key=plain_key(), expires=old_expires)
     old_root.version = version
-    old_targets = new_targets(BEFORE)
+    old_targets = new_targets(old_expires)
     old_targets.version = version
     add_delegation(old_targets, "targets/qa", [shared.delegate], paths=[path])
     root = next_root(old_root, expires)
@@ -150,6 +168,34 @@ def test_any_other_difference_splits_the_group(odd):
         assert f"--- targets.json: version {v} -> {v + 2}" in groups[1].lines
     # a repository like no other is shown exactly as in the full review
     assert groups[1].literal and groups[1].lines == review.blocks[-1].lines
+
+
+def test_each_repository_s_own_dates_are_set_aside_its_new_expiry_is_not():
+    """Repositories made on different days: their current expiries and their root
+    certificates' dates differ, their change is the same -- one group; a new expiry that
+    differs still makes another."""
+    shared = Shared()
+    repos = {}
+    for i in range(5):
+        day = dt.datetime(2026, 1, 1 + i, tzinfo=dt.UTC)
+        repos[f"example.com/app-{i}"] = {
+            "made": day, "old_expires": Instant.from_datetime(day + dt.timedelta(days=3650))}
+    review = review_of(shared, repos)
+    (group,) = group_blocks(review.blocks)
+    assert len(group.guns) == 5 and not group.literal
+    shown = "\n".join(group.lines)
+    dates = [p for p in group.per_repository if p.startswith("<per-repository date #")]
+    assert len(dates) == 3  # each certificate's first and last day; the current expiry
+    assert f"certificate CN=<GUN> valid {dates[0]} .. {dates[1]}" in shown
+    assert f'~ expires: "{dates[2]}" -> "2035-01-01T00:00:00Z"' in shown
+    assert "version +1, expires 2035-01-01T00:00:00Z" in shown  # the new expiry, literally
+    assert group.per_repository[dates[0]] == tuple(f"2026-01-0{i}" for i in range(1, 6))
+    assert len(set(group.per_repository[dates[2]])) == 5
+    assert members_restored(group, review.blocks)
+    repos["example.com/odd"] = dict(repos["example.com/app-0"], expires=Instant.from_datetime(
+        dt.datetime(2034, 6, 1, tzinfo=dt.UTC)))
+    groups = group_blocks(review_of(shared, repos).blocks)
+    assert [g.guns for g in groups] == [tuple(repos)[:5], ("example.com/odd",)]
 
 
 def test_a_block_whose_text_holds_a_placeholder_is_shown_literally():
