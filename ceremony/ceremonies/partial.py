@@ -2,11 +2,11 @@
 
 A partial response entry (`ResponseEntry.pending`, written by any ceremony run with
 `--partial`, see docs/ceremonies.md) holds the files signed so far and the signing state. Here
-it becomes `FileToSign` objects again (`PartialState.restore`, partialstate.py, the one module
-that writes and reads that state): with a workspace, only if its
-`previous_root` is a root that workspace trusts (the thresholds then derive from this site's
-own trust); without one (`ceremony status` on any machine) from the root the state carries,
-marked as not verified. Complete entries are read as they are (already publishable).
+it becomes `FileToSign` objects again (`PartialState.restore`; partialstate.py is the one module
+that writes and reads that state): with a workspace, only if its `previous_root` is a root that
+workspace trusts (the thresholds then derive from this site's own trust); without one
+(`ceremony status` on any machine) from the root the state carries, marked as not verified.
+Complete entries are read as they are (already publishable).
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.partialstate import SITE_ID as _SITE_ID
-from ceremony.ceremonies.partialstate import PartialState
+from ceremony.ceremonies.partialstate import SITE_ID_PATTERN, PartialState
 from ceremony.ceremonies.signing import FileToSign, SignerSet, missing_signatures
 from ceremony.errors import MetadataError
 from ceremony.metadata.certs import check_root_key
@@ -50,7 +49,7 @@ def site_id(ws: Workspace, *, create: bool = False) -> str | None:
     path = ws.path / SITE_ID
     try:
         text = path.read_text().strip()
-        if _SITE_ID.fullmatch(text):
+        if SITE_ID_PATTERN.fullmatch(text):
             return text
     except OSError:
         pass

@@ -41,7 +41,7 @@ from ceremony.metadata.verify import check_threshold
 
 STATE_FORMAT = "notary-ceremony-signing"
 STATE_VERSION = 1
-SITE_ID = re.compile(r"[0-9a-f]{32}")  # a site ID as partial.site_id makes it
+SITE_ID_PATTERN = re.compile(r"[0-9a-f]{32}")  # a site ID as partial.site_id makes it
 # The originator's choices worth showing to a co-signer (never paths, URIs or PIN sources).
 CLAIMED_OPTIONS = ("reason", "label", "labels", "root_threshold", "remove_keys", "threshold",
                    "name", "role", "expires", "key_ids", "paths")
@@ -156,7 +156,8 @@ class PartialState:
                           in _object(data.get("previous_files"), "previous_files", gun).items()}
         on_complete = _object(data.get("on_complete"), "on_complete", gun)
         origin = data.get("origin")
-        if origin is not None and (not isinstance(origin, str) or not SITE_ID.fullmatch(origin)):
+        if origin is not None and (not isinstance(origin, str)
+                                   or not SITE_ID_PATTERN.fullmatch(origin)):
             raise CeremonyRefused(f"{gun}: partial state: origin must be a site ID (32 hex "
                                   "digits)")
         claims = _object(data.get("claims"), "claims", gun)
