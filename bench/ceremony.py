@@ -19,7 +19,7 @@ RSS of the process, bundle sizes and the review's line count. Prints JSON.
 With --sizes, each size runs in a child process (so peak RSS is per size) and the report adds
 the scale targets: rotation at 500 <= 3x floor + 2 s; per-GUN init and rotation cost at the
 largest size within 1.5x of 500; peak RSS <= 1 GiB; signer add on the largest workspace within
-1.5x of the same on a workspace of one.
+1.5x of the same on a workspace of one; and the review's line count at each size.
 """
 
 from __future__ import annotations
@@ -163,6 +163,10 @@ def _scale(sizes: list[int]) -> dict:
         t[f"signer_add_{big}_vs_1"] = {"ratio": round(ratio, 2), "limit": 1.5,
                                        "met": ratio <= 1.5}
     t[f"review_lines_{big}"] = runs[big]["rotation"]["review_lines"]
+    # the condensed review's length at each size: flat when the change is the same everywhere
+    t["review_lines_by_size"] = {str(n): {"init": r["init"]["review_lines"],
+                                          "rotation": r["rotation"]["review_lines"]}
+                                 for n, r in runs.items()}
     return report
 
 

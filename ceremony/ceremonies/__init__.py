@@ -28,6 +28,7 @@ or --partial), review, confirmation, signing, response, one workspace transactio
 """
 
 from ceremony.ceremonies.errors import CeremonyRefused, MissingSignaturesError
+from ceremony.ceremonies.partialstate import PartialState
 from ceremony.ceremonies.runner import Ceremony, Console, Options, Plan, Run, perform
 from ceremony.ceremonies.signing import (
     FileToSign,
@@ -35,15 +36,11 @@ from ceremony.ceremonies.signing import (
     Threshold,
     merge_files,
     missing_signatures,
-    pending_state,
-    previous_files_of,
-    restore_files,
     sign_files,
     thresholds_for,
 )
 
 __all__ = ["Ceremony", "CeremonyRefused", "Console", "FileToSign", "MissingSignaturesError",
-           "Options", "Plan", "Run", "SignerSet", "Threshold", "merge_files",
-           "missing_signatures", "pending_state", "perform", "previous_files_of", "restore_files",
-           "sign_files",
+           "Options", "PartialState", "Plan", "Run", "SignerSet", "Threshold", "merge_files",
+           "missing_signatures", "perform", "sign_files",
            "thresholds_for"]

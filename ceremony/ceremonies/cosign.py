@@ -17,7 +17,6 @@ trusted when the next request proves it published, through the chain from the tr
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -37,7 +36,6 @@ from ceremony.ceremonies.signing import (
     FileToSign,
     merge_files,
     missing_signatures,
-    previous_files_of,
     sign_files,
 )
 from ceremony.errors import MetadataError
@@ -213,14 +211,13 @@ def _sign(run: Run, tx: Transaction, path: str,
 
 def _old_files(run: Run, pending: list[Entry]) -> dict[tuple[str, str], Any]:
     """What the review compares each file with: the trusted previous root; the current files
-    the state carries, once verified against that root (`previous_files_of`); else the version
-    this site signed last; else nothing (the whole content is shown as new)."""
+    the state carries, once verified against that root (`PartialState.verified_previous_files`);
+    else the version this site signed last; else nothing (the whole content is shown as new)."""
     old: dict[tuple[str, str], Any] = {}
     for e in pending:
-        state = {"previous_files": {role: base64.b64encode(data).decode()
-                                    for role, data in e.previous_files.items()}}
         try:
-            carried = previous_files_of(e.gun, state, e.previous)
+            carried = e.state.verified_previous_files(e.gun, e.previous) \
+                if e.state is not None else {}
         except MetadataError as exc:
             raise CeremonyRefused(f"{e.gun}: a previous file in the partial state does not "
                                   f"read: {exc}") from None

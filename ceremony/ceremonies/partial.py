@@ -2,31 +2,24 @@
 
 A partial response entry (`ResponseEntry.pending`, written by any ceremony run with
 `--partial`, see docs/ceremonies.md) holds the files signed so far and the signing state. Here
-it becomes `FileToSign` objects again (`signing.restore_files`): with a workspace, only if its
-`previous_root` is a root that workspace trusts (the thresholds then derive from this site's
-own trust); without one (`ceremony status` on any machine) from the root the state carries,
-marked as not verified. Complete entries are read as they are (already publishable).
+it becomes `FileToSign` objects again (`PartialState.restore`; partialstate.py is the one module
+that writes and reads that state): with a workspace, only if its `previous_root` is a root that
+workspace trusts (the thresholds then derive from this site's own trust); without one
+(`ceremony status` on any machine) from the root the state carries, marked as not verified.
+Complete entries are read as they are (already publishable).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.signing import (
-    FileToSign,
-    SignerSet,
-    missing_signatures,
-    pending_state,
-    restore_files,
-)
+from ceremony.ceremonies.partialstate import SITE_ID_PATTERN, PartialState
+from ceremony.ceremonies.signing import FileToSign, SignerSet, missing_signatures
 from ceremony.errors import MetadataError
 from ceremony.metadata.certs import check_root_key
 from ceremony.metadata.keys import Key
@@ -47,11 +40,6 @@ from transfer.summary import ORIGIN_MERGE
 
 Describe = Callable[[str, Key], Mapping[str, Any]]
 SITE_ID = "site-id"  # in the workspace folder: which site started a partial response
-_SITE_ID = re.compile(r"[0-9a-f]{32}")
-# The originator's choices worth showing to a co-signer (never paths, URIs or PIN sources).
-CLAIMED_OPTIONS = ("reason", "label", "labels", "root_threshold", "remove_keys", "threshold",
-                   "name", "role", "expires", "key_ids", "paths")
-_LABELS = ("token_label", "token_serial", "key_label")
 
 
 def site_id(ws: Workspace, *, create: bool = False) -> str | None:
@@ -61,7 +49,7 @@ def site_id(ws: Workspace, *, create: bool = False) -> str | None:
     path = ws.path / SITE_ID
     try:
         text = path.read_text().strip()
-        if _SITE_ID.fullmatch(text):
+        if SITE_ID_PATTERN.fullmatch(text):
             return text
     except OSError:
         pass
@@ -70,28 +58,6 @@ def site_id(ws: Workspace, *, create: bool = False) -> str | None:
     made = secrets.token_hex(16)
     atomic_write(path, (made + "\n").encode(), overwrite=True)
     return made
-
-
-def claims_of(run: Any, files: Sequence[FileToSign]) -> dict[str, Any]:
-    """What this (originating) site says, for the partial state: its choices (reason, labels,
-    threshold) and, for every key the files need, where this site knows it to live."""
-    keys: dict[str, dict[str, str]] = {}
-    for f in files:
-        for t in f.thresholds:
-            for kid, key in sorted(t.keys.items()):
-                if kid in keys:
-                    continue
-                entry = run.signers.find(key)
-                found = ({"token_label": entry.token_label, "token_serial": entry.token_serial,
-                          "key_label": entry.key_label} if entry is not None
-                         else dict(run.describe_missing(kid, key)))
-                found = {k: v for k, v in found.items()
-                         if k in _LABELS and isinstance(v, str) and v}
-                if found:
-                    keys[kid] = found
-    options = {k: v for k, v in run.ceremony.options_record().items()
-               if k in CLAIMED_OPTIONS and v not in (None, "", [], {})}
-    return {"options": options, "keys": keys}
 
 
 def read_response(path: str) -> tuple[ResponseBundle, bytes]:
@@ -111,15 +77,31 @@ class Entry:
     files: list[FileToSign] = field(default_factory=list)  # pending entries
     published: tuple[SignedFile, ...] = ()  # complete entries
     previous: Root | None = None
-    previous_bytes: bytes | None = None
-    ceremony: str = ""
-    on_complete: Mapping[str, Any] = field(default_factory=dict)
-    previous_files: Mapping[str, bytes] = field(default_factory=dict)  # as carried, unverified
+    state: PartialState | None = None  # pending entries: their state as carried
     recorded_missing: tuple[Mapping[str, Any], ...] = ()
     verified: bool = False  # previous root checked against a workspace's trusted roots
-    origin: str | None = None  # site ID of the workspace that started it
-    local_origin: bool = False  # this workspace is that site
-    claims: Mapping[str, Any] = field(default_factory=dict)  # the originator's, unverified
+    local_origin: bool = False  # this workspace is the site that started it
+
+    @property
+    def ceremony(self) -> str:
+        return self.state.ceremony if self.state is not None else ""
+
+    @property
+    def previous_bytes(self) -> bytes | None:
+        return self.state.previous_root if self.state is not None else None
+
+    @property
+    def on_complete(self) -> Mapping[str, Any]:
+        return self.state.on_complete if self.state is not None else {}
+
+    @property
+    def previous_files(self) -> Mapping[str, bytes]:
+        """The current files the state replaces, as carried (unverified)."""
+        return self.state.previous_files if self.state is not None else {}
+
+    @property
+    def origin(self) -> str | None:
+        return self.state.origin if self.state is not None else None
 
     @property
     def now_complete(self) -> bool:
@@ -147,32 +129,11 @@ class Entry:
 
     def claimed(self, key_id: str) -> dict[str, str]:
         """Where the originating site says a key lives (its claim; empty if it says nothing)."""
-        keys = self.claims.get("keys")
-        found = keys.get(key_id) if isinstance(keys, Mapping) else None
-        if not isinstance(found, Mapping):
-            found = next((m for m in self.recorded_missing if m.get("key_id") == key_id), {})
-        return {k: v for k, v in found.items() if k in _LABELS and isinstance(v, str) and v
-                and len(v) <= 64 and v.isprintable()}
+        return self.state.claimed(key_id, self.recorded_missing) if self.state else {}
 
     def claim_lines(self) -> list[str]:
         """The originator's reasons and choices, as claims, for `status` and `sign`."""
-        options = self.claims.get("options")
-        out = []
-        retires = bool(self.on_complete.get("retire_keys"))
-        if isinstance(options, Mapping):
-            # a reason is a claim only where something is retired for it (else a default)
-            shown = [f"{k.replace('_', ' ')} {_shown(v)}" for k, v in sorted(options.items())
-                     if k != "reason" or retires]
-            if shown:
-                out.append(f"the originating site says: {'; '.join(shown)}")
-        for item in self.on_complete.get("retire_keys") or []:
-            if isinstance(item, Mapping):
-                kid = item.get("key_id")
-                kid = kid if isinstance(kid, str) and re.fullmatch(r"[0-9a-f]{64}", kid) \
-                    else _shown(kid)
-                out.append(f"once complete, key {kid} is recorded as "
-                           f"retired: {_shown(item.get('reason'))}")
-        return out
+        return self.state.claim_lines() if self.state is not None else []
 
     def response_entry(self, describe: Describe | None = None) -> ResponseEntry:
         """The entry to write: publishable files once every threshold is met, else pending."""
@@ -182,10 +143,8 @@ class Entry:
             f.signatures.sort(key=lambda s: s.keyid)
         if self.publishable:
             return ResponseEntry(self.gun, tuple(SignedFile(f.role, f.data) for f in self.files))
-        state = pending_state(self.files, ceremony=self.ceremony,
-                              previous_root=self.previous_bytes,
-                              previous_files=self.previous_files, on_complete=self.on_complete,
-                              origin=self.origin, claims=self.claims)
+        assert self.state is not None
+        state = self.state.with_files(self.files).to_dict()
         if self.now_complete:
             return ResponseEntry(self.gun, (), PendingSignatures((self.origin_merge_item(),),
                                                                  state))
@@ -211,31 +170,14 @@ class Entry:
         return {}
 
 
-def _text(value: Any, what: str, gun: str) -> str:
-    if not isinstance(value, str) or len(value) > 64 or not value.isprintable():
-        raise CeremonyRefused(f"{gun}: partial state: {what} must be a short printable string")
-    return value
-
-
 def load_entry(entry: ResponseEntry, ws: Workspace | None) -> Entry:
     """Restore one response entry. With `ws`, a pending entry must start from a root this
     workspace trusts; without, it is restored from the root it carries (verified=False)."""
     gun = entry.gun
     if entry.pending is None:
         return Entry(gun, True, published=entry.files)
-    state = entry.pending.state
-    ceremony = _text(state.get("ceremony"), "ceremony", gun)
-    on_complete = state.get("on_complete") or {}
-    if not isinstance(on_complete, Mapping):
-        raise CeremonyRefused(f"{gun}: partial state: on_complete must be an object")
-    raw_prev = state.get("previous_root")
-    prev_bytes: bytes | None = None
-    if raw_prev is not None:
-        try:
-            prev_bytes = base64.b64decode(raw_prev, validate=True)
-        except (binascii.Error, ValueError, TypeError):
-            raise CeremonyRefused(f"{gun}: partial state: previous_root is not base64") \
-                from None
+    state = PartialState.from_dict(gun, entry.pending.state)
+    prev_bytes = state.previous_root
     trusted: Mapping[int, bytes] = {0: prev_bytes} if prev_bytes is not None else {}
     if ws is not None:
         trusted = ws.trusted_root_history(gun)
@@ -248,42 +190,17 @@ def load_entry(entry: ResponseEntry, ws: Workspace | None) -> Entry:
     if ws is not None and prev_bytes is not None and prev_bytes not in trusted.values():
         _untrusted_previous(gun, prev_bytes, trusted)
     try:
-        files, previous = restore_files(gun, state, trusted)
+        files, previous = state.restore(gun, trusted)
     except MetadataError as exc:
         raise CeremonyRefused(f"{gun}: partial state holds a file that does not read: "
                               f"{exc}") from None
     if previous is None and ws is not None and ws.latest_root_version(gun) is not None:
         raise CeremonyRefused(f"{gun}: the partial response starts the repository (root v1), "
                               "but this workspace already trusts a root for it")
-    raw_files = state.get("previous_files") or {}
-    if not isinstance(raw_files, Mapping):
-        raise CeremonyRefused(f"{gun}: partial state: previous_files must be an object")
-    previous_files = {}
-    for role, text in raw_files.items():
-        try:
-            previous_files[str(role)] = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError, TypeError):
-            raise CeremonyRefused(f"{gun}: partial state: previous {role} is not base64") \
-                from None
-    origin = state.get("origin")
-    if origin is not None and (not isinstance(origin, str) or not _SITE_ID.fullmatch(origin)):
-        raise CeremonyRefused(f"{gun}: partial state: origin must be a site ID (32 hex digits)")
-    claims = state.get("claims") or {}
-    if not isinstance(claims, Mapping):
-        raise CeremonyRefused(f"{gun}: partial state: claims must be an object")
-    return Entry(gun, False, files, previous=previous, previous_bytes=prev_bytes,
-                 ceremony=ceremony, on_complete=on_complete, previous_files=previous_files,
+    return Entry(gun, False, files, previous=previous, state=state,
                  recorded_missing=entry.pending.missing, verified=ws is not None,
-                 origin=origin, claims=claims,
-                 local_origin=ws is not None and origin is not None and site_id(ws) == origin)
-
-
-def _shown(value: Any) -> str:
-    """A claimed value for display: short, printable, quoted when text."""
-    text = repr(value) if isinstance(value, str) else ", ".join(map(str, value)) \
-        if isinstance(value, list) else str(value)
-    text = "".join(c if c.isprintable() else "?" for c in text)
-    return text if len(text) <= 120 else text[:117] + "..."
+                 local_origin=ws is not None and state.origin is not None
+                 and site_id(ws) == state.origin)
 
 
 def _untrusted_previous(gun: str, data: bytes, trusted: Mapping[int, bytes]) -> None:

@@ -34,22 +34,18 @@ from pathlib import Path
 from typing import Any
 
 from ceremony.ceremonies.build import snapshot_for
+from ceremony.ceremonies.bulkreview import BULK_REVIEW_THRESHOLD, write_bulk_review
 from ceremony.ceremonies.errors import CeremonyRefused, MissingSignaturesError
-from ceremony.ceremonies.partial import claims_of, site_id
+from ceremony.ceremonies.partial import site_id
+from ceremony.ceremonies.partialstate import claims_of, pending_state
 from ceremony.ceremonies.request import RepoState
-from ceremony.ceremonies.review import (
-    BULK_REVIEW_THRESHOLD,
-    Review,
-    condensed_text,
-    review_files,
-)
+from ceremony.ceremonies.review import Review, review_files
 from ceremony.ceremonies.session import Console, Options, Session, session
 from ceremony.ceremonies.signing import (
     FileToSign,
     SignerSet,
     Threshold,
     missing_signatures,
-    pending_state,
     plan_missing,
     sign_files,
     thresholds_for,
@@ -67,7 +63,6 @@ from ceremony.metadata.model import (
     Snapshot,
 )
 from ceremony.pins import pin_set
-from ceremony.secrets import check_no_secret
 from ceremony.workspace import Transaction
 from groundfloor.errors import GroundFloorError
 from groundfloor.files import atomic_write, read_limited
@@ -534,16 +529,15 @@ def _pins(run: Run, p: Plan) -> dict[str, Any]:
 def show_review(run: Run, review: Review, kind: str) -> None:
     """Show the review and record it by digest. Over more than BULK_REVIEW_THRESHOLD
     repositories the full text goes to a file beside the transcript (<transcript>.<kind>.txt,
-    exactly the text whose SHA-256 is recorded) and the screen shows the condensed review."""
+    exactly the text whose SHA-256 is recorded), with a per-repository table, and the screen
+    shows the condensed review (bulkreview.py)."""
     record: dict[str, Any] = {"text_sha256": review.text_sha256,
                               "ceremony_digest": review.digest.hex(),
                               "words": digest_words(review.digest), "files": review.files}
     if len(review.blocks) > BULK_REVIEW_THRESHOLD:
-        path = run.transcript.path.with_name(f"{run.transcript.path.stem}.{kind}.txt")
-        check_no_secret(review.text, "the review")
-        atomic_write(path, review.text.encode())
-        record["text_file"] = path.name
-        run.console.show(condensed_text(review, str(path)))
+        screen, written = write_bulk_review(review, run.transcript.path, kind)
+        record.update(written)
+        run.console.show(screen)
     else:
         run.console.show(review.text)
     run.transcript.append(kind, record)

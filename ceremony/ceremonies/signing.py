@@ -9,8 +9,9 @@ The one module every ceremony signs through, and the one co-signing builds on (`
     plan_missing(files, signers)   # which thresholds the signers present cannot meet
     sign_files(files, signers)     # each available key signs each file once
     missing_signatures(files, describe)   # what is still needed, key by key
-    pending_state(files, ...) / restore_files(gun, state, trusted_roots)   # partial responses
     merge_files(a, b)              # two partial signings of the same bytes
+
+A partial response carries these files between sites as a `partialstate.PartialState`.
 
 Thresholds follow Notary's rules (docs/verify.md, rotation rule): a new root needs the
 previous root's threshold of signatures from the previous root's keys AND its own threshold from
@@ -21,8 +22,6 @@ lists for them; a delegation the threshold its parent lists. Counting is the ver
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,22 +40,16 @@ from ceremony.metadata.model import (
     Metadata,
     Root,
     Signature,
-    Snapshot,
     Targets,
 )
 from ceremony.metadata.serialization import (
     MetadataFile,
-    read_metadata,
     signed_bytes,
     write_metadata,
 )
 from ceremony.metadata.verify import check_threshold, signature_problem
 from hsm.pubkey import public_key_der
 from hsm.signer import Signer
-
-STATE_FORMAT = "notary-ceremony-signing"
-STATE_VERSION = 1
-_CLASSES: dict[str, type] = {ROOT: Root, TARGETS: Targets, SNAPSHOT: Snapshot}
 
 
 @dataclass(frozen=True)
@@ -324,142 +317,6 @@ def missing_signatures(files: Iterable[FileToSign],
                     item.update({k: v for k, v in describe(kid, key).items() if v is not None})
                 out.append(item)
     return out
-
-
-# --- partial responses ---------------------------------------------------------------------------
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(text: Any, what: str) -> bytes:
-    if not isinstance(text, str):
-        raise CeremonyRefused(f"partial response: {what} must be base64 text")
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise CeremonyRefused(f"partial response: {what} is not valid base64") from None
-
-
-def pending_state(files: Sequence[FileToSign], *, ceremony: str,
-                  previous_root: bytes | None,
-                  previous_files: Mapping[str, bytes] | None = None,
-                  on_complete: Mapping[str, Any] | None = None,
-                  origin: str | None = None,
-                  claims: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The `state` of a partial response entry (ResponseEntry.pending.state), JSON data:
-
-        {"format": "notary-ceremony-signing", "version": 1, "ceremony": NAME,
-         "previous_root": B64 of the trusted root.json the thresholds derive from, or null,
-         "files": [{"role", "data": B64 of the file with the signatures so far,
-                    "signed_sha256": hex of the bytes to sign,
-                    "thresholds": [{"name", "role", "threshold", "key_ids"}]}, ...],
-         "previous_files": {role: B64 of the current file each new one replaces},
-         "on_complete": {...what the workspace records once complete...},
-         "origin": the site ID of the workspace that started it (partial.site_id), or null,
-         "claims": {"options": {"reason": ...}, "keys": {key ID: {"token_label", ...}}}}
-
-    `files` are in upload order. The thresholds are recorded for people; whoever resumes
-    recomputes them from its own trusted root (restore_files) and refuses a mismatch.
-    `previous_files` let a co-signer show old -> new; they are as the request carried them and
-    must be verified against `previous_root` before use (`previous_files_of`).
-    """
-    return {
-        "format": STATE_FORMAT, "version": STATE_VERSION, "ceremony": ceremony,
-        "previous_root": _b64(previous_root) if previous_root is not None else None,
-        "files": [{"role": f.role, "data": _b64(f.data), "signed_sha256": f.digest,
-                   "thresholds": [t.to_dict() for t in f.thresholds]} for f in files],
-        "previous_files": {role: _b64(data) for role, data in (previous_files or {}).items()},
-        "on_complete": dict(on_complete or {}),
-        "origin": origin,
-        # What the originating site says (its reasons, where its keys live): shown to the
-        # co-signers as its claims, never used to decide anything.
-        "claims": dict(claims or {}),
-    }
-
-
-def previous_files_of(gun: str, state: Mapping[str, Any], previous_root: Root | None,
-                      ) -> dict[str, AnySigned]:
-    """The current files a partial state replaces, each verified before it is returned: a
-    targets/snapshot file must be signed by the threshold `previous_root` lists for it (a
-    previous root is the trusted one itself). For the co-signer's old -> new review."""
-    raw = state.get("previous_files") or {}
-    if not isinstance(raw, Mapping):
-        raise CeremonyRefused(f"{gun}: partial state previous_files must be an object")
-    out: dict[str, AnySigned] = {}
-    for role, text in raw.items():
-        if role == ROOT:
-            if previous_root is not None:
-                out[ROOT] = previous_root
-            continue
-        if previous_root is None or role not in (TARGETS, SNAPSHOT):
-            continue
-        parsed = read_metadata(_unb64(text, f"previous {role}"), f"{role}.json",
-                               _CLASSES.get(role))
-        check = check_threshold(parsed, role, previous_root.role_keys(role),
-                       previous_root.roles[role].threshold)
-        if not check.met:
-            raise CeremonyRefused(f"{gun}: the previous {role} in the partial state is not "
-                                  f"signed by the keys root v{previous_root.version} lists")
-        out[role] = parsed.signed
-    return out
-
-
-def restore_files(gun: str, state: Mapping[str, Any],
-                  trusted_roots: Mapping[int, bytes]) -> tuple[list[FileToSign], Root | None]:
-    """Rebuild the files of a partial response from its state, trusting nothing in it:
-
-    - `previous_root` must be byte for byte a root in `trusted_roots` (the resuming
-      workspace's history) -- unless the state starts a repository (no previous root, root v1);
-    - the thresholds are recomputed from that root and from the files themselves (a new root
-      in the same state governs targets), and must equal the ones recorded;
-    - every signature already there must verify over the file's bytes.
-    Returns (files in upload order, the previous root or None).
-    """
-    if state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
-        raise CeremonyRefused(f"{gun}: partial state is not {STATE_FORMAT} version "
-                              f"{STATE_VERSION}")
-    previous: Root | None = None
-    raw_prev = state.get("previous_root")
-    if raw_prev is not None:
-        prev_bytes = _unb64(raw_prev, "previous_root")
-        if prev_bytes not in trusted_roots.values():
-            raise CeremonyRefused(f"{gun}: the partial response starts from a root this "
-                                  "workspace does not trust")
-        previous = read_metadata(prev_bytes, "previous root", Root).signed
-    raw_files = state.get("files")
-    if not isinstance(raw_files, list) or not raw_files:
-        raise CeremonyRefused(f"{gun}: partial state lists no files")
-    files: list[FileToSign] = []
-    governing = previous
-    for item in raw_files:
-        if not isinstance(item, Mapping) or not isinstance(item.get("role"), str):
-            raise CeremonyRefused(f"{gun}: partial state has a malformed file entry")
-        role = item["role"]
-        data = _unb64(item.get("data"), f"{role} data")
-        expected = _CLASSES.get(role, Targets if role.startswith("targets/") else None)
-        parsed = read_metadata(data, f"{role}.json", expected)
-        signed = parsed.signed
-        if isinstance(signed, Root):
-            thresholds = thresholds_for(ROOT, signed, previous_root=previous)
-            governing = signed
-        elif role.startswith("targets/"):
-            parent_role = role.rsplit("/", 1)[0]
-            parent = next((f.signed for f in files if f.role == parent_role), None)
-            thresholds = thresholds_for(role, signed, parent=parent)  # type: ignore[arg-type]
-        else:
-            thresholds = thresholds_for(role, signed, root=governing)
-        recorded = item.get("thresholds")
-        if recorded != [t.to_dict() for t in thresholds]:
-            raise CeremonyRefused(f"{gun} {role}: the thresholds recorded in the partial "
-                                  "response differ from the ones this workspace computes")
-        f = FileToSign(gun, role, signed, thresholds)
-        if item.get("signed_sha256") != f.digest:
-            raise CeremonyRefused(f"{gun} {role}: signed_sha256 does not match the file")
-        for sig in parsed.signatures:
-            f.add_signature(sig)
-        files.append(f)
-    return files, previous
 
 
 def merge_files(a: Sequence[FileToSign], b: Sequence[FileToSign]) -> list[FileToSign]:

@@ -16,7 +16,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from ceremony.ceremonies.build import (
     add_delegation,
@@ -26,15 +29,16 @@ from ceremony.ceremonies.build import (
     next_targets,
     replace_role_keys,
 )
-from ceremony.ceremonies.review import (
+from ceremony.ceremonies.bulkreview import (
     BULK_REVIEW_THRESHOLD,
+    BulkReview,
     _denormalise,
-    condensed_text,
     group_blocks,
-    review_files,
+    write_bulk_review,
 )
+from ceremony.ceremonies.review import review_files
 from ceremony.ceremonies.signing import FileToSign, SignerSet, thresholds_for
-from ceremony.metadata import Instant, key_from_public_key
+from ceremony.metadata import Instant, key_from_certificate, key_from_public_key
 from ceremony.metadata.model import ROOT, TARGETS
 from groundfloor.words import digest_words
 from tests.ceremonies.conftest import fetch, publish, response_file
@@ -57,15 +61,30 @@ class Shared:
         self.delegate = plain_key()
 
 
+def root_certificate(gun: str, made: dt.datetime):
+    """A root key as Notary makes one: a self-signed certificate, CN the GUN, 10 years."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, gun)])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(private.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(made).not_valid_after(made + dt.timedelta(days=3650))
+            .sign(private, hashes.SHA256()))
+    return key_from_certificate(cert)
+
+
 def rotation(shared: Shared, gun: str, *, version: int = 1, root_threshold: int = 1,
-             expires: Instant = LATER, path: str = "qa/", targets_jump: int = 1):
-    """A targets-key rotation of one repository: its own two root keys and server keys, the
-    shared old and new targets keys, a delegation `targets/qa` over `path`."""
-    old_root = new_root(root_keys=[plain_key(), plain_key()], root_threshold=root_threshold,
+             expires: Instant = LATER, path: str = "qa/", targets_jump: int = 1,
+             old_expires: Instant = BEFORE, made: dt.datetime | None = None):
+    """A targets-key rotation of one repository: its own two root keys (certificates made at
+    `made`, if given) and server keys, the shared old and new targets keys, a delegation
+    `targets/qa` over `path`; its current files expire at `old_expires`."""
+    root_keys = [plain_key(), plain_key()] if made is None else \
+        [root_certificate(gun, made), root_certificate(gun, made)]
+    old_root = new_root(root_keys=root_keys, root_threshold=root_threshold,
                         targets_key=shared.old_targets, snapshot_key=plain_key(),
-                        timestamp_key=plain_key(), expires=BEFORE)
+                        timestamp_key=plain_key(), expires=old_expires)
     old_root.version = version
-    old_targets = new_targets(BEFORE)
+    old_targets = new_targets(old_expires)
     old_targets.version = version
     add_delegation(old_targets, "targets/qa", [shared.delegate], paths=[path])
     root = next_root(old_root, expires)
@@ -151,6 +170,34 @@ def test_any_other_difference_splits_the_group(odd):
     assert groups[1].literal and groups[1].lines == review.blocks[-1].lines
 
 
+def test_each_repository_s_own_dates_are_set_aside_its_new_expiry_is_not():
+    """Repositories made on different days: their current expiries and their root
+    certificates' dates differ, their change is the same -- one group; a new expiry that
+    differs still makes another."""
+    shared = Shared()
+    repos = {}
+    for i in range(5):
+        day = dt.datetime(2026, 1, 1 + i, tzinfo=dt.UTC)
+        repos[f"example.com/app-{i}"] = {
+            "made": day, "old_expires": Instant.from_datetime(day + dt.timedelta(days=3650))}
+    review = review_of(shared, repos)
+    (group,) = group_blocks(review.blocks)
+    assert len(group.guns) == 5 and not group.literal
+    shown = "\n".join(group.lines)
+    dates = [p for p in group.per_repository if p.startswith("<per-repository date #")]
+    assert len(dates) == 3  # each certificate's first and last day; the current expiry
+    assert f"certificate CN=<GUN> valid {dates[0]} .. {dates[1]}" in shown
+    assert f'~ expires: "{dates[2]}" -> "2035-01-01T00:00:00Z"' in shown
+    assert "version +1, expires 2035-01-01T00:00:00Z" in shown  # the new expiry, literally
+    assert group.per_repository[dates[0]] == tuple(f"2026-01-0{i}" for i in range(1, 6))
+    assert len(set(group.per_repository[dates[2]])) == 5
+    assert members_restored(group, review.blocks)
+    repos["example.com/odd"] = dict(repos["example.com/app-0"], expires=Instant.from_datetime(
+        dt.datetime(2034, 6, 1, tzinfo=dt.UTC)))
+    groups = group_blocks(review_of(shared, repos).blocks)
+    assert [g.guns for g in groups] == [tuple(repos)[:5], ("example.com/odd",)]
+
+
 def test_a_block_whose_text_holds_a_placeholder_is_shown_literally():
     """A delegation path that reads `<GUN>/` in one repository and `example.com/b/` (its GUN)
     in another: the same after normalisation, but not the same content."""
@@ -169,28 +216,94 @@ def test_a_block_whose_text_holds_a_placeholder_is_shown_literally():
     assert all(members_restored(g, review.blocks) for g in groups)
 
 
-def test_condensed_text_keeps_head_table_and_ceremony_digest():
+def test_condensed_screen_keeps_head_and_ceremony_digest_and_the_table_every_file():
     shared = Shared()
     repos = {f"example.com/app-{i}": {} for i in range(6)}
     repos["example.com/odd"] = {"path": "other/"}
     review = review_of(shared, repos)
-    screen = condensed_text(review, "/ws/transcripts/x.review.txt").split("\n")
+    bulk = BulkReview.of(review)
+    screen = bulk.screen("/ws/transcripts/x.review.txt", "/ws/transcripts/x.review-table.txt",
+                         "ab" * 32).split("\n")
     assert screen[:len(review.head)] == review.head
     assert screen[-3:] == review.tail  # ceremony digest and words, unchanged, at the end
     text = "\n".join(screen)
     assert "/ws/transcripts/x.review.txt" in text and review.text_sha256 in text
+    assert "/ws/transcripts/x.review-table.txt" in text and "ab" * 32 in text
     assert "in 2 group(s)" in text
+    flat = " ".join(text.split())  # as read, whatever the wrapping
+    assert "=== group 1 of 2, 6 repositories: e.g. example.com/app-0, example.com/app-1, " \
+        "example.com/app-2 and 3 more" in flat
+    assert "    versions, root.json: 1 -> 2 (6 repositories)" in screen
     for b in review.blocks:
-        row = next(line for line in screen if line.startswith(f"  {b.gun} "))
+        # the full digests and words: in the table and the full review file, and in the odd
+        # block shown exactly as there
         for f in b.files:
-            assert f"{f.role} {f.old_version} -> {f.version} {f.digest[:16]}" in row
-            # the full digests and words: in the full review file, and in the odd block shown
-            # exactly as there
             shown = b.gun == "example.com/odd"
             assert (f.digest in text) == shown
             assert (digest_words(bytes.fromhex(f.digest)) in text) == shown
     assert "=== group 2 of 2, 1 repository: example.com/odd" in screen
     assert "\n".join(review.blocks[-1].lines) in text
+    # the table: one line per repository, its group, every file's versions and full digest,
+    # and the values the group's block shows as per-repository placeholders
+    table = bulk.table_text("x.review.txt").split("\n")
+    assert table[-4:-1] == review.tail and review.text_sha256 in table[1]
+    rows = {row.split("\t")[0]: row.split("\t") for row in table if "\t" in row}
+    assert list(rows) == list(repos)
+    for b in review.blocks:
+        cells = rows[b.gun]
+        assert cells[1] == ("group 2" if b.gun == "example.com/odd" else "group 1")
+        assert cells[2:2 + len(b.files)] == [f"{f.role} {f.old_version} -> {f.version} "
+                                             f"{f.digest}" for f in b.files]
+    (group,) = [g for g in bulk.groups if not g.literal]
+    for i, gun in enumerate(group.guns):
+        assert rows[gun][2 + 2:] == [f"{p}={v[i]}" for p, v in group.per_repository.items()]
+
+
+def test_three_hundred_repositories_one_odd_shown_by_name_table_digest_recorded(tmp_path):
+    """300 repositories made in process: the screen stays short, names the odd repository
+    (a shortened expiry, its warning) and the two at another version, and records the table."""
+    shared = Shared()
+    repos = {f"example.com/team/app-{i:03d}": {} for i in range(300)}
+    odd = "example.com/team/app-137"
+    repos[odd] = {"expires": Instant.from_datetime(dt.datetime(2031, 1, 1, tzinfo=dt.UTC))}
+    later = ["example.com/team/app-200", "example.com/team/app-201"]
+    for gun in later:
+        repos[gun] = {"version": 7}
+    files, old = [], {}
+    for gun, options in repos.items():
+        f, o = rotation(shared, gun, **options)
+        files += f
+        old.update(o)
+    notes = {odd: ["WARNING: root.json expires 2031-01-01, earlier than now (it SHORTENS the "
+                   "lifetime; confirm with 'shorten')"]}
+    review = review_files("REVIEW: test", files, old, SignerSet(), notes=notes,
+                          header=["300 repositories"])
+    transcript = tmp_path / "20261205-ceremony.jsonl"
+    screen, record = write_bulk_review(review, transcript, "review")
+    lines = screen.split("\n")
+    assert len(lines) < 200, len(lines)
+    assert record["groups"] == 2
+    assert f"=== group 2 of 2, 1 repository: {odd}" in lines
+    assert "  note: WARNING: root.json expires 2031-01-01, earlier than now (it SHORTENS the " \
+        "lifetime; confirm with 'shorten')" in lines
+    flat = " ".join(screen.split())  # as read, whatever the wrapping
+    assert "=== group 1 of 2, 299 repositories: e.g. example.com/team/app-000, " \
+        "example.com/team/app-001, example.com/team/app-002 and 296 more" in flat
+    # the two repositories at another version: named under their group
+    for role in ("root", "targets"):
+        assert f"versions, {role}.json: 1 -> 2 (297 repositories); 7 -> 8 ({', '.join(later)})" \
+            in flat
+    # the table and the full review beside the transcript, their digests on the screen and
+    # in what the transcript records
+    table = transcript.with_name(record["table_file"])
+    full = transcript.with_name(record["text_file"])
+    assert table.name == "20261205-ceremony.review-table.txt"
+    assert hashlib.sha256(table.read_bytes()).hexdigest() == record["table_sha256"]
+    assert f"  its sha256 (the transcript's table_sha256): {record['table_sha256']}" in lines
+    assert full.read_text() == review.text
+    assert hashlib.sha256(screen.encode()).hexdigest() == record["screen_sha256"]
+    rows = [row for row in table.read_text().split("\n") if "\t" in row]
+    assert len(rows) == 300 and any(row.startswith(f"{odd}\tgroup 2\t") for row in rows)
 
 
 # --- the whole ceremony: real tokens, the real notary-server ------------------------------------
@@ -205,23 +318,22 @@ def _screen(stderr: str) -> str:
     return stderr[start:end]
 
 
-def _groups(screen: str) -> list[list[str]]:
-    """The GUNs of each group, from the wrapped `=== group i of n, ...: gun, gun` headings."""
-    groups, lines = [], screen.split("\n")
-    for i, line in enumerate(lines):
-        if line.startswith("=== group "):
-            text = line.split(": ", 1)[1]
-            for more in lines[i + 1:]:
-                if not more.startswith("    ") or more.startswith("    <per-repository") or \
-                        more.startswith("    (shown"):
-                    break
-                text += " " + more.strip()
-            groups.append([g.strip() for g in text.split(",")])
-    return groups
+def _table(path: Path) -> dict[str, list[str]]:
+    """The per-repository table's rows, by GUN: [group, cells...]."""
+    return {row.split("\t")[0]: row.split("\t")[1:]
+            for row in path.read_text().split("\n") if "\t" in row}
+
+
+def _groups(table: dict[str, list[str]]) -> list[list[str]]:
+    """The GUNs of each group, as the table assigns them (group 1 first)."""
+    out: dict[int, list[str]] = {}
+    for gun, cells in table.items():
+        out.setdefault(int(cells[0].removeprefix("group ")), []).append(gun)
+    return [out[i] for i in sorted(out)]
 
 
 def _block_of(screen: str, index: int) -> str:
-    parts = re.split(r"\n(?==== group )", screen.split("\n\nbytes to sign, per repository")[0])
+    parts = re.split(r"\n(?==== group )", screen.split("\n\nceremony digest (")[0])
     return parts[index + 1]
 
 
@@ -282,9 +394,17 @@ def test_bulk_rotation_shows_groups_and_writes_the_full_review(server, offline, 
     assert "--- targets.json: version 2 -> 3" in text and "delegation targets/qa" in text
     assert text.count("delegation targets/qa") == 1
 
+    # the per-repository table beside it, its digest on the screen and in the transcript
+    table_file = transcript.with_name(transcript.stem + ".review-table.txt")
+    assert review["table_file"] == table_file.name
+    assert hashlib.sha256(table_file.read_bytes()).hexdigest() == review["table_sha256"]
+    assert f"its sha256 (the transcript's table_sha256): {review['table_sha256']}" in screen
+    assert hashlib.sha256(screen.encode()).hexdigest() == review["screen_sha256"]
+    table = _table(table_file)
+
     # the screen: far shorter, every GUN in exactly one group, the odd one on its own
     assert len(screen.split("\n")) < len(text.split("\n")) / 3
-    groups = _groups(screen)
+    groups = _groups(table)
     assert sorted(g for group in groups for g in group) == sorted(guns)
     # One clock per run: every repository of a bulk ceremony gets the same expiries, so the
     # regular repositories form one group whatever second each one's turn came.
@@ -308,7 +428,8 @@ def test_bulk_rotation_shows_groups_and_writes_the_full_review(server, offline, 
     assert f"      {new_id}: WILL SIGN: token 'targets'" in shared
     # each repository's own root certificate: a per-repository placeholder, listed in the file
     assert "cert key ID <per-repository key ID #1>" in shared
-    assert "differ per repository, listed in the full review file" in " ".join(shared.split())
+    assert "differ per repository, listed in the table and the full review file" in \
+        " ".join(shared.split())
     for g in groups[big]:
         (cert,) = json.loads(response_file(resp, g, "root"))["signed"]["roles"]["root"]["keyids"]
         assert cert not in screen and cert in text
@@ -318,14 +439,17 @@ def test_bulk_rotation_shows_groups_and_writes_the_full_review(server, offline, 
     assert "delegation targets/qa" in alone and "per-repository" not in alone
     (cert,) = json.loads(response_file(resp, odd, "root"))["signed"]["roles"]["root"]["keyids"]
     assert f"cert key ID {cert}" in alone
-    # the table: every file, its versions and the start of the digest of its bytes to sign
-    rows = screen.split("bytes to sign, per repository")[1].split("\n")[1:N + 1]
-    by_gun = {row.split()[0]: row for row in rows}
-    assert sorted(by_gun) == sorted(guns)
+    # the screen names the odd one, counts the others and their versions
+    flat = " ".join(screen.split())
+    assert f"=== group {odd_index + 1} of 2, 1 repository: {odd}" in flat
+    assert f"=== group {big + 1} of 2, 11 repositories: e.g. {', '.join(groups[big][:3])} " \
+        "and 8 more" in flat
+    assert "versions, root.json: 1 -> 2 (11 repositories)" in flat
+    # the table: every file, its versions and the digest of its bytes to sign
+    assert sorted(table) == sorted(guns)
     for f in review["files"]:
         old = 2 if (f["gun"], f["role"]) == (odd, "targets") else 1
-        assert f"{f['role']} {old} -> {f['version']} {f['signed_sha256'][:16]}" in \
-            by_gun[f["gun"]]
+        assert f"{f['role']} {old} -> {f['version']} {f['signed_sha256']}" in table[f["gun"]]
     # the ceremony digest and words at the end, unchanged, and the question unchanged
     assert screen.split("\n")[-2:] == text.split("\n")[-2:]
     assert text.split("\n")[-2] == f"ceremony digest ({2 * N} file(s) to sign): " \

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from ceremony.ceremonies.signing import previous_files_of, restore_files
+from ceremony.ceremonies.partialstate import PartialState
 from ceremony.workspace import Workspace
 from tests.ceremonies.conftest import client, fetch, publish, response_file, root_cert_ids
 from tests.ceremonies.sites import notary_server
@@ -194,10 +194,11 @@ def test_root_threshold_two_of_two_and_partial_rotation(server, offline, tmp_pat
     # the partial state restores against this workspace and shows what is left
     ws = Workspace.open(o.workspace)
     entry = bundle.entry(gun)
-    files, previous = restore_files(gun, entry.pending.state, ws.trusted_root_history(gun))
+    state = PartialState.from_dict(gun, entry.pending.state)
+    files, previous = state.restore(gun, ws.trusted_root_history(gun))
     assert [f.role for f in files] == ["root", "targets"] and previous.version == 1
     assert not files[0].complete and files[1].complete
-    old = previous_files_of(gun, entry.pending.state, previous)
+    old = state.verified_previous_files(gun, previous)
     assert old["root"].version == 1 and old["targets"].version == 1
     assert ws.last_signed_version(gun, "root") == 2 and ws.latest_root_version(gun) == 1
 
