@@ -19,9 +19,8 @@ from ceremony.cli.common import (
     module_option,
     out_option,
     participant_option,
-    pin_sources_option,
+    signing_options,
     workspace_option,
-    yes_option,
 )
 
 
@@ -41,12 +40,7 @@ def _options(kw: dict[str, Any]) -> Any:
               help="Token holding a key to sign with; repeatable.")
 @out_option
 @workspace_option
-@force_option
-@yes_option
-@participant_option
-@allow_network_option
-@pin_sources_option
-@module_option
+@signing_options
 @json_option
 def sign(response: str, tokens: tuple[str, ...], as_json: bool, **kw: Any) -> None:
     """Add the signatures the keys on --token can make to the partial response RESP, after
