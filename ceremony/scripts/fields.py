@@ -145,7 +145,8 @@ def grammar(parse: Callable[[str, str], Any]) -> Reader:
     """A value in the tool's one duration grammar (hsm/duration.py), checked by `parse` (the
     function the command line uses for the same option) and kept as written."""
     def read(value: Any, where: str) -> str:
-        value = text(value, where, limit=32)
+        if not isinstance(value, str) or value.strip():  # an empty one: the grammar's words
+            value = text(value, where, limit=32)
         try:
             parse(value, where)
         except (CeremonyError, HSMError) as exc:  # its message names `where`: said once
