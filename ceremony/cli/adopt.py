@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from ceremony.airgap import allow_network_option
 from ceremony.ceremonies.adopt import PARAMS
 from ceremony.cli.common import (
     build_ceremony,
@@ -17,10 +16,10 @@ from ceremony.cli.common import (
     console,
     emit,
     json_option,
-    participant_option,
     perform_ceremony,
     print_result,
     table_options,
+    witness_options,
     workspace_option,
 )
 from ceremony.metadata.model import Root
@@ -87,8 +86,7 @@ def adopt_repository(**kw: Any) -> None:
 @click.option("--root-cert-id", "root_cert_ids", multiple=True, metavar="ID",
               help="A root certificate ID you already trust (as in trust_pinning.certs); "
                    "repeatable.")
-@participant_option
-@allow_network_option
+@witness_options
 @json_option
 def adopt_import(gun: str, workspace: str | None, request: str, root_cert_ids: tuple[str, ...],
                  participants: tuple[str, ...], allow_network: bool, as_json: bool) -> None:

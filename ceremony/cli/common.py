@@ -82,9 +82,11 @@ def options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
     return decorate
 
 
+# Who was there and whether a network was allowed: every command that keeps a transcript.
+witness_options = options(participant_option, allow_network_option)
 # What every command that signs with tokens takes (the ceremonies, `sign`).
-signing_options = options(force_option, yes_option, participant_option, allow_network_option,
-                          pin_sources_option, module_option)
+signing_options = options(force_option, yes_option, witness_options, pin_sources_option,
+                          module_option)
 
 ceremony_options = options(
     workspace_option,
