@@ -26,6 +26,7 @@ GUN, DELEGATION_ROLE, SIGNER, KEY_LABEL, KEY_ID, TOKEN_LABEL, PASSPHRASE_SOURCE 
     "gun", "delegation-role", "signer", "key-label", "key-id", "token-label",
     "passphrase-source")
 GRAMMAR_METAVARS = {DURATION: "DURATION", EXPIRY: "DURATION|DATE", WINDOW: "DURATION"}
+GRAMMARS = tuple(GRAMMAR_METAVARS)
 TARGETS_ALGORITHMS = (*ROOT_ALGORITHMS, "ed25519")  # Notary v1 targets keys may be Ed25519
 SAME = ""  # Param.arg: the ceremony's keyword is the key with '_' for '-'
 
@@ -46,7 +47,7 @@ class Param:
     argument: bool = False  # a positional argument on the command line
     cli_only: bool = False  # not offered to scripts
     choices: tuple[str, ...] = ()  # CHOICE: both sides; other kinds: a script's allowed values
-    token: bool = False  # a token: a URI on the command line, a token name in a script
+    token: str = ""  # a token, for this role's key: a URI on the command line, a name in a script
     ref: tuple[str, ...] = ()  # a file: a path on the command line, a reference in a script
     load: Callable[[str], Any] | None = None  # what the ceremony takes of that file
 
@@ -123,14 +124,14 @@ GUNS = Param("guns", "Repositories (GUNs) of the request.", kind=GUN, multiple=T
              argument=True)
 ONE_GUN = Param("gun", kind=GUN, argument=True, required=True)
 ALL_GUNS = Param("all", "Every GUN of the request.", kind=FLAG, default=False, arg="all_guns")
-TARGETS_TOKEN = Param("targets-token", "Token holding the targets key.", token=True)
+TARGETS_TOKEN = Param("targets-token", "Token holding the targets key.", token="targets")
 SNAPSHOT_TOKEN = Param("snapshot-token", "Token holding the snapshot key, when the snapshot is "
-                       "signed offline.", token=True)
+                       "signed offline.", token="snapshot")
 SNAPSHOT_EXPIRES = Param("snapshot-expires", "Lifetime of an offline snapshot (default 3y).",
                          kind=DURATION)
 TARGETS_EXPIRES = Param("targets-expires", "Lifetime of the re-signed targets.json (default 3y).",
                         kind=DURATION)
-ROOT_TOKENS = Param("root-tokens", flag="--root-token", token=True, multiple=True, minimum=1)
+ROOT_TOKENS = Param("root-tokens", flag="--root-token", token="root", multiple=True, minimum=1)
 ROOT_THRESHOLD = Param("root-threshold", "Root signatures needed (M of the root tokens).",
                        kind=INT, default=1, metavar="M")
 ROOT_ALGORITHM = Param("algorithm", "Root key algorithm: " + ", ".join(ROOT_ALGORITHMS) + ".",

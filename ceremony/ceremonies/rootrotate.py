@@ -350,7 +350,7 @@ PARAMS = params.Table("rotate-root", RotateRoot, (
                 help="Token holding a current root key, present to sign; repeatable."),
     params.Param("add-tokens", "Token for a new root key (generated, or reused by --root-label), "
                  "with a root certificate CN=GUN made by the token; repeatable.",
-                 flag="--add-token", token=True, multiple=True),
+                 flag="--add-token", token="root", multiple=True),
     params.Param("add-certs", "Root certificate made at another site (`ceremony key cert`); "
                  "its key co-signs later with `ceremony sign`; repeatable.", flag="--add-cert",
                  metavar="PEM", multiple=True, ref=("certificate",)),

@@ -4,15 +4,19 @@ ceremony and printing its result. Command modules import from here, never from e
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ceremony.airgap import allow_network_option
 from transfer.escaping import shown_data
+
+if TYPE_CHECKING:  # the tables import the ceremonies: only when a command is built
+    from ceremony.ceremonies.params import Param, Table
 
 F = Callable[..., Any]
 
@@ -47,7 +51,7 @@ pin_sources_option = click.option(
 module_option = click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
 
 
-def table_options(table: Any) -> Callable[[F], F]:
+def table_options(table: Table) -> Callable[[F], F]:
     """A ceremony's click arguments and options, made from its parameter table
     (ceremony/ceremonies/params.py), in the table's order."""
     def decorate(f: F) -> F:
@@ -57,7 +61,7 @@ def table_options(table: Any) -> Callable[[F], F]:
     return decorate
 
 
-def _click_parameter(p: Any) -> Callable[[F], F]:
+def _click_parameter(p: Param) -> Callable[[F], F]:
     from ceremony.ceremonies import params
     if p.argument:
         return click.argument(p.dest, nargs=-1 if p.multiple else 1)
@@ -103,7 +107,7 @@ ceremony_options = options(
 """The options every ceremony command takes."""
 
 
-def ceremony_command(table: Any, summary: str, name: str | None = None) -> click.Command:
+def ceremony_command(table: Table, summary: str, name: str | None = None) -> click.Command:
     """A ceremony's command: its table's arguments and options, the common ones, and a body
     that builds the ceremony from them, performs it and prints the result."""
     def command(**kwargs: Any) -> None:
@@ -121,7 +125,23 @@ def common_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     return common
 
 
-def build_ceremony(table: Any, kwargs: dict[str, Any]) -> Any:
+def duration(value: str | None, flag: str) -> dt.timedelta | None:
+    """A DURATION option (hsm/duration.py's grammar), None when not given."""
+    if value is None:
+        return None
+    from ceremony.ceremonies.rootkeys import parse_duration
+    return parse_duration(value, flag)
+
+
+def expiry(value: str | None, flag: str) -> Any:
+    """An EXPIRY option (hsm/duration.py: a duration from now, or a date)."""
+    if value is None:
+        return None
+    from ceremony.ceremonies.rootkeys import parse_expiry
+    return parse_expiry(value, flag)
+
+
+def build_ceremony(table: Table, kwargs: dict[str, Any]) -> Any:
     """The Ceremony of a command from its table's click values (after `common_options`)."""
     from ceremony.ceremonies.params import given
     return table.build(given(table.params, kwargs), cli=True)
@@ -162,7 +182,7 @@ def console(as_json: bool) -> Any:
 
 # --- running a ceremony ---------------------------------------------------------------------
 
-def run_table(table: Any, kwargs: dict[str, Any]) -> None:
+def run_table(table: Table, kwargs: dict[str, Any]) -> None:
     """A ceremony command's body: its Ceremony built from its table, performed, printed."""
     common = common_options(kwargs)
     run_ceremony(build_ceremony(table, kwargs), common)

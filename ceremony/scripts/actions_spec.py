@@ -65,7 +65,7 @@ _READERS: dict[str, f.Reader] = {
 def _reader(p: params.Param) -> f.Reader:
     if p.token or p.ref:
         one = f.name  # a token's or a file's name in the script
-    elif p.kind in params.GRAMMAR_METAVARS:
+    elif p.kind in params.GRAMMARS:
         one = f.grammar(p.convert)  # the very function the command line uses
     elif p.choices:
         one = f.choice(p.choices)
