@@ -8,8 +8,6 @@ arguments, so what the command line and a script would hand the ceremony can be 
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +23,7 @@ from ceremony.cli.common import build_ceremony, common_options
 from ceremony.cli.renew import renew
 from ceremony.scripts.actions_spec import ACTIONS, TABLES
 from ceremony.scripts.yamlread import ScriptError
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import AIRGAPPED, run_cli
 
 COMMANDS: dict[str, click.Command] = {
     "init": init, "signer-add": signer.commands["add"],
@@ -212,15 +209,16 @@ def test_a_duration_reads_the_same_on_the_command_line_and_in_a_script(
 
 
 def test_a_refused_duration_is_one_error_line_naming_the_option(tmp_path: Path) -> None:
-    """The real command: refused before anything is opened or written."""
+    """The real command, on an air-gapped machine: refused before anything is opened or
+    written."""
     out = tmp_path / "r.resp"
-    proc = subprocess.run(
-        [sys.executable, "-m", "ceremony", "rotate", "targets", "example.com/app",
-         "--request", str(tmp_path / "none.req"), "--out", str(out), "--root-token",
-         TOKENS["root-a"], "--targets-token", TOKENS["targets"], "--root-expires", "2031-06-30"],
-        capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(ROOT)})
-    assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines() == [
+    result = run_cli("rotate", "targets", "example.com/app", "--request",
+                     str(tmp_path / "none.req"), "--out", str(out), "--root-token",
+                     TOKENS["root-a"], "--targets-token", TOKENS["targets"], "--root-expires",
+                     "2031-06-30", "--workspace", str(tmp_path / "ws"), cwd=tmp_path,
+                     wrapper=AIRGAPPED)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
         "error: --root-expires '2031-06-30': use a whole number with a unit, e.g. 10y, 6m "
         "(30 days), 90d, 52w or 12h"]
-    assert not out.exists()
+    assert not out.exists() and not (tmp_path / "ws").exists()
