@@ -114,9 +114,6 @@ class Table:
     def script_params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.params if not p.cli_only)
 
-    def defaults(self) -> dict[str, Any]:
-        return {p.key: p.default for p in self.params if p.default is not None}
-
 
 # --- parameters several ceremonies share (each may reword one with `like`) --------------------
 

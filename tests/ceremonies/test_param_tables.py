@@ -8,6 +8,7 @@ arguments, so what the command line and a script would hand the ceremony can be 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +223,18 @@ def test_a_refused_duration_is_one_error_line_naming_the_option(tmp_path: Path) 
         "error: --root-expires '2031-06-30': use a whole number with a unit, e.g. 10y, 6m "
         "(30 days), 90d, 52w or 12h"]
     assert not out.exists() and not (tmp_path / "ws").exists()
+
+
+@pytest.mark.parametrize("action", sorted(COMMANDS))
+def test_the_table_and_the_ceremony_class_agree_on_defaults(action: str) -> None:
+    """A ceremony made in code (tests, other ceremonies) gets the defaults a command gets."""
+    signature = inspect.signature(TABLES[action].make)
+    for param in TABLES[action].params:
+        if param.keyword is None:
+            continue
+        assert param.keyword in signature.parameters, (action, param.keyword)
+        default = signature.parameters[param.keyword].default
+        if param.default is not None:
+            assert default == param.value(None, param.key), (action, param.key)
+        elif default is not inspect.Parameter.empty:
+            assert default in (None, ()), (action, param.key)
