@@ -31,6 +31,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from ceremony.ceremonies import params
 from ceremony.ceremonies.build import next_root, next_targets, replace_role_keys
 from ceremony.ceremonies.common import lifetime_expiry
 from ceremony.ceremonies.errors import CeremonyRefused
@@ -462,3 +463,39 @@ class AdoptCeremony(Ceremony):
     def forget_keys(self) -> None:
         for signer, _ in self.software:
             signer.forget()
+
+
+# The parameters of `ceremony adopt GUN` and of the script action `adopt`.
+PARAMS = params.Table(OPERATION, AdoptCeremony, (
+    params.ONE_GUN,
+    params.Param("root-key-files", "The current root key file from the client's key store "
+                 "(~/.docker/trust/private or ~/.notary/private); repeat to meet a root "
+                 "threshold above 1.", flag="--root-key-file", metavar="FILE", multiple=True,
+                 minimum=1, script_required=True, ref=("file",)),
+    params.Param("root-passphrase-source", "Passphrase of the root key file: prompt (default, no "
+                 "echo), env:NAME or file:PATH. Never the passphrase itself.",
+                 kind=params.PASSPHRASE_SOURCE, metavar="SOURCE", arg="root_passphrase"),
+    params.like(params.ROOT_TOKENS, script_required=True,
+                help="Token for a new root key (repeat for M of N)."),
+    params.like(params.ROOT_THRESHOLD,
+                help="Root signatures the new root needs (M of the root tokens)."),
+    params.like(params.TARGETS_TOKEN,
+                help="Token for the new targets key (targets.json re-signed there)."),
+    params.Param("keep-targets", "Keep the current targets key (rotate it onto a token later).",
+                 kind=params.FLAG, default=False),
+    params.Param("targets-key-file", "The current targets key file, to check it is the key that "
+                 "leaves and to list it for destruction (not used to sign).", metavar="FILE",
+                 ref=("file",)),
+    params.Param("targets-passphrase-source", "Passphrase of the targets key file: prompt, "
+                 "env:NAME or file:PATH.", kind=params.PASSPHRASE_SOURCE, metavar="SOURCE",
+                 arg="targets_passphrase"),
+    params.Param("root-label", "New root key label.", kind=params.KEY_LABEL, default="root"),
+    params.Param("targets-label", "New targets key label.", kind=params.KEY_LABEL,
+                 default="targets"),
+    params.like(params.ROOT_ALGORITHM, help="New root key algorithm: "
+                + ", ".join(params.ROOT_ALGORITHMS) + "."),
+    params.like(params.TARGETS_ALGORITHM, help="New targets key algorithm (default: "
+                "--algorithm; ed25519 allowed)."),
+    params.Param("root-expires", "New root expiry (default 10y).", kind=params.EXPIRY),
+    params.Param("targets-expires", "Targets lifetime (default 3y).", kind=params.DURATION),
+))

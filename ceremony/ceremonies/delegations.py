@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
+from ceremony.ceremonies import params
 from ceremony.ceremonies.build import (
     add_delegation,
     add_signer,
     check_role_name,
     next_targets,
+    read_public_key,
     remove_delegation,
     remove_signer,
     signer_name,
@@ -51,7 +54,7 @@ class DelegationCeremony(Ceremony):
                  paths: Sequence[str] = (), threshold: int | None = None,
                  snapshot_token: str | None = None,
                  targets_expires: dt.timedelta | None = None,
-                 snapshot_expires: dt.timedelta | None = None):
+                 snapshot_expires: dt.timedelta | None = None, all_paths: bool = False):
         if kind not in KINDS:
             raise ValueError(kind)
         if not targets_token:
@@ -60,6 +63,7 @@ class DelegationCeremony(Ceremony):
         self.name = kind
         self.operations = (kind,)
         self.kind, self.gun, self.role_name = kind, gun, name
+        paths = [*paths, *([""] if all_paths else [])]  # every path: the "" prefix
         if kind.startswith("signer"):
             signer_name(name)
         else:
@@ -130,3 +134,40 @@ class DelegationCeremony(Ceremony):
                     previous_root=state.trusted_root_bytes,
                     snapshot=snapshot_plan(run, state, self.lifetimes["snapshot"], gone))
         return plan
+
+
+# The parameters of `ceremony signer|delegation add|remove` and of their script actions.
+_TARGETS_SIDE = (params.like(params.TARGETS_TOKEN, required=True), params.SNAPSHOT_TOKEN,
+                 params.TARGETS_EXPIRES)
+_KEYS = params.Param("keys", flag="--key", metavar="PEM", multiple=True, ref=("public-key",),
+                     load=read_public_key)
+_PATHS = params.Param("paths", "Path prefix the role may sign; repeatable.", flag="--path",
+                      metavar="PREFIX", multiple=True)
+_SIGNER = params.Param("name", kind=params.SIGNER, argument=True, required=True)
+_ROLE = params.Param("role", kind=params.DELEGATION_ROLE, argument=True, required=True,
+                     arg="name")
+
+
+def _table(kind: str, *own: params.Param) -> params.Table:
+    return params.Table(kind, partial(DelegationCeremony, kind),
+                        (params.ONE_GUN, *own, *_TARGETS_SIDE))
+
+
+PARAMS = {table.action: table for table in (
+    _table("signer-add", _SIGNER, params.like(
+        _KEYS, help="The signer's public key or certificate (PEM); repeatable.", minimum=1,
+        script_required=True)),
+    _table("signer-remove", _SIGNER),
+    _table("delegation-add", _ROLE,
+           params.like(_KEYS, help="Public key or certificate (PEM) to add; repeatable."),
+           _PATHS,
+           params.Param("all-paths", 'Every path (the "" prefix).', kind=params.FLAG,
+                        default=False),
+           params.Param("threshold", "Signatures the role needs.", kind=params.INT,
+                        metavar="N")),
+    _table("delegation-remove", _ROLE,
+           params.like(_KEYS, help="Remove only this key (PEM); repeatable."),
+           params.Param("key-ids", "Remove only the key with this ID; repeatable.",
+                        kind=params.KEY_ID, flag="--key-id", metavar="ID", multiple=True),
+           params.like(_PATHS, help="Remove only this path; repeatable.")),
+)}

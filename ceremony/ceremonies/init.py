@@ -32,6 +32,7 @@ from typing import Any
 
 from cryptography import x509
 
+from ceremony.ceremonies import params
 from ceremony.ceremonies.build import LIFETIMES, new_root, new_targets
 from ceremony.ceremonies.common import lifetime_expiry
 from ceremony.ceremonies.errors import CeremonyRefused
@@ -353,3 +354,33 @@ def _source(c: RootCert) -> str:
         return f"from --remote-root-cert {c.path}{valid}"
     return ("issued now by the token" + valid + ("; stored on the token once you confirm"
                                                  if c.store else ""))
+
+
+# The parameters of `ceremony init` and of the script action `init` (ceremonies/params.py).
+PARAMS = params.Table("init", InitCeremony, (
+    params.like(params.GUNS, help="GUNs to start (default: every GUN of the request)."),
+    params.like(params.ROOT_TOKENS, required=True,
+                help="Token for a root key (repeat for several tokens)."),
+    params.ROOT_THRESHOLD,
+    params.like(params.TARGETS_TOKEN, required=True),
+    params.SNAPSHOT_TOKEN,
+    params.Param("root-label", "Root key label.", kind=params.KEY_LABEL, default="root"),
+    params.Param("targets-label", "Targets key label.", kind=params.KEY_LABEL,
+                 default="targets"),
+    params.Param("snapshot-label", "Snapshot key label (with --snapshot-token).",
+                 kind=params.KEY_LABEL, default="snapshot"),
+    params.ROOT_ALGORITHM,
+    params.TARGETS_ALGORITHM,
+    params.Param("root-certs", "Root certificate of the key on a --root-token (e.g. the one whose "
+                 "ID was distributed before the ceremony); checked against that key. Default: "
+                 "the one stored on the token, else one issued by the token. Repeatable.",
+                 flag="--root-cert", metavar="PEM", multiple=True, cli_only=True),
+    params.Param("remote-root-certs", "Root certificate of a key held at another site "
+                 "(`ceremony key cert` there); it co-signs later with `ceremony sign`. "
+                 "Repeatable.", flag="--remote-root-cert", metavar="PEM", multiple=True,
+                 cli_only=True),
+    params.Param("root-expires", "Root lifetime (default 10y, capped at an existing root "
+                 "certificate's expiry).", kind=params.DURATION),
+    params.Param("targets-expires", "Targets lifetime (default 3y).", kind=params.DURATION),
+    params.SNAPSHOT_EXPIRES,
+))

@@ -20,6 +20,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from ceremony.ceremonies import params
 from ceremony.ceremonies.build import next_root, next_targets
 from ceremony.ceremonies.common import (
     note_shortening,
@@ -226,3 +227,23 @@ class Renew(Ceremony):
                                      "stays in use)"))
         return plan
 
+
+
+# The parameters of `ceremony renew` and of the script action `renew`.
+PARAMS = params.Table("renew", Renew, (
+    params.GUNS,
+    params.ALL_GUNS,
+    params.Param("role", "The file to renew.", kind=params.CHOICE, choices=(ROOT, TARGETS),
+                 required=True),
+    params.Param("expires", "New expiry: 10y, 6m, 90d or 2030-01-31 (default: root 10y, "
+                 "targets 3y).", kind=params.EXPIRY),
+    params.like(params.ROOT_TOKENS, help="Token holding a root key (--role root); repeatable."),
+    params.TARGETS_TOKEN,
+    params.Param("reissue-within", "Re-issue root certificates expiring within this time (0 for "
+                 "none).", kind=params.WINDOW, default="6m"),
+    params.Param("reissue-certs", "Re-issue every root certificate.", kind=params.FLAG,
+                 default=False),
+    params.SNAPSHOT_TOKEN,
+    params.SNAPSHOT_EXPIRES,
+    params.ALLOW_SHORTER,
+))

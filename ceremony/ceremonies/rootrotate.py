@@ -25,6 +25,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from ceremony.ceremonies import params
 from ceremony.ceremonies.build import next_root, replace_role_keys
 from ceremony.ceremonies.common import (
     note_shortening,
@@ -339,3 +340,38 @@ def threshold_change(before: int, of_before: int, after: int, of_after: int) -> 
     if (before, of_before) == (after, of_after):
         return f"root threshold {after} of {of_after} (unchanged)"
     return f"root threshold {before} of {of_before} -> {after} of {of_after}"
+
+
+# The parameters of `ceremony rotate root` and of the script action `rotate-root`.
+PARAMS = params.Table("rotate-root", RotateRoot, (
+    params.GUNS,
+    params.ALL_GUNS,
+    params.like(params.ROOT_TOKENS, script_required=True,
+                help="Token holding a current root key, present to sign; repeatable."),
+    params.Param("add-tokens", "Token for a new root key (generated, or reused by --root-label), "
+                 "with a root certificate CN=GUN made by the token; repeatable.",
+                 flag="--add-token", token="root", multiple=True),
+    params.Param("add-certs", "Root certificate made at another site (`ceremony key cert`); "
+                 "its key co-signs later with `ceremony sign`; repeatable.", flag="--add-cert",
+                 metavar="PEM", multiple=True, ref=("certificate",)),
+    params.Param("remove-keys", "Root key to remove (cert key ID or canonical key ID); "
+                 "repeatable.", kind=params.KEY_ID, flag="--remove-key", metavar="KEYID",
+                 multiple=True),
+    params.Param("remove-tokens", "Remove every root key the inventory records on token LABEL "
+                 "(lost or compromised); repeatable.", kind=params.TOKEN_LABEL,
+                 flag="--remove-token", metavar="LABEL", multiple=True),
+    params.Param("replace", "Remove token label (or key ID) OLD and add a key on token URI NEW.",
+                 metavar="OLD=NEW", multiple=True, cli_only=True),
+    params.like(params.ROOT_THRESHOLD, arg="threshold", default=None,
+                help="Root signatures the new root needs (default: unchanged)."),
+    params.Param("root-label", "Label of the new root key(s) on the --add-token tokens.",
+                 kind=params.KEY_LABEL, default="root", arg="label"),
+    params.like(params.ROOT_ALGORITHM, help="New root key algorithm: "
+                + ", ".join(params.ROOT_ALGORITHMS) + "."),
+    params.Param("reason", "Why removed keys are retired (recorded).",
+                 default="root key removed"),
+    params.Param("root-expires", "Expiry of the new root (default 10y).", kind=params.EXPIRY),
+    params.SNAPSHOT_TOKEN,
+    params.SNAPSHOT_EXPIRES,
+    params.ALLOW_SHORTER,
+))

@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from ceremony.ceremonies import params
 from ceremony.ceremonies.build import next_root, next_targets, replace_role_keys
 from ceremony.ceremonies.common import (
     lifetime_expiry,
@@ -155,3 +156,22 @@ class RotateTargets(Ceremony):
         plan.keys.append(self._record)
         plan.retire = [(kid, f"{self.reason} (replaced by {new_key.key_id})") for kid in removed]
         return plan
+
+
+# The parameters of `ceremony rotate targets` and of the script action `rotate-targets`.
+PARAMS = params.Table("rotate-targets", RotateTargets, (
+    params.GUNS,
+    params.ALL_GUNS,
+    params.like(params.TARGETS_TOKEN, required=True),
+    params.like(params.ROOT_TOKENS, script_required=True,
+                help="Token holding a root key (repeat until the root threshold is met)."),
+    params.SNAPSHOT_TOKEN,
+    params.Param("label", "Label of the new targets key (default targets-<UTC time>).",
+                 kind=params.KEY_LABEL, metavar="LABEL", script_required=True),
+    params.like(params.ROOT_ALGORITHM, help="Algorithm of the new targets key.",
+                choices=params.TARGETS_ALGORITHMS),
+    params.Param("reason", "Why the old key is retired (recorded).",
+                 default="targets key rotated"),
+    params.Param("root-expires", "New root lifetime (default 10y).", kind=params.DURATION),
+    params.TARGETS_EXPIRES,
+))

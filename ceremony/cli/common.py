@@ -8,12 +8,15 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ceremony.airgap import allow_network_option
 from transfer.escaping import shown_data
+
+if TYPE_CHECKING:  # the tables import the ceremonies: only when a command is built
+    from ceremony.ceremonies.params import Param, Table
 
 F = Callable[..., Any]
 
@@ -46,41 +49,71 @@ pin_sources_option = click.option(
     help="PIN source for token LABEL, or for every token: prompt, env:NAME, file:PATH. Never "
          "the PIN itself. Repeatable.")
 module_option = click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
-allow_shorter_option = click.option(
-    "--allow-shorter", is_flag=True,
-    help="Accept a new expiry EARLIER than the current one (recorded); without it a "
-         "shortening must be confirmed by typing shorten, and --yes alone refuses it.")
-snapshot_token_option = click.option(
-    "--snapshot-token", metavar="URI",
-    help="Token holding the snapshot key, when the snapshot is signed offline.")
-snapshot_expires_option = click.option("--snapshot-expires", metavar="DURATION",
-                                       help="Lifetime of an offline snapshot (default 3y).")
-targets_token_option = click.option("--targets-token", metavar="URI", required=True,
-                                    help="Token holding the targets key.")
 
 
-def ceremony_options(f: F) -> F:
-    """The options every ceremony command takes."""
-    options = [
-        workspace_option,
-        click.option("--request", metavar="REQ", required=True,
-                     help="Request bundle from `online fetch`."),
-        click.option("--out", metavar="RESP", required=True,
-                     help="Where to write the response bundle."),
-        force_option,
-        yes_option,
-        participant_option,
-        allow_network_option,
-        pin_sources_option,
-        module_option,
-        click.option("--partial", is_flag=True,
-                     help="If the tokens present cannot meet a threshold, write a partial "
-                          "response for co-signing instead of refusing."),
-        json_option,
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+def table_options(table: Table) -> Callable[[F], F]:
+    """A ceremony's click arguments and options, made from its parameter table
+    (ceremony/ceremonies/params.py), in the table's order."""
+    def decorate(f: F) -> F:
+        for param in reversed(table.params):
+            f = _click_parameter(param)(f)
+        return f
+    return decorate
+
+
+def _click_parameter(p: Param) -> Callable[[F], F]:
+    from ceremony.ceremonies import params
+    if p.argument:
+        return click.argument(p.dest, nargs=-1 if p.multiple else 1)
+    kw: dict[str, Any] = {"help": p.help, "required": p.required, "multiple": p.multiple}
+    if p.kind == params.FLAG:
+        return click.option(p.option, p.dest, is_flag=True, **kw)
+    if p.kind == params.INT:
+        kw["type"] = int
+    elif p.kind == params.CHOICE:
+        kw["type"] = click.Choice(list(p.choices))
+    if p.default is not None:
+        kw.update(default=p.default, show_default=True)
+    return click.option(p.option, p.dest, metavar=p.shown_metavar, **kw)
+
+
+def options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """Several click options as one decorator, shown in the order given."""
+    def decorate(f: F) -> F:
+        for option in reversed(decorators):
+            f = option(f)
+        return f
+    return decorate
+
+
+# Who was there and whether a network was allowed: every command that keeps a transcript.
+witness_options = options(participant_option, allow_network_option)
+# What every command that signs with tokens takes (the ceremonies, `sign`).
+signing_options = options(force_option, yes_option, witness_options, pin_sources_option,
+                          module_option)
+
+ceremony_options = options(
+    workspace_option,
+    click.option("--request", metavar="REQ", required=True,
+                 help="Request bundle from `online fetch`."),
+    click.option("--out", metavar="RESP", required=True,
+                 help="Where to write the response bundle."),
+    signing_options,
+    click.option("--partial", is_flag=True,
+                 help="If the tokens present cannot meet a threshold, write a partial "
+                      "response for co-signing instead of refusing."),
+    json_option,
+)
+"""The options every ceremony command takes."""
+
+
+def ceremony_command(table: Table, summary: str, name: str | None = None) -> click.Command:
+    """A ceremony's command: its table's arguments and options, the common ones, and a body
+    that builds the ceremony from them, performs it and prints the result."""
+    def command(**kwargs: Any) -> None:
+        run_table(table, kwargs)
+    return click.command(name or table.action, help=summary)(
+        table_options(table)(ceremony_options(command)))
 
 
 def common_options(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -106,6 +139,12 @@ def expiry(value: str | None, flag: str) -> Any:
         return None
     from ceremony.ceremonies.rootkeys import parse_expiry
     return parse_expiry(value, flag)
+
+
+def build_ceremony(table: Table, kwargs: dict[str, Any]) -> Any:
+    """The Ceremony of a command from its table's click values (after `common_options`)."""
+    from ceremony.ceremonies.params import given
+    return table.build(given(table.params, kwargs), cli=True)
 
 
 # --- the console ------------------------------------------------------------------------------
@@ -143,8 +182,14 @@ def console(as_json: bool) -> Any:
 
 # --- running a ceremony ---------------------------------------------------------------------
 
-def run_ceremony(ceremony: Any, common: dict[str, Any]) -> None:
-    """Perform `ceremony` with the common options and print its result."""
+def run_table(table: Table, kwargs: dict[str, Any]) -> None:
+    """A ceremony command's body: its Ceremony built from its table, performed, printed."""
+    common = common_options(kwargs)
+    run_ceremony(build_ceremony(table, kwargs), common)
+
+
+def perform_ceremony(ceremony: Any, common: dict[str, Any]) -> dict[str, Any]:
+    """Perform `ceremony` with the common options (as_json taken out); its result."""
     from ceremony.ceremonies.errors import CeremonyRefused
     from ceremony.ceremonies.runner import perform
     from ceremony.ceremonies.session import Options
@@ -152,8 +197,13 @@ def run_ceremony(ceremony: Any, common: dict[str, Any]) -> None:
     for flag, name in (("--request REQ", "request"), ("--out RESP", "out")):
         if not common.get(name):
             raise CeremonyRefused(f"missing {flag}")
-    result = perform(ceremony, Options(**common), console(as_json))
-    emit(result, as_json, print_result)
+    return perform(ceremony, Options(**common), console(as_json))
+
+
+def run_ceremony(ceremony: Any, common: dict[str, Any]) -> None:
+    """Perform `ceremony` with the common options and print its result."""
+    as_json = common["as_json"]
+    emit(perform_ceremony(ceremony, common), as_json, print_result)
 
 
 def print_result(r: dict[str, Any]) -> None:

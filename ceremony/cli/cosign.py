@@ -10,7 +10,6 @@ from typing import Any
 
 import click
 
-from ceremony.airgap import allow_network_option
 from ceremony.cli.common import (
     console,
     emit,
@@ -18,10 +17,9 @@ from ceremony.cli.common import (
     json_option,
     module_option,
     out_option,
-    participant_option,
-    pin_sources_option,
+    signing_options,
+    witness_options,
     workspace_option,
-    yes_option,
 )
 
 
@@ -41,12 +39,7 @@ def _options(kw: dict[str, Any]) -> Any:
               help="Token holding a key to sign with; repeatable.")
 @out_option
 @workspace_option
-@force_option
-@yes_option
-@participant_option
-@allow_network_option
-@pin_sources_option
-@module_option
+@signing_options
 @json_option
 def sign(response: str, tokens: tuple[str, ...], as_json: bool, **kw: Any) -> None:
     """Add the signatures the keys on --token can make to the partial response RESP, after
@@ -62,8 +55,7 @@ def sign(response: str, tokens: tuple[str, ...], as_json: bool, **kw: Any) -> No
 @out_option
 @workspace_option
 @force_option
-@participant_option
-@allow_network_option
+@witness_options
 @json_option
 def merge(a: str, b: str, as_json: bool, **kw: Any) -> None:
     """Combine two partial signings A and B of the same request (same bytes to sign) into one
@@ -105,8 +97,7 @@ def status(response: str, workspace: str | None, tokens: tuple[str, ...], module
 @click.option("--root-cert-id", "cert_ids", multiple=True, metavar="ID",
               help="Root certificate ID to anchor the trust on (first time); repeatable.")
 @workspace_option
-@participant_option
-@allow_network_option
+@witness_options
 @json_option
 def pin(gun: str, request: str, cert_ids: tuple[str, ...], workspace: str | None,
         participants: tuple[str, ...], allow_network: bool, as_json: bool) -> None:

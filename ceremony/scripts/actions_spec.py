@@ -9,11 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ceremony.ceremonies import (
+    adopt,
+    delegations,
+    init,
+    params,
+    renew,
+    rootrotate,
+    rotate,
+)
 from ceremony.scripts import fields as f
 from ceremony.scripts import notation_spec, tuf_spec
 from ceremony.scripts.action import (
-    ALGORITHMS,
-    CERTIFICATE,
     DENSITIES,
     FRAMES,
     PINS,
@@ -25,52 +32,58 @@ from ceremony.scripts.action import (
 )
 from transfer.operations import CEREMONY_OPERATIONS
 
-# --- shared parameter sets ---------------------------------------------------------------------
+# --- the Notary v1 ceremonies: each action made from its ceremony's parameter table -----------
 
 _OUT = {"out": lambda v, w: f.path(v, w, relative=True)}
 _CEREMONY = {"request": f.name, **_OUT, "partial": f.boolean}
-_TARGETS_SIDE = {"targets-token": f.name, "snapshot-token": f.name,
-                 "targets-expires": f.duration}
 _CEREMONY_EXPECT = ("sha256", "same-as", "complete", "versions")
 
 
-def _ceremony(name: str, summary: str, params: dict[str, f.Reader], required: tuple[str, ...],
-              tokens: tuple[str, ...], check: Callable[..., None] | None = None) -> ActionSpec:
+def _passphrase_source(value: object, where: str) -> str:
+    """Where a key file's passphrase comes from (prompt, env:NAME, file:PATH), never itself."""
+    from hsm.errors import PinError
+    from hsm.pin import parse_pin_source
+    text = f.text(value, where, limit=200)
+    try:
+        parse_pin_source(text)
+    except PinError:
+        raise f.fail(where, "expected prompt, env:NAME or file:PATH (never the passphrase "
+                            "itself; the value is not shown)") from None
+    return text
+
+
+# How a script reads one value of each kind of parameter (ceremonies/params.py).
+_READERS: dict[str, f.Reader] = {
+    params.TEXT: f.text, params.INT: f.integer, params.FLAG: f.boolean, params.GUN: f.gun,
+    params.DELEGATION_ROLE: f.delegation_role, params.SIGNER: f.name,
+    params.KEY_LABEL: f.key_label, params.KEY_ID: f.sha256,
+    params.TOKEN_LABEL: lambda v, w: f.text(v, w, limit=32),
+    params.PASSPHRASE_SOURCE: _passphrase_source,
+}
+
+
+def _reader(p: params.Param) -> f.Reader:
+    if p.token or p.ref:
+        one = f.name  # a token's or a file's name in the script
+    elif p.kind in params.GRAMMARS:
+        one = f.grammar(p.convert)  # the very function the command line uses
+    elif p.choices:
+        one = f.choice(p.choices)
+    else:
+        one = _READERS[p.kind]
+    return f.listed(one, minimum=p.minimum) if p.multiple else one
+
+
+def _ceremony(table: params.Table, summary: str,
+              check: Callable[..., None] | None = None) -> ActionSpec:
+    own = table.script_params()
     refs: dict[str, tuple[str, ...]] = {"request": (REQUEST,)}
-    if "keys" in params:
-        refs["keys"] = (PUBLIC_KEY,)
-    if "add-certs" in params:
-        refs["add-certs"] = (CERTIFICATE,)
-    for param in ("root-key-files", "targets-key-file"):  # adopt: client software key files
-        if param in params:
-            refs[param] = ("file",)
-    return ActionSpec(name, summary, {**_CEREMONY, **params},
+    refs.update({p.key: p.ref for p in own if p.ref})
+    required = tuple(p.key for p in own if p.required or p.script_required)
+    return ActionSpec(table.action, summary, {**_CEREMONY, **{p.key: _reader(p) for p in own}},
                       required=("request", "out", *required), setup_optional=("request", "out"),
-                      refs=refs, tokens=tokens, output=RESPONSE, operation=name,
-                      expect=_CEREMONY_EXPECT, check=check)
-
-
-def _expiry(value: object, where: str) -> str:
-    """A DURATION from now (10y, 6m, 90d) or a DATE (2030-01-31), in the future."""
-    from ceremony.ceremonies.rootkeys import parse_expiry
-    from ceremony.errors import CeremonyError
-    text = f.text(value, where, limit=32)
-    try:
-        parse_expiry(text, where)
-    except CeremonyError as exc:
-        raise f.fail(where, " ".join(str(exc).split()).removeprefix(where).strip()) from None
-    return text
-
-
-def _window(value: object, where: str) -> str:
-    from ceremony.ceremonies.rootkeys import parse_duration
-    from ceremony.errors import CeremonyError
-    text = f.text(value, where, limit=16)
-    try:
-        parse_duration(text, where, allow_zero=True)
-    except CeremonyError as exc:
-        raise f.fail(where, " ".join(str(exc).split()).removeprefix(where).strip()) from None
-    return text
+                      refs=refs, tokens=tuple(p.key for p in own if p.token), output=RESPONSE,
+                      operation=table.action, expect=_CEREMONY_EXPECT, check=check)
 
 
 def _guns_or_all(p: dict[str, Any], where: str) -> None:
@@ -102,19 +115,6 @@ def _check_rotate_targets(p: dict[str, Any], where: str, setup: bool) -> None:
     _guns_or_all(p, where)
 
 
-def _passphrase_source(value: object, where: str) -> str:
-    """Where a key file's passphrase comes from (prompt, env:NAME, file:PATH), never itself."""
-    from hsm.errors import PinError
-    from hsm.pin import parse_pin_source
-    text = f.text(value, where, limit=200)
-    try:
-        parse_pin_source(text)
-    except PinError:
-        raise f.fail(where, "expected prompt, env:NAME or file:PATH (never the passphrase "
-                            "itself; the value is not shown)") from None
-    return text
-
-
 def _check_adopt(p: dict[str, Any], where: str, setup: bool) -> None:
     if bool(p.get("keep-targets")) == ("targets-token" in p):
         raise f.fail(where, "adopt needs targets-token (move the targets key onto a token) or "
@@ -137,73 +137,27 @@ def _check_receive(p: dict[str, Any], where: str, setup: bool) -> None:
         raise f.fail(where, "transfer-receive reads exactly one of images or lines")
 
 
+# The Notary v1 ceremonies' parameter tables, by action (steps.py builds from them).
+TABLES: dict[str, params.Table] = {t.action: t for t in (
+    init.PARAMS, *delegations.PARAMS.values(), rotate.PARAMS, rootrotate.PARAMS,
+    renew.PARAMS, adopt.PARAMS)}
+
 ACTIONS: dict[str, ActionSpec] = {a.name: a for a in [
-    _ceremony("init", "start repositories: root and targets keys on tokens, root.json and "
-              "targets.json v1",
-              {"guns": f.listed(f.gun, minimum=1), "root-tokens": f.listed(f.name, minimum=1),
-               "root-threshold": f.integer, "targets-token": f.name, "snapshot-token": f.name,
-               "root-label": f.key_label, "targets-label": f.key_label,
-               "snapshot-label": f.key_label, "algorithm": f.choice(ALGORITHMS[:4]),
-               "targets-algorithm": f.choice(ALGORITHMS), "root-expires": f.duration,
-               "targets-expires": f.duration, "snapshot-expires": f.duration},
-              ("root-tokens", "targets-token"), ("root-tokens", "targets-token",
-                                                 "snapshot-token")),
-    _ceremony("signer-add", "add a signer (docker trust signer add semantics)",
-              {"gun": f.gun, "name": f.name, "keys": f.listed(f.name, minimum=1),
-               **_TARGETS_SIDE}, ("gun", "name", "keys", "targets-token"),
-              ("targets-token", "snapshot-token")),
-    _ceremony("signer-remove", "remove a signer", {"gun": f.gun, "name": f.name,
-                                                   **_TARGETS_SIDE},
-              ("gun", "name", "targets-token"), ("targets-token", "snapshot-token")),
-    _ceremony("delegation-add", "create or extend a delegation",
-              {"gun": f.gun, "role": f.delegation_role, "keys": f.listed(f.name),
-               "paths": f.listed(f.text),
-               "all-paths": f.boolean, "threshold": f.integer, **_TARGETS_SIDE},
-              ("gun", "role", "targets-token"), ("targets-token", "snapshot-token"),
-              _check_delegation_add),
-    _ceremony("delegation-remove", "remove a delegation, or some of its keys or paths",
-              {"gun": f.gun, "role": f.delegation_role, "keys": f.listed(f.name),
-               "key-ids": f.listed(f.sha256), "paths": f.listed(f.text), **_TARGETS_SIDE},
-              ("gun", "role", "targets-token"), ("targets-token", "snapshot-token")),
-    _ceremony("rotate-targets", "replace the targets key (new key on a token, root v+1)",
-              {"guns": f.listed(f.gun, minimum=1), "all": f.boolean,
-               "root-tokens": f.listed(f.name, minimum=1), "label": f.key_label,
-               "algorithm": f.choice(ALGORITHMS), "reason": f.text,
-               "root-expires": f.duration, **_TARGETS_SIDE},
-              ("root-tokens", "targets-token", "label"),
-              ("root-tokens", "targets-token", "snapshot-token"), _check_rotate_targets),
-    _ceremony("rotate-root", "add, replace or remove root keys (a new, lost or compromised "
-              "token); root v+1 signed by the old threshold and the new",
-              {"guns": f.listed(f.gun, minimum=1), "all": f.boolean,
-               "root-tokens": f.listed(f.name, minimum=1), "add-tokens": f.listed(f.name),
-               "add-certs": f.listed(f.name), "remove-keys": f.listed(f.sha256),
-               "remove-tokens": f.listed(lambda v, w: f.text(v, w, limit=32)),
-               "root-threshold": f.integer, "root-label": f.key_label,
-               "algorithm": f.choice(ALGORITHMS[:4]), "reason": f.text,
-               "root-expires": _expiry, "allow-shorter": f.boolean, "snapshot-token": f.name,
-               "snapshot-expires": f.duration},
-              ("root-tokens",), ("root-tokens", "add-tokens", "snapshot-token"),
+    _ceremony(TABLES["init"], "start repositories: root and targets keys on tokens, root.json "
+              "and targets.json v1"),
+    _ceremony(TABLES["signer-add"], "add a signer (docker trust signer add semantics)"),
+    _ceremony(TABLES["signer-remove"], "remove a signer"),
+    _ceremony(TABLES["delegation-add"], "create or extend a delegation", _check_delegation_add),
+    _ceremony(TABLES["delegation-remove"], "remove a delegation, or some of its keys or paths"),
+    _ceremony(TABLES["rotate-targets"], "replace the targets key (new key on a token, root v+1)",
+              _check_rotate_targets),
+    _ceremony(TABLES["rotate-root"], "add, replace or remove root keys (a new, lost or "
+              "compromised token); root v+1 signed by the old threshold and the new",
               _check_rotate_root),
-    _ceremony("renew", "renew root.json or targets.json: new version and expiry; root "
-              "certificates near expiry re-issued on their tokens",
-              {"guns": f.listed(f.gun, minimum=1), "all": f.boolean,
-               "role": f.choice(("root", "targets")), "expires": _expiry,
-               "allow-shorter": f.boolean,
-               "root-tokens": f.listed(f.name, minimum=1), "targets-token": f.name,
-               "reissue-within": _window, "reissue-certs": f.boolean,
-               "snapshot-token": f.name, "snapshot-expires": f.duration},
-              ("role",), ("root-tokens", "targets-token", "snapshot-token"), _check_renew),
-    _ceremony("adopt", "take a repository made by docker trust / notary (software keys) onto "
-              "tokens: root v+1 signed by its software root key and the new token keys",
-              {"gun": f.gun, "root-key-files": f.listed(f.name, minimum=1),
-               "root-passphrase-source": _passphrase_source,
-               "root-tokens": f.listed(f.name, minimum=1), "root-threshold": f.integer,
-               "targets-token": f.name, "keep-targets": f.boolean,
-               "targets-key-file": f.name, "targets-passphrase-source": _passphrase_source,
-               "root-label": f.key_label, "targets-label": f.key_label,
-               "algorithm": f.choice(ALGORITHMS[:4]), "targets-algorithm": f.choice(ALGORITHMS),
-               "root-expires": _expiry, "targets-expires": f.duration},
-              ("gun", "root-key-files", "root-tokens"), ("root-tokens", "targets-token"),
+    _ceremony(TABLES["renew"], "renew root.json or targets.json: new version and expiry; root "
+              "certificates near expiry re-issued on their tokens", _check_renew),
+    _ceremony(TABLES["adopt"], "take a repository made by docker trust / notary (software keys) "
+              "onto tokens: root v+1 signed by its software root key and the new token keys",
               _check_adopt),
     ActionSpec("sign", "add the signatures the given tokens can make to a partial response",
                {"response": f.name, "tokens": f.listed(f.name, minimum=1), **_OUT},

@@ -13,8 +13,10 @@ from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
+from ceremony.errors import CeremonyError
 from ceremony.scripts.yamlread import ScriptError
 from groundfloor.names import InvalidName, validate_gun, validate_role
+from hsm.errors import HSMError
 
 NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -139,13 +141,25 @@ def delegation_role(value: Any, where: str) -> str:
     return role
 
 
+def grammar(parse: Callable[[str, str], Any]) -> Reader:
+    """A value in the tool's one duration grammar (hsm/duration.py), checked by `parse` (the
+    function the command line uses for the same option) and kept as written."""
+    def read(value: Any, where: str) -> str:
+        if not isinstance(value, str) or value.strip():  # an empty one: the grammar's words
+            value = text(value, where, limit=32)
+        try:
+            parse(value, where)
+        except (CeremonyError, HSMError) as exc:  # its message names `where`: said once
+            problem = " ".join(str(exc).split()).removeprefix(where).strip()
+            raise fail(where, problem) from None
+        return value
+    return read
+
+
 def duration(value: Any, where: str) -> dt.timedelta:
-    from hsm.x509 import parse_validity
-    value = text(value, where, limit=16)
-    try:
-        return parse_validity(value)
-    except Exception as exc:  # HSMError with its own wording
-        raise fail(where, " ".join(str(exc).split())) from None
+    """A DURATION (hsm/duration.py), refused in the words every duration option uses."""
+    from hsm.duration import parse_duration
+    return parse_duration(grammar(parse_duration)(value, where), where)
 
 
 def choice(options: tuple[str, ...]) -> Reader:

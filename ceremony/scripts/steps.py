@@ -19,7 +19,6 @@ from ceremony.scripts.record import path_sha256, step_transcript_factory
 from ceremony.scripts.schema import Step
 from groundfloor.files import DIR_MODE, atomic_write
 from groundfloor.words import digest_words
-from hsm.keys import DEFAULT_ALGORITHM
 
 
 def words(hex_digest: str) -> str:
@@ -41,114 +40,42 @@ def file_sha(path: Path) -> str:
 # --- ceremonies ----------------------------------------------------------------------------------
 
 def _build(ctx: Context, step: Step) -> Any:
-    p, uri = step.params, ctx.token_uri
-
-    def token(name: str | None) -> str | None:
-        return uri(name) if name else None
-
-    if step.do == "init":
-        from ceremony.ceremonies.init import InitCeremony
-        return InitCeremony(
-            root_tokens=[uri(t) for t in p["root-tokens"]], targets_token=uri(p["targets-token"]),
-            root_threshold=p.get("root-threshold", 1),
-            snapshot_token=token(p.get("snapshot-token")),
-            root_label=p.get("root-label", "root"), targets_label=p.get("targets-label",
-                                                                        "targets"),
-            snapshot_label=p.get("snapshot-label", "snapshot"),
-            algorithm=p.get("algorithm", DEFAULT_ALGORITHM),
-            targets_algorithm=p.get("targets-algorithm"), guns=p.get("guns", ()),
-            root_expires=p.get("root-expires"), targets_expires=p.get("targets-expires"),
-            snapshot_expires=p.get("snapshot-expires"))
-    if step.do == "rotate-root":
-        from ceremony.ceremonies.rootkeys import parse_expiry
-        from ceremony.ceremonies.rootrotate import RotateRoot
-        return RotateRoot(
-            guns=p.get("guns", ()), all_guns=p.get("all", False),
-            root_tokens=[uri(t) for t in p["root-tokens"]],
-            add_tokens=[uri(t) for t in p.get("add-tokens", [])],
-            add_certs=[str(ctx.ref(c).path) for c in p.get("add-certs", [])],
-            remove_keys=p.get("remove-keys", []), remove_tokens=p.get("remove-tokens", []),
-            threshold=p.get("root-threshold"), label=p.get("root-label", "root"),
-            algorithm=p.get("algorithm", DEFAULT_ALGORITHM),
-            reason=p.get("reason", "root key removed"),
-            root_expires=parse_expiry(p["root-expires"], "root-expires")
-            if "root-expires" in p else None,
-            snapshot_token=token(p.get("snapshot-token")),
-            snapshot_expires=p.get("snapshot-expires"))
-    if step.do == "renew":
-        from ceremony.ceremonies.renew import Renew
-        from ceremony.ceremonies.rootkeys import parse_duration, parse_expiry
-        return Renew(
-            role=p["role"], guns=p.get("guns", ()), all_guns=p.get("all", False),
-            expires=parse_expiry(p["expires"], "expires") if "expires" in p else None,
-            root_tokens=[uri(t) for t in p.get("root-tokens", [])],
-            targets_token=token(p.get("targets-token")),
-            snapshot_token=token(p.get("snapshot-token")),
-            snapshot_expires=p.get("snapshot-expires"),
-            reissue_within=parse_duration(p.get("reissue-within", "6m"), "reissue-within",
-                                          allow_zero=True),
-            reissue_certs=p.get("reissue-certs", False))
-    if step.do == "rotate-targets":
-        from ceremony.ceremonies.rotate import RotateTargets
-        return RotateTargets(
-            guns=p.get("guns", ()), all_guns=p.get("all", False),
-            targets_token=uri(p["targets-token"]), root_tokens=[uri(t) for t in p["root-tokens"]],
-            snapshot_token=token(p.get("snapshot-token")), label=p["label"],
-            algorithm=p.get("algorithm", DEFAULT_ALGORITHM),
-            reason=p.get("reason", "targets key rotated"), root_expires=p.get("root-expires"),
-            targets_expires=p.get("targets-expires"))
-    if step.do == "adopt":
-        return _adopt(ctx, step)
-    from ceremony.ceremonies.build import read_public_key
-    from ceremony.ceremonies.delegations import DelegationCeremony
-    keys = [read_public_key(ctx.ref(k).path) for k in p.get("keys", [])]
-    extra: dict[str, Any] = {}
-    if step.do == "delegation-add":
-        extra = {"keys": keys, "paths": [*p.get("paths", []), *([""] if p.get("all-paths")
-                                                                 else [])],
-                 "threshold": p.get("threshold")}
-    elif step.do == "delegation-remove":
-        extra = {"keys": keys, "key_ids": p.get("key-ids", []), "paths": p.get("paths", [])}
-    elif step.do == "signer-add":
-        extra = {"keys": keys}
-    return DelegationCeremony(step.do, gun=p["gun"], name=p.get("name") or p["role"],
-                              targets_token=uri(p["targets-token"]),
-                              snapshot_token=token(p.get("snapshot-token")),
-                              targets_expires=p.get("targets-expires"), **extra)
+    """The step's Ceremony, built from its parameter table as the command line builds it:
+    token names become the tokens' URIs, references the files' paths."""
+    from ceremony.scripts.actions_spec import TABLES
+    table = TABLES[step.do]
+    values: dict[str, Any] = {}
+    for param in table.script_params():
+        if param.key not in step.params:
+            continue
+        given = step.params[param.key]
+        if param.token:
+            convert: Callable[[str], str] = ctx.token_uri
+        elif param.ref:
+            convert = _file_of(ctx, step, param.key)
+        else:
+            values[param.key] = given
+            continue
+        values[param.key] = [convert(g) for g in given] if param.multiple else convert(given)
+    if step.do == "adopt" and _stands_in(ctx):
+        values["root-passphrase-source"] = values["targets-passphrase-source"] = \
+            ctx.world.passphrase_source()
+    return table.build(values, cli=False)
 
 
-def _adopt(ctx: Context, step: Step) -> Any:
-    """`adopt`: key files are inputs; in a rehearsal, the key file the rehearsal's notary client
-    made stands in for each, with the passphrase the rehearsal gave it."""
-    from ceremony.ceremonies.adopt import AdoptCeremony
-    from ceremony.ceremonies.rootkeys import parse_expiry
-    p, uri = step.params, ctx.token_uri
-    stand_in = ctx.dry_run and ctx.world is not None
+def _stands_in(ctx: Context) -> bool:
+    return ctx.dry_run and ctx.world is not None
 
-    def key_file(ref: str, role: str) -> str:
-        if stand_in and ref in ctx.script.inputs:
-            return str(ctx.world.key_file(p["gun"], role))
+
+def _file_of(ctx: Context, step: Step, key: str) -> Callable[[str], str]:
+    """A file reference's path. In a rehearsal of `adopt`, the key file the rehearsal's notary
+    client made stands in for each key-file input, with the passphrase the rehearsal gave it."""
+    def path(ref: str) -> str:
+        if step.do == "adopt" and _stands_in(ctx) and ref in ctx.script.inputs:
+            role = "root" if key == "root-key-files" else "targets"
+            return str(ctx.world.key_file(step.params["gun"], role))
         return str(ctx.ref(ref).path)
-
-    def source(name: str) -> str | None:
-        return ctx.world.passphrase_source() if stand_in else p.get(name)
-
-    return AdoptCeremony(
-        gun=p["gun"], root_key_files=[key_file(r, "root") for r in p["root-key-files"]],
-        root_tokens=[uri(t) for t in p["root-tokens"]],
-        root_passphrase=source("root-passphrase-source"),
-        root_threshold=p.get("root-threshold", 1),
-        targets_token=uri(p["targets-token"]) if "targets-token" in p else None,
-        keep_targets=p.get("keep-targets", False),
-        targets_key_file=key_file(p["targets-key-file"], "targets")
-        if "targets-key-file" in p else None,
-        targets_passphrase=source("targets-passphrase-source"),
-        root_label=p.get("root-label", "root"), targets_label=p.get("targets-label", "targets"),
-        algorithm=p.get("algorithm", DEFAULT_ALGORITHM),
-        targets_algorithm=p.get("targets-algorithm"),
-        root_expires=parse_expiry(p["root-expires"], "root-expires")
-        if "root-expires" in p else None,
-        targets_expires=p.get("targets-expires"))
+    return path
 
 
 def _request(ctx: Context, step: Step) -> Produced:

@@ -107,7 +107,7 @@ CASES = [
     ("threshold zero", lambda d: d["steps"][0].update(**{"root-threshold": 0}),
      "steps[0] (init).root-threshold: must be between 1"),
     ("bad duration", lambda d: d["steps"][0].update(**{"root-expires": "forever"}),
-     "steps[0] (init).root-expires: invalid validity"),
+     "steps[0] (init).root-expires: 'forever': use a whole number with a unit"),
     ("output escapes", lambda d: d["steps"][0].update(out="../../etc/x"),
      "steps[0] (init).out: '../../etc/x': outputs are relative paths"),
     ("absolute output", lambda d: d["steps"][0].update(out="/tmp/x"),

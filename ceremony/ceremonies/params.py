@@ -1,0 +1,146 @@
+"""A ceremony's parameters, declared once: one `Table` per ceremony, beside the ceremony.
+
+From that one table the command line makes its click arguments and options
+(`cli/common.table_options`), a ceremony script makes its action's readers, required keys,
+token keys and references (`scripts/actions_spec`), and both build the Ceremony through
+`Table.build`, so a default, a help text or a duration grammar cannot differ between them.
+
+A parameter is named by its script key (`root-tokens`); its option is `--KEY` unless `flag`
+says otherwise (a repeatable option is singular: `--root-token`). Durations and expiries are
+read with the tool's one grammar (hsm/duration.py) by the same function on both sides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ceremony.ceremonies.rootkeys import ROOT_ALGORITHMS, parse_duration, parse_expiry
+from hsm.keys import DEFAULT_ALGORITHM
+
+# What a value is. The readers of a script and the types of click are chosen by it.
+TEXT, INT, FLAG, CHOICE = "text", "int", "flag", "choice"
+DURATION, EXPIRY, WINDOW = "duration", "expiry", "window"  # hsm/duration.py's grammar
+GUN, DELEGATION_ROLE, SIGNER, KEY_LABEL, KEY_ID, TOKEN_LABEL, PASSPHRASE_SOURCE = (
+    "gun", "delegation-role", "signer", "key-label", "key-id", "token-label",
+    "passphrase-source")
+GRAMMAR_METAVARS = {DURATION: "DURATION", EXPIRY: "DURATION|DATE", WINDOW: "DURATION"}
+GRAMMARS = tuple(GRAMMAR_METAVARS)
+TARGETS_ALGORITHMS = (*ROOT_ALGORITHMS, "ed25519")  # Notary v1 targets keys may be Ed25519
+SAME = ""  # Param.arg: the ceremony's keyword is the key with '_' for '-'
+
+
+@dataclass(frozen=True)
+class Param:
+    key: str  # the script key; the CLI option is --KEY unless `flag` is given
+    help: str = ""
+    kind: str = TEXT
+    default: Any = None
+    flag: str | None = None
+    arg: str | None = SAME  # the Ceremony's keyword; None: not the ceremony's (e.g. allow-shorter)
+    metavar: str | None = None
+    multiple: bool = False
+    minimum: int = 0  # a script list's fewest items
+    required: bool = False  # on the command line and in a script
+    script_required: bool = False  # in a script only (a script must be reproducible)
+    argument: bool = False  # a positional argument on the command line
+    cli_only: bool = False  # not offered to scripts
+    choices: tuple[str, ...] = ()  # CHOICE: both sides; other kinds: a script's allowed values
+    token: str = ""  # a token, for this role's key: a URI on the command line, a name in a script
+    ref: tuple[str, ...] = ()  # a file: a path on the command line, a reference in a script
+    load: Callable[[str], Any] | None = None  # what the ceremony takes of that file
+
+    @property
+    def dest(self) -> str:
+        """The click parameter's name."""
+        return self.key.replace("-", "_")
+
+    @property
+    def option(self) -> str:
+        return self.flag or f"--{self.key}"
+
+    @property
+    def keyword(self) -> str | None:
+        return self.dest if self.arg == SAME else self.arg
+
+    @property
+    def shown_metavar(self) -> str | None:
+        if self.metavar:
+            return self.metavar
+        return GRAMMAR_METAVARS.get(self.kind) or ("URI" if self.token else None)
+
+    def convert(self, value: Any, flag: str) -> Any:
+        """One given value as the ceremony takes it; a duration refused names `flag`."""
+        if self.kind == DURATION:
+            return parse_duration(value, flag)
+        if self.kind == WINDOW:
+            return parse_duration(value, flag, allow_zero=True)
+        if self.kind == EXPIRY:
+            return parse_expiry(value, flag)
+        return self.load(value) if self.load is not None else value
+
+    def value(self, given: Any, flag: str) -> Any:
+        """The ceremony's value from what was given (None or empty: not given)."""
+        if given is None or (self.multiple and not given):
+            if self.default is None:
+                return [] if self.multiple else None
+            given = self.default
+        if self.multiple:
+            return [self.convert(item, flag) for item in given]
+        return self.convert(given, flag)
+
+
+def like(param: Param, **changes: Any) -> Param:
+    """A shared parameter with this ceremony's own wording or rules."""
+    return replace(param, **changes)
+
+
+@dataclass(frozen=True)
+class Table:
+    """The parameters of one ceremony and how it is made from them."""
+
+    action: str  # the script action and the request operation it answers
+    make: Callable[..., Any]
+    params: tuple[Param, ...]
+
+    def build(self, values: Mapping[str, Any], *, cli: bool) -> Any:
+        """The Ceremony from `values` by key (tokens already URIs, files already paths);
+        a refusal names the option (`--root-expires`) or the script key (`root-expires`)."""
+        kwargs = {p.keyword: p.value(values.get(p.key), p.option if cli else p.key)
+                  for p in self.params if p.keyword is not None}
+        return self.make(**kwargs)
+
+    def script_params(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if not p.cli_only)
+
+
+# --- parameters several ceremonies share (each may reword one with `like`) --------------------
+
+GUNS = Param("guns", "Repositories (GUNs) of the request.", kind=GUN, multiple=True, minimum=1,
+             argument=True)
+ONE_GUN = Param("gun", kind=GUN, argument=True, required=True)
+ALL_GUNS = Param("all", "Every GUN of the request.", kind=FLAG, default=False, arg="all_guns")
+TARGETS_TOKEN = Param("targets-token", "Token holding the targets key.", token="targets")
+SNAPSHOT_TOKEN = Param("snapshot-token", "Token holding the snapshot key, when the snapshot is "
+                       "signed offline.", token="snapshot")
+SNAPSHOT_EXPIRES = Param("snapshot-expires", "Lifetime of an offline snapshot (default 3y).",
+                         kind=DURATION)
+TARGETS_EXPIRES = Param("targets-expires", "Lifetime of the re-signed targets.json (default 3y).",
+                        kind=DURATION)
+ROOT_TOKENS = Param("root-tokens", flag="--root-token", token="root", multiple=True, minimum=1)
+ROOT_THRESHOLD = Param("root-threshold", "Root signatures needed (M of the root tokens).",
+                       kind=INT, default=1, metavar="M")
+ROOT_ALGORITHM = Param("algorithm", "Root key algorithm: " + ", ".join(ROOT_ALGORITHMS) + ".",
+                       default=DEFAULT_ALGORITHM, choices=ROOT_ALGORITHMS)
+TARGETS_ALGORITHM = Param("targets-algorithm", "Targets/snapshot key algorithm (default: "
+                          "--algorithm; ed25519 allowed).", choices=TARGETS_ALGORITHMS)
+ALLOW_SHORTER = Param(
+    "allow-shorter", "Accept a new expiry EARLIER than the current one (recorded); without it a "
+    "shortening must be confirmed by typing shorten, and --yes alone refuses it.", kind=FLAG,
+    default=False, arg=None)  # an option of the session (runner.Options), not of the ceremony
+
+
+def given(params: Sequence[Param], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values by key of the click parameters named after `params` (their dest)."""
+    return {p.key: values[p.dest] for p in params if p.dest in values}
