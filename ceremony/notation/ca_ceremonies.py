@@ -73,7 +73,8 @@ def _result(s: Any, out: dict[str, Any]) -> dict[str, Any]:
 # --- init, intermediate -----------------------------------------------------------------------
 
 def ca_init(options: Options, console: Console, *, ca: str, token: str, label: str,
-            subject: str, valid_for: dt.timedelta, path_length: int) -> dict[str, Any]:
+            subject: str, valid_for: dt.timedelta, path_length: int,
+            algorithm: str | None = None) -> dict[str, Any]:
     """A root CA certificate, self-signed by a key on a token; the CA kept in the workspace."""
     check_ca_name(ca)
     name = certs.parse_subject(subject)
@@ -84,11 +85,11 @@ def ca_init(options: Options, console: Console, *, ca: str, token: str, label: s
         if s.tx.system_file(SYSTEM, f"ca/{ca}/ca.json") is not None:
             raise CeremonyRefused(f"this workspace already has a notation CA named '{ca}': "
                                   "choose another --ca NAME")
-        tok, info = open_key(s, token, label, "notation root CA")
+        tok, info = open_key(s, token, label, f"notation root CA '{ca}'", algorithm)
         spec = key_spec(info.public_key)
-        evidence = s.tokens.custody(tok, info)
-        s.transcript.custody({**evidence, "purpose": f"notation root CA '{ca}'",
-                              "reused": True})
+        if algorithm is None:
+            s.transcript.custody({**s.tokens.custody(tok, info),
+                                  "purpose": f"notation root CA '{ca}'", "reused": True})
         lines = [f"  CA name:       {ca} (in workspace {s.ws.path})",
                  f"  subject:       {name.rfc4514_string()}",
                  f"  key:           {spec.name} on {key_line(tok, label)}",
@@ -117,7 +118,8 @@ def ca_init(options: Options, console: Console, *, ca: str, token: str, label: s
 
 def ca_intermediate(options: Options, console: Console, *, parent: str, ca: str, token: str,
                     label: str, subject: str, valid_for: dt.timedelta,
-                    parent_token: str | None = None) -> dict[str, Any]:
+                    parent_token: str | None = None,
+                    algorithm: str | None = None) -> dict[str, Any]:
     """An intermediate CA for a key on another token, issued by the workspace's CA `parent`."""
     check_ca_name(ca)
     name = certs.parse_subject(subject)
@@ -128,7 +130,7 @@ def ca_intermediate(options: Options, console: Console, *, parent: str, ca: str,
                                   "choose another --ca NAME")
         issuer_state = CAState.from_workspace(s.tx, parent)
         issuer_tok = _ca_key(s, issuer_state, parent_token)
-        tok, info = open_key(s, token, label, f"notation intermediate CA '{ca}'")
+        tok, info = open_key(s, token, label, f"notation intermediate CA '{ca}'", algorithm)
         spec = key_spec(info.public_key)
         issuer = issuer_state.certificate
         lines = [f"  CA name:       {ca}, issued by CA '{parent}'",

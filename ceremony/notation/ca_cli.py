@@ -91,12 +91,17 @@ def ca() -> None:
 @click.option("--label", required=True, help="Label of the CA key (ceremony key generate).")
 @click.option("--subject", required=True, help="e.g. 'C=US, ST=WA, O=Example, CN=Root CA'.")
 @click.option("--valid-for", default="20y", show_default=True)
+@click.option("--algorithm", type=click.Choice(["ecdsa-p256", "ecdsa-p384", "ecdsa-p521",
+                                                "rsa-3072", "rsa-4096"]),
+              help="Generate the key on the token with this algorithm if it has none labelled "
+                   "--label (default: the key must exist).")
 @click.option("--path-length", default=1, show_default=True, type=click.IntRange(0, 4),
               help="CAs allowed below the root (1: one intermediate).")
 @click.option("--out", metavar="FILE", help="Also write the root certificate (PEM) here.")
 @frame_options
 def ca_init(ca_dir: str | None, ca_name: str, token: str, label: str, subject: str,
-            valid_for: str, path_length: int, out: str | None, **kw: Any) -> None:
+            valid_for: str, algorithm: str | None, path_length: int, out: str | None,
+            **kw: Any) -> None:
     """Make a self-signed root CA certificate for a key on a token (a ceremony)."""
     validity = _validity(valid_for)
     if ca_dir:
@@ -107,7 +112,7 @@ def ca_init(ca_dir: str | None, ca_name: str, token: str, label: str, subject: s
         return
     from ceremony.notation.ca_ceremonies import ca_init as run
     r = run(_options(kw, out), console(kw["as_json"]), ca=ca_name, token=token, label=label,
-            subject=subject, valid_for=validity, path_length=path_length)
+            subject=subject, valid_for=validity, path_length=path_length, algorithm=algorithm)
     emit(r, kw["as_json"], lambda d: (click.echo(f"root CA '{d['ca']}' kept in the workspace"),
                                       _print_cert(d["certificate"]), _print_transcript(d)))
 
@@ -125,11 +130,16 @@ def ca_init(ca_dir: str | None, ca_name: str, token: str, label: str, subject: s
 @click.option("--label", required=True, help="Label of the new CA key.")
 @click.option("--subject", required=True)
 @click.option("--valid-for", default="10y", show_default=True)
+@click.option("--algorithm", type=click.Choice(["ecdsa-p256", "ecdsa-p384", "ecdsa-p521",
+                                                "rsa-3072", "rsa-4096"]),
+              help="Generate the key on the token with this algorithm if it has none labelled "
+                   "--label (default: the key must exist).")
 @click.option("--out", metavar="FILE", help="Also write the new CA's chain (PEM) here.")
 @frame_options
 def ca_intermediate(ca_dir: str | None, out_dir: str | None, parent: str, ca_name: str,
                     parent_token: str | None, token: str, label: str, subject: str,
-                    valid_for: str, out: str | None, **kw: Any) -> None:
+                    valid_for: str, algorithm: str | None, out: str | None,
+                    **kw: Any) -> None:
     """Issue an intermediate CA (key on another token) from a CA (a ceremony)."""
     validity = _validity(valid_for)
     if ca_dir:
@@ -142,7 +152,8 @@ def ca_intermediate(ca_dir: str | None, out_dir: str | None, parent: str, ca_nam
         return
     from ceremony.notation.ca_ceremonies import ca_intermediate as run
     r = run(_options(kw, out), console(kw["as_json"]), parent=parent, ca=ca_name, token=token,
-            label=label, subject=subject, valid_for=validity, parent_token=parent_token)
+            label=label, subject=subject, valid_for=validity, parent_token=parent_token,
+            algorithm=algorithm)
     emit(r, kw["as_json"], lambda d: (
         click.echo(f"intermediate CA '{d['ca']}' (issued by '{d['parent']}') kept in the "
                    "workspace"), _print_cert(d["certificate"]), _print_transcript(d)))

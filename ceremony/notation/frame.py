@@ -103,14 +103,21 @@ def confirm_review(s: Session, what: str, digest: str) -> None:
     confirm(s, f"{what}, review digest {digest} ({words(digest)})?")
 
 
-def open_key(s: Session, uri: str, label: str, purpose: str) -> tuple[Any, Any]:
+def open_key(s: Session, uri: str, label: str, purpose: str,
+             algorithm: str | None = None) -> tuple[Any, Any]:
     """The token and the key labelled `label` on it, found without logging in where the
-    token shows public objects (the login comes at the first signature, after the review)."""
+    token shows public objects (the login comes at the first signature, after the review).
+    With `algorithm`, a key missing is generated there (and custody recorded either way)."""
     from hsm.errors import TokenNotFoundError
     try:
         token = s.tokens.open(uri, purpose)
     except TokenNotFoundError as exc:
         raise CeremonyRefused(f"{purpose} token: {exc}") from None
+    if algorithm is not None:
+        info, reused = s.tokens.generate_or_reuse(token, label, algorithm)
+        s.transcript.custody({**s.tokens.custody(token, info), "purpose": purpose,
+                              "reused": reused})
+        return token, info
     info = s.tokens.key_by_label(token, label)
     if info is None or info.public_key is None:
         raise CeremonyRefused(f"token '{token.label}' has no key labelled '{label}' ({purpose}):"
