@@ -149,11 +149,11 @@ def stage_tokens(s: Session) -> list[str]:
     return labels
 
 
-def write_response(s: Session, bundle: SystemBundle) -> dict[str, Any]:
-    """The response written (refusing an existing file unless --force) and recorded."""
+def write_response(s: Session, bundle: SystemBundle, name: str = "response") -> dict[str, Any]:
+    """The bundle written (refusing an existing file unless --force) and recorded."""
     out = s.options.out
     atomic_write(out, bundle.to_bytes(), overwrite=s.options.force)
-    s.transcript.output("response", Path(out).read_bytes(), path=str(out),
+    s.transcript.output(name, Path(out).read_bytes(), path=str(out),
                         bundle_sha256=bundle.digest_hex)
     return {"response": str(out), "response_sha256": bundle.digest_hex,
             "response_words": words(bundle.digest_hex)}

@@ -51,6 +51,13 @@ ACTIONS: dict[str, ActionSpec] = {a.name: a for a in [
                 "path-length": lambda v, w: f.integer(v, w, minimum=0, maximum=4), **_OUT},
                required=("token", "label", "subject", "out"), tokens=("token",),
                output=CERTIFICATE),
+    ActionSpec("notation-csr", "notation: a certificate request for a signing key on a token "
+               "(generated there if asked and missing), packed as a request bundle for "
+               "notation-ca-issue",
+               {"token": f.name, "label": f.key_label, "subject": _subject,
+                "algorithm": f.choice(NOTATION_ALGORITHMS), "name": f.name, **_OUT},
+               required=("token", "label", "subject", "out"), tokens=("token",),
+               output=REQUEST),
     ActionSpec("notation-ca-intermediate", "notation: an intermediate CA on another token, "
                "issued by a CA of the workspace",
                {"parent": f.name, "parent-token": f.name, "ca": f.name, "token": f.name,

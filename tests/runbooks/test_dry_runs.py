@@ -13,8 +13,8 @@ from softhsm.env import load_env
 from tests.runbooks.conftest import RUNBOOKS, ceremony, final_digest
 
 ALL_SCRIPTS = sorted(p.name for p in RUNBOOKS.glob("*.yaml"))
-# Notary v1 scripts rehearse here; notation's (notation-*.yaml) run for real in
-# tests/notation/test_runbooks.py (their rehearsal is not there yet).
+# Notary v1 scripts rehearse here (their client checks); notation's (notation-*.yaml) in
+# tests/notation/test_rehearsals.py, and for real in tests/notation/test_runbooks.py.
 SCRIPTS = [name for name in ALL_SCRIPTS if not name.startswith("notation-")]
 RUNBOOK_PAGES = sorted(RUNBOOKS.glob("[0-9][0-9]-*.md"))
 
