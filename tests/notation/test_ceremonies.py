@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ceremony.transcript import verify_transcript
@@ -146,7 +147,6 @@ def test_issue_from_request_bundle_then_revoke(offline, ca, tmp_path):
 
 
 def test_hostile_csr_in_request_refused_naming_rule(offline, ca, tmp_path):
-    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     from ceremony.notation.bundles import csr_request
@@ -165,3 +165,51 @@ def test_hostile_csr_in_request_refused_naming_rule(offline, ca, tmp_path):
     assert not (tmp_path / "weak.resp").exists()
     log = entries(transcripts(ca["ws"], "notation-ca-issue")[-1])
     assert log[-1]["data"]["outcome"] == "refused"
+
+
+def test_intermediate_on_another_token_issues_and_signs(offline, ca, tmp_path):
+    """root (ca-root) -> intermediate generated on ca-inter in the ceremony -> a signing
+    certificate for the token key; sign-descriptors finds that chain in the workspace and the
+    tool's verify accepts the envelope with only the root pinned."""
+    from ceremony.notation.payload import Descriptor
+    from ceremony.notation.verify import verify
+    ws, folder = ca["ws"], ca["folder"]
+    r = offline.run("notation", "ca", "intermediate", "--workspace", str(ws), "--token",
+                    "pkcs11:token=ca-inter", "--label", "ws-inter", "--algorithm", "rsa-3072",
+                    "--subject", "C=US, ST=WA, O=Example, CN=Workspace Issuing CA", "--yes",
+                    "--pin-source", f"ca-root={offline.pin('ca-root')}", "--pin-source",
+                    f"ca-inter={offline.pin('ca-inter')}", "--json")
+    assert r.returncode == 0, r.output
+    assert json.loads(r.stdout)["ca"] == "issuing"
+    assert "issuer certificate words:" in r.stderr
+    req = tmp_path / "csr.req"
+    assert run_cli("notation", "request", "csr", "--csr", str(folder / "release.csr"), "--out",
+                   str(req)).returncode == 0
+    r = offline.run("notation", "ca", "issue", "--workspace", str(ws), "--ca", "issuing",
+                    "--request", str(req), "--out", str(tmp_path / "inter.resp"), "--yes",
+                    "--pin-source", offline.pin("ca-inter"))
+    assert r.returncode == 0, r.output
+    assert run_cli("notation", "unpack", "--response", str(tmp_path / "inter.resp"),
+                   "--out-dir", str(tmp_path / "certs")).returncode == 0
+    chain = x509.load_pem_x509_certificates(
+        (tmp_path / "certs" / "release.chain.pem").read_bytes())
+    assert [c.subject.rfc4514_string().split(",")[0] for c in chain] == [
+        "CN=ws signer", "CN=Workspace Issuing CA", "CN=Workspace Notation Root"]
+    from ceremony.notation.bundles import sign_request
+    from transfer.systembundle import write_system_bundle
+    desc = Descriptor("application/vnd.oci.image.manifest.v1+json", "sha256:" + "ab" * 32, 512)
+    write_system_bundle(tmp_path / "sign.req", sign_request([("localhost:5000/app:1", desc)]))
+    r = offline.run("notation", "sign-descriptors", "--workspace", str(ws), "--request",
+                    str(tmp_path / "sign.req"), "--out", str(tmp_path / "sign.resp"),
+                    "--token", "pkcs11:token=signer", "--label", "ws-sign", "--yes",
+                    "--pin-source", offline.pin("signer"))
+    assert r.returncode == 0, r.output
+    assert "CN=Workspace Issuing CA" in r.stdout  # the chain in the review
+    from ceremony.notation import bundles
+    from transfer.systembundle import read_system_bundle
+    ((entry, envelope),) = bundles.read_signatures(
+        read_system_bundle(tmp_path / "sign.resp", "notation", "response").content)
+    root = chain[-1]
+    result = verify(envelope, [root], expected=desc)
+    assert result.signer.startswith("CN=ws signer")
+    assert entry["thumbprints"] == [c.fingerprint(hashes.SHA256()).hex() for c in chain]
