@@ -213,3 +213,38 @@ def test_intermediate_on_another_token_issues_and_signs(offline, ca, tmp_path):
     result = verify(envelope, [root], expected=desc)
     assert result.signer.startswith("CN=ws signer")
     assert entry["thumbprints"] == [c.fingerprint(hashes.SHA256()).hex() for c in chain]
+
+
+def test_ctrl_c_at_the_confirmation_is_recorded_interrupted(offline, ca, tmp_path):
+    """Ctrl-C at the prompt: transcript closed "interrupted", no CRL response written, the
+    CRL number unchanged. (Run with --allow-network, recorded: a signal cannot reach the
+    process through the network-namespace wrapper.)"""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT as REPO
+    ws = ca["ws"]
+    before = json.loads(offline.ok("notation", "ca", "show", "--workspace", str(ws),
+                                   "--json").stdout)["crl_number"]
+    env = dict(os.environ, **offline.env.env, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "ceremony", "notation", "ca", "crl",
+                             "--workspace", str(ws), "--out", str(tmp_path / "crl.resp"),
+                             "--pin-source", offline.pin("ca-root"), "--allow-network"],
+                            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    seen = b""
+    while b"Type yes" not in seen:
+        chunk = proc.stderr.read1(4096)
+        assert chunk, seen.decode(errors="replace")
+        seen += chunk
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert not (tmp_path / "crl.resp").exists()
+    log = entries(transcripts(ws, "notation-ca-crl")[-1])
+    assert log[-1]["data"]["outcome"] == "interrupted"
+    after = json.loads(offline.ok("notation", "ca", "show", "--workspace", str(ws),
+                                  "--json").stdout)["crl_number"]
+    assert after == before
