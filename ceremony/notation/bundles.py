@@ -203,8 +203,12 @@ def unpack(content: Mapping[str, Any]) -> dict[str, bytes]:
                 x509.load_pem_x509_certificates(pem)
             except ValueError:
                 raise NotationError(f"{where}: no PEM certificate chain") from None
-            safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
-            out[f"{safe.lstrip('.') or 'certificate'}.chain.pem"] = pem
+            safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_"
+                           for ch in name)
+            file = f"{safe.lstrip('.') or 'certificate'}.chain.pem"
+            if file in out:  # two names that read the same as file names
+                raise NotationError(f"{where}: a second certificate would be written as {file}")
+            out[file] = pem
         return out
     if kind == "crl":
         c = _fields(content, "response", ("type", "ca", "transcript_sha256", "ca_certificate",

@@ -248,3 +248,27 @@ def test_ctrl_c_at_the_confirmation_is_recorded_interrupted(offline, ca, tmp_pat
     after = json.loads(offline.ok("notation", "ca", "show", "--workspace", str(ws),
                                   "--json").stdout)["crl_number"]
     assert after == before
+
+
+def test_hostile_bundles_refused_in_one_line(tmp_path):
+    """Unknown fields, a Notary v1 bundle where a notation one is expected, file names that
+    would escape the folder or collide: one line each, nothing written."""
+    from ceremony.notation import bundles
+    from transfer.systembundle import SystemBundle, write_system_bundle
+    resp = SystemBundle(system="notation", kind="response", content={
+        "type": "issued", "ca": "root", "request_sha256": "", "transcript_sha256": "",
+        "certificates": [{"name": "a/../../b", "serial": "1", "chain": "x"}]})
+    write_system_bundle(tmp_path / "bad.resp", resp)
+    r = run_cli("notation", "unpack", "--response", str(tmp_path / "bad.resp"), "--out-dir",
+                str(tmp_path / "out"))
+    assert r.returncode == 1 and "no PEM certificate chain" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+    extra = SystemBundle(system="notation", kind="request", content={
+        "type": "sign", "artifacts": [], "surprise": 1})
+    write_system_bundle(tmp_path / "extra.req", extra)
+    from ceremony.notation.errors import NotationError
+    with pytest.raises(NotationError, match="unknown field 'surprise'"):
+        bundles.read_sign_request(bundles.read(tmp_path / "extra.req", "request",
+                                               "sign").content)
+    r = run_cli("notation", "attach", "--response", str(tmp_path / "extra.req"))
+    assert r.returncode == 1 and "expected a notation response bundle" in r.stderr, r.output
