@@ -1,6 +1,7 @@
 """Signing 1,000 descriptors in one `ceremony notation sign-descriptors` run vs the floor.
 
     python bench/notation.py [--count 1000] [--envelope jws|cose] [--algorithm ecdsa-p256]
+                             [--ceremony]
 
 Makes a throwaway SoftHSM environment (deleted afterwards): a root CA key and a signing key on
 two tokens, the root CA and the signing certificate (both through the CLI). Then
@@ -42,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--envelope", choices=["jws", "cose"], default="jws")
     parser.add_argument("--algorithm", default="ecdsa-p256")
+    parser.add_argument("--ceremony", action="store_true",
+                        help="Through the ceremony (--request/--out in a workspace, --yes) "
+                             "instead of the compatibility path (--descriptors/--out-dir).")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench-notation-") as tmp:
@@ -54,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         cli(env, "key", "generate", "--token", "pkcs11:token=ca", "--label", "root",
             "--algorithm", "ecdsa-p384", "--pin-source", pin_ca)
         cli(env, "key", "generate", "--token", "pkcs11:token=signer", "--label", "sign",
-            "--algorithm", args.algorithm, "--pin-source", pin_signer)
+            "--algorithm", args.algorithm, "--pin-source", pin_signer,
+            "--workspace", str(folder / "ws"))  # makes the workspace the ceremony runs in
         cli(env, "notation", "ca", "init", "--ca-dir", str(folder / "ca"), "--token",
             "pkcs11:token=ca", "--label", "root", "--subject", "C=US, ST=WA, O=B, CN=Root",
             "--pin-source", pin_ca)
@@ -84,18 +89,37 @@ def main(argv: list[str] | None = None) -> int:
                              mechanism_param=(Mechanism.SHA256, MGF.SHA256, 32))
             floor = time.perf_counter() - start
 
-        start = time.perf_counter()
-        proc = cli(env, "notation", "sign-descriptors", "--descriptors", str(folder / "req.json"),
-                   "--token", "pkcs11:token=signer", "--label", "sign", "--chain",
-                   str(folder / "chain.pem"), "--envelope", args.envelope, "--out-dir",
-                   str(folder / "sigs"), "--pin-source", pin_signer, "--json")
-        wall = time.perf_counter() - start
+        if args.ceremony:  # the ceremony: request bundle in, frame, transcript, response out
+            from ceremony.notation.bundles import read_signatures, sign_request
+            from ceremony.notation.payload import Descriptor
+            from transfer.systembundle import read_system_bundle, write_system_bundle
+            write_system_bundle(folder / "req.bundle", sign_request(
+                [(a["reference"], Descriptor.from_dict(a["descriptor"])) for a in artifacts]))
+            start = time.perf_counter()
+            proc = cli(env, "notation", "sign-descriptors", "--request",
+                       str(folder / "req.bundle"), "--out", str(folder / "resp.bundle"),
+                       "--workspace", str(folder / "ws"), "--yes", "--token",
+                       "pkcs11:token=signer", "--label", "sign", "--chain",
+                       str(folder / "chain.pem"), "--envelope", args.envelope, "--pin-source",
+                       pin_signer, "--json")
+            wall = time.perf_counter() - start
+            written = len(read_signatures(read_system_bundle(
+                folder / "resp.bundle", "notation", "response").content))
+        else:
+            start = time.perf_counter()
+            proc = cli(env, "notation", "sign-descriptors", "--descriptors",
+                       str(folder / "req.json"), "--token", "pkcs11:token=signer", "--label",
+                       "sign", "--chain", str(folder / "chain.pem"), "--envelope",
+                       args.envelope, "--out-dir", str(folder / "sigs"), "--pin-source",
+                       pin_signer, "--json")
+            wall = time.perf_counter() - start
+            from ceremony.notation.sign_cli import read_signatures as read_folder
+            written = len(read_folder(folder / "sigs"))
         summary = json.loads(proc.stdout)
-        from ceremony.notation.sign_cli import read_signatures
-        written = len(read_signatures(folder / "sigs"))
 
     target = 3 * floor + 2.0
     result = {"count": args.count, "envelope": args.envelope, "algorithm": args.algorithm,
+              "path": "ceremony" if args.ceremony else "compatibility",
               "floor_seconds": round(floor, 3), "wall_seconds": round(wall, 3),
               "target_seconds": round(target, 3), "ratio_to_floor": round(wall / floor, 2),
               "logins": summary["logins"], "envelopes_written": written,

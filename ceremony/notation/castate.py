@@ -1,11 +1,16 @@
-"""A CA folder: what the offline machine keeps about one CA it runs.
+"""A CA's state: what the offline machine keeps about one CA it runs.
 
-    <dir>/ca.json       {"version": 1, "token": URI, "label": key label, "crl_number": n,
-                         "issued": {serial hex: {"subject", "not_after"}},
-                         "revoked": {serial hex: revocation time}}
-    <dir>/ca.crt        this CA's certificate (PEM)
-    <dir>/chain.pem     this CA's chain up to the root (PEM, this CA first)
-    <dir>/crl.pem       the newest CRL (PEM; crl.der: the same in DER, to publish)
+The same files, wherever they live -- in the workspace's "notation" section under
+`ca/<name>/` (the way: committed with the ceremony's transcript, crash-safe, locked), or in a
+loose folder given with `--ca-dir` (the first round's layout, kept for compatibility):
+
+    ca.json       {"version": 1, "token": URI, "label": key label, "crl_number": n,
+                   "issued": {serial hex: {"subject", "not_after"}},
+                   "revoked": {serial hex: revocation time}}
+    ca.crt        this CA's certificate (PEM)
+    chain.pem     this CA's chain up to the root (PEM, this CA first)
+    crl.pem       the newest CRL (PEM; crl.der in a folder: the same in DER, to publish)
+    issued/<serial>.pem   (workspace only) each certificate issued, with its chain
 
 The token and key label say which key signs; the certificate pins it (the key on the token
 must match the certificate's public key, checked before every signature).
@@ -15,6 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,55 +35,135 @@ from groundfloor.errors import GroundFloorError
 from groundfloor.files import read_limited
 from groundfloor.limits import MAX_PEM_BYTES, MAX_WORKSPACE_FILE_BYTES
 
+SYSTEM = "notation"
+CA_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+
+
+def check_ca_name(name: str) -> str:
+    if not CA_NAME.fullmatch(name):
+        raise NotationError(f"CA name {name!r}: use lowercase letters, digits and '-' (at most "
+                            "32), e.g. root or issuing")
+    return name
+
+
+def spki(public_key: Any) -> bytes:
+    return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)  # type: ignore[no-any-return]
+
 
 @dataclass
 class CAState:
-    folder: Path
+    folder: Path | None  # a --ca-dir folder; None for a CA kept in the workspace
     token: str
     label: str
     chain: list[x509.Certificate]
     crl_number: int = 0
     issued: dict[str, dict[str, str]] = field(default_factory=dict)
     revoked: dict[str, str] = field(default_factory=dict)
+    name: str = ""  # the CA's name in the workspace
+    crl: bytes | None = None  # newest CRL, PEM
 
     @property
     def certificate(self) -> x509.Certificate:
         return self.chain[0]
 
-    @classmethod
-    def load(cls, folder: str | Path) -> CAState:
-        path = Path(folder)
-        try:
-            data = json.loads(read_limited(path / "ca.json", MAX_WORKSPACE_FILE_BYTES,
-                                           what="CA state"))
-            chain = x509.load_pem_x509_certificates(
-                read_limited(path / "chain.pem", MAX_PEM_BYTES, what="CA chain"))
-            if data.get("version") != 1 or not chain:
-                raise ValueError("unknown version or empty chain")
-            return cls(path, data["token"], data["label"], chain, int(data["crl_number"]),
-                       dict(data["issued"]), dict(data["revoked"]))
-        except (GroundFloorError, OSError, ValueError, KeyError, TypeError) as exc:
-            raise NotationError(f"{path} is not a CA folder made by `ceremony notation ca "
-                                f"init` ({type(exc).__name__}: {exc})") from None
-
-    def save(self) -> None:
+    # -- the files, wherever they are --------------------------------------------------------
+    def files(self) -> dict[str, bytes]:
         data: dict[str, Any] = {"version": 1, "token": self.token, "label": self.label,
                                 "crl_number": self.crl_number, "issued": self.issued,
                                 "revoked": self.revoked}
-        write_atomic(self.folder / "chain.pem",
-                     b"".join(c.public_bytes(Encoding.PEM) for c in self.chain))
-        write_atomic(self.folder / "ca.crt", self.certificate.public_bytes(Encoding.PEM))
-        write_atomic(self.folder / "ca.json",
-                     (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
+        out = {"chain.pem": b"".join(c.public_bytes(Encoding.PEM) for c in self.chain),
+               "ca.crt": self.certificate.public_bytes(Encoding.PEM),
+               "ca.json": (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()}
+        if self.crl is not None:
+            out["crl.pem"] = self.crl
+        return out
 
+    @classmethod
+    def from_files(cls, get: Callable[[str], bytes | None], where: str, *,
+                   folder: Path | None = None, name: str = "", kind: str = "notation CA"
+                   ) -> CAState:
+        try:
+            raw, chain_pem = get("ca.json"), get("chain.pem")
+            if raw is None or chain_pem is None:
+                raise ValueError("ca.json or chain.pem missing")
+            data = json.loads(raw)
+            chain = x509.load_pem_x509_certificates(chain_pem)
+            if data.get("version") != 1 or not chain:
+                raise ValueError("unknown version or empty chain")
+            return cls(folder, str(data["token"]), str(data["label"]), chain,
+                       int(data["crl_number"]), dict(data["issued"]), dict(data["revoked"]),
+                       name=name, crl=get("crl.pem"))
+        except (GroundFloorError, OSError, ValueError, KeyError, TypeError, AttributeError) \
+                as exc:
+            raise NotationError(f"{where} is not a {kind} made by `ceremony notation ca init` "
+                                f"({type(exc).__name__}: {exc})") from None
+
+    # -- a --ca-dir folder --------------------------------------------------------------------
+    @classmethod
+    def load(cls, folder: str | Path) -> CAState:
+        path = Path(folder)
+
+        def get(name: str) -> bytes | None:
+            limit = MAX_WORKSPACE_FILE_BYTES if name == "ca.json" else MAX_PEM_BYTES
+            try:
+                return read_limited(path / name, limit, what=f"CA {name}")
+            except GroundFloorError:
+                if name == "crl.pem" and not (path / name).exists():
+                    return None
+                raise
+        return cls.from_files(get, str(path), folder=path, kind="CA folder")
+
+    def save(self) -> None:
+        assert self.folder is not None
+        for name, data in self.files().items():
+            if name != "crl.pem":  # the CRL is written by its own ceremony, PEM and DER
+                write_atomic(self.folder / name, data)
+
+    # -- the workspace ------------------------------------------------------------------------
+    @classmethod
+    def from_workspace(cls, ws: Any, name: str) -> CAState:
+        check_ca_name(name)
+        if ws.system_file(SYSTEM, f"ca/{name}/ca.json") is None:
+            known = names_in(ws)
+            raise NotationError(f"this workspace has no notation CA named '{name}' (it has: "
+                                f"{', '.join(known) or 'none'}); make one with `ceremony "
+                                "notation ca init`, or give --ca NAME")
+        return cls.from_files(lambda p: ws.system_file(SYSTEM, f"ca/{name}/{p}"),
+                              f"workspace CA '{name}'", name=name)
+
+    def stage(self, tx: Any) -> None:
+        """Put this CA's files into the workspace transaction (committed by the frame)."""
+        for path, data in self.files().items():
+            tx.put_system_file(SYSTEM, f"ca/{self.name}/{path}", data)
+
+    def stage_issued(self, tx: Any, serial: str, chain_pem: bytes) -> None:
+        tx.put_system_file(SYSTEM, f"ca/{self.name}/issued/{serial}.pem", chain_pem)
+
+    # -- rules -------------------------------------------------------------------------------
     def revoked_dates(self) -> dict[int, dt.datetime]:
         return {int(s, 16): dt.datetime.fromisoformat(t) for s, t in self.revoked.items()}
 
     def check_key(self, public_key: Any) -> None:
         """The token's key must be this CA certificate's key."""
-        def spki(k: Any) -> bytes:
-            return k.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
         if spki(public_key) != spki(self.certificate.public_key()):
             raise NotationError(f"key '{self.label}' on token {self.token} is not the key of "
                                 f"this CA ({self.certificate.subject.rfc4514_string()}): "
                                 "insert the CA's token")
+
+
+def names_in(ws: Any) -> list[str]:
+    """The CAs kept in a workspace."""
+    return sorted({p.split("/")[1] for p in ws.system_paths(SYSTEM, "ca/")
+                   if p.endswith("/ca.json") and p.count("/") == 2})
+
+
+def issued_chains(ws: Any) -> list[tuple[str, list[x509.Certificate]]]:
+    """Every certificate the workspace's CAs issued, with its chain: (CA name, chain)."""
+    out = []
+    for path in ws.system_paths(SYSTEM, "ca/"):
+        parts = path.split("/")
+        if len(parts) == 4 and parts[2] == "issued" and parts[3].endswith(".pem"):
+            data = ws.system_file(SYSTEM, path)
+            if data:
+                out.append((parts[1], x509.load_pem_x509_certificates(data)))
+    return out

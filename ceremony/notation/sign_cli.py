@@ -43,7 +43,12 @@ def _read_json(path: Path, what: str) -> Any:
 
 
 def read_descriptors(path: Path) -> list[tuple[str, Descriptor]]:
+    """A request bundle of `ceremony notation resolve`, or the first round's descriptors file
+    ({"version": 1, "artifacts": [...]})."""
     data = _read_json(path, "descriptors file")
+    if isinstance(data, dict) and "format" in data:
+        from ceremony.notation import bundles
+        return bundles.read_sign_request(bundles.read(path, "request", "sign").content)
     items = data.get("artifacts") if isinstance(data, dict) else None
     if data.get("version") != 1 or not isinstance(items, list) or not items:
         raise NotationError(f"{path} is not a descriptors file from `ceremony notation "
@@ -74,27 +79,71 @@ def read_signatures(folder: Path) -> list[tuple[dict[str, Any], bytes]]:
 
 
 @click.command("sign-descriptors")
-@click.option("--descriptors", required=True, metavar="FILE",
-              help="From `ceremony notation resolve` on the online machine.")
+@click.option("--request", metavar="REQ",
+              help="Request bundle from `ceremony notation resolve` on the online machine.")
+@click.option("--out", metavar="RESP", help="The response bundle (for `attach --response`).")
+@click.option("--workspace", metavar="DIR",
+              help="Offline workspace (default: $CEREMONY_WORKSPACE).")
 @click.option("--token", required=True, metavar="URI", help="Token holding the signing key.")
 @click.option("--label", required=True, help="Label of the signing key.")
-@click.option("--chain", "chain_path", required=True, metavar="FILE",
-              help="The key's certificate chain (PEM, leaf first), from `ca issue`.")
+@click.option("--chain", "chain_path", metavar="FILE",
+              help="The key's certificate chain (PEM, leaf first); default: the certificate "
+                   "the workspace's CA issued for the key.")
 @click.option("--envelope", "envelope_type", type=click.Choice(["jws", "cose"]), default="jws",
               show_default=True)
 @click.option("--expiry", metavar="DURATION", help="Signature expiry, e.g. 365d (none default).")
-@click.option("--out-dir", required=True, metavar="DIR")
-@click.option("--pin-source", "pin_source", metavar="SOURCE",
+@click.option("--yes", is_flag=True,
+              help="Confirm without typing yes (recorded in the transcript).")
+@click.option("--participant", "participants", multiple=True, metavar="NAME",
+              help="A person present (recorded in the transcript); repeatable.")
+@click.option("--descriptors", metavar="FILE",
+              help="Compatibility: sign without the ceremony frame (with --out-dir).")
+@click.option("--out-dir", metavar="DIR", help="Compatibility: with --descriptors.")
+@click.option("--pin-source", "pin_sources", multiple=True, metavar="[LABEL=]SOURCE",
               help="prompt (default), env:NAME or file:PATH. Never the PIN itself.")
 @click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
 @allow_network_option
-@click.option("--force", is_flag=True, help="Replace an existing signatures folder's files.")
+@click.option("--force", is_flag=True, help="Replace an existing output.")
 @json_option
-def sign_descriptors(descriptors: str, token: str, label: str, chain_path: str,
-                     envelope_type: str, expiry: str | None, out_dir: str,
-                     pin_source: str | None, module: str | None, allow_network: bool,
+def sign_descriptors(request: str | None, out: str | None, workspace: str | None, token: str,
+                     label: str, chain_path: str | None, envelope_type: str,
+                     expiry: str | None, yes: bool, participants: tuple[str, ...],
+                     descriptors: str | None, out_dir: str | None,
+                     pin_sources: tuple[str, ...], module: str | None, allow_network: bool,
                      force: bool, as_json: bool) -> None:
-    """Sign OCI descriptors with a key on a token: Notary Project JWS or COSE envelopes."""
+    """Sign OCI descriptors with a key on a token: Notary Project JWS or COSE envelopes (a
+    ceremony: review, confirmation, transcript, response bundle)."""
+    from ceremony.notation.cli_common import load_certs as _load_certs
+    from ceremony.notation.cli_common import validity as _validity
+    if descriptors is None:
+        if not request or not out:
+            raise click.UsageError("give --request REQ and --out RESP")
+        from ceremony.ceremonies.session import Options
+        from ceremony.cli.common import console
+        from ceremony.notation.sign_ceremony import sign_request
+        options = Options(out=out, request=request, workspace=workspace, force=force, yes=yes,
+                          participants=participants, allow_network=allow_network,
+                          pin_sources=pin_sources, module=module)
+        r = sign_request(options, console(as_json), token=token, label=label,
+                         chain=_load_certs(chain_path) if chain_path else None,
+                         envelope=envelope_type, expiry=_validity(expiry) if expiry else None)
+        emit(r, as_json, lambda d: click.echo(
+            f"signed {d['signed']} descriptor(s) as {d['mediaType']} by {d['signer']}\n"
+            f"wrote response {d['response']}\n  bundle sha256 {d['response_sha256']}\n"
+            f"  bundle words  {d['response_words']}\nlogins: {d['logins']}\n"
+            f"transcript {d['transcript']}\n  final digest {d['transcript_sha256']}\n"
+            f"  words        {d['transcript_words']}"))
+        return
+    if not out_dir or not chain_path or len(pin_sources) > 1:
+        raise click.UsageError("--descriptors needs --out-dir, --chain and at most one "
+                               "--pin-source")
+    _legacy(descriptors, token, label, chain_path, envelope_type, expiry, out_dir,
+            pin_sources[0] if pin_sources else None, module, allow_network, force, as_json)
+
+
+def _legacy(descriptors: str, token: str, label: str, chain_path: str, envelope_type: str,
+            expiry: str | None, out_dir: str, pin_source: str | None, module: str | None,
+            allow_network: bool, force: bool, as_json: bool) -> None:
     from ceremony.notation.cli_common import load_certs as _load_certs
     from ceremony.notation.cli_common import offline as _offline
     from ceremony.notation.cli_common import pool as _pool

@@ -67,8 +67,8 @@ def check_inputs(script: Script, *, dry_run: bool) -> tuple[dict[str, Produced],
 
 def _own_digest(kind: str, data: bytes, expected: str) -> str | None:
     """A bundle's own digest (what `online fetch` prints), or None if it is not one."""
-    from transfer.bundle import parse_bundle
     from transfer.errors import TransferError
+    from transfer.systembundle import parse_any_bundle as parse_bundle  # notation's too
     if kind not in ("request", "response"):
         return None
     if b'"sha256":"' + expected.encode() + b'"' not in data:
@@ -80,8 +80,8 @@ def _own_digest(kind: str, data: bytes, expected: str) -> str | None:
 
 
 def _bundle_digest(name: str, kind: str, data: bytes, path: Path) -> str | None:
-    from transfer.bundle import parse_bundle
     from transfer.errors import TransferError
+    from transfer.systembundle import parse_any_bundle as parse_bundle  # notation's too
     if kind in ("request", "response"):
         try:
             bundle = parse_bundle(data)

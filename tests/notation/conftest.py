@@ -110,8 +110,8 @@ class Offline:
     def pin(self, label: str) -> str:
         return self.env.pin_source(label)
 
-    def run(self, *args: str) -> CliResult:
-        return run_cli(*args, env=self.env.env, wrapper=AIRGAPPED)
+    def run(self, *args: str, input: str | None = None) -> CliResult:
+        return run_cli(*args, env=self.env.env, wrapper=AIRGAPPED, input=input)
 
     def ok(self, *args: str) -> CliResult:
         r = self.run(*args)

@@ -14,7 +14,11 @@ from tests.conftest import ROOT, run_cli
 
 OFFLINE_MODULES = ["ceremony.notation.cli", "ceremony.notation.sign_cli",
                    "ceremony.notation.verify", "ceremony.notation.truststore",
-                   "ceremony.notation.crl", "ceremony.notation.castate"]
+                   "ceremony.notation.crl", "ceremony.notation.castate",
+                   "ceremony.notation.ca_cli", "ceremony.notation.ca_ceremonies",
+                   "ceremony.notation.sign_ceremony", "ceremony.notation.csr_ceremony",
+                   "ceremony.notation.frame", "ceremony.notation.bundles",
+                   "ceremony.scripts.notation_steps", "ceremony.scripts.notation_rehearsal"]
 
 
 def test_offline_modules_never_import_the_online_one():
