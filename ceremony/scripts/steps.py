@@ -306,9 +306,10 @@ def transfer_send_step(ctx: Context, step: Step) -> Produced:
 
 
 def transfer_receive_step(ctx: Context, step: Step) -> Produced:
-    from transfer.bundle import read_bundle
+    from transfer.bundle import BundleError
     from transfer.qr.capture import iter_images, iter_lines
     from transfer.qr.receiver import Receiver, receive_from
+    from transfer.systembundle import parse_any_bundle
     p = step.params
     ref = p.get("images") or p.get("lines")
     if ctx.dry_run and ref in ctx.script.inputs:
@@ -322,9 +323,13 @@ def transfer_receive_step(ctx: Context, step: Step) -> Produced:
     else:
         with open(source.path, encoding="ascii", errors="replace") as fh:
             received = receive_from(iter_lines(fh), receiver)
+    # any trust system's bundle, checked before anything is written
+    bundle = parse_any_bundle(received.data)
+    if bundle.kind != p["kind"]:
+        raise BundleError(f"step {step.id}: received a {bundle.kind} bundle, the step expects a "
+                          f"{p['kind']}")
     out = ctx.out_path(step, p["out"])
     atomic_write(out, received.data, overwrite=True)
-    bundle = read_bundle(out, kind=p["kind"])
     produced = Produced(step.id, p["kind"], out, received.hex, bundle.digest_hex,
                         auto=source.auto)
     ctx.say(f"  received {len(received.data)} bytes -> {out}\n  received sha256 "
