@@ -79,6 +79,7 @@ def sign_with_tool(world, offline, repo: str, tag: str, envelope: str, out: Path
     """resolve (online) -> sign-descriptors (air-gapped, token key) -> attach (online)."""
     host = world["registry"]
     desc = push_image(host, repo, tag, f"{repo}:{tag}".encode())
+    out.mkdir(parents=True, exist_ok=True)
     r = run_cli("notation", "resolve", f"{host}/{repo}:{tag}", "--out", str(out / "req.json"))
     assert r.returncode == 0, r.output
     offline.ok("notation", "sign-descriptors", "--descriptors", str(out / "req.json"),

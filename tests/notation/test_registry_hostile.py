@@ -167,8 +167,8 @@ def test_redirect_within_the_registry_followed(hostile, tmp_path):
     r = run_cli("notation", "resolve", f"{hostile}/redirecthome@{GOOD_DIGEST}", "--out",
                 str(tmp_path / "req.json"))
     assert r.returncode == 0, r.output
-    assert json.loads((tmp_path / "req.json").read_text())["artifacts"][0]["descriptor"][
-        "digest"] == GOOD_DIGEST
+    content = json.loads((tmp_path / "req.json").read_text())["content"]
+    assert content["artifacts"][0]["descriptor"]["digest"] == GOOD_DIGEST
 
 
 def _signatures(folder, host: str, repo: str, size: int = len(GOOD)):
