@@ -236,3 +236,7 @@ def sign(proposed: str, trusted: str | None, previous: str | None, role: str | N
 from ceremony.tuf.cli_online import register as _register_online  # noqa: E402
 
 _register_online(tuf, tuf_errors, json_option)
+
+from ceremony.tuf.cli_ceremonies import register as _register_ceremonies  # noqa: E402
+
+_register_ceremonies(tuf)

@@ -1,0 +1,229 @@
+"""The TUF ceremonies end to end on SoftHSM tokens: init, rotate-root, rotate-key (timestamp,
+then targets), delegation add, renew, delegation remove. After each, python-tuf, go-tuf and
+tough clients that trust the FIRST root download a target from the repository served on
+127.0.0.1, following every root rotation; each refuses a root one signature below threshold."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tuf.api.metadata import Metadata
+
+from ceremony.tuf.state import TufState
+from ceremony.workspace import Workspace
+from softhsm.pytest_plugin import softhsm_factory  # noqa: F401
+from tests.tuf.ceremony_world import TOKENS, OfflineSite, OnlineService
+from tests.tuf.peers import CLIENTS, serve
+from tests.tuf.pytuf_repo import new_signer
+
+HELLO = b"hello from a repository whose root keys are on tokens\n"
+RELEASE = b"release one, signed by the online releases key\n"
+
+
+def _clients(service: OnlineService, root1: bytes, work: Path, target: str) -> dict[str, Any]:
+    out = {}
+    with serve(service.folder) as url:
+        for name, client in sorted(CLIENTS.items()):
+            out[name] = client(root1, url, work / name, target)
+    return out
+
+
+class Story:
+    """What the module's ceremonies produced, step by step."""
+
+    def __init__(self, site: OfflineSite, service: OnlineService, folder: Path):
+        self.site, self.service, self.folder = site, service, folder
+        self.results: dict[str, dict[str, Any]] = {}
+        self.downloads: dict[str, dict[str, Any]] = {}
+        self.requests: dict[str, Path] = {}
+        self.copies: dict[str, Path] = {}
+        self.root_c_keyid = ""
+        self.gone: dict[str, Any] = {}
+
+    def step(self, name: str, operation: str, command: list[str], request_args: tuple[str, ...],
+             offline_args: tuple[str, ...], target: str = "files/hello.txt") -> dict[str, Any]:
+        # the folder as it was before this step: a later request made from it is a rollback
+        self.copies[name] = shutil.copytree(self.service.metadata_dir,
+                                            self.folder / f"before-{name}")
+        req = self.service.request(operation, self.folder / f"{name}.req.json", *request_args)
+        self.requests[name] = req
+        result = self.site.ok(command, req, self.folder / f"{name}.resp.json", *offline_args)
+        self.service.apply(self.folder / f"{name}.resp.json", req)
+        self.results[name] = result
+        return result
+
+    def check(self, name: str, target: str = "files/hello.txt") -> None:
+        self.service.publish()
+        self.downloads[name] = _clients(self.service, self.root1, self.folder / f"c-{name}",
+                                        target)
+
+    @property
+    def root1(self) -> bytes:
+        return (self.service.metadata_dir / "1.root.json").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def story(softhsm_factory, tmp_path_factory) -> Story:  # noqa: F811
+    env = softhsm_factory("tufcer", list(TOKENS))
+    folder = tmp_path_factory.mktemp("tuf-ceremonies")
+    site = OfflineSite(env, folder / "workspace")
+    service = OnlineService(folder / "repo")
+    st = Story(site, service, folder)
+    snap = service.public_pem(service.signers["snapshot"][0], "snapshot")
+    ts = service.public_pem(service.signers["timestamp"][0], "timestamp")
+    hello = folder / "hello.txt"
+    hello.write_bytes(HELLO)
+
+    st.step("init", "init", ["init"],
+            ("--online-key", f"snapshot={snap}", "--online-key", f"timestamp={ts}",
+             "--target", f"files/hello.txt={hello}"),
+            ("--root-token", "root-a", "--root-token", "root-b", "--root-token", "root-c",
+             "--root-threshold", "2", "--targets-token", "targets-1"))
+    service.put_target_file("files/hello.txt", HELLO)
+    st.check("init")
+
+    # root: root-c's key out, a new key on root-d in, threshold stays 2
+    root_keys = Metadata.from_bytes(st.root1).signed.roles["root"].keyids
+    st.root_c_keyid = _key_on(st, "root-c")
+    assert st.root_c_keyid in root_keys
+    st.step("rotate-root", "rotate-root", ["rotate-root"], (),
+            ("--token", "root-a", "--token", "root-b", "--root-token", "root-d",
+             "--remove-key", st.root_c_keyid[:12]))
+    st.check("rotate-root")
+
+    # the online timestamp key is replaced: root v3 lists the new one
+    new_ts = new_signer("ed25519")
+    st.step("rotate-timestamp", "rotate-key", ["rotate-key"],
+            ("--role", "timestamp", "--online-key",
+             f"timestamp={service.public_pem(new_ts, 'timestamp-2')}"),
+            ("--token", "root-a", "--token", "root-d"))
+    service.signers["timestamp"] = [new_ts]
+    st.check("rotate-timestamp")
+
+    # the targets key moves to a new token: root v4, targets signed again by the new key
+    st.step("rotate-targets", "rotate-key", ["rotate-key"], ("--role", "targets"),
+            ("--token", "root-b", "--token", "root-d", "--targets-token", "targets-2",
+             "--algorithm", "ed25519"))
+    st.check("rotate-targets")
+
+    # a delegation to the online service's releases key; it publishes releases/v1.txt
+    releases = new_signer("p256")
+    st.step("delegation-add", "delegation-add", ["delegation", "add"],
+            ("--role", "releases", "--path", "releases/*", "--delegate-key",
+             str(service.public_pem(releases, "releases"))),
+            ("--token", "targets-2"))
+    service.signers["releases"] = [releases]
+    with service.edit_targets("releases"):
+        pass
+    service.add_target("releases", "releases/v1.txt", RELEASE)
+    st.check("delegation-add", "releases/v1.txt")
+
+    st.step("renew", "renew", ["renew"], ("--renew-role", "root", "--renew-role", "targets"),
+            ("--token", "root-a", "--token", "root-b", "--token", "targets-2",
+             "--root-expires", "400d", "--targets-expires", "120d"))
+    st.check("renew", "releases/v1.txt")
+
+    st.step("delegation-remove", "delegation-remove", ["delegation", "remove"],
+            ("--role", "releases"), ("--token", "targets-2"))
+    st.check("delegation-remove")
+    st.gone = _clients(service, st.root1, folder / "c-gone", "releases/v1.txt")
+    return st
+
+
+def _key_on(st: Story, label: str) -> str:
+    r = st.site.run("tuf", "key", "--token", label, "--label", "tuf-root",
+                    *st.site.pins(label), "--json")
+    assert r.returncode == 0, r.output
+    return str(json.loads(r.stdout)["keyid"])
+
+
+STEPS = ["init", "rotate-root", "rotate-timestamp", "rotate-targets", "delegation-add", "renew",
+         "delegation-remove"]
+ROOT_AFTER = {"init": 1, "rotate-root": 2, "rotate-timestamp": 3, "rotate-targets": 4,
+              "delegation-add": 4, "renew": 5, "delegation-remove": 5}
+
+
+@pytest.mark.parametrize("step", STEPS)
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+def test_clients_trusting_the_first_root_download_after_each_ceremony(story, step, client):
+    result = story.downloads[step][client]
+    assert result.ok, f"{step}: {result.error}"
+    assert result.root_version == ROOT_AFTER[step]
+    assert result.content == (RELEASE if step in ("delegation-add", "renew") else HELLO)
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+def test_a_removed_delegation_no_longer_serves_its_targets(story, client):
+    assert not story.gone[client].ok
+
+
+def test_each_ceremony_signed_what_it_should(story):
+    files = {step: {f["file"]: f for f in story.results[step]["files"]} for step in STEPS}
+    assert set(files["init"]) == {"1.root.json", "1.targets.json"}
+    assert len(files["init"]["1.root.json"]["signed_by"]) == 3   # every new root key
+    assert set(files["rotate-root"]) == {"2.root.json"}
+    assert set(files["rotate-targets"]) == {"4.root.json", "2.targets.json"}
+    assert set(files["delegation-add"]) == {"3.targets.json"}
+    assert set(files["renew"]) == {"5.root.json", "4.targets.json"}
+    assert set(files["delegation-remove"]) == {"5.targets.json"}
+    root2 = Metadata.from_bytes(story.service.metadata_dir.joinpath("2.root.json").read_bytes())
+    assert story.root_c_keyid not in root2.signed.roles["root"].keyids
+    assert root2.signed.roles["root"].threshold == 2
+    for step in STEPS:
+        r = story.results[step]
+        assert r["complete"] and r["transcript_sha256"] and len(r["review_sha256"]) == 64
+    _no_pin(story)
+
+
+def _no_pin(story: Story) -> None:
+    for label in TOKENS:
+        pin = story.site.env.pin(label)
+        assert all(pin not in text for text in story.site.outputs), label
+
+
+def test_the_workspace_holds_the_root_history_and_last_versions(story):
+    state = TufState.load(Workspace.open(story.site.workspace), "demo")
+    assert sorted(state.roots) == [1, 2, 3, 4, 5]
+    for version, data in state.roots.items():
+        assert data == (story.service.metadata_dir / f"{version}.root.json").read_bytes()
+    assert state.last_version("targets") == 5
+
+
+def test_the_review_shows_keys_thresholds_and_digest(story, tmp_path):
+    # a typed confirmation run that answers "no": the review is shown, nothing is written
+    req = story.service.request("rotate-root", tmp_path / "req.json")
+    before = Workspace.open(story.site.workspace).system_paths("tuf")
+    r = story.site.ceremony(["rotate-root"], req, tmp_path / "resp.json", "--token", "root-a",
+                            "--token", "root-b", "--root-threshold", "1", yes=False,
+                            input="no\n")
+    assert r.returncode == 1
+    assert "not confirmed" in r.stderr.splitlines()[-1]
+    assert "role root: threshold 2 -> 1" in r.stderr
+    assert "version 5 -> 6" in r.stderr
+    assert "review sha256 " in r.stderr and "review words " in r.stderr
+    assert "must be signed by 2 of 3 of root v5's root keys" in r.stderr
+    assert not (tmp_path / "resp.json").exists()
+    assert Workspace.open(story.site.workspace).system_paths("tuf") == before
+
+
+@pytest.fixture(scope="module")
+def one_signature_short(story, tmp_path_factory) -> Path:
+    folder = shutil.copytree(story.service.folder, tmp_path_factory.mktemp("short") / "repo")
+    for name in ("2.root.json",):
+        path = folder / "metadata" / name
+        data = json.loads(path.read_bytes())
+        data["signatures"] = data["signatures"][:1]
+        path.write_text(json.dumps(data, indent=1, sort_keys=True))
+    return folder
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+def test_client_refuses_a_root_one_signature_below_threshold(story, one_signature_short,
+                                                             client, tmp_path):
+    with serve(one_signature_short) as url:
+        result = CLIENTS[client](story.root1, url, tmp_path, "files/hello.txt")
+    assert not result.ok and result.error
