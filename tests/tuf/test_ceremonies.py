@@ -227,3 +227,65 @@ def test_client_refuses_a_root_one_signature_below_threshold(story, one_signatur
     with serve(one_signature_short) as url:
         result = CLIENTS[client](story.root1, url, tmp_path, "files/hello.txt")
     assert not result.ok and result.error
+
+
+def _resealed(path: Path, change) -> Path:
+    from transfer.systembundle import SystemBundle, write_system_bundle
+    obj = json.loads(path.read_bytes())
+    change(obj["content"])
+    write_system_bundle(path, SystemBundle(system=obj.get("system", "tuf"), kind=obj["kind"],
+                                           content=obj["content"]), overwrite=True)
+    return path
+
+
+def _bad_requests(story: Story, folder: Path) -> dict[str, tuple[Path, list[str], str]]:
+    """name -> (request, ceremony command, what the one-line error says)."""
+    from transfer.systembundle import SystemBundle, write_system_bundle
+    svc = story.service
+    fresh = lambda name: svc.request("renew", folder / f"{name}.json")  # noqa: E731
+    notation = folder / "notation.json"
+    write_system_bundle(notation, SystemBundle(system="notation", kind="request", content={}))
+    edited = fresh("edited")
+    obj = json.loads(edited.read_bytes())
+    obj["content"]["summary"][0] = "TUF renew for repository 'other'"
+    edited.write_text(json.dumps(obj, sort_keys=True, separators=(",", ":")))
+    rollback = folder / "rollback.json"
+    from tests.conftest import run_cli
+    r = run_cli("tuf", "request", "--repo", str(story.copies["renew"]), "--name", "demo",
+                "--operation", "renew", "--out", str(rollback))
+    assert r.returncode == 0, r.output
+
+    def fork(content: dict[str, Any]) -> None:
+        from transfer.systembundle import b64, unb64
+        root = json.loads(unb64(content["metadata"]["5.root.json"], "root"))
+        root["signed"]["expires"] = "2099-01-01T00:00:00Z"
+        content["metadata"]["5.root.json"] = b64(json.dumps(root).encode())
+    return {
+        "wrong system": (notation, ["renew"], "expected a tuf request bundle, got a notation"),
+        "edited": (edited, ["renew"], "digest mismatch"),
+        "unknown field": (_resealed(fresh("unknown"), lambda c: c.update(note="hi")),
+                          ["renew"], "unknown field 'note'"),
+        "unknown param": (_resealed(fresh("param"), lambda c: c["params"].update(x=1)),
+                          ["renew"], "unknown field 'x'"),
+        "wrong operation": (fresh("op"), ["rotate-root"], "this is a TUF renew request"),
+        "rollback": (rollback, ["renew"], "has not applied the last response"),
+        "forked root": (_resealed(fresh("fork"), fork), ["renew"],
+                        "differs from the one this workspace trusts"),
+        "unknown repository": (_resealed(fresh("name"), lambda c: c.update(repository="x")),
+                               ["renew"], "no history for it"),
+    }
+
+
+def test_bad_requests_are_refused_with_one_line_and_nothing_written(story, tmp_path):
+    ws = Workspace.open(story.site.workspace)
+    before = {p: ws.system_file("tuf", p) for p in ws.system_paths("tuf")}
+    for name, (request, command, message) in _bad_requests(story, tmp_path).items():
+        out = tmp_path / f"{name}.resp.json"
+        r = story.site.ceremony(command, request, out, "--token", "root-a", "--token",
+                                "root-b", "--token", "targets-2")
+        assert r.returncode == 1, (name, r.output)
+        last = r.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: ") and message in last, (name, r.stderr)
+        assert not out.exists(), name
+        ws = Workspace.open(story.site.workspace)
+        assert {p: ws.system_file("tuf", p) for p in ws.system_paths("tuf")} == before, name
