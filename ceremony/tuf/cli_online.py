@@ -102,6 +102,7 @@ def register(group: click.Group, tuf_errors, json_option) -> None:  # type: igno
                    f"{len(result['files'])} metadata file(s))")
         click.echo(f"  request sha256 {result['request_sha256']}")
         click.echo(f"  words          {digest_words(bytes.fromhex(result['request_sha256']))}")
+        click.echo(f"  file sha256    {result['file_sha256']} (a script's input digest)")
 
     @group.command("apply")
     @click.option("--response", required=True, metavar="RESP")

@@ -115,6 +115,7 @@ def make_request(folder: Path, name: str, operation: str, params: Mapping[str, A
     bundle = request_bundle(request)
     path = write_system_bundle(out, bundle, overwrite=force)
     return {"request": str(path), "request_sha256": bundle.digest_hex,
+            "file_sha256": hashlib.sha256(bundle.to_bytes()).hexdigest(),
             "files": sorted(files), "operation": operation, "repository": name}
 
 
