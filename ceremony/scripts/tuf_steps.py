@@ -16,7 +16,8 @@ def tuf_ceremony_step(ctx: Context, step: Step) -> Produced:
     from ceremony.ceremonies.session import Options
     from ceremony.scripts.record import step_transcript_factory
     from ceremony.scripts.steps import file_sha
-    from ceremony.tuf.ceremonies import Choices, perform
+    from ceremony.tuf.ceremonies import perform
+    from ceremony.tuf.context import Choices
     p, uri = step.params, ctx.token_uri
     if ctx.dry_run and p["request"] not in ctx.produced:
         request = _stand_in_request(ctx, step)

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.session import Console, Options, Session, session
 from ceremony.tuf import signing
-from ceremony.tuf.bundles import TufRequest, TufResponse, read_request, response_bundle
+from ceremony.tuf.bundles import TufResponse, read_request, response_bundle
+from ceremony.tuf.context import Choices, Context
 from ceremony.tuf.errors import TufError
-from ceremony.tuf.keys import Key, key_from_public, same_public_key
+from ceremony.tuf.keys import Key, same_public_key
+from ceremony.tuf.operations import BUILDERS
 from ceremony.tuf.plan import FilePlan, check_expiry_not_past, current
 from ceremony.tuf.state import TufState, stage_signed
 from groundfloor.words import digest_words
@@ -35,62 +35,10 @@ COMMANDS = {"init": "init", "rotate-root": "rotate-root", "rotate-key": "rotate-
             "renew": "renew"}
 
 
-@dataclass(frozen=True)
-class Choices:
-    """What the offline side decides (the request says what is asked, not how it is signed)."""
-
-    tokens: tuple[str, ...] = ()          # tokens holding keys that sign (root, targets)
-    root_tokens: tuple[str, ...] = ()     # init, rotate-root: a root key made or reused on each
-    remove_keys: tuple[str, ...] = ()     # rotate-root: key IDs (or unique prefixes) to remove
-    root_threshold: int | None = None
-    targets_token: str | None = None      # init, rotate-key targets: the targets key's token
-    key_label: str = "tuf-root"
-    targets_label: str = "tuf-targets"
-    algorithm: str = "ecdsa-p256"
-    root_expires: timedelta = timedelta(days=365)
-    targets_expires: timedelta = timedelta(days=90)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def record(self) -> dict[str, Any]:
-        return {"tokens": list(self.tokens), "root_tokens": list(self.root_tokens),
-                "remove_keys": list(self.remove_keys), "root_threshold": self.root_threshold,
-                "targets_token": self.targets_token, "key_label": self.key_label,
-                "targets_label": self.targets_label, "algorithm": self.algorithm,
-                "root_expires_days": self.root_expires.days,
-                "targets_expires_days": self.targets_expires.days}
-
-
-@dataclass
-class Context:
-    """One run: the session, the request, the workspace's view and the token keys found."""
-
-    s: Session
-    request: TufRequest
-    request_sha256: str
-    state: TufState
-    choices: Choices
-    made_keys: list[tuple[str, Key]] = field(default_factory=list)  # (token label, key)
-
-    def key_on(self, uri: str, label: str, purpose: str) -> Key:
-        """The key `label` on token `uri`, made there if absent (custody recorded)."""
-        tokens = self.s.tokens
-        token = tokens.open(uri, purpose=purpose)
-        info, reused = tokens.generate_or_reuse(token, label, self.choices.algorithm)
-        self.s.transcript.custody({**tokens.custody(token, info), "reused": reused,
-                                   "purpose": purpose})
-        if info.public_key is None:
-            raise CeremonyRefused(f"key '{label}' on token '{token.label}' has no public key "
-                                  "this tool can read; choose another label")
-        key = key_from_public(info.public_key)
-        self.made_keys.append((token.label, key))
-        return key
-
-
 def perform(operation: str, choices: Choices, options: Options,
             console: Console) -> dict[str, Any]:
     """Run the TUF ceremony `operation` end to end; returns the JSON summary. Raises
     CeremonyError (and HSMError, GroundFloorError) with one-line messages."""
-    from ceremony.tuf.operations import BUILDERS
     data = {"request": str(options.request), "out": str(options.out), "operation": operation,
             **choices.record()}
     with session(f"tuf {operation}", options, console, data=data,

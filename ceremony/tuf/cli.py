@@ -2,8 +2,8 @@
 
 The air-gap check (ceremony.airgap) and the tokens and PINs of a run
 (ceremony.ceremonies.tokens) are the ones every other ceremony uses; they are called, not
-copied. The full ceremony frame (workspace, transcript, bundles) comes with the next round;
-docs/tuf.md says what is here and what is not.
+copied. The ceremonies (cli_ceremonies.py) and the online side (cli_online.py) register
+themselves on this group at the end of this module.
 """
 
 from __future__ import annotations

@@ -44,7 +44,8 @@ def _apply(options: list[Any], f: Callable[..., Any]) -> Callable[..., Any]:
 def _run(operation: str, kwargs: dict[str, Any]) -> None:
     from ceremony.ceremonies.errors import CeremonyRefused
     from ceremony.ceremonies.session import Options
-    from ceremony.tuf.ceremonies import Choices, perform
+    from ceremony.tuf.ceremonies import perform
+    from ceremony.tuf.context import Choices
     common = common_options(kwargs)
     as_json = common.pop("as_json")
     if common.pop("partial"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ceremony.tuf.ceremonies import Context
+from ceremony.tuf.context import Context
 from ceremony.tuf.errors import TufError
 from ceremony.tuf.keys import Key
 from ceremony.tuf.plan import (
