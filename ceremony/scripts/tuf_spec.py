@@ -12,7 +12,8 @@ from ceremony.scripts.action import ALGORITHMS, RESPONSE, ActionSpec
 # tuf request` prints it): the Notary request checks of `ceremony run` do not read it.
 _TUF_CEREMONY = {"request": f.name, "out": lambda v, w: f.path(v, w, relative=True),
                  "repository": f.name}
-_TUF_EXPIRY = {"root-expires": f.duration, "targets-expires": f.duration}
+_TUF_EXPIRY = {"root-expires": f.duration, "targets-expires": f.duration,
+               "allow-shorter": f.boolean}
 
 
 def _tuf_ceremony(name: str, summary: str, params: dict[str, f.Reader],

@@ -36,6 +36,7 @@ def tuf_ceremony_step(ctx: Context, step: Step) -> Produced:
                       targets_expires=p.get("targets-expires", timedelta(days=90)))
     options = Options(request=str(request.path), out=str(out), workspace=ctx.workspace,
                       yes=ctx.yes, allow_network=ctx.allow_network, module=ctx.module,
+                      allow_shorter=p.get("allow-shorter", False),
                       transcript_factory=step_transcript_factory(ctx.transcript, step.id))
     operation = step.do.removeprefix("tuf-")
     result = perform(operation, choices, options, ctx.console)

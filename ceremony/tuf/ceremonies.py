@@ -137,6 +137,28 @@ def confirm(s: Session, question: str) -> None:
         raise CeremonyRefused("not confirmed (the answer was not 'yes'); nothing was signed")
 
 
+def confirm_shortening(s: Session, shortened: list[str]) -> None:
+    """An expiry moved earlier needs its own confirmation: --allow-shorter, or `shorten`
+    typed; --yes alone refuses (a typo such as 1d for 1y must not pass)."""
+    if not shortened:
+        return
+    question = f"This SHORTENS an expiry ({'; '.join(shortened)})."
+    if s.options.allow_shorter:
+        s.transcript.append("confirmation", {"question": question, "answer": "shorten",
+                                             "via": "--allow-shorter"})
+        return
+    if s.options.yes:
+        raise CeremonyRefused(f"the new expiry is EARLIER than the current one "
+                              f"({'; '.join(shortened)}); give a later expiry, or confirm with "
+                              "--allow-shorter; nothing was signed")
+    answer = s.console.ask(f"{question} Type shorten to accept it: ")
+    s.transcript.append("confirmation", {"question": question,
+                                         "answer": (answer or "").strip()[:64], "via": "typed"})
+    if answer is None or answer.strip() != "shorten":
+        raise CeremonyRefused("the shorter expiry was not accepted (the answer was not "
+                              "'shorten'); nothing was signed")
+
+
 def _sign_and_respond(ctx: Context, plans: list[FilePlan]) -> dict[str, Any]:
     s = ctx.s
     for p in plans:
@@ -152,6 +174,9 @@ def _sign_and_respond(ctx: Context, plans: list[FilePlan]) -> dict[str, Any]:
     s.transcript.append("review", {"text_sha256": digest.hex(), "words": digest_words(digest),
                                    "files": {p.name: hashlib.sha256(p.md.signed_bytes())
                                              .hexdigest() for p in plans}})
+    confirm_shortening(s, [f"{p.role} {p.previous.signed.expires} -> {p.md.signed.expires}"
+                           for p in plans if p.previous is not None
+                           and p.md.signed.expires_at < p.previous.signed.expires_at])
     confirm(s, f"Sign {', '.join(p.name for p in plans)} of '{ctx.request.repository}'?")
     signers: dict[tuple[str, bytes], Any] = {}
     count = 0

@@ -9,7 +9,14 @@ from typing import Any
 
 import click
 
-from ceremony.cli.common import ceremony_options, common_options, console, duration, emit
+from ceremony.cli.common import (
+    allow_shorter_option,
+    ceremony_options,
+    common_options,
+    console,
+    duration,
+    emit,
+)
 
 token_option = click.option("--token", "tokens", multiple=True, metavar="URI",
                             help="A token holding a key that signs (current root or targets "
@@ -120,16 +127,19 @@ def register(group: click.Group) -> None:
                                  init))
     group.command("rotate-root")(_apply(common + [token_option, root_token_option, remove_key,
                                                   root_threshold_option, *labels,
-                                                  *expiry_options], rotate_root))
+                                                  *expiry_options, allow_shorter_option],
+                                        rotate_root))
     group.command("rotate-key")(_apply(common + [token_option, targets_token_option, *labels,
-                                                 *expiry_options], rotate_key))
-    group.command("renew")(_apply(common + [token_option, *expiry_options], renew))
+                                                 *expiry_options, allow_shorter_option],
+                                       rotate_key))
+    group.command("renew")(_apply(common + [token_option, *expiry_options,
+                                            allow_shorter_option], renew))
 
     @group.group("delegation")
     def delegation() -> None:
         """Add or remove a delegated targets role (targets N+1, signed on the token)."""
 
-    delegation.command("add")(_apply(common + [token_option, expiry_options[1]],
-                                     delegation_add))
-    delegation.command("remove")(_apply(common + [token_option, expiry_options[1]],
-                                        delegation_remove))
+    delegation.command("add")(_apply(common + [token_option, expiry_options[1],
+                                               allow_shorter_option], delegation_add))
+    delegation.command("remove")(_apply(common + [token_option, expiry_options[1],
+                                                  allow_shorter_option], delegation_remove))

@@ -128,7 +128,7 @@ def story(softhsm_factory, tmp_path_factory) -> Story:  # noqa: F811
     st.check("renew", "releases/v1.txt")
 
     st.step("delegation-remove", "delegation-remove", ["delegation", "remove"],
-            ("--role", "releases"), ("--token", "targets-2"))
+            ("--role", "releases"), ("--token", "targets-2", "--targets-expires", "150d"))
     st.check("delegation-remove")
     st.gone = _clients(service, st.root1, folder / "c-gone", "releases/v1.txt")
     return st
@@ -198,7 +198,8 @@ def test_the_review_shows_keys_thresholds_and_digest(story, tmp_path):
     req = story.service.request("rotate-root", tmp_path / "req.json")
     before = Workspace.open(story.site.workspace).system_paths("tuf")
     r = story.site.ceremony(["rotate-root"], req, tmp_path / "resp.json", "--token", "root-a",
-                            "--token", "root-b", "--root-threshold", "1", yes=False,
+                            "--token", "root-b", "--root-threshold", "1",
+                            "--root-expires", "500d", yes=False,
                             input="no\n")
     assert r.returncode == 1
     assert "not confirmed" in r.stderr.splitlines()[-1]
@@ -289,3 +290,66 @@ def test_bad_requests_are_refused_with_one_line_and_nothing_written(story, tmp_p
         assert not out.exists(), name
         ws = Workspace.open(story.site.workspace)
         assert {p: ws.system_file("tuf", p) for p in ws.system_paths("tuf")} == before, name
+
+
+def test_an_earlier_expiry_needs_its_own_confirmation(story, tmp_path):
+    req = story.service.request("renew", tmp_path / "req.json", "--renew-role", "targets")
+    ws = Workspace.open(story.site.workspace)
+    before = {p: ws.system_file("tuf", p) for p in ws.system_paths("tuf")}
+    r = story.site.ceremony(["renew"], req, tmp_path / "resp.json", "--token", "targets-2",
+                            "--targets-expires", "1d")
+    assert r.returncode == 1
+    last = r.stderr.strip().splitlines()[-1]
+    assert "EARLIER than the current one" in last and "--allow-shorter" in last
+    assert not (tmp_path / "resp.json").exists()
+    ws = Workspace.open(story.site.workspace)
+    assert {p: ws.system_file("tuf", p) for p in ws.system_paths("tuf")} == before
+
+
+def test_apply_refuses_what_does_not_follow(story, tmp_path):
+    from tests.conftest import run_cli
+    from transfer.systembundle import b64, unb64
+
+    def apply(response: Path, folder: Path, request: Path | None = None):
+        args = ["tuf", "apply", "--response", str(response), "--repo", str(folder)]
+        return run_cli(*args, *(["--request", str(request)] if request else []))
+
+    init_resp = story.folder / "init.resp.json"
+    # the response of another request
+    r = apply(init_resp, tmp_path / "a", story.requests["renew"])
+    assert r.returncode == 1 and "answers another request" in r.stderr
+    # a published version is never replaced by other bytes
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "1.targets.json").write_text("{}")
+    r = apply(init_resp, tmp_path / "b")
+    assert r.returncode == 1 and "exists with other bytes" in r.stderr
+    assert not (tmp_path / "b" / "1.root.json").exists()   # nothing written
+    # root 2 one signature short of root 1's threshold
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "1.root.json").write_bytes(story.root1)
+    short = shutil.copy(story.folder / "rotate-root.resp.json", tmp_path / "short.json")
+
+    def drop(content: dict[str, Any]) -> None:
+        root = json.loads(unb64(content["files"]["2.root.json"], "root"))
+        root["signatures"] = root["signatures"][:1]
+        content["files"]["2.root.json"] = b64(json.dumps(root).encode())
+    r = apply(_resealed(Path(short), drop), folder)
+    assert r.returncode == 1 and "does not follow the folder's root" in r.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["1.root.json"]
+
+
+def test_transcripts_verify_and_hold_no_pin(story):
+    from tests.conftest import run_cli
+    transcripts = sorted((story.site.workspace / "transcripts").glob("*tuf*.jsonl"))
+    assert len(transcripts) >= len(STEPS)
+    for path in transcripts[:2]:
+        r = run_cli("transcript", "verify", str(path))
+        assert r.returncode == 0, r.output
+    kinds = {json.loads(line)["kind"] for line in transcripts[0].read_text().splitlines()}
+    assert {"review", "confirmation", "custody", "output", "airgap"} <= kinds
+    pins = [story.site.env.pin(label) for label in TOKENS]
+    for path in story.site.workspace.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert not any(pin.encode() in data for pin in pins), path
