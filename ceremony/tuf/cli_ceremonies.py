@@ -69,7 +69,9 @@ def _run(operation: str, kwargs: dict[str, Any]) -> None:
                       targets_label=kwargs.pop("targets_label", "tuf-targets"),
                       algorithm=kwargs.pop("algorithm", "ecdsa-p256"),
                       root_expires=expires["root_expires"] or timedelta(days=365),
-                      targets_expires=expires["targets_expires"] or timedelta(days=90))
+                      targets_expires=expires["targets_expires"] or timedelta(days=90),
+                      delegate_tokens=tuple(kwargs.pop("delegate_tokens", ())),
+                      delegate_label=kwargs.pop("delegate_label", "tuf-delegated"))
     assert not kwargs, kwargs
     result = perform(operation, choices, Options(**common), console(as_json))
     emit(result, as_json, _print)
@@ -139,7 +141,13 @@ def register(group: click.Group) -> None:
     def delegation() -> None:
         """Add or remove a delegated targets role (targets N+1, signed on the token)."""
 
-    delegation.command("add")(_apply(common + [token_option, expiry_options[1],
+    delegate = [click.option("--delegate-token", "delegate_tokens", multiple=True,
+                             metavar="URI", help="A token to make (or reuse) a key of the "
+                                                 "delegated role on; repeatable."),
+                click.option("--delegate-label", default="tuf-delegated", show_default=True,
+                             help="Label of the key made on each --delegate-token."),
+                labels[2]]
+    delegation.command("add")(_apply(common + [token_option, *delegate, expiry_options[1],
                                                allow_shorter_option], delegation_add))
     delegation.command("remove")(_apply(common + [token_option, expiry_options[1],
                                                   allow_shorter_option], delegation_remove))

@@ -29,6 +29,8 @@ class Choices:
     algorithm: str = "ecdsa-p256"
     root_expires: timedelta = timedelta(days=365)
     targets_expires: timedelta = timedelta(days=90)
+    delegate_tokens: tuple[str, ...] = ()  # delegation add: a delegated key made on each
+    delegate_label: str = "tuf-delegated"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def record(self) -> dict[str, Any]:
@@ -37,7 +39,9 @@ class Choices:
                 "targets_token": self.targets_token, "key_label": self.key_label,
                 "targets_label": self.targets_label, "algorithm": self.algorithm,
                 "root_expires_days": self.root_expires.days,
-                "targets_expires_days": self.targets_expires.days}
+                "targets_expires_days": self.targets_expires.days,
+                "delegate_tokens": list(self.delegate_tokens),
+                "delegate_label": self.delegate_label}
 
 
 @dataclass

@@ -131,6 +131,17 @@ def story(softhsm_factory, tmp_path_factory) -> Story:  # noqa: F811
             ("--role", "releases"), ("--token", "targets-2", "--targets-expires", "150d"))
     st.check("delegation-remove")
     st.gone = _clients(service, st.root1, folder / "c-gone", "releases/v1.txt")
+
+    # a delegation to a key made on a token (the old targets token): its first version is
+    # signed here, and renewed here later
+    st.step("delegation-add-token", "delegation-add", ["delegation", "add"],
+            ("--role", "firmware", "--path", "firmware/*"),
+            ("--token", "targets-2", "--delegate-token", "targets-1", "--delegate-label",
+             "tuf-firmware", "--targets-expires", "150d"))
+    st.check("delegation-add-token")
+    st.step("renew-firmware", "renew", ["renew"], ("--renew-role", "firmware"),
+            ("--token", "targets-1", "--targets-expires", "160d"))
+    st.check("renew-firmware")
     return st
 
 
@@ -142,9 +153,10 @@ def _key_on(st: Story, label: str) -> str:
 
 
 STEPS = ["init", "rotate-root", "rotate-timestamp", "rotate-targets", "delegation-add", "renew",
-         "delegation-remove"]
+         "delegation-remove", "delegation-add-token", "renew-firmware"]
 ROOT_AFTER = {"init": 1, "rotate-root": 2, "rotate-timestamp": 3, "rotate-targets": 4,
-              "delegation-add": 4, "renew": 5, "delegation-remove": 5}
+              "delegation-add": 4, "renew": 5, "delegation-remove": 5,
+              "delegation-add-token": 5, "renew-firmware": 5}
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -170,6 +182,8 @@ def test_each_ceremony_signed_what_it_should(story):
     assert set(files["delegation-add"]) == {"3.targets.json"}
     assert set(files["renew"]) == {"5.root.json", "4.targets.json"}
     assert set(files["delegation-remove"]) == {"5.targets.json"}
+    assert set(files["delegation-add-token"]) == {"6.targets.json", "1.firmware.json"}
+    assert set(files["renew-firmware"]) == {"2.firmware.json"}
     root2 = Metadata.from_bytes(story.service.metadata_dir.joinpath("2.root.json").read_bytes())
     assert story.root_c_keyid not in root2.signed.roles["root"].keyids
     assert root2.signed.roles["root"].threshold == 2
@@ -190,7 +204,25 @@ def test_the_workspace_holds_the_root_history_and_last_versions(story):
     assert sorted(state.roots) == [1, 2, 3, 4, 5]
     for version, data in state.roots.items():
         assert data == (story.service.metadata_dir / f"{version}.root.json").read_bytes()
-    assert state.last_version("targets") == 5
+    assert state.last_version("targets") == 6
+    assert state.last_version("firmware") == 2
+
+
+def test_the_token_delegated_role_verifies_for_python_tuf_and_the_tool(story, tmp_path):
+    from tuf.ngclient import Updater
+    meta = tmp_path / "meta"
+    meta.mkdir()
+    (meta / "root.json").write_bytes(story.root1)
+    with serve(story.service.folder) as url:
+        updater = Updater(str(meta), f"{url}/metadata/", str(tmp_path), f"{url}/targets/",
+                          bootstrap=story.root1)
+        updater.refresh()
+        assert updater.get_targetinfo("firmware/none.bin") is None  # firmware v2 verified
+    assert (meta / "firmware.json").is_file()
+    assert Metadata.from_bytes((meta / "firmware.json").read_bytes()).signed.version == 2
+    r = story.site.run("tuf", "verify", str(story.service.metadata_dir), "--json")
+    assert r.returncode == 0, r.output
+    assert json.loads(r.stdout)["roles"]["firmware"]["version"] == 2
 
 
 def test_the_review_shows_keys_thresholds_and_digest(story, tmp_path):
