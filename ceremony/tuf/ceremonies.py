@@ -28,6 +28,7 @@ from ceremony.tuf.operations import BUILDERS
 from ceremony.tuf.plan import FilePlan, check_expiry_not_past, current
 from ceremony.tuf.state import TufState, stage_signed
 from groundfloor.words import digest_words
+from transfer.escaping import shown_lines
 from transfer.systembundle import write_system_bundle
 
 COMMANDS = {"init": "init", "rotate-root": "rotate-root", "rotate-key": "rotate-key",
@@ -115,12 +116,41 @@ def review_text(ctx: Context, plans: Sequence[FilePlan], found: dict[str, Any]) 
         lines.append("")
         lines.append(f"{p.name}:")
         lines += ["  " + line for line in signing.review_lines(signing.review(p.md, p.previous))]
+        if p.md.signed.type == "targets":
+            lines += delegation_lines(p.md, p.previous)
         for need in p.needs:
             lines.append(f"  must be signed by {need.role.threshold} of {len(need.role.keyids)} "
                          f"of {need.what}")
         for keyid in sorted({k for n in p.needs for k in n.role.keyids if k in found}):
             lines.append(f"  will sign with key {keyid[:16]} on token '{found[keyid][0].label}'")
-    return "\n".join(lines) + "\n"
+    # every string from the request shown escaped: a name cannot forge or hide a line
+    return shown_lines("\n".join(lines)) + "\n"
+
+
+def delegation_lines(new: Any, old: Any) -> list[str]:
+    """What changes in the delegations of a targets file: roles added (their keys, threshold,
+    paths), changed and removed."""
+    def roles(md: Any) -> dict[str, Any]:
+        d = md.signed.delegations if md is not None else None
+        return dict(d.roles or {}) if d is not None else {}
+
+    def keys(md: Any) -> dict[str, Any]:
+        d = md.signed.delegations if md is not None else None
+        return dict(d.keys) if d is not None else {}
+    before, after, table = roles(old), roles(new), keys(new)
+    lines = []
+    for name, role in after.items():
+        mark = "+" if name not in before else "~"
+        if mark == "~" and role.to_dict() == before[name].to_dict():
+            continue
+        where = ", ".join(role.paths or []) or \
+            f"path hash prefixes {', '.join(role.path_hash_prefixes or [])}"
+        lines.append(f"    {mark} delegation '{name}': threshold {role.threshold} of "
+                     f"{len(role.keyids)} key(s), {'terminating, ' if role.terminating else ''}"
+                     f"paths {where}")
+        lines += [f"        key {k} ({table[k].scheme})" for k in role.keyids if k in table]
+    lines += [f"    - delegation '{name}'" for name in before if name not in after]
+    return lines
 
 
 def confirm(s: Session, question: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ceremony.tuf.context import Context
 from ceremony.tuf.errors import TufError
+from ceremony.tuf.files import check_target_path
 from ceremony.tuf.keys import Key
 from ceremony.tuf.model import Metadata
 from ceremony.tuf.plan import (
@@ -75,6 +76,7 @@ def build_init(ctx: Context, cur: Current) -> list[FilePlan]:
     entries = {}
     for path, value in ctx.request.params.get("targets", {}).items():
         try:
+            check_target_path(path)
             entries[path] = TargetFile.from_dict(value)
         except TufError as exc:
             raise PlanRefused(f"request params.targets.{ascii(path)[1:-1][:80]}: "

@@ -191,6 +191,10 @@ def test_each_ceremony_signed_what_it_should(story):
         r = story.results[step]
         assert r["complete"] and r["transcript_sha256"] and len(r["review_sha256"]) == 64
     _no_pin(story)
+    text = "\n".join(story.site.outputs)
+    assert "+ delegation 'releases': threshold 1 of 1 key(s), paths releases/*" in text
+    assert "- delegation 'releases'" in text
+    assert "+ delegation 'firmware': threshold 1 of 1 key(s), paths firmware/*" in text
 
 
 def _no_pin(story: Story) -> None:
@@ -223,6 +227,17 @@ def test_the_token_delegated_role_verifies_for_python_tuf_and_the_tool(story, tm
     r = story.site.run("tuf", "verify", str(story.service.metadata_dir), "--json")
     assert r.returncode == 0, r.output
     assert json.loads(r.stdout)["roles"]["firmware"]["version"] == 2
+
+
+def test_hostile_request_strings_are_shown_escaped(story, tmp_path):
+    key = story.service.public_pem(new_signer("ed25519"), "evil")
+    req = story.service.request("delegation-add", tmp_path / "req.json", "--role", "evil",
+                                "--path", "x/*\x1b[1A\u202egood", "--delegate-key", str(key))
+    r = story.site.ceremony(["delegation", "add"], req, tmp_path / "resp.json", "--token",
+                            "targets-2", "--targets-expires", "200d", yes=False, input="no\n")
+    assert r.returncode == 1 and "not confirmed" in r.stderr
+    assert "\x1b" not in r.stderr and "\u202e" not in r.stderr
+    assert "paths x/*\\x1b[1A\\u202egood" in r.stderr
 
 
 def test_the_review_shows_keys_thresholds_and_digest(story, tmp_path):
