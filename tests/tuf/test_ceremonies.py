@@ -400,3 +400,24 @@ def test_transcripts_verify_and_hold_no_pin(story):
         if path.is_file():
             data = path.read_bytes()
             assert not any(pin.encode() in data for pin in pins), path
+
+
+def test_a_repository_without_consistent_snapshots_gets_plain_names(story, tmp_path):
+    from tests.conftest import run_cli
+    snap = story.service.public_pem(new_signer("ed25519"), "plain-snapshot")
+    ts = story.service.public_pem(new_signer("ed25519"), "plain-timestamp")
+    req = tmp_path / "req.json"
+    r = run_cli("tuf", "request", "--repo", str(tmp_path / "meta"), "--name", "plain",
+                "--operation", "init", "--online-key", f"snapshot={snap}", "--online-key",
+                f"timestamp={ts}", "--no-consistent-snapshot", "--out", str(req))
+    assert r.returncode == 0, r.output
+    story.site.ok(["init"], req, tmp_path / "resp.json", "--root-token", "root-c",
+                  "--targets-token", "targets-1", "--key-label", "plain-root",
+                  "--targets-label", "plain-targets")
+    r = run_cli("tuf", "apply", "--response", str(tmp_path / "resp.json"), "--repo",
+                str(tmp_path / "meta"), "--json")
+    assert r.returncode == 0, r.output
+    assert json.loads(r.stdout)["written"] == ["1.root.json", "1.targets.json", "root.json",
+                                                "targets.json"]
+    root = json.loads((tmp_path / "meta" / "root.json").read_bytes())["signed"]
+    assert root["consistent_snapshot"] is False
