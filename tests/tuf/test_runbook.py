@@ -78,6 +78,44 @@ def test_the_runbook_script_makes_a_root_clients_follow(softhsm_factory, tmp_pat
     for label in TOKENS:
         assert env.pin(label) not in r.output
 
+    # a later script: root-c's key out (tuf-rotate-root), then python-tuf follows to root v2
+    _rotate_by_script(env, service, room, tmp_path, root["roles"]["root"]["keyids"])
+    with serve(service.folder) as url:
+        result = CLIENTS["python-tuf"]((service.metadata_dir / "1.root.json").read_bytes(),
+                                       url, tmp_path / "after", "app/1.0.tar.gz")
+    assert result.ok and result.root_version == 2, result.error
+
+
+def _rotate_by_script(env, service: OnlineService, room: Path, tmp_path: Path,
+                      root_keyids: list[str]) -> None:
+    import yaml
+    r = run_cli("tuf", "request", "--repo", str(service.metadata_dir), "--name", "updates",
+                "--operation", "rotate-root", "--out", str(room / "rotate.request"))
+    assert r.returncode == 0, r.output
+    digest = re.search(r"file sha256\s+([0-9a-f]{64})", r.stdout).group(1)
+    key_c = run_cli("tuf", "key", "--token", "root-c", "--label", "tuf-root", "--pin-source",
+                    env.pin_source("root-c"), "--json", env=env.env, wrapper=AIRGAPPED)
+    assert key_c.returncode == 0, key_c.output
+    keyid_c = json.loads(key_c.stdout)["keyid"]
+    assert keyid_c in root_keyids
+    doc = yaml.safe_load(SCRIPT.read_text())
+    doc["inputs"] = {"rotate-request": {"kind": "file", "path": "rotate.request",
+                                        "sha256": digest}}
+    doc["steps"] = [{"id": "rotate", "do": "tuf-rotate-root", "repository": "updates",
+                     "request": "rotate-request", "tokens": ["root-a", "root-b"],
+                     "remove-keys": [keyid_c[:12]], "out": "rotate.response"}]
+    script = room / "rotate.yaml"
+    script.write_text(yaml.safe_dump(doc, sort_keys=False))
+    r = _run(env, script, tmp_path / "workspace")
+    assert r.returncode == 0, r.output[-3000:]
+    a = run_cli("tuf", "apply", "--response", str(room / "rotate.response"), "--request",
+                str(room / "rotate.request"), "--repo", str(service.metadata_dir), "--json")
+    assert a.returncode == 0, a.output
+    service.store("root", (service.metadata_dir / "2.root.json").read_bytes())
+    service.publish()
+    root2 = json.loads((service.metadata_dir / "2.root.json").read_bytes())["signed"]
+    assert keyid_c not in root2["roles"]["root"]["keyids"]
+
 
 @pytest.mark.parametrize("edit", ["digest", "request"])
 def test_a_wrong_input_is_refused_before_anything_is_signed(softhsm_factory, tmp_path, edit):  # noqa: F811
