@@ -61,6 +61,12 @@ def table_options(table: Table) -> Callable[[F], F]:
     return decorate
 
 
+def param_option(p: Param) -> Callable[[F], F]:
+    """One table parameter as a click argument or option (for commands without a whole table,
+    e.g. the TUF ceremonies' --allow-shorter)."""
+    return _click_parameter(p)
+
+
 def _click_parameter(p: Param) -> Callable[[F], F]:
     from ceremony.ceremonies import params
     if p.argument:

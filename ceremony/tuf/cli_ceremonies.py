@@ -9,14 +9,17 @@ from typing import Any
 
 import click
 
+from ceremony.ceremonies.params import ALLOW_SHORTER
 from ceremony.cli.common import (
-    allow_shorter_option,
     ceremony_options,
     common_options,
     console,
     duration,
     emit,
+    param_option,
 )
+
+allow_shorter_option = param_option(ALLOW_SHORTER)
 
 token_option = click.option("--token", "tokens", multiple=True, metavar="URI",
                             help="A token holding a key that signs (current root or targets "
