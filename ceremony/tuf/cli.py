@@ -230,3 +230,9 @@ def sign(proposed: str, trusted: str | None, previous: str | None, role: str | N
         click.echo(f"  {name} threshold {st['threshold']}: {state}")
     click.echo(f"  signed sha256 {result['signed_sha256']}")
     click.echo(f"  words         {result['signed_words']}")
+
+
+# The ceremonies' online half (request, apply) and the ceremonies, in their own modules.
+from ceremony.tuf.cli_online import register as _register_online  # noqa: E402
+
+_register_online(tuf, tuf_errors, json_option)
