@@ -236,3 +236,8 @@ def sign(proposed: str, trusted: str | None, previous: str | None, role: str | N
 from ceremony.tuf.cli_online import register as _register_online  # noqa: E402
 
 _register_online(tuf, tuf_errors, json_option)
+
+# Signing metadata made elsewhere as a ceremony (bundles, co-signing), and its online half.
+from ceremony.tuf.cli_sign import register as _register_sign  # noqa: E402
+
+_register_sign(tuf, tuf_errors, json_option)

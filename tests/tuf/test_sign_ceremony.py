@@ -1,0 +1,266 @@
+"""Signing metadata made elsewhere as a ceremony, co-signed across two sites, with REAL SoftHSM
+token keys and python-tuf's own repository code:
+
+python-tuf proposes root v2 (the root role moves to three token keys, threshold 2); the online
+side puts it into a request bundle; site A (token a only) signs it from the bundle: a PARTIAL
+response that says what it lacks and that `apply` refuses; site B (token b) co-signs from A's
+partial: complete; `apply` writes it; python-tuf proposes v3, site A (now holding tokens a and
+c) signs it alone, after following the repository's root chain in its workspace; python-tuf's
+ngclient, go-tuf and tough, trusting root v1, follow both rotations and download a target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tuf.api.metadata import Metadata
+
+from ceremony.workspace import Workspace
+from softhsm.pytest_plugin import softhsm_factory  # noqa: F401
+from tests.conftest import CliResult, run_cli
+from tests.tuf.conftest import KEY_LABEL, Offline
+from tests.tuf.peers import CLIENTS, serve
+from tests.tuf.pytuf_repo import PyTufRepository, new_signer, token_key
+
+SITE_TOKENS = {"cs-a": "ecdsa-p256", "cs-b": "ed25519", "cs-c": "rsa-3072"}
+
+
+@dataclass
+class Sites:
+    folder: Path
+    repo: PyTufRepository
+    offline: Offline
+    keys: dict[str, dict[str, Any]]
+    first_sha: str
+    site_a: dict[str, Any]
+    site_a_text: str
+    site_b: dict[str, Any]
+    apply_partial: CliResult
+    take_partial: CliResult
+    v3: dict[str, Any]
+
+    def ws(self, site: str) -> str:
+        return str(self.folder / f"ws-{site}")
+
+    def root(self, version: int) -> bytes:
+        return (self.repo.metadata_dir / f"{version}.root.json").read_bytes()
+
+
+def online(*args: str) -> CliResult:
+    return run_cli("tuf", *args)
+
+
+def sign_args(off: Offline, folder: Path, site: str, request: Path, out: Path,
+              *tokens: str, extra: tuple[str, ...] = ()) -> list[str]:
+    args = ["tuf", "sign-request", "--request", str(request), "--out", str(out),
+            "--workspace", str(folder / f"ws-{site}"), "--participant", f"officer {site}",
+            *off.pins(*tokens), *extra]
+    for label in tokens:
+        args += ["--token", label]
+    return args
+
+
+@pytest.fixture(scope="module")
+def sites(softhsm_factory, tmp_path_factory) -> Sites:  # noqa: F811
+    env = softhsm_factory("tuf-cosign", list(SITE_TOKENS))
+    off = Offline(env)
+    for label, algorithm in SITE_TOKENS.items():
+        r = off.run("key", "generate", "--token", label, "--label", KEY_LABEL, "--algorithm",
+                    algorithm, "--pin-source", env.pin_source(label), "--json")
+        assert r.returncode == 0, r.output
+    keys = {label: off.ok("tuf", "key", "--token", label, "--label", KEY_LABEL,
+                          *off.pins(label)) for label in SITE_TOKENS}
+    folder = tmp_path_factory.mktemp("tuf-cosign")
+    repo = PyTufRepository.create(folder / "repo")
+    first_sha = hashlib.sha256(repo.metadata_dir.joinpath("1.root.json").read_bytes()).hexdigest()
+    old_root = repo.signers["root"][0].public_key.keyid
+
+    def to_tokens(root: Any) -> None:
+        root.revoke_key(old_root, "root")
+        for label in SITE_TOKENS:
+            root.add_key(token_key(keys[label]), "root")
+        root.roles["root"].threshold = 2
+    (folder / "2.root.json").write_bytes(repo.propose_root(to_tokens))
+    r = online("request-sign", "--repo", str(repo.metadata_dir), "--name", "demo", "--proposed",
+               str(folder / "2.root.json"), "--out", str(folder / "req2.json"))
+    assert r.returncode == 0, r.output
+
+    # site A: token a only -> partial (typed confirmation, review on screen)
+    a = off.run(*sign_args(off, folder, "a", folder / "req2.json", folder / "resp-a.json",
+                           "cs-a", extra=("--trust-root-sha256", first_sha, "--json")),
+                input="yes\n")
+    assert a.returncode == 0, a.output
+    apply_partial = online("apply", "--response", str(folder / "resp-a.json"), "--repo",
+                           str(repo.metadata_dir))
+    take_partial = online("response-file", "--response", str(folder / "resp-a.json"), "--out",
+                          str(folder / "taken.json"))
+    # site B: token b, from A's partial -> complete
+    b = off.ok(*sign_args(off, folder, "b", folder / "req2.json", folder / "resp-b.json",
+                          "cs-b", extra=("--trust-root-sha256", first_sha, "--partial",
+                                         str(folder / "resp-a.json"), "--yes")))
+    r = online("apply", "--response", str(folder / "resp-b.json"), "--repo",
+               str(repo.metadata_dir), "--request", str(folder / "req2.json"))
+    assert r.returncode == 0, r.output
+    repo.store("root", (repo.metadata_dir / "2.root.json").read_bytes())
+    repo.signers["root"] = []  # the root keys live on the tokens only now
+
+    # root v3 (the timestamp key replaced), signed at site A alone with tokens a and c
+    new_ts = new_signer("p256")
+    old_ts = repo.signers["timestamp"][0].public_key.keyid
+
+    def rotate_timestamp(root: Any) -> None:
+        root.revoke_key(old_ts, "timestamp")
+        root.add_key(new_ts.public_key, "timestamp")
+    (folder / "3.root.json").write_bytes(repo.propose_root(rotate_timestamp))
+    r = online("request-sign", "--repo", str(repo.metadata_dir), "--name", "demo", "--proposed",
+               str(folder / "3.root.json"), "--out", str(folder / "req3.json"))
+    assert r.returncode == 0, r.output
+    v3 = off.ok(*sign_args(off, folder, "a", folder / "req3.json", folder / "resp-3.json",
+                           "cs-a", "cs-c", extra=("--yes",)))
+    r = online("apply", "--response", str(folder / "resp-3.json"), "--repo",
+               str(repo.metadata_dir))
+    assert r.returncode == 0, r.output
+    repo.store("root", (repo.metadata_dir / "3.root.json").read_bytes())
+    repo.signers["timestamp"] = [new_ts]
+    repo.add_target("targets", "files/cosigned.txt", b"after a root co-signed at two sites\n")
+    repo.publish()
+    return Sites(folder, repo, off, keys, first_sha, json.loads(a.stdout), a.stderr, b,
+                 apply_partial, take_partial, v3)
+
+
+def test_site_a_reviews_the_change_and_returns_a_partial(sites):
+    text, a = sites.site_a_text, sites.site_a
+    for label in SITE_TOKENS:
+        assert f"+ key {sites.keys[label]['keyid']}" in text
+    old = Metadata.from_bytes(sites.root(1)).signed.roles["root"].keyids[0]
+    assert f"- key {old}" in text
+    assert "role root: threshold 1 -> 2" in text and "version 1 -> 2" in text
+    assert "FIRST CONTACT" in text and "first contact with TUF repository 'demo'" in text
+    assert "review sha256 " in text and "review words  " in text
+    assert f"will sign with key {sites.keys['cs-a']['keyid']} on token 'cs-a'" in text
+    assert "still needs a signature of one more of" in text
+    assert a["complete"] is False and a["signed_with"] == [sites.keys["cs-a"]["keyid"]]
+    assert a["first_contact"] is True and a["pinned_roots"] == [1]
+    missing = a["needed"]["own_root"]["missing"]
+    assert sorted(missing) == sorted(sites.keys[x]["keyid"] for x in ("cs-b", "cs-c"))
+    assert "previous_root" not in a["needed"]  # python-tuf's old key signed the proposal
+    for label in SITE_TOKENS:  # no PIN on any screen, nor in the transcripts
+        pin = sites.offline.env.pin(label)
+        assert all(pin not in text for text in sites.offline.outputs), label
+        for ws in ("a", "b"):
+            for path in Path(sites.ws(ws)).rglob("*"):
+                assert not path.is_file() or pin.encode() not in path.read_bytes(), path
+
+
+def test_a_partial_response_is_not_publishable_and_says_what_it_lacks(sites):
+    for r in (sites.apply_partial, sites.take_partial):
+        assert r.returncode == 1 and r.stderr.startswith("error: "), r.output
+        assert "partial" in r.stderr.lower()
+    assert "own_root: 1 of threshold 2; needs 1 more of" in sites.take_partial.stderr
+    assert not (sites.folder / "taken.json").exists()
+    assert not (sites.repo.metadata_dir / "2.root.json").exists() or \
+        Metadata.from_bytes(sites.root(2)).signatures.__len__() >= 2
+
+
+def test_site_b_completes_it_and_each_site_records_what_it_signed(sites):
+    b = sites.site_b
+    assert b["complete"] is True and b["signed_with"] == [sites.keys["cs-b"]["keyid"]]
+    assert b["status"]["own_root"]["met"] and b["status"]["previous_root"]["met"]
+    signed = {site: {(r["role"], r["version"]): r["keyids"]
+                     for r in _records(sites.ws(site))} for site in ("a", "b")}
+    assert signed["b"] == {("root", 2): [sites.keys["cs-b"]["keyid"]]}
+    assert signed["a"] == {("root", 2): [sites.keys["cs-a"]["keyid"]],
+                           ("root", 3): sorted(sites.keys[x]["keyid"] for x in ("cs-a", "cs-c"))}
+
+
+def _records(ws: str) -> list[dict[str, Any]]:
+    from ceremony.tuf.trust import signed_records
+    return signed_records(Workspace.open(ws), "demo")
+
+
+def test_site_a_followed_the_published_chain_before_signing_v3(sites):
+    v3 = sites.v3
+    assert v3["complete"] and v3["first_contact"] is False
+    assert v3["pinned_roots"] == [2] and v3["trusted_root_version"] == 2
+    roots = Workspace.open(sites.ws("a")).system_paths("tuf", "demo/roots/")
+    assert roots == ["demo/roots/1.root.json", "demo/roots/2.root.json"]
+
+
+def test_python_tuf_accepts_both_roots(sites):
+    roots = [Metadata.from_bytes(sites.root(v)) for v in (1, 2, 3)]
+    for old, new in zip(roots, roots[1:], strict=False):
+        old.signed.verify_delegate("root", new.signed_bytes, new.signatures)
+        new.signed.verify_delegate("root", new.signed_bytes, new.signatures)
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+def test_clients_follow_the_cosigned_rotation(sites, client, tmp_path):
+    with serve(sites.repo.folder) as url:
+        result = CLIENTS[client](sites.root(1), url, tmp_path, "files/cosigned.txt")
+    assert result.ok, result.error
+    assert result.root_version == 3
+    assert result.content == b"after a root co-signed at two sites\n"
+
+
+# --- refusals: nothing written, one line --------------------------------------------------------
+
+def _refused(r: CliResult, out: Path, *needles: str) -> None:
+    assert r.returncode == 1, r.output
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and r.stderr.strip().splitlines()[-1] == errors[0], r.stderr
+    for needle in needles:
+        assert needle in r.stderr, r.stderr
+    assert not out.exists()
+
+
+def test_first_contact_needs_the_roots_digest(sites, tmp_path):
+    Workspace.open(str(tmp_path / "ws-new"), create=True)
+    out = tmp_path / "resp.json"
+    r = sites.offline.run(*sign_args(sites.offline, tmp_path, "new", sites.folder / "req2.json",
+                                     out, "cs-a", extra=("--yes",)))
+    _refused(r, out, "first contact", "--trust-root-sha256")
+    r = sites.offline.run(*sign_args(sites.offline, tmp_path, "new", sites.folder / "req2.json",
+                                     out, "cs-a", extra=("--yes", "--trust-root-sha256",
+                                                         "ab" * 32)))
+    _refused(r, out, "no root in the request has SHA-256 abababab")
+    assert Workspace.open(str(tmp_path / "ws-new")).system_paths("tuf") == []
+
+
+def test_a_site_never_signs_a_different_version_of_what_it_signed(sites, tmp_path):
+    """Site B signed root v2; a second, different v2 (another expiry) is refused there."""
+    md = Metadata.from_bytes((sites.folder / "2.root.json").read_bytes())
+    md.signed.expires = md.signed.expires.replace(year=md.signed.expires.year + 1)
+    other = tmp_path / "2.root.json"
+    other.write_bytes(md.to_bytes())
+    v1 = tmp_path / "repo-v1"
+    v1.mkdir()
+    (v1 / "1.root.json").write_bytes(sites.root(1))
+    r = online("request-sign", "--repo", str(v1), "--name", "demo", "--proposed", str(other),
+               "--out", str(tmp_path / "req.json"))
+    assert r.returncode == 0, r.output
+    out = tmp_path / "resp.json"
+    r = sites.offline.run(*sign_args(sites.offline, sites.folder, "b", tmp_path / "req.json",
+                                     out, "cs-c", extra=("--yes",)))
+    _refused(r, out, "already signed a DIFFERENT root v2")
+
+
+def test_not_confirmed_signs_nothing(sites, tmp_path):
+    out = tmp_path / "resp.json"
+    r = sites.offline.run(*sign_args(sites.offline, tmp_path, "x", sites.folder / "req2.json",
+                                     out, "cs-a", extra=("--trust-root-sha256", sites.first_sha)),
+                          input="no\n")
+    _refused(r, out, "not confirmed")
+    assert Workspace.open(str(tmp_path / "ws-x")).system_paths("tuf") == []
+
+
+def test_a_partial_of_another_request_is_refused(sites, tmp_path):
+    out = tmp_path / "resp.json"
+    r = sites.offline.run(*sign_args(sites.offline, sites.folder, "b", sites.folder / "req3.json",
+                                     out, "cs-c", extra=("--yes", "--partial",
+                                                         str(sites.folder / "resp-a.json"))))
+    _refused(r, out, "answers another request")
