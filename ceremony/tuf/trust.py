@@ -79,6 +79,10 @@ def trusted_root(tx: Any, name: str, metadata: Mapping[str, bytes], first_root_s
                 "it. Get the SHA-256 of a root file you trust from the repository's owners "
                 "(out of band) and give it with --trust-root-sha256 HEX")
         wanted = first_root_sha256.lower()
+        if wanted == "0" * 64:
+            raise CeremonyRefused("--trust-root-sha256 is still the placeholder (all zeros): "
+                                  "write in the SHA-256 of the root file the repository's "
+                                  "owners gave you")
         if not _SHA256.fullmatch(wanted):
             raise CeremonyRefused("--trust-root-sha256 must be 64 hex digits (the SHA-256 of a "
                                   "root file's exact bytes)")
