@@ -150,6 +150,8 @@ def _previous(request: TufRequest, p: Proposal, trusted: Trusted) -> Metadata | 
         signing.check_root_step(p.md, trusted.root)
         check_satisfiable(p.md)
         return trusted.root
+    if trusted.root is None:
+        raise CeremonyRefused(f"signing '{p.role}' needs a trusted root of the repository")
     if p.role not in TOP_LEVEL_ROLES:
         raise CeremonyRefused(f"cannot sign role type '{p.role}' here")
     found = _newest(dict(request.metadata), p.role)
@@ -197,9 +199,11 @@ def _review_text(p: Proposal, previous: Metadata | None, trusted: Trusted, befor
     lines = signing.review_lines(signing.review(p.md, previous))
     if p.envelope is not None:
         lines[0] += f" (in an RSTUF {rstuf.kind(p.envelope)} payload)"
-    if trusted.first_contact:
-        lines.append(f"  FIRST CONTACT: trusted root v{trusted.root.signed.version} pinned by "
-                     f"the SHA-256 given (sha256 {hashlib.sha256(trusted.data).hexdigest()})")
+    if trusted.root is None:
+        lines.append("  NEW REPOSITORY: its first root; nothing earlier to compare against")
+    elif trusted.first_contact:
+        lines.append(f"  FIRST CONTACT: trusted root v{trusted.version} pinned by the SHA-256 "
+                     f"given (sha256 {hashlib.sha256(trusted.data).hexdigest()})")
     for name, st in before.items():
         lines.append(f"  {name}: threshold {st['threshold']}, signed already by "
                      f"{len(st['valid'])}" + "".join(f"\n      = {k}" for k in st["valid"]))
@@ -244,13 +248,14 @@ def _body(s: Session, choices: SignChoices) -> dict[str, Any]:
     s.console.show(f"request {s.options.request}: bundle sha256 {req_bundle.digest_hex}\n"
                    f"request words: {digest_words(req_bundle.digest())}")
     name, data = _proposed_file(request)
+    p = load_proposal(data, name)
     trusted = trusted_root(s.tx, request.repository, request.metadata,
-                           choices.trust_root_sha256, s.console.warn)
+                           choices.trust_root_sha256, s.console.warn,
+                           bootstrap=p.role == "root" and p.version == 1)
     s.transcript.append("tuf-trust", {"repository": request.repository,
-                                      "root_version": trusted.root.signed.version,
+                                      "root_version": trusted.version,
                                       "first_contact": trusted.first_contact,
                                       "pinned": list(trusted.pinned)})
-    p = load_proposal(data, name)
     previous = _previous(request, p, trusted)
     if p.md.signed.expires_at <= datetime.now(UTC):
         raise ExpiredError(f"expires at {p.md.signed.expires}, in the past: ask for a version "
@@ -258,7 +263,8 @@ def _body(s: Session, choices: SignChoices) -> dict[str, Any]:
     payload = p.md.signed_bytes()
     signed_sha256 = hashlib.sha256(payload).hexdigest()
     check_not_signed_otherwise(s.tx, request.repository, p.role, p.version, signed_sha256)
-    keys = signing.signing_keys(p.md, trusted.root.signed)
+    trusted_signed = trusted.root.signed if trusted.root is not None else None
+    keys = signing.signing_keys(p.md, trusted_signed)
     if choices.partial is not None:
         theirs, partial_bundle = _take_partial(choices.partial, req_bundle.digest_hex,
                                                request, p, payload)
@@ -269,7 +275,7 @@ def _body(s: Session, choices: SignChoices) -> dict[str, Any]:
         for sig in theirs:
             signing.add_signature(p.md, sig.keyid, sig.sig)
     dropped = signing.drop_invalid(p.md, keys)
-    before = signing.status(p.md, trusted.root.signed)
+    before = signing.status(p.md, trusted_signed)
     if all(st["met"] for st in before.values()):
         raise CeremonyRefused("every threshold is met already: nothing to sign; apply the "
                               "signed file online")
@@ -295,7 +301,7 @@ def _body(s: Session, choices: SignChoices) -> dict[str, Any]:
     made = sign_with(found, signers, payload)
     for keyid, sig in made.items():
         signing.add_signature(p.md, keyid, sig)
-    status = signing.status(p.md, trusted.root.signed)
+    status = signing.status(p.md, trusted_signed)
     complete = all(st["met"] for st in status.values())
     file_name = p.file_name(choices.signatures_only)
     needed = _needed(status)
@@ -325,7 +331,7 @@ def _body(s: Session, choices: SignChoices) -> dict[str, Any]:
             "complete": complete, "status": status, "needed": needed,
             "signed_with": sorted(made), "dropped": dropped, "signed_sha256": signed_sha256,
             "first_contact": trusted.first_contact, "pinned_roots": list(trusted.pinned),
-            "trusted_root_version": trusted.root.signed.version,
+            "trusted_root_version": trusted.version,
             "logins": s.tokens.logins, "rstuf_payload":
                 rstuf.kind(p.envelope) if p.envelope is not None else None}
 

@@ -32,10 +32,14 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 class Trusted:
     """The root this run trusts, and how it came to trust it."""
 
-    root: Metadata
+    root: Metadata | None  # None: a new repository's first root is proposed (bootstrap)
     data: bytes
     first_contact: bool
     pinned: tuple[int, ...]  # root versions pinned by this run (first contact, chain)
+
+    @property
+    def version(self) -> int | None:
+        return int(self.root.signed.version) if self.root is not None else None
 
 
 def _roots_in(metadata: Mapping[str, bytes]) -> dict[int, bytes]:
@@ -59,12 +63,20 @@ def _pin_first(tx: Any, name: str, data: bytes, version: int) -> None:
 
 
 def trusted_root(tx: Any, name: str, metadata: Mapping[str, bytes], first_root_sha256: str | None,
-                 warn: Callable[[str], None]) -> Trusted:
+                 warn: Callable[[str], None], *, bootstrap: bool = False) -> Trusted:
     """The newest root this run may trust for repository `name` (see the module docstring);
-    the roots it newly trusts are staged in `tx`."""
+    the roots it newly trusts are staged in `tx`. `bootstrap`: the proposal is a root v1; if
+    neither the workspace nor the request has a root, there is nothing to trust before it."""
     state = tuf_state.TufState.load(tx, name)
     offered = _roots_in(metadata)
     pinned: list[int] = []
+    if bootstrap and not state.exists and not offered:
+        if first_root_sha256 is not None:
+            raise CeremonyRefused("the request proposes the repository's FIRST root: there is "
+                                  "no earlier root to pin; leave out --trust-root-sha256")
+        warn(f"'{name}' is a new repository: its first root is reviewed with nothing to "
+             "compare against (every key is new); check each key ID with its holder")
+        return Trusted(None, b"", True, ())
     if state.exists:
         if first_root_sha256 is not None:
             raise CeremonyRefused(f"the workspace already trusts root v{state.latest_root[0]} "

@@ -264,3 +264,49 @@ def test_a_partial_of_another_request_is_refused(sites, tmp_path):
                                      out, "cs-c", extra=("--yes", "--partial",
                                                          str(sites.folder / "resp-a.json"))))
     _refused(r, out, "answers another request")
+
+
+# --- RSTUF's CLI payload, signed the same way ---------------------------------------------------
+
+def test_rstuf_bootstrap_payload_through_bundles(sites, tmp_path):
+    """RSTUF's real CLI makes a bootstrap payload (root v1, threshold 2: its operator's key,
+    signed, and token a's); it travels in a sign request, the ceremony adds token a's signature
+    (a new repository: nothing to compare against), `response-file` gives the payload back for
+    `rstuf admin send bootstrap`, unchanged but for that signature, and python-tuf accepts it."""
+    import copy
+    import subprocess
+
+    from tests.tuf.test_rstuf_cli import DRIVER, RSTUF_PYTHON, _key_files
+    assert RSTUF_PYTHON.exists(), "run scripts/tuf-peers (scripts/bootstrap) first"
+    token_pub = tmp_path / "token.pub"
+    token_pub.write_text(sites.keys["cs-a"]["key"]["keyval"]["public"])
+    admin_pub, admin_key = _key_files(tmp_path, "admin", b"admin-password")
+    online_pub, _ = _key_files(tmp_path, "online", None)
+    (tmp_path / "admin.password").write_text("admin-password")
+    made = subprocess.run([str(RSTUF_PYTHON), str(DRIVER), str(tmp_path), str(admin_pub),
+                           str(admin_key), str(tmp_path / "admin.password"), str(token_pub),
+                           str(online_pub)], capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr[-3000:]
+    payload = json.loads((tmp_path / "payload.json").read_bytes())
+    r = online("request-sign", "--repo", str(tmp_path / "no-metadata-yet"), "--name", "rstuf",
+               "--proposed", str(tmp_path / "payload.json"), "--out", str(tmp_path / "req.json"))
+    assert r.returncode == 0, r.output
+    Workspace.open(str(tmp_path / "ws"), create=True)
+    out = tmp_path / "resp.json"
+    r = sites.offline.run("tuf", "sign-request", "--request", str(tmp_path / "req.json"), "--out",
+                          str(out), "--workspace", str(tmp_path / "ws"), "--token", "cs-a",
+                          *sites.offline.pins("cs-a"), "--yes", "--json")
+    assert r.returncode == 0, r.output
+    result = json.loads(r.stdout)
+    assert result["complete"] and result["rstuf_payload"] == "bootstrap"
+    assert "NEW REPOSITORY" in r.stderr and "in an RSTUF bootstrap payload" in r.stderr
+    r = online("response-file", "--response", str(out), "--out", str(tmp_path / "signed.json"),
+               "--request", str(tmp_path / "req.json"))
+    assert r.returncode == 0, r.output
+    signed = json.loads((tmp_path / "signed.json").read_bytes())
+    assert {k: v for k, v in signed.items() if k != "metadata"} == \
+        {k: v for k, v in payload.items() if k != "metadata"}
+    assert signed["metadata"]["root"]["signed"] == payload["metadata"]["root"]["signed"]
+    md = Metadata.from_dict(copy.deepcopy(signed["metadata"]["root"]))
+    check = md.signed.get_root_verification_result(None, md.signed_bytes, md.signatures)
+    assert check.verified and len(md.signatures) == 2
