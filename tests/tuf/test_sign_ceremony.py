@@ -11,6 +11,7 @@ ngclient, go-tuf and tough, trusting root v1, follow both rotations and download
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -310,3 +311,108 @@ def test_rstuf_bootstrap_payload_through_bundles(sites, tmp_path):
     md = Metadata.from_dict(copy.deepcopy(signed["metadata"]["root"]))
     check = md.signed.get_root_verification_result(None, md.signed_bytes, md.signatures)
     assert check.verified and len(md.signatures) == 2
+
+
+# --- signatures only; hostile and mismatched bundles ----------------------------------------------
+
+def _bundle(tmp_path: Path, name: str, bundle: Any) -> Path:
+    from transfer.systembundle import write_system_bundle
+    path = tmp_path / name
+    write_system_bundle(path, bundle)
+    return path
+
+
+def test_signatures_only_across_both_sites(sites, tmp_path):
+    """Site A returns only its signatures; site B co-signs from them; the complete response's
+    signatures, merged into python-tuf's own copy of the proposal, meet both thresholds."""
+    from tuf.api.metadata import Signature
+    ws = {s: tmp_path / f"ws-{s}" for s in "ab"}
+    a_out, b_out = tmp_path / "a.json", tmp_path / "b.json"
+    first = ("--trust-root-sha256", sites.first_sha, "--signatures-only", "--yes", "--json")
+    a = sites.offline.ok(*sign_args(sites.offline, tmp_path, "a", sites.folder / "req2.json",
+                                    a_out, "cs-a", extra=first[:-1]))
+    assert a["file"] == "2.root.signatures.json" and not a["complete"]
+    b = sites.offline.ok(*sign_args(sites.offline, tmp_path, "b", sites.folder / "req2.json",
+                                    b_out, "cs-c", extra=(*first[:-1], "--partial", str(a_out))))
+    assert b["complete"] and ws["b"].is_dir()
+    doc_path = tmp_path / "sigs.json"
+    r = online("response-file", "--response", str(b_out), "--out", str(doc_path))
+    assert r.returncode == 0, r.output
+    doc = json.loads(doc_path.read_bytes())
+    md = Metadata.from_bytes((sites.folder / "2.root.json").read_bytes())
+    assert doc["signed_sha256"] == hashlib.sha256(md.signed_bytes).hexdigest()
+    for s in doc["signatures"]:
+        md.signatures[s["keyid"]] = Signature(s["keyid"], s["sig"])
+    v1 = Metadata.from_bytes(sites.root(1))
+    v1.signed.verify_delegate("root", md.signed_bytes, md.signatures)
+    md.signed.verify_delegate("root", md.signed_bytes, md.signatures)
+
+
+def test_a_request_for_another_operation_or_system_is_refused(sites, tmp_path):
+    r = online("request", "--repo", str(sites.repo.metadata_dir), "--name", "demo",
+               "--operation", "renew", "--renew-role", "root", "--out",
+               str(tmp_path / "renew.json"))
+    assert r.returncode == 0, r.output
+    out = tmp_path / "resp.json"
+    r = sites.offline.run(*sign_args(sites.offline, sites.folder, "a", tmp_path / "renew.json",
+                                     out, "cs-a", extra=("--yes",)))
+    _refused(r, out, "asks for 'renew', not 'sign'")
+    (tmp_path / "junk.json").write_text('{"format": "notary-ceremony-bundle"}')
+    r = sites.offline.run(*sign_args(sites.offline, sites.folder, "a", tmp_path / "junk.json",
+                                     out, "cs-a", extra=("--yes",)))
+    _refused(r, out)
+
+
+def test_a_forged_root_chain_in_the_request_stops_everything(sites, tmp_path):
+    """The request claims a root v4 that root v3's keys did not sign: the site that trusts v3
+    refuses, pins nothing and signs nothing."""
+    from ceremony.tuf.bundles import TufRequest, request_bundle
+    from tests.tuf.pytuf_repo import new_signer as signer
+    md = Metadata.from_bytes(sites.root(3))
+    md.signed.version = 4
+    md.signatures.clear()
+    md.sign(signer("ed25519"))  # not a key of root v3
+    proposal = Metadata.from_bytes(sites.root(3))
+    proposal.signed.version = 5
+    files = {f"{v}.root.json": sites.root(v) for v in (1, 2, 3)}
+    files["4.root.json"] = md.to_bytes()
+    req = _bundle(tmp_path, "req.json", request_bundle(TufRequest(
+        repository="demo", operation="sign", params={"file": "5.root.json"}, metadata=files,
+        proposed={"5.root.json": proposal.to_bytes()})))
+    before = Workspace.open(sites.ws("a")).system_paths("tuf", "demo/roots/")
+    out = tmp_path / "resp.json"
+    r = sites.offline.run(*sign_args(sites.offline, sites.folder, "a", req, out, "cs-a",
+                                     extra=("--yes",)))
+    _refused(r, out, "root v4 does not follow the trusted v3", "tampered")
+    assert Workspace.open(sites.ws("a")).system_paths("tuf", "demo/roots/") == before
+
+
+def test_a_partial_for_other_bytes_or_a_complete_one_is_refused(sites, tmp_path):
+    """A partial response whose file differs in what is signed (another expiry) is refused;
+    so is co-signing from a response that is complete already."""
+    from ceremony.tuf.bundles import read_response, response_bundle
+    resp, _ = read_response(sites.folder / "resp-a.json")
+    name = resp.partial.file
+    md = Metadata.from_bytes(resp.files[name])
+    md.signed.expires = md.signed.expires.replace(year=md.signed.expires.year + 2)
+    forged = _bundle(tmp_path, "forged.json", response_bundle(
+        dataclasses.replace(resp, files={name: md.to_bytes()})))
+    out = tmp_path / "resp.json"
+    r = sites.offline.run(*sign_args(sites.offline, sites.folder, "b", sites.folder / "req2.json",
+                                     out, "cs-c", extra=("--yes", "--partial", str(forged))))
+    _refused(r, out, "differs from the proposed file in what is signed")
+    r = sites.offline.run(*sign_args(sites.offline, sites.folder, "b", sites.folder / "req2.json",
+                                     out, "cs-c", extra=("--yes", "--partial",
+                                                         str(sites.folder / "resp-b.json"))))
+    _refused(r, out, "complete already")
+
+
+def test_a_token_whose_key_signed_already_is_refused_before_the_review(sites, tmp_path):
+    """Co-signing from A's partial with A's own token: its key signed already; nothing is left
+    for that token to sign, refused before the review, nothing written."""
+    out = tmp_path / "resp.json"
+    r = sites.offline.run(*sign_args(sites.offline, sites.folder, "b", sites.folder / "req2.json",
+                                     out, "cs-a", extra=("--yes", "--partial",
+                                                         str(sites.folder / "resp-a.json"))))
+    _refused(r, out, "none of the 2 key(s) that may still sign this root")
+    assert "review sha256" not in r.output
