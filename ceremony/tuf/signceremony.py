@@ -38,7 +38,8 @@ from ceremony.tuf.bundles import (
     read_response,
     response_bundle,
 )
-from ceremony.tuf.errors import ExpiredError, SigningError
+from ceremony.tuf.canonical import load_json
+from ceremony.tuf.errors import ExpiredError, SigningError, TufFormatError
 from ceremony.tuf.model import TOP_LEVEL_ROLES, Metadata, Signature
 from ceremony.tuf.signflow import check_satisfiable, find_token_keys, sign_with, token_signers
 from ceremony.tuf.trust import (
@@ -179,12 +180,15 @@ def _take_partial(path: str, request_sha256: str, request: TufRequest, p: Propos
     name = response.partial.file
     data = response.files[name]
     if name.endswith(SIGNATURES_SUFFIX):
-        doc = json.loads(data)
+        doc = load_json(data, name)
         if not isinstance(doc, dict) or doc.get("signed_sha256") != \
                 hashlib.sha256(payload).hexdigest():
             raise CeremonyRefused("the partial response's signatures are over other bytes than "
                                   "the proposed file: it is not for this proposal")
-        sigs = [Signature.from_dict(s) for s in doc.get("signatures", [])]
+        if not isinstance(doc.get("signatures"), list):
+            raise TufFormatError("must be a list of {keyid, sig}", file=name,
+                                 field="signatures")
+        sigs = [Signature.from_dict(s) for s in doc["signatures"]]
     else:
         theirs = load_proposal(data, name)
         if theirs.md.signed_bytes() != payload:
