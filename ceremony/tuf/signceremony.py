@@ -30,6 +30,7 @@ from typing import Any
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.session import Console, Options, Session, session
 from ceremony.tuf import rstuf, signing
+from ceremony.tuf import state as tuf_state
 from ceremony.tuf.bundles import (
     Partial,
     TufRequest,
@@ -39,7 +40,7 @@ from ceremony.tuf.bundles import (
     response_bundle,
 )
 from ceremony.tuf.canonical import load_json
-from ceremony.tuf.errors import ExpiredError, SigningError, TufFormatError
+from ceremony.tuf.errors import ExpiredError, SigningError, ThresholdError, TufFormatError
 from ceremony.tuf.model import TOP_LEVEL_ROLES, Metadata, Signature
 from ceremony.tuf.signflow import check_satisfiable, find_token_keys, sign_with, token_signers
 from ceremony.tuf.trust import (
@@ -144,9 +145,12 @@ def _newest(metadata: dict[str, bytes], role: str) -> tuple[str, bytes] | None:
     return best[1], metadata[best[1]]
 
 
-def _previous(request: TufRequest, p: Proposal, trusted: Trusted) -> Metadata | None:
+def _previous(request: TufRequest, p: Proposal, trusted: Trusted,
+              history: dict[int, bytes], notes: list[str]) -> Metadata | None:
     """The version the review compares against: for a root the trusted root; for another role
-    its newest version in the request, if it verifies with the trusted root's keys."""
+    its newest version in the request, verified with the keys of a root this workspace trusts
+    (the newest first: after a key rotation the previous version was signed under an older
+    root). One that no trusted root's keys verify is left out of the review (said so)."""
     if p.role == "root":
         signing.check_root_step(p.md, trusted.root)
         check_satisfiable(p.md)
@@ -157,14 +161,27 @@ def _previous(request: TufRequest, p: Proposal, trusted: Trusted) -> Metadata | 
         raise CeremonyRefused(f"cannot sign role type '{p.role}' here")
     found = _newest(dict(request.metadata), p.role)
     if found is None:
+        notes.append(f"  no earlier {p.role} in the request: nothing to compare against")
         return None
     previous = Metadata.from_bytes(found[1], found[0], p.role)
-    verify_threshold(previous, *trusted.root.signed.role_keys(p.role), role_name=p.role,
-                     signer_desc="the trusted root")
     if p.version <= previous.signed.version:
         raise CeremonyRefused(f"proposed {p.role} v{p.version} is not newer than the "
                               f"repository's v{previous.signed.version}: ask for a new version")
-    return previous
+    for version in sorted(history, reverse=True):
+        root = Metadata.from_bytes(history[version], f"{version}.root.json", "root")
+        try:
+            verify_threshold(previous, *root.signed.role_keys(p.role), role_name=p.role,
+                             signer_desc=f"root v{version}")
+        except ThresholdError:
+            continue
+        if version != trusted.version:
+            notes.append(f"  previous {p.role} v{previous.signed.version} verified with root "
+                         f"v{version}'s keys (the role's keys changed since)")
+        return previous
+    notes.append(f"  the request's {p.role} v{previous.signed.version} is not signed by the "
+                 "keys of any root this workspace trusts: NOT compared against (every entry "
+                 "shows as added)")
+    return None
 
 
 def _take_partial(path: str, request_sha256: str, request: TufRequest, p: Proposal,
@@ -260,7 +277,9 @@ def _body(s: Session, choices: SignChoices) -> dict[str, Any]:
                                       "root_version": trusted.version,
                                       "first_contact": trusted.first_contact,
                                       "pinned": list(trusted.pinned)})
-    previous = _previous(request, p, trusted)
+    notes: list[str] = []
+    history = tuf_state.TufState.load(s.tx, request.repository).roots
+    previous = _previous(request, p, trusted, history, notes)
     if p.md.signed.expires_at <= datetime.now(UTC):
         raise ExpiredError(f"expires at {p.md.signed.expires}, in the past: ask for a version "
                            "with a later expiry", file=name)
@@ -293,6 +312,8 @@ def _body(s: Session, choices: SignChoices) -> dict[str, Any]:
                      if len(set(st["valid"]) | (after_keys & set(st["missing"])))
                      < st["threshold"]}
     text = _review_text(p, previous, trusted, before, found, missing_after, payload)
+    if notes:
+        text += "\n" + "\n".join(notes)
     if dropped:
         text += "\n" + "\n".join(f"  dropped a signature that does not verify: {k}"
                                  for k in dropped)

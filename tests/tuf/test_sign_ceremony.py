@@ -416,3 +416,45 @@ def test_a_token_whose_key_signed_already_is_refused_before_the_review(sites, tm
                                                          str(sites.folder / "resp-a.json"))))
     _refused(r, out, "none of the 2 key(s) that may still sign this root")
     assert "review sha256" not in r.output
+
+
+def test_targets_made_by_python_tuf_signed_from_a_bundle(sites, tmp_path):
+    """Not only roots: python-tuf moves its targets role to token b (root v2, signed by its own
+    root key), then makes targets v2 with a new target and leaves it unsigned; the offline site
+    (first contact, then following root v2 from the request) reviews it against targets v1 and
+    signs it with token b; `apply` writes it; python-tuf's client downloads the new target."""
+    repo = PyTufRepository.create(tmp_path / "repo")
+    first = hashlib.sha256((repo.metadata_dir / "1.root.json").read_bytes()).hexdigest()
+    old = repo.signers["targets"][0].public_key.keyid
+
+    def move(root: Any) -> None:
+        root.revoke_key(old, "targets")
+        root.add_key(token_key(sites.keys["cs-b"]), "targets")
+    repo.store("root", repo.propose_root(move))  # complete: python-tuf's root key signs it
+    repo.signers["targets"] = []
+    repo.add_target("targets", "files/new.txt", b"listed by targets v2, signed on a token\n")
+    version = Metadata.from_bytes(repo.stored["targets"]).signed.version
+    proposed = tmp_path / f"{version}.targets.json"
+    (repo.metadata_dir / proposed.name).rename(proposed)  # not published before signing
+    r = online("request-sign", "--repo", str(repo.metadata_dir), "--name", "pytuf",
+               "--proposed", str(proposed), "--out", str(tmp_path / "req.json"))
+    assert r.returncode == 0, r.output
+    out = tmp_path / "resp.json"
+    r = sites.offline.run(*sign_args(sites.offline, tmp_path, "t", tmp_path / "req.json", out,
+                                     "cs-b", extra=("--trust-root-sha256", first, "--yes",
+                                                    "--json")))
+    assert r.returncode == 0, r.output
+    result = json.loads(r.stdout)
+    assert result["complete"] and result["role"] == "targets" and result["pinned_roots"] == [1, 2]
+    assert f"TUF targets: version {version - 1} -> {version}" in r.stderr
+    assert "+ target files/new.txt" in r.stderr
+    assert f"previous targets v{version - 1} verified with root v1's keys" in r.stderr
+    r = online("apply", "--response", str(out), "--repo", str(repo.metadata_dir))
+    assert r.returncode == 0, r.output
+    repo.store("targets", (repo.metadata_dir / proposed.name).read_bytes())
+    repo.publish()
+    with serve(repo.folder) as url:
+        got = CLIENTS["python-tuf"]((repo.metadata_dir / "1.root.json").read_bytes(), url,
+                                    tmp_path / "client", "files/new.txt")
+    assert got.ok, got.error
+    assert got.content == b"listed by targets v2, signed on a token\n"
