@@ -321,7 +321,7 @@ def real_run(opts: RunOptions, console: Console) -> dict[str, Any]:
     ws_path = _workspace(opts)
     inputs, notes = check_inputs(script, dry_run=False) if not opts.abandon else ({}, [])
     findings = require_offline(opts.allow_network)
-    creates = any(s.do == "init" for s in script.steps)
+    creates = any(s.do in ("init", "tuf-init") for s in script.steps)
     folder = Path(ws_path).absolute()
     # An absent workspace is created only once the ceremony begins (after the confirmation).
     ws = Workspace.open(folder) if (folder / "workspace.json").exists() or not creates else None

@@ -3,9 +3,77 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from ceremony.scripts.context import Context, Produced, StepFailed
 from ceremony.scripts.schema import Step
+
+
+# -- TUF ceremonies (entries of branch i14a) ---------------------------------------------------
+def tuf_ceremony_step(ctx: Context, step: Step) -> Produced:
+    """A TUF ceremony through the same function as its command, recorded in the script's
+    transcript."""
+    from ceremony.ceremonies.session import Options
+    from ceremony.scripts.record import step_transcript_factory
+    from ceremony.scripts.steps import file_sha
+    from ceremony.tuf.ceremonies import perform
+    from ceremony.tuf.context import Choices
+    p, uri = step.params, ctx.token_uri
+    if ctx.dry_run and p["request"] not in ctx.produced:
+        request = _stand_in_request(ctx, step)
+    else:
+        request = ctx.ref(p["request"])
+    out = ctx.out_path(step, p["out"])
+    choices = Choices(tokens=tuple(uri(t) for t in p.get("tokens", [])),
+                      root_tokens=tuple(uri(t) for t in p.get("root-tokens", [])),
+                      remove_keys=tuple(p.get("remove-keys", [])),
+                      root_threshold=p.get("root-threshold"),
+                      targets_token=uri(p["targets-token"]) if "targets-token" in p else None,
+                      key_label=p.get("key-label", "tuf-root"),
+                      targets_label=p.get("targets-label", "tuf-targets"),
+                      algorithm=p.get("algorithm", "ecdsa-p256"),
+                      root_expires=p.get("root-expires", timedelta(days=365)),
+                      targets_expires=p.get("targets-expires", timedelta(days=90)))
+    options = Options(request=str(request.path), out=str(out), workspace=ctx.workspace,
+                      yes=ctx.yes, allow_network=ctx.allow_network, module=ctx.module,
+                      allow_shorter=p.get("allow-shorter", False),
+                      transcript_factory=step_transcript_factory(ctx.transcript, step.id))
+    operation = step.do.removeprefix("tuf-")
+    result = perform(operation, choices, options, ctx.console)
+    if "repository" in p and result["repository"] != p["repository"]:
+        from ceremony.scripts.context import StepFailed
+        raise StepFailed(f"step {step.id}: the response is for repository "
+                         f"'{result['repository']}', the script names '{p['repository']}'")
+    ctx.say(f"  response {out}: " + ", ".join(f"{f['role']} v{f['version']}"
+                                               for f in result["files"]))
+    return Produced(step.id, "response", out, file_sha(out), result["response_sha256"])
+
+
+def _stand_in_request(ctx: Context, step: Step) -> Produced:
+    """A rehearsal's request in place of the real input that is not here yet: an init request
+    with throwaway online snapshot/timestamp keys (public halves only)."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from ceremony.scripts.context import StepFailed
+    from ceremony.scripts.steps import file_sha
+    from ceremony.tuf.bundles import OnlineRole, TufRequest, request_bundle
+    from ceremony.tuf.keys import key_from_public
+    from transfer.systembundle import write_system_bundle
+    if step.do != "tuf-init":
+        raise StepFailed(f"step {step.id}: a rehearsal makes a stand-in request for tuf-init "
+                         "only; rehearse this step with a real request as input")
+    online = {}
+    for role in ("snapshot", "timestamp"):
+        key = key_from_public(ed25519.Ed25519PrivateKey.generate().public_key())
+        online[role] = OnlineRole({key.keyid: key}, 1)
+    name = step.params.get("repository", "rehearsal")
+    bundle = request_bundle(TufRequest(name, "init", {}, {}, online,
+                                       summary=(f"rehearsal stand-in: TUF init for '{name}'",)))
+    dest = ctx.out_path(step, f"{step.id}.request")
+    write_system_bundle(dest, bundle, overwrite=True)
+    ctx.say(f"  rehearsal: input {step.params['request']!r} is replaced by a stand-in TUF init "
+            "request (throwaway online snapshot/timestamp keys)")
+    return Produced(step.id, "file", dest, file_sha(dest), bundle.digest_hex, auto=True)
 
 
 # -- tuf-sign (signing metadata made elsewhere, co-signing) -----------------------------------
@@ -44,5 +112,8 @@ def tuf_sign_step(ctx: Context, step: Step) -> Produced:
 
 
 EXECUTORS: dict[str, Callable[[Context, Step], Produced | None]] = {
+    "tuf-init": tuf_ceremony_step,
+    "tuf-rotate-root": tuf_ceremony_step,
+    "tuf-renew": tuf_ceremony_step,
     "tuf-sign": tuf_sign_step,
 }

@@ -11,5 +11,11 @@ verification, sharing nothing with ceremony/metadata (Notary's) but the token si
                    rollback, freeze, snapshot/timestamp consistency, delegations)
 - signing.py    -- token signatures over metadata made elsewhere and the review of a change
 - signflow.py   -- one `tuf sign` run: check, review, confirm, sign on the tokens, write
-- cli.py        -- `ceremony tuf verify|sign|key`
+- cli.py        -- `ceremony tuf verify|sign|key` (cli_online.py: request|apply;
+                   cli_ceremonies.py: init|rotate-root|rotate-key|delegation|renew)
+- bundles.py    -- what a TUF request/response bundle carries, read strictly
+- state.py      -- the workspace's tuf section: root history, last signed versions
+- online.py     -- the online side: a request from a metadata folder, a response applied
+- plan.py, operations.py -- what each ceremony will sign, built before anyone is asked
+- ceremonies.py -- the ceremonies inside the session frame (review, confirm, sign, respond)
 """

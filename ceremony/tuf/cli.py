@@ -2,8 +2,8 @@
 
 The air-gap check (ceremony.airgap) and the tokens and PINs of a run
 (ceremony.ceremonies.tokens) are the ones every other ceremony uses; they are called, not
-copied. The full ceremony frame (workspace, transcript, bundles) comes with the next round;
-docs/tuf.md says what is here and what is not.
+copied. The ceremonies (cli_ceremonies.py) and the online side (cli_online.py) register
+themselves on this group at the end of this module.
 """
 
 from __future__ import annotations
@@ -236,6 +236,10 @@ def sign(proposed: str, trusted: str | None, previous: str | None, role: str | N
 from ceremony.tuf.cli_online import register as _register_online  # noqa: E402
 
 _register_online(tuf, tuf_errors, json_option)
+
+from ceremony.tuf.cli_ceremonies import register as _register_ceremonies  # noqa: E402
+
+_register_ceremonies(tuf)
 
 # Signing metadata made elsewhere as a ceremony (bundles, co-signing), and its online half.
 from ceremony.tuf.cli_sign import register as _register_sign  # noqa: E402

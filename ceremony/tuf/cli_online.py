@@ -48,6 +48,9 @@ def register(group: click.Group, tuf_errors, json_option) -> None:  # type: igno
                        "tokens sign); repeatable.")
     @click.option("--target", "targets", multiple=True, metavar="NAME=FILE",
                   help="init: a target the first targets lists (length and SHA-256 of FILE).")
+    @click.option("--no-consistent-snapshot", "plain", is_flag=True,
+                  help="init: a repository without consistent snapshots (clients fetch "
+                       "ROLE.json instead of N.ROLE.json).")
     @click.option("--out", required=True, metavar="REQ")
     @click.option("--force", is_flag=True, help="Replace an existing --out file.")
     @json_option
@@ -55,8 +58,8 @@ def register(group: click.Group, tuf_errors, json_option) -> None:  # type: igno
     def request(repo: str, name: str, operation: str, online_keys: tuple[str, ...],
                 online_thresholds: tuple[str, ...], role: str | None, paths: tuple[str, ...],
                 threshold: int | None, terminating: bool | None, delegate_keys: tuple[str, ...],
-                renew_roles: tuple[str, ...], targets: tuple[str, ...], out: str, force: bool,
-                as_json: bool) -> None:
+                renew_roles: tuple[str, ...], targets: tuple[str, ...], plain: bool, out: str,
+                force: bool, as_json: bool) -> None:
         """Make a TUF request bundle from a repository's metadata folder (online machine)."""
         from ceremony.tuf.online import make_request, read_public_key, target_entry
         if Path(out).exists() and not force:
@@ -83,6 +86,8 @@ def register(group: click.Group, tuf_errors, json_option) -> None:  # type: igno
             params["keys"] = {k.keyid: k.to_dict() for k in keys}
         if renew_roles:
             params["roles"] = list(renew_roles)
+        if plain:
+            params["consistent_snapshot"] = False
         if targets:
             entries = {}
             for value in targets:
@@ -102,6 +107,7 @@ def register(group: click.Group, tuf_errors, json_option) -> None:  # type: igno
                    f"{len(result['files'])} metadata file(s))")
         click.echo(f"  request sha256 {result['request_sha256']}")
         click.echo(f"  words          {digest_words(bytes.fromhex(result['request_sha256']))}")
+        click.echo(f"  file sha256    {result['file_sha256']} (a script's input digest)")
 
     @group.command("apply")
     @click.option("--response", required=True, metavar="RESP")

@@ -115,13 +115,15 @@ def make_request(folder: Path, name: str, operation: str, params: Mapping[str, A
     bundle = request_bundle(request)
     path = write_system_bundle(out, bundle, overwrite=force)
     return {"request": str(path), "request_sha256": bundle.digest_hex,
+            "file_sha256": hashlib.sha256(bundle.to_bytes()).hexdigest(),
             "files": sorted(files), "operation": operation, "repository": name}
 
 
 def apply_response(response: TufResponse, folder: Path, *,
                    request_sha256: str | None = None) -> dict[str, Any]:
     """Write the response's signed files into the metadata folder: each under its consistent-
-    snapshot name, a root also as root.json. Checked first: a root follows the folder's
+    snapshot name, a root also as root.json (and, for a repository without consistent
+    snapshots, every other file also as ROLE.json). Checked first: a root follows the folder's
     newest root (its threshold and its own); an existing file is never replaced by other bytes.
     Nothing is written unless every check passed."""
     from ceremony.tuf.signing import status
@@ -154,6 +156,10 @@ def apply_response(response: TufResponse, folder: Path, *,
             raise TufBundleError(f"{existing} exists with other bytes: a published version "
                                  "is never replaced; nothing was written")
         writes[name] = data
+        if md.signed.type != "root" and previous_root is not None and \
+                previous_root.signed.consistent_snapshot is False:
+            # without consistent snapshots clients ask for ROLE.json
+            writes[f"{m.group(2)}.json"] = data
     for name, data in writes.items():
         atomic_write(folder / name, data, overwrite=True)
     return {"written": sorted(writes), "repository": response.repository,

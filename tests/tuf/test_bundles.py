@@ -134,3 +134,14 @@ def test_state_root_history_and_rollback(repo, tmp_path):
             state.stage_root(tx, "demo", json.dumps(root3).encode())
     with pytest.raises(state.TufStateError, match="no TUF repository 'other'"):
         state.TufState.load(ws, "other").latest_root  # noqa: B018
+
+
+def test_a_request_crosses_the_gap_as_text_frames(repo, tmp_path):
+    path = _request(repo, tmp_path)
+    sent = run_cli("transfer", "send", str(path), "--text")
+    assert sent.returncode == 0, sent.output
+    assert "TUF renew for repository 'demo'" in sent.stderr  # the summary lines are shown
+    got = run_cli("transfer", "receive", "--stdin", "--out", str(tmp_path / "got.json"),
+                  input=sent.stdout)
+    assert got.returncode == 0, got.output
+    assert bundles.read_request(tmp_path / "got.json")[0] == bundles.read_request(path)[0]

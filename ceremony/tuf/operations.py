@@ -1,0 +1,286 @@
+"""Each TUF ceremony's new files, built from the request's repository (plan.Current) and the
+offline choices: init, rotate-root, rotate-key, delegation add/remove, renew. A builder makes
+keys on tokens where the operation needs new ones, and returns the unsigned FilePlans."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ceremony.tuf.context import Context
+from ceremony.tuf.errors import TufError
+from ceremony.tuf.files import check_target_path
+from ceremony.tuf.keys import Key
+from ceremony.tuf.model import Metadata
+from ceremony.tuf.plan import (
+    SPEC_VERSION,
+    Current,
+    FilePlan,
+    Need,
+    PlanRefused,
+    delegated_role,
+    expires_in,
+    new_root,
+    new_targets,
+    renewed,
+    root_needs,
+)
+from ceremony.tuf.signed import TOP_LEVEL_ROLES, Role
+from ceremony.tuf.targets import Delegations, TargetFile, Targets
+
+
+def _online(ctx: Context, role: str) -> tuple[dict[str, Key], Role]:
+    entry = ctx.request.online_keys.get(role)
+    if entry is None:
+        raise PlanRefused(f"the request gives no {role} key: the online service's public "
+                          f"{role} key(s) must come with it (ceremony tuf request "
+                          f"--online-key {role}=FILE)")
+    return dict(entry.keys), Role(sorted(entry.keys), entry.threshold)
+
+
+def _majority(n: int) -> int:
+    return n // 2 + 1
+
+
+def _unique_root_tokens(ctx: Context) -> list[Key]:
+    keys = [ctx.key_on(uri, ctx.choices.key_label, "tuf root key")
+            for uri in ctx.choices.root_tokens]
+    if len({k.keyid for k in keys}) != len(keys):
+        raise PlanRefused("the same root key was given twice (--root-token): each root key "
+                          "holder needs a token of their own")
+    return keys
+
+
+def build_init(ctx: Context, cur: Current) -> list[FilePlan]:
+    c = ctx.choices
+    if not c.root_tokens or not c.targets_token:
+        raise PlanRefused("init needs --root-token (one per root key holder) and "
+                          "--targets-token")
+    snapshot = _online(ctx, "snapshot")
+    timestamp = _online(ctx, "timestamp")
+    root_keys = _unique_root_tokens(ctx)
+    targets_key = ctx.key_on(c.targets_token, c.targets_label, "tuf targets key")
+    if targets_key.keyid in {k.keyid for k in root_keys}:
+        raise PlanRefused("the targets key must not be a root key: give it its own label "
+                          "(--targets-label) or token")
+    threshold = c.root_threshold or _majority(len(root_keys))
+    keys = {k.keyid: k for k in root_keys}
+    keys[targets_key.keyid] = targets_key
+    keys.update(snapshot[0])
+    keys.update(timestamp[0])
+    roles = {"root": Role([k.keyid for k in root_keys], threshold),
+             "targets": Role([targets_key.keyid], 1),
+             "snapshot": snapshot[1], "timestamp": timestamp[1]}
+    root = new_root(None, keys, roles, expires_in(c.root_expires),
+                    bool(ctx.request.params.get("consistent_snapshot", True)))
+    entries = {}
+    for path, value in ctx.request.params.get("targets", {}).items():
+        try:
+            check_target_path(path)
+            entries[path] = TargetFile.from_dict(value)
+        except TufError as exc:
+            raise PlanRefused(f"request params.targets.{ascii(path)[1:-1][:80]}: "
+                              f"{exc.reason}") from None
+    targets = new_targets(root.md.signed, None, ctx.state, expires_in(c.targets_expires),
+                          targets=entries, delegations=None)
+    return [root, targets]
+
+
+def _find_keyid(root: Any, wanted: str) -> str:
+    matches = [k for k in root.roles["root"].keyids if k.startswith(wanted.lower())]
+    if len(wanted) < 8 or len(matches) != 1:
+        raise PlanRefused(f"--remove-key {ascii(wanted)[1:-1][:70]} names "
+                          f"{len(matches) if len(wanted) >= 8 else 'no'} root key(s): give a key "
+                          "ID (or its first 8+ characters) that root's root role lists")
+    return matches[0]
+
+
+def _without_unused(keys: dict[str, Key], roles: dict[str, Role]) -> dict[str, Key]:
+    used = {k for r in roles.values() for k in r.keyids}
+    return {k: v for k, v in keys.items() if k in used}
+
+
+def _root_from(cur: Current) -> Any:
+    if cur.root is None:
+        raise PlanRefused("the workspace has no root for this repository: run init first")
+    return cur.root.signed
+
+
+def build_rotate_root(ctx: Context, cur: Current) -> list[FilePlan]:
+    old = _root_from(cur)
+    if ctx.request.online_keys:
+        raise PlanRefused("a rotate-root request carries no online keys: rotate those with "
+                          "a rotate-key request")
+    removed = {_find_keyid(old, k) for k in ctx.choices.remove_keys}
+    added = _unique_root_tokens(ctx)
+    keyids = [k for k in old.roles["root"].keyids if k not in removed]
+    keyids += [k.keyid for k in added if k.keyid not in keyids]
+    threshold = ctx.choices.root_threshold or old.roles["root"].threshold
+    if not added and not removed and threshold == old.roles["root"].threshold:
+        raise PlanRefused("this rotation changes nothing: add a key (--root-token), remove one "
+                          "(--remove-key) or change --root-threshold; to extend the expiry, "
+                          "renew")
+    keys = {**old.keys, **{k.keyid: k for k in added}}
+    roles = {n: Role(list(r.keyids), r.threshold, dict(r.unrecognized))
+             for n, r in old.roles.items()}
+    roles["root"] = Role(keyids, threshold, dict(old.roles["root"].unrecognized))
+    return [new_root(cur.root, _without_unused(keys, roles), roles,
+                     expires_in(ctx.choices.root_expires))]
+
+
+def build_rotate_key(ctx: Context, cur: Current) -> list[FilePlan]:
+    old = _root_from(cur)
+    role = ctx.request.params.get("role")
+    roles = {n: Role(list(r.keyids), r.threshold, dict(r.unrecognized))
+             for n, r in old.roles.items()}
+    keys = dict(old.keys)
+    if role in ("snapshot", "timestamp"):
+        other = [r for r in ctx.request.online_keys if r != role]
+        if other:
+            raise PlanRefused(f"the request also carries {other[0]} keys: rotate one role per "
+                              "request")
+        new_keys, new_role = _online(ctx, role)
+        if set(new_role.keyids) == set(old.roles[role].keyids):
+            raise PlanRefused(f"the request's {role} keys are the ones root lists already")
+        keys.update(new_keys)
+        roles[role] = new_role
+        plan = new_root(cur.root, _without_unused(keys, roles), roles,
+                        expires_in(ctx.choices.root_expires))
+        return [plan]
+    if role != "targets":
+        raise PlanRefused(f"rotate-key rotates targets, snapshot or timestamp, not "
+                          f"{ascii(role)[:40]} (root keys: rotate-root)")
+    if not ctx.choices.targets_token:
+        raise PlanRefused("rotating the targets key needs --targets-token (the new key's "
+                          "token)")
+    new_key = ctx.key_on(ctx.choices.targets_token, ctx.choices.targets_label,
+                         "tuf targets key")
+    if new_key.keyid in old.roles["targets"].keyids:
+        raise PlanRefused(f"key '{ctx.choices.targets_label}' on that token is the current "
+                          "targets key: give a new --targets-label")
+    keys[new_key.keyid] = new_key
+    roles["targets"] = Role([new_key.keyid], 1, dict(old.roles["targets"].unrecognized))
+    root = new_root(cur.root, _without_unused(keys, roles), roles,
+                    expires_in(ctx.choices.root_expires))
+    # the current targets, signed again by the new key (the old key's no longer counts)
+    targets = new_targets(root.md.signed, cur.targets, ctx.state,
+                          expires_in(ctx.choices.targets_expires))
+    return [root, targets]
+
+
+def _delegations_of(cur: Current) -> Delegations:
+    if cur.targets is None or cur.root is None:
+        raise PlanRefused("the request carries no targets metadata: make it from the "
+                          "repository's metadata folder")
+    d = cur.targets.signed.delegations
+    if d is not None and d.succinct_roles is not None:
+        raise PlanRefused("this targets delegates to succinct hash bins; they are changed "
+                          "by the tool that made them, not here")
+    return Delegations(dict(d.keys), dict(d.roles or {}), None, dict(d.unrecognized)) \
+        if d is not None else Delegations({}, {})
+
+
+def build_delegation_add(ctx: Context, cur: Current) -> list[FilePlan]:
+    """Targets N+1 delegating the request's role to its keys (public keys in the request)
+    and/or keys made on --delegate-token; when the token keys alone meet the role's threshold
+    the role's first version (no targets yet) is signed here too."""
+    p = ctx.request.params
+    name = p.get("role")
+    if not name or not p.get("paths") or not (p.get("keys") or ctx.choices.delegate_tokens):
+        raise PlanRefused("a delegation add request needs role, paths and keys (ceremony tuf "
+                          "request --role NAME --path PATTERN --delegate-key FILE), or the "
+                          "role's keys made here (--delegate-token)")
+    delegations = _delegations_of(cur)
+    assert delegations.roles is not None and cur.root is not None
+    if name in delegations.roles:
+        raise PlanRefused(f"targets already delegates '{name}': remove it first, or choose "
+                          "another name")
+    keys = {k: Key.from_dict(k, v) for k, v in p.get("keys", {}).items()}
+    token_keys = {k.keyid: k for k in (ctx.key_on(uri, ctx.choices.delegate_label,
+                                                   f"tuf delegated key of {name}")
+                                       for uri in ctx.choices.delegate_tokens)}
+    keys.update(token_keys)
+    role = delegated_role(name, keys, list(p["paths"]), int(p.get("threshold", 1)),
+                          bool(p.get("terminating", False)))
+    delegations.roles[name] = role
+    delegations.keys.update(keys)
+    plans = [new_targets(cur.root.signed, cur.targets, ctx.state,
+                         expires_in(ctx.choices.targets_expires), delegations=delegations)]
+    if len(token_keys) >= role.threshold:
+        if name in cur.roles or ctx.state.last_version(name) is not None:
+            raise PlanRefused(f"the repository already has metadata for role '{name}': "
+                              "delegate under a new name")
+        first = Targets(spec_version=SPEC_VERSION, version=1,
+                        expires=expires_in(ctx.choices.targets_expires), unrecognized={},
+                        targets={}, delegations=None)
+        plans.append(FilePlan(name, Metadata(first, []), None,
+                              [Need(f"the keys targets delegates '{name}' to", keys, role)]))
+    return plans
+
+
+def build_delegation_remove(ctx: Context, cur: Current) -> list[FilePlan]:
+    name = ctx.request.params.get("role")
+    delegations = _delegations_of(cur)
+    assert delegations.roles is not None
+    if not name or name not in delegations.roles:
+        raise PlanRefused(f"targets does not delegate {ascii(name)[:80]}: nothing to remove")
+    del delegations.roles[name]
+    used = {k for r in delegations.roles.values() for k in r.keyids}
+    delegations.keys = {k: v for k, v in delegations.keys.items() if k in used}
+    return [new_targets(cur.root.signed, cur.targets, ctx.state,  # type: ignore[union-attr]
+                        expires_in(ctx.choices.targets_expires),
+                        delegations=delegations if delegations.roles else None)]
+
+
+def build_renew(ctx: Context, cur: Current) -> list[FilePlan]:
+    root = _root_from(cur)
+    roles = ctx.request.params.get("roles", ["root", "targets"])
+    plans = []
+    for role in dict.fromkeys(roles):
+        if role == "root":
+            assert cur.root is not None
+            plan = renewed(cur.root, "root", ctx.state, expires_in(ctx.choices.root_expires), [])
+            plan.needs = root_needs(plan.md.signed, root)
+        elif role == "targets":
+            if cur.targets is None:
+                raise PlanRefused("the request carries no targets metadata to renew")
+            keys, r = root.role_keys("targets")
+            plan = renewed(cur.targets, "targets", ctx.state,
+                           expires_in(ctx.choices.targets_expires),
+                           [Need(f"root v{root.version}'s targets keys", keys, r)])
+        elif role in TOP_LEVEL_ROLES:
+            raise PlanRefused(f"{role} is an online role: the online service renews it")
+        else:
+            plan = _renew_delegated(ctx, cur, role)
+        plans.append(plan)
+    return plans
+
+
+def _renew_delegated(ctx: Context, cur: Current, name: str) -> FilePlan:
+    """A delegated role of the top-level targets again, signed by the keys targets delegates
+    it to (those on the tokens given); its current version must verify with them."""
+    from ceremony.tuf.verify import verify_threshold
+    delegations = cur.targets.signed.delegations if cur.targets is not None else None
+    if delegations is None or delegations.roles is None or name not in delegations.roles:
+        raise PlanRefused(f"the top-level targets does not delegate {ascii(name)[:80]}: "
+                          "renew only roles it delegates (nested roles: ceremony tuf sign)")
+    md = cur.roles.get(name)
+    if md is None:
+        raise PlanRefused(f"the request carries no metadata of role '{name}'")
+    role = delegations.roles[name]
+    keys = {k: delegations.keys[k] for k in role.keyids}
+    verify_threshold(md, keys, role, role_name=name, signer_desc="its delegation's")
+    last = ctx.state.last_version(name)
+    if last is not None and md.signed.version < last:
+        raise PlanRefused(f"the request's '{name}' is v{md.signed.version} but this workspace "
+                          f"signed v{last}: apply the last response online, then make a new "
+                          "request")
+    return renewed(md, name, ctx.state, expires_in(ctx.choices.targets_expires),
+                   [Need(f"the keys targets delegates '{name}' to", keys, role)])
+
+
+BUILDERS: dict[str, Callable[[Context, Current], list[FilePlan]]] = {
+    "init": build_init, "rotate-root": build_rotate_root, "rotate-key": build_rotate_key,
+    "delegation-add": build_delegation_add, "delegation-remove": build_delegation_remove,
+    "renew": build_renew,
+}
