@@ -458,3 +458,13 @@ def test_targets_made_by_python_tuf_signed_from_a_bundle(sites, tmp_path):
                                     tmp_path / "client", "files/new.txt")
     assert got.ok, got.error
     assert got.content == b"listed by targets v2, signed on a token\n"
+
+
+def test_transfer_shows_what_a_partial_response_lacks(sites, tmp_path):
+    """`ceremony transfer send` shows the response's summary: partial, and what it still needs;
+    the copy is the same bundle."""
+    r = run_cli("transfer", "send", str(sites.folder / "resp-a.json"), "--out",
+                str(tmp_path / "copy.json"))
+    assert r.returncode == 0, r.output
+    assert "PARTIAL (not publishable): own_root: 1 of threshold 2; needs 1 more of" in r.output
+    assert (tmp_path / "copy.json").read_bytes() == (sites.folder / "resp-a.json").read_bytes()
