@@ -468,3 +468,32 @@ def test_transfer_shows_what_a_partial_response_lacks(sites, tmp_path):
     assert r.returncode == 0, r.output
     assert "PARTIAL (not publishable): own_root: 1 of threshold 2; needs 1 more of" in r.output
     assert (tmp_path / "copy.json").read_bytes() == (sites.folder / "resp-a.json").read_bytes()
+
+
+@pytest.mark.parametrize("case", ["not-json", "unsatisfiable", "expired", "not-next"])
+def test_bad_proposals_in_a_request_are_refused(sites, tmp_path, case):
+    """Hostile or broken proposals travel in well-formed bundles: refused with one line before
+    any token signs, nothing written, the workspace's records unchanged."""
+    from ceremony.tuf.bundles import TufRequest, request_bundle
+    md = Metadata.from_bytes(sites.root(3))  # site A trusts v3 now
+    md.signed.version = 4
+    if case == "unsatisfiable":
+        md.signed.roles["root"].threshold = 4  # three root keys
+    if case == "expired":
+        md.signed.expires = md.signed.expires.replace(year=2020)
+    if case == "not-next":
+        md.signed.version = 5
+    data = b'{"signed": ' if case == "not-json" else md.to_bytes()
+    name = f"{md.signed.version}.root.json"
+    req = _bundle(tmp_path, "req.json", request_bundle(TufRequest(
+        repository="demo", operation="sign", params={"file": name},
+        metadata={f"{v}.root.json": sites.root(v) for v in (1, 2, 3)}, proposed={name: data})))
+    before = [(r["role"], r["version"], r["keyids"]) for r in _records(sites.ws("a"))]
+    out = tmp_path / "resp.json"
+    r = sites.offline.run(*sign_args(sites.offline, sites.folder, "a", req, out, "cs-a",
+                                     extra=("--yes",)))
+    needle = {"not-json": "not JSON", "unsatisfiable": "nobody could ever sign it",
+              "expired": "in the past", "not-next": "versions go up by exactly one"}[case]
+    _refused(r, out, needle)
+    assert "will sign with key" not in r.output
+    assert [(x["role"], x["version"], x["keyids"]) for x in _records(sites.ws("a"))] == before
