@@ -42,7 +42,13 @@ from ceremony.tuf.bundles import (
 from ceremony.tuf.canonical import load_json
 from ceremony.tuf.errors import ExpiredError, SigningError, ThresholdError, TufFormatError
 from ceremony.tuf.model import TOP_LEVEL_ROLES, Metadata, Signature
-from ceremony.tuf.signflow import check_satisfiable, find_token_keys, sign_with, token_signers
+from ceremony.tuf.signflow import (
+    Found,
+    check_satisfiable,
+    find_token_keys,
+    sign_with,
+    token_signers,
+)
 from ceremony.tuf.trust import (
     Trusted,
     check_not_signed_otherwise,
@@ -215,8 +221,9 @@ def _take_partial(path: str, request_sha256: str, request: TufRequest, p: Propos
     return sigs, bundle
 
 
-def _review_text(p: Proposal, previous: Metadata | None, trusted: Trusted, before: dict,
-                 found: list, missing_after: dict[str, list[str]], payload: bytes) -> str:
+def _review_text(p: Proposal, previous: Metadata | None, trusted: Trusted,
+                 before: dict[str, dict[str, Any]], found: list[Found],
+                 missing_after: dict[str, list[str]], payload: bytes) -> str:
     lines = signing.review_lines(signing.review(p.md, previous))
     if p.envelope is not None:
         lines[0] += f" (in an RSTUF {rstuf.kind(p.envelope)} payload)"
