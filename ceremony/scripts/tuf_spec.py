@@ -43,4 +43,14 @@ ACTIONS: dict[str, ActionSpec] = {
         "tuf-renew", "TUF root and/or targets again with a new version and expiry (the "
                      "request's roles)",
         {"tokens": f.listed(f.name, minimum=1), **_TUF_EXPIRY}, ("tokens",), ("tokens",)),
+    # -- signing metadata made elsewhere, co-signing across sites (ceremony/tuf/signceremony.py)
+    "tuf-sign": ActionSpec(
+        "tuf-sign", "sign TUF metadata made elsewhere from a request bundle (with partial: "
+        "co-sign another site's partial response)",
+        {"request": f.name, "partial": f.name, "tokens": f.listed(f.name, minimum=1),
+         "out": lambda v, w: f.path(v, w, relative=True), "signatures-only": f.boolean,
+         "trust-root-sha256": f.sha256},
+        required=("request", "tokens", "out"),
+        refs={"request": ("file",), "partial": ("file", RESPONSE)}, tokens=("tokens",),
+        output=RESPONSE, expect=("sha256", "same-as", "complete")),
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from ceremony.scripts.context import Context, Produced
+from ceremony.scripts.context import Context, Produced, StepFailed
 from ceremony.scripts.schema import Step
 
 
@@ -76,8 +76,55 @@ def _stand_in_request(ctx: Context, step: Step) -> Produced:
     return Produced(step.id, "file", dest, file_sha(dest), bundle.digest_hex, auto=True)
 
 
+# -- tuf-sign (signing metadata made elsewhere, co-signing) -----------------------------------
+def tuf_sign_step(ctx: Context, step: Step) -> Produced:
+    """`tuf-sign`: the ceremony of `ceremony tuf sign-request`, recorded in the script's
+    transcript. In a rehearsal, a request (and a partial response) that is not here yet is
+    replaced by a stand-in of the same shape (ceremony/tuf/standin.py)."""
+    import hashlib
+
+    from ceremony.ceremonies.session import Options
+    from ceremony.scripts.record import step_transcript_factory
+    from ceremony.tuf.signceremony import SignChoices, sign_request
+    p = step.params
+    out = ctx.out_path(step, p["out"])
+    uris = tuple(ctx.token_uri(t) for t in p["tokens"])
+    trust = p.get("trust-root-sha256")
+    partial = ctx.ref(p["partial"]).path if p.get("partial") in ctx.produced else None
+    if ctx.dry_run and p["request"] not in ctx.produced:
+        from ceremony.tuf.standin import make_stand_ins
+        stand = make_stand_ins(ctx.out_path(step, f"{step.id}-stand-in/x").parent, uris,
+                               ctx.module, with_partial="partial" in p and partial is None)
+        request = stand.request
+        partial = stand.partial or partial
+        trust = stand.first_root_sha256
+        ctx.say("  rehearsal: the request" + (" and the partial response" if stand.partial
+                                               else "")
+                + " are replaced by stand-ins: a throwaway repository whose root v2 lists a "
+                  "key made on each of this step's tokens and one of another site")
+    else:
+        request = ctx.ref(p["request"]).path
+    options = Options(request=str(request), out=str(out),
+                      workspace=ctx.workspace, yes=ctx.yes, allow_network=ctx.allow_network,
+                      module=ctx.module,
+                      transcript_factory=step_transcript_factory(ctx.transcript, step.id))
+    result = sign_request(options, ctx.console, SignChoices(
+        tokens=uris, partial=str(partial) if partial else None,
+        signatures_only=p.get("signatures-only", False), trust_root_sha256=trust))
+    state = "complete" if result["complete"] else "PARTIAL (co-signing needed, not publishable)"
+    ctx.say(f"  response {out} ({state}): {result['role']} v{result['version']} of "
+            f"'{result['repository']}'")
+    if step.expect.complete is not None and result["complete"] != step.expect.complete:
+        raise StepFailed(f"step {step.id}: the response is "
+                         f"{'complete' if result['complete'] else 'partial'}, the script "
+                         f"expects it {'complete' if step.expect.complete else 'partial'}")
+    return Produced(step.id, "response", out, hashlib.sha256(out.read_bytes()).hexdigest(),
+                    result["response_sha256"], detail={"complete": result["complete"]})
+
+
 EXECUTORS: dict[str, Callable[[Context, Step], Produced | None]] = {
     "tuf-init": tuf_ceremony_step,
     "tuf-rotate-root": tuf_ceremony_step,
     "tuf-renew": tuf_ceremony_step,
+    "tuf-sign": tuf_sign_step,
 }

@@ -127,33 +127,52 @@ def encode_canonical(value: Any) -> bytes:
                              "form") from None
 
 
-_JSON_ESCAPE = re.compile(r'\\(["\\/bfnrt]|u[0-9a-fA-F]{4})')
-_SHORT = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "/": "/"}
+# The escapes json.dumps(ensure_ascii=False) writes that canonical JSON writes too. Any other
+# (\n, \t, \u001f, ...) means a string holds a control character, which canonical JSON writes
+# as it is.
+_SAME_ESCAPES = re.compile(r'\\["\\]')
+# Every escape json.dumps writes: each backslash of its output starts one (a backslash in a
+# string is written `\\`), so a left-to-right scan meets exactly the escapes, never a part.
+_JSON_ESCAPE = re.compile(r'\\(["\\bfnrt]|u00[0-1][0-9a-fA-F])')
+_CONTROL = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
-def _unescape(match: re.Match[str]) -> str:
+def fast_path_is_exact(json_text: str) -> bool:
+    """Whether `json_text`, as json.dumps(ensure_ascii=False) wrote it, is byte for byte the
+    canonical form: json.dumps escapes `"` and `\\` as canonical JSON does, and every other
+    character it escapes is a control character. So if no backslash starts any other escape,
+    the two encoders agree."""
+    if "\\" not in json_text:
+        return True
+    return "\\" not in _SAME_ESCAPES.sub("", json_text)
+
+
+def _control(match: re.Match[str]) -> str:
     code = match.group(1)
     if code in ('"', "\\"):
         return match.group(0)  # the two escapes canonical JSON keeps
-    return _SHORT.get(code) or chr(int(code[1:], 16))
+    return _CONTROL.get(code) or chr(int(code[1:], 16))
 
 
 def encode_canonical_parsed(value: Any) -> bytes:
-    """encode_canonical for a value read by load_json (string keys, no floats: checked when
-    it was read), through the C JSON encoder: the same bytes, several times faster on a
-    large targets file. json.dumps escapes control characters that canonical JSON writes as
-    they are; those escapes are undone (`\\"` and `\\\\` are the same in both)."""
+    """encode_canonical for a value read by load_json (string keys, integers only: checked
+    when it was read) through the C JSON encoder, several times faster on a large targets
+    file. Its output is used as is when that is provably the canonical form
+    (fast_path_is_exact: the common case); a document whose strings hold control characters
+    (a PEM key's newlines in every root) gets them written back as they are, escape by escape;
+    anything else goes to the exact encoder. Parsed JSON has no reference cycles, so the
+    encoder's cycle check is skipped."""
     try:
         text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                          allow_nan=False)
+                          allow_nan=False, check_circular=False)
     except (TypeError, ValueError, RecursionError):
         return encode_canonical(value)  # the strict encoder names the problem
-    if "\\" in text:
-        text = _JSON_ESCAPE.sub(_unescape, text)
+    if not fast_path_is_exact(text):
+        text = _JSON_ESCAPE.sub(_control, text)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
-        return encode_canonical(value)
+        return encode_canonical(value)  # a lone surrogate: the exact encoder refuses it
 
 
 def dump_pretty(value: Any) -> bytes:

@@ -240,3 +240,8 @@ _register_online(tuf, tuf_errors, json_option)
 from ceremony.tuf.cli_ceremonies import register as _register_ceremonies  # noqa: E402
 
 _register_ceremonies(tuf)
+
+# Signing metadata made elsewhere as a ceremony (bundles, co-signing), and its online half.
+from ceremony.tuf.cli_sign import register as _register_sign  # noqa: E402
+
+_register_sign(tuf, tuf_errors, json_option)

@@ -154,6 +154,60 @@ def _load(req: SignRequest) -> tuple[Metadata, Metadata | None, Metadata | None,
     return proposed, trusted, previous, delegation, payload
 
 
+# (key, (token, key info), token label): a key the metadata lists, found on a token
+Found = tuple[Key, tuple[Any, Any], str]
+
+
+def find_token_keys(tokens: Any, uris: Sequence[str], keys: dict[str, Key], kind: str,
+                    purpose: str, skip: Sequence[str] = ()) -> list[Found]:
+    """The keys of `keys` (but those in `skip`: already signed) that the tokens `uris` hold,
+    each once; SigningError when none is there. `tokens` is the run's CeremonyTokens (one
+    login per token)."""
+    found: list[Found] = []
+    for uri in uris:
+        token = tokens.open(uri, purpose=purpose)
+        for info in tokens.keys(token):
+            if info.public_key is None:
+                continue
+            for k in keys.values():
+                if k.keyid in skip:
+                    continue
+                try:
+                    match = same_public_key(info.public_key, k.public_key())
+                except TufError:
+                    continue
+                if match and all(k.keyid != f[0].keyid for f in found):
+                    signing.check_signable(k)
+                    found.append((k, (token, info), token.label))
+    if not found:
+        wanted = len([k for k in keys if k not in skip])
+        raise SigningError(
+            f"none of the {wanted} key(s) that may still sign this {kind} is on the "
+            f"token(s) given ({', '.join(t.label for t in tokens.tokens())}); insert the "
+            "right token or give its --token")
+    return found
+
+
+def token_signers(found: Sequence[Found]) -> dict[tuple[str, bytes], Any]:
+    """One signer per token key, each checked for its scheme's mechanism before the review."""
+    signers: dict[tuple[str, bytes], Any] = {}
+    for k, (token, info), _label in found:
+        ident = (token.label, info.id)
+        if ident not in signers:
+            signers[ident] = token.signer(info.label, info.id or None)
+        signing.check_signer(signers[ident], k)
+    return signers
+
+
+def sign_with(found: Sequence[Found], signers: dict[tuple[str, bytes], Any],
+              payload: bytes) -> dict[str, str]:
+    """key ID -> hex signature of `payload`, each made on its token and verified."""
+    made: dict[str, str] = {}
+    for k, (token, info), _label in found:
+        made[k.keyid] = signing.tuf_signature(signers[(token.label, info.id)], k, payload)
+    return made
+
+
 def run_sign(req: SignRequest, *, show: Callable[[list[str]], None],
              confirm: Callable[[], bool]) -> dict[str, Any]:
     from ceremony.ceremonies.tokens import CeremonyTokens
@@ -174,31 +228,8 @@ def run_sign(req: SignRequest, *, show: Callable[[list[str]], None],
     digest = hashlib.sha256(payload).digest()
 
     with CeremonyTokens(module=req.module, pin_sources=req.pin_sources) as tokens:
-        found: list[tuple[Key, Any, str]] = []  # (key, token, key label)
-        for uri in req.tokens:
-            token = tokens.open(uri, purpose="tuf sign")
-            for info in tokens.keys(token):
-                if info.public_key is None:
-                    continue
-                for k in keys.values():
-                    try:
-                        match = same_public_key(info.public_key, k.public_key())
-                    except TufError:
-                        continue
-                    if match and all(k.keyid != f[0].keyid for f in found):
-                        signing.check_signable(k)
-                        found.append((k, (token, info), token.label))
-        if not found:
-            raise SigningError(
-                f"none of the {len(keys)} key(s) that may sign this {proposed.signed.type} is "
-                f"on the token(s) given ({', '.join(t.label for t in tokens.tokens())}); "
-                "insert the right token or give its --token")
-        signers: dict[tuple[str, bytes], Any] = {}
-        for k, (token, info), _label in found:
-            ident = (token.label, info.id)
-            if ident not in signers:
-                signers[ident] = token.signer(info.label, info.id or None)
-            signing.check_signer(signers[ident], k)  # the token's mechanisms, before the review
+        found = find_token_keys(tokens, req.tokens, keys, proposed.signed.type, "tuf sign")
+        signers = token_signers(found)
         lines = signing.review_lines(signing.review(proposed, previous))
         if envelope is not None:
             lines[0] += f" (in an RSTUF {rstuf.kind(envelope)} payload)"
@@ -212,10 +243,7 @@ def run_sign(req: SignRequest, *, show: Callable[[list[str]], None],
         show(lines)
         if not confirm():
             raise SigningError("not confirmed: nothing was signed or written")
-        made: dict[str, str] = {}
-        for k, (token, info), _label in found:
-            ident = (token.label, info.id)
-            made[k.keyid] = signing.tuf_signature(signers[ident], k, payload)
+        made = sign_with(found, signers, payload)
     for keyid, sig in made.items():
         signing.add_signature(proposed, keyid, sig)
     if delegation is not None:

@@ -1,0 +1,128 @@
+"""`ceremony tuf sign-request` (offline ceremony: sign metadata made elsewhere from a request
+bundle, co-sign from another site's partial response) and its online half `ceremony tuf
+request-sign` / `ceremony tuf response-file` (thin CLI over signceremony.py, signonline.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ceremony.airgap import allow_network_option
+from ceremony.cli.common import console, emit, participant_option, workspace_option
+
+
+def print_signed(r: dict[str, Any]) -> None:
+    state = "complete" if r["complete"] else "PARTIAL (co-signing needed, not publishable)"
+    click.echo(f"wrote response {r['response']} ({r['role']} v{r['version']} of "
+               f"'{r['repository']}', {state})")
+    click.echo(f"  response sha256 {r['response_sha256']}")
+    click.echo(f"  response words  {r['response_words']}")
+    click.echo(f"  signed here with {len(r['signed_with'])} key(s): "
+               + ", ".join(k[:16] for k in r["signed_with"]))
+    from ceremony.tuf.signceremony import needs_lines
+    for line in needs_lines(r["needed"]):
+        click.echo(f"  still needs {line}")
+    click.echo(f"transcript {r['transcript']}")
+    click.echo(f"  final digest {r['transcript_sha256']}")
+    click.echo(f"  words        {r['transcript_words']}")
+
+
+def register(group: click.Group, tuf_errors: Any, json_option: Any) -> None:
+    @group.command("sign-request")
+    @workspace_option
+    @click.option("--request", required=True, metavar="REQ",
+                  help="The request bundle (operation sign) from `ceremony tuf request-sign`.")
+    @click.option("--out", required=True, metavar="RESP", help="Where to write the response.")
+    @click.option("--token", "tokens", multiple=True, required=True, metavar="URI",
+                  help="Token holding a key to sign with; repeatable.")
+    @click.option("--partial", "partial", metavar="RESP",
+                  help="Co-sign: another site's partial response to the same request.")
+    @click.option("--signatures-only", is_flag=True,
+                  help="The response carries only the signatures, not the signed file.")
+    @click.option("--trust-root-sha256", metavar="HEX",
+                  help="First contact only: the SHA-256 of the repository's root file you "
+                       "trust (from its owners, out of band); it is pinned in the workspace.")
+    @click.option("--force", is_flag=True, help="Replace an existing --out file.")
+    @click.option("--yes", is_flag=True,
+                  help="Confirm without typing yes (recorded in the transcript).")
+    @participant_option
+    @allow_network_option
+    @click.option("--pin-source", "pin_sources", multiple=True, metavar="[LABEL=]SOURCE",
+                  help="PIN source for token LABEL, or for every token: prompt, env:NAME, "
+                       "file:PATH. Never the PIN itself. Repeatable.")
+    @click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
+    @json_option
+    @tuf_errors
+    def sign_request(workspace: str | None, request: str, out: str, tokens: tuple[str, ...],
+                     partial: str | None, signatures_only: bool,
+                     trust_root_sha256: str | None, force: bool, yes: bool,
+                     participants: tuple[str, ...], allow_network: bool,
+                     pin_sources: tuple[str, ...], module: str | None, as_json: bool) -> None:
+        """Sign TUF metadata made elsewhere (python-tuf, RSTUF, tuf-on-ci) from a request
+        bundle, as a ceremony: the change against the trusted root is reviewed, confirmed and
+        signed on the tokens; the response carries the signed file (or the signatures) and,
+        below a threshold, what is still needed (co-sign it elsewhere with --partial)."""
+        from ceremony.ceremonies.session import Options
+        from ceremony.tuf.signceremony import SignChoices
+        from ceremony.tuf.signceremony import sign_request as run
+        options = Options(out=out, request=request, workspace=workspace, force=force, yes=yes,
+                          participants=participants, allow_network=allow_network,
+                          pin_sources=pin_sources, module=module)
+        result = run(options, console(as_json),
+                     SignChoices(tokens=tokens, partial=partial, signatures_only=signatures_only,
+                                 trust_root_sha256=trust_root_sha256))
+        emit(result, as_json, print_signed)
+
+    @group.command("request-sign")
+    @click.option("--repo", "repo", required=True, metavar="DIR",
+                  help="The repository's metadata folder (its N.root.json chain travels).")
+    @click.option("--name", required=True, help="The repository's name in the workspace.")
+    @click.option("--proposed", required=True, metavar="FILE",
+                  help="The file to sign: N.ROLE.json made by another tool, or an RSTUF "
+                       "payload.")
+    @click.option("--out", required=True, metavar="REQ")
+    @click.option("--force", is_flag=True, help="Replace an existing --out file.")
+    @json_option
+    @tuf_errors
+    def request_sign(repo: str, name: str, proposed: str, out: str, force: bool,
+                     as_json: bool) -> None:
+        """Make a "sign" request bundle for metadata made elsewhere (online machine)."""
+        from ceremony.tuf.signonline import make_sign_request
+        if Path(out).exists() and not force:
+            raise click.ClickException(f"{out} exists; choose another --out or pass --force")
+        result = make_sign_request(Path(repo), name, proposed, out, force=force)
+        if as_json:
+            click.echo(json.dumps(result, indent=2, sort_keys=True))
+            return
+        from groundfloor.words import digest_words
+        click.echo(f"wrote {result['request']} (sign {result['role']} v{result['version']} "
+                   f"of '{name}')")
+        click.echo(f"  request sha256 {result['request_sha256']}")
+        click.echo(f"  words          {digest_words(bytes.fromhex(result['request_sha256']))}")
+
+    @group.command("response-file")
+    @click.option("--response", required=True, metavar="RESP")
+    @click.option("--out", required=True, metavar="FILE")
+    @click.option("--request", metavar="REQ",
+                  help="The request it answers: the response must name its digest.")
+    @click.option("--force", is_flag=True, help="Replace an existing --out file.")
+    @json_option
+    @tuf_errors
+    def response_file(response: str, out: str, request: str | None, force: bool,
+                      as_json: bool) -> None:
+        """Write the signed file of a complete "sign" response (an RSTUF payload for `rstuf
+        admin send bootstrap FILE`, the signatures alone, or a metadata file) to FILE."""
+        from ceremony.tuf.bundles import read_request, read_response
+        from ceremony.tuf.signonline import response_file as take
+        if Path(out).exists() and not force:
+            raise click.ClickException(f"{out} exists; choose another --out or pass --force")
+        parsed, _ = read_response(response)
+        digest = read_request(request)[1].digest_hex if request else None
+        result = take(parsed, out, force=force, request_sha256=digest)
+        if as_json:
+            click.echo(json.dumps(result, indent=2, sort_keys=True))
+            return
+        click.echo(f"wrote {result['out']} ({result['file']} of '{result['repository']}')")
