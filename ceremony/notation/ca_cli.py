@@ -62,6 +62,12 @@ def _one_pin_source(pin_sources: tuple[str, ...]) -> str | None:
     return pin_sources[0] if pin_sources else None
 
 
+def _loose(kw: dict[str, Any]) -> tuple[Any, ...]:
+    """What a --ca-dir command takes of the frame's options (after its own arguments)."""
+    return (_one_pin_source(kw["pin_sources"]), kw["module"], kw["allow_network"], kw["force"],
+            kw["as_json"])
+
+
 def _print_cert(d: dict[str, Any]) -> None:
     click.echo(f"  subject: {d['subject']}\n  serial:  {d['serial']}\n  sha256:  {d['sha256']}\n"
                f"  valid:   {d['not_before']} .. {d['not_after']}")
@@ -92,8 +98,7 @@ def ca_init(out: str | None, **kw: Any) -> None:
         from ceremony.notation.ca_dir import init
         a = ceremony.keywords
         init(kw["ca_dir"], a["token"], a["label"], a["subject"], a["valid_for"],
-             a["path_length"], _one_pin_source(kw["pin_sources"]), kw["module"],
-             kw["allow_network"], kw["force"], kw["as_json"])
+             a["path_length"], *_loose(kw))
         return
     r = ceremony(_options(kw, out), console(kw["as_json"]))
     emit(r, kw["as_json"], lambda d: (click.echo(f"root CA '{d['ca']}' kept in the workspace"),
@@ -113,8 +118,7 @@ def ca_intermediate(out: str | None, **kw: Any) -> None:
         from ceremony.notation.ca_dir import intermediate
         a = ceremony.keywords
         intermediate(kw["ca_dir"], kw["out_dir"], a["token"], a["label"], a["subject"],
-                     a["valid_for"], _one_pin_source(kw["pin_sources"]), kw["module"],
-                     kw["allow_network"], kw["force"], kw["as_json"])
+                     a["valid_for"], *_loose(kw))
         return
     r = ceremony(_options(kw, out), console(kw["as_json"]))
     emit(r, kw["as_json"], lambda d: (
@@ -139,9 +143,7 @@ def ca_issue(request: str | None, out: str, **kw: Any) -> None:
     if kw["ca_dir"]:
         from ceremony.notation.ca_dir import issue
         a = ceremony.keywords
-        issue(kw["ca_dir"], kw["csr"], out, a["valid_for"], a["crl_url"],
-              _one_pin_source(kw["pin_sources"]), kw["module"], kw["allow_network"],
-              kw["force"], kw["as_json"])
+        issue(kw["ca_dir"], kw["csr"], out, a["valid_for"], a["crl_url"], *_loose(kw))
         return
     r = ceremony(_options(kw, out, request), console(kw["as_json"]))
     emit(r, kw["as_json"], lambda d: (
