@@ -25,6 +25,7 @@ DURATION, EXPIRY, WINDOW = "duration", "expiry", "window"  # hsm/duration.py's g
 GUN, DELEGATION_ROLE, SIGNER, KEY_LABEL, KEY_ID, TOKEN_LABEL, PASSPHRASE_SOURCE = (
     "gun", "delegation-role", "signer", "key-label", "key-id", "token-label",
     "passphrase-source")
+NAME, SUBJECT, SERIAL, URL = "name", "subject", "serial", "url"  # the notation ceremonies'
 GRAMMAR_METAVARS = {DURATION: "DURATION", EXPIRY: "DURATION|DATE", WINDOW: "DURATION"}
 GRAMMARS = tuple(GRAMMAR_METAVARS)
 TARGETS_ALGORITHMS = (*ROOT_ALGORITHMS, "ed25519")  # Notary v1 targets keys may be Ed25519
@@ -50,6 +51,10 @@ class Param:
     token: str = ""  # a token, for this role's key: a URI on the command line, a name in a script
     ref: tuple[str, ...] = ()  # a file: a path on the command line, a reference in a script
     load: Callable[[str], Any] | None = None  # what the ceremony takes of that file
+    bounds: tuple[int, int] | None = None  # INT: the least and the most, on both sides
+    # A value's own rule (a distinguished name, a serial): `check(value, flag)` returns what the
+    # ceremony takes or refuses naming the option or key; a script checks it when it is read.
+    check: Callable[[str, str], Any] | None = None
 
     @property
     def dest(self) -> str:
@@ -78,6 +83,8 @@ class Param:
             return parse_duration(value, flag, allow_zero=True)
         if self.kind == EXPIRY:
             return parse_expiry(value, flag)
+        if self.check is not None:
+            return self.check(value, flag)
         return self.load(value) if self.load is not None else value
 
     def value(self, given: Any, flag: str) -> Any:

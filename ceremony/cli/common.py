@@ -75,7 +75,7 @@ def _click_parameter(p: Param) -> Callable[[F], F]:
     if p.kind == params.FLAG:
         return click.option(p.option, p.dest, is_flag=True, **kw)
     if p.kind == params.INT:
-        kw["type"] = int
+        kw["type"] = click.IntRange(*p.bounds) if p.bounds else int
     elif p.kind == params.CHOICE:
         kw["type"] = click.Choice(list(p.choices))
     if p.default is not None:

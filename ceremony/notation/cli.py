@@ -8,6 +8,7 @@ PINs come from --pin-source (prompt, env:NAME, file:PATH) or the token URI, neve
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -15,8 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ceremony.airgap import allow_network_option
-from ceremony.cli.common import emit, json_option
-from ceremony.notation import certs
+from ceremony.cli.common import build_ceremony, emit, json_option, table_options
+from ceremony.notation import certs, tables
 from ceremony.notation.cli_common import load_certs as _load_certs
 from ceremony.notation.cli_common import offline as _offline
 from ceremony.notation.cli_common import pool as _pool
@@ -43,19 +44,24 @@ notation.add_command(ca)
 
 # --- keys, trust material ------------------------------------------------------------------
 
+# `csr` writes a PEM CSR outside the session frame: the csr ceremony's table without the
+# parameters only its request bundle has (a key generated with --algorithm, the CSR's --name).
+CSR_FILE = replace(tables.CSR, params=tuple(p for p in tables.CSR.params
+                                            if p.key not in ("algorithm", "name")))
+
+
 @notation.command("csr")
-@click.option("--token", required=True, metavar="URI")
-@click.option("--label", required=True)
-@click.option("--subject", required=True)
-@click.option("--out", required=True, metavar="FILE")
+@table_options(CSR_FILE)
+@click.option("--out", required=True, metavar="FILE", help="Where to write the CSR (PEM).")
 @pin_source_option
 @module_option
 @allow_network_option
 @force_option
-def csr_command(token: str, label: str, subject: str, out: str, pin_source: str | None,
-                module: str | None, allow_network: bool, force: bool) -> None:
+def csr_command(out: str, pin_source: str | None, module: str | None, allow_network: bool,
+                force: bool, **kw: str) -> None:
     """Write a PKCS#10 CSR for a signing key on a token."""
-    name = certs.parse_subject(subject)
+    a = build_ceremony(CSR_FILE, kw).keywords
+    token, label, name = a["token"], a["label"], certs.parse_subject(a["subject"])
     refuse_existing([Path(out)], force)
     _offline(allow_network)
     with _pool(module, pin_source) as pool:

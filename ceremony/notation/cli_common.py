@@ -1,9 +1,8 @@
 """Helpers of the notation commands (cli.py and sign_cli.py): the air-gap check, tokens,
-bounded reads of certificates, validity periods."""
+bounded reads of certificates."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -30,11 +29,6 @@ def pool(module: str | None, pin_source: str | None) -> Iterator[Any]:
 def token_key(pool: Any, token: str, label: str) -> Any:
     from ceremony.notation.keyspec import TokenKey
     return TokenKey(pool.open(token).signer(label))
-
-
-def validity(text: str) -> dt.timedelta:
-    from hsm.x509 import parse_validity
-    return parse_validity(text)
 
 
 def read(path: str, what: str) -> bytes:

@@ -23,11 +23,22 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ceremony.airgap import allow_network_option
-from ceremony.cli.common import emit, json_option
+from ceremony.cli.common import (
+    build_ceremony,
+    console,
+    emit,
+    json_option,
+    module_option,
+    participant_option,
+    table_options,
+    workspace_option,
+    yes_option,
+)
 from ceremony.notation import certs, cose, jws
 from ceremony.notation.errors import NotationError
 from ceremony.notation.files import refuse_existing, write_atomic
 from ceremony.notation.payload import COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, Descriptor, strict_json
+from ceremony.notation.tables import SIGN
 from groundfloor.errors import GroundFloorError
 from groundfloor.files import read_limited
 from groundfloor.limits import MAX_DESCRIPTORS_BYTES
@@ -82,51 +93,31 @@ def read_signatures(folder: Path) -> list[tuple[dict[str, Any], bytes]]:
 @click.option("--request", metavar="REQ",
               help="Request bundle from `ceremony notation resolve` on the online machine.")
 @click.option("--out", metavar="RESP", help="The response bundle (for `attach --response`).")
-@click.option("--workspace", metavar="DIR",
-              help="Offline workspace (default: $CEREMONY_WORKSPACE).")
-@click.option("--token", required=True, metavar="URI", help="Token holding the signing key.")
-@click.option("--label", required=True, help="Label of the signing key.")
-@click.option("--chain", "chain_path", metavar="FILE",
-              help="The key's certificate chain (PEM, leaf first); default: the certificate "
-                   "the workspace's CA issued for the key.")
-@click.option("--envelope", "envelope_type", type=click.Choice(["jws", "cose"]), default="jws",
-              show_default=True)
-@click.option("--expiry", metavar="DURATION", help="Signature expiry, e.g. 365d (none default).")
-@click.option("--yes", is_flag=True,
-              help="Confirm without typing yes (recorded in the transcript).")
-@click.option("--participant", "participants", multiple=True, metavar="NAME",
-              help="A person present (recorded in the transcript); repeatable.")
-@click.option("--descriptors", metavar="FILE",
-              help="Compatibility: sign without the ceremony frame (with --out-dir).")
-@click.option("--out-dir", metavar="DIR", help="Compatibility: with --descriptors.")
+@workspace_option
+@table_options(SIGN)
+@yes_option
+@participant_option
 @click.option("--pin-source", "pin_sources", multiple=True, metavar="[LABEL=]SOURCE",
               help="prompt (default), env:NAME or file:PATH. Never the PIN itself.")
-@click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
+@module_option
 @allow_network_option
 @click.option("--force", is_flag=True, help="Replace an existing output.")
 @json_option
-def sign_descriptors(request: str | None, out: str | None, workspace: str | None, token: str,
-                     label: str, chain_path: str | None, envelope_type: str,
-                     expiry: str | None, yes: bool, participants: tuple[str, ...],
-                     descriptors: str | None, out_dir: str | None,
-                     pin_sources: tuple[str, ...], module: str | None, allow_network: bool,
-                     force: bool, as_json: bool) -> None:
+def sign_descriptors(request: str | None, out: str | None, workspace: str | None, yes: bool,
+                     participants: tuple[str, ...], pin_sources: tuple[str, ...],
+                     module: str | None, allow_network: bool, force: bool, as_json: bool,
+                     **kw: Any) -> None:
     """Sign OCI descriptors with a key on a token: Notary Project JWS or COSE envelopes (a
     ceremony: review, confirmation, transcript, response bundle)."""
-    from ceremony.notation.cli_common import load_certs as _load_certs
-    from ceremony.notation.cli_common import validity as _validity
+    descriptors, out_dir, chain_path = kw["descriptors"], kw["out_dir"], kw["chain"]
     if descriptors is None:
         if not request or not out:
             raise click.UsageError("give --request REQ and --out RESP")
         from ceremony.ceremonies.session import Options
-        from ceremony.cli.common import console
-        from ceremony.notation.sign_ceremony import sign_request
         options = Options(out=out, request=request, workspace=workspace, force=force, yes=yes,
                           participants=participants, allow_network=allow_network,
                           pin_sources=pin_sources, module=module)
-        r = sign_request(options, console(as_json), token=token, label=label,
-                         chain=_load_certs(chain_path) if chain_path else None,
-                         envelope=envelope_type, expiry=_validity(expiry) if expiry else None)
+        r = build_ceremony(SIGN, kw)(options, console(as_json))
         emit(r, as_json, lambda d: click.echo(
             f"signed {d['signed']} descriptor(s) as {d['mediaType']} by {d['signer']}\n"
             f"wrote response {d['response']}\n  bundle sha256 {d['response_sha256']}\n"
@@ -137,23 +128,22 @@ def sign_descriptors(request: str | None, out: str | None, workspace: str | None
     if not out_dir or not chain_path or len(pin_sources) > 1:
         raise click.UsageError("--descriptors needs --out-dir, --chain and at most one "
                                "--pin-source")
-    _legacy(descriptors, token, label, chain_path, envelope_type, expiry, out_dir,
-            pin_sources[0] if pin_sources else None, module, allow_network, force, as_json)
+    a = build_ceremony(SIGN, kw).keywords
+    _legacy(descriptors, a["token"], a["label"], chain_path, a["chain"], a["envelope"],
+            a["expiry"], out_dir, pin_sources[0] if pin_sources else None, module,
+            allow_network, force, as_json)
 
 
-def _legacy(descriptors: str, token: str, label: str, chain_path: str, envelope_type: str,
-            expiry: str | None, out_dir: str, pin_source: str | None, module: str | None,
-            allow_network: bool, force: bool, as_json: bool) -> None:
-    from ceremony.notation.cli_common import load_certs as _load_certs
+def _legacy(descriptors: str, token: str, label: str, chain_path: str,
+            chain: list[x509.Certificate], envelope_type: str, lifetime: dt.timedelta | None,
+            out_dir: str, pin_source: str | None, module: str | None, allow_network: bool,
+            force: bool, as_json: bool) -> None:
     from ceremony.notation.cli_common import offline as _offline
     from ceremony.notation.cli_common import pool as _pool
     from ceremony.notation.cli_common import token_key as _token_key
-    from ceremony.notation.cli_common import validity as _validity
     from ceremony.notation.rules import check_signing_certificate
     artifacts = read_descriptors(Path(descriptors))
-    chain = _load_certs(chain_path)
     check_signing_certificate(chain[0])
-    lifetime = _validity(expiry) if expiry else None
     folder = Path(out_dir)
     refuse_existing([folder / "signatures.json"], force)
     _offline(allow_network)

@@ -30,6 +30,7 @@ from ceremony.scripts.action import (
     RESPONSE,
     ActionSpec,
 )
+from ceremony.scripts.param_readers import reader
 from transfer.operations import CEREMONY_OPERATIONS
 
 # --- the Notary v1 ceremonies: each action made from its ceremony's parameter table -----------
@@ -39,48 +40,13 @@ _CEREMONY = {"request": f.name, **_OUT, "partial": f.boolean}
 _CEREMONY_EXPECT = ("sha256", "same-as", "complete", "versions")
 
 
-def _passphrase_source(value: object, where: str) -> str:
-    """Where a key file's passphrase comes from (prompt, env:NAME, file:PATH), never itself."""
-    from hsm.errors import PinError
-    from hsm.pin import parse_pin_source
-    text = f.text(value, where, limit=200)
-    try:
-        parse_pin_source(text)
-    except PinError:
-        raise f.fail(where, "expected prompt, env:NAME or file:PATH (never the passphrase "
-                            "itself; the value is not shown)") from None
-    return text
-
-
-# How a script reads one value of each kind of parameter (ceremonies/params.py).
-_READERS: dict[str, f.Reader] = {
-    params.TEXT: f.text, params.INT: f.integer, params.FLAG: f.boolean, params.GUN: f.gun,
-    params.DELEGATION_ROLE: f.delegation_role, params.SIGNER: f.name,
-    params.KEY_LABEL: f.key_label, params.KEY_ID: f.sha256,
-    params.TOKEN_LABEL: lambda v, w: f.text(v, w, limit=32),
-    params.PASSPHRASE_SOURCE: _passphrase_source,
-}
-
-
-def _reader(p: params.Param) -> f.Reader:
-    if p.token or p.ref:
-        one = f.name  # a token's or a file's name in the script
-    elif p.kind in params.GRAMMARS:
-        one = f.grammar(p.convert)  # the very function the command line uses
-    elif p.choices:
-        one = f.choice(p.choices)
-    else:
-        one = _READERS[p.kind]
-    return f.listed(one, minimum=p.minimum) if p.multiple else one
-
-
 def _ceremony(table: params.Table, summary: str,
               check: Callable[..., None] | None = None) -> ActionSpec:
     own = table.script_params()
     refs: dict[str, tuple[str, ...]] = {"request": (REQUEST,)}
     refs.update({p.key: p.ref for p in own if p.ref})
     required = tuple(p.key for p in own if p.required or p.script_required)
-    return ActionSpec(table.action, summary, {**_CEREMONY, **{p.key: _reader(p) for p in own}},
+    return ActionSpec(table.action, summary, {**_CEREMONY, **{p.key: reader(p) for p in own}},
                       required=("request", "out", *required), setup_optional=("request", "out"),
                       refs=refs, tokens=tuple(p.key for p in own if p.token), output=RESPONSE,
                       operation=table.action, expect=_CEREMONY_EXPECT, check=check)
@@ -215,3 +181,4 @@ for _system in (notation_spec.ACTIONS, tuf_spec.ACTIONS):
     if set(_system) & set(ACTIONS):
         raise RuntimeError(f"script actions declared twice: {sorted(set(_system) & set(ACTIONS))}")
     ACTIONS.update(_system)
+TABLES.update(notation_spec.TABLES)  # steps._build makes a notation step's ceremony too

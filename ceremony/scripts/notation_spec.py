@@ -9,25 +9,17 @@ Request inputs are notation request bundles (kind `request`, their `bundle sha25
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from ceremony.ceremonies import params
+from ceremony.notation import tables
 from ceremony.scripts import fields as f
 from ceremony.scripts.action import CERTIFICATE, PINS, REQUEST, RESPONSE, ActionSpec
+from ceremony.scripts.param_readers import reader
 
 _OUT = {"out": lambda v, w: f.path(v, w, relative=True)}
-_CA = {"ca": f.name, "ca-token": f.name}
-NOTATION_ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa-3072", "rsa-4096")
-
-
-def _subject(value: object, where: str) -> str:
-    from ceremony.errors import CeremonyError
-    from ceremony.notation.certs import parse_subject
-    text = f.text(value, where, limit=400)
-    try:
-        parse_subject(text)
-    except CeremonyError as exc:
-        raise f.fail(where, " ".join(str(exc).split())) from None
-    return text
+TABLES = tables.TABLES  # steps.py builds each step's ceremony from its action's table
 
 
 def _check_revoke(p: dict[str, Any], where: str, setup: bool) -> None:
@@ -36,60 +28,37 @@ def _check_revoke(p: dict[str, Any], where: str, setup: bool) -> None:
                             "show` lists them) or certificates")
 
 
-def _serial(value: object, where: str) -> str:
-    text = f.text(value, where, limit=64).lower().removeprefix("0x")
-    if not text or any(c not in "0123456789abcdef" for c in text):
-        raise f.fail(where, "expected a certificate serial number in hex")
-    return text
+def _action(table: params.Table, summary: str, output: str, *, request: bool = False,
+            check: Callable[..., None] | None = None) -> ActionSpec:
+    """A notation ceremony's action, made from its table: the table's parameters (minus the
+    command line's own) and the session frame's `out` (and `request` for one answered)."""
+    own = table.script_params()
+    frame: dict[str, f.Reader] = {**({"request": f.name} if request else {}), **_OUT}
+    refs: dict[str, tuple[str, ...]] = {"request": (REQUEST,)} if request else {}
+    refs.update({p.key: p.ref for p in own if p.ref})
+    required = tuple(p.key for p in own if p.required or p.script_required)
+    return ActionSpec(table.action, summary, {**frame, **{p.key: reader(p) for p in own}},
+                      required=(*frame, *required), refs=refs,
+                      tokens=tuple(p.key for p in own if p.token), output=output, check=check)
 
 
 ACTIONS: dict[str, ActionSpec] = {a.name: a for a in [
-    ActionSpec("notation-ca-init", "notation: a root CA whose key is generated (or reused) on "
-               "a token, self-signed, kept in the workspace",
-               {"ca": f.name, "token": f.name, "label": f.key_label, "subject": _subject,
-                "algorithm": f.choice(NOTATION_ALGORITHMS), "valid-for": f.duration,
-                "path-length": lambda v, w: f.integer(v, w, minimum=0, maximum=4), **_OUT},
-               required=("token", "label", "subject", "out"), tokens=("token",),
-               output=CERTIFICATE),
-    ActionSpec("notation-csr", "notation: a certificate request for a signing key on a token "
-               "(generated there if asked and missing), packed as a request bundle for "
-               "notation-ca-issue",
-               {"token": f.name, "label": f.key_label, "subject": _subject,
-                "algorithm": f.choice(NOTATION_ALGORITHMS), "name": f.name, **_OUT},
-               required=("token", "label", "subject", "out"), tokens=("token",),
-               output=REQUEST),
-    ActionSpec("notation-ca-intermediate", "notation: an intermediate CA on another token, "
-               "issued by a CA of the workspace",
-               {"parent": f.name, "parent-token": f.name, "ca": f.name, "token": f.name,
-                "label": f.key_label, "subject": _subject,
-                "algorithm": f.choice(NOTATION_ALGORITHMS), "valid-for": f.duration, **_OUT},
-               required=("parent-token", "token", "label", "subject", "out"),
-               tokens=("parent-token", "token"), output=CERTIFICATE),
-    ActionSpec("notation-ca-issue", "notation: signing certificates for the CSRs of a request "
-               "bundle, every rule checked; a response bundle with their chains",
-               {"request": f.name, **_CA, "valid-for": f.duration,
-                "crl-url": lambda v, w: f.text(v, w, limit=400), **_OUT},
-               required=("request", "ca-token", "out"), refs={"request": (REQUEST,)},
-               tokens=("ca-token",), output=RESPONSE),
-    ActionSpec("notation-ca-revoke", "notation: revoke signing certificates and issue a CRL; a "
-               "response bundle carrying it, to publish",
-               {**_CA, "serials": f.listed(_serial), "certificates": f.listed(f.name),
-                "valid-for": f.duration, **_OUT},
-               required=("ca-token", "out"), refs={"certificates": (CERTIFICATE, "file")},
-               tokens=("ca-token",), output=RESPONSE, check=_check_revoke),
-    ActionSpec("notation-ca-crl", "notation: a fresh CRL (renewal before nextUpdate); a "
-               "response bundle carrying it",
-               {**_CA, "valid-for": f.duration, **_OUT}, required=("ca-token", "out"),
-               tokens=("ca-token",), output=RESPONSE),
-    ActionSpec("notation-sign", "notation: sign the artifacts of a request bundle with a token "
-               "key (JWS or COSE envelopes); a response bundle for `attach --response`",
-               {"request": f.name, "token": f.name, "label": f.key_label,
-                "envelope": f.choice(("jws", "cose")), "expiry": f.duration,
-                "chain": f.name, **_OUT},
-               required=("request", "token", "label", "out"),
-               refs={"request": (REQUEST,), "chain": (CERTIFICATE, "file")},
-               tokens=("token",), output=RESPONSE),
-    ActionSpec("notation-export", "notation: the CA's public files (ca.crt, chain.pem, "
-               "root.crt, newest CRL) for verifiers and people",
-               {"ca": f.name, **_OUT}, required=("out",), output=PINS),
+    _action(tables.CA_INIT, "notation: a root CA whose key is generated (or reused) on a token, "
+            "self-signed, kept in the workspace", CERTIFICATE),
+    _action(tables.CSR, "notation: a certificate request for a signing key on a token "
+            "(generated there if asked and missing), packed as a request bundle for "
+            "notation-ca-issue", REQUEST),
+    _action(tables.CA_INTERMEDIATE, "notation: an intermediate CA on another token, issued by a "
+            "CA of the workspace", CERTIFICATE),
+    _action(tables.CA_ISSUE, "notation: signing certificates for the CSRs of a request bundle, "
+            "every rule checked; a response bundle with their chains", RESPONSE, request=True),
+    _action(tables.CA_REVOKE, "notation: revoke signing certificates and issue a CRL; a "
+            "response bundle carrying it, to publish", RESPONSE, check=_check_revoke),
+    _action(tables.CA_CRL, "notation: a fresh CRL (renewal before nextUpdate); a response "
+            "bundle carrying it", RESPONSE),
+    _action(tables.SIGN, "notation: sign the artifacts of a request bundle with a token key "
+            "(JWS or COSE envelopes); a response bundle for `attach --response`", RESPONSE,
+            request=True),
+    _action(tables.CA_EXPORT, "notation: the CA's public files (ca.crt, chain.pem, root.crt, "
+            "newest CRL) for verifiers and people", PINS),
 ]}

@@ -5,8 +5,8 @@ script's transcript (step_transcript_factory), and returns what it wrote. In a r
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,6 @@ from ceremony.scripts.context import Context, Produced
 from ceremony.scripts.record import path_sha256, step_transcript_factory
 from ceremony.scripts.schema import Step
 from groundfloor.files import DIR_MODE, atomic_write
-
-YEAR = dt.timedelta(days=365)
 
 
 def _options(ctx: Context, step: Step, out: Path, request: Path | None = None) -> Any:
@@ -42,14 +40,15 @@ def _response(ctx: Context, step: Step, out: Path, r: dict[str, Any]) -> Produce
     return Produced(step.id, "response", out, path_sha256(out), r["response_sha256"])
 
 
+def _ceremony(ctx: Context, step: Step) -> Any:
+    """The step's ceremony, from its table (ceremony/notation/tables.py) as its command's."""
+    from ceremony.scripts.steps import step_ceremony
+    return step_ceremony(ctx, step)
+
+
 def ca_init_step(ctx: Context, step: Step) -> Produced:
-    from ceremony.notation.ca_ceremonies import ca_init
-    p = step.params
-    out = ctx.out_path(step, p["out"])
-    r = ca_init(_options(ctx, step, out), ctx.console, ca=p.get("ca", "root"),
-                token=ctx.token_uri(p["token"]), label=p["label"], subject=p["subject"],
-                valid_for=p.get("valid-for", 20 * YEAR), path_length=p.get("path-length", 1),
-                algorithm=p.get("algorithm"))
+    out = ctx.out_path(step, step.params["out"])
+    r = _ceremony(ctx, step)(_options(ctx, step, out), ctx.console)
     ctx.say(f"  root CA '{r['ca']}': {r['certificate']['subject']}\n  certificate sha256 "
             f"{r['certificate']['sha256']}")
     _say(ctx, r)
@@ -57,47 +56,31 @@ def ca_init_step(ctx: Context, step: Step) -> Produced:
 
 
 def ca_intermediate_step(ctx: Context, step: Step) -> Produced:
-    from ceremony.notation.ca_ceremonies import ca_intermediate
-    p = step.params
-    out = ctx.out_path(step, p["out"])
-    r = ca_intermediate(_options(ctx, step, out), ctx.console, parent=p.get("parent", "root"),
-                        ca=p.get("ca", "issuing"), token=ctx.token_uri(p["token"]),
-                        label=p["label"], subject=p["subject"],
-                        valid_for=p.get("valid-for", 10 * YEAR),
-                        parent_token=ctx.token_uri(p["parent-token"]),
-                        algorithm=p.get("algorithm"))
+    out = ctx.out_path(step, step.params["out"])
+    r = _ceremony(ctx, step)(_options(ctx, step, out), ctx.console)
     ctx.say(f"  CA '{r['ca']}' issued by '{r['parent']}': {r['certificate']['subject']}")
     _say(ctx, r)
     return Produced(step.id, "certificate", out, path_sha256(out))
 
 
 def ca_issue_step(ctx: Context, step: Step) -> Produced:
-    from ceremony.notation.ca_ceremonies import ca_issue
-    p = step.params
-    out = ctx.out_path(step, p["out"])
+    out = ctx.out_path(step, step.params["out"])
     request = _request(ctx, step, "issue")
-    r = ca_issue(_options(ctx, step, out, request), ctx.console, ca=p.get("ca", "root"),
-                 valid_for=p.get("valid-for", YEAR), crl_url=p.get("crl-url"),
-                 ca_token=ctx.token_uri(p["ca-token"]))
+    r = _ceremony(ctx, step)(_options(ctx, step, out, request), ctx.console)
     for c in r["certificates"]:
         ctx.say(f"  issued {c['name']}: serial {c['serial']}")
     return _response(ctx, step, out, r)
 
 
 def ca_crl_step(ctx: Context, step: Step) -> Produced:
-    from ceremony.notation.ca_ceremonies import ca_crl
-    from ceremony.notation.cli_common import load_certs
-    p = step.params
-    out = ctx.out_path(step, p["out"])
-    serials = list(p.get("serials", []))
-    for ref in p.get("certificates", []):
-        serials.append(f"{load_certs(str(ctx.ref(ref).path))[0].serial_number:x}")
+    out = ctx.out_path(step, step.params["out"])
+    ceremony = _ceremony(ctx, step)
+    serials = ceremony.keywords.get("revoke", [])
     if ctx.dry_run and serials:
         from ceremony.scripts.notation_rehearsal import stand_in_serials
-        serials = stand_in_serials(ctx, p.get("ca", "root"), serials)
-    r = ca_crl(_options(ctx, step, out), ctx.console, ca=p.get("ca", "root"),
-               valid_for=p.get("valid-for", dt.timedelta(days=30)), revoke=serials,
-               ca_token=ctx.token_uri(p["ca-token"]))
+        ceremony = partial(ceremony, revoke=stand_in_serials(ctx, ceremony.keywords["ca"],
+                                                             serials))
+    r = ceremony(_options(ctx, step, out), ctx.console)
     ctx.say(f"  CRL #{r['crl_number']} (next update {r['next_update']}); revoked: "
             f"{', '.join(r['revoked']) or 'none'}")
     return _response(ctx, step, out, r)
@@ -115,27 +98,17 @@ def _request(ctx: Context, step: Step, kind: str) -> Path:
 
 
 def csr_step(ctx: Context, step: Step) -> Produced:
-    from ceremony.notation.csr_ceremony import csr_request
-    p = step.params
-    out = ctx.out_path(step, p["out"])
-    r = csr_request(_options(ctx, step, out), ctx.console, token=ctx.token_uri(p["token"]),
-                    label=p["label"], subject=p["subject"], algorithm=p.get("algorithm"),
-                    name=p.get("name"))
+    out = ctx.out_path(step, step.params["out"])
+    r = _ceremony(ctx, step)(_options(ctx, step, out), ctx.console)
     ctx.say(f"  certificate request for {r['subject']}\n  key sha256 {r['key_sha256']}")
     _say(ctx, r)
     return Produced(step.id, "request", out, path_sha256(out), r["response_sha256"])
 
 
 def sign_step(ctx: Context, step: Step) -> Produced:
-    from ceremony.notation.cli_common import load_certs
-    from ceremony.notation.sign_ceremony import sign_request
-    p = step.params
-    out = ctx.out_path(step, p["out"])
+    out = ctx.out_path(step, step.params["out"])
     request = _request(ctx, step, "sign")
-    chain = load_certs(str(ctx.ref(p["chain"]).path)) if "chain" in p else None
-    r = sign_request(_options(ctx, step, out, request), ctx.console,
-                     token=ctx.token_uri(p["token"]), label=p["label"], chain=chain,
-                     envelope=p.get("envelope", "jws"), expiry=p.get("expiry"))
+    r = _ceremony(ctx, step)(_options(ctx, step, out, request), ctx.console)
     ctx.say(f"  signed {r['signed']} artifact(s) as {r['mediaType']} by {r['signer']}")
     if ctx.dry_run:
         from ceremony.scripts.notation_rehearsal import verify_signatures
@@ -144,12 +117,10 @@ def sign_step(ctx: Context, step: Step) -> Produced:
 
 
 def export_step(ctx: Context, step: Step) -> Produced:
-    from ceremony.notation.ca_ceremonies import ca_public_files
     from ceremony.workspace import Workspace
-    p = step.params
-    folder = ctx.out_path(step, p["out"])
+    folder = ctx.out_path(step, step.params["out"])
     folder.mkdir(mode=DIR_MODE, exist_ok=True)
-    files = ca_public_files(Workspace.open(ctx.workspace), p.get("ca", "root"))
+    files = _ceremony(ctx, step)(Workspace.open(ctx.workspace))
     for name, data in files.items():
         atomic_write(folder / name, data, overwrite=True)
     digest = path_sha256(folder)

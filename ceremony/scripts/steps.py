@@ -63,6 +63,11 @@ def _build(ctx: Context, step: Step) -> Any:
     return table.build(values, cli=False)
 
 
+def step_ceremony(ctx: Context, step: Step) -> Any:
+    """The step's ceremony made from its action's parameter table (any trust system's)."""
+    return _build(ctx, step)
+
+
 def _stands_in(ctx: Context) -> bool:
     return ctx.dry_run and ctx.world is not None
 
