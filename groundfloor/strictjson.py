@@ -155,22 +155,25 @@ class Reader:
 
     `join(where, key)` writes a key's path (default `where.key`). `key_in_path`: whether a
     missing or unknown field is named in the path (`signed.expires: missing field`) or in the
-    problem (`content: missing field 'server'`). `unknown_hint` follows "unknown field"."""
+    problem (`content: missing field 'server'`). `unknown_hint` follows "unknown field".
+    `describe(value)` names what was found instead (default: JSON's words; a YAML reader
+    passes its own, which knows dates and decimals)."""
 
-    __slots__ = ("fail", "join", "key_in_path", "unknown_hint", "_field_sets")
+    __slots__ = ("fail", "join", "key_in_path", "unknown_hint", "describe", "_field_sets")
 
     def __init__(self, fail: Callable[[str, str], Exception] = StrictJSONError, *,
                  join: Callable[[str, str], str] = dotted, key_in_path: bool = False,
-                 unknown_hint: str = ""):
+                 unknown_hint: str = "", describe: Callable[[Any], str] | None = None):
         self.fail = fail
         self.join = join
         self.key_in_path = key_in_path
         self.unknown_hint = unknown_hint
+        self.describe = describe or json_type
         self._field_sets: dict[tuple[tuple[str, ...], tuple[str, ...]],
                                tuple[frozenset[str], frozenset[str]]] = {}
 
     def _expected(self, value: Any, where: str, what: str) -> Exception:
-        return self.fail(where, f"expected {what}, got {json_type(value)}")
+        return self.fail(where, f"expected {what}, got {self.describe(value)}")
 
     def mapping(self, value: Any, where: str, what: str = "an object") -> dict[str, Any]:
         """Any JSON object."""
