@@ -314,15 +314,19 @@ def _bytes_at(value: object, where: str, limit: int) -> bytes:
     return value
 
 
+def _check_count(entries: tuple[Any, ...], what: str) -> None:
+    if not entries:
+        raise _fail(what, "no repositories")
+    if len(entries) > MAX_REPOSITORIES:
+        raise _fail(what, f"{len(entries)} repositories, more than the limit of "
+                          f"{MAX_REPOSITORIES}")
+
+
 def _check_request(b: RequestBundle) -> None:
     if not isinstance(b.server, str) or len(b.server) > MAX_TEXT or not _URL.fullmatch(b.server):
         raise _fail("request bundle: server", f"{b.server!r} is not an http(s) URL")
     _time_at(b.created, "request bundle: created")
-    if not b.entries:
-        raise _fail("request bundle", "no repositories")
-    if len(b.entries) > MAX_REPOSITORIES:
-        raise _fail("request bundle", f"{len(b.entries)} repositories, more than the limit of "
-                                      f"{MAX_REPOSITORIES}")
+    _check_count(b.entries, "request bundle")
     seen: set[str] = set()
     for i, e in enumerate(b.entries):
         where = f"request bundle: repositories[{i}]"
@@ -363,11 +367,7 @@ def _check_response(b: ResponseBundle) -> None:
         _READ.hex(b.request_sha256, "response bundle: request_sha256", length=64)
     if b.transcript_sha256 is not None:
         _READ.hex(b.transcript_sha256, "response bundle: transcript_sha256", length=64)
-    if not b.entries:
-        raise _fail("response bundle", "no repositories")
-    if len(b.entries) > MAX_REPOSITORIES:
-        raise _fail("response bundle", f"{len(b.entries)} repositories, more than the limit "
-                                       f"of {MAX_REPOSITORIES}")
+    _check_count(b.entries, "response bundle")
     seen: set[str] = set()
     for i, e in enumerate(b.entries):
         gun = _gun_at(e.gun, f"response bundle: repositories[{i}].gun")
