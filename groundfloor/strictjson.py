@@ -155,19 +155,26 @@ class Reader:
 
     `join(where, key)` writes a key's path (default `where.key`). `key_in_path`: whether a
     missing or unknown field is named in the path (`signed.expires: missing field`) or in the
-    problem (`content: missing field 'server'`). `unknown_hint` follows "unknown field".
-    `describe(value)` names what was found instead (default: JSON's words; a YAML reader
+    problem (`content: missing field 'server'`). `missing` and `unknown` are those two
+    problems' words; `unknown_hint` follows the latter, and `list_allowed` adds the keys allowed
+    there. `describe(value)` names what was found instead (default: JSON's words; a YAML reader
     passes its own, which knows dates and decimals)."""
 
-    __slots__ = ("fail", "join", "key_in_path", "unknown_hint", "describe", "_field_sets")
+    __slots__ = ("fail", "join", "key_in_path", "missing", "unknown", "unknown_hint",
+                 "list_allowed", "describe", "_field_sets")
 
     def __init__(self, fail: Callable[[str, str], Exception] = StrictJSONError, *,
                  join: Callable[[str, str], str] = dotted, key_in_path: bool = False,
-                 unknown_hint: str = "", describe: Callable[[Any], str] | None = None):
+                 missing: str = "missing field", unknown: str = "unknown field",
+                 unknown_hint: str = "", list_allowed: bool = False,
+                 describe: Callable[[Any], str] | None = None):
         self.fail = fail
         self.join = join
         self.key_in_path = key_in_path
+        self.missing = missing
+        self.unknown = unknown
         self.unknown_hint = unknown_hint
+        self.list_allowed = list_allowed
         self.describe = describe or json_type
         self._field_sets: dict[tuple[tuple[str, ...], tuple[str, ...]],
                                tuple[frozenset[str], frozenset[str]]] = {}
@@ -197,10 +204,13 @@ class Reader:
             return value
         for key in required:
             if key not in value:
-                raise self._field_problem(where, key, "missing field")
-        unknown = sorted(set(value) - names[1])
+                raise self._field_problem(where, key, self.missing)
+        unknown = sorted(set(value) - names[1], key=str)
         if unknown:
-            raise self._field_problem(where, unknown[0], "unknown field" + self.unknown_hint)
+            hint = self.unknown_hint
+            if self.list_allowed:
+                hint += f" (allowed here: {', '.join(sorted(names[1])) or 'none'})"
+            raise self._field_problem(where, unknown[0], self.unknown + hint)
         return value
 
     def _field_problem(self, where: str, key: str, problem: str) -> Exception:

@@ -147,3 +147,13 @@ def test_a_reader_may_name_values_in_its_own_words():
     yaml_words = Reader(fail, describe=lambda v: "text" if isinstance(v, str) else json_type(v))
     with pytest.raises(FormatError, match="^n: expected an integer, got text$"):
         yaml_words.integer("5", "n")
+
+
+def test_a_reader_may_word_missing_and_unknown_keys_its_own_way():
+    script = Reader(fail, key_in_path=True, missing="missing (required)", unknown="unknown key",
+                    list_allowed=True)
+    with pytest.raises(FormatError, match=r"^step\.gun: missing \(required\)$"):
+        script.fields({}, "step", ("gun",), ("out",))
+    with pytest.raises(FormatError,
+                       match=r"^step\.x: unknown key \(allowed here: gun, out\)$"):
+        script.fields({"gun": "a", "x": 1}, "step", ("gun",), ("out",))
