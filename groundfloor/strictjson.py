@@ -233,17 +233,18 @@ class Reader:
             raise self.fail(where, f"{value!r} is not {like or 'in the expected form'}")
         return value
 
-    def boolean(self, value: Any, where: str) -> bool:
+    def boolean(self, value: Any, where: str, *, what: str = "a boolean") -> bool:
         if type(value) is not bool:
-            raise self._expected(value, where, "a boolean")
+            raise self._expected(value, where, what)
         return value
 
     def integer(self, value: Any, where: str, *, minimum: int | None = None,
-                maximum: int | None = None, too_large: str = "") -> int:
+                maximum: int | None = None, too_large: str = "",
+                what: str = "an integer") -> int:
         """An integer (JSON true/false are not integers); bounds inclusive. `too_large` says
         why `maximum` is the bound (`{value} is larger than <too_large>`)."""
         if type(value) is not int:
-            raise self._expected(value, where, "an integer")
+            raise self._expected(value, where, what)
         if minimum is not None and value < minimum:
             raise self.fail(where, f"must be at least {minimum}, got {value}")
         if maximum is not None and value > maximum:

@@ -157,3 +157,8 @@ def test_a_reader_may_word_missing_and_unknown_keys_its_own_way():
     with pytest.raises(FormatError,
                        match=r"^step\.x: unknown key \(allowed here: gun, out\)$"):
         script.fields({"gun": "a", "x": 1}, "step", ("gun",), ("out",))
+    yaml_words = Reader(fail, describe=lambda v: "text" if isinstance(v, str) else json_type(v))
+    with pytest.raises(FormatError, match="^n: expected a whole number, got text$"):
+        yaml_words.integer("5", "n", what="a whole number")
+    with pytest.raises(FormatError, match="^b: expected true or false, got an integer$"):
+        yaml_words.boolean(1, "b", what="true or false")
