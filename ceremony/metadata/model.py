@@ -505,24 +505,17 @@ class Targets(_Signed):
 
 
 @dataclass(slots=True)
-class Snapshot(_Signed):
-    TYPE: ClassVar[str] = "Snapshot"
-    ROLE: ClassVar[str] = SNAPSHOT
+class _MetaRole(_Signed):
+    """Snapshot and timestamp: a list of metadata files (`meta`) and nothing else."""
 
     version: int
     expires: Instant
     meta: dict[str, FileMeta] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: Any) -> Snapshot:
+    def _read(cls, data: Any) -> tuple[int, Instant, dict[str, FileMeta]]:
         version, expires = cls._common(data, ("_type", "expires", "meta", "version"))
-        meta = _files(data["meta"], "meta")
-        for role in (ROOT, TARGETS):  # IsValidSnapshotStructure
-            if role not in meta:
-                raise MetadataFormatError(f"missing the {role} entry", field="meta")
-        for role, item in meta.items():
-            _check_hash_sizes(item, join_path("meta", role))
-        return cls(version, expires, meta)
+        return version, expires, _files(data["meta"], "meta")
 
     def to_dict(self) -> dict[str, Any]:
         out = self._common_dict()
@@ -531,27 +524,33 @@ class Snapshot(_Signed):
 
 
 @dataclass(slots=True)
-class Timestamp(_Signed):
+class Snapshot(_MetaRole):
+    TYPE: ClassVar[str] = "Snapshot"
+    ROLE: ClassVar[str] = SNAPSHOT
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Snapshot:
+        version, expires, meta = cls._read(data)
+        for role in (ROOT, TARGETS):  # IsValidSnapshotStructure
+            if role not in meta:
+                raise MetadataFormatError(f"missing the {role} entry", field="meta")
+        for role, item in meta.items():
+            _check_hash_sizes(item, join_path("meta", role))
+        return cls(version, expires, meta)
+
+
+@dataclass(slots=True)
+class Timestamp(_MetaRole):
     TYPE: ClassVar[str] = "Timestamp"
     ROLE: ClassVar[str] = TIMESTAMP
 
-    version: int
-    expires: Instant
-    meta: dict[str, FileMeta] = field(default_factory=dict)
-
     @classmethod
     def from_dict(cls, data: Any) -> Timestamp:
-        version, expires = cls._common(data, ("_type", "expires", "meta", "version"))
-        meta = _files(data["meta"], "meta")
+        version, expires, meta = cls._read(data)
         if set(meta) != {SNAPSHOT}:
             raise MetadataFormatError('expected exactly one entry, "snapshot"', field="meta")
         _check_hash_sizes(meta[SNAPSHOT], "meta.snapshot")
         return cls(version, expires, meta)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = self._common_dict()
-        out["meta"] = {name: meta.to_dict() for name, meta in self.meta.items()}
-        return out
 
 
 _TYPES: dict[str, type[Root | Targets | Snapshot | Timestamp]] = {
