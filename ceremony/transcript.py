@@ -38,7 +38,6 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
-import math
 import os
 import platform
 import re
@@ -61,12 +60,12 @@ from groundfloor.faults import armed, die, fault_point
 from groundfloor.files import atomic_write, fsync_dir, read_limited
 from groundfloor.jsonlimits import check_parse_cost
 from groundfloor.limits import MAX_RESPONSE_BYTES, MAX_TRANSCRIPT_BYTES, MAX_TRANSCRIPT_LINE
+from groundfloor.strictjson import Reader, loads
 from groundfloor.version import __version__
 
 GENESIS = "0" * 64
 FIELDS = ("data", "kind", "prev", "seq", "time")
 _KIND = re.compile(r"[a-z][a-z0-9-]{0,63}")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 class TranscriptError(CeremonyError):
@@ -186,24 +185,12 @@ class Verification:
         return sum(1 for e in self.entries if e.kind == "repair")
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise ValueError(f"duplicate key {key!r}")
-        obj[key] = value
-    return obj
+def _tampered(where: str, problem: str) -> TranscriptTampered:
+    return TranscriptTampered(f"{where}: {problem}: edited or corrupted")
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON the transcript writes")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e400 reads as infinity, which the writer never writes
-        raise ValueError(f"number {text[:20]} is out of range")
-    return value
+# A line's fields, read strictly; the path of a field is "line 3, field seq".
+_READ = Reader(_tampered, join=lambda where, key: f"{where}, field {key}", key_in_path=True)
 
 
 def parse_entries(data: bytes) -> tuple[tuple[Entry, ...], bytes]:
@@ -220,23 +207,19 @@ def parse_entries(data: bytes) -> tuple[tuple[Entry, ...], bytes]:
         expected = len(entries) + 1
         where = f"line {number}"
         try:
-            obj = json.loads(line.decode("ascii"), object_pairs_hook=_no_duplicates,
-                             parse_constant=_no_constant, parse_float=_finite_float)
+            obj = loads(line.decode("ascii"), floats=True, max_int_digits=None)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             reason = "non-ASCII bytes" if isinstance(exc, UnicodeDecodeError) else str(exc)
             raise TranscriptTampered(f"{where} is not a valid entry ({reason}): edited or "
                                      "corrupted") from None
-        if not isinstance(obj, dict) or tuple(sorted(obj)) != FIELDS:
-            raise TranscriptTampered(f"{where} does not have exactly the fields "
-                                     f"{', '.join(FIELDS)}: edited or corrupted")
-        seq, kind = obj["seq"], obj["kind"]
-        if not isinstance(seq, int) or isinstance(seq, bool):
-            raise TranscriptTampered(f"{where} has a non-integer seq: edited or corrupted")
-        if not isinstance(kind, str) or not _KIND.fullmatch(kind) \
-                or not isinstance(obj["data"], dict) or not isinstance(obj["time"], str) \
-                or not isinstance(obj["prev"], str) or not _HEX64.fullmatch(obj["prev"]):
-            raise TranscriptTampered(f"{where} (seq {seq}) has a malformed field: edited or "
-                                     "corrupted")
+        _READ.fields(obj, where, FIELDS, what="an entry object")
+        seq = _READ.integer(obj["seq"], _READ.join(where, "seq"))
+        at = f"{where} (seq {seq})"
+        kind = _READ.string(obj["kind"], _READ.join(at, "kind"), pattern=_KIND,
+                            like="an entry kind ([a-z][a-z0-9-]*)")
+        _READ.mapping(obj["data"], _READ.join(at, "data"))
+        _READ.string(obj["time"], _READ.join(at, "time"))
+        _READ.hex(obj["prev"], _READ.join(at, "prev"), length=64)
         if canonical_json(obj) != line:
             raise TranscriptTampered(f"{where} (seq {seq}) is not in canonical form: edited by "
                                      "hand")

@@ -29,7 +29,6 @@ problem (a BundleError). Nothing here trusts the content: the offline side verif
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import hashlib
 import json
@@ -42,9 +41,9 @@ from typing import Any, ClassVar
 from groundfloor.canonical import canonical_chunks, is_canonical
 from groundfloor.errors import GroundFloorError
 from groundfloor.files import atomic_write, read_limited
-from groundfloor.jsonlimits import check_parse_cost
 from groundfloor.limits import MAX_BUNDLE_BYTES, MAX_BUNDLE_FILE_BYTES, MAX_BUNDLE_KEY_BYTES
 from groundfloor.names import InvalidName, validate_gun, validate_role
+from groundfloor.strictjson import Reader, json_type, read_document
 from groundfloor.version import __version__
 from transfer.errors import TransferError
 
@@ -65,7 +64,6 @@ MAX_TEXT = 2048
 TOOL = f"notary-ceremony {__version__}"
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _OPERATION = re.compile(r"[a-z][a-z0-9-]{0,63}")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 _URL = re.compile(r"https?://[!-~]+")
 
 
@@ -276,6 +274,9 @@ def _fail(where: str, problem: str) -> BundleError:
     return BundleError(f"{where}: {problem}" if where else problem)
 
 
+_READ = Reader(_fail)  # the strict reader, refusing with a BundleError naming the field
+
+
 def _gun_at(gun: object, where: str) -> str:
     try:
         return validate_gun(gun)
@@ -300,22 +301,9 @@ def _time_at(value: object, where: str) -> str:
     return value
 
 
-def _json_value_at(value: object, where: str, depth: int = 0) -> None:
+def _json_value_at(value: object, where: str) -> None:
     """Opaque JSON (parameters, co-signing state): bounded depth, no floats."""
-    if depth > MAX_DEPTH:
-        raise _fail(where, f"nested more than {MAX_DEPTH} levels deep")
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise _fail(where, "object keys must be strings")
-            _json_value_at(v, where, depth + 1)
-    elif isinstance(value, list):
-        for v in value:
-            _json_value_at(v, where, depth + 1)
-    elif isinstance(value, float):
-        raise _fail(where, "numbers with a fraction or exponent are not allowed")
-    elif value is not None and not isinstance(value, str | int):
-        raise _fail(where, f"{type(value).__name__} is not a JSON value")
+    _READ.json_value(value, where, max_depth=MAX_DEPTH)
 
 
 def _bytes_at(value: object, where: str, limit: int) -> bytes:
@@ -326,15 +314,19 @@ def _bytes_at(value: object, where: str, limit: int) -> bytes:
     return value
 
 
+def _check_count(entries: tuple[Any, ...], what: str) -> None:
+    if not entries:
+        raise _fail(what, "no repositories")
+    if len(entries) > MAX_REPOSITORIES:
+        raise _fail(what, f"{len(entries)} repositories, more than the limit of "
+                          f"{MAX_REPOSITORIES}")
+
+
 def _check_request(b: RequestBundle) -> None:
     if not isinstance(b.server, str) or len(b.server) > MAX_TEXT or not _URL.fullmatch(b.server):
         raise _fail("request bundle: server", f"{b.server!r} is not an http(s) URL")
     _time_at(b.created, "request bundle: created")
-    if not b.entries:
-        raise _fail("request bundle", "no repositories")
-    if len(b.entries) > MAX_REPOSITORIES:
-        raise _fail("request bundle", f"{len(b.entries)} repositories, more than the limit of "
-                                      f"{MAX_REPOSITORIES}")
+    _check_count(b.entries, "request bundle")
     seen: set[str] = set()
     for i, e in enumerate(b.entries):
         where = f"request bundle: repositories[{i}]"
@@ -371,17 +363,11 @@ def _check_request(b: RequestBundle) -> None:
 
 def _check_response(b: ResponseBundle) -> None:
     _time_at(b.created, "response bundle: created")
-    if b.request_sha256 is not None and (not isinstance(b.request_sha256, str)
-                                         or not _HEX64.fullmatch(b.request_sha256)):
-        raise _fail("response bundle: request_sha256", "must be 64 lowercase hex digits")
-    if b.transcript_sha256 is not None and (not isinstance(b.transcript_sha256, str)
-                                            or not _HEX64.fullmatch(b.transcript_sha256)):
-        raise _fail("response bundle: transcript_sha256", "must be 64 lowercase hex digits")
-    if not b.entries:
-        raise _fail("response bundle", "no repositories")
-    if len(b.entries) > MAX_REPOSITORIES:
-        raise _fail("response bundle", f"{len(b.entries)} repositories, more than the limit "
-                                       f"of {MAX_REPOSITORIES}")
+    if b.request_sha256 is not None:
+        _READ.hex(b.request_sha256, "response bundle: request_sha256", length=64)
+    if b.transcript_sha256 is not None:
+        _READ.hex(b.transcript_sha256, "response bundle: transcript_sha256", length=64)
+    _check_count(b.entries, "response bundle")
     seen: set[str] = set()
     for i, e in enumerate(b.entries):
         gun = _gun_at(e.gun, f"response bundle: repositories[{i}].gun")
@@ -422,123 +408,39 @@ def _b64(data: bytes) -> str:
 
 # --- parsing -----------------------------------------------------------------------------------
 
-class _Duplicate(Exception):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise _Duplicate(key)
-        obj[key] = value
-    return obj
-
-
-def _no_float(text: str) -> Any:
-    raise ValueError(f"number {text[:20]!r} has a fraction or exponent (not allowed)")
-
-
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > 19:
-        raise ValueError(f"number {text[:20]}... is too large")
-    return int(text)
-
-
 def _loads(data: bytes, what: str) -> Any:
-    if not data.strip():
-        raise BundleError(f"{what} is empty")
-    if not data.isascii():
-        offset = next(i for i, byte in enumerate(data) if byte > 0x7F)
-        raise BundleError(f"{what} has a non-ASCII byte at offset {offset} (corrupted, or not a "
-                          "bundle)")
-    check_parse_cost(data, what, error=BundleError)
-    text = data.decode("ascii")
-    try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_no_float,
-                          parse_int=_bounded_int, parse_constant=_no_float)
-    except _Duplicate as exc:
-        raise BundleError(f"{what} has a duplicate key {exc.args[0]!r}") from None
-    except RecursionError:
-        raise BundleError(f"{what} is nested too deeply") from None
-    except json.JSONDecodeError as exc:
-        body = text.rstrip()
-        if exc.pos >= len(body) or (body.startswith("{") and not body.endswith("}")):
-            raise BundleError(f"{what} is truncated: the JSON ends early after {len(data)} "
-                              "bytes") from None
-        raise BundleError(f"{what} is not valid JSON ({exc.msg}, byte {exc.pos})") from None
-    except ValueError as exc:
-        raise BundleError(f"{what}: {exc}") from None
-
-
-def _obj(value: Any, where: str, required: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _fail(where, f"must be an object, got {_json_type(value)}")
-    missing = [k for k in required if k not in value]
-    if missing:
-        raise _fail(where, f"missing field {missing[0]!r}")
-    unknown = sorted(set(value) - set(required))
-    if unknown:
-        raise _fail(where, f"unknown field {unknown[0]!r}")
-    return value
-
-
-def _typed(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
-    # bool is an int in Python; JSON true/false are never valid where a number is expected.
-    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
-        names = {str: "a string", int: "an integer", list: "a list", dict: "an object"}
-        expected = names.get(kind, str(kind)) if isinstance(kind, type) else "a value"
-        raise _fail(where, f"must be {expected}, got {_json_type(value)}")
-    return value
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {bool: "a boolean", int: "an integer", str: "a string", list: "a list",
-            dict: "an object"}.get(type(value), type(value).__name__)
+    return read_document(data, what, error=BundleError)
 
 
 def _unb64(value: Any, where: str, limit: int) -> bytes:
-    _typed(value, str, where)
-    if len(value) > (limit + 2) // 3 * 4:
-        raise _fail(where, f"more than the limit of {limit} bytes")
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise _fail(where, "not valid base64") from None
-    if _b64(raw) != value:
-        raise _fail(where, "base64 is not in canonical form")
-    return raw
+    return _READ.base64(value, where, limit=limit)
 
 
 def _b64_map(value: Any, where: str, limit: int) -> dict[str, bytes]:
-    _typed(value, dict, where)
+    _READ.mapping(value, where)
     return {k: _unb64(v, f"{where}.{k}", limit) for k, v in value.items()}
 
 
 def _parse_request(created: str, tool: str, content: Any) -> RequestBundle:
-    c = _obj(content, "request bundle: content", ("repositories", "server"))
-    server = _typed(c["server"], str, "request bundle: server")
-    repos = _typed(c["repositories"], list, "request bundle: repositories")
-    if len(repos) > MAX_REPOSITORIES:
-        raise _fail("request bundle", f"more than {MAX_REPOSITORIES} repositories")
+    c = _READ.fields(content, "request bundle: content", ("repositories", "server"))
+    server = _READ.string(c["server"], "request bundle: server")
+    repos = _READ.array(c["repositories"], "request bundle: repositories",
+                        max_items=MAX_REPOSITORIES, items="repositories")
     entries = []
     for i, r in enumerate(repos):
         where = f"request bundle: repositories[{i}]"
-        r = _obj(r, where, ("fetched_at", "gun", "metadata", "operation", "root_history",
-                            "server_keys"))
-        gun = _typed(r["gun"], str, where + ".gun")
+        r = _READ.fields(r, where, ("fetched_at", "gun", "metadata", "operation",
+                                    "root_history", "server_keys"))
+        gun = _READ.string(r["gun"], where + ".gun")
         where = f"request bundle: repository {gun!r}" if gun.isprintable() else where
-        op = _obj(r["operation"], where + ".operation", ("name", "params"))
-        history = _typed(r["root_history"], list, where + ".root_history")
-        if len(history) > MAX_ROOT_HISTORY:
-            raise _fail(where, f"root history longer than {MAX_ROOT_HISTORY} versions")
+        op = _READ.fields(r["operation"], where + ".operation", ("name", "params"))
+        history = _READ.array(r["root_history"], where + ".root_history",
+                              max_items=MAX_ROOT_HISTORY, items="root versions")
         entries.append(RequestEntry(
             gun=gun,
-            operation=_typed(op["name"], str, where + ".operation.name"),
-            params=_typed(op["params"], dict, where + ".operation.params"),
-            fetched_at=_typed(r["fetched_at"], str, where + ".fetched_at"),
+            operation=_READ.string(op["name"], where + ".operation.name"),
+            params=_READ.mapping(op["params"], where + ".operation.params"),
+            fetched_at=_READ.string(r["fetched_at"], where + ".fetched_at"),
             metadata=_b64_map(r["metadata"], where + ".metadata", MAX_BUNDLE_FILE_BYTES),
             root_history=tuple(_unb64(h, f"{where}.root_history[{n}]", MAX_BUNDLE_FILE_BYTES)
                                for n, h in enumerate(history)),
@@ -547,37 +449,36 @@ def _parse_request(created: str, tool: str, content: Any) -> RequestBundle:
 
 
 def _parse_response(created: str, tool: str, content: Any) -> ResponseBundle:
-    optional = ("transcript_sha256",) if isinstance(content, dict) \
-        and "transcript_sha256" in content else ()
-    c = _obj(content, "response bundle: content", ("repositories", "request_sha256", *optional))
+    c = _READ.fields(content, "response bundle: content", ("repositories", "request_sha256"),
+                     ("transcript_sha256",))
     request_sha = c["request_sha256"]
     transcript_sha = c.get("transcript_sha256")
     if transcript_sha is not None:
-        _typed(transcript_sha, str, "response bundle: transcript_sha256")
+        _READ.hex(transcript_sha, "response bundle: transcript_sha256", length=64)
     if request_sha is not None:
-        _typed(request_sha, str, "response bundle: request_sha256")
-    repos = _typed(c["repositories"], list, "response bundle: repositories")
-    if len(repos) > MAX_REPOSITORIES:
-        raise _fail("response bundle", f"more than {MAX_REPOSITORIES} repositories")
+        _READ.hex(request_sha, "response bundle: request_sha256", length=64)
+    repos = _READ.array(c["repositories"], "response bundle: repositories",
+                        max_items=MAX_REPOSITORIES, items="repositories")
     entries = []
     for i, r in enumerate(repos):
         where = f"response bundle: repositories[{i}]"
-        r = _obj(r, where, ("files", "gun", "pending"))
-        gun = _typed(r["gun"], str, where + ".gun")
+        r = _READ.fields(r, where, ("files", "gun", "pending"))
+        gun = _READ.string(r["gun"], where + ".gun")
         where = f"response bundle: repository {gun!r}" if gun.isprintable() else where
         files = []
-        for j, f in enumerate(_typed(r["files"], list, where + ".files")):
-            f = _obj(f, f"{where}.files[{j}]", ("data", "role"))
-            role = _typed(f["role"], str, f"{where}.files[{j}].role")
+        for j, f in enumerate(_READ.array(r["files"], where + ".files")):
+            f = _READ.fields(f, f"{where}.files[{j}]", ("data", "role"))
+            role = _READ.string(f["role"], f"{where}.files[{j}].role")
             files.append(SignedFile(role, _unb64(f["data"], f"{where}.files[{j}].data",
                                                  MAX_BUNDLE_FILE_BYTES)))
         pending = None
         if r["pending"] is not None:
-            p = _obj(r["pending"], where + ".pending", ("missing", "state"))
-            missing = _typed(p["missing"], list, where + ".pending.missing")
+            p = _READ.fields(r["pending"], where + ".pending", ("missing", "state"))
+            missing = _READ.array(p["missing"], where + ".pending.missing")
             pending = PendingSignatures(
-                missing=tuple(_typed(m, dict, where + ".pending.missing[]") for m in missing),
-                state=_typed(p["state"], dict, where + ".pending.state"))
+                missing=tuple(_READ.mapping(m, f"{where}.pending.missing[{n}]")
+                              for n, m in enumerate(missing)),
+                state=_READ.mapping(p["state"], where + ".pending.state"))
         entries.append(ResponseEntry(gun=gun, files=tuple(files), pending=pending))
     return ResponseBundle(entries=tuple(entries), request_sha256=request_sha,
                           transcript_sha256=transcript_sha, created=created,
@@ -615,7 +516,7 @@ def parse_frame(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Frame:
         raise BundleError(f"bundle is {len(data)} bytes, larger than the limit of {max_bytes}")
     obj = _loads(data, "bundle")
     if not isinstance(obj, dict):
-        raise BundleError(f"bundle must be a JSON object, got {_json_type(obj)}")
+        raise BundleError(f"bundle must be a JSON object, got {json_type(obj)}")
     if obj.get("format") != FORMAT:
         raise BundleError(f"not a {FORMAT} (format field is {obj.get('format')!r})")
     version = obj.get("version")
@@ -630,11 +531,9 @@ def parse_frame(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Frame:
     if system is not None and system not in SYSTEMS:
         raise BundleError(f"unknown trust system {system!r} in a bundle (this tool reads "
                           f"Notary v1, {', '.join(SYSTEMS)})")
-    _obj(obj, what, ("content", "created", "format", "kind", "sha256", "tool", "version",
-                     *(("system",) if system is not None else ())))
-    claimed = _typed(obj["sha256"], str, what + ": sha256")
-    if not _HEX64.fullmatch(claimed):
-        raise _fail(what + ": sha256", "must be 64 lowercase hex digits")
+    _READ.fields(obj, what, ("content", "created", "format", "kind", "sha256", "tool",
+                             "version", *(("system",) if system is not None else ())))
+    claimed = _READ.hex(obj["sha256"], what + ": sha256", length=64)
     if not is_canonical(data, obj):
         raise BundleError(f"{what} is not in canonical form (reformatted or edited by hand?)")
     # The canonical form without its top-level "sha256" member (the last one: "content" sorts
@@ -649,10 +548,8 @@ def parse_frame(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Frame:
     if actual != claimed:
         raise BundleError(f"{what} digest mismatch: content hashes to {actual[:16]}..., the "
                           f"bundle says {claimed[:16]}... (corrupted or altered in transit)")
-    created = _typed(obj["created"], str, what + ": created")
-    tool = _typed(obj["tool"], str, what + ": tool")
-    if len(tool) > 100 or not tool.isprintable():
-        raise _fail(what + ": tool", "must be a short printable string")
+    created = _READ.string(obj["created"], what + ": created")
+    tool = _READ.string(obj["tool"], what + ": tool", max_len=100, printable=True)
     return Frame(kind, system, created, tool, obj["content"])
 
 

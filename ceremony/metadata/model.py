@@ -39,6 +39,7 @@ from ceremony.metadata.encoding import (
 )
 from ceremony.metadata.instant import Instant
 from ceremony.metadata.keys import Key
+from groundfloor.strictjson import Reader
 
 ROOT, TARGETS, SNAPSHOT, TIMESTAMP = "root", "targets", "snapshot", "timestamp"
 TOP_LEVEL_ROLES = (ROOT, TARGETS, SNAPSHOT, TIMESTAMP)
@@ -47,77 +48,31 @@ HASH_SIZES = {"sha256": 32, "sha512": 64}
 
 # --- small strict readers -----------------------------------------------------------------------
 
-_FIELD_SETS: dict[tuple[tuple[str, ...], tuple[str, ...]],
-                  tuple[frozenset[str], frozenset[str]]] = {}
+def _fail(where: str, problem: str) -> MetadataFormatError:
+    return MetadataFormatError(problem, field=where or None)
+
+
+# The one strict reader (groundfloor.strictjson), speaking as this model does: paths relative
+# to the object being read (containers prefix theirs), a missing or unknown field named in it.
+_READ = Reader(_fail, join=join_path, key_in_path=True,
+               unknown_hint=" (Notary does not write it)")
+_str = _READ.string
+_str_list = _READ.strings
 
 
 def _fields(data: Any, required: tuple[str, ...], optional: tuple[str, ...] = (),
             what: str = "an object") -> None:
-    if type(data) is not dict:
-        raise MetadataFormatError(f"expected {what}, got {_json_type(data)}")
-    names = _FIELD_SETS.get((required, optional))
-    if names is None:  # the usual objects: all optional fields absent, or all present
-        names = _FIELD_SETS[required, optional] = (frozenset(required),
-                                                   frozenset(required + optional))
-    if data.keys() == names[0] or data.keys() == names[1]:
-        return
-    missing = [name for name in required if name not in data]
-    if missing:
-        raise MetadataFormatError("missing field", field=missing[0])
-    unknown = sorted(set(data) - set(required) - set(optional))
-    if unknown:
-        raise MetadataFormatError("unknown field (Notary does not write it)", field=unknown[0])
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+    _READ.fields(data, "", required, optional, what)
 
 
 def _int(value: Any, name: str, minimum: int) -> int:
-    if type(value) is not int:
-        raise MetadataFormatError(f"expected an integer, got {_json_type(value)}", field=name)
-    if value < minimum:
-        raise MetadataFormatError(f"must be at least {minimum}, got {value}", field=name)
-    if value > MAX_SAFE_INT:
-        raise MetadataFormatError(f"{value} is larger than Notary can verify (2**53)",
-                                  field=name)
-    return value
-
-
-def _str(value: Any, name: str) -> str:
-    if type(value) is not str:
-        raise MetadataFormatError(f"expected a string, got {_json_type(value)}", field=name)
-    return value
-
-
-def _str_list(value: Any, name: str) -> list[str]:
-    if type(value) is not list:
-        raise MetadataFormatError(f"expected an array of strings, got {_json_type(value)}",
-                                  field=name)
-    for i, item in enumerate(value):
-        if type(item) is not str:
-            raise MetadataFormatError(f"expected a string, got {_json_type(item)}",
-                                      field=f"{name}[{i}]")
-    return list(value)
+    return _READ.integer(value, name, minimum=minimum, maximum=MAX_SAFE_INT,
+                         too_large="Notary can verify (2**53)")
 
 
 def _keys(value: Any, name: str) -> dict[str, Key]:
-    if type(value) is not dict:
-        raise MetadataFormatError(f"expected an object, got {_json_type(value)}", field=name)
     keys = {}
-    for keyid, data in value.items():
+    for keyid, data in _READ.mapping(value, name).items():
         try:
             keys[keyid] = Key.from_dict(data, "")
         except MetadataFormatError as exc:
@@ -151,8 +106,7 @@ def _check_json_value(value: Any, path: str = "") -> None:
 # --- values -------------------------------------------------------------------------------------
 
 def _instant(value: Any, name: str) -> Instant:
-    if type(value) is not str:
-        raise MetadataFormatError(f"expected a time string, got {_json_type(value)}", field=name)
+    _READ.string(value, name, what="a time string")
     try:
         return Instant(*parse_time_offset(value))
     except ValueError as exc:
@@ -239,10 +193,7 @@ class Delegations:
     def from_dict(cls, data: Any) -> Delegations:
         _fields(data, ("keys", "roles"))
         keys = _keys(data["keys"], "keys")
-        raw_roles = data["roles"]
-        if type(raw_roles) is not list:
-            raise MetadataFormatError(f"expected an array, got {_json_type(raw_roles)}",
-                                      field="roles")
+        raw_roles = _READ.array(data["roles"], "roles")
         roles = []
         for i, item in enumerate(raw_roles):
             try:
@@ -296,10 +247,7 @@ class FileMeta:
                     return cls(length, hashes)
         _fields(data, ("hashes", "length"), ("custom",))
         length = _int(data["length"], "length", 0)
-        raw = data["hashes"]
-        if type(raw) is not dict:
-            raise MetadataFormatError(f"expected an object, got {_json_type(raw)}",
-                                      field="hashes")
+        raw = _READ.mapping(data["hashes"], "hashes")
         hashes = {}
         for name, text in raw.items():
             try:
@@ -324,11 +272,9 @@ class FileMeta:
 
 
 def _files(value: Any, name: str) -> dict[str, FileMeta]:
-    if type(value) is not dict:
-        raise MetadataFormatError(f"expected an object, got {_json_type(value)}", field=name)
     files = {}
     from_dict = FileMeta.from_dict
-    for path, data in value.items():
+    for path, data in _READ.mapping(value, name).items():
         try:
             files[path] = from_dict(data)
         except MetadataFormatError as exc:
@@ -459,13 +405,10 @@ class _Signed:
 
     @classmethod
     def _common(cls, data: Any, required: tuple[str, ...]) -> tuple[int, Instant]:
-        if type(data) is not dict:
-            raise MetadataFormatError(f"expected an object, got {_json_type(data)}")
+        _READ.mapping(data, "")
         if "_type" in data and data["_type"] != cls.TYPE:
             found = data["_type"]
-            if type(found) is not str:
-                raise MetadataFormatError(f"expected a string, got {_json_type(found)}",
-                                          field="_type")
+            _READ.string(found, "_type")
             raise RoleTypeError(f"is {found!r}, expected {cls.TYPE!r}"
                                 + (f" (a {found} file where {cls.ROLE} belongs?)"
                                    if found in _TYPES else ""), field="_type")
@@ -491,15 +434,9 @@ class Root(_Signed):
     def from_dict(cls, data: Any) -> Root:
         version, expires = cls._common(
             data, ("_type", "consistent_snapshot", "expires", "keys", "roles", "version"))
-        consistent = data["consistent_snapshot"]
-        if type(consistent) is not bool:
-            raise MetadataFormatError(f"expected a boolean, got {_json_type(consistent)}",
-                                      field="consistent_snapshot")
+        consistent = _READ.boolean(data["consistent_snapshot"], "consistent_snapshot")
         keys = _keys(data["keys"], "keys")
-        raw_roles = data["roles"]
-        if type(raw_roles) is not dict:
-            raise MetadataFormatError(f"expected an object, got {_json_type(raw_roles)}",
-                                      field="roles")
+        raw_roles = _READ.mapping(data["roles"], "roles")
         roles = {}
         for name in TOP_LEVEL_ROLES:
             if name not in raw_roles:
@@ -568,24 +505,17 @@ class Targets(_Signed):
 
 
 @dataclass(slots=True)
-class Snapshot(_Signed):
-    TYPE: ClassVar[str] = "Snapshot"
-    ROLE: ClassVar[str] = SNAPSHOT
+class _MetaRole(_Signed):
+    """Snapshot and timestamp: a list of metadata files (`meta`) and nothing else."""
 
     version: int
     expires: Instant
     meta: dict[str, FileMeta] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: Any) -> Snapshot:
+    def _read(cls, data: Any) -> tuple[int, Instant, dict[str, FileMeta]]:
         version, expires = cls._common(data, ("_type", "expires", "meta", "version"))
-        meta = _files(data["meta"], "meta")
-        for role in (ROOT, TARGETS):  # IsValidSnapshotStructure
-            if role not in meta:
-                raise MetadataFormatError(f"missing the {role} entry", field="meta")
-        for role, item in meta.items():
-            _check_hash_sizes(item, join_path("meta", role))
-        return cls(version, expires, meta)
+        return version, expires, _files(data["meta"], "meta")
 
     def to_dict(self) -> dict[str, Any]:
         out = self._common_dict()
@@ -594,27 +524,33 @@ class Snapshot(_Signed):
 
 
 @dataclass(slots=True)
-class Timestamp(_Signed):
+class Snapshot(_MetaRole):
+    TYPE: ClassVar[str] = "Snapshot"
+    ROLE: ClassVar[str] = SNAPSHOT
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Snapshot:
+        version, expires, meta = cls._read(data)
+        for role in (ROOT, TARGETS):  # IsValidSnapshotStructure
+            if role not in meta:
+                raise MetadataFormatError(f"missing the {role} entry", field="meta")
+        for role, item in meta.items():
+            _check_hash_sizes(item, join_path("meta", role))
+        return cls(version, expires, meta)
+
+
+@dataclass(slots=True)
+class Timestamp(_MetaRole):
     TYPE: ClassVar[str] = "Timestamp"
     ROLE: ClassVar[str] = TIMESTAMP
 
-    version: int
-    expires: Instant
-    meta: dict[str, FileMeta] = field(default_factory=dict)
-
     @classmethod
     def from_dict(cls, data: Any) -> Timestamp:
-        version, expires = cls._common(data, ("_type", "expires", "meta", "version"))
-        meta = _files(data["meta"], "meta")
+        version, expires, meta = cls._read(data)
         if set(meta) != {SNAPSHOT}:
             raise MetadataFormatError('expected exactly one entry, "snapshot"', field="meta")
         _check_hash_sizes(meta[SNAPSHOT], "meta.snapshot")
         return cls(version, expires, meta)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = self._common_dict()
-        out["meta"] = {name: meta.to_dict() for name, meta in self.meta.items()}
-        return out
 
 
 _TYPES: dict[str, type[Root | Targets | Snapshot | Timestamp]] = {
@@ -653,10 +589,7 @@ class Metadata(Generic[SignedT]):
                 signed = expected.from_dict(signed_data)  # type: ignore[union-attr]
         except MetadataFormatError as exc:
             raise exc.under("signed") from None
-        raw_sigs = data["signatures"]
-        if type(raw_sigs) is not list:
-            raise MetadataFormatError(f"expected an array, got {_json_type(raw_sigs)}",
-                                      field="signatures")
+        raw_sigs = _READ.array(data["signatures"], "signatures")
         signatures = []
         for i, item in enumerate(raw_sigs):
             try:

@@ -113,7 +113,7 @@ TAMPERING = {
     "duplicate key": (lambda r: r[:2] + [r[2].replace(b'{"data"', b'{"seq":3,"data"')] + r[3:],
                       "line 3 is not a valid entry (duplicate key 'seq')"),
     "extra field": (lambda r: r[:2] + [r[2].replace(b'{"data"', b'{"a":1,"data"')] + r[3:],
-                    "line 3 does not have exactly the fields"),
+                    "line 3, field a: unknown field: edited or corrupted"),
     "appended after end": (_after_end, "follows the end of the ceremony"),
     "start rewritten": (lambda r: rechain([r[1]] + r[1:]), "the first entry is 'tokens'"),
     "non-ascii": (lambda r: r[:2] + [r[2].replace(b"TB-1001", b"TB-10\xc3\xa91")] + r[3:],
