@@ -153,10 +153,24 @@ OUTPUT_ARGS: dict[str, tuple[str, ...]] = {
     "notation unpack": ("notation", "unpack", "--response", "{nresp}", "--out-dir",
                         "{outdir}"),
     "notation trust-store": ("notation", "trust-store", "--root", "{cacert}", "--config-dir",
-                             "{outdir}"),
+                             "{outdir}", "--scope", "*"),
     "online fetch": ("online", "fetch", "{gun}", "--server", "https://127.0.0.1:9", "--out",
                      "{out}"),
     "notation resolve": ("notation", "resolve", "localhost:9/app:1", "--out", "{out}"),
+}
+
+# An --out-dir command: the file of its own it finds already there (else {out} exists).
+EXISTING_IN_OUT_DIR: dict[str, str] = {
+    "pins": "root.json",
+    "run": "x.bundle",  # the script's transfer-send step copies to x.bundle
+    "notation ca export": "ca.crt",
+    "notation unpack": "signer.chain.pem",
+    "notation trust-store": "trustpolicy.json",
+}
+
+# Commands with an output but no --force, and why: they refuse an existing output outright.
+NO_FORCE: dict[str, str] = {
+    "run": "a script's outputs are never replaced: the user moves them away or uses --resume",
 }
 
 # Where each non-online command is run for real under the socket audit hook.

@@ -27,6 +27,8 @@ from tests.hardening.bounded import Watch, assert_refused
 from tests.hardening.commands import (
     ANYWHERE,
     CLASSES,
+    NO_FORCE,
+    EXISTING_IN_OUT_DIR,
     HOOKED_RUNS,
     OFFLINE_KEY,
     ONLINE,
@@ -67,7 +69,7 @@ def test_every_class_has_its_checks_listed():
             if name not in REFUSAL_ARGS:
                 problems.append(f"{name}: offline-key with no REFUSAL_ARGS")
         if opts & {"--out", "--out-dir"}:
-            if "--force" not in opts:
+            if "--force" not in opts and name not in NO_FORCE:
                 problems.append(f"{name}: an output without --force")
             if name not in OUTPUT_ARGS:
                 problems.append(f"{name}: an output with no OUTPUT_ARGS")
@@ -115,6 +117,19 @@ def site(tmp_path_factory, softhsm_factory):
     write_system_bundle(base / "csr.req", csr_request([("signer", csr)]))
     desc = Descriptor("application/vnd.oci.image.manifest.v1+json", "sha256:" + "ab" * 32, 512)
     write_system_bundle(base / "sign.req", sign_request([("localhost:5000/app:1", desc)]))
+    # A notation root CA in the workspace (on root-a's key), a certificate issued by it and the
+    # CA's public files: the inputs of the notation commands that read them.
+    def ok(*args: str) -> None:
+        r = run_cli(*args, env=hsm.env, wrapper=AIRGAPPED)
+        assert r.returncode == 0, (args, r.output)
+    ok("notation", "ca", "init", "--workspace", str(base / "ws"), "--token", "root-a",
+       "--label", "root", "--subject", "C=US, ST=WA, O=Example, CN=Every Command Root",
+       "--yes", "--pin-source", hsm.pin_source("root-a"))
+    ok("notation", "ca", "issue", "--workspace", str(base / "ws"), "--request",
+       str(base / "csr.req"), "--out", str(base / "issued.resp"), "--yes", "--pin-source",
+       hsm.pin_source("root-a"))
+    ok("notation", "ca", "export", "--workspace", str(base / "ws"), "--out-dir",
+       str(base / "public"))
     repo = PyTufRepository.create(base / "tuf")
     shutil.copy(repo.metadata_dir / "1.root.json", base / "1.root.json")
     doc = {"format": "notary-ceremony-script/1",
@@ -140,7 +155,7 @@ def case_folder(site, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     from ceremony.workspace import Workspace
     hsm, base = site
     work = tmp_path / "case"
-    shutil.copytree(base, work, ignore=shutil.ignore_patterns("tuf"))
+    shutil.copytree(base, work, symlinks=True, ignore=shutil.ignore_patterns("tuf"))
     (work / "script.yaml").write_text((base / "script.yaml").read_text())
     Workspace.open(work / "ws", create=True)
     (work / "outdir").mkdir()
@@ -150,7 +165,7 @@ def case_folder(site, tmp_path: Path) -> tuple[Path, dict[str, str]]:
               "outdir": str(work / "outdir"), "nreq": str(work / "csr.req"),
               "sreq": str(work / "sign.req"), "csr": str(work / "signer.csr"),
               "script": str(work / "script.yaml"), "root1": str(work / "1.root.json"),
-              "nresp": str(work / "response.bundle"), "cacert": str(work / "signer.pub")}
+              "nresp": str(work / "issued.resp"), "cacert": str(work / "public" / "ca.crt")}
     return work, values
 
 
@@ -179,7 +194,8 @@ def refusal_recorded(work: Path, reason: str) -> Callable[[list[str]], list[str]
         made = [d[len("created "):] for d in changed
                 if d.startswith(f"created {rel}/") and d.endswith(".jsonl")]
         rest = [d for d in changed if d not in (f"created {rel}", f"created {rel}/ANCHORS")
-                and not d.startswith((f"changed {rel}: ", "changed ws: ", f"created {rel}/"))]
+                and not d.startswith((f"changed {rel}: ", "changed ws: ", f"created {rel}/",
+                                      f"changed {rel}/ANCHORS: "))]
         rest += [d for d in changed if d.startswith(f"created {rel}/")
                  and d != f"created {rel}/ANCHORS" and not d.endswith(".jsonl")]
         assert len(made) <= 1, made
@@ -202,9 +218,10 @@ def test_existing_output_is_refused_without_force(site, tmp_path, name):
     work, values = case_folder(site, tmp_path)
     values["pin"] = hsm.pin_source("root-a")
     (work / "out.file").write_bytes(b"precious\n")
-    (work / "outdir" / "precious.txt").write_bytes(b"precious\n")
-    # An --out-dir command finds its own names already there: made by a first run below.
+    if name in EXISTING_IN_OUT_DIR:
+        (work / "outdir" / EXISTING_IN_OUT_DIR[name]).write_bytes(b"precious\n")
     watch = Watch([work, hsm.root], [(hsm, "root-a"), (hsm, "targets")])
     wrapper = () if CLASSES[name] == ONLINE else AIRGAPPED
-    assert_refused(fill(OUTPUT_ARGS[name], values), "--force", watch=watch, env=hsm.env,
+    needle = "already exists" if name in NO_FORCE else "--force"
+    assert_refused(fill(OUTPUT_ARGS[name], values), needle, watch=watch, env=hsm.env,
                    wrapper=wrapper, exits=(1, 2))
