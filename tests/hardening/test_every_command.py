@@ -27,9 +27,9 @@ from tests.hardening.bounded import Watch, assert_refused
 from tests.hardening.commands import (
     ANYWHERE,
     CLASSES,
-    NO_FORCE,
     EXISTING_IN_OUT_DIR,
     HOOKED_RUNS,
+    NO_FORCE,
     OFFLINE_KEY,
     ONLINE,
     OUTPUT_ARGS,
@@ -62,7 +62,7 @@ def test_every_class_has_its_checks_listed():
     commands = leaf_commands()
     problems = []
     for name, cmd in sorted(commands.items()):
-        cls, opts = CLASSES.get(name), option_names(commands[name])
+        cls, opts = CLASSES.get(name), option_names(cmd)
         if cls == OFFLINE_KEY:
             if "--allow-network" not in opts:
                 problems.append(f"{name}: offline-key without --allow-network")
