@@ -10,17 +10,24 @@ commands wrote (workspace, transcripts, bundles, certificates, signed metadata).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from softhsm.env import TokenSpec, create_env
-from tests.conftest import AIRGAPPED, ROOT, run_cli
+from softhsm.notary_server import PASSPHRASE
+from tests.ceremonies.sites import Site, fetch, init_repo, notary_server, published, root_ids
+from tests.conftest import AIRGAPPED, ROOT, CliResult, run_cli
 from tests.hardening.test_lifecycle_secrets import encodings
 from tests.hardening.test_no_sockets import records
 
 PINS = {"ca-root": "Pin-CaRoot-5a1f07", "ca-inter": "Pin-CaInter-9be2c4",
         "signer": "Pin-Signer-31d8aa", "tuf-a": "Pin-TufA-e4c610"}
+PINS_NOTARY = {"root-a": "Pin-NRootA-0d9e21", "root-b": "Pin-NRootB-6f3a70",
+               "targets": "Pin-NTgts-a81c5e", "root-c": "Pin-NRootC-2b7d94"}
 
 
 class Hooked:
@@ -173,3 +180,146 @@ def test_tuf_commands_open_no_socket(tmp_path_factory):
     assert [r["argv"][1:3] for r in exits][1:] == [["tuf", "key"], ["tuf", "sign"],
                                                    ["tuf", "verify"]]
     h.assert_no_pin(exits, [base / "repo", base / "signed-2.root.json"])
+
+
+class HookedSite(Site):
+    """A Notary offline site (tests/ceremonies/sites.py) whose every command runs air-gapped
+    with the hook in; the outputs are kept for the PIN search."""
+
+    def __init__(self, env, folder: Path, hook_env: dict[str, str], outputs: list[str]):
+        super().__init__(env, folder)
+        self.hook_env = hook_env
+        self.outputs = outputs
+
+    def run(self, *args: str, input: str | None = None) -> CliResult:
+        r = run_cli(*args, env={**self.env.env, **self.hook_env,
+                                "CEREMONY_WORKSPACE": str(self.workspace)},
+                    wrapper=AIRGAPPED, input=input)
+        self.outputs.append(r.output)
+        return r
+
+
+@pytest.mark.notary
+def test_notary_ceremonies_open_no_socket(tmp_path_factory):
+    """The Notary v1 commands test_no_sockets.py does not run, each under the hook: signer
+    remove, delegation add/remove, rotate root, renew, pins, pin, adopt import, a co-signed
+    rotation (sign, merge) and a script (run). Fetches and publishes run unhooked (online)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    base = tmp_path_factory.mktemp("notary-sockets")
+    hook = base / "hook"
+    hook.mkdir()
+    shutil.copy(Path(__file__).with_name("audit_hook.py"), hook / "sitecustomize.py")
+    report = base / "report.jsonl"
+    hook_env = {"PYTHONPATH": f"{hook}:{ROOT}", "NO_SOCKET_REPORT": str(report),
+                "ADOPT_PASS": PASSPHRASE}
+    outputs: list[str] = []
+    env_a = create_env(base / "hsm-a", [TokenSpec(label, pin=PINS_NOTARY[label])
+                                         for label in ("root-a", "root-b", "targets")])
+    env_b = create_env(base / "hsm-b", [TokenSpec("root-c", pin=PINS_NOTARY["root-c"])])
+    a = HookedSite(env_a, base / "a", hook_env, outputs)
+    b = HookedSite(env_b, base / "b", hook_env, outputs)
+    c = HookedSite(env_b, base / "c", hook_env, outputs)
+    out = base / "out"
+    out.mkdir()
+    gun = "example.com/hardening/every"
+    (out / "alice.pub").write_bytes(ec.generate_private_key(ec.SECP256R1()).public_key()
+                                    .public_bytes(serialization.Encoding.PEM,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
+    expected: list[str] = []
+
+    def step(site: HookedSite, operation: str | None, *args: str) -> Path:
+        """Fetch (online, unhooked), run ARGS on the site (hooked), publish (unhooked)."""
+        req = fetch(notary, gun, out / f"{len(expected)}.req", operation=operation)
+        resp = out / f"{len(expected)}.resp"
+        site.ok(*args, "--request", str(req), "--out", str(resp), "--yes")
+        expected.append(args[0])
+        published(notary, resp)
+        return resp
+
+    for notary in notary_server(tmp_path_factory):
+        init_repo(a, notary, gun, out, "root-a")
+        expected.append("init")
+        step(a, "signer-add", "signer", "add", gun, "alice", "--key", str(out / "alice.pub"),
+             "--targets-token", "targets", *a.pins("targets"))
+        step(a, "signer-remove", "signer", "remove", gun, "alice", "--targets-token",
+             "targets", *a.pins("targets"))
+        step(a, "delegation-add", "delegation", "add", gun, "targets/releases", "--key",
+             str(out / "alice.pub"), "--all-paths", "--targets-token", "targets",
+             *a.pins("targets"))
+        step(a, "delegation-remove", "delegation", "remove", gun, "targets/releases",
+             "--targets-token", "targets", *a.pins("targets"))
+        resp = step(a, "rotate-root", "rotate", "root", gun, "--root-token", "root-a",
+                    "--add-token", "root-b", *a.pins("root-a", "root-b"))
+        step(a, "renew", "renew", gun, "--role", "targets", "--targets-token", "targets",
+             *a.pins("targets"))
+        a.ok("pins", gun, "--out", str(out / "pins"))
+        expected.append("pins")
+        ids = root_ids(resp, gun)
+        # Site B: a root key and certificate, the repository pinned; site C adopts it.
+        for args in (("key", "generate", "--token", "root-c", "--label", "root"),
+                     ("key", "cert", "--token", "root-c", "--label", "root", "--gun", gun,
+                      "--out", str(out / "root-c.pem"))):
+            b.ok(*args, "--pin-source", env_b.pin_source("root-c"))
+            expected.append("key")
+        req = fetch(notary, gun, out / "pin.req", operation="pin")
+        b.ok("pin", gun, "--request", str(req), "--root-cert-id", ids[0])
+        c.ok("adopt", "import", gun, "--request", str(req), "--root-cert-id", ids[0])
+        expected += ["pin", "adopt"]
+        # A co-signed rotation: a partial at A, signed at B, merged at A.
+        req = fetch(notary, gun, out / "co.req", operation="rotate-root")
+        a.ok("rotate", "root", gun, "--request", str(req), "--out", str(out / "partial.resp"),
+             "--root-token", "root-a", "--root-token", "root-b", "--add-cert",
+             str(out / "root-c.pem"), "--root-threshold", "3", *a.pins("root-a", "root-b"),
+             "--yes", "--partial")
+        b.ok("sign", str(out / "partial.resp"), "--token", "root-c", "--out",
+             str(out / "signed.resp"), *b.pins("root-c"), "--yes")
+        assert a.ok("merge", str(out / "partial.resp"), str(out / "signed.resp"), "--out",
+                    str(out / "merged.resp"))["complete"]
+        expected += ["rotate", "sign", "merge"]
+        published(notary, out / "merged.resp")
+        # A script: the request sent on as a copy, in the workspace's run frame.
+        script = out / "send.yaml"
+        script.write_text(
+            "format: notary-ceremony-script/1\n"
+            f"ceremony: {{name: Send, purpose: testing, guns: [{gun}]}}\n"
+            "participants: [{name: Alice, role: administrator}]\n"
+            "inputs:\n  req: {kind: request, path: co.req, sha256: "
+            f"{hashlib.sha256((out / 'co.req').read_bytes()).hexdigest()}}}\n"
+            "steps: [{id: send, do: transfer-send, bundle: req, copy: copy.bundle}]\n")
+        a.ok("run", str(script), "--yes", "--out-dir", str(out / "run"))
+        expected.append("run")
+        # adopt: a repository the real notary client made, its root key file's passphrase
+        # from an env: source, onto site A's tokens.
+        from tests.adopt.realrepo import make_repository
+        made = make_repository(notary, base / "made", f"{gun}-adopted", "berlin")
+        req = fetch(notary, made.gun, out / "adopt.req", operation="adopt")
+        a.ok("adopt", "repository", made.gun, "--request", str(req), "--out",
+             str(out / "adopt.resp"), "--root-key-file", str(made.key_files("root")[0]),
+             "--root-passphrase-source", "env:ADOPT_PASS", "--root-token", "root-a",
+             "--targets-token", "targets", "--targets-key-file",
+             str(made.key_files("targets")[0]), "--targets-passphrase-source",
+             "env:ADOPT_PASS", *a.pins("root-a", "targets"), "--yes")
+        expected.append("adopt")
+        published(notary, out / "adopt.resp")
+
+    rows = records(report)
+    armed = {r["pid"] for r in rows if r.get("armed")}
+    exits = [r for r in rows if r.get("exit")]
+    assert len(armed) == len(exits) == len(expected), rows
+    assert [r["argv"][1] for r in exits] == expected
+    assert [r for r in rows if "socket_event" in r] == []
+    assert [r for r in exits if r["network_modules"]] == []
+    secrets = {**PINS_NOTARY, "the root key file's passphrase": PASSPHRASE}
+    hits = [f"{label} in {where}" for label, pin in secrets.items()
+            for form in encodings(pin)
+            for where, text in [*((f"output {n}", o.encode()) for n, o in enumerate(outputs)),
+                                *((f"argv {r['argv']}", json.dumps(r["argv"]).encode())
+                                  for r in exits)]
+            if form in text]
+    files = [p for folder in (a.workspace, b.workspace, c.workspace, out)
+             for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()]
+    assert len(files) > 30 and any("transcripts" in p.parts for p in files)
+    hits += [f"{label} in {path}" for path in files for label, pin in secrets.items()
+             for form in encodings(pin) if form in path.read_bytes()]
+    assert not hits, hits
