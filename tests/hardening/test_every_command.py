@@ -19,6 +19,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 import pytest
 import yaml
 
@@ -49,6 +50,20 @@ def test_every_command_is_classified():
     assert not missing, (
         "commands not classified (add them to CLASSES in tests/hardening/commands.py, see its "
         f"docstring): {', '.join(missing)}")
+
+
+# A command family as a branch adds one (a lazy group of ceremony.cli.COMMANDS).
+_NEW_FAMILY = click.Group("tuf-next", commands=[click.Command("rotate", callback=lambda: None)])
+
+
+def test_a_new_command_is_named_until_classified(monkeypatch):
+    """The control: the walk finds a new family through the CLI's lazy command table, and the
+    check names its command."""
+    import ceremony.cli
+    monkeypatch.setitem(ceremony.cli.COMMANDS, "tuf-next",
+                        "tests.hardening.test_every_command:_NEW_FAMILY")
+    with pytest.raises(AssertionError, match=r"not classified .*: tuf-next rotate\n"):
+        test_every_command_is_classified()
 
 
 def test_the_table_names_only_commands_that_exist():
