@@ -159,6 +159,37 @@ OUTPUT_ARGS: dict[str, tuple[str, ...]] = {
     "notation resolve": ("notation", "resolve", "localhost:9/app:1", "--out", "{out}"),
 }
 
+# Bad input for a command with an output: its input files are replaced by garbage; a command
+# that reads no input file gets a bad argument instead, here. Nothing may be written.
+INPUT_FILES = ("req", "resp", "pub", "nreq", "sreq", "csr", "script", "root1", "nresp",
+               "cacert")
+BAD_ARGS: dict[str, tuple[str, ...]] = {
+    "key cert": ("key", "cert", "--token", "root-a", "--label", "root", "--gun", "Bad/GUN",
+                 "--out", "{out}", *_P),
+    "key export": ("key", "export", "--token", "root-a", "--label", "no-such-key", "--out",
+                   "{out}"),
+    "transfer receive": ("transfer", "receive", "--stdin", "--out", "{out}"),  # stdin: junk
+    # sends any file (a non-bundle is shown by its file digest): a missing one is bad input
+    "transfer send": ("transfer", "send", "{resp}.missing", "--out", "{out}"),
+    "pins": ("pins", "Bad/GUN", "--workspace", "{ws}", "--out", "{outdir}"),
+    "notation ca init": ("notation", "ca", "init", "--token", "root-a", "--label", "ca",
+                         "--subject", "CN=", "--out", "{out}", *_CA),
+    "notation ca intermediate": ("notation", "ca", "intermediate", "--token", "targets",
+                                 "--label", "inter", "--subject", "CN=", "--out", "{out}",
+                                 *_CA),
+    "notation ca revoke": ("notation", "ca", "revoke", "--serial", "not-hex", "--out",
+                           "{out}", *_CA),
+    "notation ca crl": ("notation", "ca", "crl", "--valid-for", "soon", "--out", "{out}",
+                        *_CA),
+    "notation ca export": ("notation", "ca", "export", "--workspace", "{ws}", "--ca",
+                           "no-such-ca", "--out-dir", "{outdir}"),
+    "notation csr": ("notation", "csr", "--token", "root-a", "--label", "root", "--subject",
+                     "CN=", "--out", "{out}", *_P),
+    "online fetch": ("online", "fetch", "Bad/GUN", "--server", "https://127.0.0.1:9", "--out",
+                     "{out}"),
+    "notation resolve": ("notation", "resolve", "not a reference", "--out", "{out}"),
+}
+
 # An --out-dir command: the file of its own it finds already there (else {out} exists).
 EXISTING_IN_OUT_DIR: dict[str, str] = {
     "pins": "root.json",

@@ -27,9 +27,11 @@ from tests.conftest import AIRGAPPED
 from tests.hardening.bounded import Watch, assert_refused
 from tests.hardening.commands import (
     ANYWHERE,
+    BAD_ARGS,
     CLASSES,
     EXISTING_IN_OUT_DIR,
     HOOKED_RUNS,
+    INPUT_FILES,
     NO_FORCE,
     OFFLINE_KEY,
     ONLINE,
@@ -240,3 +242,24 @@ def test_existing_output_is_refused_without_force(site, tmp_path, name):
     needle = "already exists" if name in NO_FORCE else "--force"
     assert_refused(fill(OUTPUT_ARGS[name], values), needle, watch=watch, env=hsm.env,
                    wrapper=wrapper, exits=(1, 2))
+
+
+# --- bad input writes nothing ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(OUTPUT_ARGS))
+def test_bad_input_writes_nothing(site, tmp_path, name):
+    hsm, _ = site
+    work, values = case_folder(site, tmp_path)
+    values["pin"] = hsm.pin_source("root-a")
+    for key in INPUT_FILES:
+        values[key] = str(work / f"bad-{key}")
+        (work / f"bad-{key}").write_bytes(b"this is not what you think it is\n")
+    args = BAD_ARGS.get(name, OUTPUT_ARGS[name])
+    assert name in BAD_ARGS or any(f"{{{key}}}" in args for key in INPUT_FILES), \
+        f"{name}: no input file to break: give it BAD_ARGS"
+    watch = Watch([work, hsm.root], [(hsm, "root-a"), (hsm, "targets")])
+    wrapper = () if CLASSES[name] == ONLINE else AIRGAPPED
+    assert_refused(fill(args, values), watch=watch, env=hsm.env, wrapper=wrapper,
+                   exits=(1, 2), stdin=b"junk line\n", progress=name == "transfer receive",
+                   allow=refusal_recorded(work, ""))
+    assert not (work / "out.file").exists()
