@@ -201,6 +201,23 @@ def test_offline_key_command_refuses_a_network(site, tmp_path, name):
     assert not (work / "out.file").exists(), r.stderr
 
 
+@pytest.mark.parametrize("name", sorted(REFUSAL_ARGS))
+def test_allow_network_goes_past_the_check_with_a_warning(site, tmp_path, name):
+    """The same run with --allow-network: past the network check (it then stops at the PIN
+    file that does not exist, or the sample inputs), having said what is up."""
+    from tests.conftest import run_cli
+    hsm, _ = site
+    work, values = case_folder(site, tmp_path)
+    values["pin"] = f"file:{work / 'never-read.pin'}"
+    r = run_cli(*fill(REFUSAL_ARGS[name], values), "--allow-network", env=hsm.env,
+                wrapper=VETH_UP)
+    assert "Traceback" not in r.output, r.output
+    warnings = [line for line in r.stderr.splitlines() if line.startswith("warning: ")]
+    assert any("not air-gapped (interface veth0 is up" in w for w in warnings), r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert not any("not air-gapped" in e for e in errors), r.stderr
+
+
 def refusal_recorded(work: Path, reason: str) -> Callable[[list[str]], list[str]]:
     """The one change a ceremony's refusal may make (as tests/hardening/catalogue.py allows
     for a refused request): at most ONE new transcript in the workspace, which verifies, ends
