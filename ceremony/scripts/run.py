@@ -304,7 +304,7 @@ def _workspace(opts: RunOptions) -> str:
 
 
 def real_run(opts: RunOptions, console: Console) -> dict[str, Any]:
-    from ceremony.airgap import require_offline
+    from ceremony.airgap import network_warning, require_offline
     from ceremony.scripts.schema import read_script
     from ceremony.workspace import Workspace
     from hsm.uri import format_uri, parse_uri
@@ -321,6 +321,8 @@ def real_run(opts: RunOptions, console: Console) -> dict[str, Any]:
     ws_path = _workspace(opts)
     inputs, notes = check_inputs(script, dry_run=False) if not opts.abandon else ({}, [])
     findings = require_offline(opts.allow_network)
+    if findings:  # recorded in the transcript below; said at once, as every command does
+        console.warn(network_warning(findings))
     creates = any(s.do in ("init", "notation-ca-init", "tuf-init") for s in script.steps)
     folder = Path(ws_path).absolute()
     # An absent workspace is created only once the ceremony begins (after the confirmation).
