@@ -302,7 +302,7 @@ def test_rotate_key_and_delegations_run_as_script_steps(softhsm_factory, tmp_pat
         assert r.returncode == 0, r.output[-3000:]
         assert "completed" in r.stdout
         service.apply(room / f"{name}.resp", request)
-        return json.loads((service.metadata_dir / "targets.json").read_bytes())["signed"]
+        return _newest(service, "targets")
 
     targets = step("delegate", "delegation-add", ("--role", "firmware", "--path", "firmware/*"),
                    {"do": "tuf-delegation-add", "tokens": ["targets-1"],
@@ -315,10 +315,10 @@ def test_rotate_key_and_delegations_run_as_script_steps(softhsm_factory, tmp_pat
     step("rotate-key", "rotate-key", ("--role", "targets"),
          {"do": "tuf-rotate-key", "tokens": ["root-a", "targets-1"],
           "targets-token": "targets-2", "targets-label": "tuf-targets-2",
-          "algorithm": "ed25519"})
+          "algorithm": "ed25519", "allow-shorter": True})  # targets: 120d -> 90d, the default
     new_targets_keys = _root_role_keys(service, "targets")
     assert new_targets_keys and new_targets_keys != old_targets_keys
-    root = json.loads((service.metadata_dir / "root.json").read_bytes())["signed"]
+    root = _newest(service, "root")
     assert root["keys"][new_targets_keys[0]]["keytype"] == "ed25519"
 
     targets = step("undelegate", "delegation-remove", ("--role", "firmware"),
@@ -331,9 +331,15 @@ def test_rotate_key_and_delegations_run_as_script_steps(softhsm_factory, tmp_pat
         assert env.pin(label) not in output
 
 
+def _newest(service: OnlineService, role: str) -> dict[str, Any]:
+    """The `signed` part of the newest N.ROLE.json the service holds."""
+    path = max(service.metadata_dir.glob(f"*.{role}.json"),
+               key=lambda p: int(p.name.split(".")[0]))
+    return json.loads(path.read_bytes())["signed"]
+
+
 def _root_role_keys(service: OnlineService, role: str) -> list[str]:
-    root = json.loads((service.metadata_dir / "root.json").read_bytes())["signed"]
-    return list(root["roles"][role]["keyids"])
+    return list(_newest(service, "root")["roles"][role]["keyids"])
 
 
 def test_a_script_step_refuses_a_missing_token_list_when_read() -> None:
