@@ -26,6 +26,7 @@ GUN, DELEGATION_ROLE, SIGNER, KEY_LABEL, KEY_ID, TOKEN_LABEL, PASSPHRASE_SOURCE 
     "gun", "delegation-role", "signer", "key-label", "key-id", "token-label",
     "passphrase-source")
 NAME, SUBJECT, SERIAL, URL = "name", "subject", "serial", "url"  # the notation ceremonies'
+KEY_ID_PREFIX = "key-id-prefix"  # a TUF key ID or its first characters (tuf/tables.py)
 GRAMMAR_METAVARS = {DURATION: "DURATION", EXPIRY: "DURATION|DATE", WINDOW: "DURATION"}
 GRAMMARS = tuple(GRAMMAR_METAVARS)
 TARGETS_ALGORITHMS = (*ROOT_ALGORITHMS, "ed25519")  # Notary v1 targets keys may be Ed25519

@@ -1,7 +1,7 @@
 """How a ceremony script reads one parameter of a ceremony's table (ceremonies/params.py): the
 reader of its kind, the duration grammar or the value's own rule through the very function the
 command line uses, a token's or a file's name. Every trust system's actions are made with it
-(actions_spec.py, notation_spec.py)."""
+(actions_spec.py, notation_spec.py, tuf_spec.py)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ READERS: dict[str, f.Reader] = {
     params.NAME: f.name, params.SUBJECT: lambda v, w: f.text(v, w, limit=400),
     params.SERIAL: lambda v, w: f.text(v, w, limit=64),
     params.URL: lambda v, w: f.text(v, w, limit=400),
+    params.KEY_ID_PREFIX: lambda v, w: f.text(v, w, limit=64),
 }
 
 

@@ -1,56 +1,58 @@
-"""The script actions of TUF 1.0 ceremonies: their descriptions (executors in
-tuf_steps.py). Merged into `actions_spec.ACTIONS`; a name must not repeat another system's.
+"""The script actions of TUF 1.0 ceremonies: their descriptions (executors in tuf_steps.py),
+each made from its ceremony's parameter table (ceremony/tuf/tables.py), the one its command is
+made from. Merged into `actions_spec.ACTIONS`; a name must not repeat another system's.
+
+Their request is a `file` input (a TUF request bundle; its sha256 is the file's, as `ceremony
+tuf request` prints it): the Notary request checks of `ceremony run` do not read it.
 """
 
 from __future__ import annotations
 
+from ceremony.ceremonies import params
 from ceremony.scripts import fields as f
-from ceremony.scripts.action import ALGORITHMS, RESPONSE, ActionSpec
+from ceremony.scripts.action import RESPONSE, ActionSpec
+from ceremony.scripts.param_readers import reader
+from ceremony.tuf import tables
 
-# -- TUF ceremonies (init, root rotation, renewal): entries of branch i14a ---------------------
-# Their request is a `file` input (a TUF request bundle; its sha256 is the file's, as `ceremony
-# tuf request` prints it): the Notary request checks of `ceremony run` do not read it.
-_TUF_CEREMONY = {"request": f.name, "out": lambda v, w: f.path(v, w, relative=True),
-                 "repository": f.name}
-_TUF_EXPIRY = {"root-expires": f.duration, "targets-expires": f.duration,
-               "allow-shorter": f.boolean}
-
-
-def _tuf_ceremony(name: str, summary: str, params: dict[str, f.Reader],
-                  required: tuple[str, ...], tokens: tuple[str, ...]) -> ActionSpec:
-    return ActionSpec(name, summary, {**_TUF_CEREMONY, **params},
-                      required=("request", "out", *required), refs={"request": ("file",)},
-                      tokens=tokens, output=RESPONSE, expect=("sha256", "same-as"))
+TABLES = tables.TABLES  # tuf_steps.py builds each step's ceremony from its action's table
+# The session frame as a script gives it; `repository`: the response must be for it.
+_FRAME: dict[str, f.Reader] = {"request": f.name,
+                               "out": lambda v, w: f.path(v, w, relative=True)}
+_REPOSITORY: dict[str, f.Reader] = {"repository": f.name}
 
 
-ACTIONS: dict[str, ActionSpec] = {
-    "tuf-init": _tuf_ceremony(
-        "tuf-init", "a new TUF 1.0 repository: root keys (M of N) and the targets key on "
-                    "tokens, root v1 and targets v1; snapshot/timestamp keys from the request",
-        {"root-tokens": f.listed(f.name, minimum=1), "root-threshold": f.integer,
-         "targets-token": f.name, "key-label": f.key_label, "targets-label": f.key_label,
-         "algorithm": f.choice(ALGORITHMS), **_TUF_EXPIRY},
-        ("root-tokens", "targets-token"), ("root-tokens", "targets-token")),
-    "tuf-rotate-root": _tuf_ceremony(
-        "tuf-rotate-root", "TUF root N+1: root keys added on tokens, removed, or a new "
-                           "threshold; signed by the old root's threshold and the new",
-        {"tokens": f.listed(f.name, minimum=1), "root-tokens": f.listed(f.name),
-         "remove-keys": f.listed(lambda v, w: f.text(v, w, limit=64)),
-         "root-threshold": f.integer, "key-label": f.key_label,
-         "algorithm": f.choice(ALGORITHMS), **_TUF_EXPIRY},
-        ("tokens",), ("tokens", "root-tokens")),
-    "tuf-renew": _tuf_ceremony(
-        "tuf-renew", "TUF root and/or targets again with a new version and expiry (the "
-                     "request's roles)",
-        {"tokens": f.listed(f.name, minimum=1), **_TUF_EXPIRY}, ("tokens",), ("tokens",)),
-    # -- signing metadata made elsewhere, co-signing across sites (ceremony/tuf/signceremony.py)
-    "tuf-sign": ActionSpec(
-        "tuf-sign", "sign TUF metadata made elsewhere from a request bundle (with partial: "
-        "co-sign another site's partial response)",
-        {"request": f.name, "partial": f.name, "tokens": f.listed(f.name, minimum=1),
-         "out": lambda v, w: f.path(v, w, relative=True), "signatures-only": f.boolean,
-         "trust-root-sha256": f.sha256},
-        required=("request", "tokens", "out"),
-        refs={"request": ("file",), "partial": ("file", RESPONSE)}, tokens=("tokens",),
-        output=RESPONSE, expect=("sha256", "same-as", "complete")),
-}
+def _action(table: params.Table, summary: str, *, frame: dict[str, f.Reader],
+            expect: tuple[str, ...] = ("sha256", "same-as")) -> ActionSpec:
+    """A TUF ceremony's action, made from its table: the table's parameters and the frame's."""
+    own = table.script_params()
+    refs: dict[str, tuple[str, ...]] = {"request": ("file",)}
+    refs.update({p.key: p.ref for p in own if p.ref})
+    required = tuple(p.key for p in own if p.required or p.script_required)
+    return ActionSpec(table.action, summary, {**frame, **{p.key: reader(p) for p in own}},
+                      required=("request", "out", *required), refs=refs,
+                      tokens=tuple(p.key for p in own if p.token), output=RESPONSE,
+                      expect=expect)
+
+
+_CEREMONY = {**_FRAME, **_REPOSITORY}
+
+ACTIONS: dict[str, ActionSpec] = {a.name: a for a in [
+    _action(tables.INIT, "a new TUF 1.0 repository: root keys (M of N) and the targets key on "
+            "tokens, root v1 and targets v1; snapshot/timestamp keys from the request",
+            frame=_CEREMONY),
+    _action(tables.ROTATE_ROOT, "TUF root N+1: root keys added on tokens, removed, or a new "
+            "threshold; signed by the old root's threshold and the new", frame=_CEREMONY),
+    _action(tables.ROTATE_KEY, "TUF root N+1 with a new targets key on a token (targets "
+            "signed again by it) or the request's online snapshot/timestamp keys",
+            frame=_CEREMONY),
+    _action(tables.RENEW, "TUF root and/or targets again with a new version and expiry (the "
+            "request's roles)", frame=_CEREMONY),
+    _action(tables.DELEGATION_ADD, "TUF targets N+1 delegating the request's role (its paths, "
+            "keys made on tokens, threshold)", frame=_CEREMONY),
+    _action(tables.DELEGATION_REMOVE, "TUF targets N+1 without the request's delegated role",
+            frame=_CEREMONY),
+    # signing metadata made elsewhere, co-signing across sites (ceremony/tuf/signceremony.py)
+    _action(tables.SIGN, "sign TUF metadata made elsewhere from a request bundle (with "
+            "partial: co-sign another site's partial response)", frame=_FRAME,
+            expect=("sha256", "same-as", "complete")),
+]}

@@ -1,47 +1,61 @@
-"""Executing the TUF 1.0 script actions described in tuf_spec.py."""
+"""Executing the TUF 1.0 script actions described in tuf_spec.py: each step's ceremony is built
+from its action's table (ceremony/tuf/tables.py), the one its command is built from."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Mapping
+from typing import Any
 
+from ceremony.ceremonies.params import Table
 from ceremony.scripts.context import Context, Produced, StepFailed
 from ceremony.scripts.schema import Step
+from ceremony.scripts.tuf_spec import TABLES
 
 
-# -- TUF ceremonies (entries of branch i14a) ---------------------------------------------------
+def build(table: Table, given: Mapping[str, Any], token_uri: Callable[[str], str],
+          ref_path: Callable[[str, str], str | None]) -> Any:
+    """A step's ceremony from its action's table (ceremony/tuf/tables.py), as the command line
+    builds it: token names become the tokens' URIs, references the files' paths
+    (`ref_path(key, ref)`; None: not here, as a partial response a rehearsal stands in for)."""
+    values: dict[str, Any] = {}
+    for param in table.script_params():
+        if param.key not in given:
+            continue
+        value = given[param.key]
+        if param.token:
+            value = [token_uri(v) for v in value] if param.multiple else token_uri(value)
+        elif param.ref:
+            value = ref_path(param.key, value)
+        values[param.key] = value
+    return table.build(values, cli=False)
+
+
+def _ref_path(ctx: Context) -> Callable[[str, str], str | None]:
+    def path(key: str, ref: str) -> str | None:
+        return str(ctx.ref(ref).path) if ref in ctx.produced or ref in ctx.script.inputs \
+            else None
+    return path
+
+
 def tuf_ceremony_step(ctx: Context, step: Step) -> Produced:
-    """A TUF ceremony through the same function as its command, recorded in the script's
-    transcript."""
+    """A TUF ceremony, built from its table as its command's is and run through the same
+    function, recorded in the script's transcript."""
     from ceremony.ceremonies.session import Options
     from ceremony.scripts.record import step_transcript_factory
     from ceremony.scripts.steps import file_sha
-    from ceremony.tuf.ceremonies import perform
-    from ceremony.tuf.context import Choices
-    p, uri = step.params, ctx.token_uri
+    p = step.params
     if ctx.dry_run and p["request"] not in ctx.produced:
         request = _stand_in_request(ctx, step)
     else:
         request = ctx.ref(p["request"])
     out = ctx.out_path(step, p["out"])
-    choices = Choices(tokens=tuple(uri(t) for t in p.get("tokens", [])),
-                      root_tokens=tuple(uri(t) for t in p.get("root-tokens", [])),
-                      remove_keys=tuple(p.get("remove-keys", [])),
-                      root_threshold=p.get("root-threshold"),
-                      targets_token=uri(p["targets-token"]) if "targets-token" in p else None,
-                      key_label=p.get("key-label", "tuf-root"),
-                      targets_label=p.get("targets-label", "tuf-targets"),
-                      algorithm=p.get("algorithm", "ecdsa-p256"),
-                      root_expires=p.get("root-expires", timedelta(days=365)),
-                      targets_expires=p.get("targets-expires", timedelta(days=90)))
+    run = build(TABLES[step.do], p, ctx.token_uri, _ref_path(ctx))
     options = Options(request=str(request.path), out=str(out), workspace=ctx.workspace,
                       yes=ctx.yes, allow_network=ctx.allow_network, module=ctx.module,
                       allow_shorter=p.get("allow-shorter", False),
                       transcript_factory=step_transcript_factory(ctx.transcript, step.id))
-    operation = step.do.removeprefix("tuf-")
-    result = perform(operation, choices, options, ctx.console)
+    result = run(options, ctx.console)
     if "repository" in p and result["repository"] != p["repository"]:
-        from ceremony.scripts.context import StepFailed
         raise StepFailed(f"step {step.id}: the response is for repository "
                          f"'{result['repository']}', the script names '{p['repository']}'")
     ctx.say(f"  response {out}: " + ", ".join(f"{f['role']} v{f['version']}"
@@ -85,11 +99,9 @@ def tuf_sign_step(ctx: Context, step: Step) -> Produced:
 
     from ceremony.ceremonies.session import Options
     from ceremony.scripts.record import step_transcript_factory
-    from ceremony.tuf.signceremony import SignChoices, sign_request
-    p = step.params
+    p = dict(step.params)
     out = ctx.out_path(step, p["out"])
     uris = tuple(ctx.token_uri(t) for t in p["tokens"])
-    trust = p.get("trust-root-sha256")
     partial = ctx.ref(p["partial"]).path if p.get("partial") in ctx.produced else None
     if ctx.dry_run and p["request"] not in ctx.produced:
         from ceremony.tuf.standin import make_stand_ins
@@ -97,20 +109,20 @@ def tuf_sign_step(ctx: Context, step: Step) -> Produced:
                                ctx.module, with_partial="partial" in p and partial is None)
         request = stand.request
         partial = stand.partial or partial
-        trust = stand.first_root_sha256
+        p["trust-root-sha256"] = stand.first_root_sha256
         ctx.say("  rehearsal: the request" + (" and the partial response" if stand.partial
                                                else "")
                 + " are replaced by stand-ins: a throwaway repository whose root v2 lists a "
                   "key made on each of this step's tokens and one of another site")
     else:
         request = ctx.ref(p["request"]).path
+    run = build(TABLES[step.do], p, ctx.token_uri,
+                lambda key, ref: str(partial) if key == "partial" and partial else None)
     options = Options(request=str(request), out=str(out),
                       workspace=ctx.workspace, yes=ctx.yes, allow_network=ctx.allow_network,
                       module=ctx.module,
                       transcript_factory=step_transcript_factory(ctx.transcript, step.id))
-    result = sign_request(options, ctx.console, SignChoices(
-        tokens=uris, partial=str(partial) if partial else None,
-        signatures_only=p.get("signatures-only", False), trust_root_sha256=trust))
+    result = run(options, ctx.console)
     state = "complete" if result["complete"] else "PARTIAL (co-signing needed, not publishable)"
     ctx.say(f"  response {out} ({state}): {result['role']} v{result['version']} of "
             f"'{result['repository']}'")
@@ -126,5 +138,8 @@ EXECUTORS: dict[str, Callable[[Context, Step], Produced | None]] = {
     "tuf-init": tuf_ceremony_step,
     "tuf-rotate-root": tuf_ceremony_step,
     "tuf-renew": tuf_ceremony_step,
+    "tuf-rotate-key": tuf_ceremony_step,
+    "tuf-delegation-add": tuf_ceremony_step,
+    "tuf-delegation-remove": tuf_ceremony_step,
     "tuf-sign": tuf_sign_step,
 }

@@ -11,7 +11,15 @@ from typing import Any
 import click
 
 from ceremony.airgap import allow_network_option
-from ceremony.cli.common import console, emit, participant_option, workspace_option
+from ceremony.cli.common import (
+    build_ceremony,
+    console,
+    emit,
+    participant_option,
+    table_options,
+    workspace_option,
+)
+from ceremony.tuf import tables
 
 
 def print_signed(r: dict[str, Any]) -> None:
@@ -36,15 +44,7 @@ def register(group: click.Group, tuf_errors: Any, json_option: Any) -> None:
     @click.option("--request", required=True, metavar="REQ",
                   help="The request bundle (operation sign) from `ceremony tuf request-sign`.")
     @click.option("--out", required=True, metavar="RESP", help="Where to write the response.")
-    @click.option("--token", "tokens", multiple=True, required=True, metavar="URI",
-                  help="Token holding a key to sign with; repeatable.")
-    @click.option("--partial", "partial", metavar="RESP",
-                  help="Co-sign: another site's partial response to the same request.")
-    @click.option("--signatures-only", is_flag=True,
-                  help="The response carries only the signatures, not the signed file.")
-    @click.option("--trust-root-sha256", metavar="HEX",
-                  help="First contact only: the SHA-256 of the repository's root file you "
-                       "trust (from its owners, out of band); it is pinned in the workspace.")
+    @table_options(tables.SIGN)
     @click.option("--force", is_flag=True, help="Replace an existing --out file.")
     @click.option("--yes", is_flag=True,
                   help="Confirm without typing yes (recorded in the transcript).")
@@ -56,24 +56,19 @@ def register(group: click.Group, tuf_errors: Any, json_option: Any) -> None:
     @click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
     @json_option
     @tuf_errors
-    def sign_request(workspace: str | None, request: str, out: str, tokens: tuple[str, ...],
-                     partial: str | None, signatures_only: bool,
-                     trust_root_sha256: str | None, force: bool, yes: bool,
+    def sign_request(workspace: str | None, request: str, out: str, force: bool, yes: bool,
                      participants: tuple[str, ...], allow_network: bool,
-                     pin_sources: tuple[str, ...], module: str | None, as_json: bool) -> None:
+                     pin_sources: tuple[str, ...], module: str | None, as_json: bool,
+                     **choices: Any) -> None:
         """Sign TUF metadata made elsewhere (python-tuf, RSTUF, tuf-on-ci) from a request
         bundle, as a ceremony: the change against the trusted root is reviewed, confirmed and
         signed on the tokens; the response carries the signed file (or the signatures) and,
         below a threshold, what is still needed (co-sign it elsewhere with --partial)."""
         from ceremony.ceremonies.session import Options
-        from ceremony.tuf.signceremony import SignChoices
-        from ceremony.tuf.signceremony import sign_request as run
         options = Options(out=out, request=request, workspace=workspace, force=force, yes=yes,
                           participants=participants, allow_network=allow_network,
                           pin_sources=pin_sources, module=module)
-        result = run(options, console(as_json),
-                     SignChoices(tokens=tokens, partial=partial, signatures_only=signatures_only,
-                                 trust_root_sha256=trust_root_sha256))
+        result = build_ceremony(tables.SIGN, choices)(options, console(as_json))
         emit(result, as_json, print_signed)
 
     @group.command("request-sign")
