@@ -4,8 +4,11 @@
 
     DIR/workspace.json                  format marker
     DIR/current -> state/gen-00000042   the commit point (a relative symlink)
-    DIR/state/gen-00000042/
-        inventory.json                  tokens, keys, retired keys (public data only)
+    DIR/state/gen-00000042/             the generation (its number is what is in force)
+    DIR/inventory/<kind>/<bucket>/00000040.json
+                                        tokens, keys, retired keys (public data only), in
+                                        buckets by key ID, versioned like the repositories
+                                        (see inventory_store.py)
     DIR/repos/<gun, '/' as '+'>/<snapshot number, e.g. 00000040>/
         repo.json                       index: GUN, root versions and digests, signed versions
         roots/<N>.root.json             trusted root history, exact bytes
@@ -17,13 +20,14 @@ A repository's state in generation G is its snapshot numbered highest at or belo
 the example, 00000040 until a commit changes that repository again).
 
 Every change is a transaction. Commit makes generation G+1: a snapshot numbered G+1 for each
-repository it changes (unchanged files hard-linked from the previous snapshot) and the
-generation folder with the inventory; makes all of it durable; then switches `current` with
-one atomic rename and fsyncs DIR. A SIGKILL or power cut at any point leaves `current` naming
-either the old generation or the new one, both complete. What a killed commit left is removed
-by the next one (see workspace_files.py), which also removes all but the current and previous
-generation, and the older snapshots of the repositories it changed (the previous ones are kept
-so a reader racing with one commit still sees whole files).
+repository it changes (unchanged files hard-linked from the previous snapshot), a file
+numbered G+1 for each inventory bucket it changes, and the generation folder; makes all of
+it durable; then switches `current` with one atomic rename and fsyncs DIR. A SIGKILL or
+power cut at any point leaves `current` naming either the old generation or the new one, both
+complete. What a killed commit left is removed by the next one (see workspace_files.py),
+which also removes all but the current and previous generation, and the older snapshots of
+the repositories and buckets it changed (the previous ones are kept so a reader racing with
+one commit still sees whole files).
 
 This module keeps state and refuses what is inconsistent as state (a root version that does not
 follow the last, a signed version below the last). Whether a root is trustworthy -- its
@@ -39,12 +43,13 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ceremony import inventory_store as records
 from ceremony import workspace_files as store
 from ceremony.errors import CeremonyError
 from ceremony.inventory import InventoryError, KeyRecord, RetiredKey, TokenRecord
@@ -63,7 +68,8 @@ from groundfloor.names import (
 
 ENV = "CEREMONY_WORKSPACE"
 FORMAT = "notary-ceremony-workspace"
-VERSION = 2  # 1: every generation held every repository (upgraded when opened)
+VERSION = 3  # 1: every generation held every repository; 2: the inventory was one file
+# per generation (both upgraded when opened)
 _GEN = store.GEN
 
 
@@ -135,9 +141,13 @@ _DAMAGE = (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionEr
 
 @dataclass
 class _Inventory:
-    tokens: dict[str, TokenRecord]  # by serial
-    keys: MutableMapping[str, KeyRecord]  # by key ID
-    retired: MutableMapping[str, RetiredKey]  # by key ID
+    tokens: records.Bucketed  # TokenRecord by serial
+    keys: records.Bucketed  # KeyRecord by key ID
+    retired: records.Bucketed  # RetiredKey by key ID
+    canonical: records.Bucketed  # canonical key ID -> key IDs (active or retired)
+
+    def kinds(self) -> list[records.Bucketed]:
+        return [self.tokens, self.keys, self.retired, self.canonical]
 
 
 class _Reader:
@@ -192,27 +202,17 @@ class _Reader:
 
     def _inv(self) -> _Inventory:
         if self._inventory is None:
-            path = self._gen / "inventory.json" if self._gen else None
+            top = self._ws.path / "inventory" if self._gen is not None else None
+            number = store.gen_number(self._gen)
 
-            def damaged(exc: BaseException) -> WorkspaceError:
+            def damaged(path: str, exc: BaseException) -> WorkspaceError:
                 return self._corrupt(f"cannot read {path} ({type(exc).__name__})")
-            inv = _Inventory({}, store.LazyRecords(KeyRecord.from_dict, {}, _DAMAGE, damaged),
-                             store.LazyRecords(RetiredKey.from_dict, {}, _DAMAGE, damaged))
-            if path is not None and path.exists():
-                try:
-                    data = json.loads(path.read_bytes())
-                    for t in data["tokens"]:
-                        rec = TokenRecord.from_dict(t)
-                        inv.tokens[rec.serial] = rec
-                    inv.keys = store.LazyRecords(
-                        KeyRecord.from_dict, {_text_id(k["key_id"]): k for k in data["keys"]},
-                        _DAMAGE, damaged)
-                    inv.retired = store.LazyRecords(RetiredKey.from_dict, {
-                        _text_id(r["key"]["key_id"]): r for r in data["retired"]}, _DAMAGE,
-                        damaged)
-                except _DAMAGE as exc:
-                    raise damaged(exc) from None
-            self._inventory = inv
+
+            def kind(name: str, parse: Any, dump: Any = records.to_dict) -> records.Bucketed:
+                return records.Bucketed(top, number, name, parse, dump, _DAMAGE, damaged)
+            self._inventory = _Inventory(
+                kind("tokens", TokenRecord.from_dict), kind("keys", KeyRecord.from_dict),
+                kind("retired", RetiredKey.from_dict), kind("canonical", records.id_list, list))
         return self._inventory
 
     # reading ---------------------------------------------------------------------------------
@@ -283,13 +283,9 @@ class _Reader:
         """The key (active or retired; the first by role and key ID) whose canonical key ID is
         `canonical_id`, parsing only the records that match."""
         inv = self._inv()
-        found = [inv.keys[k] for k in inv.keys.ids_where(
-            lambda d: d["canonical_id"] == canonical_id,
-            lambda r: r.canonical_id == canonical_id)]
-        found += [inv.retired[k].key for k in inv.retired.ids_where(
-            lambda d: d["key"]["canonical_id"] == canonical_id,
-            lambda r: r.key.canonical_id == canonical_id)]
-        found = [k for k in found if k.canonical_id == canonical_id]
+        candidates = inv.canonical.get(canonical_id, []) if isinstance(canonical_id, str) else []
+        found = [k for k in map(self.key, candidates)
+                 if k is not None and k.canonical_id == canonical_id]
         return min(found, key=lambda k: (k.role, k.key_id)) if found else None
 
     def retired_keys(self) -> list[RetiredKey]:
@@ -297,12 +293,6 @@ class _Reader:
 
     def is_retired(self, key_id: str) -> bool:
         return key_id in self._inv().retired
-
-
-def _text_id(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError("a record ID is not a string")
-    return value
 
 
 def _same_record(old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -385,7 +375,11 @@ class Transaction(_Reader):
             return
         if not key.added:
             key = KeyRecord.from_dict({**key.to_dict(), "added": _now()})
-        self._inv().keys[key.key_id] = key
+        inv = self._inv()
+        inv.keys[key.key_id] = key
+        known = inv.canonical.get(key.canonical_id, [])
+        if key.key_id not in known:  # found by its canonical ID without reading every key
+            inv.canonical[key.canonical_id] = sorted({*known, key.key_id})
         self._dirty_inventory = True
 
     def retire_key(self, key_id: str, reason: str) -> RetiredKey:
@@ -453,7 +447,7 @@ class Workspace(_Reader):
             raise WorkspaceError(f"{marker} is unreadable") from None
         if not isinstance(info, dict) or info.get("format") != FORMAT:
             raise WorkspaceError(f"{folder} is not a ceremony workspace")
-        if info.get("version") not in (1, VERSION):
+        if info.get("version") not in (1, 2, VERSION):
             raise WorkspaceError(f"workspace {folder} has format version {info.get('version')!r}; "
                                  f"this tool reads version {VERSION}")
         # Made here, not only at creation: a creation may have been cut short.
@@ -470,6 +464,8 @@ class Workspace(_Reader):
         workspace = cls(folder)
         if info.get("version") == 1:
             workspace._upgrade()
+        if info.get("version") in (1, 2):
+            workspace._upgrade_inventory()
         return workspace
 
     def _upgrade(self) -> None:
@@ -493,6 +489,35 @@ class Workspace(_Reader):
                                 writer.link(path, repos / source.name / number /
                                             path.relative_to(source))
                 writer.durable(self.path)
+            except OSError as exc:
+                raise WorkspaceError(f"cannot upgrade workspace {self.path} to format version "
+                                     f"{VERSION}: {exc.strerror or exc}") from None
+            _atomic(self.path / "workspace.json",
+                    json.dumps({"format": FORMAT, "version": 2}).encode())
+
+    def _upgrade_inventory(self) -> None:
+        """Version 2 -> 3: the current generation's inventory.json becomes bucket files
+        numbered with that generation (records as they are), then the marker says 3. Killed
+        part way, the marker still says 2 and the next open does it again from the start."""
+        with self._locked():
+            gen = self._current()
+            top = self.path / "inventory"
+            source = gen / "inventory.json" if gen is not None else None
+            try:
+                raw = records.from_one_file(source)
+            except _DAMAGE as exc:
+                raise self._corrupt(f"cannot read {source} ({type(exc).__name__})") from None
+            try:
+                if top.exists():
+                    shutil.rmtree(top)
+                writer = store.Writer(bulk=False)
+                writer.mkdirs(top)
+                if gen is not None:
+                    records.write_all(writer, top, store.gen_number(gen), raw)
+                writer.durable(self.path)
+                fault_point("workspace.upgrade.inventory")
+            except ValueError as exc:
+                raise self._corrupt(str(exc)) from None
             except OSError as exc:
                 raise WorkspaceError(f"cannot upgrade workspace {self.path} to format version "
                                      f"{VERSION}: {exc.strerror or exc}") from None
@@ -605,6 +630,7 @@ class Workspace(_Reader):
         try:
             if any(n > old_number for n in numbers):  # a commit was killed: clear up first
                 store.sweep(repos, old_number)
+                records.sweep(self.path / "inventory", old_number)
             new.mkdir(mode=DIR_MODE)
             fsync_dir(state)  # the number is taken before any snapshot carries it
             for gun in dirty:
@@ -613,16 +639,8 @@ class Workspace(_Reader):
                 store.write_snapshot(writer, folder / store.snapshot_name(number), gun,
                                      repo.roots, repo.signed,
                                      store.snapshot_at(folder, old_number) if old else None)
-            if tx._dirty_inventory:
-                inv = tx._inv()
-                writer.write(new / "inventory.json", json.dumps({
-                    "tokens": [t.to_dict() for t in tx.tokens()],
-                    "keys": [k.to_dict() for k in tx.keys()],
-                    "retired": [r.to_dict() for r in sorted(inv.retired.values(),
-                                                            key=lambda r: r.key.key_id)],
-                }, indent=1, sort_keys=True).encode())
-            elif old is not None and (old / "inventory.json").exists():
-                writer.link(old / "inventory.json", new / "inventory.json")
+            buckets = records.write(writer, self.path / "inventory", number,
+                                    tx._inv().kinds()) if tx._dirty_inventory else []
             writer.folders.add(new)
             writer.durable(self.path)
             fault_point("workspace.commit.built")
@@ -645,6 +663,8 @@ class Workspace(_Reader):
                 shutil.rmtree(folder / store.snapshot_name(number), ignore_errors=True)
                 if not store.snapshots(folder):  # a repository new in this commit
                     shutil.rmtree(folder, ignore_errors=True)
+            if tx._dirty_inventory:
+                records.discard(self.path / "inventory", number, tx._inv().kinds())
             shutil.rmtree(new, ignore_errors=True)
             raise WorkspaceError(f"cannot update workspace {self.path}: "
                                  f"{exc.strerror or exc}; it is unchanged") from None
@@ -653,6 +673,9 @@ class Workspace(_Reader):
             folder = repos / gun_dirname(gun)
             previous = store.snapshot_at(folder, old_number) if old else None
             store.collect_repo(folder, {number} | ({int(previous.name)} if previous else set()))
+        for folder in buckets:
+            before = records.in_force(folder, old_number)
+            records.collect(folder, {number} | ({records.versions_of(before)} if before else set()))
 
     def _collect(self, keep: set[str]) -> None:
         """Remove generations other than `keep` (half-built ones from crashes included)."""
