@@ -261,8 +261,9 @@ def to_dict(record: Any) -> Any:
     return record.to_dict()
 
 
-def id_list(data: object) -> list[str]:
-    """A canonical index entry: the key IDs with one canonical key ID."""
+def id_set(data: object) -> set[str]:
+    """A canonical index entry: the key IDs with one canonical key ID (a sorted list on disk;
+    a set in memory, as a bulk init adds 10,000 root certificates of one root key)."""
     if not isinstance(data, list) or not all(isinstance(k, str) for k in data):
         raise TypeError("a canonical key ID index entry is not a list of key IDs")
-    return list(data)
+    return set(data)

@@ -212,7 +212,7 @@ class _Reader:
                 return records.Bucketed(top, number, name, parse, dump, _DAMAGE, damaged)
             self._inventory = _Inventory(
                 kind("tokens", TokenRecord.from_dict), kind("keys", KeyRecord.from_dict),
-                kind("retired", RetiredKey.from_dict), kind("canonical", records.id_list, list))
+                kind("retired", RetiredKey.from_dict), kind("canonical", records.id_set, sorted))
         return self._inventory
 
     # reading ---------------------------------------------------------------------------------
@@ -377,9 +377,10 @@ class Transaction(_Reader):
             key = KeyRecord.from_dict({**key.to_dict(), "added": _now()})
         inv = self._inv()
         inv.keys[key.key_id] = key
-        known = inv.canonical.get(key.canonical_id, [])
+        known = inv.canonical.get(key.canonical_id, set())
         if key.key_id not in known:  # found by its canonical ID without reading every key
-            inv.canonical[key.canonical_id] = sorted({*known, key.key_id})
+            known.add(key.key_id)  # a set: 10,000 root certificates of one key, added in bulk
+            inv.canonical[key.canonical_id] = known
         self._dirty_inventory = True
 
     def retire_key(self, key_id: str, reason: str) -> RetiredKey:
