@@ -248,6 +248,10 @@ def from_one_file(source: Path | None) -> dict[str, dict[str, Any]]:
     for k in [*data["keys"], *(r["key"] for r in data["retired"])]:
         if isinstance(k.get("canonical_id"), str):  # else damaged: found by key ID only
             raw["canonical"].setdefault(k["canonical_id"], []).append(k["key_id"])
+    for kind, records in raw.items():
+        for record_id in records:
+            if bucket_of(kind, record_id) is None:
+                raise ValueError(f"{kind} record ID {record_id!r} is not hex")
     return raw
 
 

@@ -68,8 +68,7 @@ from groundfloor.names import (
 
 ENV = "CEREMONY_WORKSPACE"
 FORMAT = "notary-ceremony-workspace"
-VERSION = 3  # 1: every generation held every repository; 2: the inventory was one file
-# per generation (both upgraded when opened)
+VERSION = 3  # 1: all repositories in each generation; 2: one inventory file (upgraded)
 _GEN = store.GEN
 
 
@@ -282,11 +281,15 @@ class _Reader:
     def key_by_canonical_id(self, canonical_id: str) -> KeyRecord | None:
         """The key (active or retired; the first by role and key ID) whose canonical key ID is
         `canonical_id`, parsing only the records that match."""
+        found = self.keys_by_canonical_id(canonical_id)
+        return min(found, key=lambda k: (k.role, k.key_id)) if found else None
+
+    def keys_by_canonical_id(self, canonical_id: str) -> list[KeyRecord]:
+        """Every key (active or retired) with canonical key ID `canonical_id`, from the index."""
         inv = self._inv()
         candidates = inv.canonical.get(canonical_id, []) if isinstance(canonical_id, str) else []
-        found = [k for k in map(self.key, candidates)
-                 if k is not None and k.canonical_id == canonical_id]
-        return min(found, key=lambda k: (k.role, k.key_id)) if found else None
+        return [k for k in map(self.key, sorted(candidates))
+                if k is not None and k.canonical_id == canonical_id]
 
     def retired_keys(self) -> list[RetiredKey]:
         return sorted(self._inv().retired.values(), key=lambda r: (r.retired_at, r.key.key_id))
@@ -517,8 +520,6 @@ class Workspace(_Reader):
                     records.write_all(writer, top, store.gen_number(gen), raw)
                 writer.durable(self.path)
                 fault_point("workspace.upgrade.inventory")
-            except ValueError as exc:
-                raise self._corrupt(str(exc)) from None
             except OSError as exc:
                 raise WorkspaceError(f"cannot upgrade workspace {self.path} to format version "
                                      f"{VERSION}: {exc.strerror or exc}") from None
@@ -528,17 +529,21 @@ class Workspace(_Reader):
     # reads always look at the generation committed now ------------------------------------------
 
     def _current(self) -> Path | None:
-        link = self.path / "current"
+        link = f"{self.path}/current"
         try:
             target = os.readlink(link)
         except FileNotFoundError:
             return None
         except OSError:
             raise WorkspaceError(f"{link} is not the workspace's commit link") from None
+        seen = getattr(self, "_seen", None)  # read on every access (~10 per GUN in a bulk
+        if seen is not None and seen[0] == target:  # ceremony): no new Path unless it moved
+            return seen[1]
         parts = Path(target).parts
         if len(parts) != 2 or parts[0] != "state" or not _GEN.fullmatch(parts[1]):
             raise WorkspaceError(f"{link} points outside the workspace state ({target!r})")
-        return self.path / target
+        self._seen = (target, self.path / target)
+        return self._seen[1]
 
     def _refresh(self) -> None:
         gen = self._current()
