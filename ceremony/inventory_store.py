@@ -170,8 +170,14 @@ def write(writer: Writer, top: Path, number: int, kinds: list[Bucketed]) -> list
     return written
 
 
-def write_all(writer: Writer, top: Path, number: int, raw: dict[str, dict[str, Any]]) -> None:
-    """Write every record given (by kind, then ID) as generation `number` (the upgrade)."""
+def rewrite(workspace: Path, number: int, raw: dict[str, dict[str, Any]]) -> None:
+    """Replace the whole inventory by the records given (by kind, then ID), as generation
+    `number` (the upgrade from one file). Durable before it returns."""
+    top = workspace / "inventory"
+    if top.exists():
+        shutil.rmtree(top)
+    writer = Writer(bulk=False)
+    writer.mkdirs(top)
     for kind, records in raw.items():
         buckets: dict[str, dict[str, Any]] = {}
         for record_id, record in records.items():
@@ -182,6 +188,8 @@ def write_all(writer: Writer, top: Path, number: int, raw: dict[str, dict[str, A
         for name, content in sorted(buckets.items()):
             writer.write(top / kind / name / file_name(number),
                          json.dumps(content, indent=1, sort_keys=True).encode())
+    writer.durable(workspace)
+    fault_point("workspace.upgrade.inventory")
 
 
 def sweep(top: Path, current: int) -> None:

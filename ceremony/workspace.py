@@ -168,6 +168,11 @@ class _Reader:
         gun = _gun(gun)
         if gun in self._repos:
             return self._repos[gun]
+        ws = self._ws
+        if ws is not self and ws._gen == self._gen and gun in ws._repos:  # read by the ceremony
+            known = ws._repos[gun]  # before its transaction: the same (immutable) bytes, shared
+            self._repos[gun] = _Repo(gun, dict(known.roots), dict(known.signed))
+            return self._repos[gun]
         repo = _Repo(gun, {}, {})
         folder = self._snapshot(gun)
         if folder is not None:
@@ -505,21 +510,13 @@ class Workspace(_Reader):
         part way, the marker still says 2 and the next open does it again from the start."""
         with self._locked():
             gen = self._current()
-            top = self.path / "inventory"
             source = gen / "inventory.json" if gen is not None else None
             try:
                 raw = records.from_one_file(source)
             except _DAMAGE as exc:
                 raise self._corrupt(f"cannot read {source} ({type(exc).__name__})") from None
             try:
-                if top.exists():
-                    shutil.rmtree(top)
-                writer = store.Writer(bulk=False)
-                writer.mkdirs(top)
-                if gen is not None:
-                    records.write_all(writer, top, store.gen_number(gen), raw)
-                writer.durable(self.path)
-                fault_point("workspace.upgrade.inventory")
+                records.rewrite(self.path, store.gen_number(gen), raw)
             except OSError as exc:
                 raise WorkspaceError(f"cannot upgrade workspace {self.path} to format version "
                                      f"{VERSION}: {exc.strerror or exc}") from None
