@@ -421,6 +421,8 @@ def fetch_request(server: str, guns: Iterable[str], *, ca: str | Path | None = N
         clients.close()
         if log is not None:
             log.close()
+            if not log.done:  # nothing to resume from: a failed fetch leaves no file behind
+                log.path.unlink(missing_ok=True)
     done = log.done if log is not None else {}
     return RequestBundle(server=server.rstrip("/"),
                          entries=tuple(fetched[g] if g in fetched else done[g] for g in guns))

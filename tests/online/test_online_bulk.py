@@ -149,6 +149,8 @@ def test_a_killed_fetch_continues_from_its_record(server, tmp_path):
         kept[entry["gun"]] = entry
     assert len(kept) >= 5  # others in flight may have been noted before the kill
 
+    # a request after the kill: once the server logged it, it had logged those in flight
+    assert server.get("/v2/resume.example.com/marker/_trust/tuf/root.json")[0] == 404
     seen = len(log_entries(server))
     r = online(server, "fetch", *RESUMED, "--out", str(request), "--jobs", "3")
     assert r.returncode == 0, r.output
@@ -160,7 +162,7 @@ def test_a_killed_fetch_continues_from_its_record(server, tmp_path):
             assert bundle.entry(gun).server_keys[role] == \
                 base64.b64decode(entry["server_keys"][role])
     uris = [e["http.request.uri"] for e in log_entries(server)[seen:]]
-    assert len(uris) == 3 * (len(RESUMED) - len(kept))
+    assert len(uris) == 3 * (len(RESUMED) - len(kept))  # root.json 404, the two keys
     for gun in RESUMED:
         asked = any(u.startswith(f"/v2/{gun}/") for u in uris)
         assert asked == (gun not in kept), gun
