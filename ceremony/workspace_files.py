@@ -1,7 +1,7 @@
 """The workspace on disk: generations, repository snapshots, durability, collection, recovery.
 
     DIR/current -> state/gen-00000042     the commit point (a relative symlink)
-    DIR/state/gen-00000042/inventory.json the inventory as of generation 42
+    DIR/state/gen-00000042/               a generation (the inventory: inventory_store.py)
     DIR/repos/<gun, '/' as '+'>/00000040/ one snapshot of one repository (immutable once made):
         repo.json, roots/<N>.root.json, signed/<role>.json
 
