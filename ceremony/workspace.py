@@ -4,8 +4,11 @@
 
     DIR/workspace.json                  format marker
     DIR/current -> state/gen-00000042   the commit point (a relative symlink)
-    DIR/state/gen-00000042/
-        inventory.json                  tokens, keys, retired keys (public data only)
+    DIR/state/gen-00000042/             the generation (its number is what is in force)
+    DIR/inventory/<kind>/<bucket>/00000040.json
+                                        tokens, keys, retired keys (public data only), in
+                                        buckets by key ID, versioned like the repositories
+                                        (see inventory_store.py)
     DIR/repos/<gun, '/' as '+'>/<snapshot number, e.g. 00000040>/
         repo.json                       index: GUN, root versions and digests, signed versions
         roots/<N>.root.json             trusted root history, exact bytes
@@ -17,13 +20,14 @@
 A repository's state in generation G is its snapshot numbered highest at or below G.
 
 Every change is a transaction. Commit makes generation G+1: a snapshot numbered G+1 for each
-repository it changes (unchanged files hard-linked from the previous snapshot) and the
-generation folder with the inventory; makes all of it durable; then switches `current` with
-one atomic rename and fsyncs DIR. A SIGKILL or power cut at any point leaves `current` naming
-either the old generation or the new one, both complete. What a killed commit left is removed
-by the next one (see workspace_files.py), which also removes all but the current and previous
-generation, and the older snapshots of the repositories it changed (the previous ones are kept
-so a reader racing with one commit still sees whole files).
+repository it changes (unchanged files hard-linked from the previous snapshot), a file
+numbered G+1 for each inventory bucket it changes, and the generation folder; makes all of
+it durable; then switches `current` with one atomic rename and fsyncs DIR. A SIGKILL or
+power cut at any point leaves `current` naming either the old generation or the new one, both
+complete. What a killed commit left is removed by the next one (see workspace_files.py),
+which also removes all but the current and previous generation, and the older snapshots of
+the repositories and buckets it changed (the previous ones are kept so a reader racing with
+one commit still sees whole files).
 
 This module keeps state and refuses what is inconsistent as state (a root version that does not
 follow the last, a signed version below the last). Whether a root is trustworthy -- its
@@ -34,100 +38,49 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import hashlib
 import json
 import os
 import re
 import shutil
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ceremony import inventory_store as records
 from ceremony import workspace_files as store
 from ceremony import workspace_systems as systems
-from ceremony.errors import CeremonyError
 from ceremony.inventory import InventoryError, KeyRecord, RetiredKey, TokenRecord
+from ceremony.workspace_rules import (  # the state's rules and records, re-exported here
+    RollbackError,
+    SignedRecord,
+    WorkspaceError,
+    _checked,
+    _content,
+    _gun,
+    _now,
+    _Repo,
+    _role,
+    _same_record,
+    _sha,
+    _system_path,
+    _version,
+)
 from groundfloor.errors import GroundFloorError
 from groundfloor.faults import fault_point
 from groundfloor.files import DIR_MODE, atomic_write, fsync_dir, make_dirs
-from groundfloor.limits import MAX_WORKSPACE_FILE_BYTES
 from groundfloor.names import (
     InvalidName,
     gun_dirname,
     gun_from_dirname,
     role_relpath,
-    validate_gun,
-    validate_role,
 )
 
 ENV = "CEREMONY_WORKSPACE"
 FORMAT = "notary-ceremony-workspace"
-VERSION = 2  # 1: every generation held every repository (upgraded when opened)
+VERSION = 3  # 1: all repositories in each generation; 2: one inventory file (upgraded)
 _GEN = store.GEN
-
-
-class WorkspaceError(CeremonyError):
-    """The workspace cannot do what was asked; the message says why."""
-
-
-class RollbackError(WorkspaceError):
-    """A version at or below one this machine already trusts or signed."""
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _gun(gun: str) -> str:
-    try:
-        return validate_gun(gun)
-    except InvalidName as exc:
-        raise WorkspaceError(str(exc)) from None
-
-
-def _role(role: str) -> str:
-    try:
-        return validate_role(role)
-    except InvalidName as exc:
-        raise WorkspaceError(str(exc)) from None
-
-
-def _version(version: object, what: str) -> int:
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise WorkspaceError(f"{what}: version must be a positive integer, got {version!r}")
-    return version
-
-
-def _content(data: object, what: str) -> bytes:
-    if not isinstance(data, bytes) or not data:
-        raise WorkspaceError(f"{what}: expected non-empty bytes")
-    if len(data) > MAX_WORKSPACE_FILE_BYTES:
-        raise WorkspaceError(f"{what}: {len(data)} bytes, more than {MAX_WORKSPACE_FILE_BYTES}")
-    return data
-
-
-@dataclass(frozen=True)
-class SignedRecord:
-    """The last metadata this machine signed for one role of one GUN."""
-
-    role: str
-    version: int
-    sha256: str
-    time: str
-    data: bytes
-
-
-@dataclass
-class _Repo:
-    gun: str
-    roots: dict[int, bytes]
-    signed: dict[str, SignedRecord]
 
 
 _DAMAGE = (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError,
@@ -136,9 +89,13 @@ _DAMAGE = (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionEr
 
 @dataclass
 class _Inventory:
-    tokens: dict[str, TokenRecord]  # by serial
-    keys: MutableMapping[str, KeyRecord]  # by key ID
-    retired: MutableMapping[str, RetiredKey]  # by key ID
+    tokens: records.Bucketed  # TokenRecord by serial
+    keys: records.Bucketed  # KeyRecord by key ID
+    retired: records.Bucketed  # RetiredKey by key ID
+    canonical: records.Bucketed  # canonical key ID -> key IDs (active or retired)
+
+    def kinds(self) -> list[records.Bucketed]:
+        return [self.tokens, self.keys, self.retired, self.canonical]
 
 
 class _Reader:
@@ -160,6 +117,11 @@ class _Reader:
     def _repo(self, gun: str) -> _Repo:
         gun = _gun(gun)
         if gun in self._repos:
+            return self._repos[gun]
+        ws = self._ws
+        if ws is not self and ws._gen == self._gen and gun in ws._repos:  # read by the ceremony
+            known = ws._repos[gun]  # before its transaction: the same (immutable) bytes, shared
+            self._repos[gun] = _Repo(gun, dict(known.roots), dict(known.signed))
             return self._repos[gun]
         repo = _Repo(gun, {}, {})
         folder = self._snapshot(gun)
@@ -204,27 +166,17 @@ class _Reader:
 
     def _inv(self) -> _Inventory:
         if self._inventory is None:
-            path = self._gen / "inventory.json" if self._gen else None
+            top = self._ws.path / "inventory" if self._gen is not None else None
+            number = store.gen_number(self._gen)
 
-            def damaged(exc: BaseException) -> WorkspaceError:
+            def damaged(path: str, exc: BaseException) -> WorkspaceError:
                 return self._corrupt(f"cannot read {path} ({type(exc).__name__})")
-            inv = _Inventory({}, store.LazyRecords(KeyRecord.from_dict, {}, _DAMAGE, damaged),
-                             store.LazyRecords(RetiredKey.from_dict, {}, _DAMAGE, damaged))
-            if path is not None and path.exists():
-                try:
-                    data = json.loads(path.read_bytes())
-                    for t in data["tokens"]:
-                        rec = TokenRecord.from_dict(t)
-                        inv.tokens[rec.serial] = rec
-                    inv.keys = store.LazyRecords(
-                        KeyRecord.from_dict, {_text_id(k["key_id"]): k for k in data["keys"]},
-                        _DAMAGE, damaged)
-                    inv.retired = store.LazyRecords(RetiredKey.from_dict, {
-                        _text_id(r["key"]["key_id"]): r for r in data["retired"]}, _DAMAGE,
-                        damaged)
-                except _DAMAGE as exc:
-                    raise damaged(exc) from None
-            self._inventory = inv
+
+            def kind(name: str, parse: Any, dump: Any = records.to_dict) -> records.Bucketed:
+                return records.Bucketed(top, number, name, parse, dump, _DAMAGE, damaged)
+            self._inventory = _Inventory(
+                kind("tokens", TokenRecord.from_dict), kind("keys", KeyRecord.from_dict),
+                kind("retired", RetiredKey.from_dict), kind("canonical", records.id_set, sorted))
         return self._inventory
 
     # reading ---------------------------------------------------------------------------------
@@ -302,44 +254,21 @@ class _Reader:
     def key_by_canonical_id(self, canonical_id: str) -> KeyRecord | None:
         """The key (active or retired; the first by role and key ID) whose canonical key ID is
         `canonical_id`, parsing only the records that match."""
-        inv = self._inv()
-        found = [inv.keys[k] for k in inv.keys.ids_where(
-            lambda d: d["canonical_id"] == canonical_id,
-            lambda r: r.canonical_id == canonical_id)]
-        found += [inv.retired[k].key for k in inv.retired.ids_where(
-            lambda d: d["key"]["canonical_id"] == canonical_id,
-            lambda r: r.key.canonical_id == canonical_id)]
-        found = [k for k in found if k.canonical_id == canonical_id]
+        found = self.keys_by_canonical_id(canonical_id)
         return min(found, key=lambda k: (k.role, k.key_id)) if found else None
+
+    def keys_by_canonical_id(self, canonical_id: str) -> list[KeyRecord]:
+        """Every key (active or retired) with canonical key ID `canonical_id`, from the index."""
+        inv = self._inv()
+        candidates = inv.canonical.get(canonical_id, []) if isinstance(canonical_id, str) else []
+        return [k for k in map(self.key, sorted(candidates))
+                if k is not None and k.canonical_id == canonical_id]
 
     def retired_keys(self) -> list[RetiredKey]:
         return sorted(self._inv().retired.values(), key=lambda r: (r.retired_at, r.key.key_id))
 
     def is_retired(self, key_id: str) -> bool:
         return key_id in self._inv().retired
-
-
-def _text_id(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError("a record ID is not a string")
-    return value
-
-
-def _checked(check: Any, *args: Any) -> Any:
-    """A workspace_systems check, its refusal as a WorkspaceError."""
-    try:
-        return check(*args)
-    except ValueError as exc:
-        raise WorkspaceError(str(exc)) from None
-
-
-def _system_path(path: str) -> str:
-    return _checked(systems.check_path, path)
-
-
-def _same_record(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    """The same record but for when it was first added (kept from the old one)."""
-    return {**old, "added": ""} == {**new, "added": ""}
 
 
 class Transaction(_Reader):
@@ -431,7 +360,12 @@ class Transaction(_Reader):
             return
         if not key.added:
             key = KeyRecord.from_dict({**key.to_dict(), "added": _now()})
-        self._inv().keys[key.key_id] = key
+        inv = self._inv()
+        inv.keys[key.key_id] = key
+        known = inv.canonical.get(key.canonical_id, set())
+        if key.key_id not in known:  # found by its canonical ID without reading every key
+            known.add(key.key_id)  # a set: 10,000 root certificates of one key, added in bulk
+            inv.canonical[key.canonical_id] = known
         self._dirty_inventory = True
 
     def retire_key(self, key_id: str, reason: str) -> RetiredKey:
@@ -499,7 +433,7 @@ class Workspace(_Reader):
             raise WorkspaceError(f"{marker} is unreadable") from None
         if not isinstance(info, dict) or info.get("format") != FORMAT:
             raise WorkspaceError(f"{folder} is not a ceremony workspace")
-        if info.get("version") not in (1, VERSION):
+        if info.get("version") not in (1, 2, VERSION):
             raise WorkspaceError(f"workspace {folder} has format version {info.get('version')!r}; "
                                  f"this tool reads version {VERSION}")
         # Made here, not only at creation: a creation may have been cut short.
@@ -516,6 +450,8 @@ class Workspace(_Reader):
         workspace = cls(folder)
         if info.get("version") == 1:
             workspace._upgrade()
+        if info.get("version") in (1, 2):
+            workspace._upgrade_inventory()
         return workspace
 
     def _upgrade(self) -> None:
@@ -528,22 +464,45 @@ class Workspace(_Reader):
                 raise WorkspaceError(f"cannot upgrade workspace {self.path} to format version "
                                      f"{VERSION}: {exc.strerror or exc}") from None
             _atomic(self.path / "workspace.json",
+                    json.dumps({"format": FORMAT, "version": 2}).encode())
+
+    def _upgrade_inventory(self) -> None:
+        """Version 2 -> 3: the current generation's inventory.json becomes bucket files
+        numbered with that generation (records as they are), then the marker says 3. Killed
+        part way, the marker still says 2 and the next open does it again from the start."""
+        with self._locked():
+            gen = self._current()
+            source = gen / "inventory.json" if gen is not None else None
+            try:
+                raw = records.from_one_file(source)
+            except _DAMAGE as exc:
+                raise self._corrupt(f"cannot read {source} ({type(exc).__name__})") from None
+            try:
+                records.rewrite(self.path, store.gen_number(gen), raw)
+            except OSError as exc:
+                raise WorkspaceError(f"cannot upgrade workspace {self.path} to format version "
+                                     f"{VERSION}: {exc.strerror or exc}") from None
+            _atomic(self.path / "workspace.json",
                     json.dumps({"format": FORMAT, "version": VERSION}).encode())
 
     # reads always look at the generation committed now ------------------------------------------
 
     def _current(self) -> Path | None:
-        link = self.path / "current"
+        link = f"{self.path}/current"
         try:
             target = os.readlink(link)
         except FileNotFoundError:
             return None
         except OSError:
             raise WorkspaceError(f"{link} is not the workspace's commit link") from None
+        seen = getattr(self, "_seen", None)  # read on every access (~10 per GUN in a bulk
+        if seen is not None and seen[0] == target:  # ceremony): no new Path unless it moved
+            return seen[1]
         parts = Path(target).parts
         if len(parts) != 2 or parts[0] != "state" or not _GEN.fullmatch(parts[1]):
             raise WorkspaceError(f"{link} points outside the workspace state ({target!r})")
-        return self.path / target
+        self._seen = (target, self.path / target)
+        return self._seen[1]
 
     def _refresh(self) -> None:
         gen = self._current()
@@ -640,6 +599,7 @@ class Workspace(_Reader):
         try:
             if any(n > old_number for n in numbers):  # a commit was killed: clear up first
                 store.sweep(repos, old_number)
+                records.sweep(self.path / "inventory", old_number)
             new.mkdir(mode=DIR_MODE)
             fsync_dir(state)  # the number is taken before any snapshot carries it
             for gun in dirty:
@@ -648,16 +608,8 @@ class Workspace(_Reader):
                 store.write_snapshot(writer, folder / store.snapshot_name(number), gun,
                                      repo.roots, repo.signed,
                                      store.snapshot_at(folder, old_number) if old else None)
-            if tx._dirty_inventory:
-                inv = tx._inv()
-                writer.write(new / "inventory.json", json.dumps({
-                    "tokens": [t.to_dict() for t in tx.tokens()],
-                    "keys": [k.to_dict() for k in tx.keys()],
-                    "retired": [r.to_dict() for r in sorted(inv.retired.values(),
-                                                            key=lambda r: r.key.key_id)],
-                }, indent=1, sort_keys=True).encode())
-            elif old is not None and (old / "inventory.json").exists():
-                writer.link(old / "inventory.json", new / "inventory.json")
+            buckets = records.write(writer, self.path / "inventory", number,
+                                    tx._inv().kinds()) if tx._dirty_inventory else []
             for system in sorted(set(systems.systems_in(old)) | tx._dirty_systems):
                 systems.write(writer, old, new, system, tx._systems[system]
                               if system in tx._dirty_systems else None)
@@ -683,6 +635,8 @@ class Workspace(_Reader):
                 shutil.rmtree(folder / store.snapshot_name(number), ignore_errors=True)
                 if not store.snapshots(folder):  # a repository new in this commit
                     shutil.rmtree(folder, ignore_errors=True)
+            if tx._dirty_inventory:
+                records.discard(self.path / "inventory", number, tx._inv().kinds())
             shutil.rmtree(new, ignore_errors=True)
             raise WorkspaceError(f"cannot update workspace {self.path}: "
                                  f"{exc.strerror or exc}; it is unchanged") from None
@@ -691,6 +645,9 @@ class Workspace(_Reader):
             folder = repos / gun_dirname(gun)
             previous = store.snapshot_at(folder, old_number) if old else None
             store.collect_repo(folder, {number} | ({int(previous.name)} if previous else set()))
+        for folder in buckets:
+            before = records.in_force(folder, old_number)
+            records.collect(folder, {number} | ({records.versions_of(before)} if before else set()))
 
     def _collect(self, keep: set[str]) -> None:
         """Remove generations other than `keep` (half-built ones from crashes included)."""

@@ -1,7 +1,7 @@
 """The workspace on disk: generations, repository snapshots, durability, collection, recovery.
 
     DIR/current -> state/gen-00000042     the commit point (a relative symlink)
-    DIR/state/gen-00000042/inventory.json the inventory as of generation 42
+    DIR/state/gen-00000042/               a generation (the inventory: inventory_store.py)
     DIR/repos/<gun, '/' as '+'>/00000040/ one snapshot of one repository (immutable once made):
         repo.json, roots/<N>.root.json, signed/<role>.json
 
@@ -262,8 +262,13 @@ def write_snapshot(writer: Writer, folder: Path, gun: str, roots: Mapping[int, b
 
 
 def _place(writer: Writer, path: Path, data: bytes, previous: Path | None) -> None:
-    if previous is not None and previous.is_file() and previous.stat().st_size == len(data) \
-            and previous.read_bytes() == data:
+    same = False
+    if previous is not None:
+        try:  # one stat, and a read only when the size matches (a bulk commit, per file)
+            same = os.stat(previous).st_size == len(data) and previous.read_bytes() == data
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            same = False
+    if same:
         writer.link(previous, path)
     else:
         writer.write(path, data)

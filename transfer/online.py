@@ -50,6 +50,7 @@ from transfer.bundle import (
     utc_now,
 )
 from transfer.errors import TransferError
+from transfer.fetch_record import FetchRecord
 from transfer.summary import threshold_needs
 
 Progress = Callable[[str], None]
@@ -378,8 +379,10 @@ def fetch_request(server: str, guns: Iterable[str], *, ca: str | Path | None = N
                   operation: str | None = None, params: Mapping[str, Any] | None = None,
                   snapshot_key: str = "auto", timeout: float = 30.0, allow_http: bool = False,
                   progress: Progress | None = None, jobs: int = DEFAULT_JOBS,
-                  on_done: Done | None = None) -> RequestBundle:
-    """Fetch every GUN into one request bundle (nothing is written here), `jobs` at a time."""
+                  on_done: Done | None = None, record: Path | None = None) -> RequestBundle:
+    """Fetch every GUN into one request bundle, `jobs` at a time. With `record` (see
+    fetch_record.py) each repository fetched is noted there as it completes, and those the
+    record already holds (an interrupted run of the same fetch) are not fetched again."""
     guns = list(guns)
     if not guns:
         raise OnlineError("no GUN given")
@@ -396,15 +399,33 @@ def fetch_request(server: str, guns: Iterable[str], *, ca: str | Path | None = N
     # concurrent map writes", seen with 4 jobs over 1,000 new repositories).
     key_lock = threading.Lock()
 
+    log = FetchRecord(record, server=server, guns=guns, what={
+        "operation": operation, "params": dict(params or {}), "snapshot_key": snapshot_key}) \
+        if record is not None else None
+    todo = [g for g in guns if log is None or g not in log.done]
+    if log is not None and log.done and progress:
+        progress(f"{len(guns) - len(todo)} repositories already fetched (listed in {log.path});"
+                 f" {len(todo)} to go")
+
     def one(gun: str) -> RequestEntry:
-        return fetch_repository(clients.get(), gun, operation=operation, params=params,
-                                snapshot_key=snapshot_key, progress=progress, key_lock=key_lock)
+        entry = fetch_repository(clients.get(), gun, operation=operation, params=params,
+                                 snapshot_key=snapshot_key, progress=progress, key_lock=key_lock)
+        if log is not None:
+            log.add(entry)
+            fault_point("online.fetch.recorded")
+        return entry
     try:
         with _pool(_jobs(jobs)) as pool:
-            entries = _run_all(pool, guns, one, on_done)
+            fetched = dict(zip(todo, _run_all(pool, todo, one, on_done), strict=True))
     finally:
         clients.close()
-    return RequestBundle(server=server.rstrip("/"), entries=tuple(entries))
+        if log is not None:
+            log.close()
+            if not log.done:  # nothing to resume from: a failed fetch leaves no file behind
+                log.path.unlink(missing_ok=True)
+    done = log.done if log is not None else {}
+    return RequestBundle(server=server.rstrip("/"),
+                         entries=tuple(fetched[g] if g in fetched else done[g] for g in guns))
 
 
 def multipart_body(files: Iterable[SignedFile]) -> tuple[str, bytes]:

@@ -132,7 +132,7 @@ def refuse_other_role(run: Run, key: Key, role: str, what: str) -> None:
         canonical = key.canonical_key_id
     except MetadataError:
         return
-    for rec in run.ws.keys(include_retired=True):
+    for rec in run.ws.keys_by_canonical_id(canonical):
         if rec.canonical_id != canonical or rec.role == role:
             continue
         guns = ", ".join(ascii(g)[1:-1] for g in rec.guns[:3]) + (

@@ -124,6 +124,8 @@ def fetch(guns: tuple[str, ...], guns_from: str | None, server: str, ca: str | N
     timestamp) fetched consistently by hash, and the full root history 1..N. For a new one:
     nothing but the keys. timestamp.key and (see --snapshot-key) snapshot.key are fetched once
     each: before a repository's first root, every GET of a key creates a new one.
+    Interrupted, run the same command again: the repositories already fetched (noted in
+    REQUEST.fetched, removed once REQUEST is written) are not fetched again.
 
     \b
     Operations (--operation NAME) and the offline command that answers each:
@@ -147,10 +149,12 @@ def fetch(guns: tuple[str, ...], guns_from: str | None, server: str, ca: str | N
         # Before any request: a GET of a new repository's keys creates keys on the server.
         raise BundleError(f"refusing to overwrite existing file {out} (use --force)")
     bar, messages = _bar("fetch", progress)
+    record = Path(f"{out}.fetched")  # an interrupted fetch continues from it; removed below
     try:
         bundle = fetch_request(server, listed, ca=ca, operation=operation, params=params,
                                snapshot_key=snapshot_key, timeout=timeout,
-                               allow_http=allow_http, progress=messages, jobs=jobs, on_done=bar)
+                               allow_http=allow_http, progress=messages, jobs=jobs, on_done=bar,
+                               record=record)
     except OnlineError as exc:
         if operation is None and "--operation" in str(exc):
             raise OnlineError(f"{exc} (one of: {', '.join(list(OPERATIONS)[1:])})") from None
@@ -158,6 +162,7 @@ def fetch(guns: tuple[str, ...], guns_from: str | None, server: str, ca: str | N
     finally:
         bar.finish()
     write_bundle(out, bundle, overwrite=force)
+    record.unlink(missing_ok=True)
     click.echo(shown_lines(describe(bundle)))
     click.echo(f"wrote {out}")
 

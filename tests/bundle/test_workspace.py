@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from ceremony import inventory_store
+from ceremony import workspace_files as store
 from ceremony.inventory import InventoryError, KeyRecord, TokenRecord
 from ceremony.secrets import forget_secret, register_secret
 from ceremony.workspace import RollbackError, Workspace, WorkspaceError
@@ -29,6 +31,17 @@ GUN = "docker.io/library/app"
 @pytest.fixture
 def ws(tmp_path):
     return Workspace.open(tmp_path / "ws", create=True)
+
+
+def bucket_file(ws: Workspace, kind: str, record_id: str) -> Path:
+    """The inventory file in force holding record `record_id` of `kind` (as a person finds
+    it: the bucket named by the ID's first two hex digits, the highest number not above
+    `current`)."""
+    number = store.gen_number(ws.path / os.readlink(ws.path / "current"))
+    folder = ws.path / "inventory" / kind / inventory_store.bucket_of(kind, record_id)
+    path = inventory_store.in_force(folder, number)
+    assert path is not None
+    return path
 
 
 def key_record(role="targets", guns=(GUN,), with_cert=False, **extra) -> KeyRecord:
@@ -160,8 +173,12 @@ def test_inventory_holds_public_data_only(ws):
         ws.add_key(targets_key)
     with pytest.raises(WorkspaceError, match="no active key"):
         ws.retire_key(targets_key.key_id, "again")
-    inventory = json.loads((ws.path / "current" / "inventory.json").read_text())
-    assert inventory["retired"][0]["key"]["key_id"] == targets_key.key_id
+    retired_file = json.loads(bucket_file(ws, "retired", targets_key.key_id).read_text())
+    assert retired_file[targets_key.key_id]["key"]["key_id"] == targets_key.key_id
+    assert targets_key.key_id not in json.loads(
+        bucket_file(ws, "keys", targets_key.key_id).read_text())
+    assert json.loads(bucket_file(ws, "tokens", "0001").read_text())["0001"]["label"] == \
+        "root-a"
 
 
 def test_inventory_refuses_private_keys_secrets_and_garbage():

@@ -14,7 +14,13 @@ import pytest
 
 from ceremony import workspace_files as store
 from ceremony.workspace import Workspace, WorkspaceError
-from tests.bundle.test_workspace import dump, key_record, sigkill_every_commit_step
+from tests.bundle.test_workspace import (
+    bucket_file,
+    dump,
+    key_record,
+    sigkill_every_commit_step,
+)
+from tests.bundle.test_workspace_inventory import to_version_2
 from tests.conftest import ROOT
 
 
@@ -38,13 +44,11 @@ def test_a_commit_writes_only_the_repositories_it_changes(tmp_path):
     after = files_under(ws.path)
     gen = os.readlink(ws.path / "current")
     number = gen.removeprefix("state/gen-")
-    # new: one snapshot of the one repository, and the new generation's inventory (a link)
+    # new: one snapshot of the one repository; nothing of the unchanged inventory
     assert sorted(after - before) == [
         f"repos/example.com+team+app-7/{number}/repo.json",
         f"repos/example.com+team+app-7/{number}/roots/1.root.json",
-        f"repos/example.com+team+app-7/{number}/signed/targets.json",
-        f"{gen}/inventory.json"]
-    assert (ws.path / gen / "inventory.json").stat().st_nlink == 2  # unchanged: linked
+        f"repos/example.com+team+app-7/{number}/signed/targets.json"]
     # the other 299 repositories are untouched, and read back from their older snapshot
     fresh = Workspace.open(ws.path)
     assert len(fresh.guns()) == 300
@@ -101,7 +105,9 @@ def test_a_version_1_workspace_is_upgraded_when_opened(tmp_path):
     fill(ws, 3)
     ws.record_signed("example.com/team/app-1", "targets", 2, b"t2 of 1")
     expected = dump(ws.path)
-    # rebuild the version 1 layout: every repository inside the current generation
+    # rebuild the version 1 layout: every repository (and the inventory.json of version 2)
+    # inside the current generation
+    to_version_2(ws)
     gen = ws.path / os.readlink(ws.path / "current")
     for folder in (ws.path / "repos").iterdir():
         shutil.copytree(ws.repo_folder(folder.name.replace("+", "/")),
@@ -110,7 +116,7 @@ def test_a_version_1_workspace_is_upgraded_when_opened(tmp_path):
     (ws.path / "workspace.json").write_text(json.dumps(
         {"format": "notary-ceremony-workspace", "version": 1}))
     upgraded = Workspace.open(ws.path)
-    assert json.loads((ws.path / "workspace.json").read_text())["version"] == 2
+    assert json.loads((ws.path / "workspace.json").read_text())["version"] == 3
     assert dump(ws.path) == expected
     assert upgraded.repo_folder("example.com/team/app-1") == \
         ws.path / "repos" / "example.com+team+app-1" / gen.name.removeprefix("gen-")
@@ -129,12 +135,11 @@ def test_inventory_records_are_checked_when_used_and_found_by_canonical_id(tmp_p
     with ws.transaction() as tx:
         tx.retire_key(records[1].key_id, "rotated")
     # damage one record's PEM: found and reported when that record is used, not before
-    gen = ws.path / os.readlink(ws.path / "current")
-    inventory = json.loads((gen / "inventory.json").read_text())
-    bad = next(k for k in inventory["keys"] if k["key_id"] == records[3].key_id)
-    bad["public_key_pem"] = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
-    (gen / "inventory.json").unlink()  # hard-linked into the previous generation: replace
-    (gen / "inventory.json").write_text(json.dumps(inventory))
+    path = bucket_file(ws, "keys", records[3].key_id)
+    bucket = json.loads(path.read_text())
+    bucket[records[3].key_id]["public_key_pem"] = \
+        "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+    path.write_text(json.dumps(bucket))
     fresh = Workspace.open(ws.path)
     assert fresh.key(records[0].key_id).key_label == "k0"
     assert fresh.key_by_canonical_id(records[2].canonical_id).key_id == records[2].key_id

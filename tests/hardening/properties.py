@@ -637,8 +637,8 @@ def workspace_inputs() -> st.SearchStrategy[tuple[str, bytes]]:
              "roots": {"1": hashlib.sha256(b"r1").hexdigest()},
              "signed": {"targets": {"version": 1, "sha256": hashlib.sha256(b"t1").hexdigest(),
                                     "time": "2030-01-01T00:00:00Z"}}}
-    inventory = {"tokens": [{"serial": "1", "label": "root-a", "manufacturer": "",
-                             "model": "", "added": ""}], "keys": [], "retired": []}
+    inventory = {"1": {"serial": "1", "label": "root-a", "manufacturer": "", "model": "",
+                       "added": ""}}  # the tokens bucket of the inventory
     return st.one_of(
         json_mutation(index).map(lambda o: ("repo.json", dumps(o))),
         json_mutation(inventory).map(lambda o: ("inventory.json", dumps(o))),
@@ -648,14 +648,16 @@ def workspace_inputs() -> st.SearchStrategy[tuple[str, bytes]]:
 
 def check_workspace(item: tuple[str, bytes]) -> None:
     """A damaged state file is reported as damage (WorkspaceError), never a crash."""
+    from ceremony.inventory import TokenRecord
     from ceremony.workspace import Workspace, WorkspaceError
     name, data = item
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace.open(Path(tmp) / "ws", create=True)
         ws.add_trusted_root("example.com/fuzz/app", 1, b"r1")
         ws.record_signed("example.com/fuzz/app", "targets", 1, b"t1")
+        ws.add_token(TokenRecord(serial="1", label="root-a"))  # generation 3
         target = (ws.repo_folder("example.com/fuzz/app") / "repo.json" if name == "repo.json"
-                  else ws.path / "current" / "inventory.json")
+                  else ws.path / "inventory" / "tokens" / "all" / "00000003.json")
         target.unlink(missing_ok=True)  # hard-linked into older generations: replace it
         target.write_bytes(data)
         fresh = Workspace.open(ws.path)

@@ -1,8 +1,10 @@
 """Many repositories against the real notary-server: bounded concurrency, kept-alive
-connections, a publish killed part way continues from its record, the progress bar."""
+connections, a fetch and a publish killed part way continue from their records, the progress
+bar."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 
@@ -123,6 +125,59 @@ def test_a_record_of_another_response_is_refused(server, tmp_path):
     assert r.returncode == 1 and r.stderr.count("\n") == 1
     assert "belongs to another response" in r.stderr and "--record" in r.stderr
     assert posts(server, "bulk.example.com/other") == 0
+
+
+RESUMED = [f"resume.example.com/team/app-{i:03d}" for i in range(12)]
+
+
+def test_a_killed_fetch_continues_from_its_record(server, tmp_path):
+    """Killed after the 5th repository was noted (a real SIGKILL of the real CLI against the
+    real server): the rerun fetches only the others, and the bundle holds the keys fetched
+    the first time (a second GET of a new repository's key would make the server create
+    another one)."""
+    request = tmp_path / "request.bundle"
+    record = tmp_path / "request.bundle.fetched"
+    r = online(server, "fetch", *RESUMED, "--out", str(request), "--jobs", "3",
+               env={"CEREMONY_FAULT_INJECT": "online.fetch.recorded:5"})
+    assert r.returncode == -9, r.output
+    assert not request.exists()
+    lines = record.read_text().splitlines()
+    assert json.loads(lines[0])["fetch"]["server"] == server.url.rstrip("/")
+    kept = {}
+    for line in lines[1:]:
+        entry = json.loads(line)
+        kept[entry["gun"]] = entry
+    assert len(kept) >= 5  # others in flight may have been noted before the kill
+
+    # a request after the kill: once the server logged it, it had logged those in flight
+    assert server.get("/v2/resume.example.com/marker/_trust/tuf/root.json")[0] == 404
+    seen = len(log_entries(server))
+    r = online(server, "fetch", *RESUMED, "--out", str(request), "--jobs", "3")
+    assert r.returncode == 0, r.output
+    assert f"{len(kept)} repositories already fetched" in r.stderr
+    bundle = read_bundle(request)
+    assert bundle.guns == RESUMED
+    for gun, entry in kept.items():
+        for role in ("timestamp", "snapshot"):
+            assert bundle.entry(gun).server_keys[role] == \
+                base64.b64decode(entry["server_keys"][role])
+    uris = [e["http.request.uri"] for e in log_entries(server)[seen:]]
+    assert len(uris) == 3 * (len(RESUMED) - len(kept))  # root.json 404, the two keys
+    for gun in RESUMED:
+        asked = any(u.startswith(f"/v2/{gun}/") for u in uris)
+        assert asked == (gun not in kept), gun
+    assert not record.exists()  # the bundle is written: the record has done its job
+
+
+def test_a_record_of_another_fetch_is_refused(server, tmp_path):
+    request = tmp_path / "request.bundle"
+    record = tmp_path / "request.bundle.fetched"
+    record.write_text(json.dumps({"fetch": {"server": "https://elsewhere.example"}}) + "\n")
+    seen = len(log_entries(server))
+    r = online(server, "fetch", "resume.example.com/other", "--out", str(request))
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.output
+    assert "records another fetch" in r.stderr and "remove it" in r.stderr
+    assert len(log_entries(server)) == seen and not request.exists()
 
 
 class _Terminal(io.StringIO):
