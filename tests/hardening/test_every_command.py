@@ -149,6 +149,7 @@ def site(tmp_path_factory, softhsm_factory):
        str(base / "public"))
     repo = PyTufRepository.create(base / "tuf")
     shutil.copy(repo.metadata_dir / "1.root.json", base / "1.root.json")
+    tuf_inputs(hsm, base, repo)
     doc = {"format": "notary-ceremony-script/1",
            "ceremony": {"name": "Send", "purpose": "testing", "guns": [GUN]},
            "participants": [{"name": "Alice", "role": "administrator"}],
@@ -161,6 +162,62 @@ def site(tmp_path_factory, softhsm_factory):
     (base / "script.yaml").write_text(yaml.safe_dump(json.loads(json.dumps(doc)),
                                                      sort_keys=False))
     return hsm, base
+
+
+# TUF requests, as `ceremony tuf request` makes them from python-tuf's repository (its delegated
+# role is `releases`), one per ceremony: placeholder -> (operation, the request's arguments).
+TUF_REQUESTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "tinit": ("init", ()),  # from an empty folder, with the online keys
+    "troot": ("rotate-root", ()),
+    "tkey": ("rotate-key", ("--role", "targets")),
+    "tdeladd": ("delegation-add", ("--role", "nightly", "--path", "nightly/*",
+                                   "--delegate-key", "signer.pub")),
+    "tdelrm": ("delegation-remove", ("--role", "releases")),
+    "trenew": ("renew", ("--renew-role", "root")),
+}
+
+
+def tuf_inputs(hsm, base: Path, repo) -> None:
+    """The TUF inputs: the repository's metadata folder (tufmeta), a request per ceremony, and
+    a real "sign" request (tsreq) answered on root-a's key in the workspace (tresp)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.conftest import run_cli
+    from tests.tuf.pytuf_repo import new_signer, token_key
+
+    def ok(*args: str, **kw) -> str:
+        r = run_cli(*args, env=hsm.env, cwd=base, **kw)
+        assert r.returncode == 0, (args, r.output)
+        return r.stdout
+    shutil.copytree(repo.metadata_dir, base / "tufmeta")
+    (base / "tufempty").mkdir()
+    for name, role in (("snapshot", "ed25519"), ("timestamp", "p256")):
+        (base / f"{name}.online.pub").write_bytes(
+            new_signer(role)._private_key.public_key().public_bytes(  # noqa: SLF001
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    for placeholder, (operation, extra) in TUF_REQUESTS.items():
+        folder, more = base / "tufmeta", ()
+        if operation == "init":
+            folder, more = base / "tufempty", ("--online-key", "snapshot=snapshot.online.pub",
+                                               "--online-key", "timestamp=timestamp.online.pub")
+        ok("tuf", "request", "--repo", str(folder), "--name", "demo", "--operation", operation,
+           "--out", str(base / f"{placeholder}.req"), *extra, *more)
+    key = json.loads(ok("tuf", "key", "--token", "root-a", "--label", "root", "--json",
+                        wrapper=AIRGAPPED))
+    old = repo.signers["root"][0].public_key.keyid
+
+    def to_token(root) -> None:
+        root.revoke_key(old, "root")
+        root.add_key(token_key(key), "root")
+    (base / "proposed-2.root.json").write_bytes(repo.propose_root(to_token))
+    ok("tuf", "request-sign", "--repo", str(base / "tufmeta"), "--name", "other", "--proposed",
+       str(base / "proposed-2.root.json"), "--out", str(base / "tsreq.req"))
+    import hashlib
+    first = hashlib.sha256((base / "1.root.json").read_bytes()).hexdigest()
+    ok("tuf", "sign-request", "--workspace", str(base / "ws"), "--request",
+       str(base / "tsreq.req"), "--out", str(base / "tresp.resp"), "--token", "root-a",
+       "--trust-root-sha256", first, "--yes", "--pin-source", hsm.pin_source("root-a"),
+       wrapper=AIRGAPPED)
 
 
 def fill(args: tuple[str, ...], values: dict[str, str]) -> list[str]:
@@ -182,7 +239,10 @@ def case_folder(site, tmp_path: Path) -> tuple[Path, dict[str, str]]:
               "outdir": str(work / "outdir"), "nreq": str(work / "csr.req"),
               "sreq": str(work / "sign.req"), "csr": str(work / "signer.csr"),
               "script": str(work / "script.yaml"), "root1": str(work / "1.root.json"),
-              "nresp": str(work / "issued.resp"), "cacert": str(work / "public" / "ca.crt")}
+              "nresp": str(work / "issued.resp"), "cacert": str(work / "public" / "ca.crt"),
+              "tufmeta": str(work / "tufmeta"), "tsreq": str(work / "tsreq.req"),
+              "tresp": str(work / "tresp.resp"),
+              **{p: str(work / f"{p}.req") for p in TUF_REQUESTS}}
     return work, values
 
 
