@@ -95,6 +95,21 @@ def test_every_class_has_its_checks_listed():
     assert not problems, "\n".join(problems)
 
 
+def test_allow_network_help_promises_a_transcript_only_where_one_is_kept():
+    """--allow-network's help may say it is "recorded in the transcript" only for a command
+    that keeps one (a ceremony of the workspace frame, given --workspace); `tuf sign` and
+    `notation csr` keep none, and say what they do instead: print a warning."""
+    wrong = []
+    for name, cmd in sorted(leaf_commands().items()):
+        opts = option_names(cmd)
+        helps = [p.help or "" for p in cmd.params if "--allow-network" in getattr(p, "opts", ())]
+        if helps and "--workspace" not in opts and "recorded in the transcript" in helps[0]:
+            wrong.append(f"{name}: {helps[0]}")
+        if helps and "--workspace" not in opts:
+            assert "warning" in helps[0], (name, helps[0])
+    assert not wrong, wrong
+
+
 def test_hooked_runs_name_tests_that_exist():
     here = Path(__file__).parent
     for name, where in HOOKED_RUNS.items():
