@@ -18,7 +18,8 @@ Classes:
   naming what is up) unless --allow-network, before any token is asked anything.
 - OFFLINE: the offline machine's commands that use no private key; never open a socket.
 - ANYWHERE: file-only commands used on either machine (transfer, unpacking, trust stores);
-  never open a socket either.
+  never open a socket either. A command run on the online machine that only reads and writes
+  files (`tuf request`, `tuf apply`: the online service fetches and serves) is ANYWHERE too.
 """
 
 from __future__ import annotations
@@ -100,9 +101,10 @@ CLASSES: dict[str, str] = {
 # {resp} response bundle, {pub} signer public key, {ws} workspace, {out} output file,
 # {outdir} output folder, {pin} PIN source, {nreq} notation CSR request, {sreq} notation
 # sign request, {csr} a CSR file, {script} a ceremony script, {root1} a TUF 1.root.json,
-# {tufmeta} a TUF repository's metadata folder (python-tuf's), TUF requests {tinit} {troot}
-# {tkey} (targets) {tdeladd} {tdelrm} {trenew} (test_every_command.TUF_REQUESTS), {tsreq} a
-# TUF "sign" request and {tresp} its complete response.
+# {troot2} its root v2 moving the root role to root-a's key 'root' (python-tuf's), {tufmeta}
+# that repository's metadata folder, TUF requests {tinit} {troot} {tkey} {tdeladd} {tdelrm}
+# {trenew} (test_every_command.TUF_REQUESTS), {tsreq} a TUF "sign" request (of that root v2)
+# and {tresp} its complete response.
 _P = ("--pin-source", "{pin}")
 _NOTARY = ("--request", "{req}", "--out", "{out}", "--workspace", "{ws}", "--yes", *_P)
 _CA = ("--workspace", "{ws}", "--yes", *_P)
@@ -154,7 +156,7 @@ REFUSAL_ARGS: dict[str, tuple[str, ...]] = {
     "notation sign-descriptors": ("notation", "sign-descriptors", "--request", "{sreq}",
                                   "--out", "{out}", "--token", "root-a", "--label", "root",
                                   *_CA),
-    "tuf sign": ("tuf", "sign", "{root1}", "--trusted", "{root1}", "--token", "root-a",
+    "tuf sign": ("tuf", "sign", "{troot2}", "--trusted", "{root1}", "--token", "root-a",
                  "--out", "{out}", "--yes", *_P),
     "tuf init": ("tuf", "init", "--request", "{tinit}", "--root-token", "root-a",
                  "--targets-token", "targets", *_TUF),
@@ -163,9 +165,9 @@ REFUSAL_ARGS: dict[str, tuple[str, ...]] = {
     "tuf rotate-key": ("tuf", "rotate-key", "--request", "{tkey}", "--token", "root-a",
                        "--targets-token", "targets", *_TUF),
     "tuf delegation add": ("tuf", "delegation", "add", "--request", "{tdeladd}", "--token",
-                           "targets", *_TUF),
+                           "root-a", *_TUF),
     "tuf delegation remove": ("tuf", "delegation", "remove", "--request", "{tdelrm}",
-                              "--token", "targets", *_TUF),
+                              "--token", "root-a", *_TUF),
     "tuf renew": ("tuf", "renew", "--request", "{trenew}", "--token", "root-a", *_TUF),
     "tuf sign-request": ("tuf", "sign-request", "--request", "{tsreq}", "--token", "root-a",
                          *_TUF),
@@ -201,7 +203,7 @@ OUTPUT_ARGS: dict[str, tuple[str, ...]] = {
 # that reads no input file gets a bad argument instead, here. Nothing may be written.
 INPUT_FILES = ("req", "resp", "pub", "nreq", "sreq", "csr", "script", "root1", "nresp",
                "cacert", "tufmeta", "tinit", "troot", "tkey", "tdeladd", "tdelrm", "trenew",
-               "tsreq", "tresp")
+               "tsreq", "tresp", "troot2")
 BAD_ARGS: dict[str, tuple[str, ...]] = {
     "key cert": ("key", "cert", "--token", "root-a", "--label", "root", "--gun", "Bad/GUN",
                  "--out", "{out}", *_P),

@@ -179,10 +179,13 @@ def site(tmp_path_factory, softhsm_factory):
     return hsm, base
 
 
-# TUF requests, as `ceremony tuf request` makes them from python-tuf's repository (its delegated
-# role is `releases`), one per ceremony: placeholder -> (operation, the request's arguments).
+# TUF requests, as `ceremony tuf request` makes them, one per ceremony: placeholder ->
+# (operation, the request's arguments). `tinit` is a new repository's (`fresh`); the others
+# are of repository `demo`, made by a real `tuf init` in the workspace (so that each ceremony
+# gets as far as the token login), its `releases` role delegated. Its root and targets keys are
+# both on root-a: token `targets` stays empty, as the notation recipes expect.
 TUF_REQUESTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "tinit": ("init", ()),  # from an empty folder, with the online keys
+    "tinit": ("init", ()),
     "troot": ("rotate-root", ()),
     "tkey": ("rotate-key", ("--role", "targets")),
     "tdeladd": ("delegation-add", ("--role", "nightly", "--path", "nightly/*",
@@ -193,30 +196,42 @@ TUF_REQUESTS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 
 def tuf_inputs(hsm, base: Path, repo) -> None:
-    """The TUF inputs: the repository's metadata folder (tufmeta), a request per ceremony, and
-    a real "sign" request (tsreq) answered on root-a's key in the workspace (tresp)."""
-    from cryptography.hazmat.primitives import serialization
-
+    """The TUF inputs: python-tuf's metadata folder (tufmeta), a request per ceremony (the
+    online service's, kept under tuf/, after a real init), and a real "sign" request (tsreq)
+    answered on root-a's key in the workspace (tresp)."""
     from tests.conftest import run_cli
-    from tests.tuf.pytuf_repo import new_signer, token_key
+    from tests.tuf.ceremony_world import OnlineService
+    from tests.tuf.pytuf_repo import token_key
 
     def ok(*args: str, **kw) -> str:
         r = run_cli(*args, env=hsm.env, cwd=base, **kw)
         assert r.returncode == 0, (args, r.output)
         return r.stdout
     shutil.copytree(repo.metadata_dir, base / "tufmeta")
-    (base / "tufempty").mkdir()
-    for name, role in (("snapshot", "ed25519"), ("timestamp", "p256")):
-        (base / f"{name}.online.pub").write_bytes(
-            new_signer(role)._private_key.public_key().public_bytes(  # noqa: SLF001
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    service = OnlineService(base / "tuf" / "online")
+    online_keys = tuple(arg for role in ("snapshot", "timestamp") for arg in (
+        "--online-key", f"{role}={service.public_pem(service.signers[role][0], role)}"))
+    (base / "tuf" / "empty").mkdir()
+    ok("tuf", "request", "--repo", str(base / "tuf" / "empty"), "--name", "fresh",
+       "--operation", "init", "--out", str(base / "tinit.req"), *online_keys)
+    init = service.request("init", base / "tuf" / "init.req", *online_keys)
+    ok("tuf", "init", "--workspace", str(base / "ws"), "--request", str(init), "--out",
+       str(base / "tuf" / "init.resp"), "--root-token", "root-a", "--targets-token", "root-a",
+       "--yes", "--pin-source", hsm.pin_source("root-a"), wrapper=AIRGAPPED)
+    service.apply(base / "tuf" / "init.resp", init)
+    service.publish()
+    delegated = service.request("delegation-add", base / "tuf" / "releases.req", "--role",
+                                "releases", "--path", "releases/*", "--delegate-key",
+                                str(base / "signer.pub"))
+    ok("tuf", "delegation", "add", "--workspace", str(base / "ws"), "--request",
+       str(delegated), "--out", str(base / "tuf" / "releases.resp"), "--token", "root-a",
+       "--yes", "--pin-source", hsm.pin_source("root-a"), wrapper=AIRGAPPED)
+    service.apply(base / "tuf" / "releases.resp", delegated)
+    service.publish()
     for placeholder, (operation, extra) in TUF_REQUESTS.items():
-        folder, more = base / "tufmeta", ()
-        if operation == "init":
-            folder, more = base / "tufempty", ("--online-key", "snapshot=snapshot.online.pub",
-                                               "--online-key", "timestamp=timestamp.online.pub")
-        ok("tuf", "request", "--repo", str(folder), "--name", "demo", "--operation", operation,
-           "--out", str(base / f"{placeholder}.req"), *extra, *more)
+        if operation != "init":
+            service.request(operation, base / f"{placeholder}.req",
+                            *(str(base / a) if a.endswith(".pub") else a for a in extra))
     key = json.loads(ok("tuf", "key", "--token", "root-a", "--label", "root", "--json",
                         wrapper=AIRGAPPED))
     old = repo.signers["root"][0].public_key.keyid
@@ -244,7 +259,9 @@ def case_folder(site, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     from ceremony.workspace import Workspace
     hsm, base = site
     work = tmp_path / "case"
-    shutil.copytree(base, work, symlinks=True, ignore=shutil.ignore_patterns("tuf"))
+    # (the repositories under base/tuf stay out; the workspace's own tuf/ state goes along)
+    shutil.copytree(base, work, symlinks=True,
+                    ignore=lambda folder, names: ["tuf"] if Path(folder) == base else [])
     (work / "script.yaml").write_text((base / "script.yaml").read_text())
     Workspace.open(work / "ws", create=True)
     (work / "outdir").mkdir()
@@ -256,7 +273,7 @@ def case_folder(site, tmp_path: Path) -> tuple[Path, dict[str, str]]:
               "script": str(work / "script.yaml"), "root1": str(work / "1.root.json"),
               "nresp": str(work / "issued.resp"), "cacert": str(work / "public" / "ca.crt"),
               "tufmeta": str(work / "tufmeta"), "tsreq": str(work / "tsreq.req"),
-              "tresp": str(work / "tresp.resp"),
+              "tresp": str(work / "tresp.resp"), "troot2": str(work / "proposed-2.root.json"),
               **{p: str(work / f"{p}.req") for p in TUF_REQUESTS}}
     return work, values
 
