@@ -372,3 +372,19 @@ def test_bad_input_writes_nothing(site, tmp_path, name):
                    exits=(1, 2), stdin=b"junk line\n", progress=name == "transfer receive",
                    allow=refusal_recorded(work, ""))
     assert not (work / "out.file").exists()
+
+
+# --- tuf apply: no --out (it writes into the metadata folder), the same promise -------------
+
+@pytest.mark.parametrize("case", ["garbage response", "another request's response"])
+def test_tuf_apply_bad_input_changes_no_metadata(site, tmp_path, case):
+    """`tuf apply` given a response that is not one, or one that does not answer --request:
+    one line, and the metadata folder (and everything else in the case) unchanged."""
+    hsm, _ = site
+    work, values = case_folder(site, tmp_path)
+    if case == "garbage response":
+        (work / "tresp.resp").write_bytes(b"this is not what you think it is\n")
+    args = ("tuf", "apply", "--response", "{tresp}", "--repo", "{tufmeta}", "--request",
+            "{troot}" if case == "another request's response" else "{tsreq}")
+    needle = "answers another request" if case == "another request's response" else ""
+    assert_refused(fill(args, values), needle, watch=Watch([work]), env=hsm.env)
