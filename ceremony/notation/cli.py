@@ -15,7 +15,6 @@ import click
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from ceremony.airgap import allow_network_option
 from ceremony.cli.common import build_ceremony, emit, json_option, table_options
 from ceremony.notation import certs, tables
 from ceremony.notation.cli_common import load_certs as _load_certs
@@ -55,7 +54,10 @@ CSR_FILE = replace(tables.CSR, params=tuple(p for p in tables.CSR.params
 @click.option("--out", required=True, metavar="FILE", help="Where to write the CSR (PEM).")
 @pin_source_option
 @module_option
-@allow_network_option
+# no workspace, no transcript: the help must not promise one
+@click.option("--allow-network", is_flag=True,
+              help="Go on even though the machine has a network up (a warning naming it is "
+                   "printed; no transcript is kept).")
 @force_option
 def csr_command(out: str, pin_source: str | None, module: str | None, allow_network: bool,
                 force: bool, **kw: str) -> None:

@@ -17,7 +17,6 @@ from typing import Any
 
 import click
 
-from ceremony.airgap import allow_network_option
 from ceremony.tuf.errors import TufError
 
 json_option = click.option("--json", "as_json", is_flag=True,
@@ -186,7 +185,11 @@ def _delegators(values: tuple[str, ...]) -> list[tuple[str, bytes, str]]:
               help="Write only the new signatures ({keyid, sig} list) for the other tool.")
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.option("--yes", is_flag=True, help="Confirm without typing yes.")
-@allow_network_option
+# `tuf sign` keeps no transcript (the ceremony that does is `tuf sign-request`): say so.
+@click.option("--allow-network", is_flag=True,
+              help="Go on even though the machine has a network up (a warning naming it is "
+                   "printed; tuf sign keeps no transcript: use tuf sign-request for a "
+                   "recorded ceremony).")
 @pin_option
 @module_option
 @json_option

@@ -40,7 +40,7 @@ from ceremony.tuf.bundles import (
     response_bundle,
 )
 from ceremony.tuf.canonical import load_json
-from ceremony.tuf.errors import ExpiredError, SigningError, ThresholdError, TufFormatError
+from ceremony.tuf.errors import ExpiredError, ThresholdError, TufError, TufFormatError
 from ceremony.tuf.model import TOP_LEVEL_ROLES, Metadata, Signature
 from ceremony.tuf.signflow import (
     Found,
@@ -384,7 +384,7 @@ def sign_request(options: Options, console: Console, choices: SignChoices) -> di
                  create_workspace=choices.trust_root_sha256 is not None) as s:
         try:
             result = _body(s, choices)
-        except SigningError as exc:  # no usable key, a mechanism missing: a refusal
-            raise CeremonyRefused(str(exc)) from None
+        except TufError as exc:  # bad input, no usable key, a mechanism missing: a refusal,
+            raise CeremonyRefused(str(exc)) from None  # as the other TUF ceremonies record it
     result.update(s.transcript_fields())
     return result

@@ -18,7 +18,8 @@ Classes:
   naming what is up) unless --allow-network, before any token is asked anything.
 - OFFLINE: the offline machine's commands that use no private key; never open a socket.
 - ANYWHERE: file-only commands used on either machine (transfer, unpacking, trust stores);
-  never open a socket either.
+  never open a socket either. A command run on the online machine that only reads and writes
+  files (`tuf request`, `tuf apply`: the online service fetches and serves) is ANYWHERE too.
 """
 
 from __future__ import annotations
@@ -79,15 +80,35 @@ CLASSES: dict[str, str] = {
     "tuf key": OFFLINE,  # reads the public key only
     "tuf sign": OFFLINE_KEY,
     "tuf verify": ANYWHERE,
+    # The TUF ceremonies (docs/tuf.md): the offline half uses the tokens' keys.
+    "tuf init": OFFLINE_KEY,
+    "tuf rotate-root": OFFLINE_KEY,
+    "tuf rotate-key": OFFLINE_KEY,
+    "tuf delegation add": OFFLINE_KEY,
+    "tuf delegation remove": OFFLINE_KEY,
+    "tuf renew": OFFLINE_KEY,
+    "tuf sign-request": OFFLINE_KEY,
+    # Their online half: run on the online machine but only read and write files (the
+    # repository's metadata folder, bundles); fetching and serving the metadata is the online
+    # service's own job. File-only, so ANYWHERE: held to never opening a socket.
+    "tuf request": ANYWHERE,
+    "tuf request-sign": ANYWHERE,
+    "tuf apply": ANYWHERE,  # writes the response's files into the metadata folder
+    "tuf response-file": ANYWHERE,
 }
 
 # Placeholders (made by test_every_command.inputs): {gun} {req} notary request bundle,
 # {resp} response bundle, {pub} signer public key, {ws} workspace, {out} output file,
 # {outdir} output folder, {pin} PIN source, {nreq} notation CSR request, {sreq} notation
-# sign request, {csr} a CSR file, {script} a ceremony script, {root1} a TUF 1.root.json.
+# sign request, {csr} a CSR file, {script} a ceremony script, {root1} a TUF 1.root.json,
+# {troot2} its root v2 moving the root role to root-a's key 'root' (python-tuf's), {tufmeta}
+# that repository's metadata folder, TUF requests {tinit} {troot} {tkey} {tdeladd} {tdelrm}
+# {trenew} (test_every_command.TUF_REQUESTS), {tsreq} a TUF "sign" request (of that root v2)
+# and {tresp} its complete response.
 _P = ("--pin-source", "{pin}")
 _NOTARY = ("--request", "{req}", "--out", "{out}", "--workspace", "{ws}", "--yes", *_P)
 _CA = ("--workspace", "{ws}", "--yes", *_P)
+_TUF = ("--workspace", "{ws}", "--out", "{out}", "--yes", *_P)
 
 REFUSAL_ARGS: dict[str, tuple[str, ...]] = {
     "key generate": ("key", "generate", "--token", "root-a", "--label", "new", *_P),
@@ -135,8 +156,21 @@ REFUSAL_ARGS: dict[str, tuple[str, ...]] = {
     "notation sign-descriptors": ("notation", "sign-descriptors", "--request", "{sreq}",
                                   "--out", "{out}", "--token", "root-a", "--label", "root",
                                   *_CA),
-    "tuf sign": ("tuf", "sign", "{root1}", "--trusted", "{root1}", "--token", "root-a",
+    "tuf sign": ("tuf", "sign", "{troot2}", "--trusted", "{root1}", "--token", "root-a",
                  "--out", "{out}", "--yes", *_P),
+    "tuf init": ("tuf", "init", "--request", "{tinit}", "--root-token", "root-a",
+                 "--targets-token", "targets", *_TUF),
+    "tuf rotate-root": ("tuf", "rotate-root", "--request", "{troot}", "--token", "root-a",
+                        "--root-token", "targets", *_TUF),
+    "tuf rotate-key": ("tuf", "rotate-key", "--request", "{tkey}", "--token", "root-a",
+                       "--targets-token", "targets", *_TUF),
+    "tuf delegation add": ("tuf", "delegation", "add", "--request", "{tdeladd}", "--token",
+                           "root-a", *_TUF),
+    "tuf delegation remove": ("tuf", "delegation", "remove", "--request", "{tdelrm}",
+                              "--token", "root-a", *_TUF),
+    "tuf renew": ("tuf", "renew", "--request", "{trenew}", "--token", "root-a", *_TUF),
+    "tuf sign-request": ("tuf", "sign-request", "--request", "{tsreq}", "--token", "root-a",
+                         *_TUF),
 }
 
 # Commands with --out/--out-dir, run with that output already there (no --force).
@@ -157,12 +191,19 @@ OUTPUT_ARGS: dict[str, tuple[str, ...]] = {
     "online fetch": ("online", "fetch", "{gun}", "--server", "https://127.0.0.1:9", "--out",
                      "{out}"),
     "notation resolve": ("notation", "resolve", "localhost:9/app:1", "--out", "{out}"),
+    "tuf request": ("tuf", "request", "--repo", "{tufmeta}", "--name", "demo", "--operation",
+                    "renew", "--renew-role", "targets", "--out", "{out}"),
+    "tuf request-sign": ("tuf", "request-sign", "--repo", "{tufmeta}", "--name", "other",
+                         "--proposed", "{root1}", "--out", "{out}"),
+    "tuf response-file": ("tuf", "response-file", "--response", "{tresp}", "--request",
+                          "{tsreq}", "--out", "{out}"),
 }
 
 # Bad input for a command with an output: its input files are replaced by garbage; a command
 # that reads no input file gets a bad argument instead, here. Nothing may be written.
 INPUT_FILES = ("req", "resp", "pub", "nreq", "sreq", "csr", "script", "root1", "nresp",
-               "cacert")
+               "cacert", "tufmeta", "tinit", "troot", "tkey", "tdeladd", "tdelrm", "trenew",
+               "tsreq", "tresp", "troot2")
 BAD_ARGS: dict[str, tuple[str, ...]] = {
     "key cert": ("key", "cert", "--token", "root-a", "--label", "root", "--gun", "Bad/GUN",
                  "--out", "{out}", *_P),
@@ -223,6 +264,10 @@ HOOKED_RUNS: dict[str, str] = {
                     "merge", "run")},
     **{name: "test_every_command_sockets.py::test_tuf_commands_open_no_socket"
        for name in ("tuf key", "tuf sign", "tuf verify")},
+    **{name: "test_every_command_sockets.py::test_tuf_ceremonies_open_no_socket"
+       for name in ("tuf request", "tuf init", "tuf apply", "tuf rotate-root", "tuf rotate-key",
+                    "tuf delegation add", "tuf renew", "tuf delegation remove",
+                    "tuf request-sign", "tuf sign-request", "tuf response-file")},
 }
 
 

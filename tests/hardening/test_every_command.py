@@ -95,6 +95,21 @@ def test_every_class_has_its_checks_listed():
     assert not problems, "\n".join(problems)
 
 
+def test_allow_network_help_promises_a_transcript_only_where_one_is_kept():
+    """--allow-network's help may say it is "recorded in the transcript" only for a command
+    that keeps one (a ceremony of the workspace frame, given --workspace); `tuf sign` and
+    `notation csr` keep none, and say what they do instead: print a warning."""
+    wrong = []
+    for name, cmd in sorted(leaf_commands().items()):
+        opts = option_names(cmd)
+        helps = [p.help or "" for p in cmd.params if "--allow-network" in getattr(p, "opts", ())]
+        if helps and "--workspace" not in opts and "recorded in the transcript" in helps[0]:
+            wrong.append(f"{name}: {helps[0]}")
+        if helps and "--workspace" not in opts:
+            assert "warning" in helps[0], (name, helps[0])
+    assert not wrong, wrong
+
+
 def test_hooked_runs_name_tests_that_exist():
     here = Path(__file__).parent
     for name, where in HOOKED_RUNS.items():
@@ -149,6 +164,7 @@ def site(tmp_path_factory, softhsm_factory):
        str(base / "public"))
     repo = PyTufRepository.create(base / "tuf")
     shutil.copy(repo.metadata_dir / "1.root.json", base / "1.root.json")
+    tuf_inputs(hsm, base, repo)
     doc = {"format": "notary-ceremony-script/1",
            "ceremony": {"name": "Send", "purpose": "testing", "guns": [GUN]},
            "participants": [{"name": "Alice", "role": "administrator"}],
@@ -163,6 +179,77 @@ def site(tmp_path_factory, softhsm_factory):
     return hsm, base
 
 
+# TUF requests, as `ceremony tuf request` makes them, one per ceremony: placeholder ->
+# (operation, the request's arguments). `tinit` is a new repository's (`fresh`); the others
+# are of repository `demo`, made by a real `tuf init` in the workspace (so that each ceremony
+# gets as far as the token login), its `releases` role delegated. Its root and targets keys are
+# both on root-a: token `targets` stays empty, as the notation recipes expect.
+TUF_REQUESTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "tinit": ("init", ()),
+    "troot": ("rotate-root", ()),
+    "tkey": ("rotate-key", ("--role", "targets")),
+    "tdeladd": ("delegation-add", ("--role", "nightly", "--path", "nightly/*",
+                                   "--delegate-key", "signer.pub")),
+    "tdelrm": ("delegation-remove", ("--role", "releases")),
+    "trenew": ("renew", ("--renew-role", "root")),
+}
+
+
+def tuf_inputs(hsm, base: Path, repo) -> None:
+    """The TUF inputs: python-tuf's metadata folder (tufmeta), a request per ceremony (the
+    online service's, kept under tuf/, after a real init), and a real "sign" request (tsreq)
+    answered on root-a's key in the workspace (tresp)."""
+    from tests.conftest import run_cli
+    from tests.tuf.ceremony_world import OnlineService
+    from tests.tuf.pytuf_repo import token_key
+
+    def ok(*args: str, **kw) -> str:
+        r = run_cli(*args, env=hsm.env, cwd=base, **kw)
+        assert r.returncode == 0, (args, r.output)
+        return r.stdout
+    shutil.copytree(repo.metadata_dir, base / "tufmeta")
+    service = OnlineService(base / "tuf" / "online")
+    online_keys = tuple(arg for role in ("snapshot", "timestamp") for arg in (
+        "--online-key", f"{role}={service.public_pem(service.signers[role][0], role)}"))
+    (base / "tuf" / "empty").mkdir()
+    ok("tuf", "request", "--repo", str(base / "tuf" / "empty"), "--name", "fresh",
+       "--operation", "init", "--out", str(base / "tinit.req"), *online_keys)
+    init = service.request("init", base / "tuf" / "init.req", *online_keys)
+    ok("tuf", "init", "--workspace", str(base / "ws"), "--request", str(init), "--out",
+       str(base / "tuf" / "init.resp"), "--root-token", "root-a", "--targets-token", "root-a",
+       "--yes", "--pin-source", hsm.pin_source("root-a"), wrapper=AIRGAPPED)
+    service.apply(base / "tuf" / "init.resp", init)
+    service.publish()
+    delegated = service.request("delegation-add", base / "tuf" / "releases.req", "--role",
+                                "releases", "--path", "releases/*", "--delegate-key",
+                                str(base / "signer.pub"))
+    ok("tuf", "delegation", "add", "--workspace", str(base / "ws"), "--request",
+       str(delegated), "--out", str(base / "tuf" / "releases.resp"), "--token", "root-a",
+       "--yes", "--pin-source", hsm.pin_source("root-a"), wrapper=AIRGAPPED)
+    service.apply(base / "tuf" / "releases.resp", delegated)
+    service.publish()
+    for placeholder, (operation, extra) in TUF_REQUESTS.items():
+        if operation != "init":
+            service.request(operation, base / f"{placeholder}.req",
+                            *(str(base / a) if a.endswith(".pub") else a for a in extra))
+    key = json.loads(ok("tuf", "key", "--token", "root-a", "--label", "root", "--json",
+                        wrapper=AIRGAPPED))
+    old = repo.signers["root"][0].public_key.keyid
+
+    def to_token(root) -> None:
+        root.revoke_key(old, "root")
+        root.add_key(token_key(key), "root")
+    (base / "proposed-2.root.json").write_bytes(repo.propose_root(to_token))
+    ok("tuf", "request-sign", "--repo", str(base / "tufmeta"), "--name", "other", "--proposed",
+       str(base / "proposed-2.root.json"), "--out", str(base / "tsreq.req"))
+    import hashlib
+    first = hashlib.sha256((base / "1.root.json").read_bytes()).hexdigest()
+    ok("tuf", "sign-request", "--workspace", str(base / "ws"), "--request",
+       str(base / "tsreq.req"), "--out", str(base / "tresp.resp"), "--token", "root-a",
+       "--trust-root-sha256", first, "--yes", "--pin-source", hsm.pin_source("root-a"),
+       wrapper=AIRGAPPED)
+
+
 def fill(args: tuple[str, ...], values: dict[str, str]) -> list[str]:
     return [a.format(**values) if "{" in a else a for a in args]
 
@@ -172,7 +259,9 @@ def case_folder(site, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     from ceremony.workspace import Workspace
     hsm, base = site
     work = tmp_path / "case"
-    shutil.copytree(base, work, symlinks=True, ignore=shutil.ignore_patterns("tuf"))
+    # (the repositories under base/tuf stay out; the workspace's own tuf/ state goes along)
+    shutil.copytree(base, work, symlinks=True,
+                    ignore=lambda folder, names: ["tuf"] if Path(folder) == base else [])
     (work / "script.yaml").write_text((base / "script.yaml").read_text())
     Workspace.open(work / "ws", create=True)
     (work / "outdir").mkdir()
@@ -182,7 +271,10 @@ def case_folder(site, tmp_path: Path) -> tuple[Path, dict[str, str]]:
               "outdir": str(work / "outdir"), "nreq": str(work / "csr.req"),
               "sreq": str(work / "sign.req"), "csr": str(work / "signer.csr"),
               "script": str(work / "script.yaml"), "root1": str(work / "1.root.json"),
-              "nresp": str(work / "issued.resp"), "cacert": str(work / "public" / "ca.crt")}
+              "nresp": str(work / "issued.resp"), "cacert": str(work / "public" / "ca.crt"),
+              "tufmeta": str(work / "tufmeta"), "tsreq": str(work / "tsreq.req"),
+              "tresp": str(work / "tresp.resp"), "troot2": str(work / "proposed-2.root.json"),
+              **{p: str(work / f"{p}.req") for p in TUF_REQUESTS}}
     return work, values
 
 
@@ -280,3 +372,19 @@ def test_bad_input_writes_nothing(site, tmp_path, name):
                    exits=(1, 2), stdin=b"junk line\n", progress=name == "transfer receive",
                    allow=refusal_recorded(work, ""))
     assert not (work / "out.file").exists()
+
+
+# --- tuf apply: no --out (it writes into the metadata folder), the same promise -------------
+
+@pytest.mark.parametrize("case", ["garbage response", "another request's response"])
+def test_tuf_apply_bad_input_changes_no_metadata(site, tmp_path, case):
+    """`tuf apply` given a response that is not one, or one that does not answer --request:
+    one line, and the metadata folder (and everything else in the case) unchanged."""
+    hsm, _ = site
+    work, values = case_folder(site, tmp_path)
+    if case == "garbage response":
+        (work / "tresp.resp").write_bytes(b"this is not what you think it is\n")
+    args = ("tuf", "apply", "--response", "{tresp}", "--repo", "{tufmeta}", "--request",
+            "{troot}" if case == "another request's response" else "{tsreq}")
+    needle = "answers another request" if case == "another request's response" else ""
+    assert_refused(fill(args, values), needle, watch=Watch([work]), env=hsm.env)

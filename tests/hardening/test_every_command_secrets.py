@@ -18,7 +18,9 @@ WRONG = "Wrong-Pin-7c1d3e90"
 PIN_COMMANDS = {
     **{name: REFUSAL_ARGS[name] for name in (
         "key generate", "key cert", "notation csr", "notation ca intermediate",
-        "notation ca issue", "notation ca crl")},
+        "notation ca issue", "notation ca crl", "tuf init", "tuf rotate-root", "tuf rotate-key",
+        "tuf delegation add", "tuf delegation remove", "tuf renew", "tuf sign-request",
+        "tuf sign")},
     "token keys": ("token", "keys", "root-a", "--pin-source", "{pin}"),
     # (`tuf key` reads a public object without logging in: its PIN source is not used.)
 }

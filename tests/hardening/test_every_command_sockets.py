@@ -53,19 +53,20 @@ class Hooked:
     """The offline machine with the hook in every process; PINs from env: (ca-root, tuf-a) and
     file: (the others) sources."""
 
-    def __init__(self, base: Path):
+    def __init__(self, base: Path, pins: dict[str, str] | None = None):
         self.base = base
+        self.pins = pins or PINS
         hook = base / "hook"
         hook.mkdir()
         shutil.copy(Path(__file__).with_name("audit_hook.py"), hook / "sitecustomize.py")
         self.report = base / "report.jsonl"
         self.hsm = create_env(base / "hsm", [TokenSpec(label, pin=pin)
-                                             for label, pin in PINS.items()])
+                                             for label, pin in self.pins.items()])
         (base / "pins").mkdir()
         self.sources: dict[str, str] = {}
         self.env = {**self.hsm.env, "PYTHONPATH": f"{hook}:{ROOT}",
                     "NO_SOCKET_REPORT": str(self.report)}
-        for n, (label, pin) in enumerate(PINS.items()):
+        for n, (label, pin) in enumerate(self.pins.items()):
             if n % 2 == 0:
                 self.env[f"HARDENING_PIN_{n}"] = pin
                 self.sources[label] = f"env:HARDENING_PIN_{n}"
@@ -100,7 +101,7 @@ class Hooked:
                  and p.relative_to(self.base).parts[0] not in ("hsm", "pins", "hook")]
         assert len(files) > 5 and self.report in files
         hits = []
-        for label, pin in PINS.items():
+        for label, pin in self.pins.items():
             forms = encodings(pin)
             for text in [*self.outputs, *(json.dumps(r["argv"]) for r in exits)]:
                 hits += [f"{label} in output/argv" for f in forms if f in text.encode()]
@@ -342,3 +343,91 @@ def test_notary_ceremonies_open_no_socket(tmp_path_factory):
     hits += [f"{label} in {path}" for path in files for label, pin in secrets.items()
              for form in encodings(pin) if form in path.read_bytes()]
     assert not hits, hits
+
+
+PINS_TUF = {"root-a": "Pin-TRootA-73c2e8", "root-b": "Pin-TRootB-1d94fa",
+            "targets": "Pin-TTgts-c05b36"}
+
+
+def test_tuf_ceremonies_open_no_socket(tmp_path_factory):
+    """The TUF ceremonies, request to response on SoftHSM, every process hooked: the online
+    machine's file-only half (`tuf request`, `apply`, `request-sign`, `response-file`) as well
+    as the offline ceremonies (init, rotate-root, rotate-key, delegation add, renew, delegation
+    remove, sign-request). The online service's snapshot/timestamp keys are python-tuf's, in
+    this process (tests/tuf/ceremony_world.py), as an online service's are."""
+    from tests.tuf.ceremony_world import OnlineService
+    from tests.tuf.pytuf_repo import PyTufRepository, new_signer, token_key
+    h = Hooked(tmp_path_factory.mktemp("tuf-ceremony-sockets"), PINS_TUF)
+    base, ws = h.base, str(h.base / "ws")
+    service = OnlineService(base / "repo")
+    pins = [arg for label in PINS_TUF
+            for arg in ("--pin-source", f"{label}={h.sources[label]}")]
+    snap = service.public_pem(service.signers["snapshot"][0], "snapshot")
+    ts = service.public_pem(service.signers["timestamp"][0], "timestamp")
+    hello = base / "hello.txt"
+    hello.write_bytes(b"hello from the hooked ceremonies\n")
+
+    def step(name: str, operation: str, command: list[str], request: tuple[str, ...],
+             offline: tuple[str, ...]) -> None:
+        req, resp = str(base / f"{name}.req"), str(base / f"{name}.resp")
+        h.ok("tuf", "request", "--repo", str(service.metadata_dir), "--name", "demo",
+             "--operation", operation, "--out", req, *request)
+        h.ok("tuf", *command, "--workspace", ws, "--request", req, "--out", resp, "--yes",
+             *pins, *offline)
+        written = json.loads(h.ok("tuf", "apply", "--response", resp, "--repo",
+                                  str(service.metadata_dir), "--request", req, "--json"))
+        for file in written["written"]:
+            if file != "root.json":
+                service.store(file.split(".", 1)[1][:-5],
+                              (service.metadata_dir / file).read_bytes())
+        service.publish()
+
+    step("init", "init", ["init"],
+         ("--online-key", f"snapshot={snap}", "--online-key", f"timestamp={ts}", "--target",
+          f"files/hello.txt={hello}"),
+         ("--root-token", "root-a", "--root-threshold", "1", "--targets-token", "targets"))
+    step("rotate-root", "rotate-root", ["rotate-root"], (),
+         ("--token", "root-a", "--root-token", "root-b"))
+    new_ts = new_signer("ed25519")
+    step("rotate-key", "rotate-key", ["rotate-key"],
+         ("--role", "timestamp", "--online-key",
+          f"timestamp={service.public_pem(new_ts, 'timestamp-2')}"), ("--token", "root-a"))
+    service.signers["timestamp"] = [new_ts]
+    releases = new_signer("p256")
+    step("delegation-add", "delegation-add", ["delegation", "add"],
+         ("--role", "releases", "--path", "releases/*", "--delegate-key",
+          str(service.public_pem(releases, "releases"))), ("--token", "targets"))
+    service.signers["releases"] = [releases]
+    with service.edit_targets("releases"):
+        pass
+    step("renew", "renew", ["renew"], ("--renew-role", "root", "--renew-role", "targets"),
+         ("--token", "root-a", "--token", "targets", "--root-expires", "400d",
+          "--targets-expires", "120d"))
+    step("delegation-remove", "delegation-remove", ["delegation", "remove"],
+         ("--role", "releases"), ("--token", "targets", "--targets-expires", "150d"))
+
+    # Metadata made elsewhere (python-tuf), first contact: its root moves to root-b's key.
+    key = json.loads(h.ok("tuf", "key", "--token", "root-b", "--label", "tuf-root", "--json"))
+    other = PyTufRepository.create(base / "other")
+    first = hashlib.sha256((other.metadata_dir / "1.root.json").read_bytes()).hexdigest()
+    old = other.signers["root"][0].public_key.keyid
+
+    def to_token(root) -> None:
+        root.revoke_key(old, "root")
+        root.add_key(token_key(key), "root")
+    (base / "proposed-2.root.json").write_bytes(other.propose_root(to_token))
+    h.ok("tuf", "request-sign", "--repo", str(other.metadata_dir), "--name", "other",
+         "--proposed", str(base / "proposed-2.root.json"), "--out", str(base / "sign.req"))
+    h.ok("tuf", "sign-request", "--workspace", ws, "--request", str(base / "sign.req"),
+         "--out", str(base / "sign.resp"), "--token", "root-b", "--trust-root-sha256", first,
+         "--yes", *pins)
+    h.ok("tuf", "response-file", "--response", str(base / "sign.resp"), "--request",
+         str(base / "sign.req"), "--out", str(base / "signed-2.root.json"))
+    other.store("root", (base / "signed-2.root.json").read_bytes())
+
+    exits = h.check(6 * 3 + 4)
+    assert [" ".join(r["argv"][2:4]) for r in exits][:3] == ["request --repo", "init --workspace",
+                                                           "apply --response"]
+    assert_covers_its_hooked_runs("test_tuf_ceremonies_open_no_socket", exits)
+    assert list((base / "ws" / "transcripts").glob("*.jsonl"))
+    h.assert_no_pin(exits)
