@@ -79,7 +79,7 @@ def load_json_counted(data: bytes) -> tuple[Any, int] | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if "\\u" in text:
+    if "\\" in text and "\\u" in text:  # the first scan is memchr, several times faster
         return None
     try:
         value = json.loads(text, parse_float=_no_float, parse_constant=_no_float)
@@ -107,6 +107,9 @@ def _check_strings(value: Any, file: str | None) -> None:
 
 def _string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+canonical_string = _string  # a key or string as canonical JSON writes it
 
 
 def _encode(value: Any, out: list[str]) -> None:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from ceremony.tuf import fields as f
 from ceremony.tuf.canonical import (
+    canonical_string,
     count_colons,
     dump_pretty,
     encode_canonical,
@@ -24,6 +25,7 @@ from ceremony.tuf.canonical import (
 from ceremony.tuf.errors import TufError, TufFormatError
 from ceremony.tuf.keys import Key
 from ceremony.tuf.signed import TOP_LEVEL_ROLES, Role, Signed, read_keys
+from ceremony.tuf.targetmap import TargetMap
 
 
 @dataclass
@@ -165,6 +167,27 @@ class Signature:
         return {"keyid": self.keyid, "sig": self.sig, **self.unrecognized}
 
 
+def _canonical_read(signed: Any) -> bytes:
+    """encode_canonical_parsed of `signed.to_dict()` for a role read by load_json, the targets
+    map (all but a few bytes of a big targets file) written by TargetMap.canonical_pieces
+    where it can: the same bytes (tests/tuf/test_fast_reader.py), several times faster."""
+    data = signed.to_dict()
+    targets = getattr(signed, "targets", None)
+    pieces = targets.canonical_pieces() if isinstance(targets, TargetMap) else None
+    if pieces is None:
+        return encode_canonical_parsed(data)
+    out = ["{"]
+    for key in sorted(data):
+        out.append(canonical_string(key) + ":")
+        if key == "targets":
+            out += pieces
+        else:
+            out.append(encode_canonical_parsed(data[key]).decode("utf-8"))
+        out.append(",")
+    out[-1] = "}"
+    return "".join(out).encode("utf-8")
+
+
 def _role_classes() -> dict[str, Any]:
     from ceremony.tuf.targets import Targets
     return {"root": Root, "targets": Targets, "snapshot": Snapshot, "timestamp": Timestamp}
@@ -220,7 +243,7 @@ class Metadata:
         except TufError:
             return None  # reported by the strict reader (a duplicate key before the rest)
         md.strictly_read = True
-        payload = encode_canonical_parsed(md.signed.to_dict())
+        payload = _canonical_read(md.signed)
         envelope = {k: v for k, v in value.items() if k != "signed"}
         written = count_colons(payload) + 1 + count_colons(
             json.dumps(envelope, ensure_ascii=False, separators=(",", ":")))
@@ -277,5 +300,5 @@ class Metadata:
         if self._read_payload is not None:
             return self._read_payload
         if self.strictly_read:
-            return encode_canonical_parsed(self.signed.to_dict())
+            return _canonical_read(self.signed)
         return encode_canonical(self.signed.to_dict())

@@ -140,3 +140,28 @@ def test_the_lazy_map_builds_on_use_and_keeps_changes():
                              "f2": {"length": 2, "hashes": {"sha256": DIGEST}},
                              "f9": {"length": 9, "hashes": {"sha512": "cd" * 64}}}
     assert list(targets.raw()) == ["f1", "f2", "f9"]
+
+
+@pytest.mark.parametrize("entries", [
+    {"b": {"length": 1, "hashes": {"sha512": "cd" * 64, "sha256": DIGEST}},
+     "a": {"length": 0, "hashes": {"sha256": DIGEST, "sha512": "cd" * 64}}},
+    {"a": {"length": 1, "hashes": {"sha256": DIGEST}},
+     "b": {"length": 2, "hashes": {"sha512": "cd" * 64}}},
+    {"say \"hi\"/{x}.txt": {"length": 1, "hashes": {"sha256": DIGEST}}},
+    {"{}/caf\u00e9 \u2603/x:y.txt": {"length": 12, "hashes": {"sha256": DIGEST}},
+     "Z/x": {"length": 10**30, "hashes": {"sha256": DIGEST}}},
+    {"a": {"length": 1, "hashes": {"odd{alg}": DIGEST}}},
+    {f"r/{i:05d}": {"length": i, "hashes": {"sha256": DIGEST, "blake2b": "ef" * 64}}
+     for i in range(2000, 0, -7)},
+])
+def test_the_targets_map_written_directly_is_the_canonical_form(entries):
+    doc = targets_doc(entries, delegations={"keys": {}, "roles": []})
+    data = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False).encode()
+    md = Metadata.from_bytes(data)
+    assert md._read_payload is not None
+    assert md.signed_bytes() == encode_canonical(doc["signed"])
+    assert md.signed_bytes() == sslib_canonical(doc["signed"]).encode()
+    md.signed.targets[next(iter(entries))].length = 99  # changed: the general encoder writes it
+    doc["signed"]["targets"][next(iter(entries))]["length"] = 99
+    assert Metadata(md.signed, [], strictly_read=True).signed_bytes() == \
+        encode_canonical(doc["signed"])
