@@ -165,3 +165,43 @@ def test_the_targets_map_written_directly_is_the_canonical_form(entries):
     doc["signed"]["targets"][next(iter(entries))]["length"] = 99
     assert Metadata(md.signed, [], strictly_read=True).signed_bytes() == \
         encode_canonical(doc["signed"])
+
+
+def test_the_bulk_check_accepts_only_what_the_per_entry_rules_accept():
+    import random
+
+    from ceremony.tuf.files import check_target_path
+    from ceremony.tuf.targetmap import _common_and_valid
+    rng = random.Random(14)
+    names = ["a", "a/b.txt", ".x", "a/.x", "a/../b", "/a", "", "a//b", "a/", "a\\b", "a\tb",
+             "caf\u00e9", "a\x7fb", "a\u2028b", "x/./y", "q\"uote", "..", "a/b/.."]
+    lengths = [0, 1, 10**20, -1, True, None, "1", 1.5]
+    digests = [DIGEST, "AB" * 8, "", "xy", 5, None, "\u0661\u0662"]
+
+    def per_entry(raw: dict) -> bool:
+        try:
+            for path, value in raw.items():
+                check_target_path(path)
+                TargetFile.from_dict(value)
+        except TufFormatError:
+            return False
+        return True
+
+    for _ in range(3000):
+        raw = {}
+        for _ in range(rng.randint(1, 4)):
+            entry = {"length": rng.choice(lengths),
+                     "hashes": {rng.choice(["sha256", "sha512"]): rng.choice(digests)}}
+            if rng.random() < 0.1:
+                entry.pop(rng.choice(["length", "hashes"]))
+            if rng.random() < 0.1:
+                entry["hashes"] = {}
+            raw[rng.choice(names) if rng.random() < 0.5 else f"ok/{rng.randint(0, 99)}"] = entry
+        accepted = per_entry(raw)
+        if _common_and_valid(raw) is not None:
+            assert accepted, raw
+        try:
+            TargetMap.read(raw)
+            assert accepted, raw
+        except TufFormatError:
+            assert not accepted, raw
