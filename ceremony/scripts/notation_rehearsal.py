@@ -43,7 +43,7 @@ def stand_in_request(ctx: Context, step: Step, kind: str) -> Produced:
         bundle = bundles.csr_request([("rehearsal-signer", csr)])
         what = "one CSR from a throwaway software key"
     else:
-        repo = ctx.script.guns[0]
+        repo = ctx.script.guns[0] if ctx.script.guns else "registry.example.com/app"
         artifacts = []
         for i in (1, 2):
             body = os.urandom(64)

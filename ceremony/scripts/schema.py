@@ -1,7 +1,7 @@
 """The ceremony script format (docs/runbooks.md has the reference for every key).
 
     format: notary-ceremony-script/1
-    ceremony: {name: ..., purpose: ..., guns: [example.com/app]}
+    ceremony: {name: ..., purpose: ..., guns: [example.com/app]}  # guns: Notary v1 steps only
     participants: [{name: Alice, role: ceremony administrator}, ...]
     inputs: {init-request: {kind: request, path: app.req, sha256: <64 hex>}}
     tokens: {root-a: {uri: "pkcs11:token=root-a", pin-source: prompt}, ...}
@@ -181,12 +181,13 @@ def _script(path: Path, data: bytes, raw: Any) -> Script:
                     optional=("inputs", "tokens", "module", "checks", "rehearsal"))
     if top["format"] != FORMAT:
         raise f.fail("format", f"expected {FORMAT!r}, got {top['format']!r}")
-    cer = f.mapping(top["ceremony"], "ceremony", required=("name", "purpose", "guns"),
-                    optional=("reference",))
+    cer = f.mapping(top["ceremony"], "ceremony", required=("name", "purpose"),
+                    optional=("reference", "guns"))
     name = f.text(cer["name"], "ceremony.name")
     purpose = f.text(cer["purpose"], "ceremony.purpose", multiline=True)
     reference = f.text(cer["reference"], "ceremony.reference") if "reference" in cer else ""
-    guns = tuple(f.listed(f.gun, minimum=1)(cer["guns"], "ceremony.guns"))
+    guns = tuple(f.listed(f.gun, minimum=1)(cer["guns"], "ceremony.guns")) \
+        if "guns" in cer else ()
     people = _participants(top["participants"])
     inputs = _inputs(top.get("inputs", {}))
     tokens = _tokens(top.get("tokens", {}))
@@ -214,6 +215,7 @@ def _script(path: Path, data: bytes, raw: Any) -> Script:
                                                    "rehearsal.transfer")
                           if "transfer" in rehearsal_raw else "file", tuple(setup),
                           extra_tokens)
+    _guns_needed(guns, (*setup, *steps), top.get("checks", []))
     _resolve(setup, {}, {**tokens, **extra_tokens}, guns, setup=True)
     _resolve(steps, inputs, tokens, guns, setup=False)
     checks = _checks(top.get("checks", []), guns)
@@ -372,6 +374,21 @@ def _resolve(steps: list[Step], inputs: dict[str, Input], tokens: dict[str, Toke
             raise f.fail(f"{here}.expect", "a transfer-receive step needs expect.sha256 (the "
                                            "digest the sender shows) or expect.same-as")
         kinds[step.id] = step.output_kind
+
+
+def _guns_needed(guns: tuple[str, ...], steps: tuple[Step, ...], checks: Any) -> None:
+    """ceremony.guns is for Notary v1 repositories: required when a step's action takes a GUN
+    (or checks name one), refused otherwise (a TUF 1.0 or Notation script has no GUN)."""
+    notary = [s for s in steps if "gun" in s.spec.params or "guns" in s.spec.params]
+    if notary or checks:
+        if not guns:
+            what = f"step {notary[0].id!r} ({notary[0].do})" if notary else "checks"
+            raise f.fail("ceremony.guns", f"missing (required: {what} works on Notary v1 "
+                                          "repositories): list their GUNs, e.g. guns: "
+                                          "[example.com/app]")
+    elif guns:
+        raise f.fail("ceremony.guns", "this script has no Notary v1 step (no action takes a "
+                                      "GUN): remove ceremony.guns")
 
 
 def _checks(raw: Any, guns: tuple[str, ...]) -> tuple[Check, ...]:

@@ -58,6 +58,36 @@ def load_json(data: bytes, file: str | None = None) -> Any:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
+def count_colons(text: str | bytes) -> int:
+    """The number of `:` in `text` (see load_json_counted)."""
+    return text.count(":") if isinstance(text, str) else text.count(b":")
+
+
+def load_json_counted(data: bytes) -> tuple[Any, int] | None:
+    """Parse `data` without the per-object duplicate-key hook, with the number of colons its
+    text holds; None where a colon may be written as an escape (then use load_json). Floats
+    and NaN are refused as by load_json.
+
+    Why that proves there is no duplicate key: in JSON text a colon is either the separator
+    of one key-value pair or a character inside a string, and with no `\\u` escape in the
+    text every colon of a string is written as itself. The compact JSON of the parsed value
+    (canonical or json.dumps: neither escapes a colon) holds one colon per pair and the same
+    colons in its strings. A duplicate key, which json.loads silently collapses, drops at
+    least one pair, so the parsed value shows fewer colons than the text: the caller
+    compares (Metadata.from_bytes). Any error: None, and load_json reports it."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\\" in text and "\\u" in text:  # the first scan is memchr, several times faster
+        return None
+    try:
+        value = json.loads(text, parse_float=_no_float, parse_constant=_no_float)
+    except (TufFormatError, ValueError, RecursionError):
+        return None
+    return value, count_colons(text)
+
+
 def _check_strings(value: Any, file: str | None) -> None:
     stack = [value]
     while stack:
@@ -77,6 +107,9 @@ def _check_strings(value: Any, file: str | None) -> None:
 
 def _string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+canonical_string = _string  # a key or string as canonical JSON writes it
 
 
 def _encode(value: Any, out: list[str]) -> None:

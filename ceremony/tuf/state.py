@@ -4,6 +4,9 @@ repository, committed with the ceremony that changed it (one crash-safe transact
 Layout (paths inside the section; NAME is the repository's name, bundles.REPOSITORY_NAME):
 
     NAME/roots/N.root.json     every trusted root, exact bytes (N = its version, 1, 2, ...)
+    NAME/first-pin.json        where the history starts for a repository this workspace first
+                               met at root vN (any N), pinned on the operator's word rather
+                               than made here ({"version": N, "sha256": ..., "how": ...})
     NAME/signed/ROLE.json      the last version of ROLE this machine signed, exact bytes
                                (root, targets, a delegated role): the next must be newer
 
@@ -13,6 +16,9 @@ API (stable; branch i14b builds on it):
   (Metadata), `.signed` {role: bytes}, `.last_version(role)`.
 - `stage_root(tx, name, data)`: pin the next root (version = latest + 1, or 1 for a new
   repository; the same bytes again is a no-op, other bytes for a known version refused).
+- `pin_first_root(tx, name, data)`: start the history of a repository the workspace has no
+  root of at the root `data`, whatever its version (first contact: the caller has checked it
+  against a digest the operator gave); recorded in first-pin.json (`TufState.first_pin`).
 - `stage_signed(tx, name, role, data)`: record a signed file of ROLE; a version lower than the
   last one signed is refused (rollback), the same version only with the same bytes.
 - `repositories(ws_or_tx)`: the names with a section.
@@ -22,6 +28,8 @@ until the transaction commits.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -31,6 +39,7 @@ from ceremony.tuf.errors import TufError
 from ceremony.tuf.model import Metadata
 
 SECTION = "tuf"
+FIRST_PIN = "first-pin.json"
 _ROOT_FILE = re.compile(r"([1-9][0-9]{0,18})\.root\.json")
 _ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,120}")
 
@@ -69,6 +78,8 @@ class TufState:
     name: str
     roots: dict[int, bytes] = field(default_factory=dict)
     signed: dict[str, bytes] = field(default_factory=dict)
+    # {"version", "sha256", "how"} when the history starts at a root pinned on first contact
+    first_pin: dict[str, Any] | None = None
 
     @classmethod
     def load(cls, ws: _Reads, name: str) -> TufState:
@@ -83,6 +94,8 @@ class TufState:
                 state.roots[int(m.group(1))] = data
             elif folder == "signed" and file.endswith(".json"):
                 state.signed[file[:-5]] = data
+            elif rest == FIRST_PIN:
+                state.first_pin = json.loads(data)
         state.roots = dict(sorted(state.roots.items()))
         return state
 
@@ -140,6 +153,25 @@ def stage_root(tx: _Writes, name: str, data: bytes) -> int:
     return version
 
 
+def pin_first_root(tx: _Writes, name: str, data: bytes) -> int:
+    """Start `name`'s root history at `data` (any version; the caller vouches for it: a
+    digest the operator gave); returns its version. Refused if the workspace already holds a
+    root of `name`: then the next root must follow it (stage_root)."""
+    state = TufState.load(tx, name)
+    if state.exists:
+        raise TufStateError(f"'{name}': the workspace already trusts root "
+                            f"v{state.latest_root[0]}; a first pin is only for a repository "
+                            "it has no root of: stage the next root from there instead")
+    version = _version_of(data, f"root for '{name}'", "root")
+    record = {"version": version, "sha256": hashlib.sha256(data).hexdigest(),
+              "how": "first contact"}
+    tx.put_system_file(SECTION, f"{name}/{FIRST_PIN}",
+                       json.dumps(record, indent=1, sort_keys=True).encode() + b"\n")
+    tx.put_system_file(SECTION, f"{name}/roots/{version}.root.json", data)
+    tx.put_system_file(SECTION, f"{name}/signed/root.json", data)
+    return version
+
+
 def stage_signed(tx: _Writes, name: str, role: str, data: bytes) -> int:
     """Record `data` as the last signed version of `role` (rollback refused); its version."""
     check_role(role)
@@ -164,5 +196,7 @@ def repositories(ws: _Reads) -> list[str]:
 def describe(state: TufState) -> dict[str, Any]:
     """The section of one repository for a JSON summary."""
     out: dict[str, Any] = {"repository": state.name, "roots": sorted(state.roots)}
+    if state.first_pin is not None:
+        out["first_pin"] = state.first_pin
     out["signed"] = {role: state.last_version(role) for role in sorted(state.signed)}
     return out

@@ -11,9 +11,9 @@ from typing import Any, ClassVar
 
 from ceremony.tuf import fields as f
 from ceremony.tuf.errors import TufError, TufFormatError
-from ceremony.tuf.files import check_target_path
 from ceremony.tuf.keys import Key
 from ceremony.tuf.signed import TOP_LEVEL_ROLES, Role, Signed, read_keys
+from ceremony.tuf.targetmap import TargetMap
 
 
 @dataclass
@@ -207,21 +207,15 @@ class Delegations:
 @dataclass
 class Targets(Signed):
     type: ClassVar[str] = "targets"
-    targets: dict[str, TargetFile] = field(default_factory=dict)
+    targets: dict[str, TargetFile] | TargetMap = field(default_factory=dict)
     delegations: Delegations | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Targets:
         rest = dict(data)
         common = cls.common(rest, cls.type)
-        raw_targets = f.take_dict(rest, "targets")
-        targets = {}
-        for path, value in raw_targets.items():
-            try:
-                check_target_path(path)
-                targets[path] = TargetFile.from_dict(value)
-            except TufError as exc:
-                raise exc.located(prefix=f"targets.{path}") from None
+        # every entry checked now, its TargetFile built when used (targetmap.py)
+        targets = TargetMap.read(f.take_dict(rest, "targets"))
         raw_delegations = f.take(rest, "delegations", None)
         delegations = None
         if raw_delegations is not None:
@@ -233,7 +227,8 @@ class Targets(Signed):
 
     def to_dict(self) -> dict[str, Any]:
         out = {**self.common_dict(),
-               "targets": {k: v.to_dict() for k, v in self.targets.items()}}
+               "targets": self.targets.raw() if isinstance(self.targets, TargetMap) else
+               {k: v.to_dict() for k, v in self.targets.items()}}
         if self.delegations is not None:
             out["delegations"] = self.delegations.to_dict()
         return {**out, **self.unrecognized}

@@ -51,17 +51,6 @@ def _self_signed(md: Metadata) -> None:
     verify_threshold(md, *md.signed.role_keys("root"), role_name="root", signer_desc="its own")
 
 
-def _pin_first(tx: Any, name: str, data: bytes, version: int) -> None:
-    """Pin the first root of a repository met at version `version`. state.stage_root starts a
-    history only at v1; a repository met later starts at the root the operator vouched for, in
-    the same layout (roots/N.root.json, signed/root.json)."""
-    if version == 1:
-        tuf_state.stage_root(tx, name, data)
-        return
-    tx.put_system_file(tuf_state.SECTION, f"{name}/roots/{version}.root.json", data)
-    tx.put_system_file(tuf_state.SECTION, f"{name}/signed/root.json", data)
-
-
 def trusted_root(tx: Any, name: str, metadata: Mapping[str, bytes], first_root_sha256: str | None,
                  warn: Callable[[str], None], *, bootstrap: bool = False) -> Trusted:
     """The newest root this run may trust for repository `name` (see the module docstring);
@@ -115,7 +104,7 @@ def trusted_root(tx: Any, name: str, metadata: Mapping[str, bytes], first_root_s
         warn(f"first contact with TUF repository '{name}': root v{version} (sha256 {wanted}) is "
              "trusted because its digest was given on the command line; it is now pinned in "
              "the workspace")
-        _pin_first(tx, name, data, version)
+        tuf_state.pin_first_root(tx, name, data)
         pinned.append(version)
         first = True
     while version + 1 in offered:
