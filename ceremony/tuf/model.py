@@ -208,6 +208,7 @@ class Metadata:
     # no duplicate key): a Metadata read from bytes stands for that file, so code that
     # changes one builds a new Metadata (plan.py), never edits a read one in place.
     _read_payload: bytes | None = field(default=None, repr=False, compare=False)
+    _read_signed: Any = field(default=None, repr=False, compare=False)  # what it was made of
 
     @classmethod
     def from_bytes(cls, data: bytes, file: str | None = None,
@@ -249,7 +250,7 @@ class Metadata:
             json.dumps(envelope, ensure_ascii=False, separators=(",", ":")))
         if written != colons:
             return None
-        md._read_payload = payload
+        md._read_payload, md._read_signed = payload, md.signed
         return md
 
     @classmethod
@@ -297,7 +298,8 @@ class Metadata:
 
     def signed_bytes(self) -> bytes:
         """What every signature signs: the canonical JSON of `signed`."""
-        if self._read_payload is not None:
+        # (a `signed` replaced since reading is encoded afresh, never signed as the old bytes)
+        if self._read_payload is not None and self.signed is self._read_signed:
             return self._read_payload
         if self.strictly_read:
             return _canonical_read(self.signed)

@@ -205,3 +205,19 @@ def test_the_bulk_check_accepts_only_what_the_per_entry_rules_accept():
             assert accepted, raw
         except TufFormatError:
             assert not accepted, raw
+
+
+def test_a_replaced_signed_part_is_never_given_the_bytes_read() -> None:
+    """The canonical bytes kept from reading stand for the `signed` read: put another `signed`
+    in its place and signed_bytes() encodes that one, so a signature never covers stale bytes."""
+    import dataclasses
+
+    data = json.dumps({"signed": {"_type": "timestamp", "spec_version": "1.0.31",
+                                  "version": 3, "expires": "2030-01-01T00:00:00Z",
+                                  "meta": {"snapshot.json": {"version": 3}}},
+                       "signatures": []}).encode()
+    md = Metadata.from_bytes(data)
+    before = md.signed_bytes()
+    md.signed = dataclasses.replace(md.signed, version=4)
+    after = md.signed_bytes()
+    assert b'"version":4' in after and after != before
