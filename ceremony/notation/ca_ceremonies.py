@@ -30,6 +30,7 @@ from ceremony.notation.frame import (
     notation_session,
     open_key,
     read_request,
+    record_key,
     review,
     stage_tokens,
     token_key,
@@ -105,6 +106,8 @@ def ca_init(options: Options, console: Console, *, ca: str, token: str, label: s
         state = CAState(None, f"pkcs11:token={tok.label}", label, [cert], name=ca)
         state.stage(s.tx)
         tokens = stage_tokens(s)
+        record_key(s, tok, info, "root-ca", [f"ca:{ca}", f"subject:{name.rfc4514_string()}"],
+                   cert.public_bytes(Encoding.PEM).decode("ascii"))
         if options.out:
             write_file(s, "certificate", cert.public_bytes(Encoding.PEM))
         s.finish({"notation": {"ca_created": ca}, "tokens": tokens},
@@ -154,6 +157,9 @@ def ca_intermediate(options: Options, console: Console, *, parent: str, ca: str,
                         name=ca)
         state.stage(s.tx)
         tokens = stage_tokens(s)
+        record_key(s, tok, info, "intermediate-ca",
+                   [f"ca:{ca}", f"subject:{name.rfc4514_string()}"],
+                   cert.public_bytes(Encoding.PEM).decode("ascii"))
         if options.out:
             write_file(s, "certificate", b"".join(c.public_bytes(Encoding.PEM)
                                                   for c in state.chain))
