@@ -87,6 +87,39 @@ def test_notation_keys_recorded_by_each_ceremony(offline, tmp_path):
                     str(tmp_path / "issued.resp"), "--yes", "--pin-source",
                     offline.pin("ca-inter"))
     assert r.returncode == 0, r.output
+    signing = _keys(ws)["signing"]  # the issued certificate noted on the key's record
+    cert = x509.load_pem_x509_certificate(signing.cert_pem.encode())
+    assert cert.subject.rfc4514_string() == "CN=inventory signer,O=Example,C=US"
+    assert "ca:issuing" in signing.guns and signing.evidence["local"] is True
+
+    # a key the workspace signs with, not recorded before (its CSR made elsewhere): the sign
+    # ceremony records it with its certificate
+    offline.ok("key", "generate", "--token", "pkcs11:token=signer", "--label", "inv-other",
+               "--algorithm", "ecdsa-p256", "--pin-source", offline.pin("signer"))
+    assert offline.run("notation", "csr", "--token", "pkcs11:token=signer", "--label",
+                       "inv-other", "--subject", "CN=other signer", "--out",
+                       str(tmp_path / "other.csr"), "--pin-source",
+                       offline.pin("signer")).returncode == 0
+    assert run_cli("notation", "request", "csr", "--csr", str(tmp_path / "other.csr"), "--out",
+                   str(tmp_path / "other.req")).returncode == 0
+    assert offline.run("notation", "ca", "issue", "--workspace", str(ws), "--ca", "issuing",
+                       "--request", str(tmp_path / "other.req"), "--out",
+                       str(tmp_path / "other.resp"), "--yes", "--pin-source",
+                       offline.pin("ca-inter")).returncode == 0
+    assert len(Workspace.open(ws).keys()) == 3  # issued, but not a key the workspace holds
+    from ceremony.notation.bundles import sign_request
+    from ceremony.notation.payload import Descriptor
+    from transfer.systembundle import write_system_bundle
+    desc = Descriptor("application/vnd.oci.image.manifest.v1+json", "sha256:" + "cd" * 32, 9)
+    write_system_bundle(tmp_path / "sign.req", sign_request([("localhost:5000/app:1", desc)]))
+    r = offline.run("notation", "sign-descriptors", "--workspace", str(ws), "--request",
+                    str(tmp_path / "sign.req"), "--out", str(tmp_path / "sign.resp"),
+                    "--token", "pkcs11:token=signer", "--label", "inv-other", "--yes",
+                    "--pin-source", offline.pin("signer"))
+    assert r.returncode == 0, r.output
+    other = [k for k in Workspace.open(ws).keys() if k.key_label == "inv-other"]
+    assert len(other) == 1 and other[0].role == "signing" and other[0].cert_pem
+    assert other[0].guns == ("subject:CN=other signer",)
 
 
 def test_csr_ceremony_reviews_confirms_and_records(offline, tmp_path):
