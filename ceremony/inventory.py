@@ -9,13 +9,18 @@ private key block or a registered secret.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_public_key,
+)
 
 from ceremony.errors import CeremonyError
 from ceremony.secrets import SecretLeakError, check_no_secret
@@ -88,13 +93,43 @@ class TokenRecord:
         return cls(**dict(data))
 
 
+# The trust systems whose keys the inventory holds. "notary" is the default and is never
+# written, so Notary records made before the field existed read and hash as they did.
+SYSTEMS = ("notary", "tuf", "notation")
+NOTATION_ROLES = ("root-ca", "intermediate-ca", "signing")
+
+
+def _check_role(system: str, role: str, names: tuple[str, ...]) -> None:
+    """Role and names checked by the rules of the key's own system."""
+    if system == "notary":
+        validate_role(role)
+        for gun in names:
+            validate_gun(gun)
+        return
+    if system == "notation" and role not in NOTATION_ROLES:
+        raise InvalidName(f"notation role must be one of {', '.join(NOTATION_ROLES)}")
+    _text(role, "role")  # TUF: a top-level role or any delegation name the repository uses
+    for name in names:
+        _text(name, f"{system} name")
+
+
 @dataclass(frozen=True)
 class KeyRecord:
-    """A key on a token, by what identifies it in Notary and on the token."""
+    """A key on a token, by what identifies it in its trust system and on the token.
 
-    key_id: str  # TUF key ID as in root.json and signatures (the cert key ID for x509 keys)
-    canonical_id: str  # Notary's canonical key ID (of the plain public key), as `notary` shows
-    role: str  # root, targets, snapshot or a delegation name
+    Notary (system "notary", the default): key_id is the TUF key ID as in root.json,
+    canonical_id Notary's canonical key ID, guns the GUNs. TUF 1.0 ("tuf"): key_id is the
+    key ID as the repository's root lists it, canonical_id the SHA-256 of the key's
+    SubjectPublicKeyInfo DER, guns the repository names. Notation ("notation"): key_id and
+    canonical_id are both the SHA-256 of the SPKI DER (the key, not a certificate: the key
+    in custody outlives the certificates issued for it), guns the CA names and certificate
+    subjects the key serves.
+    """
+
+    key_id: str  # the system's own key ID (see above)
+    canonical_id: str  # Notary: canonical key ID; others: SHA-256 of the SPKI DER
+    role: str  # Notary/TUF: root, targets, snapshot, timestamp or a delegation name;
+    # notation: root-ca, intermediate-ca or signing
     algorithm: str  # e.g. ecdsa-p256, rsa-3072
     token_serial: str
     token_label: str
@@ -105,16 +140,17 @@ class KeyRecord:
     guns: tuple[str, ...] = ()
     evidence: Mapping[str, Any] = field(default_factory=dict)  # e.g. CKA_LOCAL read back
     added: str = ""
+    system: str = "notary"
 
     def __post_init__(self) -> None:
+        if self.system not in SYSTEMS:
+            raise InventoryError(f"inventory: system must be one of {', '.join(SYSTEMS)}")
         for name in ("key_id", "canonical_id"):
             if not isinstance(getattr(self, name), str) or \
                     not _HEX64.fullmatch(getattr(self, name)):
                 raise InventoryError(f"inventory: {name} must be 64 lowercase hex digits")
         try:
-            validate_role(self.role)
-            for gun in self.guns:
-                validate_gun(gun)
+            _check_role(self.system, self.role, tuple(self.guns))
         except InvalidName as exc:
             raise InventoryError(f"inventory: key {self.key_id[:12]}: {exc}") from None
         if not isinstance(self.guns, tuple):
@@ -139,12 +175,20 @@ class KeyRecord:
         data = asdict(self)
         data["guns"] = list(self.guns)
         data["evidence"] = dict(self.evidence)
+        if self.system == "notary":
+            del data["system"]  # Notary records stay byte-identical to those made before
         return data
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """What the key serves in its system: GUNs, TUF repositories or CA names/subjects."""
+        return self.guns
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> KeyRecord:
         data = dict(data)
         data["guns"] = tuple(data.get("guns", ()))
+        data.setdefault("system", "notary")
         return cls(**data)
 
 
@@ -162,3 +206,46 @@ class RetiredKey:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RetiredKey:
         return cls(KeyRecord.from_dict(data["key"]), data["reason"], data["retired_at"])
+
+
+
+def spki_sha256(public_key: Any) -> str:
+    """SHA-256 of the key's SubjectPublicKeyInfo DER, hex: the TUF and notation records'
+    canonical ID (and notation's key ID), the same fingerprint notation reviews show."""
+    return hashlib.sha256(public_key.public_bytes(
+        Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).hexdigest()
+
+
+def token_key_record(ws: Any, tokens: Any, *, system: str, key_id: str, role: str,
+                     names: list[str], token: Any, info: Any, cert_pem: str = "") -> KeyRecord:
+    """The record of a key on a token for a TUF or notation ceremony: public data and the
+    custody evidence read back from the token (CKA_LOCAL, NEVER_EXTRACTABLE...), the names it
+    serves merged with those the workspace already lists for it."""
+    existing = ws.key(key_id)
+    merged = sorted(set(names) | set(existing.guns if existing is not None else ()))
+    custody = tokens.custody(token, info).get("custody") or {}
+    pem = info.public_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    return KeyRecord(key_id=key_id, canonical_id=spki_sha256(info.public_key), role=role,
+                     algorithm=info.algorithm, token_serial=token.info.serial,
+                     token_label=token.label, key_label=info.label, pkcs11_id=info.id.hex(),
+                     public_key_pem=pem.decode("ascii"), cert_pem=cert_pem,
+                     guns=tuple(merged), evidence=custody, system=system)
+
+
+def listing(ws: Any, *, retired: bool = False, token_label: str | None = None) -> list[dict]:
+    """The workspace's key inventory as rows for people and auditors: which key on which token
+    serves what in which trust system, and (with `retired`) which keys were retired and why."""
+    rows = [{**_row(k), "retired": False} for k in ws.keys()]
+    if retired:
+        rows += [{**_row(r.key), "retired": True, "reason": r.reason,
+                  "retired_at": r.retired_at} for r in ws.retired_keys()]
+    if token_label is not None:
+        rows = [r for r in rows if r["token"] == token_label]
+    return sorted(rows, key=lambda r: (r["retired"], r["system"], r["role"], r["key_id"]))
+
+
+def _row(k: KeyRecord) -> dict[str, Any]:
+    return {"system": k.system, "role": k.role, "key_id": k.key_id,
+            "canonical_id": k.canonical_id, "algorithm": k.algorithm, "token": k.token_label,
+            "token_serial": k.token_serial, "key_label": k.key_label, "names": list(k.guns),
+            "custody": dict(k.evidence), "added": k.added}

@@ -219,12 +219,21 @@ def token_list(module: str | None, as_json: bool) -> None:
 @click.argument("uri", required=False)
 @module_option
 @pin_source_option
+@click.option("--workspace", "workspace", default=None, metavar="DIR",
+              help="List the workspace's key inventory instead (every trust system; no token "
+                   "opened); URI then filters by token label.")
+@click.option("--retired", is_flag=True, help="With --workspace: retired keys too, and why.")
 @json_option
 def token_keys(uri: str | None, module: str | None, pin_source: str | None,
-               as_json: bool) -> None:
+               workspace: str | None, retired: bool, as_json: bool) -> None:
     """Keys on a token: label, ID, algorithm, Notary key IDs and custody evidence.
 
-    Logs in (private keys and their custody attributes are visible only then)."""
+    Logs in (private keys and their custody attributes are visible only then). With
+    --workspace: the workspace's inventory (system, role, key ID, token, names served)."""
+    if workspace is not None:
+        from ceremony.cli.inventory_listing import show_inventory
+        show_inventory(workspace, uri, retired, as_json)
+        return
     from hsm.errors import TokenNotFoundError
     with _pool(module, pin_source) as pool:
         try:

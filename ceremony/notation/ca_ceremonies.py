@@ -30,6 +30,7 @@ from ceremony.notation.frame import (
     notation_session,
     open_key,
     read_request,
+    record_key,
     review,
     stage_tokens,
     token_key,
@@ -105,6 +106,8 @@ def ca_init(options: Options, console: Console, *, ca: str, token: str, label: s
         state = CAState(None, f"pkcs11:token={tok.label}", label, [cert], name=ca)
         state.stage(s.tx)
         tokens = stage_tokens(s)
+        record_key(s, tok, info, "root-ca", [f"ca:{ca}", f"subject:{name.rfc4514_string()}"],
+                   cert.public_bytes(Encoding.PEM).decode("ascii"))
         if options.out:
             write_file(s, "certificate", cert.public_bytes(Encoding.PEM))
         s.finish({"notation": {"ca_created": ca}, "tokens": tokens},
@@ -154,6 +157,9 @@ def ca_intermediate(options: Options, console: Console, *, parent: str, ca: str,
                         name=ca)
         state.stage(s.tx)
         tokens = stage_tokens(s)
+        record_key(s, tok, info, "intermediate-ca",
+                   [f"ca:{ca}", f"subject:{name.rfc4514_string()}"],
+                   cert.public_bytes(Encoding.PEM).decode("ascii"))
         if options.out:
             write_file(s, "certificate", b"".join(c.public_bytes(Encoding.PEM)
                                                   for c in state.chain))
@@ -214,6 +220,7 @@ def ca_issue(options: Options, console: Console, *, ca: str, valid_for: dt.timed
             state.stage_issued(s.tx, serial, made.chain_pem())
             issued.append({"name": csr_name, "serial": serial,
                            "chain": made.chain_pem().decode()})
+            _note_certificate(s, ca, cert)
         state.stage(s.tx)
         tokens = stage_tokens(s)
         response = bundles.issued_response(ca, request.digest_hex, s.transcript.head, issued)
@@ -226,6 +233,19 @@ def ca_issue(options: Options, console: Console, *, ca: str, valid_for: dt.timed
                                               for i in issued], **written})
     result.update(s.transcript_fields())
     return result
+
+
+def _note_certificate(s: Any, ca: str, cert: x509.Certificate) -> None:
+    """A certificate issued for a token key the workspace's inventory holds (a csr ceremony
+    made its request): the record gains the certificate and what it serves. Keys not on this
+    workspace's tokens (CI signers, plugins) are not in the inventory and stay out."""
+    from ceremony.inventory import KeyRecord, spki_sha256
+    rec = s.tx.key(spki_sha256(cert.public_key()))
+    if rec is None or rec.system != "notation" or s.tx.is_retired(rec.key_id):
+        return
+    names = sorted({*rec.guns, f"ca:{ca}", f"subject:{cert.subject.rfc4514_string()}"})
+    s.tx.add_key(KeyRecord.from_dict({**rec.to_dict(), "guns": names,
+                                      "cert_pem": cert.public_bytes(Encoding.PEM).decode()}))
 
 
 # --- revocation -------------------------------------------------------------------------------

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from ceremony.cli.common import build_ceremony, emit, json_option, table_options
+from ceremony.cli.common import build_ceremony, console, emit, json_option, table_options
 from ceremony.notation import certs, tables
 from ceremony.notation.cli_common import load_certs as _load_certs
 from ceremony.notation.cli_common import offline as _offline
@@ -36,40 +37,58 @@ def notation() -> None:
     """Notary Project (Notary v2, notation): CA on tokens, signatures for OCI artifacts."""
 
 
-from ceremony.notation.ca_cli import ca  # noqa: E402
+from ceremony.notation.ca_cli import (  # noqa: E402
+    _one_pin_source,
+    _print_transcript,
+    ca,
+    frame_options,
+)
+from ceremony.notation.ca_cli import _options as _frame  # noqa: E402
 
 notation.add_command(ca)
 
 
 # --- keys, trust material ------------------------------------------------------------------
 
-# `csr` writes a PEM CSR outside the session frame: the csr ceremony's table without the
-# parameters only its request bundle has (a key generated with --algorithm, the CSR's --name).
+# `csr` is the csr ceremony of the script action `notation-csr` (review, confirmation,
+# transcript, the request bundle for `ca issue`) when given --workspace. Without it, the
+# compatibility mode of earlier releases: a loose PEM CSR, no review or transcript (a warning
+# says so), without the parameters only the request bundle has.
 CSR_FILE = replace(tables.CSR, params=tuple(p for p in tables.CSR.params
                                             if p.key not in ("algorithm", "name")))
 
 
 @notation.command("csr")
-@table_options(CSR_FILE)
-@click.option("--out", required=True, metavar="FILE", help="Where to write the CSR (PEM).")
-@pin_source_option
-@module_option
-# no workspace, no transcript: the help must not promise one
-@click.option("--allow-network", is_flag=True,
-              help="Go on even though the machine has a network up (a warning naming it is "
-                   "printed; no transcript is kept).")
-@force_option
-def csr_command(out: str, pin_source: str | None, module: str | None, allow_network: bool,
-                force: bool, **kw: str) -> None:
-    """Write a PKCS#10 CSR for a signing key on a token."""
-    a = build_ceremony(CSR_FILE, kw).keywords
+@table_options(tables.CSR)
+@click.option("--out", required=True, metavar="FILE",
+              help="Where to write the request bundle (with --workspace) or the PEM CSR.")
+@frame_options
+def csr_command(out: str, **kw: Any) -> None:
+    """A PKCS#10 CSR for a signing key on a token: with --workspace a ceremony (review, typed
+    confirmation or --yes, transcript, the key in the workspace's inventory) writing a request
+    bundle for `ca issue`; without, a loose PEM CSR (compatibility mode)."""
+    if kw["workspace"]:
+        r = build_ceremony(tables.CSR, kw)(_frame(kw, out), console(kw["as_json"]))
+        emit(r, kw["as_json"], lambda d: (
+            click.echo(f"request for {d['subject']} written to {d['response']}"),
+            click.echo(f"  key sha256 {d['key_sha256']}"), _print_transcript(d)))
+        return
+    if kw.get("algorithm") or kw.get("name"):
+        raise click.UsageError("--algorithm and --name need --workspace (the csr ceremony)")
+    a = build_ceremony(CSR_FILE, {k: v for k, v in kw.items()
+                                  if k not in ("algorithm", "name")}).keywords
     token, label, name = a["token"], a["label"], certs.parse_subject(a["subject"])
-    refuse_existing([Path(out)], force)
-    _offline(allow_network)
-    with _pool(module, pin_source) as pool:
+    refuse_existing([Path(out)], kw["force"])
+    _offline(kw["allow_network"])
+    with _pool(kw["module"], _one_pin_source(kw["pin_sources"])) as pool:
         csr = certs.signing_request(_token_key(pool, token, label), name)
     write_atomic(Path(out), csr.public_bytes(Encoding.PEM))
-    click.echo(f"CSR for {name.rfc4514_string()} written to {out}")
+    click.echo("warning: not a ceremony (no review, confirmation or transcript); give "
+               "--workspace DIR for the csr ceremony", err=True)
+    if kw["as_json"]:
+        emit({"out": out, "subject": name.rfc4514_string(), "ceremony": None}, True, print)
+    else:
+        click.echo(f"CSR for {name.rfc4514_string()} written to {out}")
 
 
 @notation.command("trust-store")

@@ -16,6 +16,7 @@ from ceremony.notation.frame import (
     key_line,
     notation_session,
     open_key,
+    record_key,
     review,
     stage_tokens,
     token_key,
@@ -40,6 +41,7 @@ def csr_request(options: Options, console: Console, *, token: str, label: str, s
         csr = certs.signing_request(token_key(tok, label), xname)
         bundle = bundles.csr_request([(name or label, csr)])
         tokens = stage_tokens(s)
+        record_key(s, tok, info, "signing", [f"subject:{xname.rfc4514_string()}"])
         written = write_response(s, bundle, "request")
         s.finish({"notation": {"csr": label}, "tokens": tokens}, logins=s.tokens.logins)
         result = {"ceremony": "notation-csr", "subject": xname.rfc4514_string(),

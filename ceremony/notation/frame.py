@@ -149,6 +149,19 @@ def stage_tokens(s: Session) -> list[str]:
     return labels
 
 
+def record_key(s: Session, token: Any, info: Any, role: str, names: list[str],
+               cert_pem: str = "") -> None:
+    """The token key in the workspace's key inventory (system "notation", key ID the SHA-256
+    of its SPKI, custody evidence read back from the token), with the rest of the ceremony."""
+    from ceremony.inventory import spki_sha256, token_key_record
+    key_id = spki_sha256(info.public_key)
+    if s.tx.is_retired(key_id):
+        raise CeremonyRefused(f"key '{info.label}' on token '{token.label}' was retired in this "
+                              "workspace and is not used again: make a new key")
+    s.tx.add_key(token_key_record(s.tx, s.tokens, system="notation", key_id=key_id, role=role,
+                                  names=names, token=token, info=info, cert_pem=cert_pem))
+
+
 def write_response(s: Session, bundle: SystemBundle, name: str = "response") -> dict[str, Any]:
     """The bundle written (refusing an existing file unless --force) and recorded."""
     out = s.options.out

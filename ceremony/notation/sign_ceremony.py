@@ -27,6 +27,7 @@ from ceremony.notation.frame import (
     notation_session,
     open_key,
     read_request,
+    record_key,
     review,
     stage_tokens,
     token_key,
@@ -106,6 +107,8 @@ def sign_request(options: Options, console: Console, *, token: str, label: str,
         s.transcript.append("signed", {"signatures": len(entries), "logins": s.tokens.logins,
                                        "logins_by_token": s.tokens.logins_by_token()})
         tokens = stage_tokens(s)
+        record_key(s, tok, info, "signing", [f"subject:{leaf.subject.rfc4514_string()}"],
+                   leaf.public_bytes(Encoding.PEM).decode("ascii"))
         response = bundles.signatures_response(request.digest_hex, s.transcript.head, entries)
         written = write_response(s, response)
         s.finish({"notation": {"signed": len(entries)}, "tokens": tokens},

@@ -23,6 +23,7 @@ from ceremony.tuf import signing
 from ceremony.tuf.bundles import TufResponse, read_request, response_bundle
 from ceremony.tuf.context import Choices, Context
 from ceremony.tuf.errors import TufError
+from ceremony.tuf.inventory import keys_listed, record_keys
 from ceremony.tuf.keys import Key, same_public_key
 from ceremony.tuf.operations import BUILDERS
 from ceremony.tuf.plan import FilePlan, check_expiry_not_past, current
@@ -239,6 +240,8 @@ def _sign_and_respond(ctx: Context, plans: list[FilePlan]) -> dict[str, Any]:
     for p in plans:
         changes["staged"][p.name] = stage_signed(s.tx, ctx.request.repository, p.role,
                                                  files[p.name])
+    changes["inventory"] = record_keys(s, ctx.request.repository, plans,
+                                       _found(ctx, keys_listed(plans)), ctx.request.operation)
     return {"response": str(Path(path)), "response_sha256": bundle.digest_hex,
             "response_words": digest_words(bytes.fromhex(bundle.digest_hex)),
             "repository": ctx.request.repository, "operation": ctx.request.operation,

@@ -46,9 +46,8 @@ COMMANDS: dict[str, click.Command] = {
 FRAME = {"out", "out_dir", "request", "workspace", "yes", "participants", "pin_sources",
          "pin_source", "module", "allow_network", "force", "as_json"}
 SCRIPT_FRAME = {"out", "request"}
-# `notation csr` writes a PEM CSR outside the frame: the request bundle's own parameters (a key
-# generated with an algorithm, the CSR's name in the bundle) are the script action's only.
-SCRIPT_ONLY = {"notation-csr": {"algorithm", "name"}}
+# `notation csr` is the csr ceremony (with --workspace): the command takes every parameter.
+SCRIPT_ONLY: dict[str, set[str]] = {}
 TOKENS = {"ca": "pkcs11:token=ca", "issuing": "pkcs11:token=issuing",
           "signer": "pkcs11:token=signer"}
 SUBJECT = "C=US, O=Example, CN=Example Root CA"
@@ -107,10 +106,7 @@ def kwargs_table(table: params.Table) -> params.Table:
 
 
 def command_table(action: str) -> params.Table:
-    """The table the command is built from (`notation csr`: the CSR file's part of it)."""
-    if action == "notation-csr":
-        from ceremony.notation.cli import CSR_FILE
-        return CSR_FILE
+    """The table the command is built from."""
     return TABLES[action]
 
 
@@ -215,7 +211,7 @@ CHECKED = {  # parameter -> (accepted, refused) beyond the duration grammar
 }
 RULE_PARAMS = [(action, p) for action in sorted(COMMANDS) for p in TABLES[action].params
                if (p.kind in ACCEPTED or p.key in CHECKED) and not p.cli_only
-               and not (action == "notation-csr" and p.key in SCRIPT_ONLY[action])]
+               and p.key not in SCRIPT_ONLY.get(action, set())]
 
 
 def cli_problem(action: str, param: params.Param, value: str, pem: str) -> str | None:
