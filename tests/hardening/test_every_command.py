@@ -166,7 +166,7 @@ def site(tmp_path_factory, softhsm_factory):
     shutil.copy(repo.metadata_dir / "1.root.json", base / "1.root.json")
     tuf_inputs(hsm, base, repo)
     doc = {"format": "notary-ceremony-script/1",
-           "ceremony": {"name": "Send", "purpose": "testing", "guns": [GUN]},
+           "ceremony": {"name": "Send", "purpose": "testing"},
            "participants": [{"name": "Alice", "role": "administrator"}],
            "inputs": {"req": {"kind": "request", "path": "request.bundle"}},
            "steps": [{"id": "send", "do": "transfer-send", "bundle": "req",
