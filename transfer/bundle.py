@@ -445,6 +445,9 @@ def _parse_request(created: str, tool: str, content: Any) -> RequestBundle:
             root_history=tuple(_unb64(h, f"{where}.root_history[{n}]", MAX_BUNDLE_FILE_BYTES)
                                for n, h in enumerate(history)),
             server_keys=_b64_map(r["server_keys"], where + ".server_keys", MAX_BUNDLE_KEY_BYTES)))
+        # Its base64 text goes as soon as it is decoded: the text and the bytes of every
+        # repository are never held at once (~85 MB + ~64 MB at 10,000 repositories).
+        repos[i] = None
     return RequestBundle(server=server, entries=tuple(entries), created=created, tool=tool)
 
 
@@ -471,6 +474,7 @@ def _parse_response(created: str, tool: str, content: Any) -> ResponseBundle:
             role = _READ.string(f["role"], f"{where}.files[{j}].role")
             files.append(SignedFile(role, _unb64(f["data"], f"{where}.files[{j}].data",
                                                  MAX_BUNDLE_FILE_BYTES)))
+            f["data"] = None  # the text goes once decoded, as in a request
         pending = None
         if r["pending"] is not None:
             p = _READ.fields(r["pending"], where + ".pending", ("missing", "state"))
@@ -493,8 +497,14 @@ def parse_bundle(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Bundle:
         raise BundleError(f"this is a {frame.system} {frame.kind} bundle, not a Notary v1 one: "
                           f"use `{SYSTEMS[frame.system]}` commands with it")
     if frame.kind == "request":
-        return _parse_request(frame.created, frame.tool, frame.content)
-    return _parse_response(frame.created, frame.tool, frame.content)
+        bundle: Bundle = _parse_request(frame.created, frame.tool, frame.content)
+    else:
+        bundle = _parse_response(frame.created, frame.tool, frame.content)
+    # The digest was just checked against the bytes: kept, rather than serialising the whole
+    # bundle again (at 10,000 repositories a second ~85 MB of base64 text and ~0.3 s) the
+    # first time a ceremony shows or records it.
+    object.__setattr__(bundle, "_digest", bytes.fromhex(frame.sha256))
+    return bundle
 
 
 @dataclass(frozen=True)
@@ -507,6 +517,7 @@ class Frame:
     created: str
     tool: str
     content: Any
+    sha256: str = ""  # the digest, checked against the bytes
 
 
 def parse_frame(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Frame:
@@ -550,7 +561,7 @@ def parse_frame(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Frame:
                           f"bundle says {claimed[:16]}... (corrupted or altered in transit)")
     created = _READ.string(obj["created"], what + ": created")
     tool = _READ.string(obj["tool"], what + ": tool", max_len=100, printable=True)
-    return Frame(kind, system, created, tool, obj["content"])
+    return Frame(kind, system, created, tool, obj["content"], actual)
 
 
 def parse_request(data: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES) -> RequestBundle:

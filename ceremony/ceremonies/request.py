@@ -41,10 +41,11 @@ class RepoState:
     report: RepositoryReport | None = None
     trusted_root_bytes: bytes | None = None  # the newest root trusted after the checks
     new_trusted_roots: list[tuple[int, bytes]] = field(default_factory=list)  # to pin too
+    existed: bool | None = None  # set when `files` is let go after signing (runner)
 
     @property
     def exists(self) -> bool:
-        return ROOT in self.files
+        return self.existed if self.existed is not None else ROOT in self.files
 
     @property
     def root(self) -> Root:

@@ -122,12 +122,12 @@ class RotateTargets(Ceremony):
                                       "used or retired; give a new --label")
         run.record_key(self._token, info, purpose="targets (new)", reused=reused)
         self._new = (self._token, info, reused)
+        self._new_key = key
 
     def plan(self, run: Run, state: RepoState) -> Plan:
         assert self._new is not None
         token, info, reused = self._new
-        assert info.public_key is not None
-        new_key = key_from_public_key(info.public_key)
+        new_key = self._new_key  # one key object shared by every repository's root
         old_root = state.root
         root = next_root(old_root, root_expiry(self.lifetimes[ROOT], run.now, old_root))
         removed = replace_role_keys(root, TARGETS, [new_key], 1)

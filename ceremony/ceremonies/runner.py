@@ -481,8 +481,13 @@ def _steps(ceremony: Ceremony, s: Session) -> tuple[dict[str, Any], dict[str, An
                   f"{'y' if len(plans) == 1 else 'ies'}, ceremony digest "
                   f"{review.digest.hex()} ({digest_words(review.digest)})?")
     run.ceremony.confirmed(run)
+    # Only the review's digests are needed from here on: its text and per-repository blocks
+    # (~6 MB per 1,000 repositories) are not held through signing, response and staging.
+    review_sha256, review_digest = review.text_sha256, review.digest
+    del review
     signed = sign_files(files, run.signers)
     snapshots = _sign_snapshots(run, plans)
+    _release_checked(run, plans)
     t.append("signed", {"token_operations": signed.operations + snapshots,
                         "by_token": signed.by_token, "logins": run.tokens.logins,
                         "logins_by_token": run.tokens.logins_by_token()})
@@ -506,8 +511,8 @@ def _steps(ceremony: Ceremony, s: Session) -> tuple[dict[str, Any], dict[str, An
         "ceremony": run.ceremony.name, "response": str(opts.out),
         "response_sha256": response.digest_hex,
         "response_words": digest_words(response.digest()), "complete": response.complete,
-        "request_sha256": run.request.digest_hex, "review_sha256": review.text_sha256,
-        "ceremony_digest": review.digest.hex(), "ceremony_words": digest_words(review.digest),
+        "request_sha256": run.request.digest_hex, "review_sha256": review_sha256,
+        "ceremony_digest": review_digest.hex(), "ceremony_words": digest_words(review_digest),
         "repositories": repositories,
         "logins": run.tokens.logins, "logins_by_token": run.tokens.logins_by_token(),
         "signatures": signed.operations + snapshots, "workspace": str(run.ws.path),
@@ -573,6 +578,24 @@ def _sign_snapshots(run: Run, plans: Sequence[Plan]) -> int:
     for p, f in zip(todo, files, strict=True):
         p.files.append(f)
     return result.operations
+
+
+def _release_checked(run: Run, plans: Sequence[Plan]) -> None:
+    """Once signed, a complete repository's response, workspace records and summary need only
+    its signed files and what the checks decided (exists, roots to pin): the parsed metadata
+    of the request, the verification report and the old signed parts are let go before the
+    response is built, instead of held for every repository until the end (at 10,000
+    repositories most of the ceremony's memory). A partial one keeps them: its response
+    carries the previous files."""
+    for p in plans:
+        if not p.complete:
+            continue
+        state = p.state
+        state.existed = state.exists
+        state.report = None
+        p.old = {}
+        keep = (ROOT,) if run.ceremony.shows_pins else ()  # _pins reads the old root
+        state.files = {role: f for role, f in state.files.items() if role in keep}
 
 
 def _response(run: Run, plans: Sequence[Plan]) -> ResponseBundle:

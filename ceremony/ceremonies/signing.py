@@ -140,8 +140,18 @@ class FileToSign:
 
     @property
     def data(self) -> bytes:
-        """The file's bytes with the signatures so far, exactly as Notary writes them."""
-        return write_metadata(Metadata(self.signed, list(self.signatures)))
+        """The file's bytes with the signatures so far, exactly as Notary writes them.
+
+        Kept for the signatures it was made with: the response, the workspace and the offline
+        snapshot all ask for it, and one copy shared beats three serialisations (and three
+        copies held at once across thousands of repositories)."""
+        made_with = (id(self.signed), tuple((s.keyid, s.method, s.sig) for s in self.signatures))
+        kept = self.__dict__.get("_data")
+        if kept is not None and kept[0] == made_with:
+            return kept[1]
+        data = write_metadata(Metadata(self.signed, list(self.signatures)))
+        self.__dict__["_data"] = (made_with, data)
+        return data
 
     @cached_property
     def _memo(self) -> dict[tuple[str, str, bytes], str | None]:
