@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from ceremony.tuf.errors import TufError
+from ceremony.tuf import fields as f
+from ceremony.tuf.errors import TufError, TufFormatError
 from ceremony.tuf.files import check_target_path
 
 _HEX_BYTES = b"0123456789abcdefABCDEF"
@@ -90,6 +91,30 @@ def _common_and_valid(raw: dict[str, Any]) -> _Columns | None:
     return _Columns(names, lengths, algorithms, columns)
 
 
+@dataclass
+class TargetFile:
+    """A target: its length and hashes (`custom` and anything else kept as found)."""
+
+    length: int
+    hashes: dict[str, str]
+    unrecognized: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TargetFile:
+        if not isinstance(data, dict):
+            raise TufFormatError("a target must be an object")
+        length = data.get("length")
+        if len(data) == 2 and type(length) is int and length >= 0 and "hashes" in data:
+            return cls(length, f.check_hashes(data["hashes"]), {})  # the common shape
+        rest = dict(data)
+        length = f.take_int(rest, "length", 0)
+        hashes = f.check_hashes(f.take(rest, "hashes"))
+        return cls(length, hashes, rest)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"length": self.length, "hashes": self.hashes, **self.unrecognized}
+
+
 class TargetMap(MutableMapping[str, Any]):
     """dict[str, TargetFile] over the parsed entries; `raw()` gives them back for writing
     (an entry asked for or set since is written from its TargetFile, so changes are kept)."""
@@ -102,7 +127,6 @@ class TargetMap(MutableMapping[str, Any]):
     @classmethod
     def read(cls, raw: dict[str, Any]) -> TargetMap:
         """Check every entry (TufFormatError located at `targets.<name>` for a bad one)."""
-        from ceremony.tuf.targets import TargetFile
         columns = _common_and_valid(raw)
         if columns is None:
             for path, value in raw.items():
@@ -116,8 +140,7 @@ class TargetMap(MutableMapping[str, Any]):
     def __getitem__(self, path: str) -> Any:
         built = self._built.get(path)
         if built is None:
-            from ceremony.tuf.targets import TargetFile
-            built = self._built[path] = TargetFile.from_dict(self._raw[path])
+                built = self._built[path] = TargetFile.from_dict(self._raw[path])
         return built
 
     def __setitem__(self, path: str, value: Any) -> None:

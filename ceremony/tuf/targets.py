@@ -13,31 +13,7 @@ from ceremony.tuf import fields as f
 from ceremony.tuf.errors import TufError, TufFormatError
 from ceremony.tuf.keys import Key
 from ceremony.tuf.signed import TOP_LEVEL_ROLES, Role, Signed, read_keys
-from ceremony.tuf.targetmap import TargetMap
-
-
-@dataclass
-class TargetFile:
-    """A target: its length and hashes (`custom` and anything else kept as found)."""
-
-    length: int
-    hashes: dict[str, str]
-    unrecognized: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, data: Any) -> TargetFile:
-        if not isinstance(data, dict):
-            raise TufFormatError("a target must be an object")
-        length = data.get("length")
-        if len(data) == 2 and type(length) is int and length >= 0 and "hashes" in data:
-            return cls(length, f.check_hashes(data["hashes"]), {})  # the common shape
-        rest = dict(data)
-        length = f.take_int(rest, "length", 0)
-        hashes = f.check_hashes(f.take(rest, "hashes"))
-        return cls(length, hashes, rest)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"length": self.length, "hashes": self.hashes, **self.unrecognized}
+from ceremony.tuf.targetmap import TargetFile, TargetMap  # TargetFile: one entry of the map
 
 
 @dataclass
