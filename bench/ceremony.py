@@ -61,9 +61,9 @@ class _ServerKey:
 
 def _served(gun: str, files: dict[str, bytes], ts: _ServerKey, snap: _ServerKey) -> dict:
     """snapshot.json and timestamp.json as the server would make them for `files`."""
-    from ceremony.ceremonies.build import expiry, file_meta
-    from ceremony.metadata import Snapshot, Timestamp, read_metadata, sign_metadata
-    from ceremony.metadata.model import Root
+    from ceremony.notary.ceremonies.build import expiry, file_meta
+    from ceremony.notary.format import Snapshot, Timestamp, read_metadata, sign_metadata
+    from ceremony.notary.format.model import Root
     root = read_metadata(files["root"], "root.json", Root).signed
     snapshot = Snapshot(1, expiry(3 * 365 * 86400 * _SECOND),
                         {role: file_meta(files[role]) for role in ("root", "targets")})
@@ -98,9 +98,9 @@ def _signer_add(tmp: Path, options, console, rotated, keys) -> tuple[float, floa
     seconds (on a shared disk, wall time is mostly fsync waits of other people's writes)."""
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from ceremony.ceremonies.delegations import DelegationCeremony
-    from ceremony.ceremonies.runner import perform
-    from ceremony.metadata.keys import key_from_public_key
+    from ceremony.notary.ceremonies.delegations import DelegationCeremony
+    from ceremony.notary.ceremonies.runner import perform
+    from ceremony.notary.format.keys import key_from_public_key
     from ceremony.workspace import Workspace
     from transfer.bundle import RequestBundle, RequestEntry, utc_now, write_bundle
     entry = rotated.entries[0]
@@ -194,9 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         env = create_env(tmp / "softhsm", [TokenSpec("root-a"), TokenSpec("targets")])
         os.environ.update(env.env)  # before the PKCS#11 module is loaded in this process
 
-        from ceremony.ceremonies.init import InitCeremony
-        from ceremony.ceremonies.rotate import RotateTargets
-        from ceremony.ceremonies.runner import Console, Options, perform
+        from ceremony.notary.ceremonies.init import InitCeremony
+        from ceremony.notary.ceremonies.rotate import RotateTargets
+        from ceremony.notary.ceremonies.runner import Console, Options, perform
         from transfer.bundle import (
             RequestBundle,
             RequestEntry,

@@ -85,11 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         env = create_env(tmp / "softhsm", [TokenSpec("root-a"), TokenSpec("targets")])
         os.environ.update(env.env)
 
-        from ceremony.ceremonies.init import InitCeremony
-        from ceremony.ceremonies.runner import Console, Options, perform
+        from ceremony.notary.ceremonies.init import InitCeremony
+        from ceremony.notary.ceremonies.runner import Console, Options, perform
+        from ceremony.notary.online import fetch_request, publish_response
         from softhsm.notary_server import NotaryServer
         from transfer.bundle import read_bundle, write_bundle
-        from transfer.online import fetch_request, publish_response
 
         guns = [f"registry.example.com/team-{i // 50:02d}/app-{i:05d}" for i in range(n)]
         with NotaryServer(tmp / "server") as server:

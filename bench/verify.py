@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives import hashes  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature  # noqa: E402
 
-from ceremony.metadata import (  # noqa: E402
+from ceremony.notary.format import (  # noqa: E402
     DelegatedRole,
     Instant,
     Metadata,
@@ -51,7 +51,7 @@ from ceremony.metadata import (  # noqa: E402
     verify_repository,
     verify_root_chain,
 )
-from ceremony.metadata.encoding import parse_json  # noqa: E402
+from ceremony.notary.format.encoding import parse_json  # noqa: E402
 from tests.metadata.factory import SoftRepo, ec_key, meta_of, notary_certificate  # noqa: E402
 
 

@@ -3,7 +3,7 @@
 One rule for every format the tool itself defines (bundles, transcripts and their anchors): the
 same object always gives the same bytes, so a digest over them is a digest over the content.
 Two other byte rules exist because other software fixes them, and are NOT this one: Notary's
-Go-exact serialisation (ceremony/metadata/encoding.py, serialization.py) and TUF's OLPC
+Go-exact serialisation (ceremony/notary/format/encoding.py, serialization.py) and TUF's OLPC
 canonical form (ceremony/tuf/canonical.py).
 """
 

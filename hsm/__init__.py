@@ -18,7 +18,7 @@ The API the rest of the project uses (details in docs/hsm.md):
 - `Signer` (hsm.signer) is all that code outside `hsm/` needs: `public_key`, `method`,
   `sign(message)`.
 - `public_key_der` / `public_key_pem` (hsm.pubkey): SubjectPublicKeyInfo of a public key.
-  Notary key objects and key IDs are not made here but in `ceremony.metadata.keys`.
+  Notary key objects and key IDs are not made here but in `ceremony.notary.format.keys`.
 - Errors are `HSMError` subclasses (hsm.errors) with one-line, PIN-free messages.
 
 Names are imported lazily so that `import hsm.errors` (done by the CLI root) stays cheap.

@@ -1,7 +1,7 @@
 """Encodings of a public key that the token layer needs: DER and PEM SubjectPublicKeyInfo.
 
 Nothing here knows Notary's formats: Notary key objects and key IDs are made in
-`ceremony.metadata.keys` (the one place for them, see docs/hsm.md).
+`ceremony.notary.format.keys` (the one place for them, see docs/hsm.md).
 """
 
 from __future__ import annotations

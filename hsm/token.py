@@ -54,7 +54,7 @@ ID_BYTES = 16
 
 @dataclass(frozen=True)
 class CertificateResult:
-    """A root certificate made by the token (Notary key IDs: ceremony.metadata.keys)."""
+    """A root certificate made by the token (Notary key IDs: ceremony.notary.format.keys)."""
 
     certificate: x509.Certificate
     label: str                  # the key's label and CKA_ID on the token

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ceremony.ceremonies.rootkeys import ROOT_ALGORITHMS, parse_duration, parse_expiry
+from ceremony.notary.ceremonies.rootkeys import ROOT_ALGORITHMS, parse_duration, parse_expiry
 from hsm.keys import DEFAULT_ALGORITHM
 
 # What a value is. The readers of a script and the types of click are chosen by it.

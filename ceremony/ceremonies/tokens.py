@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.signing import SignerSet
-from ceremony.metadata.keys import Key
+from ceremony.notary.ceremonies.signing import SignerSet
+from ceremony.notary.format.keys import Key
 from ceremony.secrets import register_secret
 from hsm.errors import HSMError, KeyNotFoundError, PinError, TokenNotFoundError
 from hsm.keys import KeyInfo

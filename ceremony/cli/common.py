@@ -135,7 +135,7 @@ def duration(value: str | None, flag: str) -> dt.timedelta | None:
     """A DURATION option (hsm/duration.py's grammar), None when not given."""
     if value is None:
         return None
-    from ceremony.ceremonies.rootkeys import parse_duration
+    from ceremony.notary.ceremonies.rootkeys import parse_duration
     return parse_duration(value, flag)
 
 
@@ -143,7 +143,7 @@ def expiry(value: str | None, flag: str) -> Any:
     """An EXPIRY option (hsm/duration.py: a duration from now, or a date)."""
     if value is None:
         return None
-    from ceremony.ceremonies.rootkeys import parse_expiry
+    from ceremony.notary.ceremonies.rootkeys import parse_expiry
     return parse_expiry(value, flag)
 
 
@@ -197,8 +197,8 @@ def run_table(table: Table, kwargs: dict[str, Any]) -> None:
 def perform_ceremony(ceremony: Any, common: dict[str, Any]) -> dict[str, Any]:
     """Perform `ceremony` with the common options (as_json taken out); its result."""
     from ceremony.ceremonies.errors import CeremonyRefused
-    from ceremony.ceremonies.runner import perform
     from ceremony.ceremonies.session import Options
+    from ceremony.notary.ceremonies.runner import perform
     as_json = common.pop("as_json")
     for flag, name in (("--request REQ", "request"), ("--out RESP", "out")):
         if not common.get(name):
@@ -232,7 +232,7 @@ def print_result(r: dict[str, Any]) -> None:
 
 def print_pins(repositories: list[dict[str, Any]], complete: bool) -> None:
     """The "pin these" block of every repository whose summary carries pins."""
-    from ceremony.pins import PinSet
+    from ceremony.notary.pins import PinSet
     for repo in repositories:
         if "pins" not in repo:
             continue

@@ -63,7 +63,7 @@ def _argv(script: str | None, kw: dict[str, Any]) -> list[str]:
 def run(script: str | None, **kw: Any) -> None:
     """Run the ceremony SCRIPT (YAML): inputs checked, every step through the library, one
     transcript whose final digest is printed as hex and words."""
-    from ceremony.ceremonies.runner import Console
+    from ceremony.notary.ceremonies.runner import Console
     from ceremony.scripts.run import RunOptions, real_run
     as_json = kw.pop("as_json")
     if kw["dry_run"]:

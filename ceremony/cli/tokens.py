@@ -1,7 +1,7 @@
 """`ceremony token list|keys` and `ceremony key generate|export|cert`: a thin layer over hsm/.
 
 Notary key objects and key IDs are made here, in the ceremony layer, with
-ceremony.metadata.keys: hsm/ reports keys and certificates without knowing Notary's formats.
+ceremony.notary.format.keys: hsm/ reports keys and certificates without knowing Notary's formats.
 
 PINs come from --pin-source (prompt, env:NAME, file:PATH) or the URI's pin-source, never from
 argv. Every output file is written atomically and never replaces an existing file without
@@ -23,8 +23,8 @@ from ceremony.airgap import allow_network_option, network_warning, require_offli
 from ceremony.cli.common import emit, json_option
 from ceremony.cli.common import warn as _warn
 from ceremony.errors import KeyFormatError
-from ceremony.metadata.encoding import canonical_json
-from ceremony.metadata.keys import Key, key_from_certificate, key_from_public_key
+from ceremony.notary.format.encoding import canonical_json
+from ceremony.notary.format.keys import Key, key_from_certificate, key_from_public_key
 from groundfloor.files import atomic_write, check_output
 from groundfloor.names import InvalidName, validate_gun
 from hsm.errors import HSMError
@@ -147,7 +147,7 @@ def _key_id_arg(value: str | None) -> bytes | None:
     return raw
 
 
-# --- Notary key objects (ceremony.metadata.keys) --------------------------------------------
+# --- Notary key objects (ceremony.notary.format.keys) --------------------------------------------
 
 def _plain_key(info: Any) -> Key | None:
     """The plain Notary key (ecdsa/rsa/ed25519) of a key on a token, if its public key is known."""

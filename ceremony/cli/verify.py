@@ -9,8 +9,8 @@ import click
 
 from ceremony.cli.common import emit, json_option
 from ceremony.errors import MetadataFormatError
-from ceremony.metadata.repository import read_repository
-from ceremony.metadata.repository_check import parse_at, verify_repository
+from ceremony.notary.format.repository import read_repository
+from ceremony.notary.format.repository_check import parse_at, verify_repository
 from groundfloor.names import InvalidName, validate_gun, validate_role
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from ceremony.errors import CeremonyError
-from ceremony.metadata.model import ROOT, Root
+from ceremony.notary.format.model import ROOT, Root
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ceremony.ceremonies import (
-    adopt,
-    delegations,
-    init,
-    params,
-    renew,
-    rootrotate,
-    rotate,
-)
+from ceremony.ceremonies import params
+from ceremony.notary.ceremonies import adopt, delegations, init, renew, rootrotate, rotate
 from ceremony.scripts import fields as f
 from ceremony.scripts import notation_spec, tuf_spec
 from ceremony.scripts.action import (

@@ -92,8 +92,8 @@ def _bundle_digest(name: str, kind: str, data: bytes, path: Path) -> str | None:
                               f"says {kind}")
         return bundle.digest_hex
     if kind == "public-key":
-        from ceremony.ceremonies.build import read_public_key
         from ceremony.errors import CeremonyError
+        from ceremony.notary.ceremonies.build import read_public_key
         try:
             read_public_key(path)
         except CeremonyError as exc:
@@ -130,8 +130,8 @@ def run_checks(workspace: str, checks: tuple[Check, ...],
     """The script's `checks:` against the workspace now; returns what was checked, or raises
     StepFailed naming the first check that does not hold. `before` holds each GUN's targets
     key IDs as the run started (for targets-key-changed)."""
-    from ceremony.metadata.model import Root, Targets
-    from ceremony.metadata.serialization import read_metadata
+    from ceremony.notary.format.model import Root, Targets
+    from ceremony.notary.format.serialization import read_metadata
     from ceremony.workspace import Workspace
     ws = Workspace.open(workspace)
     done = []
@@ -176,8 +176,8 @@ def run_checks(workspace: str, checks: tuple[Check, ...],
 
 def targets_keys_now(workspace: str, guns: tuple[str, ...]) -> dict[str, list[str]]:
     """Each GUN's targets key IDs in its newest trusted root (empty if none)."""
-    from ceremony.metadata.model import Root
-    from ceremony.metadata.serialization import read_metadata
+    from ceremony.notary.format.model import Root
+    from ceremony.notary.format.serialization import read_metadata
     from ceremony.workspace import Workspace, WorkspaceError
     try:
         ws = Workspace.open(workspace)

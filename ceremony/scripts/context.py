@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ceremony.ceremonies.runner import Console
+from ceremony.notary.ceremonies.runner import Console
 from ceremony.scripts.schema import Script, Step
 from ceremony.scripts.yamlread import ScriptError
 from ceremony.transcript import Transcript

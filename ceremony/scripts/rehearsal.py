@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ceremony.ceremonies.runner import Console
+from ceremony.notary.ceremonies.runner import Console
 from ceremony.scripts.checks import check_inputs, targets_keys_now
 from ceremony.scripts.context import Context
 from ceremony.scripts.run import (

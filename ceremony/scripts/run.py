@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ceremony.ceremonies.runner import Console
+from ceremony.notary.ceremonies.runner import Console
 from ceremony.scripts import notation_steps, steps, tuf_steps
 from ceremony.scripts.checks import check_inputs, run_checks, targets_keys_now
 from ceremony.scripts.context import Context, Produced, StepFailed

@@ -116,7 +116,7 @@ def _expect_response(step: Step, result: dict[str, Any]) -> None:
 
 
 def ceremony_step(ctx: Context, step: Step) -> Produced:
-    from ceremony.ceremonies.runner import Options, perform
+    from ceremony.notary.ceremonies.runner import Options, perform
     request = _request(ctx, step)
     out = ctx.out_path(step, step.params.get("out") or f"{step.id}.resp")
     options = Options(request=str(request.path), out=str(out), workspace=ctx.workspace,
@@ -147,7 +147,7 @@ def _response(ctx: Context, step: Step, out: Path, result: dict[str, Any],
 
 def cosign_step(ctx: Context, step: Step) -> Produced:
     """`sign` and `merge`: the co-signing library functions, recorded in this transcript."""
-    from ceremony.ceremonies.cosign import CosignOptions, merge_responses, sign_response
+    from ceremony.notary.ceremonies.cosign import CosignOptions, merge_responses, sign_response
     p = step.params
     out = ctx.out_path(step, p["out"])
     opts = CosignOptions(out=str(out), workspace=ctx.workspace, yes=ctx.yes,
@@ -172,8 +172,8 @@ SERVER_MADE = "timestamp.json"
 
 def _verify_one(ctx: Context, step: Step, gun: str, entry: Any) -> dict[str, Any]:
     from ceremony.errors import MissingMetadataError
-    from ceremony.metadata.repository import RepositoryFiles
-    from ceremony.metadata.repository_check import verify_repository
+    from ceremony.notary.format.repository import RepositoryFiles
+    from ceremony.notary.format.repository_check import verify_repository
     from ceremony.workspace import Workspace
     ws = Workspace.open(ctx.workspace)
     history = ws.trusted_root_history(gun)
@@ -182,8 +182,8 @@ def _verify_one(ctx: Context, step: Step, gun: str, entry: Any) -> dict[str, Any
     roles = {f.role: f.data for f in entry.files}
     chain = dict(history)
     if "root" in roles:  # the new root continues the chain this workspace trusts
-        from ceremony.metadata.model import Root
-        from ceremony.metadata.serialization import read_metadata
+        from ceremony.notary.format.model import Root
+        from ceremony.notary.format.serialization import read_metadata
         version = read_metadata(roles["root"], "root.json", Root).signed.version
         if chain.get(version, roles["root"]) != roles["root"]:
             raise StepFailed(f"step {step.id}: {gun}: the response's root.json v{version} "
@@ -240,8 +240,8 @@ def verify_step(ctx: Context, step: Step) -> Produced:
 def export_pins_step(ctx: Context, step: Step) -> Produced:
     """root.json, N.root.json and trust-pinning.json per GUN, for clients and air-gapped
     environments to pin (public data only)."""
-    from ceremony.metadata.model import Root
-    from ceremony.metadata.serialization import read_metadata
+    from ceremony.notary.format.model import Root
+    from ceremony.notary.format.serialization import read_metadata
     from ceremony.workspace import Workspace
     from groundfloor.names import gun_dirname
     ws = Workspace.open(ctx.workspace)

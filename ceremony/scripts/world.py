@@ -1,7 +1,7 @@
 """The rehearsal's online side: a real notary-server on 127.0.0.1, the real notary client, and
 the people around the ceremony (a delegate with their own key). Rehearsals (--dry-run) only.
 
-This is network code (it imports transfer.online and the loopback server harness); offline
+This is network code (it imports ceremony.notary.online and the loopback server harness); offline
 commands never import it -- `ceremony run` loads it only for a dry run.
 """
 
@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ceremony.notary.online import fetch_request, publish_response
 from ceremony.scripts.context import Context, Produced, StepFailed
 from ceremony.scripts.record import path_sha256
 from ceremony.scripts.schema import Step
@@ -21,7 +22,6 @@ from groundfloor.files import atomic_write
 from groundfloor.names import gun_dirname
 from softhsm.notary_server import NotaryClient, NotaryServer
 from transfer.bundle import read_bundle, write_bundle
-from transfer.online import fetch_request, publish_response
 
 # The rehearsal's throwaway passphrase of the client key files it makes (never a real one).
 REHEARSAL_PASSPHRASE_ENV = "CEREMONY_REHEARSAL_KEY_PASSPHRASE"

@@ -1,7 +1,7 @@
 """TUF 1.0 repositories (the specification's format, as python-tuf writes it).
 
 Notary v1 is one dialect of TUF; this package is the other: its own byte format, model and
-verification, sharing nothing with ceremony/metadata (Notary's) but the token signer interface.
+verification, sharing nothing with ceremony/notary/format (Notary's) but the token signer interface.
 
 - canonical.py  -- the bytes: strict JSON reading, canonical JSON of `signed` (securesystemslib)
 - keys.py       -- keys, key IDs, signatures (hex; ECDSA as DER), one key verifies one signature

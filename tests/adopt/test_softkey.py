@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from ceremony.metadata.keys import key_from_public_key
+from ceremony.notary.format.keys import key_from_public_key
 from ceremony.secrets import contains_secret
 from ceremony.softkey import (
     ENCRYPTED_PKCS8,

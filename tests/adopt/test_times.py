@@ -12,10 +12,10 @@ import json
 import pytest
 
 from ceremony.errors import ExpiredError
-from ceremony.metadata.encoding import format_time, parse_time, parse_time_offset
-from ceremony.metadata.model import Instant, Root, Targets
-from ceremony.metadata.serialization import read_metadata, write_metadata
-from ceremony.metadata.verify import verify_role
+from ceremony.notary.format.encoding import format_time, parse_time, parse_time_offset
+from ceremony.notary.format.model import Instant, Root, Targets
+from ceremony.notary.format.serialization import read_metadata, write_metadata
+from ceremony.notary.format.verify import verify_role
 from tests.adopt.realrepo import make_repository, offsets
 from tests.conftest import run_cli
 from tests.metadata.notary_real import download

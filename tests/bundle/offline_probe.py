@@ -15,7 +15,7 @@ import traceback
 PACKAGES = ("groundfloor", "ceremony", "hsm", "transfer", "softhsm")
 # Network code and the loopback test-server harness: online machine / tests only; the
 # rehearsal's online side (`ceremony run --dry-run` only).
-ONLINE_MODULES = {"transfer.online", "ceremony.cli.online", "softhsm.notary_server",
+ONLINE_MODULES = {"ceremony.notary.online", "ceremony.notary.cli.online", "softhsm.notary_server",
                   "softhsm.lab_server", "ceremony.notation.registry",
                   "ceremony.scripts.world"}
 ONLINE_COMMANDS = {"online"}

@@ -39,7 +39,7 @@ def test_offline_modules_and_commands_never_load_network_code(tmp_path):
     assert report["forbidden_loaded"] == [], report["forbidden_loaded"]
     assert report["socket_events"] == [], report["socket_events"]
     # the discovery really saw the whole tree, including what it must leave alone
-    assert {"transfer.online", "ceremony.cli.online", "ceremony.scripts.world"} <= \
+    assert {"ceremony.notary.online", "ceremony.notary.cli.online", "ceremony.scripts.world"} <= \
         set(report["online_modules_found"])
     for expected in ("ceremony.workspace", "ceremony.transcript", "ceremony.cli.transcript",
                      "transfer.bundle", "groundfloor.files", "hsm.signer"):
@@ -49,9 +49,9 @@ def test_offline_modules_and_commands_never_load_network_code(tmp_path):
 
 
 def test_the_check_would_catch_the_online_module():
-    """Control: importing transfer.online does load what the offline check forbids."""
+    """Control: importing ceremony.notary.online does load what the offline check forbids."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    code = ("import sys, transfer.online; "
+    code = ("import sys, ceremony.notary.online; "
             "print(all(m in sys.modules for m in ('http.client', 'ssl')))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout

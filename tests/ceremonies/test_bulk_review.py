@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ceremony.ceremonies.build import (
+from ceremony.notary.ceremonies.build import (
     add_delegation,
     new_root,
     new_targets,
@@ -29,17 +29,17 @@ from ceremony.ceremonies.build import (
     next_targets,
     replace_role_keys,
 )
-from ceremony.ceremonies.bulkreview import (
+from ceremony.notary.ceremonies.bulkreview import (
     BULK_REVIEW_THRESHOLD,
     BulkReview,
     _denormalise,
     group_blocks,
     write_bulk_review,
 )
-from ceremony.ceremonies.review import review_files
-from ceremony.ceremonies.signing import FileToSign, SignerSet, thresholds_for
-from ceremony.metadata import Instant, key_from_certificate, key_from_public_key
-from ceremony.metadata.model import ROOT, TARGETS
+from ceremony.notary.ceremonies.review import review_files
+from ceremony.notary.ceremonies.signing import FileToSign, SignerSet, thresholds_for
+from ceremony.notary.format import Instant, key_from_certificate, key_from_public_key
+from ceremony.notary.format.model import ROOT, TARGETS
 from groundfloor.words import digest_words
 from tests.ceremonies.conftest import fetch, publish, response_file
 from transfer.bundle import read_bundle

@@ -9,7 +9,9 @@ import secrets
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from ceremony.ceremonies.build import (
+from ceremony.ceremonies.errors import CeremonyRefused
+from ceremony.ceremonies.tokens import CeremonyTokens, PinSources
+from ceremony.notary.ceremonies.build import (
     RELEASES,
     add_delegation,
     add_signer,
@@ -20,10 +22,9 @@ from ceremony.ceremonies.build import (
     remove_signer,
     replace_role_keys,
 )
-from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.partialstate import PartialState
-from ceremony.ceremonies.review import diff, render_changes, review_files
-from ceremony.ceremonies.signing import (
+from ceremony.notary.ceremonies.partialstate import PartialState
+from ceremony.notary.ceremonies.review import diff, render_changes, review_files
+from ceremony.notary.ceremonies.signing import (
     FileToSign,
     SignerSet,
     merge_files,
@@ -31,10 +32,9 @@ from ceremony.ceremonies.signing import (
     sign_files,
     thresholds_for,
 )
-from ceremony.ceremonies.tokens import CeremonyTokens, PinSources
-from ceremony.metadata import FileMeta, Instant, key_from_certificate, key_from_public_key
-from ceremony.metadata.model import ROOT, TARGETS, Signature
-from ceremony.metadata.serialization import signed_bytes
+from ceremony.notary.format import FileMeta, Instant, key_from_certificate, key_from_public_key
+from ceremony.notary.format.model import ROOT, TARGETS, Signature
+from ceremony.notary.format.serialization import signed_bytes
 from ceremony.secrets import contains_secret
 from hsm.errors import PinError
 

@@ -7,8 +7,8 @@ rules themselves, case by case.
 
 from __future__ import annotations
 
-from ceremony.ceremonies.partial import count_text, where_text
-from ceremony.ceremonies.rootrotate import threshold_change
+from ceremony.notary.ceremonies.partial import count_text, where_text
+from ceremony.notary.ceremonies.rootrotate import threshold_change
 from transfer.summary import ORIGIN_MERGE, threshold_needs
 
 A, B, C, D = ("a" * 64, "b" * 64, "c" * 64, "d" * 64)

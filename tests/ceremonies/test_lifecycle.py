@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from ceremony.ceremonies.partialstate import PartialState
+from ceremony.notary.ceremonies.partialstate import PartialState
 from ceremony.workspace import Workspace
 from tests.ceremonies.conftest import client, fetch, publish, response_file, root_cert_ids
 from tests.ceremonies.sites import notary_server

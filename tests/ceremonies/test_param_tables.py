@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ceremony.ceremonies import params
-from ceremony.cli.adopt import adopt
-from ceremony.cli.ceremonies import delegation, init, rotate, signer
 from ceremony.cli.common import build_ceremony, common_options
-from ceremony.cli.renew import renew
+from ceremony.notary.cli.adopt import adopt
+from ceremony.notary.cli.ceremonies import delegation, init, rotate, signer
+from ceremony.notary.cli.renew import renew
 from ceremony.scripts.actions_spec import ACTIONS, TABLES
 from ceremony.scripts.yamlread import ScriptError
 from tests.conftest import AIRGAPPED, run_cli

@@ -1,4 +1,4 @@
-"""`ceremony.pins` in process: the pin set of a root, its JSON and its human block (the
+"""`ceremony.notary.pins` in process: the pin set of a root, its JSON and its human block (the
 contract shared with the documentation and the first-ceremony test). Certificates are made by
 hsm/x509.py over software keys here; the CLI tests use real tokens."""
 
@@ -9,10 +9,10 @@ import datetime as dt
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ceremony.ceremonies.build import new_root
-from ceremony.metadata.keys import key_from_certificate, key_from_public_key
-from ceremony.metadata.model import Instant
-from ceremony.pins import PinSet, pin_set
+from ceremony.notary.ceremonies.build import new_root
+from ceremony.notary.format.keys import key_from_certificate, key_from_public_key
+from ceremony.notary.format.model import Instant
+from ceremony.notary.pins import PinSet, pin_set
 from hsm.x509 import issue_root_certificate
 
 GUN = "example.com/pins"

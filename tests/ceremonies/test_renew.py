@@ -33,7 +33,7 @@ def site(softhsm_factory, tmp_path) -> Site:
 
 
 def cert_until(root: dict, kid: str) -> dt.datetime:
-    from ceremony.metadata.keys import Key
+    from ceremony.notary.format.keys import Key
     key = Key.from_dict(root["signed"]["keys"][kid])
     return key.certificates[0].not_valid_after_utc
 

@@ -13,10 +13,10 @@ import json
 
 import pytest
 
-from ceremony.metadata import Instant, Role, key_from_certificate, read_metadata, sign_metadata
-from ceremony.metadata.model import Root
-from ceremony.metadata.repository import RepositoryFiles
-from ceremony.metadata.repository_check import verify_repository
+from ceremony.notary.format import Instant, Role, key_from_certificate, read_metadata, sign_metadata
+from ceremony.notary.format.model import Root
+from ceremony.notary.format.repository import RepositoryFiles
+from ceremony.notary.format.repository_check import verify_repository
 from ceremony.workspace import Workspace
 from tests.ceremonies.sites import (
     Site,

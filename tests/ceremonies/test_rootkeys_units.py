@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.renew import Renew
-from ceremony.ceremonies.rootkeys import parse_duration, parse_expiry
-from ceremony.ceremonies.rootrotate import RotateRoot
+from ceremony.notary.ceremonies.renew import Renew
+from ceremony.notary.ceremonies.rootkeys import parse_duration, parse_expiry
+from ceremony.notary.ceremonies.rootrotate import RotateRoot
 
 NOW = dt.datetime(2026, 1, 15, 12, 0, 0, tzinfo=dt.UTC)
 

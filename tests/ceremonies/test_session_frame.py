@@ -32,21 +32,21 @@ CERT_ID = "ab" * 32
 
 # The commands through their library entry points; {ws}, {out}, {req} filled in per test.
 CALLS = {
-    "rotate-targets": "from ceremony.ceremonies.rotate import RotateTargets\n"
-                      "from ceremony.ceremonies.runner import perform\n"
+    "rotate-targets": "from ceremony.notary.ceremonies.rotate import RotateTargets\n"
+                      "from ceremony.notary.ceremonies.runner import perform\n"
                       "perform(RotateTargets(guns=[GUN], targets_token='t', root_tokens=['r']), "
                       "Options(request=REQ, out=OUT, workspace=WS, allow_network=True), "
                       "console)",
-    "sign": "from ceremony.ceremonies.cosign import sign_response\n"
+    "sign": "from ceremony.notary.ceremonies.cosign import sign_response\n"
             "sign_response(REQ, ['t'], Options(out=OUT, workspace=WS, allow_network=True), "
             "console)",
-    "merge": "from ceremony.ceremonies.cosign import merge_responses\n"
+    "merge": "from ceremony.notary.ceremonies.cosign import merge_responses\n"
              "merge_responses(REQ, REQ, Options(out=OUT, workspace=WS, allow_network=True), "
              "console)",
-    "pin": "from ceremony.ceremonies.pin import pin_repository\n"
+    "pin": "from ceremony.notary.ceremonies.pin import pin_repository\n"
            "pin_repository(GUN, REQ, [CERT], workspace=WS, allow_network=True, "
            "console=console)",
-    "adopt-import": "from ceremony.ceremonies.adoptimport import import_repository\n"
+    "adopt-import": "from ceremony.notary.ceremonies.adoptimport import import_repository\n"
                     "import_repository(request=REQ, gun=GUN, root_cert_ids=[CERT], "
                     "workspace=WS, allow_network=True, console=console)",
 }

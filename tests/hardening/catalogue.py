@@ -907,7 +907,7 @@ def make_inputs(folder: Path, hsm_env: dict[str, str], hsm_root: Path, pin_sourc
     """Good inputs for every kind; `folder` is scratch space for the transcript."""
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from ceremony.metadata import DelegatedRole, Key, Role, Targets, key_from_public_key
+    from ceremony.notary.format import DelegatedRole, Key, Role, Targets, key_from_public_key
     from ceremony.transcript import Transcript
     from tests.metadata.factory import SoftRepo
 

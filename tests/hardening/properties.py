@@ -285,7 +285,7 @@ def check_receiver(texts: list[str]) -> None:
 
 def _resigned(name: str, obj: Any) -> bytes:
     """`obj` as a file whose signature by the role's own key is valid over its signed part."""
-    from ceremony.metadata.encoding import EncodingError, b64encode, canonical_json, envelope
+    from ceremony.notary.format.encoding import EncodingError, b64encode, canonical_json, envelope
     from tests.metadata.software_signer import SoftwareSigner
 
     if not isinstance(obj, dict) or "signed" not in obj:
@@ -314,7 +314,7 @@ def metadata_inputs() -> st.SearchStrategy[tuple[str, bytes]]:
 
 def check_metadata(item: tuple[str, bytes]) -> None:
     from ceremony.errors import MetadataFormatError
-    from ceremony.metadata import read_metadata, write_metadata
+    from ceremony.notary.format import read_metadata, write_metadata
     name, data = item
     try:
         file = read_metadata(data, name)
@@ -328,7 +328,7 @@ def check_metadata(item: tuple[str, bytes]) -> None:
 def check_verify(item: tuple[str, bytes]) -> None:
     """verify_repository never raises for bad metadata, and its report always renders."""
     from ceremony.errors import CeremonyError
-    from ceremony.metadata import RepositoryFiles, verify_repository
+    from ceremony.notary.format import RepositoryFiles, verify_repository
 
     name, data = item
     files = dict(seeds().metadata)
@@ -445,7 +445,7 @@ def date_inputs() -> st.SearchStrategy[str]:
 
 def check_date(text: str) -> None:
     from ceremony.errors import MetadataFormatError
-    from ceremony.metadata.repository_check import parse_at
+    from ceremony.notary.format.repository_check import parse_at
     try:
         instant = parse_at(text)
     except MetadataFormatError:
@@ -455,7 +455,7 @@ def check_date(text: str) -> None:
 
 def check_time(text: str) -> None:
     """Notary's own time format: ValueError is this function's documented error."""
-    from ceremony.metadata.encoding import format_time, parse_time_offset
+    from ceremony.notary.format.encoding import format_time, parse_time_offset
     try:
         ns, offset = parse_time_offset(text)
     except ValueError:
@@ -543,9 +543,9 @@ def check_pem(item: tuple[str, bytes]) -> None:
     import datetime as _dt
 
     from ceremony.errors import MetadataFormatError
-    from ceremony.metadata import Key
-    from ceremony.metadata.certs import check_root_key
-    from ceremony.metadata.report import KeyReport
+    from ceremony.notary.format import Key
+    from ceremony.notary.format.certs import check_root_key
+    from ceremony.notary.format.report import KeyReport
     keytype, public = item
     try:
         key = Key.from_dict({"keytype": keytype, "keyval": {

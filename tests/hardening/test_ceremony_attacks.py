@@ -160,9 +160,9 @@ def token_sign(o: Machine, label: str, message: bytes) -> bytes:
 def forged_root(o: Machine, v1: bytes, edit, sigs) -> bytes:
     """Root v2 from v1 with `edit` applied to its signed part, signed by root-a as `sigs` says:
     a list of key IDs to put root-a's one signature under."""
-    from ceremony.metadata import read_metadata
-    from ceremony.metadata.model import Root
-    from ceremony.metadata.serialization import signed_bytes
+    from ceremony.notary.format import read_metadata
+    from ceremony.notary.format.model import Root
+    from ceremony.notary.format.serialization import signed_bytes
     root = read_metadata(v1, "root.json", Root).signed
     root.version = 2
     edit(root)
@@ -180,9 +180,9 @@ def test_threshold_cheating_with_one_root_key(server, machine, tmp_path):
     entry = read_bundle(req, kind="request").entries[0]
     v1 = entry.metadata["root"]
     ids = json.loads(v1)["signed"]["roles"]["root"]["keyids"]
-    from ceremony.metadata import read_metadata
-    from ceremony.metadata.keys import key_from_public_key
-    from ceremony.metadata.model import Root
+    from ceremony.notary.format import read_metadata
+    from ceremony.notary.format.keys import key_from_public_key
+    from ceremony.notary.format.model import Root
     root1 = read_metadata(v1, "root.json", Root).signed
     a_id = cert_id_on(o, gun, "root-a")
     (b_id,) = [kid for kid in ids if kid != a_id]

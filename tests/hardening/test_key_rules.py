@@ -139,7 +139,7 @@ def test_root_certificates_notary_can_never_verify(key, tmp_path):
     from cryptography.hazmat.primitives.serialization import Encoding
 
     from ceremony.ceremonies.errors import CeremonyRefused
-    from ceremony.ceremonies.rootkeys import read_root_certificate
+    from ceremony.notary.ceremonies.rootkeys import read_root_certificate
     from tests.metadata.factory import notary_certificate
     make, rule = REFUSED[key]
     path = tmp_path / "root.crt"

@@ -18,12 +18,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ceremony.ceremonies.build import add_delegation, new_root, new_targets
-from ceremony.ceremonies.review import diff, render_changes
 from ceremony.errors import CeremonyError
-from ceremony.metadata import FileMeta, Instant, key_from_public_key
-from ceremony.metadata.model import Root, Targets
-from ceremony.metadata.serialization import signed_bytes
+from ceremony.notary.ceremonies.build import add_delegation, new_root, new_targets
+from ceremony.notary.ceremonies.review import diff, render_changes
+from ceremony.notary.format import FileMeta, Instant, key_from_public_key
+from ceremony.notary.format.model import Root, Targets
+from ceremony.notary.format.serialization import signed_bytes
 from transfer.escaping import shown
 
 LATER = Instant.from_datetime(dt.datetime(2035, 1, 1, tzinfo=dt.UTC))

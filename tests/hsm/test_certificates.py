@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
 
-from ceremony.metadata.keys import key_from_certificate, key_from_public_key
+from ceremony.notary.format.keys import key_from_certificate, key_from_public_key
 from hsm.errors import AlgorithmError, HSMError
 from hsm.x509 import common_name, parse_validity, replace_signature
 

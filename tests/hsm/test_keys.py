@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from ceremony.metadata.keys import key_from_public_key
+from ceremony.notary.format.keys import key_from_public_key
 from hsm.errors import AlgorithmError, HSMError, KeyExistsError, KeyNotFoundError
 from hsm.pubkey import public_key_der
 from hsm.session import TokenPool

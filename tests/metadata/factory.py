@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ceremony.metadata import (
+from ceremony.notary.format import (
     DelegatedRole,
     FileMeta,
     Instant,
@@ -239,6 +239,6 @@ def tamper_signature(data: bytes) -> bytes:
     sig = model.signatures[0]
     flipped = bytearray(sig.sig)
     flipped[len(flipped) // 2] ^= 0x01
-    from ceremony.metadata import write_metadata
+    from ceremony.notary.format import write_metadata
     model.metadata.signatures[0] = Signature(sig.keyid, sig.method, bytes(flipped))
     return write_metadata(model.metadata)

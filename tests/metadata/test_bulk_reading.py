@@ -10,8 +10,8 @@ from unittest import mock
 import pytest
 
 from ceremony.errors import MetadataFormatError
-from ceremony.metadata import FileMeta, Targets, encoding, model, read_metadata
-from ceremony.metadata.serialization import write_metadata
+from ceremony.notary.format import FileMeta, Targets, encoding, model, read_metadata
+from ceremony.notary.format.serialization import write_metadata
 
 GOOD = {"hashes": {"sha256": "x8XB1wxd7EQWq2FYr9CyI+9Awpsdwfl+2UKLlNTK2xw=",
                    "sha512": "FGl0QHAcOIX3yNX6pZ8za0ccqGMyA07/DT/dwC3JsYuDVuhA21SCPI/S8svQkGlpzx"

@@ -9,7 +9,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ceremony.metadata.encoding import (
+from ceremony.notary.format.encoding import (
     EncodingError,
     b64decode,
     b64encode,
@@ -176,7 +176,7 @@ def parse_both(data: bytes):
     from unittest import mock
 
     from ceremony.errors import MetadataFormatError
-    from ceremony.metadata import encoding
+    from ceremony.notary.format import encoding
 
     results = []
     for threshold in (1 << 62, 0):
@@ -243,7 +243,7 @@ def test_counting_strings_finds_duplicates_in_batches():
 def test_bulk_base64_check_accepts_only_what_b64decode_accepts():
     import itertools
 
-    from ceremony.metadata.encoding import b64_all_clean
+    from ceremony.notary.format.encoding import b64_all_clean
 
     def accepted(text):
         try:

@@ -22,7 +22,7 @@ from ceremony.errors import (
     RootChainError,
     SignatureThresholdError,
 )
-from ceremony.metadata import (
+from ceremony.notary.format import (
     Instant,
     Role,
     Root,
@@ -33,7 +33,7 @@ from ceremony.metadata import (
     verify_repository,
     write_metadata,
 )
-from ceremony.metadata.encoding import canonical_json, parse_json
+from ceremony.notary.format.encoding import canonical_json, parse_json
 from tests.conftest import run_cli
 from tests.metadata.factory import ec_key, notary_certificate, tamper_signature
 from tests.metadata.software_signer import SoftwareSigner

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ceremony.errors import ExpiredError, RootChainError
-from ceremony.metadata import (
+from ceremony.notary.format import (
     Instant,
     Role,
     Root,

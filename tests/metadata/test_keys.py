@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from ceremony.errors import KeyFormatError, MetadataFormatError
-from ceremony.metadata import Key, certificate_pem, key_from_certificate, key_from_public_key
-from ceremony.metadata.certs import check_root_key
-from ceremony.metadata.report import KeyReport
+from ceremony.notary.format import Key, certificate_pem, key_from_certificate, key_from_public_key
+from ceremony.notary.format.certs import check_root_key
+from ceremony.notary.format.report import KeyReport
 from tests.metadata.factory import notary_certificate
 
 

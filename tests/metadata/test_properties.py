@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ceremony.errors import CeremonyError
-from ceremony.metadata import (
+from ceremony.notary.format import (
     DelegatedRole,
     Delegations,
     FileMeta,
@@ -29,8 +29,8 @@ from ceremony.metadata import (
     verify_repository,
     write_metadata,
 )
-from ceremony.metadata.encoding import parse_time
-from ceremony.metadata.keys import KEY_TYPES
+from ceremony.notary.format.encoding import parse_time
+from ceremony.notary.format.keys import KEY_TYPES
 from tests.metadata.factory import SoftRepo
 
 FIRST_NS, LAST_NS = parse_time("0001-01-01T00:00:00Z"), parse_time("9999-12-31T23:59:59Z")

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from ceremony.errors import KeyFormatError, MetadataFormatError, RoleTypeError
-from ceremony.metadata import Root, Snapshot, Targets, Timestamp, read_metadata
+from ceremony.notary.format import Root, Snapshot, Targets, Timestamp, read_metadata
 from tests.metadata.factory import SoftRepo
 
 

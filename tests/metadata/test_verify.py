@@ -24,7 +24,7 @@ from ceremony.errors import (
     SigningError,
     TrustPinningError,
 )
-from ceremony.metadata import (
+from ceremony.notary.format import (
     Instant,
     Key,
     Role,
@@ -39,9 +39,9 @@ from ceremony.metadata import (
     verify_repository,
     write_metadata,
 )
-from ceremony.metadata.certs import check_root_key
-from ceremony.metadata.repository_check import parse_at
-from ceremony.metadata.verify import signature_problem
+from ceremony.notary.format.certs import check_root_key
+from ceremony.notary.format.repository_check import parse_at
+from ceremony.notary.format.verify import signature_problem
 from tests.metadata.factory import YEAR, SoftRepo, ec_key, meta_of, notary_certificate
 from tests.metadata.software_signer import SoftwareSigner
 
@@ -148,7 +148,7 @@ def test_two_key_ids_for_one_public_key_count_once():
     targets = repo.targets
     for key in (as_cert, as_plain):
         targets.delegations.keys[key.key_id] = key
-    from ceremony.metadata import DelegatedRole
+    from ceremony.notary.format import DelegatedRole
     targets.delegations.roles.append(DelegatedRole("targets/two", [as_cert.key_id,
                                                                    as_plain.key_id], 2, [""]))
     targets.version += 1
@@ -476,7 +476,7 @@ def test_mix_and_match():
     ("targets/" + "a" * 250, "under 256 characters")])
 def test_delegation_names(name, why):
     repo = SoftRepo.create()
-    from ceremony.metadata import DelegatedRole
+    from ceremony.notary.format import DelegatedRole
     repo.modify("targets", lambda t: t.delegations.roles.append(DelegatedRole(name, [], 1,
                                                                                [""])))
     repo.refresh()

@@ -10,7 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 
-from ceremony.metadata.keys import key_from_certificate
+from ceremony.notary.format.keys import key_from_certificate
 from hsm.tokensigner import verify_signature
 from tests.modules.conftest import CUSTODY_EXTRAS, Case, error_line, unique
 

@@ -217,7 +217,8 @@ def test_a_real_run_loads_no_network_code(server, site, tmp_path):
         f"    main({args!r})\n"
         "except SystemExit as exc:\n"
         "    code = exc.code\n"
-        "bad = [m for m in ('transfer.online', 'ceremony.scripts.world', 'http.client', 'ssl',"
+        "bad = [m for m in ('ceremony.notary.online', 'ceremony.scripts.world', 'http.client', "
+        "'ssl',"
         " 'urllib.request', 'softhsm.notary_server') if m in sys.modules]\n"
         "print('REPORT ' + json.dumps({'exit': code, 'modules': bad, "
         "'sockets': sorted(set(events))}))\n")

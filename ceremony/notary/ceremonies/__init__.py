@@ -25,22 +25,8 @@ A new ceremony subclasses `runner.Ceremony`:
 
 and `perform` does the rest: air gap, request digest, checks, preflight (missing keys refused
 or --partial), review, confirmation, signing, response, one workspace transaction, transcript.
+
+Import what you need from the module that defines it (runner, signing, errors...):
+this package re-exports nothing, so importing one of its modules never loads the
+whole engine.
 """
-
-from ceremony.ceremonies.errors import CeremonyRefused, MissingSignaturesError
-from ceremony.ceremonies.partialstate import PartialState
-from ceremony.ceremonies.runner import Ceremony, Console, Options, Plan, Run, perform
-from ceremony.ceremonies.signing import (
-    FileToSign,
-    SignerSet,
-    Threshold,
-    merge_files,
-    missing_signatures,
-    sign_files,
-    thresholds_for,
-)
-
-__all__ = ["Ceremony", "CeremonyRefused", "Console", "FileToSign", "MissingSignaturesError",
-           "Options", "PartialState", "Plan", "Run", "SignerSet", "Threshold", "merge_files",
-           "missing_signatures", "perform", "sign_files",
-           "thresholds_for"]

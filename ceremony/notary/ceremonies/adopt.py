@@ -32,11 +32,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ceremony.ceremonies import params
-from ceremony.ceremonies.build import next_root, next_targets, replace_role_keys
-from ceremony.ceremonies.common import lifetime_expiry
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.request import RepoState, check_existing, check_operation, server_key
-from ceremony.ceremonies.rootkeys import (
+from ceremony.errors import MetadataError
+from ceremony.inventory import KeyRecord
+from ceremony.notary.ceremonies.build import next_root, next_targets, replace_role_keys
+from ceremony.notary.ceremonies.common import lifetime_expiry
+from ceremony.notary.ceremonies.request import (
+    RepoState,
+    check_existing,
+    check_operation,
+    server_key,
+)
+from ceremony.notary.ceremonies.rootkeys import (
     ROOT_ALGORITHMS,
     cert_validity,
     instant,
@@ -44,15 +51,18 @@ from ceremony.ceremonies.rootkeys import (
     same_key_in,
     same_key_role,
 )
-from ceremony.ceremonies.runner import Ceremony, Plan, Run
-from ceremony.ceremonies.signing import FileToSign, SignerSet, thresholds_for
-from ceremony.errors import MetadataError
-from ceremony.inventory import KeyRecord
-from ceremony.metadata.keys import Key, certificate_pem, key_from_certificate, key_from_public_key
-from ceremony.metadata.model import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, Root, Snapshot, Targets
-from ceremony.metadata.repository import RepositoryFiles
-from ceremony.metadata.repository_check import verify_repository
-from ceremony.metadata.serialization import read_metadata
+from ceremony.notary.ceremonies.runner import Ceremony, Plan, Run
+from ceremony.notary.ceremonies.signing import FileToSign, SignerSet, thresholds_for
+from ceremony.notary.format.keys import (
+    Key,
+    certificate_pem,
+    key_from_certificate,
+    key_from_public_key,
+)
+from ceremony.notary.format.model import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, Root, Snapshot, Targets
+from ceremony.notary.format.repository import RepositoryFiles
+from ceremony.notary.format.repository_check import verify_repository
+from ceremony.notary.format.serialization import read_metadata
 from ceremony.softkey import (
     KeyFile,
     SoftKeyError,

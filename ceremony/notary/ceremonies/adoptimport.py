@@ -15,13 +15,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.runner import read_request, request_entry
 from ceremony.ceremonies.session import Console, Options, Session, session
-from ceremony.metadata.model import ROOT, Root
-from ceremony.metadata.repository import RepositoryFiles
-from ceremony.metadata.repository_check import verify_repository
-from ceremony.metadata.serialization import read_metadata
-from ceremony.pins import root_cert_ids as parse_root_cert_ids
+from ceremony.notary.ceremonies.runner import read_request, request_entry
+from ceremony.notary.format.model import ROOT, Root
+from ceremony.notary.format.repository import RepositoryFiles
+from ceremony.notary.format.repository_check import verify_repository
+from ceremony.notary.format.serialization import read_metadata
+from ceremony.notary.pins import root_cert_ids as parse_root_cert_ids
 from groundfloor.words import digest_words
 
 

@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.errors import MetadataError
-from ceremony.metadata.keyrules import require_verifiable
-from ceremony.metadata.keys import Key, key_from_certificate, key_from_public_key
-from ceremony.metadata.model import (
+from ceremony.notary.format.keyrules import require_verifiable
+from ceremony.notary.format.keys import Key, key_from_certificate, key_from_public_key
+from ceremony.notary.format.model import (
     ROOT,
     SNAPSHOT,
     TARGETS,
@@ -35,7 +35,7 @@ from ceremony.metadata.model import (
     Snapshot,
     Targets,
 )
-from ceremony.metadata.verify import delegation_name_problem
+from ceremony.notary.format.verify import delegation_name_problem
 from ceremony.publicpem import read_public_pem
 
 YEAR = dt.timedelta(days=365)

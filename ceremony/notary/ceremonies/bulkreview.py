@@ -40,14 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ceremony.ceremonies.review import (
+from ceremony.notary.ceremonies.review import (
     DIGEST_PREFIX,
     WORDS_PREFIX,
     FileFacts,
     GunBlock,
     Review,
 )
-from ceremony.metadata.model import ROOT
+from ceremony.notary.format.model import ROOT
 from ceremony.secrets import check_no_secret
 from groundfloor.files import atomic_write
 

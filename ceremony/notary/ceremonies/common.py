@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from ceremony.ceremonies.build import LIFETIMES, expiry
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.request import RepoState
-from ceremony.ceremonies.runner import Plan, Run, SnapshotPlan
-from ceremony.ceremonies.signing import Threshold
 from ceremony.errors import MetadataError
-from ceremony.metadata.model import ROOT, SNAPSHOT, Instant, Root
+from ceremony.notary.ceremonies.build import LIFETIMES, expiry
+from ceremony.notary.ceremonies.request import RepoState
+from ceremony.notary.ceremonies.runner import Plan, Run, SnapshotPlan
+from ceremony.notary.ceremonies.signing import Threshold
+from ceremony.notary.format.model import ROOT, SNAPSHOT, Instant, Root
 from transfer.bundle import RequestBundle, RequestEntry
 
 

@@ -21,7 +21,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.partial import (
+from ceremony.ceremonies.session import Console, Options, session
+from ceremony.errors import MetadataError
+from ceremony.inventory import KeyRecord, TokenRecord
+from ceremony.notary.ceremonies.partial import (
     Entry,
     check_for_signing,
     load_entry,
@@ -29,20 +32,17 @@ from ceremony.ceremonies.partial import (
     signable,
     status,
 )
-from ceremony.ceremonies.review import review_files
-from ceremony.ceremonies.runner import Ceremony, Run, confirm, show_review
-from ceremony.ceremonies.session import Console, Options, session
-from ceremony.ceremonies.signing import (
+from ceremony.notary.ceremonies.review import review_files
+from ceremony.notary.ceremonies.runner import Ceremony, Run, confirm, show_review
+from ceremony.notary.ceremonies.signing import (
     FileToSign,
     merge_files,
     missing_signatures,
     sign_files,
 )
-from ceremony.errors import MetadataError
-from ceremony.inventory import KeyRecord, TokenRecord
-from ceremony.metadata.keys import certificate_pem
-from ceremony.metadata.model import ROOT, SNAPSHOT, TIMESTAMP
-from ceremony.metadata.serialization import read_metadata
+from ceremony.notary.format.keys import certificate_pem
+from ceremony.notary.format.model import ROOT, SNAPSHOT, TIMESTAMP
+from ceremony.notary.format.serialization import read_metadata
 from ceremony.workspace import Transaction
 from groundfloor.words import digest_words
 from transfer.bundle import ResponseBundle, write_bundle

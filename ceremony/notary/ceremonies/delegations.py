@@ -18,7 +18,8 @@ from functools import partial
 from typing import Any
 
 from ceremony.ceremonies import params
-from ceremony.ceremonies.build import (
+from ceremony.ceremonies.errors import CeremonyRefused
+from ceremony.notary.ceremonies.build import (
     add_delegation,
     add_signer,
     check_role_name,
@@ -28,18 +29,17 @@ from ceremony.ceremonies.build import (
     remove_signer,
     signer_name,
 )
-from ceremony.ceremonies.common import (
+from ceremony.notary.ceremonies.common import (
     lifetime_expiry,
     select_guns,
     snapshot_plan,
     snapshot_preflight,
 )
-from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.request import RepoState, check_existing
-from ceremony.ceremonies.runner import Ceremony, Plan, Run
-from ceremony.ceremonies.signing import FileToSign, Threshold, thresholds_for
-from ceremony.metadata.keys import Key
-from ceremony.metadata.model import TARGETS
+from ceremony.notary.ceremonies.request import RepoState, check_existing
+from ceremony.notary.ceremonies.runner import Ceremony, Plan, Run
+from ceremony.notary.ceremonies.signing import FileToSign, Threshold, thresholds_for
+from ceremony.notary.format.keys import Key
+from ceremony.notary.format.model import TARGETS
 from transfer.bundle import RequestBundle, RequestEntry
 
 KINDS = ("signer-add", "signer-remove", "delegation-add", "delegation-remove")

@@ -33,11 +33,11 @@ from typing import Any
 from cryptography import x509
 
 from ceremony.ceremonies import params
-from ceremony.ceremonies.build import LIFETIMES, new_root, new_targets
-from ceremony.ceremonies.common import lifetime_expiry
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.request import RepoState, check_new
-from ceremony.ceremonies.rootkeys import (
+from ceremony.notary.ceremonies.build import LIFETIMES, new_root, new_targets
+from ceremony.notary.ceremonies.common import lifetime_expiry
+from ceremony.notary.ceremonies.request import RepoState, check_new
+from ceremony.notary.ceremonies.rootkeys import (
     ROOT_ALGORITHMS,
     cert_expiry,
     cert_validity,
@@ -47,10 +47,15 @@ from ceremony.ceremonies.rootkeys import (
     refuse_other_role,
     root_cert_problem,
 )
-from ceremony.ceremonies.runner import Ceremony, Plan, Run, SnapshotPlan
-from ceremony.ceremonies.signing import FileToSign, thresholds_for
-from ceremony.metadata.keys import Key, certificate_pem, key_from_certificate, key_from_public_key
-from ceremony.metadata.model import ROOT, SNAPSHOT, TARGETS, TIMESTAMP
+from ceremony.notary.ceremonies.runner import Ceremony, Plan, Run, SnapshotPlan
+from ceremony.notary.ceremonies.signing import FileToSign, thresholds_for
+from ceremony.notary.format.keys import (
+    Key,
+    certificate_pem,
+    key_from_certificate,
+    key_from_public_key,
+)
+from ceremony.notary.format.model import ROOT, SNAPSHOT, TARGETS, TIMESTAMP
 from hsm.keys import DEFAULT_ALGORITHM, KeyInfo, get_algorithm
 from hsm.pubkey import public_key_der
 from hsm.token import Token
@@ -127,7 +132,7 @@ class InitCeremony(Ceremony):
     def select(self, request: RequestBundle) -> list[RequestEntry]:
         if not self.guns:
             return list(request.entries)
-        from ceremony.ceremonies.common import select_guns
+        from ceremony.notary.ceremonies.common import select_guns
         return select_guns(request, self.guns, False)
 
     def check(self, run: Run, entry: RequestEntry) -> RepoState:

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.partialstate import SITE_ID_PATTERN, PartialState
-from ceremony.ceremonies.signing import FileToSign, SignerSet, missing_signatures
 from ceremony.errors import MetadataError
-from ceremony.metadata.certs import check_root_key
-from ceremony.metadata.keys import Key
-from ceremony.metadata.model import ROOT, Root
-from ceremony.metadata.serialization import read_metadata, signed_bytes
+from ceremony.notary.ceremonies.partialstate import SITE_ID_PATTERN, PartialState
+from ceremony.notary.ceremonies.signing import FileToSign, SignerSet, missing_signatures
+from ceremony.notary.format.certs import check_root_key
+from ceremony.notary.format.keys import Key
+from ceremony.notary.format.model import ROOT, Root
+from ceremony.notary.format.serialization import read_metadata, signed_bytes
 from ceremony.workspace import Workspace
 from groundfloor.errors import GroundFloorError
 from groundfloor.files import atomic_write, read_limited

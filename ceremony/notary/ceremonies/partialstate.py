@@ -34,10 +34,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.signing import FileToSign, thresholds_for
-from ceremony.metadata.model import ROOT, SNAPSHOT, TARGETS, AnySigned, Root, Snapshot, Targets
-from ceremony.metadata.serialization import read_metadata
-from ceremony.metadata.verify import check_threshold
+from ceremony.notary.ceremonies.signing import FileToSign, thresholds_for
+from ceremony.notary.format.model import ROOT, SNAPSHOT, TARGETS, AnySigned, Root, Snapshot, Targets
+from ceremony.notary.format.serialization import read_metadata
+from ceremony.notary.format.verify import check_threshold
 
 STATE_FORMAT = "notary-ceremony-signing"
 STATE_VERSION = 1

@@ -21,16 +21,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from ceremony.ceremonies import params
-from ceremony.ceremonies.build import next_root, next_targets
-from ceremony.ceremonies.common import (
+from ceremony.ceremonies.errors import CeremonyRefused, MissingSignaturesError
+from ceremony.notary.ceremonies.build import next_root, next_targets
+from ceremony.notary.ceremonies.common import (
     note_shortening,
     select_guns,
     snapshot_plan,
     snapshot_preflight,
 )
-from ceremony.ceremonies.errors import CeremonyRefused, MissingSignaturesError
-from ceremony.ceremonies.request import RepoState, check_existing
-from ceremony.ceremonies.rootkeys import (
+from ceremony.notary.ceremonies.request import RepoState, check_existing
+from ceremony.notary.ceremonies.rootkeys import (
     cert_expiry,
     cert_validity,
     describe_owner,
@@ -38,10 +38,10 @@ from ceremony.ceremonies.rootkeys import (
     issue_root_certificate,
     token_key,
 )
-from ceremony.ceremonies.runner import Ceremony, Plan, Run
-from ceremony.ceremonies.signing import FileToSign, Threshold, thresholds_for
-from ceremony.metadata.keys import Key, certificate_pem
-from ceremony.metadata.model import ROOT, TARGETS, Role
+from ceremony.notary.ceremonies.runner import Ceremony, Plan, Run
+from ceremony.notary.ceremonies.signing import FileToSign, Threshold, thresholds_for
+from ceremony.notary.format.keys import Key, certificate_pem
+from ceremony.notary.format.model import ROOT, TARGETS, Role
 from hsm.keys import KeyInfo
 from hsm.token import Token
 from transfer.bundle import RequestBundle, RequestEntry

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.errors import MetadataError, RollbackError
-from ceremony.metadata.encoding import parse_json
-from ceremony.metadata.keys import Key
-from ceremony.metadata.model import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, Root, Snapshot, Targets
-from ceremony.metadata.report import RepositoryReport
-from ceremony.metadata.repository import RepositoryFiles
-from ceremony.metadata.repository_check import verify_repository
-from ceremony.metadata.serialization import MetadataFile, read_metadata
+from ceremony.notary.format.encoding import parse_json
+from ceremony.notary.format.keys import Key
+from ceremony.notary.format.model import ROOT, SNAPSHOT, TARGETS, TIMESTAMP, Root, Snapshot, Targets
+from ceremony.notary.format.report import RepositoryReport
+from ceremony.notary.format.repository import RepositoryFiles
+from ceremony.notary.format.repository_check import verify_repository
+from ceremony.notary.format.serialization import MetadataFile, read_metadata
 from ceremony.workspace import Workspace
 from transfer.bundle import RequestEntry
 

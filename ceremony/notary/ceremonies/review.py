@@ -22,11 +22,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ceremony.ceremonies.signing import FileToSign, SignerSet
 from ceremony.errors import MetadataError
-from ceremony.metadata.certs import common_name
-from ceremony.metadata.keys import Key
-from ceremony.metadata.model import AnySigned, Root, Targets
+from ceremony.notary.ceremonies.signing import FileToSign, SignerSet
+from ceremony.notary.format.certs import common_name
+from ceremony.notary.format.keys import Key
+from ceremony.notary.format.model import AnySigned, Root, Targets
 from groundfloor.words import digest_words
 from transfer.escaping import shown
 

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from cryptography import x509
 
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.runner import Run
 from ceremony.errors import MetadataError
-from ceremony.metadata.certs import check_root_key, common_name
-from ceremony.metadata.keyrules import require_verifiable
-from ceremony.metadata.keys import Key, key_from_certificate
-from ceremony.metadata.model import ROOT, Instant, Root
+from ceremony.notary.ceremonies.runner import Run
+from ceremony.notary.format.certs import check_root_key, common_name
+from ceremony.notary.format.keyrules import require_verifiable
+from ceremony.notary.format.keys import Key, key_from_certificate
+from ceremony.notary.format.model import ROOT, Instant, Root
 from ceremony.publicpem import read_public_pem
 from hsm import duration
 from hsm.keys import KeyInfo

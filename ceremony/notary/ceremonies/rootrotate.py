@@ -26,16 +26,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from ceremony.ceremonies import params
-from ceremony.ceremonies.build import next_root, replace_role_keys
-from ceremony.ceremonies.common import (
+from ceremony.ceremonies.errors import CeremonyRefused
+from ceremony.notary.ceremonies.build import next_root, replace_role_keys
+from ceremony.notary.ceremonies.common import (
     note_shortening,
     select_guns,
     snapshot_plan,
     snapshot_preflight,
 )
-from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.request import RepoState, check_existing
-from ceremony.ceremonies.rootkeys import (
+from ceremony.notary.ceremonies.request import RepoState, check_existing
+from ceremony.notary.ceremonies.rootkeys import (
     ROOT_ALGORITHMS,
     cert_validity,
     describe_owner,
@@ -48,10 +48,10 @@ from ceremony.ceremonies.rootkeys import (
     same_key_role,
     token_key,
 )
-from ceremony.ceremonies.runner import Ceremony, Plan, Run
-from ceremony.ceremonies.signing import FileToSign, Threshold, thresholds_for
-from ceremony.metadata.keys import Key, certificate_pem, key_from_public_key
-from ceremony.metadata.model import ROOT, Root
+from ceremony.notary.ceremonies.runner import Ceremony, Plan, Run
+from ceremony.notary.ceremonies.signing import FileToSign, Threshold, thresholds_for
+from ceremony.notary.format.keys import Key, certificate_pem, key_from_public_key
+from ceremony.notary.format.model import ROOT, Root
 from hsm.keys import DEFAULT_ALGORITHM, KeyInfo, get_algorithm
 from hsm.token import Token
 from transfer.bundle import RequestBundle, RequestEntry

@@ -16,22 +16,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from ceremony.ceremonies import params
-from ceremony.ceremonies.build import next_root, next_targets, replace_role_keys
-from ceremony.ceremonies.common import (
+from ceremony.ceremonies.errors import CeremonyRefused
+from ceremony.inventory import KeyRecord
+from ceremony.notary.ceremonies.build import next_root, next_targets, replace_role_keys
+from ceremony.notary.ceremonies.common import (
     lifetime_expiry,
     root_expiry,
     select_guns,
     snapshot_plan,
     snapshot_preflight,
 )
-from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.ceremonies.request import RepoState, check_existing
-from ceremony.ceremonies.rootkeys import refuse_other_role, same_key_in, same_key_role
-from ceremony.ceremonies.runner import Ceremony, Plan, Run
-from ceremony.ceremonies.signing import FileToSign, Threshold, thresholds_for
-from ceremony.inventory import KeyRecord
-from ceremony.metadata.keys import key_from_public_key
-from ceremony.metadata.model import ROOT, TARGETS
+from ceremony.notary.ceremonies.request import RepoState, check_existing
+from ceremony.notary.ceremonies.rootkeys import refuse_other_role, same_key_in, same_key_role
+from ceremony.notary.ceremonies.runner import Ceremony, Plan, Run
+from ceremony.notary.ceremonies.signing import FileToSign, Threshold, thresholds_for
+from ceremony.notary.format.keys import key_from_public_key
+from ceremony.notary.format.model import ROOT, TARGETS
 from hsm.keys import DEFAULT_ALGORITHM, KeyInfo, get_algorithm
 from hsm.token import Token
 from transfer.bundle import RequestBundle, RequestEntry

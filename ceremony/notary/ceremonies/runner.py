@@ -33,15 +33,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ceremony.ceremonies.build import snapshot_for
-from ceremony.ceremonies.bulkreview import BULK_REVIEW_THRESHOLD, write_bulk_review
 from ceremony.ceremonies.errors import CeremonyRefused, MissingSignaturesError
-from ceremony.ceremonies.partial import site_id
-from ceremony.ceremonies.partialstate import claims_of, pending_state
-from ceremony.ceremonies.request import RepoState
-from ceremony.ceremonies.review import Review, review_files
 from ceremony.ceremonies.session import Console, Options, Session, session
-from ceremony.ceremonies.signing import (
+from ceremony.errors import MetadataError
+from ceremony.inventory import KeyRecord, TokenRecord
+from ceremony.notary.ceremonies.build import snapshot_for
+from ceremony.notary.ceremonies.bulkreview import BULK_REVIEW_THRESHOLD, write_bulk_review
+from ceremony.notary.ceremonies.partial import site_id
+from ceremony.notary.ceremonies.partialstate import claims_of, pending_state
+from ceremony.notary.ceremonies.request import RepoState
+from ceremony.notary.ceremonies.review import Review, review_files
+from ceremony.notary.ceremonies.signing import (
     FileToSign,
     SignerSet,
     Threshold,
@@ -50,10 +52,8 @@ from ceremony.ceremonies.signing import (
     sign_files,
     thresholds_for,
 )
-from ceremony.errors import MetadataError
-from ceremony.inventory import KeyRecord, TokenRecord
-from ceremony.metadata.keys import Key
-from ceremony.metadata.model import (
+from ceremony.notary.format.keys import Key
+from ceremony.notary.format.model import (
     ROOT,
     SNAPSHOT,
     TIMESTAMP,
@@ -62,7 +62,7 @@ from ceremony.metadata.model import (
     Root,
     Snapshot,
 )
-from ceremony.pins import pin_set
+from ceremony.notary.pins import pin_set
 from ceremony.workspace import Transaction
 from groundfloor.errors import GroundFloorError
 from groundfloor.files import atomic_write, read_limited

@@ -30,8 +30,8 @@ from typing import Any
 
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.errors import MetadataError
-from ceremony.metadata.keys import Key
-from ceremony.metadata.model import (
+from ceremony.notary.format.keys import Key
+from ceremony.notary.format.model import (
     ROOT,
     SNAPSHOT,
     TARGETS,
@@ -42,12 +42,12 @@ from ceremony.metadata.model import (
     Signature,
     Targets,
 )
-from ceremony.metadata.serialization import (
+from ceremony.notary.format.serialization import (
     MetadataFile,
     signed_bytes,
     write_metadata,
 )
-from ceremony.metadata.verify import check_threshold, signature_problem
+from ceremony.notary.format.verify import check_threshold, signature_problem
 from hsm.pubkey import public_key_der
 from hsm.signer import Signer
 

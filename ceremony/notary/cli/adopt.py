@@ -1,6 +1,6 @@
 """`ceremony adopt GUN` (take a docker trust / notary repository under token control) and
 `ceremony adopt import GUN` (pin its root history first). Thin, like the other ceremony
-commands: see ceremony/ceremonies/adopt.py, adoptimport.py and docs/adopt.md."""
+commands: see ceremony/notary/ceremonies/adopt.py, adoptimport.py and docs/adopt.md."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from ceremony.ceremonies.adopt import PARAMS
 from ceremony.cli.common import (
     build_ceremony,
     ceremony_options,
@@ -22,12 +21,13 @@ from ceremony.cli.common import (
     witness_options,
     workspace_option,
 )
-from ceremony.metadata.model import Root
-from ceremony.pins import pin_set
+from ceremony.notary.ceremonies.adopt import PARAMS
+from ceremony.notary.format.model import Root
+from ceremony.notary.pins import pin_set
 
 
 def _show_pins(gun: str, root: Root, previous: Root | None) -> tuple[list[str], dict[str, Any]]:
-    """The pins after a ceremony: the human block and its JSON (ceremony.pins)."""
+    """The pins after a ceremony: the human block and its JSON (ceremony.notary.pins)."""
     pins = pin_set(gun, root)
     before = pin_set(gun, previous) if previous is not None else None
     return pins.render(before), pins.to_json(before)
@@ -92,7 +92,7 @@ def adopt_import(gun: str, workspace: str | None, request: str, root_cert_ids: t
                  participants: tuple[str, ...], allow_network: bool, as_json: bool) -> None:
     """Pin GUN's root history in the workspace, verified from a root certificate ID you trust,
     so that ceremonies (e.g. `rotate targets`) can be run for a repository made elsewhere."""
-    from ceremony.ceremonies.adoptimport import import_repository
+    from ceremony.notary.ceremonies.adoptimport import import_repository
     result = import_repository(request=request, gun=gun, root_cert_ids=root_cert_ids,
                                workspace=workspace, allow_network=allow_network,
                                participants=participants,

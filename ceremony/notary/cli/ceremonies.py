@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import click
 
-from ceremony.ceremonies import delegations
-from ceremony.ceremonies import init as init_ceremony
-from ceremony.ceremonies import rotate as rotate_ceremony
 from ceremony.cli.common import ceremony_command
-from ceremony.cli.rotateroot import rotate_root
+from ceremony.notary.ceremonies import delegations
+from ceremony.notary.ceremonies import init as init_ceremony
+from ceremony.notary.ceremonies import rotate as rotate_ceremony
+from ceremony.notary.cli.rotateroot import rotate_root
 
 # --- init -------------------------------------------------------------------------------------
 

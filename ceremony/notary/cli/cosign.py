@@ -1,6 +1,6 @@
 """`ceremony sign`, `status`, `merge`, `pin`: co-signing across keyholders and sites.
 
-Thin: the work is in ceremony/ceremonies/cosign.py, partial.py and pin.py. See
+Thin: the work is in ceremony/notary/ceremonies/cosign.py, partial.py and pin.py. See
 docs/ceremonies.md (co-signing).
 """
 
@@ -24,8 +24,8 @@ from ceremony.cli.common import (
 
 
 def _options(kw: dict[str, Any]) -> Any:
-    from ceremony.ceremonies.cosign import CosignOptions
     from ceremony.ceremonies.errors import CeremonyRefused
+    from ceremony.notary.ceremonies.cosign import CosignOptions
     if not kw.get("out"):
         raise CeremonyRefused("missing --out RESP")
     return CosignOptions(**{k: kw[k] for k in ("out", "workspace", "force", "yes",
@@ -44,7 +44,7 @@ def _options(kw: dict[str, Any]) -> Any:
 def sign(response: str, tokens: tuple[str, ...], as_json: bool, **kw: Any) -> None:
     """Add the signatures the keys on --token can make to the partial response RESP, after
     checking it against this site's workspace and showing the review."""
-    from ceremony.ceremonies.cosign import sign_response
+    from ceremony.notary.ceremonies.cosign import sign_response
     result = sign_response(response, tokens, _options(kw), console(as_json))
     emit(result, as_json, _print_result)
 
@@ -60,7 +60,7 @@ def sign(response: str, tokens: tuple[str, ...], as_json: bool, **kw: Any) -> No
 def merge(a: str, b: str, as_json: bool, **kw: Any) -> None:
     """Combine two partial signings A and B of the same request (same bytes to sign) into one
     response: complete once every threshold is met."""
-    from ceremony.ceremonies.cosign import merge_responses
+    from ceremony.notary.ceremonies.cosign import merge_responses
     kw.update(yes=False, pin_sources=(), module=None)
     result = merge_responses(a, b, _options(kw), console(as_json))
     emit(result, as_json, _print_result)
@@ -81,7 +81,7 @@ def status(response: str, workspace: str | None, tokens: tuple[str, ...], module
     --token), and the originating site's claims, labelled as such."""
     import os
 
-    from ceremony.ceremonies.partial import response_status
+    from ceremony.notary.ceremonies.partial import response_status
     from ceremony.workspace import ENV, Workspace
     ws = None
     path = workspace or os.environ.get(ENV)
@@ -103,7 +103,7 @@ def pin(gun: str, request: str, cert_ids: tuple[str, ...], workspace: str | None
         participants: tuple[str, ...], allow_network: bool, as_json: bool) -> None:
     """Trust repository GUN in this workspace: anchored on the root certificate IDs given (as
     Notary's trust pinning), or brought up to date along the root chain."""
-    from ceremony.ceremonies.pin import pin_repository
+    from ceremony.notary.ceremonies.pin import pin_repository
     result = pin_repository(gun, request, cert_ids, workspace=workspace,
                             participants=participants, allow_network=allow_network,
                             console=console(as_json))
@@ -156,7 +156,7 @@ def _print_status(r: dict[str, Any]) -> None:
 
 
 def _print_repos(repos: list[dict[str, Any]]) -> None:
-    from ceremony.ceremonies.partial import count_text, where_text
+    from ceremony.notary.ceremonies.partial import count_text, where_text
     for repo in repos:
         if repo["complete"] and "thresholds" not in (repo["files"] or [{}])[0]:
             files = ", ".join(f"{f['role']} v{f.get('version', '?')} "

@@ -1,6 +1,6 @@
 """`ceremony online fetch|publish`: the online machine's two jobs. Never run offline.
 
-This is the only CLI module that imports transfer.online (the network code).
+This is the only CLI module that imports ceremony.notary.online (the network code).
 """
 
 from __future__ import annotations
@@ -11,11 +11,7 @@ from typing import Any
 
 import click
 
-from groundfloor.files import read_limited
-from groundfloor.limits import MAX_GUNS_FROM_BYTES
-from transfer.bundle import BundleError, read_bundle, write_bundle
-from transfer.escaping import shown_lines
-from transfer.online import (
+from ceremony.notary.online import (
     DEFAULT_JOBS,
     MAX_JOBS,
     SNAPSHOT_KEY_CHOICES,
@@ -23,6 +19,10 @@ from transfer.online import (
     fetch_request,
     publish_response,
 )
+from groundfloor.files import read_limited
+from groundfloor.limits import MAX_GUNS_FROM_BYTES
+from transfer.bundle import BundleError, read_bundle, write_bundle
+from transfer.escaping import shown_lines
 from transfer.operations import OPERATIONS
 from transfer.progress import ProgressBar
 from transfer.summary import describe

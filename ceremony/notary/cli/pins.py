@@ -32,9 +32,9 @@ ROOT_FILE = "root.json"
 def pins(gun: str, workspace: str | None, out: str, force: bool, as_json: bool) -> None:
     """Write what verifiers of GUN pin: notary client trust_pinning config, Connaisseur's root
     public key(s) and the trusted root.json (from the workspace's newest trusted root)."""
-    from ceremony.metadata.model import Root
-    from ceremony.metadata.serialization import read_metadata
-    from ceremony.pins import pin_set
+    from ceremony.notary.format.model import Root
+    from ceremony.notary.format.serialization import read_metadata
+    from ceremony.notary.pins import pin_set
     from ceremony.workspace import Workspace
     from groundfloor.files import atomic_write, make_dirs
     from groundfloor.names import InvalidName, validate_gun

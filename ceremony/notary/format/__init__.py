@@ -13,8 +13,13 @@ The API the ceremony layer uses:
     Key.key_id (cert key ID for certificates), Key.canonical_key_id, Key.public_key
 """
 
-from ceremony.metadata.keys import Key, certificate_pem, key_from_certificate, key_from_public_key
-from ceremony.metadata.model import (
+from ceremony.notary.format.keys import (
+    Key,
+    certificate_pem,
+    key_from_certificate,
+    key_from_public_key,
+)
+from ceremony.notary.format.model import (
     DelegatedRole,
     Delegations,
     FileMeta,
@@ -27,17 +32,17 @@ from ceremony.metadata.model import (
     Targets,
     Timestamp,
 )
-from ceremony.metadata.report import KeyReport, RepositoryReport, RoleReport
-from ceremony.metadata.repository import RepositoryFiles, read_repository
-from ceremony.metadata.repository_check import verify_repository
-from ceremony.metadata.serialization import (
+from ceremony.notary.format.report import KeyReport, RepositoryReport, RoleReport
+from ceremony.notary.format.repository import RepositoryFiles, read_repository
+from ceremony.notary.format.repository_check import verify_repository
+from ceremony.notary.format.serialization import (
     MetadataFile,
     read_metadata,
     signed_bytes,
     write_metadata,
 )
-from ceremony.metadata.signing import sign_metadata
-from ceremony.metadata.verify import verify_root_chain
+from ceremony.notary.format.signing import sign_metadata
+from ceremony.notary.format.verify import verify_root_chain
 
 __all__ = [
     "DelegatedRole", "Delegations", "FileMeta", "Instant", "Key", "KeyReport", "Metadata",

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
 from ceremony.errors import KeyFormatError
-from ceremony.metadata.keys import Key, key_from_certificate
+from ceremony.notary.format.keys import Key, key_from_certificate
 
 MIN_RSA_BITS = 2048
 NOT_BEFORE_LEEWAY = dt.timedelta(days=1)

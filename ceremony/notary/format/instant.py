@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from ceremony.metadata.encoding import format_time, parse_time_offset
+from ceremony.notary.format.encoding import format_time, parse_time_offset
 
 
 @dataclass(frozen=True, order=True, slots=True)

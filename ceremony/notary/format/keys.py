@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from ceremony.errors import KeyFormatError, MetadataError, MetadataFormatError
-from ceremony.metadata.encoding import b64decode, b64encode
+from ceremony.notary.format.encoding import b64decode, b64encode
 
 ECDSA, ECDSA_X509, RSA, RSA_X509, ED25519 = "ecdsa", "ecdsa-x509", "rsa", "rsa-x509", "ed25519"
 KEY_TYPES = (ECDSA, ECDSA_X509, RSA, RSA_X509, ED25519)

@@ -27,7 +27,7 @@ from operator import itemgetter
 from typing import Any, ClassVar, Generic, TypeVar
 
 from ceremony.errors import MetadataFormatError, RoleTypeError
-from ceremony.metadata.encoding import (
+from ceremony.notary.format.encoding import (
     MAX_SAFE_INT,
     Columns,
     b64_all_clean,
@@ -37,8 +37,8 @@ from ceremony.metadata.encoding import (
     join_path,
     parse_time_offset,
 )
-from ceremony.metadata.instant import Instant
-from ceremony.metadata.keys import Key
+from ceremony.notary.format.instant import Instant
+from ceremony.notary.format.keys import Key
 from groundfloor.strictjson import Reader
 
 ROOT, TARGETS, SNAPSHOT, TIMESTAMP = "root", "targets", "snapshot", "timestamp"

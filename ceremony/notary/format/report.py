@@ -11,9 +11,9 @@ from functools import cached_property
 from typing import Any
 
 from ceremony.errors import MetadataError
-from ceremony.metadata.certs import common_name
-from ceremony.metadata.keys import Key
-from ceremony.metadata.model import Instant
+from ceremony.notary.format.certs import common_name
+from ceremony.notary.format.keys import Key
+from ceremony.notary.format.model import Instant
 
 REPORT_FORMAT = 1
 

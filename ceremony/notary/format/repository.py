@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ceremony.errors import MetadataFormatError, MissingMetadataError
-from ceremony.metadata.model import TOP_LEVEL_ROLES
+from ceremony.notary.format.model import TOP_LEVEL_ROLES
 from groundfloor.errors import GroundFloorError
 from groundfloor.files import files_under
 from groundfloor.limits import MAX_METADATA_FILE_BYTES, MAX_REPOSITORY_BYTES

@@ -20,8 +20,8 @@ from ceremony.errors import (
     RootChainError,
     VerificationError,
 )
-from ceremony.metadata.keys import Key
-from ceremony.metadata.model import (
+from ceremony.notary.format.keys import Key
+from ceremony.notary.format.model import (
     ROOT,
     SNAPSHOT,
     TARGETS,
@@ -32,15 +32,15 @@ from ceremony.metadata.model import (
     Targets,
     Timestamp,
 )
-from ceremony.metadata.report import (
+from ceremony.notary.format.report import (
     KeyReport,
     RepositoryReport,
     RoleReport,
     RootVersionReport,
 )
-from ceremony.metadata.repository import RepositoryFiles
-from ceremony.metadata.serialization import MetadataFile, read_metadata
-from ceremony.metadata.verify import (
+from ceremony.notary.format.repository import RepositoryFiles
+from ceremony.notary.format.serialization import MetadataFile, read_metadata
+from ceremony.notary.format.verify import (
     ThresholdCheck,
     TrustedRoot,
     _public_identity,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic
 
 from ceremony.errors import MetadataFormatError
-from ceremony.metadata.encoding import (
+from ceremony.notary.format.encoding import (
     ENVELOPE_PREFIX,
     EncodingError,
     b64encode,
@@ -23,7 +23,7 @@ from ceremony.metadata.encoding import (
     is_verbatim_canonical,
     parse_json,
 )
-from ceremony.metadata.model import AnySigned, Metadata, Signature, SignedT
+from ceremony.notary.format.model import AnySigned, Metadata, Signature, SignedT
 
 
 @dataclass(eq=False)

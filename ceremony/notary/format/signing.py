@@ -12,10 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from cryptography.hazmat.primitives import serialization
 
 from ceremony.errors import KeyFormatError, SigningError
-from ceremony.metadata.keys import Key
-from ceremony.metadata.model import ROOT, AnySigned, Metadata, Root, Signature
-from ceremony.metadata.serialization import signed_bytes, write_metadata
-from ceremony.metadata.verify import signature_problem
+from ceremony.notary.format.keys import Key
+from ceremony.notary.format.model import ROOT, AnySigned, Metadata, Root, Signature
+from ceremony.notary.format.serialization import signed_bytes, write_metadata
+from ceremony.notary.format.verify import signature_problem
 from hsm.signer import Signer
 
 

@@ -49,19 +49,19 @@ from ceremony.errors import (
     SignatureThresholdError,
     TrustPinningError,
 )
-from ceremony.metadata.certs import RootCertificate, check_root_key
-from ceremony.metadata.keys import ECDSA, ECDSA_X509, ED25519, RSA, RSA_X509, Key
-from ceremony.metadata.model import (
+from ceremony.notary.format.certs import RootCertificate, check_root_key
+from ceremony.notary.format.keys import ECDSA, ECDSA_X509, ED25519, RSA, RSA_X509, Key
+from ceremony.notary.format.model import (
     ROOT,
     FileMeta,
     Instant,
     Root,
     Targets,
 )
-from ceremony.metadata.report import (
+from ceremony.notary.format.report import (
     SignatureReport,
 )
-from ceremony.metadata.serialization import MetadataFile
+from ceremony.notary.format.serialization import MetadataFile
 
 MIN_RSA_BITS = 2048
 METHOD_KEY_TYPES = {"ecdsa": (ECDSA, ECDSA_X509), "rsapss": (RSA, RSA_X509),
