@@ -85,10 +85,58 @@ class Session:
         self.changes = changes
         self.summary = summary
 
+    def confirm(self, question: str) -> None:
+        """The one confirmation rule (`confirm` below)."""
+        confirm(self.options, self.transcript, self.console, question)
+
+    def confirm_shortening(self, shortened: Sequence[str]) -> None:
+        """An earlier expiry's own confirmation (`confirm_shortening` below)."""
+        confirm_shortening(self.options, self.transcript, self.console, shortened)
+
     def transcript_fields(self) -> dict[str, Any]:
         """The closed transcript for a command's JSON summary: path, digest, words."""
         return {"transcript": str(self.transcript.path), "transcript_sha256": self.digest,
                 "transcript_words": digest_words(bytes.fromhex(self.digest))}
+
+
+def confirm(options: Options, transcript: Transcript, console: Console, question: str) -> None:
+    """The one confirmation rule of every ceremony: --yes (recorded as such), or the typed
+    answer 'yes'; anything else, or nothing to read, refuses before anything is signed."""
+    if options.yes:
+        transcript.confirmation(question, "yes", via_yes=True)
+        return
+    answer = console.ask(f"{question} Type yes to sign: ")
+    if answer is None:
+        raise CeremonyRefused("no confirmation: nothing to read on standard input; type yes "
+                              "at the prompt, or pass --yes; nothing was signed")
+    transcript.confirmation(question, answer.strip()[:64], via_yes=False)
+    if answer.strip() != "yes":
+        raise CeremonyRefused("not confirmed (the answer was not 'yes'); nothing was signed")
+
+
+def confirm_shortening(options: Options, transcript: Transcript, console: Console,
+                       shortened: Sequence[str]) -> None:
+    """An expiry moved earlier needs its own explicit confirmation: `--allow-shorter`, or
+    `shorten` typed; `--yes` alone refuses (a typo such as 12h for 12y must not pass)."""
+    if not shortened:
+        return
+    what = "; ".join(shortened[:3]) + (f"; and {len(shortened) - 3} more"
+                                       if len(shortened) > 3 else "")
+    question = f"This SHORTENS an expiry ({what})."
+    if options.allow_shorter:
+        transcript.append("confirmation", {"question": question, "answer": "shorten",
+                                           "via": "--allow-shorter"})
+        return
+    if options.yes:
+        raise CeremonyRefused(f"the new expiry is EARLIER than the current one ({what}); give "
+                              "a later expiry, or confirm with --allow-shorter; nothing was "
+                              "signed")
+    answer = console.ask(f"{question} Type shorten to accept it: ")
+    transcript.append("confirmation", {"question": question,
+                                       "answer": (answer or "").strip()[:64], "via": "typed"})
+    if answer is None or answer.strip() != "shorten":
+        raise CeremonyRefused("the shorter expiry was not accepted (the answer was not "
+                              "'shorten'); nothing was signed")
 
 
 def record_stop(transcript: Transcript, exc: BaseException) -> None:

@@ -86,17 +86,8 @@ def review(s: Session, title: str, lines: list[str]) -> str:
 
 
 def confirm(s: Session, question: str) -> None:
-    """--yes (recorded as such), or the typed answer 'yes'; anything else refuses."""
-    if s.options.yes:
-        s.transcript.confirmation(question, "yes", via_yes=True)
-        return
-    answer = s.console.ask(f"{question} Type yes to sign: ")
-    if answer is None:
-        raise CeremonyRefused("no confirmation: nothing to read on standard input; type yes "
-                              "at the prompt, or pass --yes; nothing was signed")
-    s.transcript.confirmation(question, answer.strip()[:64], via_yes=False)
-    if answer.strip() != "yes":
-        raise CeremonyRefused("not confirmed (the answer was not 'yes'); nothing was signed")
+    """The one confirmation rule (session.confirm)."""
+    s.confirm(question)
 
 
 def confirm_review(s: Session, what: str, digest: str) -> None:

@@ -155,39 +155,13 @@ def delegation_lines(new: Any, old: Any) -> list[str]:
 
 
 def confirm(s: Session, question: str) -> None:
-    """The confirmation: --yes (recorded as such) or the typed answer 'yes'."""
-    if s.options.yes:
-        s.transcript.confirmation(question, "yes", via_yes=True)
-        return
-    answer = s.console.ask(f"{question} Type yes to sign: ")
-    if answer is None:
-        raise CeremonyRefused("no confirmation: nothing to read on standard input; type yes "
-                              "at the prompt, or pass --yes; nothing was signed")
-    s.transcript.confirmation(question, answer.strip()[:64], via_yes=False)
-    if answer.strip() != "yes":
-        raise CeremonyRefused("not confirmed (the answer was not 'yes'); nothing was signed")
+    """The one confirmation rule (session.confirm)."""
+    s.confirm(question)
 
 
 def confirm_shortening(s: Session, shortened: list[str]) -> None:
-    """An expiry moved earlier needs its own confirmation: --allow-shorter, or `shorten`
-    typed; --yes alone refuses (a typo such as 1d for 1y must not pass)."""
-    if not shortened:
-        return
-    question = f"This SHORTENS an expiry ({'; '.join(shortened)})."
-    if s.options.allow_shorter:
-        s.transcript.append("confirmation", {"question": question, "answer": "shorten",
-                                             "via": "--allow-shorter"})
-        return
-    if s.options.yes:
-        raise CeremonyRefused(f"the new expiry is EARLIER than the current one "
-                              f"({'; '.join(shortened)}); give a later expiry, or confirm with "
-                              "--allow-shorter; nothing was signed")
-    answer = s.console.ask(f"{question} Type shorten to accept it: ")
-    s.transcript.append("confirmation", {"question": question,
-                                         "answer": (answer or "").strip()[:64], "via": "typed"})
-    if answer is None or answer.strip() != "shorten":
-        raise CeremonyRefused("the shorter expiry was not accepted (the answer was not "
-                              "'shorten'); nothing was signed")
+    """An earlier expiry's own confirmation (session.confirm_shortening)."""
+    s.confirm_shortening(shortened)
 
 
 def _sign_and_respond(ctx: Context, plans: list[FilePlan]) -> dict[str, Any]:

@@ -244,17 +244,8 @@ def _review_text(p: Proposal, previous: Metadata | None, trusted: Trusted,
 
 
 def _confirm(s: Session, question: str) -> None:
-    """runner.confirm's rule on a Session: --yes (recorded as such) or a typed 'yes'."""
-    if s.options.yes:
-        s.transcript.confirmation(question, "yes", via_yes=True)
-        return
-    answer = s.console.ask(f"{question} Type yes to sign: ")
-    if answer is None:
-        raise CeremonyRefused("no confirmation: nothing to read on standard input; type yes "
-                              "at the prompt, or pass --yes; nothing was signed")
-    s.transcript.confirmation(question, answer.strip()[:64], via_yes=False)
-    if answer.strip() != "yes":
-        raise CeremonyRefused("not confirmed (the answer was not 'yes'); nothing was signed")
+    """The one confirmation rule (session.confirm)."""
+    s.confirm(question)
 
 
 def _needed(status: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -35,6 +35,8 @@ from typing import Any
 
 from ceremony.ceremonies.errors import CeremonyRefused, MissingSignaturesError
 from ceremony.ceremonies.session import Console, Options, Session, session
+from ceremony.ceremonies.session import confirm as session_confirm
+from ceremony.ceremonies.session import confirm_shortening as session_confirm_shortening
 from ceremony.errors import MetadataError
 from ceremony.inventory import KeyRecord, TokenRecord
 from ceremony.notary.ceremonies.build import snapshot_for
@@ -316,42 +318,13 @@ def _preflight_missing(run: Run, items: list[tuple[str, Threshold]],
 
 
 def confirm(run: Run, question: str) -> None:
-    """The one confirmation rule: --yes (recorded as such), or the typed answer 'yes'."""
-    if run.options.yes:
-        run.transcript.confirmation(question, "yes", via_yes=True)
-        return
-    answer = run.console.ask(f"{question} Type yes to sign: ")
-    if answer is None:
-        raise CeremonyRefused("no confirmation: nothing to read on standard input; type yes "
-                              "at the prompt, or pass --yes; nothing was signed")
-    run.transcript.confirmation(question, answer.strip()[:64], via_yes=False)
-    if answer.strip() != "yes":
-        raise CeremonyRefused("not confirmed (the answer was not 'yes'); nothing was signed")
+    """The one confirmation rule (session.confirm): --yes, or the typed answer 'yes'."""
+    session_confirm(run.options, run.transcript, run.console, question)
 
 
 def confirm_shortening(run: Run, shortened: list[str]) -> None:
-    """An expiry moved earlier needs its own explicit confirmation: `--allow-shorter`, or
-    `shorten` typed; `--yes` alone refuses (a typo such as 12h for 12y must not pass)."""
-    if not shortened:
-        return
-    what = "; ".join(shortened[:3]) + (f"; and {len(shortened) - 3} more"
-                                       if len(shortened) > 3 else "")
-    question = f"This SHORTENS an expiry ({what})."
-    if run.options.allow_shorter:
-        run.transcript.append("confirmation", {"question": question, "answer": "shorten",
-                                               "via": "--allow-shorter"})
-        return
-    if run.options.yes:
-        raise CeremonyRefused(f"the new expiry is EARLIER than the current one ({what}); give "
-                              "a later --expires, or confirm with --allow-shorter; nothing was "
-                              "signed")
-    answer = run.console.ask(f"{question} Type shorten to accept it: ")
-    run.transcript.append("confirmation", {"question": question,
-                                           "answer": (answer or "").strip()[:64],
-                                           "via": "typed"})
-    if answer is None or answer.strip() != "shorten":
-        raise CeremonyRefused("the shorter expiry was not accepted (the answer was not "
-                              "'shorten'); nothing was signed")
+    """An earlier expiry's own confirmation (session.confirm_shortening)."""
+    session_confirm_shortening(run.options, run.transcript, run.console, shortened)
 
 
 def perform(ceremony: Ceremony, options: Options, console: Console) -> dict[str, Any]:
