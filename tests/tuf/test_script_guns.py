@@ -45,6 +45,16 @@ def test_checks_need_the_guns_they_name(tmp_path):
     assert "ceremony.guns: missing (required: checks works on Notary v1" in message
 
 
+def test_a_script_of_steps_for_any_system_may_keep_its_guns(tmp_path):
+    """transfer-only scripts written before TUF and notation named GUNs: still read."""
+    doc = base()
+    doc["steps"] = [{"id": "m", "do": "merge", "a": "req", "b": "req", "out": "m.response"}]
+    doc["inputs"]["req"]["kind"] = "response"
+    path = tmp_path / "s.yaml"
+    path.write_text(dump(doc))
+    assert read_script(path).guns == ("example.com/app",)
+
+
 def test_a_notary_script_with_guns_reads_as_before(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text(dump(base()))
