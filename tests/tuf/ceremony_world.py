@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from securesystemslib.signer import CryptoSigner
 from tuf.api.metadata import Metadata
 
-from softhsm.env import SoftHSMEnv
-from tests.conftest import AIRGAPPED, CliResult, run_cli
+from tests.conftest import CliResult, run_cli
+from tests.tuf.airgapped import AirgappedTokens
 from tests.tuf.pytuf_repo import PyTufRepository, new_signer
 
 # token label -> what it holds in the tests
@@ -24,23 +24,11 @@ TOKENS = ("root-a", "root-b", "root-c", "root-d", "targets-1", "targets-2")
 
 
 @dataclass
-class OfflineSite:
+class OfflineSite(AirgappedTokens):
     """The offline machine: its tokens and workspace; every command runs air-gapped."""
 
-    env: SoftHSMEnv
     workspace: Path
-    outputs: list[str] = field(default_factory=list)
-
-    def pins(self, *labels: str) -> list[str]:
-        out = []
-        for label in labels or TOKENS:
-            out += ["--pin-source", f"{label}={self.env.pin_source(label)}"]
-        return out
-
-    def run(self, *args: str, input: str | None = None) -> CliResult:
-        result = run_cli(*args, env=self.env.env, input=input, wrapper=AIRGAPPED)
-        self.outputs.append(result.output)
-        return result
+    tokens = TOKENS
 
     def ceremony(self, command: list[str], request: Path, out: Path, *options: str,
                  input: str | None = None, yes: bool = True) -> CliResult:

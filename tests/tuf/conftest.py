@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from softhsm.env import SoftHSMEnv
 from softhsm.pytest_plugin import softhsm_factory  # noqa: F401
-from tests.conftest import AIRGAPPED, CliResult, run_cli
+from tests.tuf.airgapped import AirgappedTokens
 from tests.tuf.pytuf_repo import PyTufRepository, new_signer, token_key
 
 TOKENS = {"tuf-a": "ecdsa-p256", "tuf-b": "ed25519", "tuf-c": "rsa-3072"}
@@ -22,22 +21,10 @@ KEY_LABEL = "tuf-root"
 
 
 @dataclass
-class Offline:
+class Offline(AirgappedTokens):
     """The offline machine: its tokens; every command runs air-gapped."""
 
-    env: SoftHSMEnv
-    outputs: list[str] = field(default_factory=list)
-
-    def pins(self, *labels: str) -> list[str]:
-        out = []
-        for label in labels or TOKENS:
-            out += ["--pin-source", f"{label}={self.env.pin_source(label)}"]
-        return out
-
-    def run(self, *args: str, input: str | None = None) -> CliResult:
-        result = run_cli(*args, env=self.env.env, input=input, wrapper=AIRGAPPED)
-        self.outputs.append(result.output)
-        return result
+    tokens = TOKENS
 
     def ok(self, *args: str, input: str | None = None) -> dict[str, Any]:
         result = self.run(*args, "--json", input=input)
