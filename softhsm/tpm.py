@@ -4,7 +4,8 @@
     ... CEREMONY_PKCS11_MODULE / TPM2_PKCS11_* from env.env ...
     env.stop()
 
-- `swtpm` (a software TPM 2.0) listens on 127.0.0.1 only, state in FOLDER/tpm-state.
+- `swtpm` (a software TPM 2.0) listens on a UNIX socket in the folder only (no port),
+  state in FOLDER/tpm-state.
 - `tpm2-abrmd` is the resource manager between the TPM and its clients: without it
   tpm2-pkcs11 runs the TPM out of object slots (`Esys_Create(0x902) - tpm:warn(2.0): out of
   memory for object contexts`). It talks to clients over a private D-Bus (`dbus-daemon` with a
@@ -24,9 +25,10 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -68,18 +70,6 @@ def find_tpm_module() -> str:
     return find_module(TPM_MODULE_NAMES)
 
 
-def _free_port_pair() -> int:
-    """A free loopback port whose successor is free too: the swtpm TCTI finds the control
-    channel at port + 1."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if port < 65535 and not _port_open(port + 1):
-            return port
-    raise ModuleEnvError("no two consecutive free loopback ports for swtpm")
-
-
 def _wait_for(check: object, what: str, proc: subprocess.Popen[bytes] | None = None,
               timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
@@ -92,9 +82,11 @@ def _wait_for(check: object, what: str, proc: subprocess.Popen[bytes] | None = N
     raise ModuleEnvError(f"{what} did not come up within {timeout:.0f} s")
 
 
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
+def _tail(path: Path) -> str:
+    try:
+        return " ".join(path.read_text(errors="replace").split())[-400:]
+    except OSError:
+        return "(unreadable)"
 
 
 def _stopper(proc: subprocess.Popen[bytes]) -> object:
@@ -122,26 +114,27 @@ def _set_pins(module: str, changes: list[dict[str, str]], variables: dict[str, s
         raise ModuleEnvError(f"setting the TPM tokens' PINs failed: {' '.join(r.stderr.split())}")
 
 
-def _start_swtpm(root: Path, logs: Any) -> tuple[subprocess.Popen[bytes], int]:
-    """swtpm on a free port pair. Another process may take a port between the check and
-    swtpm's bind (tests start servers in parallel): swtpm then exits at once, and a fresh pair
-    is tried, three times at most."""
-    for attempt in range(3):
-        port = _free_port_pair()
-        swtpm = subprocess.Popen(
-            ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={root / 'tpm-state'}",
-             "--server", f"type=tcp,port={port},bindaddr=127.0.0.1",
-             "--ctrl", f"type=tcp,port={port + 1},bindaddr=127.0.0.1",
-             "--flags", "not-need-init,startup-clear"], stdout=logs, stderr=logs)
-        try:
-            _wait_for(lambda: _port_open(port), "swtpm", swtpm)  # noqa: B023 (called at once)
-            return swtpm, port
-        except ModuleEnvError:
-            exited = swtpm.poll() is not None  # lost the port race (a hang is not retried)
-            _stopper(swtpm)()  # type: ignore[operator]
-            if not exited or attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+def _start_swtpm(root: Path, logs: Any) -> tuple[subprocess.Popen[bytes], Path]:
+    """swtpm on a private UNIX socket (its control channel beside it, SOCKET.ctrl, where the
+    swtpm TCTI looks for it). No TCP port: a port picked as free can be taken by another
+    process before swtpm binds it, and a check that the port answers then finds the other
+    process. The socket path must fit sun_path (108 bytes): a long folder gets a short
+    private directory under /tmp, removed with the environment."""
+    folder = root
+    if len(str(root / "swtpm.sock.ctrl")) > 100:
+        folder = Path(tempfile.mkdtemp(prefix="swtpm-"))
+    sock = folder / "swtpm.sock"
+    swtpm = subprocess.Popen(
+        ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={root / 'tpm-state'}",
+         "--server", f"type=unixio,path={sock},mode=0600",
+         "--ctrl", f"type=unixio,path={sock}.ctrl,mode=0600",
+         "--flags", "not-need-init,startup-clear"], stdout=logs, stderr=logs)
+    try:
+        _wait_for(lambda: sock.exists() and Path(f"{sock}.ctrl").exists(), "swtpm", swtpm)
+    except BaseException:
+        _stopper(swtpm)()  # type: ignore[operator]
+        raise
+    return swtpm, sock
 
 
 def start_tpm_env(folder: str | os.PathLike[str], labels: list[str]) -> ModuleEnv:
@@ -156,8 +149,10 @@ def start_tpm_env(folder: str | os.PathLike[str], labels: list[str]) -> ModuleEn
     logs = open(root / "daemons.log", "ab")  # noqa: SIM115 (kept open for the daemons)
     env.stoppers.append(logs.close)
     try:
-        swtpm, port = _start_swtpm(root, logs)
+        swtpm, sock = _start_swtpm(root, logs)
         env.stoppers.append(_stopper(swtpm))  # type: ignore[arg-type]
+        if sock.parent != root:
+            env.stoppers.append(lambda: shutil.rmtree(sock.parent, ignore_errors=True))
 
         bus = root / "bus"
         (root / "bus.conf").write_text(_BUS_CONFIG.format(socket=bus))
@@ -169,7 +164,7 @@ def start_tpm_env(folder: str | os.PathLike[str], labels: list[str]) -> ModuleEn
 
         abrmd = subprocess.Popen(
             ["tpm2-abrmd", "--session", "--allow-root",
-             f"--tcti=swtpm:host=127.0.0.1,port={port}"],
+             f"--tcti=swtpm:path={sock}"],
             env={**os.environ, "DBUS_SESSION_BUS_ADDRESS": bus_address},
             stdout=logs, stderr=logs)
         env.stoppers.append(_stopper(abrmd))  # type: ignore[arg-type]
@@ -185,12 +180,19 @@ def start_tpm_env(folder: str | os.PathLike[str], labels: list[str]) -> ModuleEn
         child = {**os.environ, **env.variables}
         child.pop("PYTHONPATH", None)  # Debian's python3 with its own packages only
 
+        last_error: list[str] = []
+
         def ptool_init() -> bool:
             r = subprocess.run([SYSTEM_PYTHON, "-m", "tpm2_pkcs11.tpm2_ptool", "init",
                                 f"--path={root / 'store'}"], env=child, capture_output=True,
                                text=True, timeout=60)
+            last_error[:] = [" ".join(r.stderr.split())[-300:]]
             return r.returncode == 0
-        _wait_for(ptool_init, "tpm2-abrmd (tpm2_ptool init)", abrmd, timeout=30)
+        try:
+            _wait_for(ptool_init, "tpm2-abrmd (tpm2_ptool init)", abrmd, timeout=60)
+        except ModuleEnvError as e:
+            raise ModuleEnvError(f"{e}; tpm2_ptool said: {''.join(last_error)}; daemons' log: "
+                                 f"{_tail(root / 'daemons.log')}") from None
         changes = []
         for label in labels:
             once, so_once = random_pin(PIN_LENGTH), random_pin(PIN_LENGTH)
