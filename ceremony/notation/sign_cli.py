@@ -37,7 +37,7 @@ from ceremony.cli.common import (
 from ceremony.notation import certs, cose, jws
 from ceremony.notation.errors import NotationError
 from ceremony.notation.files import refuse_existing, write_atomic
-from ceremony.notation.payload import COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, Descriptor, strict_json
+from ceremony.notation.payload import COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, Descriptor
 from ceremony.notation.tables import SIGN
 from groundfloor.errors import GroundFloorError
 from groundfloor.files import read_limited

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from ceremony.cli.common import emit
 from ceremony.notation.cli_common import load_certs, read
 from ceremony.notation.errors import NotationError, SignatureVerificationError
-from ceremony.notation.payload import Descriptor, strict_json
+from ceremony.notation.payload import Descriptor
 from ceremony.notation.verify import Verified, sniff_media_type, verify
 
 # The digest an --artifact names: sha256:<hex> alone or after '@' in host/repo@sha256:<hex>.
