@@ -188,7 +188,7 @@ def _signatures(folder, host: str, repo: str, size: int = len(GOOD)):
     ("floodapi", "lists 5000 referrers (limit 1000)"),
     ("floodtag", "is full (1000 entries"),
     ("badindex", "holds something other than descriptors"),
-    ("dupindex", "has a duplicate key 'manifests'"),
+    ("dupindex", "duplicate key 'manifests'"),
 ])
 def test_attach_refuses_before_writing(hostile, tmp_path, repo, reason):
     before = len(_writes())
