@@ -1,6 +1,7 @@
 """Notation's request and response bundles (transfer/systembundle.py frames them, digests and
-bounds them; this module says what their content is, and reads it strictly: unknown fields,
-wrong types, bad base64 or certificates are refused with one line).
+bounds them; this module says what their content is, and reads it strictly through the tool's
+one strict reader (strict.READ): unknown fields, wrong types, bad base64 or certificates are
+refused with one line naming the field).
 
 Requests (made on the online machine, or wherever CSRs are collected):
     {"type": "issue", "csrs": [{"name", "csr": base64 DER}], "summary": [...]}
@@ -25,39 +26,32 @@ from typing import Any
 from cryptography import x509
 
 from ceremony.notation.errors import NotationError
-from ceremony.notation.payload import Descriptor
+from ceremony.notation.headers import MAX_CHAIN
+from ceremony.notation.payload import ENVELOPE_TYPES, Descriptor
+from ceremony.notation.strict import READ
+from groundfloor.limits import MAX_BUNDLE_FILE_BYTES, MAX_PEM_BYTES
 from transfer.errors import TransferError
-from transfer.systembundle import SystemBundle, b64, read_system_bundle, unb64
+from transfer.systembundle import SystemBundle, b64, read_system_bundle
 
 SYSTEM = "notation"
 MAX_ITEMS = 100_000
 MAX_SUMMARY = 20
+MAX_REFERENCE = 1024
+MAX_NAME = 200
 
 
 def _fields(obj: Any, where: str, required: tuple[str, ...],
             optional: tuple[str, ...] = ()) -> dict[str, Any]:
-    if not isinstance(obj, Mapping):
-        raise NotationError(f"{where}: expected an object")
-    unknown = sorted(set(obj) - set(required) - set(optional))
-    if unknown:
-        raise NotationError(f"{where}: unknown field {unknown[0]!r} (made by another version "
-                            "of the tool?)")
-    missing = [k for k in required if k not in obj]
-    if missing:
-        raise NotationError(f"{where}: missing field {missing[0]!r}")
-    return dict(obj)
-
-
-def _text(value: Any, where: str, limit: int = 4096) -> str:
-    if not isinstance(value, str) or len(value) > limit:
-        raise NotationError(f"{where}: expected a string (at most {limit} characters)")
-    return value
+    # A bundle's content arrives as a read-only mapping; its objects inside as dicts.
+    return READ.fields(dict(obj) if isinstance(obj, Mapping) else obj, where, required,
+                       optional)
 
 
 def _items(value: Any, where: str) -> list[Any]:
-    if not isinstance(value, list) or not value or len(value) > MAX_ITEMS:
-        raise NotationError(f"{where}: expected a non-empty list (at most {MAX_ITEMS})")
-    return value
+    items = READ.array(value, where, max_items=MAX_ITEMS)
+    if not items:
+        raise NotationError(f"{where}: expected a non-empty array")
+    return items
 
 
 def _summary(lines: list[str]) -> list[str]:
@@ -95,17 +89,17 @@ def read_csr_request(content: Mapping[str, Any]
     c = _fields(content, "request", ("type", "csrs"), ("summary",))
     out = []
     names: set[str] = set()
-    for i, item in enumerate(_items(c["csrs"], "request: csrs")):
-        where = f"request: csrs[{i}]"
+    for i, item in enumerate(_items(c["csrs"], "request.csrs")):
+        where = f"request.csrs[{i}]"
         m = _fields(item, where, ("name", "csr"))
-        name = _text(m["name"], f"{where}.name", 200)
+        name = READ.string(m["name"], f"{where}.name", max_len=MAX_NAME)
         if name in names:
             raise NotationError(f"{where}: name {name!r} given twice")
         names.add(name)
+        der = READ.base64(m["csr"], f"{where}.csr", limit=MAX_PEM_BYTES)
         try:
-            der = unb64(m["csr"], f"{where}.csr")
             out.append((name, x509.load_der_x509_csr(der)))
-        except (TransferError, ValueError) as exc:
+        except ValueError as exc:
             raise NotationError(f"{where} ({name}): not a PKCS#10 CSR ({exc})") from None
     return out
 
@@ -121,11 +115,11 @@ def sign_request(artifacts: list[tuple[str, Descriptor]]) -> SystemBundle:
 def read_sign_request(content: Mapping[str, Any]) -> list[tuple[str, Descriptor]]:
     c = _fields(content, "request", ("type", "artifacts"), ("summary",))
     out = []
-    for i, item in enumerate(_items(c["artifacts"], "request: artifacts")):
-        where = f"request: artifacts[{i}]"
+    for i, item in enumerate(_items(c["artifacts"], "request.artifacts")):
+        where = f"request.artifacts[{i}]"
         m = _fields(item, where, ("reference", "descriptor"))
-        out.append((_text(m["reference"], f"{where}.reference", 1024),
-                    Descriptor.from_dict(m["descriptor"])))
+        out.append((READ.string(m["reference"], f"{where}.reference", max_len=MAX_REFERENCE),
+                    Descriptor.from_dict(m["descriptor"], f"{where}.descriptor")))
     return out
 
 
@@ -167,22 +161,24 @@ def crl_response(ca: str, transcript_sha256: str, ca_certificate: bytes,
 def read_signatures(content: Mapping[str, Any]) -> list[tuple[dict[str, Any], bytes]]:
     c = _fields(content, "response", ("type", "request_sha256", "transcript_sha256",
                                       "signatures"), ("summary",))
+    return read_signature_entries(c["signatures"], "response.signatures")
+
+
+def read_signature_entries(items: Any, where: str) -> list[tuple[dict[str, Any], bytes]]:
+    """The signatures of a response (or of the first round's signatures.json): each entry
+    checked, with its envelope's bytes."""
     out = []
-    for i, item in enumerate(_items(c["signatures"], "response: signatures")):
-        where = f"response: signatures[{i}]"
-        m = _fields(item, where, ("reference", "descriptor", "envelope", "mediaType",
-                                  "thumbprints", "signingTime"))
-        _text(m["reference"], f"{where}.reference", 1024)
-        Descriptor.from_dict(m["descriptor"])
-        _text(m["mediaType"], f"{where}.mediaType", 100)
-        if not isinstance(m["thumbprints"], list) or not all(
-                isinstance(t, str) for t in m["thumbprints"]):
-            raise NotationError(f"{where}.thumbprints: expected a list of strings")
-        try:
-            envelope = unb64(m["envelope"], f"{where}.envelope")
-        except TransferError as exc:
-            raise NotationError(str(exc)) from None
-        out.append((m, envelope))
+    for i, item in enumerate(_items(items, where)):
+        at = f"{where}[{i}]"
+        m = _fields(item, at, ("reference", "descriptor", "envelope", "mediaType",
+                               "thumbprints", "signingTime"))
+        READ.string(m["reference"], f"{at}.reference", max_len=MAX_REFERENCE)
+        Descriptor.from_dict(m["descriptor"], f"{at}.descriptor")
+        READ.choice(m["mediaType"], f"{at}.mediaType", ENVELOPE_TYPES)
+        READ.strings(m["thumbprints"], f"{at}.thumbprints", max_items=MAX_CHAIN)
+        READ.string(m["signingTime"], f"{at}.signingTime", max_len=64)
+        out.append((m, READ.base64(m["envelope"], f"{at}.envelope",
+                                   limit=MAX_BUNDLE_FILE_BYTES)))
     return out
 
 
@@ -194,11 +190,11 @@ def unpack(content: Mapping[str, Any]) -> dict[str, bytes]:
         c = _fields(content, "response", ("type", "ca", "request_sha256", "transcript_sha256",
                                           "certificates"), ("summary",))
         out = {}
-        for i, item in enumerate(_items(c["certificates"], "response: certificates")):
-            where = f"response: certificates[{i}]"
+        for i, item in enumerate(_items(c["certificates"], "response.certificates")):
+            where = f"response.certificates[{i}]"
             m = _fields(item, where, ("name", "serial", "chain"))
-            name = _text(m["name"], f"{where}.name", 200)
-            pem = _text(m["chain"], f"{where}.chain", 64 * 1024).encode()
+            name = READ.string(m["name"], f"{where}.name", max_len=MAX_NAME)
+            pem = READ.string(m["chain"], f"{where}.chain", max_len=MAX_PEM_BYTES).encode()
             try:
                 x509.load_pem_x509_certificates(pem)
             except ValueError:
@@ -214,12 +210,13 @@ def unpack(content: Mapping[str, Any]) -> dict[str, bytes]:
         c = _fields(content, "response", ("type", "ca", "transcript_sha256", "ca_certificate",
                                           "crl", "number", "next_update", "revoked"),
                     ("summary",))
+        der = READ.base64(c["crl"], "response.crl", limit=MAX_BUNDLE_FILE_BYTES)
+        ca_pem = READ.string(c["ca_certificate"], "response.ca_certificate",
+                             max_len=MAX_PEM_BYTES)
         try:
-            der = unb64(c["crl"], "response: crl")
             crl = x509.load_der_x509_crl(der)
-            ca = x509.load_pem_x509_certificate(_text(c["ca_certificate"], "response: "
-                                                      "ca_certificate", 64 * 1024).encode())
-        except (TransferError, ValueError) as exc:
+            ca = x509.load_pem_x509_certificate(ca_pem.encode())
+        except ValueError as exc:
             raise NotationError(f"response: not a CRL and CA certificate ({exc})") from None
         if not crl.is_signature_valid(ca.public_key()):  # type: ignore[arg-type]
             raise NotationError("response: the CRL is not signed by the CA certificate it "

@@ -19,41 +19,21 @@ from typing import Any
 
 import click
 
-from ceremony.airgap import allow_network_option
 from ceremony.cli.common import (
     build_ceremony,
     console,
     emit,
+    force_option,
     json_option,
-    module_option,
-    participant_option,
-    pin_sources_option,
+    options,
     table_options,
     workspace_option,
-    yes_option,
 )
 from ceremony.notation import tables
+from ceremony.notation.cli_common import frame_options
+from ceremony.notation.cli_common import session_options as _options
 
 F = Callable[..., Any]
-
-force_option = click.option("--force", is_flag=True, help="Replace an existing --out file.")
-
-
-def frame_options(f: F) -> F:
-    """What every CA ceremony takes (the session frame's options)."""
-    for option in reversed([workspace_option, yes_option, participant_option,
-                            pin_sources_option, module_option, allow_network_option,
-                            force_option, json_option]):
-        f = option(f)
-    return f
-
-
-def _options(kw: dict[str, Any], out: str | None = None, request: str | None = None) -> Any:
-    from ceremony.ceremonies.session import Options
-    return Options(out=out or "", request=request or "", workspace=kw["workspace"],
-                   force=kw["force"], yes=kw["yes"], participants=kw["participants"],
-                   allow_network=kw["allow_network"], pin_sources=kw["pin_sources"],
-                   module=kw["module"])
 
 
 def _one_pin_source(pin_sources: tuple[str, ...]) -> str | None:
@@ -66,6 +46,17 @@ def _loose(kw: dict[str, Any]) -> tuple[Any, ...]:
     """What a --ca-dir command takes of the frame's options (after its own arguments)."""
     return (_one_pin_source(kw["pin_sources"]), kw["module"], kw["allow_network"], kw["force"],
             kw["as_json"])
+
+
+def _perform(ceremony: Any, kw: dict[str, Any], out: str | None, request: str | None,
+             human: Callable[[dict[str, Any]], Any],
+             loose: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """The workspace way: the ceremony inside the session frame, its result printed. With
+    --ca-dir, `loose` instead: the first round's CA folder, given the ceremony's parameters."""
+    if kw["ca_dir"] and loose is not None:
+        loose(ceremony.keywords)
+        return
+    emit(ceremony(_options(kw, out, request), console(kw["as_json"])), kw["as_json"], human)
 
 
 def _print_cert(d: dict[str, Any]) -> None:
@@ -87,74 +78,56 @@ def ca() -> None:
     """A root (or intermediate) CA whose key stays on a token, kept in the workspace."""
 
 
-@ca.command("init")
-@table_options(tables.CA_INIT)
-@click.option("--out", metavar="FILE", help="Also write the root certificate (PEM) here.")
-@frame_options
+def _ceremony(name: str, table: Any, out_help: str, *, out_required: bool = False
+              ) -> Callable[[F], F]:
+    """A CA ceremony's command: its parameter table, --out FILE, the session frame's options."""
+    return options(ca.command(name), table_options(table),
+                   click.option("--out", required=out_required, metavar="FILE", help=out_help),
+                   frame_options)
+
+
+@_ceremony("init", tables.CA_INIT, "Also write the root certificate (PEM) here.")
 def ca_init(out: str | None, **kw: Any) -> None:
     """Make a self-signed root CA certificate for a key on a token (a ceremony)."""
-    ceremony = build_ceremony(tables.CA_INIT, kw)
-    if kw["ca_dir"]:
-        from ceremony.notation.ca_dir import init
-        a = ceremony.keywords
-        init(kw["ca_dir"], a["token"], a["label"], a["subject"], a["valid_for"],
-             a["path_length"], *_loose(kw))
-        return
-    r = ceremony(_options(kw, out), console(kw["as_json"]))
-    emit(r, kw["as_json"], lambda d: (click.echo(f"root CA '{d['ca']}' kept in the workspace"),
-                                      _print_cert(d["certificate"]), _print_transcript(d)))
+    from ceremony.notation import ca_dir
+    _perform(build_ceremony(tables.CA_INIT, kw), kw, out, None, lambda d: (
+        click.echo(f"root CA '{d['ca']}' kept in the workspace"), _print_cert(d["certificate"]),
+        _print_transcript(d)), lambda a: ca_dir.init(
+        kw["ca_dir"], a["token"], a["label"], a["subject"], a["valid_for"], a["path_length"],
+        *_loose(kw)))
 
 
-@ca.command("intermediate")
-@table_options(tables.CA_INTERMEDIATE)
-@click.option("--out", metavar="FILE", help="Also write the new CA's chain (PEM) here.")
-@frame_options
+@_ceremony("intermediate", tables.CA_INTERMEDIATE, "Also write the new CA's chain (PEM) here.")
 def ca_intermediate(out: str | None, **kw: Any) -> None:
     """Issue an intermediate CA (key on another token) from a CA (a ceremony)."""
     if kw["ca_dir"] and not kw["out_dir"]:
         raise click.UsageError("--ca-dir needs --out-dir")
-    ceremony = build_ceremony(tables.CA_INTERMEDIATE, kw)
-    if kw["ca_dir"]:
-        from ceremony.notation.ca_dir import intermediate
-        a = ceremony.keywords
-        intermediate(kw["ca_dir"], kw["out_dir"], a["token"], a["label"], a["subject"],
-                     a["valid_for"], *_loose(kw))
-        return
-    r = ceremony(_options(kw, out), console(kw["as_json"]))
-    emit(r, kw["as_json"], lambda d: (
+    from ceremony.notation import ca_dir
+    _perform(build_ceremony(tables.CA_INTERMEDIATE, kw), kw, out, None, lambda d: (
         click.echo(f"intermediate CA '{d['ca']}' (issued by '{d['parent']}') kept in the "
-                   "workspace"), _print_cert(d["certificate"]), _print_transcript(d)))
+                   "workspace"), _print_cert(d["certificate"]), _print_transcript(d)),
+        lambda a: ca_dir.intermediate(kw["ca_dir"], kw["out_dir"], a["token"], a["label"],
+                                      a["subject"], a["valid_for"], *_loose(kw)))
 
 
-@ca.command("issue")
-@table_options(tables.CA_ISSUE)
+@_ceremony("issue", tables.CA_ISSUE, "Response bundle (with --ca-dir: the chain PEM).",
+           out_required=True)
 @click.option("--request", metavar="REQ", help="Request bundle from `ceremony notation request "
               "csr`.")
-@click.option("--out", required=True, metavar="FILE",
-              help="Response bundle (with --ca-dir: the chain PEM).")
-@frame_options
 def ca_issue(request: str | None, out: str, **kw: Any) -> None:
     """Issue Notary Project signing certificates for the CSRs of a request (a ceremony)."""
     if kw["ca_dir"] and not kw["csr"]:
         raise click.UsageError("--ca-dir needs --csr FILE")
     if not kw["ca_dir"] and not request:
         raise click.UsageError("give --request REQ (made by `ceremony notation request csr`)")
-    ceremony = build_ceremony(tables.CA_ISSUE, kw)
-    if kw["ca_dir"]:
-        from ceremony.notation.ca_dir import issue
-        a = ceremony.keywords
-        issue(kw["ca_dir"], kw["csr"], out, a["valid_for"], a["crl_url"], *_loose(kw))
-        return
-    r = ceremony(_options(kw, out, request), console(kw["as_json"]))
-    emit(r, kw["as_json"], lambda d: (
+    from ceremony.notation import ca_dir
+    _perform(build_ceremony(tables.CA_ISSUE, kw), kw, out, request, lambda d: (
         [click.echo(f"issued {c['name']}: serial {c['serial']}") for c in d["certificates"]],
-        _print_transcript(d)))
+        _print_transcript(d)), lambda a: ca_dir.issue(
+        kw["ca_dir"], kw["csr"], out, a["valid_for"], a["crl_url"], *_loose(kw)))
 
 
-@ca.command("revoke")
-@table_options(tables.CA_REVOKE)
-@click.option("--out", metavar="FILE", help="Response bundle carrying the new CRL.")
-@frame_options
+@_ceremony("revoke", tables.CA_REVOKE, "Response bundle carrying the new CRL.")
 def ca_revoke(out: str | None, **kw: Any) -> None:
     """Revoke certificates this CA issued and issue a new CRL (a ceremony)."""
     cert_paths, serials = kw["certificates"], kw["serials"]
@@ -173,10 +146,7 @@ def ca_revoke(out: str | None, **kw: Any) -> None:
     _crl(kw, out, ceremony)
 
 
-@ca.command("crl")
-@table_options(tables.CA_CRL)
-@click.option("--out", metavar="FILE", help="Response bundle carrying the new CRL.")
-@frame_options
+@_ceremony("crl", tables.CA_CRL, "Response bundle carrying the new CRL.")
 def ca_crl(out: str | None, **kw: Any) -> None:
     """Issue a fresh CRL (renewal before nextUpdate), listing every revoked certificate."""
     ceremony = build_ceremony(tables.CA_CRL, kw)
@@ -191,8 +161,7 @@ def ca_crl(out: str | None, **kw: Any) -> None:
 def _crl(kw: dict[str, Any], out: str | None, ceremony: Any) -> None:
     if not out:
         raise click.UsageError("give --out RESP (the response bundle carrying the CRL)")
-    r = ceremony(_options(kw, out), console(kw["as_json"]))
-    emit(r, kw["as_json"], lambda d: (
+    _perform(ceremony, kw, out, None, lambda d: (
         click.echo(f"CRL #{d['crl_number']} of CA '{d['ca']}' (next update "
                    f"{d['next_update']}); revoked: {', '.join(d['revoked']) or 'none'}"),
         _print_transcript(d)))

@@ -18,9 +18,9 @@ from ceremony.cli.common import emit
 from ceremony.notation import certs
 from ceremony.notation.castate import CAState
 from ceremony.notation.cli_common import load_certs as _load_certs
+from ceremony.notation.cli_common import load_csr
 from ceremony.notation.cli_common import offline as _offline
 from ceremony.notation.cli_common import pool as _pool
-from ceremony.notation.cli_common import read as _read
 from ceremony.notation.cli_common import token_key as _token_key
 from ceremony.notation.errors import NotationError
 from ceremony.notation.files import refuse_existing, write_atomic
@@ -78,12 +78,7 @@ def issue(ca_dir: str, csr_path: str, out: str, validity: dt.timedelta, crl_url:
     from ceremony.notation.review import issuance_lines
     from ceremony.notation.rules import check_csr
     state = CAState.load(ca_dir)
-    raw = _read(csr_path, "CSR")
-    try:
-        csr = (x509.load_pem_x509_csr(raw) if b"-----BEGIN" in raw
-               else x509.load_der_x509_csr(raw))
-    except ValueError:
-        raise NotationError(f"{csr_path} is not a PKCS#10 CSR (PEM or DER)") from None
+    csr = load_csr(csr_path)
     spec = check_csr(csr)
     refuse_existing([Path(out)], force)
     for line in issuance_lines(csr, spec, state.chain, validity, crl_url):

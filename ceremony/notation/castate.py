@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ceremony.notation.errors import NotationError
 from ceremony.notation.files import write_atomic
+from ceremony.notation.strict import READ, read_file
 from groundfloor.errors import GroundFloorError
 from groundfloor.files import read_limited
 from groundfloor.limits import MAX_PEM_BYTES, MAX_WORKSPACE_FILE_BYTES
@@ -86,15 +87,14 @@ class CAState:
             raw, chain_pem = get("ca.json"), get("chain.pem")
             if raw is None or chain_pem is None:
                 raise ValueError("ca.json or chain.pem missing")
-            data = json.loads(raw)
+            data = _read_ca_json(raw)
             chain = x509.load_pem_x509_certificates(chain_pem)
-            if data.get("version") != 1 or not chain:
-                raise ValueError("unknown version or empty chain")
-            return cls(folder, str(data["token"]), str(data["label"]), chain,
-                       int(data["crl_number"]), dict(data["issued"]), dict(data["revoked"]),
-                       name=name, crl=get("crl.pem"))
-        except (GroundFloorError, OSError, ValueError, KeyError, TypeError, AttributeError) \
-                as exc:
+            return cls(folder, data["token"], data["label"], chain, data["crl_number"],
+                       data["issued"], data["revoked"], name=name, crl=get("crl.pem"))
+        except NotationError as exc:
+            raise NotationError(f"{where} is not a {kind} made by `ceremony notation ca init` "
+                                f"({exc})") from None
+        except (GroundFloorError, OSError, ValueError) as exc:
             raise NotationError(f"{where} is not a {kind} made by `ceremony notation ca init` "
                                 f"({type(exc).__name__}: {exc})") from None
 
@@ -149,6 +149,34 @@ class CAState:
             raise NotationError(f"key '{self.label}' on token {self.token} is not the key of "
                                 f"this CA ({self.certificate.subject.rfc4514_string()}): "
                                 "insert the CA's token")
+
+
+_CA_JSON = ("version", "token", "label", "crl_number", "issued", "revoked")
+_SERIAL = re.compile(r"[0-9a-f]{1,64}")  # RFC 5280: 20 octets (leading zeros given may add)
+
+
+def _read_ca_json(raw: bytes) -> dict[str, Any]:
+    """ca.json, read strictly: every field of the form `files` writes, nothing else."""
+    data = READ.fields(read_file(raw, "ca.json"), "ca.json", _CA_JSON)
+    if data["version"] != 1:
+        raise NotationError(f"ca.json: version {data['version']!r} is not 1")
+    READ.string(data["token"], "ca.json.token", max_len=4096)
+    READ.string(data["label"], "ca.json.label", max_len=256)
+    READ.integer(data["crl_number"], "ca.json.crl_number", minimum=0)
+    for serial, info in READ.mapping(data["issued"], "ca.json.issued").items():
+        where = f"ca.json.issued.{serial}"
+        READ.string(serial, where, pattern=_SERIAL, like="a serial number in lowercase hex")
+        record = READ.fields(info, where, ("subject", "not_after"))
+        READ.string(record["subject"], f"{where}.subject")
+        READ.string(record["not_after"], f"{where}.not_after")
+    for serial, when in READ.mapping(data["revoked"], "ca.json.revoked").items():
+        where = f"ca.json.revoked.{serial}"
+        READ.string(serial, where, pattern=_SERIAL, like="a serial number in lowercase hex")
+        try:
+            dt.datetime.fromisoformat(READ.string(when, where))
+        except ValueError:
+            raise NotationError(f"{where}: {when!r} is not a date and time") from None
+    return data
 
 
 def names_in(ws: Any) -> list[str]:

@@ -13,23 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import click
-from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ceremony.cli.common import build_ceremony, console, emit, json_option, table_options
 from ceremony.notation import certs, tables
+from ceremony.notation.cli_common import frame_options, load_csr, session_options
 from ceremony.notation.cli_common import load_certs as _load_certs
 from ceremony.notation.cli_common import offline as _offline
 from ceremony.notation.cli_common import pool as _pool
-from ceremony.notation.cli_common import read as _read
 from ceremony.notation.cli_common import token_key as _token_key
 from ceremony.notation.errors import NotationError
 from ceremony.notation.files import refuse_existing, write_atomic
 
-pin_source_option = click.option("--pin-source", "pin_source", metavar="SOURCE",
-                                 help="Where the user PIN comes from: prompt (default), "
-                                      "env:NAME or file:PATH. Never the PIN itself.")
-module_option = click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
 force_option = click.option("--force", is_flag=True, help="Replace existing outputs.")
 
 @click.group("notation")
@@ -37,13 +32,7 @@ def notation() -> None:
     """Notary Project (Notary v2, notation): CA on tokens, signatures for OCI artifacts."""
 
 
-from ceremony.notation.ca_cli import (  # noqa: E402
-    _one_pin_source,
-    _print_transcript,
-    ca,
-    frame_options,
-)
-from ceremony.notation.ca_cli import _options as _frame  # noqa: E402
+from ceremony.notation.ca_cli import _one_pin_source, _print_transcript, ca  # noqa: E402
 
 notation.add_command(ca)
 
@@ -68,7 +57,7 @@ def csr_command(out: str, **kw: Any) -> None:
     confirmation or --yes, transcript, the key in the workspace's inventory) writing a request
     bundle for `ca issue`; without, a loose PEM CSR (compatibility mode)."""
     if kw["workspace"]:
-        r = build_ceremony(tables.CSR, kw)(_frame(kw, out), console(kw["as_json"]))
+        r = build_ceremony(tables.CSR, kw)(session_options(kw, out), console(kw["as_json"]))
         emit(r, kw["as_json"], lambda d: (
             click.echo(f"request for {d['subject']} written to {d['response']}"),
             click.echo(f"  key sha256 {d['key_sha256']}"), _print_transcript(d)))
@@ -144,12 +133,7 @@ def request_csr(csr_paths: tuple[str, ...], out: str, force: bool, as_json: bool
     refuse_existing([Path(out)], force)
     csrs = []
     for path in csr_paths:
-        raw = _read(path, "CSR")
-        try:
-            csr = (x509.load_pem_x509_csr(raw) if b"-----BEGIN" in raw
-                   else x509.load_der_x509_csr(raw))
-        except ValueError:
-            raise NotationError(f"{path} is not a PKCS#10 CSR (PEM or DER)") from None
+        csr = load_csr(path)
         try:
             check_csr(csr)  # refused here already: the offline side would refuse it anyway
         except NotationError as exc:

@@ -1,16 +1,18 @@
 """The signed payload: the descriptor of the target artifact (signature-specification.md,
-"Payload"), and the signed attributes both envelope formats carry."""
+"Payload"), read strictly, and the names of the signed attributes both envelope formats carry
+(headers.py writes and reads them)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
-from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ceremony.notation.errors import EnvelopeError
+from ceremony.notation.strict import ENVELOPE, parse_utf8
 
 PAYLOAD_CONTENT_TYPE = "application/vnd.cncf.notary.payload.v1+json"
 SIGNING_SCHEME = "notary.x509"
@@ -23,24 +25,16 @@ SCHEME = "io.cncf.notary.signingScheme"
 SIGNING_TIME = "io.cncf.notary.signingTime"
 EXPIRY = "io.cncf.notary.expiry"
 AUTHENTIC_TIME = "io.cncf.notary.authenticSigningTime"
-
-
-def check_critical(fmt: str, protected: Mapping[Any, Any], crit: Collection[Any],
-                   known: Collection[Any]) -> None:
-    """The rules JWS and COSE share for critical headers: the signing scheme (and the expiry
-    when present) must be critical, no critical header may be one this verifier cannot check
-    or one that is absent, and the signing time must be there."""
-    must = {SCHEME} | ({EXPIRY} if EXPIRY in protected else set())
-    if not must <= set(crit):
-        raise EnvelopeError(f"{fmt} headers {sorted(must - set(crit))} must be marked critical")
-    unknown = [c for c in crit if c not in known or c not in protected]
-    if unknown:
-        raise EnvelopeError(f"{fmt} critical header(s) {unknown} are unknown or missing: "
-                            "refusing a signature with requirements this verifier cannot check")
-    if SIGNING_TIME not in protected:
-        raise EnvelopeError(f"{fmt}: io.cncf.notary.signingTime is missing")
+AGENT = "io.cncf.notary.signingAgent"  # unprotected, both formats
+TIMESTAMP = "io.cncf.notary.timestampSignature"  # unprotected, both formats
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$|^sha384:[0-9a-f]{96}$|^sha512:[0-9a-f]{128}$")
+# An OCI descriptor's properties (image-spec descriptor.md); the payload's may carry any of them
+# (signature-specification.md: mediaType, digest and size required, annotations and
+# artifactType allowed), a property outside the OCI descriptor is refused.
+_DESCRIPTOR = ("mediaType", "digest", "size")
+_DESCRIPTOR_OPTIONAL = ("annotations", "artifactType", "urls", "data", "platform")
+MAX_MEDIA_TYPE = 255  # RFC 6838: 127 characters each side of the '/'
 
 
 @dataclass(frozen=True)
@@ -69,45 +63,42 @@ class Descriptor:
         return out
 
     @classmethod
-    def from_dict(cls, data: Any) -> Descriptor:
-        if not isinstance(data, dict):
-            raise EnvelopeError("descriptor: not a JSON object")
-        ann = data.get("annotations") or {}
-        if not isinstance(ann, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                for k, v in ann.items()):
-            raise EnvelopeError("descriptor: annotations must map strings to strings")
-        return cls(data.get("mediaType"), data.get("digest"), data.get("size"),  # type: ignore
-                   dict(ann))
+    def from_dict(cls, data: Any, where: str = "descriptor") -> Descriptor:
+        """A descriptor read strictly (`where` names it in a refusal)."""
+        d = ENVELOPE.fields(data, where, _DESCRIPTOR, _DESCRIPTOR_OPTIONAL)
+        at = partial(ENVELOPE.join, where)
+        ENVELOPE.string(d["mediaType"], at("mediaType"), max_len=MAX_MEDIA_TYPE)
+        ENVELOPE.string(d["digest"], at("digest"), pattern=_DIGEST,
+                        like="sha256:<64 lowercase hex> (or sha384/sha512)")
+        ENVELOPE.integer(d["size"], at("size"), minimum=0)
+        annotations = ENVELOPE.mapping(d.get("annotations", {}), at("annotations"))
+        for key, value in annotations.items():
+            ENVELOPE.string(value, ENVELOPE.join(at("annotations"), key))
+        if "artifactType" in d:
+            ENVELOPE.string(d["artifactType"], at("artifactType"), max_len=MAX_MEDIA_TYPE)
+        if "urls" in d:
+            ENVELOPE.strings(d["urls"], at("urls"))
+        if "data" in d:
+            ENVELOPE.string(d["data"], at("data"))
+        if "platform" in d:
+            ENVELOPE.mapping(d["platform"], at("platform"))
+        return cls(d["mediaType"], d["digest"], d["size"], dict(annotations))
+
+    def payload(self) -> bytes:
+        """The payload that signs this descriptor: `{"targetArtifact": descriptor}`, compact."""
+        return json.dumps({"targetArtifact": self.to_dict()}, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_payload(cls, raw: bytes) -> Descriptor:
+        """The descriptor a payload signs (UTF-8 JSON, as any implementation writes it), read
+        strictly."""
+        data = ENVELOPE.fields(parse_utf8(raw, "payload"), "payload", ("targetArtifact",))
+        return cls.from_dict(data["targetArtifact"], "payload.targetArtifact")
 
     def same_artifact(self, other: Descriptor) -> bool:
         """What notation compares: media type, digest and size."""
         return (self.media_type, self.digest, self.size) == (other.media_type, other.digest,
                                                              other.size)
-
-
-def payload_bytes(target: Descriptor) -> bytes:
-    return json.dumps({"targetArtifact": target.to_dict()}, separators=(",", ":")).encode()
-
-
-def strict_json(raw: bytes, what: str) -> Any:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [k for k, _ in pairs]
-        if len(keys) != len(set(keys)):
-            raise EnvelopeError(f"{what}: duplicate key in JSON")
-        return dict(pairs)
-    try:
-        return json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates)
-    except (UnicodeDecodeError, ValueError) as exc:
-        if isinstance(exc, EnvelopeError):
-            raise
-        raise EnvelopeError(f"{what}: not valid JSON ({exc})") from None
-
-
-def parse_payload(raw: bytes) -> Descriptor:
-    data = strict_json(raw, "payload")
-    if not isinstance(data, dict) or "targetArtifact" not in data:
-        raise EnvelopeError("payload: no targetArtifact")
-    return Descriptor.from_dict(data["targetArtifact"])
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ceremony.notation.errors import RegistryError
-from ceremony.notation.payload import Descriptor
+from ceremony.notation.payload import MAX_MEDIA_TYPE, Descriptor
+from ceremony.notation.strict import REGISTRY, parse_utf8
 from groundfloor.limits import MAX_MANIFEST_BYTES
 
 SIGNATURE_ARTIFACT_TYPE = "application/vnd.cncf.notary.signature"
@@ -75,10 +76,8 @@ class _SameRegistryRedirects(urllib.request.HTTPRedirectHandler):
 
 def _entries(data: bytes, what: str) -> list[dict[str, Any]]:
     """The `manifests` of an image index (referrers answer or tag schema index), checked."""
-    try:
-        entries = json.loads(data).get("manifests") or []   # null: none yet (olareg)
-    except (ValueError, AttributeError, RecursionError):
-        raise RegistryError(f"{what} is not a JSON image index: refusing it") from None
+    index = REGISTRY.mapping(parse_utf8(data, what, RegistryError), what, "a JSON image index")
+    entries = index.get("manifests") or []   # null: none yet (olareg)
     if not isinstance(entries, list) or not all(isinstance(e, dict) and
                                                 isinstance(e.get("digest"), str)
                                                 for e in entries):
@@ -179,10 +178,11 @@ class Registry:
             raise RegistryError(f"registry {self.host} says {repo}:{ref} is {announced} but "
                                 f"its bytes hash to {digest}; refusing it")
         media_type = headers.get("content-type", "").split(";")[0].strip()
-        try:
-            body_type = json.loads(data).get("mediaType")
-        except (ValueError, AttributeError):
-            raise RegistryError(f"the manifest of {repo}:{ref} is not JSON") from None
+        what = f"the manifest of {repo}:{ref}"
+        body_type = REGISTRY.mapping(parse_utf8(data, what, RegistryError), what,
+                                     "a JSON manifest").get("mediaType")
+        if body_type is not None:
+            REGISTRY.string(body_type, f"{what}: mediaType", max_len=MAX_MEDIA_TYPE)
         if body_type and body_type != media_type:
             if media_type not in MANIFEST_TYPES:
                 media_type = body_type

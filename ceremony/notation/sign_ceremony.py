@@ -18,21 +18,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from ceremony.ceremonies.errors import CeremonyRefused
 from ceremony.ceremonies.session import Console, Options, Session
-from ceremony.notation import bundles, certs, cose, jws
+from ceremony.notation import bundles, certs, cose, frame, jws
 from ceremony.notation.castate import CAState, issued_chains, spki
-from ceremony.notation.frame import (
-    confirm_review,
-    fingerprint,
-    key_line,
-    notation_session,
-    open_key,
-    read_request,
-    record_key,
-    review,
-    stage_tokens,
-    token_key,
-    write_response,
-)
 from ceremony.notation.payload import COSE_MEDIA_TYPE, JWS_MEDIA_TYPE
 
 
@@ -67,10 +54,10 @@ def sign_request(options: Options, console: Console, *, token: str, label: str,
     module = jws if envelope == "jws" else cose
     data = {"request": options.request, "out": options.out, "envelope": media,
             "expiry_days": expiry.days if expiry else None, "key_label": label}
-    with notation_session("notation-sign", options, console, data=data) as s:
-        request = read_request(s, "sign")
+    with frame.notation_session("notation-sign", options, console, data=data) as s:
+        request = frame.read_request(s, "sign")
         artifacts = bundles.read_sign_request(request.content)
-        tok, info = open_key(s, token, label, "notation signing")
+        tok, info = frame.open_key(s, token, label, "notation signing")
         when = certs.now()
         chain = chain or find_chain(s, info.public_key, when)
         check_signing_certificate(chain[0])
@@ -82,18 +69,18 @@ def sign_request(options: Options, console: Console, *, token: str, label: str,
         until = when + expiry if expiry else None
         lines = [f"  request:       bundle sha256 {request.digest_hex}",
                  f"  signer:        {leaf.subject.rfc4514_string()}",
-                 *fingerprint("signer certificate", leaf.fingerprint(hashes.SHA256()).hex()),
+                 *frame.fingerprint("signer certificate", leaf.fingerprint(hashes.SHA256()).hex()),
                  "  chain:         " + " <- ".join(c.subject.rfc4514_string() for c in chain),
-                 f"  key:           {key_line(tok, label)}",
+                 f"  key:           {frame.key_line(tok, label)}",
                  f"  envelope:      {media}",
                  f"  signing time:  {when.isoformat()}",
                  f"  expiry:        {until.isoformat() if until else 'none'}",
                  f"  artifacts:     {len(artifacts)}"]
         lines += [f"    {ref}  {d.digest}  {d.size} bytes  {d.media_type}"
                   for ref, d in artifacts]
-        digest = review(s, f"notation sign: {len(artifacts)} artifact(s) as {media}", lines)
-        confirm_review(s, f"Sign {len(artifacts)} artifact(s)", digest)
-        key = token_key(tok, label)
+        digest = frame.review(s, f"notation sign: {len(artifacts)} artifact(s) as {media}", lines)
+        frame.confirm_review(s, f"Sign {len(artifacts)} artifact(s)", digest)
+        key = frame.token_key(tok, label)
         key.require_envelope_signing()
         chain_der = [c.public_bytes(Encoding.DER) for c in chain]
         thumbprints = [c.fingerprint(hashes.SHA256()).hex() for c in chain]
@@ -106,11 +93,11 @@ def sign_request(options: Options, console: Console, *, token: str, label: str,
                             "thumbprints": thumbprints, "signingTime": when.isoformat()})
         s.transcript.append("signed", {"signatures": len(entries), "logins": s.tokens.logins,
                                        "logins_by_token": s.tokens.logins_by_token()})
-        tokens = stage_tokens(s)
-        record_key(s, tok, info, "signing", [f"subject:{leaf.subject.rfc4514_string()}"],
+        tokens = frame.stage_tokens(s)
+        frame.record_key(s, tok, info, "signing", [f"subject:{leaf.subject.rfc4514_string()}"],
                    leaf.public_bytes(Encoding.PEM).decode("ascii"))
         response = bundles.signatures_response(request.digest_hex, s.transcript.head, entries)
-        written = write_response(s, response)
+        written = frame.write_response(s, response)
         s.finish({"notation": {"signed": len(entries)}, "tokens": tokens},
                  signatures=len(entries), logins=s.tokens.logins)
         result = {"ceremony": "notation-sign", "signed": len(entries), "mediaType": media,

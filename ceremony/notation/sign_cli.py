@@ -11,7 +11,6 @@ a run that stops half way leaves nothing that `attach` would take.
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import json
 from pathlib import Path
@@ -22,22 +21,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from ceremony.airgap import allow_network_option
-from ceremony.cli.common import (
-    build_ceremony,
-    console,
-    emit,
-    json_option,
-    module_option,
-    participant_option,
-    table_options,
-    workspace_option,
-    yes_option,
-)
+from ceremony.cli.common import build_ceremony, console, emit, json_option, table_options
 from ceremony.notation import certs, cose, jws
+from ceremony.notation.cli_common import frame_options, session_options
 from ceremony.notation.errors import NotationError
 from ceremony.notation.files import refuse_existing, write_atomic
-from ceremony.notation.payload import COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, Descriptor, strict_json
+from ceremony.notation.payload import COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, Descriptor
+from ceremony.notation.strict import READ, read_file
 from ceremony.notation.tables import SIGN
 from groundfloor.errors import GroundFloorError
 from groundfloor.files import read_limited
@@ -46,78 +36,66 @@ from groundfloor.limits import MAX_DESCRIPTORS_BYTES
 MAX_DESCRIPTORS = 100_000
 
 
-def _read_json(path: Path, what: str) -> Any:
+def _read_versioned(path: Path, what: str, made_by: str, items: str) -> list[Any] | None:
+    """The `items` of one of the first round's files ({"version": 1, items: [...]}), read
+    strictly; None when the file is a bundle instead."""
     try:
-        return strict_json(read_limited(path, MAX_DESCRIPTORS_BYTES, what=what), str(path))
+        raw = read_limited(path, MAX_DESCRIPTORS_BYTES, what=what)
     except GroundFloorError as exc:
         raise NotationError(str(exc)) from None
+    data = READ.mapping(read_file(raw, f"{what} {path}"), str(path))
+    if "format" in data:  # a bundle: its own reader checks it
+        return None
+    READ.fields(data, str(path), ("version", items))
+    if data["version"] != 1:
+        raise NotationError(f"{path} is not a {what} made by {made_by} (version 1)")
+    return READ.array(data[items], f"{path}: {items}", max_items=MAX_DESCRIPTORS)
 
 
 def read_descriptors(path: Path) -> list[tuple[str, Descriptor]]:
     """A request bundle of `ceremony notation resolve`, or the first round's descriptors file
     ({"version": 1, "artifacts": [...]})."""
-    data = _read_json(path, "descriptors file")
-    if isinstance(data, dict) and "format" in data:
+    items = _read_versioned(path, "descriptors file", "`ceremony notation resolve`",
+                            "artifacts")
+    if items is None:
         from ceremony.notation import bundles
         return bundles.read_sign_request(bundles.read(path, "request", "sign").content)
-    items = data.get("artifacts") if isinstance(data, dict) else None
-    if data.get("version") != 1 or not isinstance(items, list) or not items:
-        raise NotationError(f"{path} is not a descriptors file from `ceremony notation "
-                            "resolve` (version 1, non-empty artifacts)")
-    if len(items) > MAX_DESCRIPTORS:
-        raise NotationError(f"{path} lists {len(items)} artifacts; at most {MAX_DESCRIPTORS}")
+    if not items:
+        raise NotationError(f"{path} lists no artifacts")
     out = []
-    for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("reference"), str):
-            raise NotationError(f"{path}: every artifact needs a reference and a descriptor")
-        out.append((item["reference"], Descriptor.from_dict(item.get("descriptor"))))
+    for i, item in enumerate(items):
+        where = f"{path}: artifacts[{i}]"
+        m = READ.fields(item, where, ("reference", "descriptor"))
+        out.append((READ.string(m["reference"], f"{where}.reference", max_len=1024),
+                    Descriptor.from_dict(m["descriptor"], f"{where}.descriptor")))
     return out
 
 
 def read_signatures(folder: Path) -> list[tuple[dict[str, Any], bytes]]:
+    from ceremony.notation.bundles import read_signature_entries
     path = folder / "signatures.json"
-    index = _read_json(path, "signatures index")
-    entries = index.get("signatures") if isinstance(index, dict) else None
-    if index.get("version") != 1 or not isinstance(entries, list):
-        raise NotationError(f"{path} is not from `ceremony notation sign-descriptors`")
-    out = []
-    for entry in entries:
-        try:
-            out.append((entry, base64.b64decode(entry["envelope"], validate=True)))
-        except (KeyError, TypeError, binascii.Error):
-            raise NotationError(f"{path}: an entry has no base64 envelope") from None
-    return out
+    items = _read_versioned(path, "signatures index", "`ceremony notation sign-descriptors`",
+                            "signatures")
+    if items is None:
+        raise NotationError(f"{path} is a bundle: give it with --response")
+    return read_signature_entries(items, f"{path}: signatures")
 
 
 @click.command("sign-descriptors")
 @click.option("--request", metavar="REQ",
               help="Request bundle from `ceremony notation resolve` on the online machine.")
 @click.option("--out", metavar="RESP", help="The response bundle (for `attach --response`).")
-@workspace_option
 @table_options(SIGN)
-@yes_option
-@participant_option
-@click.option("--pin-source", "pin_sources", multiple=True, metavar="[LABEL=]SOURCE",
-              help="prompt (default), env:NAME or file:PATH. Never the PIN itself.")
-@module_option
-@allow_network_option
-@click.option("--force", is_flag=True, help="Replace an existing output.")
-@json_option
-def sign_descriptors(request: str | None, out: str | None, workspace: str | None, yes: bool,
-                     participants: tuple[str, ...], pin_sources: tuple[str, ...],
-                     module: str | None, allow_network: bool, force: bool, as_json: bool,
-                     **kw: Any) -> None:
+@frame_options
+def sign_descriptors(request: str | None, out: str | None, **kw: Any) -> None:
     """Sign OCI descriptors with a key on a token: Notary Project JWS or COSE envelopes (a
     ceremony: review, confirmation, transcript, response bundle)."""
     descriptors, out_dir, chain_path = kw["descriptors"], kw["out_dir"], kw["chain"]
+    pin_sources, as_json = kw["pin_sources"], kw["as_json"]
     if descriptors is None:
         if not request or not out:
             raise click.UsageError("give --request REQ and --out RESP")
-        from ceremony.ceremonies.session import Options
-        options = Options(out=out, request=request, workspace=workspace, force=force, yes=yes,
-                          participants=participants, allow_network=allow_network,
-                          pin_sources=pin_sources, module=module)
-        r = build_ceremony(SIGN, kw)(options, console(as_json))
+        r = build_ceremony(SIGN, kw)(session_options(kw, out, request), console(as_json))
         emit(r, as_json, lambda d: click.echo(
             f"signed {d['signed']} descriptor(s) as {d['mediaType']} by {d['signer']}\n"
             f"wrote response {d['response']}\n  bundle sha256 {d['response_sha256']}\n"
@@ -130,8 +108,8 @@ def sign_descriptors(request: str | None, out: str | None, workspace: str | None
                                "--pin-source")
     a = build_ceremony(SIGN, kw).keywords
     _legacy(descriptors, a["token"], a["label"], chain_path, a["chain"], a["envelope"],
-            a["expiry"], out_dir, pin_sources[0] if pin_sources else None, module,
-            allow_network, force, as_json)
+            a["expiry"], out_dir, pin_sources[0] if pin_sources else None, kw["module"],
+            kw["allow_network"], kw["force"], as_json)
 
 
 def _legacy(descriptors: str, token: str, label: str, chain_path: str,
@@ -191,24 +169,12 @@ def _legacy(descriptors: str, token: str, label: str, chain_path: str,
 def verify_command(envelope_path: str, roots: tuple[str, ...], descriptor_path: str | None,
                    crl_paths: tuple[str, ...], as_json: bool) -> None:
     """Verify a Notary Project signature envelope offline."""
-    from ceremony.notation.cli_common import load_certs as _load_certs
-    from ceremony.notation.cli_common import read as _read
+    from ceremony.notation.cli_common import load_certs, load_crls, load_descriptor, read
     from ceremony.notation.verify import verify
-    pinned = [_load_certs(r)[-1] for r in roots]
-    expected = None
-    if descriptor_path:
-        expected = Descriptor.from_dict(strict_json(_read(descriptor_path, "descriptor"),
-                                                    descriptor_path))
-    crls = []
-    for path in crl_paths:
-        raw = _read(path, "CRL")
-        try:
-            crls.append(x509.load_pem_x509_crl(raw) if b"-----BEGIN" in raw
-                        else x509.load_der_x509_crl(raw))
-        except ValueError:
-            raise NotationError(f"{path} is not a CRL (PEM or DER)") from None
-    result = verify(_read(envelope_path, "envelope"), pinned, expected=expected, crls=crls,
-                    at=dt.datetime.now(dt.UTC))
+    pinned = [load_certs(r)[-1] for r in roots]
+    expected = load_descriptor(descriptor_path) if descriptor_path else None
+    result = verify(read(envelope_path, "envelope"), pinned, expected=expected,
+                    crls=load_crls(crl_paths), at=dt.datetime.now(dt.UTC))
     c = result.content
     data = {"valid": True, "mediaType": c.media_type, "signer": result.signer,
             "signer_sha256": result.fingerprint, "signing_time": c.signing_time.isoformat(),

@@ -15,9 +15,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from ceremony.cli.common import emit
-from ceremony.notation.cli_common import load_certs, read
+from ceremony.notation.cli_common import load_certs, load_crls, load_descriptor, read
 from ceremony.notation.errors import NotationError, SignatureVerificationError
-from ceremony.notation.payload import Descriptor, strict_json
 from ceremony.notation.verify import Verified, sniff_media_type, verify
 
 # The digest an --artifact names: sha256:<hex> alone or after '@' in host/repo@sha256:<hex>.
@@ -41,18 +40,6 @@ def _artifact_digest(text: str) -> str:
         raise NotationError(f"--artifact {text!r}: give the artifact's digest (sha256:<hex>) "
                             "or its reference host/repository@sha256:<hex>")
     return m[1]
-
-
-def _crls(paths: tuple[str, ...]) -> list[x509.CertificateRevocationList]:
-    crls = []
-    for path in paths:
-        raw = read(path, "CRL")
-        try:
-            crls.append(x509.load_pem_x509_crl(raw) if b"-----BEGIN" in raw
-                        else x509.load_der_x509_crl(raw))
-        except ValueError:
-            raise NotationError(f"{path} is not a CRL (PEM or DER)") from None
-    return crls
 
 
 def _check_crls_belong(chain: list[x509.Certificate], crls: list[x509.CertificateRevocationList],
@@ -108,11 +95,9 @@ def verify_notation(path: Path, *, roots: tuple[str, ...], descriptor: str | Non
         raise click.UsageError(f"{path} is a folder: --format notation verifies one signature "
                                "envelope file (JWS or COSE)")
     pinned = [load_certs(r)[-1] for r in roots]
-    expected = None
-    if descriptor:
-        expected = Descriptor.from_dict(strict_json(read(descriptor, "descriptor"), descriptor))
+    expected = load_descriptor(descriptor) if descriptor else None
     digest = _artifact_digest(artifact) if artifact else None
-    crls = _crls(crl_paths)
+    crls = load_crls(crl_paths)
     at = at or dt.datetime.now(dt.UTC)
     result = verify(read(str(path), "envelope"), pinned, expected=expected, crls=crls, at=at)
     _check_crls_belong(result.chain, crls, crl_paths)

@@ -81,6 +81,8 @@ class FakeHostileRegistry(http.server.BaseHTTPRequestHandler):
                 return self._send(200, _flood(5000), OCI_INDEX)
             if repo == "badindex":
                 return self._send(200, b'{"manifests": "everything"}', OCI_INDEX)
+            if repo == "dupindex":  # which list would a client believe? neither
+                return self._send(200, b'{"manifests": [], "manifests": []}', OCI_INDEX)
             return self._send(404, b'{"errors":[]}')
         if kind == "manifests" and parts[4].startswith("sha256-"):
             if repo == "floodtag":
@@ -186,6 +188,7 @@ def _signatures(folder, host: str, repo: str, size: int = len(GOOD)):
     ("floodapi", "lists 5000 referrers (limit 1000)"),
     ("floodtag", "is full (1000 entries"),
     ("badindex", "holds something other than descriptors"),
+    ("dupindex", "duplicate key 'manifests'"),
 ])
 def test_attach_refuses_before_writing(hostile, tmp_path, repo, reason):
     before = len(_writes())
