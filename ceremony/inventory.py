@@ -137,6 +137,8 @@ class KeyRecord:
     pkcs11_id: str  # CKA_ID, hex
     public_key_pem: str
     cert_pem: str = ""  # root keys: the certificate root.json carries
+    # What the key serves (`names`): stored as "guns" for every system, Notary's word kept
+    # because the records on disk and their digests carry it; the field is not renamed.
     guns: tuple[str, ...] = ()
     evidence: Mapping[str, Any] = field(default_factory=dict)  # e.g. CKA_LOCAL read back
     added: str = ""

@@ -9,7 +9,7 @@ Each file is a JSON object of records by ID, immutable once made. A bucket's sta
 generation G is its file with the highest number at or below G, exactly like a repository's
 snapshot (workspace_files.py): a commit writes a new file numbered G+1 for each bucket it
 changes and nothing for the others. A workspace of 10,000 repositories holds 10,000 root-key
-records (one certificate per GUN): kept in one file, every ceremony read (and every change
+records (one certificate per repository): kept in one file, every ceremony read (and every change
 rewrote) all of them; in 256 buckets by key ID, a one-repository ceremony reads the few buckets
 of the keys it looks at, and a change rewrites ~1/256 of the records.
 

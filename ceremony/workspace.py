@@ -1,4 +1,4 @@
-"""The offline workspace: what this machine trusts and has signed, per GUN, crash-safely.
+"""The offline workspace: what this machine trusts and has signed, per repository, crash-safely.
 
 `--workspace DIR` or CEREMONY_WORKSPACE. Layout:
 
@@ -9,8 +9,9 @@
                                         tokens, keys, retired keys (public data only), in
                                         buckets by key ID, versioned like the repositories
                                         (see inventory_store.py)
-    DIR/repos/<gun, '/' as '+'>/<snapshot number, e.g. 00000040>/
-        repo.json                       index: GUN, root versions and digests, signed versions
+    DIR/repos/<repository, '/' as '+'>/<snapshot number, e.g. 00000040>/
+        repo.json                       index: name (stored as "gun"), root versions and
+                                        digests, signed versions
         roots/<N>.root.json             trusted root history, exact bytes
         signed/<role>.json              the last bytes this machine signed per role
         systems/<system>/               a trust system's own files (workspace_systems.py)
@@ -18,6 +19,9 @@
     DIR/.lock                           held by the one open transaction
 
 A repository's state in generation G is its snapshot numbered highest at or below G.
+repos/ is the trusted root history Notary v1 keeps (its root.json files, by GUN); its stored
+names stay as they are on disk (`repo.json`'s "gun", `<N>.root.json`), the code says
+repository. Other trust systems keep theirs in their own section (systems/<system>/).
 
 Every change is a transaction. Commit makes generation G+1: a snapshot numbered G+1 for each
 repository it changes (unchanged files hard-linked from the previous snapshot), a file
@@ -58,9 +62,9 @@ from ceremony.workspace_rules import (  # the state's rules and records, re-expo
     WorkspaceError,
     _checked,
     _content,
-    _gun,
     _now,
     _Repo,
+    _repository_name,
     _role,
     _same_record,
     _sha,
@@ -78,7 +82,7 @@ from groundfloor.names import (
 )
 
 ENV = "CEREMONY_WORKSPACE"
-FORMAT = "notary-ceremony-workspace"
+FORMAT = "notary-ceremony-workspace"  # stored marker: the tool's name, kept as written
 VERSION = 3  # 1: all repositories in each generation; 2: one inventory file (upgraded)
 _GEN = store.GEN
 
@@ -114,44 +118,44 @@ class _Reader:
         return WorkspaceError(f"workspace {self._ws.path} is damaged: {what}; restore it from "
                               "a backup (nothing was changed)")
 
-    def _repo(self, gun: str) -> _Repo:
-        gun = _gun(gun)
-        if gun in self._repos:
-            return self._repos[gun]
+    def _repo(self, repository: str) -> _Repo:
+        name = _repository_name(repository)
+        if name in self._repos:
+            return self._repos[name]
         ws = self._ws
-        if ws is not self and ws._gen == self._gen and gun in ws._repos:  # read by the ceremony
-            known = ws._repos[gun]  # before its transaction: the same (immutable) bytes, shared
-            self._repos[gun] = _Repo(gun, dict(known.roots), dict(known.signed))
-            return self._repos[gun]
-        repo = _Repo(gun, {}, {})
-        folder = self._snapshot(gun)
+        if ws is not self and ws._gen == self._gen and name in ws._repos:  # read by the ceremony
+            known = ws._repos[name]  # before its transaction: the same (immutable) bytes, shared
+            self._repos[name] = _Repo(name, dict(known.roots), dict(known.signed))
+            return self._repos[name]
+        repo = _Repo(name, {}, {})
+        folder = self._snapshot(name)
         if folder is not None:
             try:
                 index = json.loads((folder / "repo.json").read_bytes())
-                if index.get("gun") != gun:
-                    raise self._corrupt(f"{folder}/repo.json names another GUN")
+                if index.get(store.NAME_FIELD) != name:
+                    raise self._corrupt(f"{folder}/repo.json names another repository")
                 for n, digest in index["roots"].items():
                     data = (folder / "roots" / f"{int(n)}.root.json").read_bytes()
                     if _sha(data) != digest:
-                        raise self._corrupt(f"{gun} root version {n} does not match its digest")
+                        raise self._corrupt(f"{name} root version {n} does not match its digest")
                     repo.roots[int(n)] = data
                 for role, rec in index["signed"].items():
                     data = (folder / "signed" / role_relpath(role)).read_bytes()
                     if _sha(data) != rec["sha256"]:
-                        raise self._corrupt(f"{gun} last signed {role} does not match its digest")
+                        raise self._corrupt(f"{name} last signed {role} does not match its digest")
                     repo.signed[role] = SignedRecord(role, int(rec["version"]), rec["sha256"],
                                                      rec["time"], data)
             except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError,
                     InvalidName) as exc:
                 raise self._corrupt(f"cannot read {folder} ({type(exc).__name__})") from None
-        self._repos[gun] = repo
+        self._repos[name] = repo
         return repo
 
-    def _snapshot(self, gun: str) -> Path | None:
-        """The folder of `gun`'s state in this generation, or None."""
+    def _snapshot(self, repository: str) -> Path | None:
+        """The folder of `repository`'s state in this generation, or None."""
         if self._gen is None:
             return None
-        return store.snapshot_at(self._ws.path / "repos" / gun_dirname(gun),
+        return store.snapshot_at(self._ws.path / "repos" / gun_dirname(repository),
                                  store.gen_number(self._gen))
 
     def _system(self, system: str) -> dict[str, bytes]:
@@ -182,19 +186,20 @@ class _Reader:
     # reading ---------------------------------------------------------------------------------
 
     def guns(self) -> list[str]:
-        """GUNs this workspace holds anything for."""
+        """Names of the repositories this workspace holds anything for (Notary calls them
+        GUNs; the method keeps that name for its callers)."""
         found = set(g for g, r in self._repos.items() if r.roots or r.signed)
         repos = self._ws.path / "repos"
         if self._gen is not None and repos.is_dir():
             number = store.gen_number(self._gen)
             for folder in repos.iterdir():
                 try:
-                    gun = gun_from_dirname(folder.name)
+                    repository = gun_from_dirname(folder.name)
                 except InvalidName:
                     raise self._corrupt(f"unexpected folder {folder}") from None
                 # a repository first made by a killed commit has no snapshot in force yet
                 if store.snapshot_at(folder, number) is not None:
-                    found.add(gun)
+                    found.add(repository)
         return sorted(found)
 
     def system_file(self, system: str, path: str) -> bytes | None:
@@ -205,36 +210,37 @@ class _Reader:
         """The paths in a trust system's section, sorted; only those under `prefix` if given."""
         return sorted(p for p in self._system(system) if p.startswith(prefix))
 
-    def trusted_root_history(self, gun: str) -> dict[int, bytes]:
-        """Trusted root.json versions of `gun`, exact bytes, by version."""
-        return dict(sorted(self._repo(gun).roots.items()))
+    def trusted_root_history(self, repository: str) -> dict[int, bytes]:
+        """Trusted root.json versions of `repository`, exact bytes, by version."""
+        return dict(sorted(self._repo(repository).roots.items()))
 
-    def trusted_roots(self, gun: str) -> list[bytes]:
-        """Trusted root.json files of `gun` in ascending version order (exact bytes)."""
-        return list(self.trusted_root_history(gun).values())
+    def trusted_roots(self, repository: str) -> list[bytes]:
+        """Trusted root.json files of `repository` in ascending version order (exact bytes)."""
+        return list(self.trusted_root_history(repository).values())
 
-    def latest_root_version(self, gun: str) -> int | None:
-        roots = self._repo(gun).roots
+    def latest_root_version(self, repository: str) -> int | None:
+        roots = self._repo(repository).roots
         return max(roots) if roots else None
 
-    def last_signed(self, gun: str, role: str) -> SignedRecord | None:
-        return self._repo(gun).signed.get(_role(role))
+    def last_signed(self, repository: str, role: str) -> SignedRecord | None:
+        return self._repo(repository).signed.get(_role(role))
 
-    def last_signed_version(self, gun: str, role: str) -> int | None:
-        rec = self.last_signed(gun, role)
+    def last_signed_version(self, repository: str, role: str) -> int | None:
+        rec = self.last_signed(repository, role)
         return rec.version if rec else None
 
-    def compare_version(self, gun: str, role: str, version: int) -> int:
+    def compare_version(self, repository: str, role: str, version: int) -> int:
         """-1 if `version` is older than the last signed one, 0 if equal, 1 if newer or none."""
-        last = self.last_signed_version(gun, role)
-        _version(version, f"{gun} {role}")
+        last = self.last_signed_version(repository, role)
+        _version(version, f"{repository} {role}")
         return 1 if last is None or version > last else (0 if version == last else -1)
 
-    def require_newer(self, gun: str, role: str, version: int) -> None:
+    def require_newer(self, repository: str, role: str, version: int) -> None:
         """Raise RollbackError unless `version` is above the last this machine signed."""
-        if self.compare_version(gun, role, version) < 1:
-            raise RollbackError(f"{gun}: refusing to sign {role} version {version}: this machine "
-                                f"already signed version {self.last_signed_version(gun, role)}")
+        if self.compare_version(repository, role, version) < 1:
+            last = self.last_signed_version(repository, role)
+            raise RollbackError(f"{repository}: refusing to sign {role} version {version}: this "
+                                f"machine already signed version {last}")
 
     def tokens(self) -> list[TokenRecord]:
         return sorted(self._inv().tokens.values(), key=lambda t: (t.label, t.serial))
@@ -293,26 +299,26 @@ class Transaction(_Reader):
         if self._system(system).pop(_system_path(path), None) is not None:
             self._dirty_systems.add(system)
 
-    def add_trusted_root(self, gun: str, version: int, data: bytes) -> None:
-        """Pin root.json `version` of `gun` (exact bytes): the next version after the last one
-        trusted, or any version for a GUN with no history yet. Re-adding identical bytes is a
-        no-op; different bytes for a known version are refused."""
-        repo = self._repo(gun)
-        version = _version(version, f"{gun} root")
-        data = _content(data, f"{gun} root version {version}")
+    def add_trusted_root(self, repository: str, version: int, data: bytes) -> None:
+        """Pin root.json `version` of `repository` (exact bytes): the next version after the last
+        one trusted, or any version for a repository with no history yet. Re-adding identical
+        bytes is a no-op; different bytes for a known version are refused."""
+        repo = self._repo(repository)
+        version = _version(version, f"{repository} root")
+        data = _content(data, f"{repository} root version {version}")
         if version in repo.roots:
             if repo.roots[version] != data:
-                raise RollbackError(f"{gun}: root version {version} is already trusted with "
+                raise RollbackError(f"{repository}: root version {version} is already trusted with "
                                     "different content; refusing to replace it")
             return
         last = max(repo.roots) if repo.roots else None
         if last is not None and version != last + 1:
-            raise RollbackError(f"{gun}: root version {version} does not follow the last "
+            raise RollbackError(f"{repository}: root version {version} does not follow the last "
                                 f"trusted version {last} (expected {last + 1})")
         repo.roots[version] = data
-        self._dirty_repos.add(repo.gun)
+        self._dirty_repos.add(repo.name)
 
-    def record_signed(self, gun: str, role: str, version: int, data: bytes, *,
+    def record_signed(self, repository: str, role: str, version: int, data: bytes, *,
                       allow_same_version: bool = False) -> SignedRecord:
         """Record that this machine signed `role` at `version` (exact bytes of the file).
 
@@ -320,21 +326,21 @@ class Transaction(_Reader):
         different bytes is refused unless `allow_same_version` (co-signing adds signatures to
         the same version: the ceremony checks the signed part is unchanged before saying so).
         """
-        repo = self._repo(gun)
+        repo = self._repo(repository)
         role = _role(role)
-        version = _version(version, f"{gun} {role}")
-        data = _content(data, f"{gun} {role} version {version}")
+        version = _version(version, f"{repository} {role}")
+        data = _content(data, f"{repository} {role} version {version}")
         last = repo.signed.get(role)
         if last is not None:
             if version < last.version:
-                raise RollbackError(f"{gun}: {role} version {version} is below version "
+                raise RollbackError(f"{repository}: {role} version {version} is below version "
                                     f"{last.version} already signed here")
             if version == last.version and last.data != data and not allow_same_version:
-                raise RollbackError(f"{gun}: {role} version {version} was already signed here "
-                                    "with different content")
+                raise RollbackError(f"{repository}: {role} version {version} was already signed "
+                                    "here with different content")
         record = SignedRecord(role, version, _sha(data), _now(), data)
         repo.signed[role] = record
-        self._dirty_repos.add(repo.gun)
+        self._dirty_repos.add(repo.name)
         return record
 
     def add_token(self, token: TokenRecord) -> None:
@@ -350,7 +356,7 @@ class Transaction(_Reader):
         self._dirty_inventory = True
 
     def add_key(self, key: KeyRecord) -> None:
-        """Add a key, or update the record of one with the same key ID (e.g. more GUNs)."""
+        """Add a key, or update the record of one with the same key ID (e.g. more repositories)."""
         if not isinstance(key, KeyRecord):
             raise WorkspaceError("add_key takes a KeyRecord")
         if self.is_retired(key.key_id):
@@ -495,7 +501,7 @@ class Workspace(_Reader):
             return None
         except OSError:
             raise WorkspaceError(f"{link} is not the workspace's commit link") from None
-        seen = getattr(self, "_seen", None)  # read on every access (~10 per GUN in a bulk
+        seen = getattr(self, "_seen", None)  # read on every access (~10 per repository in a bulk
         if seen is not None and seen[0] == target:  # ceremony): no new Path unless it moved
             return seen[1]
         parts = Path(target).parts
@@ -509,9 +515,9 @@ class Workspace(_Reader):
         if gen != self._gen:
             self._gen, self._repos, self._inventory, self._systems = gen, {}, None, {}
 
-    def _repo(self, gun: str) -> _Repo:
+    def _repo(self, repository: str) -> _Repo:
         self._refresh()
-        return super()._repo(gun)
+        return super()._repo(repository)
 
     def _inv(self) -> _Inventory:
         self._refresh()
@@ -559,19 +565,19 @@ class Workspace(_Reader):
             if tx.changed:
                 self._commit(tx)
 
-    def repo_folder(self, gun: str) -> Path | None:
-        """The folder holding `gun`'s committed state (for people and auditors), or None."""
+    def repo_folder(self, repository: str) -> Path | None:
+        """The folder holding `repository`'s committed state (for people and auditors), or None."""
         self._refresh()
-        return self._snapshot(_gun(gun))
+        return self._snapshot(_repository_name(repository))
 
-    def add_trusted_root(self, gun: str, version: int, data: bytes) -> None:
+    def add_trusted_root(self, repository: str, version: int, data: bytes) -> None:
         with self.transaction() as tx:
-            tx.add_trusted_root(gun, version, data)
+            tx.add_trusted_root(repository, version, data)
 
-    def record_signed(self, gun: str, role: str, version: int, data: bytes, *,
+    def record_signed(self, repository: str, role: str, version: int, data: bytes, *,
                       allow_same_version: bool = False) -> SignedRecord:
         with self.transaction() as tx:
-            return tx.record_signed(gun, role, version, data,
+            return tx.record_signed(repository, role, version, data,
                                     allow_same_version=allow_same_version)
 
     def add_token(self, token: TokenRecord) -> None:
@@ -602,10 +608,10 @@ class Workspace(_Reader):
                 records.sweep(self.path / "inventory", old_number)
             new.mkdir(mode=DIR_MODE)
             fsync_dir(state)  # the number is taken before any snapshot carries it
-            for gun in dirty:
-                folder = repos / gun_dirname(gun)
-                repo = tx._repos[gun]
-                store.write_snapshot(writer, folder / store.snapshot_name(number), gun,
+            for repository in dirty:
+                folder = repos / gun_dirname(repository)
+                repo = tx._repos[repository]
+                store.write_snapshot(writer, folder / store.snapshot_name(number), repository,
                                      repo.roots, repo.signed,
                                      store.snapshot_at(folder, old_number) if old else None)
             buckets = records.write(writer, self.path / "inventory", number,
@@ -630,8 +636,8 @@ class Workspace(_Reader):
             if switched:  # the new state is in place; only its durability is in doubt
                 raise WorkspaceError(f"workspace {self.path} was updated but could not be "
                                      f"synced to disk: {exc.strerror or exc}") from None
-            for gun in dirty:
-                folder = repos / gun_dirname(gun)
+            for repository in dirty:
+                folder = repos / gun_dirname(repository)
                 shutil.rmtree(folder / store.snapshot_name(number), ignore_errors=True)
                 if not store.snapshots(folder):  # a repository new in this commit
                     shutil.rmtree(folder, ignore_errors=True)
@@ -641,8 +647,8 @@ class Workspace(_Reader):
             raise WorkspaceError(f"cannot update workspace {self.path}: "
                                  f"{exc.strerror or exc}; it is unchanged") from None
         self._collect(keep={new.name, old.name if old else ""})
-        for gun in dirty:
-            folder = repos / gun_dirname(gun)
+        for repository in dirty:
+            folder = repos / gun_dirname(repository)
             previous = store.snapshot_at(folder, old_number) if old else None
             store.collect_repo(folder, {number} | ({int(previous.name)} if previous else set()))
         for folder in buckets:

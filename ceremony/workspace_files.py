@@ -2,7 +2,7 @@
 
     DIR/current -> state/gen-00000042     the commit point (a relative symlink)
     DIR/state/gen-00000042/               a generation (the inventory: inventory_store.py)
-    DIR/repos/<gun, '/' as '+'>/00000040/ one snapshot of one repository (immutable once made):
+    DIR/repos/<name, '/' as '+'>/00000040/ one snapshot of one repository (immutable once made):
         repo.json, roots/<N>.root.json, signed/<role>.json
 
 A repository's state in generation G is its snapshot with the highest number at or below G.
@@ -35,6 +35,9 @@ from groundfloor.files import DIR_MODE, fsync_dir
 from groundfloor.names import role_relpath
 
 GEN = re.compile(r"gen-([0-9]{8})")
+# repo.json names its repository under "gun": the field keeps Notary's word (a repository's
+# Globally Unique Name) because workspaces already on disk hold it; the code says repository.
+NAME_FIELD = "gun"
 SNAPSHOT = re.compile(r"[0-9]{8}")
 # Above this many changed repositories one filesystem sync replaces a fsync per file and
 # folder: 10,000 repositories are ~70,000 fsyncs (1-2 ms each) against one syncfs.
@@ -190,7 +193,7 @@ class LazyRecords(MutableMapping[str, Any]):
     """Inventory records by ID, each checked and parsed from its JSON when first used.
 
     A workspace of 10,000 repositories holds 10,000 root-key records (one certificate per
-    GUN); checking every one (PEM parsing, secret scan) on each open made a one-repository
+    repository); checking every one (PEM parsing, secret scan) on each open made a one-repository
     ceremony cost what the workspace holds. A damaged record is still reported as damage,
     when it is used or when the inventory is written (which reads every record)."""
 
@@ -242,10 +245,10 @@ class LazyRecords(MutableMapping[str, Any]):
         return found
 
 
-def write_snapshot(writer: Writer, folder: Path, gun: str, roots: Mapping[int, bytes],
+def write_snapshot(writer: Writer, folder: Path, repository: str, roots: Mapping[int, bytes],
                    signed: Mapping[str, Any], previous: Path | None) -> None:
     """Write one repository's new snapshot: files unchanged since `previous` linked from it."""
-    index: dict[str, Any] = {"gun": gun, "roots": {}, "signed": {}}
+    index: dict[str, Any] = {NAME_FIELD: repository, "roots": {}, "signed": {}}
     for version, data in sorted(roots.items()):
         name = Path("roots") / f"{version}.root.json"
         index["roots"][str(version)] = hashlib.sha256(data).hexdigest()

@@ -32,9 +32,11 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _gun(gun: str) -> str:
+def _repository_name(name: str) -> str:
+    """A repository's name: the workspace keeps Notary's naming rule for it (a GUN), which is
+    also the folder name rule of repos/ (groundfloor/names.py)."""
     try:
-        return validate_gun(gun)
+        return validate_gun(name)
     except InvalidName as exc:
         raise WorkspaceError(str(exc)) from None
 
@@ -62,7 +64,7 @@ def _content(data: object, what: str) -> bytes:
 
 @dataclass(frozen=True)
 class SignedRecord:
-    """The last metadata this machine signed for one role of one GUN."""
+    """The last metadata this machine signed for one role of one repository."""
 
     role: str
     version: int
@@ -73,7 +75,7 @@ class SignedRecord:
 
 @dataclass
 class _Repo:
-    gun: str
+    name: str  # the repository's name (stored as "gun" in repo.json: workspace_files.NAME_FIELD)
     roots: dict[int, bytes]
     signed: dict[str, SignedRecord]
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ceremony.notary.ceremonies.rootkeys import ROOT_ALGORITHMS, parse_duration, parse_expiry
+from ceremony.ceremonies.durations import parse_duration, parse_expiry
 from hsm.keys import DEFAULT_ALGORITHM
 
 # What a value is. The readers of a script and the types of click are chosen by it.
@@ -29,6 +29,7 @@ NAME, SUBJECT, SERIAL, URL = "name", "subject", "serial", "url"  # the notation 
 KEY_ID_PREFIX = "key-id-prefix"  # a TUF key ID or its first characters (tuf/tables.py)
 GRAMMAR_METAVARS = {DURATION: "DURATION", EXPIRY: "DURATION|DATE", WINDOW: "DURATION"}
 GRAMMARS = tuple(GRAMMAR_METAVARS)
+ROOT_ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096")  # Notary v1 root keys
 TARGETS_ALGORITHMS = (*ROOT_ALGORITHMS, "ed25519")  # Notary v1 targets keys may be Ed25519
 SAME = ""  # Param.arg: the ceremony's keyword is the key with '_' for '-'
 

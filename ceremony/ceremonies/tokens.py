@@ -4,6 +4,7 @@
     tok = tokens.open("pkcs11:token=root-a", purpose="root")
     info, reused = tokens.generate_or_reuse(tok, "root", "ecdsa-p256")
     signers = tokens.locate(keys, [tok])     # by public key, without logging in
+                                             # (keys: any system's, with `identity`; signers.py)
     ... signers sign later: the token logs in at its first signature, once for the whole run
 
 PIN sources (`--pin-source`, repeatable): `LABEL=SOURCE` for one token, or `SOURCE` for every
@@ -18,8 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ceremony.ceremonies.errors import CeremonyRefused
-from ceremony.notary.ceremonies.signing import SignerSet
-from ceremony.notary.format.keys import Key
+from ceremony.ceremonies.signers import PublicKeyIdentity, SignerSet
 from ceremony.secrets import register_secret
 from hsm.errors import HSMError, KeyNotFoundError, PinError, TokenNotFoundError
 from hsm.keys import KeyInfo
@@ -225,9 +225,11 @@ class CeremonyTokens:
                 "pkcs11_id": info.id.hex(), "algorithm": info.algorithm,
                 "custody": custody.to_json() if custody is not None else None}
 
-    def locate(self, keys: Iterable[Key], tokens: Iterable[Token] | None = None) -> SignerSet:
-        """Signers for those of `keys` that live on the given tokens (default: every token
-        opened), found by public key without logging in."""
+    def locate(self, keys: Iterable[PublicKeyIdentity],
+               tokens: Iterable[Token] | None = None) -> SignerSet:
+        """Signers for those of `keys` (any trust system's keys: see signers.py) that live on
+        the given tokens (default: every token opened), found by public key without logging
+        in."""
         wanted = {ident for ident in (k.identity for k in keys) if ident is not None}
         signers = SignerSet()
         self._signing.clear()

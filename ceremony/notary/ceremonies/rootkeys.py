@@ -13,7 +13,10 @@ from collections.abc import Sequence
 
 from cryptography import x509
 
+# Kept importable from here for the Notary ceremonies: the one duration reading, root algorithms.
+from ceremony.ceremonies.durations import parse_duration, parse_expiry  # noqa: F401
 from ceremony.ceremonies.errors import CeremonyRefused
+from ceremony.ceremonies.params import ROOT_ALGORITHMS  # noqa: F401 (Notary v1 root keys)
 from ceremony.errors import MetadataError
 from ceremony.notary.ceremonies.runner import Run
 from ceremony.notary.format.certs import check_root_key, common_name
@@ -21,29 +24,11 @@ from ceremony.notary.format.keyrules import require_verifiable
 from ceremony.notary.format.keys import Key, key_from_certificate
 from ceremony.notary.format.model import ROOT, Instant, Root
 from ceremony.publicpem import read_public_pem
-from hsm import duration
 from hsm.keys import KeyInfo
 from hsm.token import Token
 
-ROOT_ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096")
 CERT_MARGIN = dt.timedelta(days=1)
 MAX_LIFETIME = dt.timedelta(days=36500)  # a re-issued certificate outlives the root it serves
-
-
-def parse_duration(text: str, flag: str, *, allow_zero: bool = False) -> dt.timedelta:
-    """The tool's one duration grammar (hsm/duration.py), refusing as a ceremony does."""
-    try:
-        return duration.parse_duration(text, flag, allow_zero=allow_zero)
-    except duration.DurationError as exc:
-        raise CeremonyRefused(str(exc)) from None
-
-
-def parse_expiry(text: str, flag: str, now: dt.datetime | None = None) -> dt.datetime:
-    """A DURATION from now, or a DATE (hsm/duration.py); a whole-second UTC datetime."""
-    try:
-        return duration.parse_expiry(text, flag, now)
-    except duration.DurationError as exc:
-        raise CeremonyRefused(str(exc)) from None
 
 
 def instant(moment: dt.datetime) -> Instant:

@@ -11,6 +11,9 @@ The one module every ceremony signs through, and the one co-signing builds on (`
     missing_signatures(files, describe)   # what is still needed, key by key
     merge_files(a, b)              # two partial signings of the same bytes
 
+`SignerSet` and `SignerEntry` are the common ones (ceremony/ceremonies/signers.py): a Notary
+`Key` is found on the tokens by its `identity`.
+
 A partial response carries these files between sites as a `partialstate.PartialState`.
 
 Thresholds follow Notary's rules (docs/verify.md, rotation rule): a new root needs the
@@ -29,6 +32,7 @@ from functools import cached_property
 from typing import Any
 
 from ceremony.ceremonies.errors import CeremonyRefused
+from ceremony.ceremonies.signers import SignerEntry, SignerSet
 from ceremony.errors import MetadataError
 from ceremony.notary.format.keys import Key
 from ceremony.notary.format.model import (
@@ -48,8 +52,12 @@ from ceremony.notary.format.serialization import (
     write_metadata,
 )
 from ceremony.notary.format.verify import check_threshold, signature_problem
-from hsm.pubkey import public_key_der
-from hsm.signer import Signer
+
+# SignerEntry, SignerSet: re-exported, the Notary ceremonies take them from this module.
+__all__ = [
+    "FileToSign", "KeyDescriber", "SignerEntry", "SignerSet", "SigningResult", "Threshold",
+    "merge_files", "missing_signatures", "plan_missing", "sign_files", "thresholds_for",
+]
 
 
 @dataclass(frozen=True)
@@ -210,35 +218,6 @@ class FileToSign:
                 if ident is not None:
                     out.add(ident)
         return out
-
-
-@dataclass
-class SignerEntry:
-    """A signer and where its key lives (for reviews, transcripts and missing-key reports)."""
-
-    signer: Signer
-    token_label: str
-    token_serial: str
-    key_label: str
-
-
-class SignerSet:
-    """The signers present in this run, found by public key."""
-
-    def __init__(self) -> None:
-        self._by_identity: dict[bytes, SignerEntry] = {}
-
-    def add(self, signer: Signer, *, token_label: str, token_serial: str = "",
-            key_label: str = "") -> None:
-        self._by_identity[public_key_der(signer.public_key)] = SignerEntry(
-            signer, token_label, token_serial, key_label)
-
-    def find(self, key: Key) -> SignerEntry | None:
-        ident = key.identity
-        return self._by_identity.get(ident) if ident is not None else None
-
-    def __len__(self) -> int:
-        return len(self._by_identity)
 
 
 def plan_missing(files: Sequence[FileToSign], signers: SignerSet) -> list[tuple[FileToSign,

@@ -205,7 +205,8 @@ class Key:
     @property
     def identity(self) -> bytes | None:
         """`spki`, or None for a key that is unusable (damaged bytes, unknown type): two key
-        objects are the same key when their identities are equal and not None."""
+        objects are the same key when their identities are equal and not None. This is how
+        the ceremony's tokens find a Notary key (ceremony.ceremonies.signers.PublicKeyIdentity)."""
         try:
             return self.spki
         except (MetadataError, ValueError):
