@@ -125,7 +125,7 @@ def like(param: Param, **changes: Any) -> Param:
 ONE_OF = "one of"  # exactly one given
 ANY_OF = "any of"  # at least one given
 NOT_BOTH = "not both"  # at most one given
-NEEDS = "needs"  # every one given (with `when`: only then)
+NEEDS = "needs"  # every one given (with `when`: only then; `unless` given: not needed)
 EXCLUDES = "excludes"  # none given (with `when`: only then)
 
 
@@ -133,12 +133,14 @@ EXCLUDES = "excludes"  # none given (with `when`: only then)
 class Rule:
     """A rule between a ceremony's parameters, named by key. `when` = (key, value): the rule
     holds only when that parameter has that value (renew's role). `hint` ends the refusal in
-    words that name no option, so that it reads the same on the command line and in a script."""
+    words that name no option, so that it reads the same on the command line and in a script.
+    `unless`: a parameter (or the session's `partial`) that, given, lifts the rule."""
 
     kind: str
     keys: tuple[str, ...]
     when: tuple[str, Any] | None = None
     hint: str = ""
+    unless: str = ""
 
 
 def one_of(*keys: str, hint: str = "") -> Rule:
@@ -153,12 +155,17 @@ def not_both(*keys: str, hint: str = "") -> Rule:
     return Rule(NOT_BOTH, keys, hint=hint)
 
 
-def needs(*keys: str, when: tuple[str, Any], hint: str = "") -> Rule:
-    return Rule(NEEDS, keys, when, hint)
+def needs(*keys: str, when: tuple[str, Any], hint: str = "", unless: str = "") -> Rule:
+    return Rule(NEEDS, keys, when, hint, unless)
 
 
 def excludes(*keys: str, when: tuple[str, Any], hint: str = "") -> Rule:
     return Rule(EXCLUDES, keys, when, hint)
+
+
+# The session's options a rule may read besides the table's (they are not the ceremony's, so
+# not in its table): `--partial` / `partial: true`, a response for co-signing.
+FRAME_PARAMS = {"partial": Param("partial", kind=FLAG, default=False, arg=None)}
 
 
 def _listed(names: Sequence[str]) -> str:
@@ -185,6 +192,8 @@ class Table:
         keys = {p.key for p in self.params}
         for rule in self.rules:  # a misspelt key would make a rule that never refuses
             named = {*rule.keys, *([rule.when[0]] if rule.when else [])}
+            if rule.unless and rule.unless not in FRAME_PARAMS:
+                named.add(rule.unless)
             if named - keys:
                 raise ValueError(f"{self.action}: a rule names {sorted(named - keys)}, not a "
                                  "parameter of the table")
@@ -206,8 +215,12 @@ class Table:
         """The first rule `values` (by key) break, as one sentence in the words of the
         command line (`cli`) or of a script; None when every rule holds. A script offers no
         command-line-only parameter: a rule there is read without them."""
-        offered = {p.key: p for p in (self.params if cli else self.script_params())}
+        offered = {**FRAME_PARAMS,
+                   **{p.key: p for p in (self.params if cli else self.script_params())}}
         for rule in self.rules:
+            if rule.unless in offered and _is_given(offered[rule.unless],
+                                                    values.get(rule.unless)):
+                continue
             if rule.when is not None:
                 key, wanted = rule.when
                 if key not in offered:
@@ -223,7 +236,8 @@ class Table:
             if problem is not None:
                 when = "" if rule.when is None else _shown_when(offered[rule.when[0]],
                                                                  rule.when[1], cli)
-                return f"{when}{problem}{f' {rule.hint}' if rule.hint else ''}"
+                lifted = f" or {offered[rule.unless].named(cli)}" if rule.unless in offered else ""
+                return f"{when}{problem}{lifted}{f' {rule.hint}' if rule.hint else ''}"
         return None
 
 

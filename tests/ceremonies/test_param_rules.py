@@ -33,6 +33,8 @@ ROTATE_HINT = ("(a root rotation must change root's keys or threshold; to extend
 ADOPT_HINT = "(the targets key moves onto a token, or the current one stays in use)"
 KEY_FILE_HINT = "(that file is for a targets key that leaves; a kept one stays in use)"
 DELEGATION_HINT = "(what the delegation gets: keys, paths or a threshold)"
+ROOT_SIGNS = "(the root keys sign; a partial response is signed later, at the tokens)"
+TARGETS_SIGNS = "(the targets key signs; a partial response is signed later, at the token)"
 REVOKE_HINT = "(what to revoke; serials in hex, as `ceremony notation ca show` lists them)"
 
 
@@ -70,6 +72,14 @@ CASES = [
          f"--root-threshold {ROTATE_HINT}",
          f"give add-tokens, add-certs, remove-keys, remove-tokens or root-threshold "
          f"{ROTATE_HINT}"),
+    Case("renew root without root tokens", ("renew", GUN, "--role", "root"),
+         {"do": "renew", "request": "req", "guns": [GUN], "role": "root"},
+         f"--role root needs --root-token or --partial {ROOT_SIGNS}",
+         f"role: root needs root-tokens or partial: true {ROOT_SIGNS}"),
+    Case("renew targets without its token", ("renew", "--all", "--role", "targets"),
+         {"do": "renew", "request": "req", "all": True, "role": "targets"},
+         f"--role targets needs --targets-token or --partial {TARGETS_SIGNS}",
+         f"role: targets needs targets-token or partial: true {TARGETS_SIGNS}"),
     Case("renew targets with a root token", ("renew", GUN, "--role", "targets",
                                              "--targets-token", TARGETS_URI, "--root-token",
                                              ROOT_A),
@@ -211,7 +221,25 @@ def test_a_value_equal_to_the_default_or_empty_is_not_given() -> None:
     assert table.refusal({}, cli=False) == f"give certificates or serials {REVOKE_HINT}"
     assert table.refusal({**cli_values, "serials": ("ab",)}, cli=True) is None
     renew = TABLES["renew"]  # a threshold of 0 is given (and refused by its own rule later)
-    assert renew.refusal({"role": "targets", "all": True, "reissue-certs": False}, cli=True) \
-        is None
+    assert renew.refusal({"role": "targets", "all": True, "targets-token": "t",
+                          "reissue-certs": False}, cli=True) is None
     rotate = TABLES["rotate-root"]
     assert rotate.refusal({"all": True, "root-threshold": 0}, cli=True) is None
+
+
+def test_a_partial_renewal_may_leave_its_tokens_to_the_co_signers(tmp_path: Path) -> None:
+    """`--partial` / `partial: true` lifts renew's "needs the role's tokens" (a response for
+    co-signing, tests/ceremonies/test_cosign.py): the command goes on, to the request."""
+    folder = room(tmp_path)
+    ws = tmp_path / "ws"
+    cli = run_cli("renew", GUN, "--role", "root", "--partial", "--request",
+                  str(folder / "app.request"), "--out", str(folder / "out.response"),
+                  "--workspace", str(ws), "--yes", cwd=folder, wrapper=AIRGAPPED)
+    assert "needs" not in one_error_line(cli)  # refused later: no workspace, no request
+    values = {"role": "root", "guns": [GUN], "partial": True}
+    assert TABLES["renew"].refusal(values, cli=False) is None
+    step = {"do": "renew", "request": "req", "guns": [GUN], "role": "root", "partial": True}
+    path = script(folder, Case("partial", (), step, "", ""))
+    run = run_cli("run", str(path), "--yes", "--workspace", str(ws), cwd=folder,
+                  wrapper=AIRGAPPED)
+    assert "steps[1]" not in one_error_line(run)  # the script is valid; refused later

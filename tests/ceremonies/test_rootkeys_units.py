@@ -47,6 +47,8 @@ def test_renew_options():
         Renew(role="snapshot")
     # the role's rules are the table's (tests/ceremonies/test_param_rules.py)
     with pytest.raises(CeremonyRefused, match="^--role targets does not take --reissue-certs"):
-        renew.PARAMS.build({"role": "targets", "all": True, "reissue-certs": True}, cli=True)
+        renew.PARAMS.build({"role": "targets", "all": True, "targets-token": "t",
+                            "reissue-certs": True}, cli=True)
     with pytest.raises(CeremonyRefused, match="^--role root does not take --targets-token"):
-        renew.PARAMS.build({"role": "root", "all": True, "targets-token": "t"}, cli=True)
+        renew.PARAMS.build({"role": "root", "all": True, "partial": True,
+                            "targets-token": "t"}, cli=True)

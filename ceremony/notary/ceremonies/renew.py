@@ -245,6 +245,11 @@ PARAMS = params.Table("renew", Renew, (
 ), rules=(
     params.GUNS_OR_ALL,
     # The role decides which keys sign; a token of the other role would be opened for nothing.
+    # Without the role's tokens only a partial response (co-signed later) can be written.
+    params.needs("root-tokens", when=("role", ROOT), unless="partial", hint="(the root keys "
+                 "sign; a partial response is signed later, at the tokens)"),
     params.excludes("targets-token", when=("role", ROOT)),
+    params.needs("targets-token", when=("role", TARGETS), unless="partial", hint="(the "
+                 "targets key signs; a partial response is signed later, at the token)"),
     params.excludes("root-tokens", "reissue-certs", when=("role", TARGETS)),
 ))
