@@ -218,18 +218,8 @@ class Table:
         offered = {**FRAME_PARAMS,
                    **{p.key: p for p in (self.params if cli else self.script_params())}}
         for rule in self.rules:
-            if rule.unless in offered and _is_given(offered[rule.unless],
-                                                    values.get(rule.unless)):
-                continue
-            if rule.when is not None:
-                key, wanted = rule.when
-                if key not in offered:
-                    continue
-                value = values.get(key)
-                if (offered[key].default if value is None else value) != wanted:
-                    continue
             params_ = [offered[k] for k in rule.keys if k in offered]
-            if not params_:
+            if not params_ or not _applies(rule, values, offered):
                 continue
             given_ = [p for p in params_ if _is_given(p, values.get(p.key))]
             problem = _broken(rule, params_, given_, cli)
@@ -239,6 +229,19 @@ class Table:
                 lifted = f" or {offered[rule.unless].named(cli)}" if rule.unless in offered else ""
                 return f"{when}{problem}{lifted}{f' {rule.hint}' if rule.hint else ''}"
         return None
+
+
+def _applies(rule: Rule, values: Mapping[str, Any], offered: Mapping[str, Param]) -> bool:
+    """Whether `rule` holds for `values`: its `when` is met and its `unless` not given."""
+    if rule.unless in offered and _is_given(offered[rule.unless], values.get(rule.unless)):
+        return False
+    if rule.when is None:
+        return True
+    key, wanted = rule.when
+    if key not in offered:
+        return False
+    value = values.get(key)
+    return (offered[key].default if value is None else value) == wanted
 
 
 def _shown_when(param: Param, value: Any, cli: bool) -> str:
