@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ceremony.ceremonies import params
 from ceremony.notation import tables as notation_tables
 from ceremony.scripts.actions_spec import ACTIONS, TABLES
+from ceremony.tuf import tables as tuf_tables
 from tests.conftest import AIRGAPPED, run_cli
 
 GUN = "example.com/app"
@@ -35,6 +36,8 @@ KEY_FILE_HINT = "(that file is for a targets key that leaves; a kept one stays i
 DELEGATION_HINT = "(what the delegation gets: keys, paths or a threshold)"
 ROOT_SIGNS = "(the root keys sign; a partial response is signed later, at the tokens)"
 TARGETS_SIGNS = "(the targets key signs; a partial response is signed later, at the token)"
+TUF_ROTATE_HINT = ("(a root rotation must change root's keys or threshold; to extend its "
+                   "expiry only, renew)")
 REVOKE_HINT = "(what to revoke; serials in hex, as `ceremony notation ca show` lists them)"
 
 
@@ -46,8 +49,7 @@ class Case:
     cli: str  # the refusal on the command line
     script: str  # the refusal in a script
     frame: tuple[str, ...] = ("--request", "REQ", "--out", "OUT")
-    notation: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    system: str = "notary"  # the script's trust system: notary, notation, tuf
 
 
 ROTATE_TARGETS = ("rotate", "targets", "--root-token", ROOT_A, "--targets-token", TARGETS_URI,
@@ -120,7 +122,11 @@ CASES = [
     Case("a revocation of nothing", ("notation", "ca", "revoke", "--ca-token", CA_URI),
          {"do": "notation-ca-revoke", "ca-token": "ca"},
          f"give --cert or --serial {REVOKE_HINT}", f"give certificates or serials {REVOKE_HINT}",
-         frame=("--out", "OUT"), notation=True),
+         frame=("--out", "OUT"), system="notation"),
+    Case("a TUF root rotation that changes nothing", ("tuf", "rotate-root", "--token", ROOT_A),
+         {"do": "tuf-rotate-root", "request": "req", "tokens": ["root-a"]},
+         f"give --root-token, --remove-key or --root-threshold {TUF_ROTATE_HINT}",
+         f"give root-tokens, remove-keys or root-threshold {TUF_ROTATE_HINT}", system="tuf"),
 ]
 
 
@@ -148,15 +154,20 @@ def script(folder: Path, case: Case) -> Path:
         "ceremony": {"name": "Rules", "purpose": "testing the rules between parameters"},
         "participants": [{"name": "Alice", "role": "administrator"}],
     }
-    if case.notation:
+    request = {"path": "app.request", "sha256": sha256(folder / "app.request")}
+    if case.system == "notation":
         doc["tokens"] = {"ca": {"uri": CA_URI}}
         doc["steps"] = [{"id": "first", "do": "notation-export", "ca": "root",
                          "out": "public"}, step]
+    elif case.system == "tuf":
+        doc["inputs"] = {"req": {"kind": "file", **request}}
+        doc["tokens"] = {"root-a": {"uri": ROOT_A}}
+        doc["steps"] = [{"id": "first", "do": "tuf-renew", "request": "req",
+                         "tokens": ["root-a"], "out": "first.response"}, step]
     else:
         doc["ceremony"]["guns"] = [GUN]
         doc["inputs"] = {
-            "req": {"kind": "request", "path": "app.request",
-                    "sha256": sha256(folder / "app.request")},
+            "req": {"kind": "request", **request},
             "keyfile": {"kind": "file", "path": "root.key", "sha256": sha256(folder / "root.key")},
         }
         doc["tokens"] = {"root-a": {"uri": ROOT_A}, "targets": {"uri": TARGETS_URI}}
@@ -200,7 +211,7 @@ def test_a_rule_refuses_the_same_on_the_command_line_and_in_a_script(
 def test_every_rule_of_every_table_is_tried() -> None:
     """Each table with rules has a case above, so no rule is declared without a test."""
     tried = {c.step["do"] for c in CASES}
-    with_rules = {t.action for t in TABLES.values() if t.rules}
+    with_rules = {t.action for t in (*TABLES.values(), *tuf_tables.TABLES.values()) if t.rules}
     assert with_rules == tried, with_rules ^ tried
     assert all(ACTIONS[action].check is not None for action in with_rules)
 
