@@ -135,7 +135,7 @@ def duration(value: str | None, flag: str) -> dt.timedelta | None:
     """A DURATION option (hsm/duration.py's grammar), None when not given."""
     if value is None:
         return None
-    from ceremony.notary.ceremonies.rootkeys import parse_duration
+    from ceremony.ceremonies.durations import parse_duration
     return parse_duration(value, flag)
 
 
@@ -143,14 +143,15 @@ def expiry(value: str | None, flag: str) -> Any:
     """An EXPIRY option (hsm/duration.py: a duration from now, or a date)."""
     if value is None:
         return None
-    from ceremony.notary.ceremonies.rootkeys import parse_expiry
+    from ceremony.ceremonies.durations import parse_expiry
     return parse_expiry(value, flag)
 
 
-def build_ceremony(table: Table, kwargs: dict[str, Any]) -> Any:
-    """The Ceremony of a command from its table's click values (after `common_options`)."""
+def build_ceremony(table: Table, kwargs: dict[str, Any], **frame: Any) -> Any:
+    """The Ceremony of a command from its table's click values (after `common_options`);
+    `frame`: the session's options the table's rules read (`partial`)."""
     from ceremony.ceremonies.params import given
-    return table.build(given(table.params, kwargs), cli=True)
+    return table.build({**given(table.params, kwargs), **frame}, cli=True)
 
 
 # --- the console ------------------------------------------------------------------------------
@@ -191,7 +192,7 @@ def console(as_json: bool) -> Any:
 def run_table(table: Table, kwargs: dict[str, Any]) -> None:
     """A ceremony command's body: its Ceremony built from its table, performed, printed."""
     common = common_options(kwargs)
-    run_ceremony(build_ceremony(table, kwargs), common)
+    run_ceremony(build_ceremony(table, kwargs, partial=common["partial"]), common)
 
 
 def perform_ceremony(ceremony: Any, common: dict[str, Any]) -> dict[str, Any]:

@@ -133,8 +133,6 @@ def ca_revoke(out: str | None, **kw: Any) -> None:
     cert_paths, serials = kw["certificates"], kw["serials"]
     if kw["ca_dir"] and (len(cert_paths) > 1 or len(serials) > 1):
         raise click.UsageError("--ca-dir revokes one certificate at a time")
-    if not cert_paths and not serials and not kw["ca_dir"]:
-        raise click.UsageError("give --cert FILE or --serial HEX")
     ceremony = build_ceremony(tables.CA_REVOKE, kw)
     if kw["ca_dir"]:
         from ceremony.notation.ca_dir import revoke

@@ -139,7 +139,8 @@ CA_REVOKE = params.Table("notation-ca-revoke", revoke, (
     params.Param("serials", "Or its serial number (hex; repeatable).", flag="--serial",
                  kind=params.SERIAL, metavar="HEX", multiple=True, check=serial_hex),
     CRL_VALID_FOR,
-))
+), rules=(params.any_of("certificates", "serials", hint="(what to revoke; serials in hex, as "
+                        "`ceremony notation ca show` lists them)"),))
 
 CA_CRL = params.Table("notation-ca-crl", bound(ca_crl), (CA_DIR, CA, CA_TOKEN, CRL_VALID_FOR))
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ceremony.scripts import fields as f
+
+if TYPE_CHECKING:
+    from ceremony.ceremonies.params import Table
 
 REQUEST, RESPONSE, PUBLIC_KEY, CERTIFICATE, FRAMES, PINS, REPORT = (
     "request", "response", "public-key", "certificate", "frames", "pins", "report")
@@ -43,3 +46,13 @@ class ActionSpec:
     def paths_written(self, params: dict[str, Any]) -> list[str]:
         return [params[k] for k in ("out", "png", "svg", "sheet", "text", "copy")
                 if k in params]
+
+
+def table_check(table: Table) -> Callable[[dict[str, Any], str, bool], None]:
+    """A ceremony action's check: the rules between its table's parameters, evaluated by the
+    table (`Table.refusal`, the same as the command line's), refused naming the step."""
+    def check(params: dict[str, Any], where: str, setup: bool) -> None:
+        problem = table.refusal(params, cli=False)
+        if problem is not None:
+            raise f.fail(where, problem)
+    return check

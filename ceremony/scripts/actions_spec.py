@@ -6,7 +6,6 @@ completely before anything runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ceremony.ceremonies import params
@@ -22,6 +21,7 @@ from ceremony.scripts.action import (
     REQUEST,
     RESPONSE,
     ActionSpec,
+    table_check,
 )
 from ceremony.scripts.param_readers import reader
 from transfer.operations import CEREMONY_OPERATIONS
@@ -33,8 +33,9 @@ _CEREMONY = {"request": f.name, **_OUT, "partial": f.boolean}
 _CEREMONY_EXPECT = ("sha256", "same-as", "complete", "versions")
 
 
-def _ceremony(table: params.Table, summary: str,
-              check: Callable[..., None] | None = None) -> ActionSpec:
+def _ceremony(table: params.Table, summary: str) -> ActionSpec:
+    """A Notary ceremony's action, made from its table: its parameters, and its rules as the
+    step's check (a script is refused before anything runs, in the command line's meaning)."""
     own = table.script_params()
     refs: dict[str, tuple[str, ...]] = {"request": (REQUEST,)}
     refs.update({p.key: p.ref for p in own if p.ref})
@@ -42,48 +43,8 @@ def _ceremony(table: params.Table, summary: str,
     return ActionSpec(table.action, summary, {**_CEREMONY, **{p.key: reader(p) for p in own}},
                       required=("request", "out", *required), setup_optional=("request", "out"),
                       refs=refs, tokens=tuple(p.key for p in own if p.token), output=RESPONSE,
-                      operation=table.action, expect=_CEREMONY_EXPECT, check=check)
-
-
-def _guns_or_all(p: dict[str, Any], where: str) -> None:
-    if p.get("all") and p.get("guns"):
-        raise f.fail(where, "give guns or all: true, not both")
-    if not p.get("all") and not p.get("guns"):
-        raise f.fail(where, "name the repositories (guns: [...]) or set all: true")
-
-
-def _check_rotate_root(p: dict[str, Any], where: str, setup: bool) -> None:
-    _guns_or_all(p, where)
-    if not any(p.get(k) for k in ("add-tokens", "add-certs", "remove-keys", "remove-tokens")) \
-            and "root-threshold" not in p:
-        raise f.fail(where, "rotate-root changes nothing: give add-tokens, add-certs, "
-                            "remove-keys, remove-tokens or root-threshold")
-
-
-def _check_renew(p: dict[str, Any], where: str, setup: bool) -> None:
-    _guns_or_all(p, where)
-    if p["role"] == "root" and ("targets-token" in p or not p.get("root-tokens")):
-        raise f.fail(where, "renew role root needs root-tokens (and no targets-token)")
-    if p["role"] == "targets" and ("root-tokens" in p or "targets-token" not in p
-                                   or "reissue-certs" in p):
-        raise f.fail(where, "renew role targets needs targets-token (and no root-tokens or "
-                            "reissue-certs)")
-
-
-def _check_rotate_targets(p: dict[str, Any], where: str, setup: bool) -> None:
-    _guns_or_all(p, where)
-
-
-def _check_adopt(p: dict[str, Any], where: str, setup: bool) -> None:
-    if bool(p.get("keep-targets")) == ("targets-token" in p):
-        raise f.fail(where, "adopt needs targets-token (move the targets key onto a token) or "
-                            "keep-targets: true, not both and not neither")
-
-
-def _check_delegation_add(p: dict[str, Any], where: str, setup: bool) -> None:
-    if not p.get("keys") and not p.get("paths") and not p.get("all-paths") \
-            and "threshold" not in p:
-        raise f.fail(where, "delegation-add needs keys, paths/all-paths or threshold")
+                      operation=table.action, expect=_CEREMONY_EXPECT,
+                      check=table_check(table))
 
 
 def _check_send(p: dict[str, Any], where: str, setup: bool) -> None:
@@ -106,18 +67,15 @@ ACTIONS: dict[str, ActionSpec] = {a.name: a for a in [
               "and targets.json v1"),
     _ceremony(TABLES["signer-add"], "add a signer (docker trust signer add semantics)"),
     _ceremony(TABLES["signer-remove"], "remove a signer"),
-    _ceremony(TABLES["delegation-add"], "create or extend a delegation", _check_delegation_add),
+    _ceremony(TABLES["delegation-add"], "create or extend a delegation"),
     _ceremony(TABLES["delegation-remove"], "remove a delegation, or some of its keys or paths"),
-    _ceremony(TABLES["rotate-targets"], "replace the targets key (new key on a token, root v+1)",
-              _check_rotate_targets),
+    _ceremony(TABLES["rotate-targets"], "replace the targets key (new key on a token, root v+1)"),
     _ceremony(TABLES["rotate-root"], "add, replace or remove root keys (a new, lost or "
-              "compromised token); root v+1 signed by the old threshold and the new",
-              _check_rotate_root),
+              "compromised token); root v+1 signed by the old threshold and the new"),
     _ceremony(TABLES["renew"], "renew root.json or targets.json: new version and expiry; root "
-              "certificates near expiry re-issued on their tokens", _check_renew),
+              "certificates near expiry re-issued on their tokens"),
     _ceremony(TABLES["adopt"], "take a repository made by docker trust / notary (software keys) "
-              "onto tokens: root v+1 signed by its software root key and the new token keys",
-              _check_adopt),
+              "onto tokens: root v+1 signed by its software root key and the new token keys"),
     ActionSpec("sign", "add the signatures the given tokens can make to a partial response",
                {"response": f.name, "tokens": f.listed(f.name, minimum=1), **_OUT},
                required=("response", "tokens", "out"), refs={"response": (RESPONSE,)},

@@ -9,29 +9,28 @@ Request inputs are notation request bundles (kind `request`, their `bundle sha25
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from ceremony.ceremonies import params
 from ceremony.notation import tables
 from ceremony.scripts import fields as f
-from ceremony.scripts.action import CERTIFICATE, PINS, REQUEST, RESPONSE, ActionSpec
+from ceremony.scripts.action import (
+    CERTIFICATE,
+    PINS,
+    REQUEST,
+    RESPONSE,
+    ActionSpec,
+    table_check,
+)
 from ceremony.scripts.param_readers import reader
 
 _OUT = {"out": lambda v, w: f.path(v, w, relative=True)}
 TABLES = tables.TABLES  # steps.py builds each step's ceremony from its action's table
 
 
-def _check_revoke(p: dict[str, Any], where: str, setup: bool) -> None:
-    if not p.get("serials") and not p.get("certificates"):
-        raise f.fail(where, "notation-ca-revoke needs serials (hex, as `ceremony notation ca "
-                            "show` lists them) or certificates")
-
-
-def _action(table: params.Table, summary: str, output: str, *, request: bool = False,
-            check: Callable[..., None] | None = None) -> ActionSpec:
+def _action(table: params.Table, summary: str, output: str, *,
+            request: bool = False) -> ActionSpec:
     """A notation ceremony's action, made from its table: the table's parameters (minus the
-    command line's own) and the session frame's `out` (and `request` for one answered)."""
+    command line's own) and the session frame's `out` (and `request` for one answered); its
+    rules are the step's check."""
     own = table.script_params()
     frame: dict[str, f.Reader] = {**({"request": f.name} if request else {}), **_OUT}
     refs: dict[str, tuple[str, ...]] = {"request": (REQUEST,)} if request else {}
@@ -39,7 +38,8 @@ def _action(table: params.Table, summary: str, output: str, *, request: bool = F
     required = tuple(p.key for p in own if p.required or p.script_required)
     return ActionSpec(table.action, summary, {**frame, **{p.key: reader(p) for p in own}},
                       required=(*frame, *required), refs=refs,
-                      tokens=tuple(p.key for p in own if p.token), output=output, check=check)
+                      tokens=tuple(p.key for p in own if p.token), output=output,
+                      check=table_check(table))
 
 
 ACTIONS: dict[str, ActionSpec] = {a.name: a for a in [
@@ -53,7 +53,7 @@ ACTIONS: dict[str, ActionSpec] = {a.name: a for a in [
     _action(tables.CA_ISSUE, "notation: signing certificates for the CSRs of a request bundle, "
             "every rule checked; a response bundle with their chains", RESPONSE, request=True),
     _action(tables.CA_REVOKE, "notation: revoke signing certificates and issue a CRL; a "
-            "response bundle carrying it, to publish", RESPONSE, check=_check_revoke),
+            "response bundle carrying it, to publish", RESPONSE),
     _action(tables.CA_CRL, "notation: a fresh CRL (renewal before nextUpdate); a response "
             "bundle carrying it", RESPONSE),
     _action(tables.SIGN, "notation: sign the artifacts of a request bundle with a token key "

@@ -57,6 +57,7 @@ def _build(ctx: Context, step: Step) -> Any:
             values[param.key] = given
             continue
         values[param.key] = [convert(g) for g in given] if param.multiple else convert(given)
+    values["partial"] = step.params.get("partial", False)  # a rule of the table may read it
     if step.do == "adopt" and _stands_in(ctx):
         values["root-passphrase-source"] = values["targets-passphrase-source"] = \
             ctx.world.passphrase_source()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ceremony.ceremonies import params
 from ceremony.scripts import fields as f
-from ceremony.scripts.action import RESPONSE, ActionSpec
+from ceremony.scripts.action import RESPONSE, ActionSpec, table_check
 from ceremony.scripts.param_readers import reader
 from ceremony.tuf import tables
 
@@ -23,7 +23,8 @@ _REPOSITORY: dict[str, f.Reader] = {"repository": f.name}
 
 def _action(table: params.Table, summary: str, *, frame: dict[str, f.Reader],
             expect: tuple[str, ...] = ("sha256", "same-as")) -> ActionSpec:
-    """A TUF ceremony's action, made from its table: the table's parameters and the frame's."""
+    """A TUF ceremony's action, made from its table: the table's parameters and the frame's;
+    its rules are the step's check."""
     own = table.script_params()
     refs: dict[str, tuple[str, ...]] = {"request": ("file",)}
     refs.update({p.key: p.ref for p in own if p.ref})
@@ -31,7 +32,7 @@ def _action(table: params.Table, summary: str, *, frame: dict[str, f.Reader],
     return ActionSpec(table.action, summary, {**frame, **{p.key: reader(p) for p in own}},
                       required=("request", "out", *required), refs=refs,
                       tokens=tuple(p.key for p in own if p.token), output=RESPONSE,
-                      expect=expect)
+                      expect=expect, check=table_check(table))
 
 
 _CEREMONY = {**_FRAME, **_REPOSITORY}

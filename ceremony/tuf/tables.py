@@ -106,6 +106,9 @@ INIT = params.Table("tuf-init", ceremony("init"), (
 ROTATE_ROOT = params.Table("tuf-rotate-root", ceremony("rotate-root"), (
     TOKENS, ROOT_TOKENS, REMOVE_KEYS, ROOT_THRESHOLD, KEY_LABEL, TARGETS_LABEL, ALGORITHM,
     ROOT_EXPIRES, TARGETS_EXPIRES, ALLOW_SHORTER,
+), rules=(  # refused before the request is read; the plan still refuses a threshold unchanged
+    params.any_of("root-tokens", "remove-keys", "root-threshold", hint="(a root rotation must "
+                  "change root's keys or threshold; to extend its expiry only, renew)"),
 ))
 
 ROTATE_KEY = params.Table("tuf-rotate-key", ceremony("rotate-key"), (

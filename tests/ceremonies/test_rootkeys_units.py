@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from ceremony.ceremonies.errors import CeremonyRefused
+from ceremony.notary.ceremonies import renew, rootrotate
 from ceremony.notary.ceremonies.renew import Renew
 from ceremony.notary.ceremonies.rootkeys import parse_duration, parse_expiry
 from ceremony.notary.ceremonies.rootrotate import RotateRoot
@@ -31,7 +32,9 @@ def test_rotate_root_options():
     r = RotateRoot(replace=["root-a=pkcs11:token=root-c", f"{'ab' * 32}=root-d"])
     assert r.remove_tokens == ["root-a"] and r.remove_keys == ["ab" * 32]
     assert r.add_uris == ["pkcs11:token=root-c", "root-d"]
-    cases = [({}, "nothing to rotate"), ({"replace": ["root-a"]}, "expected OLD=NEW"),
+    with pytest.raises(CeremonyRefused, match="give --add-token, .* or --root-threshold"):
+        rootrotate.PARAMS.build({"all": True}, cli=True)  # the table's rule: nothing to rotate
+    cases = [({"replace": ["root-a"]}, "expected OLD=NEW"),
              ({"remove_keys": ["abc"]}, "64 hex digits"), ({"threshold": 0}, "at least 1"),
              ({"add_tokens": ["x"], "algorithm": "ed25519"}, "root keys must be one of")]
     for kwargs, message in cases:
@@ -42,7 +45,10 @@ def test_rotate_root_options():
 def test_renew_options():
     with pytest.raises(CeremonyRefused, match="renew root or targets"):
         Renew(role="snapshot")
-    with pytest.raises(CeremonyRefused, match="are for --role root"):
-        Renew(role="targets", reissue_certs=True)
-    with pytest.raises(CeremonyRefused, match="is for --role targets"):
-        Renew(role="root", targets_token="targets")
+    # the role's rules are the table's (tests/ceremonies/test_param_rules.py)
+    with pytest.raises(CeremonyRefused, match="^--role targets does not take --reissue-certs"):
+        renew.PARAMS.build({"role": "targets", "all": True, "targets-token": "t",
+                            "reissue-certs": True}, cli=True)
+    with pytest.raises(CeremonyRefused, match="^--role root does not take --targets-token"):
+        renew.PARAMS.build({"role": "root", "all": True, "partial": True,
+                            "targets-token": "t"}, cli=True)

@@ -100,7 +100,9 @@ def test_verify_garbage_and_bad_inputs_one_line(tmp_path):
                 str(cert_pem))
     assert r.returncode == 1 and r.stderr.startswith("error: ")
     assert len(r.stderr.strip().splitlines()) == 1
-    r = run_cli("notation", "ca", "revoke", "--ca-dir", str(tmp_path))
+    r = run_cli("notation", "ca", "revoke", "--ca-dir", str(tmp_path))  # what to revoke first
+    assert r.returncode == 1 and "give --cert or --serial" in r.stderr
+    r = run_cli("notation", "ca", "revoke", "--ca-dir", str(tmp_path), "--serial", "01")
     assert r.returncode == 1 and "not a CA folder" in r.stderr
     r = run_cli("notation", "trust-store", "--root", str(cert_pem), "--config-dir",
                 str(tmp_path / "cfg"), "--scope", "*")

@@ -144,13 +144,6 @@ class AdoptCeremony(Ceremony):
         if not root_tokens:
             raise CeremonyRefused("adopt needs --root-token URI (where the new root key is "
                                   "made; repeat for M of N)")
-        if keep_targets == bool(targets_token):
-            raise CeremonyRefused("give --targets-token URI (move the targets key onto a token) "
-                                  "or --keep-targets (keep the current targets key), not both "
-                                  "and not neither")
-        if keep_targets and targets_key_file:
-            raise CeremonyRefused("--targets-key-file is for a targets key that leaves; with "
-                                  "--keep-targets it stays in use")
         if algorithm not in ROOT_ALGORITHMS:
             get_algorithm(algorithm)
             raise CeremonyRefused(f"root keys must be one of {', '.join(ROOT_ALGORITHMS)} "
@@ -508,4 +501,9 @@ PARAMS = params.Table(OPERATION, AdoptCeremony, (
                 "--algorithm; ed25519 allowed)."),
     params.Param("root-expires", "New root expiry (default 10y).", kind=params.EXPIRY),
     params.Param("targets-expires", "Targets lifetime (default 3y).", kind=params.DURATION),
+), rules=(
+    params.one_of("targets-token", "keep-targets", hint="(the targets key moves onto a token, "
+                  "or the current one stays in use)"),
+    params.not_both("keep-targets", "targets-key-file", hint="(that file is for a targets key "
+                    "that leaves; a kept one stays in use)"),
 ))

@@ -16,14 +16,10 @@ from transfer.bundle import RequestBundle, RequestEntry
 
 
 def select_guns(request: RequestBundle, guns: Sequence[str], all_guns: bool) -> list[RequestEntry]:
-    """The request entries for `guns` (each must be in the request), or all with `all_guns`."""
+    """The request entries for `guns` (each must be in the request), or all with `all_guns`
+    (one or the other: the ceremony's parameter table says so, params.GUNS_OR_ALL)."""
     if all_guns:
-        if guns:
-            raise CeremonyRefused("give GUNs or --all, not both")
         return list(request.entries)
-    if not guns:
-        raise CeremonyRefused("name the repositories (GUN ...) or pass --all for every "
-                              "repository in the request")
     if len(set(guns)) != len(guns):
         raise CeremonyRefused("a GUN is named twice")
     present = set(request.guns)

@@ -70,9 +70,6 @@ class DelegationCeremony(Ceremony):
             check_role_name(name)
         if kind.endswith("add") and not keys and kind == "signer-add":
             raise CeremonyRefused("signer add needs at least one --key PEM")
-        if kind == "delegation-add" and not keys and not paths and threshold is None:
-            raise CeremonyRefused("delegation add needs --key, --path/--all-paths or "
-                                  "--threshold")
         if threshold is not None and threshold < 1:
             raise CeremonyRefused("--threshold must be at least 1")
         self.keys, self.key_ids = list(keys), list(key_ids)
@@ -148,9 +145,9 @@ _ROLE = params.Param("role", kind=params.DELEGATION_ROLE, argument=True, require
                      arg="name")
 
 
-def _table(kind: str, *own: params.Param) -> params.Table:
+def _table(kind: str, *own: params.Param, rules: tuple[params.Rule, ...] = ()) -> params.Table:
     return params.Table(kind, partial(DelegationCeremony, kind),
-                        (params.ONE_GUN, *own, *_TARGETS_SIDE))
+                        (params.ONE_GUN, *own, *_TARGETS_SIDE), rules)
 
 
 PARAMS = {table.action: table for table in (
@@ -164,7 +161,9 @@ PARAMS = {table.action: table for table in (
            params.Param("all-paths", 'Every path (the "" prefix).', kind=params.FLAG,
                         default=False),
            params.Param("threshold", "Signatures the role needs.", kind=params.INT,
-                        metavar="N")),
+                        metavar="N"),
+           rules=(params.any_of("keys", "paths", "all-paths", "threshold",
+                                hint="(what the delegation gets: keys, paths or a threshold)"),)),
     _table("delegation-remove", _ROLE,
            params.like(_KEYS, help="Remove only this key (PEM); repeatable."),
            params.Param("key-ids", "Remove only the key with this ID; repeatable.",

@@ -62,10 +62,6 @@ class Renew(Ceremony):
         if role not in (ROOT, TARGETS):
             raise CeremonyRefused(f"--role {role!r}: renew root or targets (snapshot and "
                                   "timestamp are renewed by the server or with the others)")
-        if role == TARGETS and (root_tokens or reissue_certs):
-            raise CeremonyRefused("--root-token and --reissue-certs are for --role root")
-        if role == ROOT and targets_token:
-            raise CeremonyRefused("--targets-token is for --role targets")
         self.role, self.guns, self.all_guns = role, list(guns), all_guns
         self.shows_pins = role == ROOT
         self.expires = expires
@@ -246,4 +242,14 @@ PARAMS = params.Table("renew", Renew, (
     params.SNAPSHOT_TOKEN,
     params.SNAPSHOT_EXPIRES,
     params.ALLOW_SHORTER,
+), rules=(
+    params.GUNS_OR_ALL,
+    # The role decides which keys sign; a token of the other role would be opened for nothing.
+    # Without the role's tokens only a partial response (co-signed later) can be written.
+    params.needs("root-tokens", when=("role", ROOT), unless="partial", hint="(the root keys "
+                 "sign; a partial response is signed later, at the tokens)"),
+    params.excludes("targets-token", when=("role", ROOT)),
+    params.needs("targets-token", when=("role", TARGETS), unless="partial", hint="(the "
+                 "targets key signs; a partial response is signed later, at the token)"),
+    params.excludes("root-tokens", "reissue-certs", when=("role", TARGETS)),
 ))

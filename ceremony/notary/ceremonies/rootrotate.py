@@ -93,11 +93,6 @@ class RotateRoot(Ceremony):
             get_algorithm(algorithm)
             raise CeremonyRefused(f"root keys must be one of {', '.join(ROOT_ALGORITHMS)} "
                                   "(Notary root certificates hold ECDSA or RSA keys)")
-        if not (self.add_uris or add_certs or self.remove_keys or self.remove_tokens
-                or threshold is not None):
-            raise CeremonyRefused("nothing to rotate: give --add-token, --add-cert, --remove-key, "
-                                  "--remove-token, --replace or --root-threshold (to extend the "
-                                  "expiry only, use `ceremony renew --role root`)")
         self.guns, self.all_guns = list(guns), all_guns
         self.root_uris = list(root_tokens)
         self.cert_paths = list(add_certs)
@@ -374,4 +369,9 @@ PARAMS = params.Table("rotate-root", RotateRoot, (
     params.SNAPSHOT_TOKEN,
     params.SNAPSHOT_EXPIRES,
     params.ALLOW_SHORTER,
+), rules=(
+    params.GUNS_OR_ALL,
+    params.any_of("add-tokens", "add-certs", "remove-keys", "remove-tokens", "replace",
+                  "root-threshold", hint="(a root rotation must change root's keys or "
+                  "threshold; to extend its expiry only, renew root)"),
 ))

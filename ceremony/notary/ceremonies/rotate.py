@@ -174,4 +174,4 @@ PARAMS = params.Table("rotate-targets", RotateTargets, (
                  default="targets key rotated"),
     params.Param("root-expires", "New root lifetime (default 10y).", kind=params.DURATION),
     params.TARGETS_EXPIRES,
-))
+), rules=(params.GUNS_OR_ALL,))
