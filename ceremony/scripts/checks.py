@@ -28,21 +28,13 @@ def check_inputs(script: Script, *, dry_run: bool) -> tuple[dict[str, Produced],
     notes: list[str] = []
     for name, spec in script.inputs.items():
         path = input_path(script, spec.path)
-        if spec.kind == "frames":
-            if not path.exists():
-                if dry_run:
-                    notes.append(f"input {name}: {path} is not here yet (the rehearsal makes "
-                                 "its own frames)")
-                    continue
-                raise ScriptError(f"input {name}: {path} does not exist")
+        frames = spec.kind == "frames"  # a folder of images, not one file
+        if not (path.exists() if frames else path.is_file()):
+            notes.append(_absent(name, path, frames=frames, dry_run=dry_run))
+            continue
+        if frames:
             produced[name] = Produced(name, "frames", path)
             continue
-        if not path.is_file():
-            if dry_run:
-                notes.append(f"input {name}: {path} is not here yet (the rehearsal makes a "
-                             "stand-in)")
-                continue
-            raise ScriptError(f"input {name}: {path} does not exist or is not a file")
         try:
             data = read_limited(path, MAX_SCRIPT_INPUT_BYTES, what=f"input {name}")
         except GroundFloorError as exc:
@@ -63,6 +55,15 @@ def check_inputs(script: Script, *, dry_run: bool) -> tuple[dict[str, Produced],
         produced[name] = Produced(name, spec.kind, path, digest, bundle_digest)
     _check_requests(script, produced)
     return produced, notes
+
+
+def _absent(name: str, path: Path, *, frames: bool, dry_run: bool) -> str:
+    """An input that is not there: refused, or in a rehearsal only noted (it makes its own)."""
+    if not dry_run:
+        raise ScriptError(f"input {name}: {path} does not exist"
+                          + ("" if frames else " or is not a file"))
+    made = "its own frames" if frames else "a stand-in"
+    return f"input {name}: {path} is not here yet (the rehearsal makes {made})"
 
 
 def _own_digest(kind: str, data: bytes, expected: str) -> str | None:

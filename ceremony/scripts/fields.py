@@ -1,6 +1,11 @@
 """Typed readers for the values of a ceremony script: each returns the value or raises a
 ScriptError naming the field (`steps[2] (init).root-tokens[0]: ...`).
 
+Types, keys and bounds are checked by the tool's one strict reader (groundfloor.strictjson),
+worded for scripts; what is only the scripts' own stays here: text that is not empty and has no
+control or bidi characters, names and key labels, a digest YAML read as a number, paths, lists
+without repeats, the duration grammar.
+
 YAML's implicit typing is not trusted: a field that wants text refuses a number, a boolean or
 a date (write it in quotes), and a field that wants a number refuses text.
 """
@@ -15,6 +20,7 @@ from typing import Any
 
 from ceremony.errors import CeremonyError
 from ceremony.scripts.yamlread import ScriptError
+from groundfloor import strictjson
 from groundfloor.names import InvalidName, validate_gun, validate_role
 from hsm.errors import HSMError
 
@@ -31,50 +37,36 @@ def fail(where: str, problem: str) -> ScriptError:
     return ScriptError(f"{where}: {problem}")
 
 
+# What YAML made of a value, in a script writer's words; checked in this order because a
+# boolean is an int and a datetime is a date.
+_YAML_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "a boolean (true/false)"), (int, "a number"), (float, "a decimal number"),
+    (dt.date, "a date (write it in quotes)"), (str, "text"), (list, "a list"),
+    (dict, "a mapping"), (type(None), "nothing (null)"))
+
+
 def type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean (true/false)"
-    if isinstance(value, int):
-        return "a number"
-    if isinstance(value, float):
-        return "a decimal number"
-    if isinstance(value, dt.date):
-        return "a date (write it in quotes)"
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
+    return next((words for kind, words in _YAML_TYPES if isinstance(value, kind)),
+                type(value).__name__)
+
+
+# The scripts' one strict reader: a missing or unknown key is named in the path
+# (`steps[0] (init).colour: unknown key (allowed here: ...)`).
+READ = strictjson.Reader(fail, key_in_path=True, missing="missing (required)",
+                         unknown="unknown key", list_allowed=True, describe=type_name)
 
 
 def mapping(value: Any, where: str, *, required: tuple[str, ...] = (),
             optional: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A mapping with exactly the allowed keys; unknown keys and missing ones are refused."""
-    if not isinstance(value, dict):
-        raise fail(where, f"expected a mapping, got {type_name(value)}")
-    allowed = set(required) | set(optional)
-    for key in value:
-        if key not in allowed:
-            hint = ", ".join(sorted(allowed)) or "none"
-            raise fail(f"{where}.{key}" if where else key,
-                       f"unknown key (allowed here: {hint})")
-    for key in required:
-        if key not in value:
-            raise fail(f"{where}.{key}" if where else key, "missing (required)")
-    return value
+    """A mapping with exactly the allowed keys: the first missing one is named, else the first
+    unknown one with the keys allowed there."""
+    return READ.fields(value, where, required, optional, what="a mapping")
 
 
 def text(value: Any, where: str, *, multiline: bool = False, limit: int = 200) -> str:
-    if not isinstance(value, str):
-        raise fail(where, f"expected text, got {type_name(value)}")
+    READ.string(value, where, max_len=MAX_TEXT if multiline else limit, what="text")
     if not value.strip():
         raise fail(where, "is empty")
-    if len(value) > (MAX_TEXT if multiline else limit):
-        raise fail(where, f"longer than {MAX_TEXT if multiline else limit} characters")
     bad = [c for c in value if (ord(c) < 32 and not (multiline and c in "\n\t"))
            or 0x7f <= ord(c) < 0xa0 or 0x202a <= ord(c) <= 0x202e or 0x2066 <= ord(c) <= 0x2069]
     if bad:
@@ -83,32 +75,22 @@ def text(value: Any, where: str, *, multiline: bool = False, limit: int = 200) -
 
 
 def name(value: Any, where: str) -> str:
-    value = text(value, where, limit=64)
-    if not NAME.fullmatch(value):
-        raise fail(where, f"{value!r} is not a name: lowercase letters, digits and '-', at most "
-                          "64 characters")
-    return value
+    return READ.string(text(value, where, limit=64), where, pattern=NAME,
+                       like="a name: lowercase letters, digits and '-', at most 64 characters")
 
 
 def key_label(value: Any, where: str) -> str:
-    value = text(value, where, limit=64)
-    if not KEY_LABEL.fullmatch(value):
-        raise fail(where, f"{value!r} is not a key label: letters, digits, '.', '_', '-'")
-    return value
+    return READ.string(text(value, where, limit=64), where, pattern=KEY_LABEL,
+                       like="a key label: letters, digits, '.', '_', '-'")
 
 
 def integer(value: Any, where: str, *, minimum: int = 1, maximum: int = 1_000_000) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise fail(where, f"expected a whole number, got {type_name(value)}")
-    if not minimum <= value <= maximum:
-        raise fail(where, f"must be between {minimum} and {maximum}, got {value}")
-    return value
+    return READ.integer(value, where, minimum=minimum, maximum=maximum,
+                        too_large=f"{maximum}, the most allowed here", what="a whole number")
 
 
 def boolean(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise fail(where, f"expected true or false, got {type_name(value)}")
-    return value
+    return READ.boolean(value, where, what="true or false")
 
 
 def sha256(value: Any, where: str) -> str:
@@ -121,19 +103,15 @@ def sha256(value: Any, where: str) -> str:
 
 
 def gun(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        raise fail(where, f"expected a GUN, got {type_name(value)}")
     try:
-        return validate_gun(value)
+        return validate_gun(READ.string(value, where, what="a GUN"))
     except InvalidName as exc:
         raise fail(where, str(exc)) from None
 
 
 def delegation_role(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        raise fail(where, f"expected a role name, got {type_name(value)}")
     try:
-        role = validate_role(value)
+        role = validate_role(READ.string(value, where, what="a role name"))
     except InvalidName as exc:
         raise fail(where, str(exc)) from None
     if not role.startswith("targets/"):
@@ -163,11 +141,11 @@ def duration(value: Any, where: str) -> dt.timedelta:
 
 
 def choice(options: tuple[str, ...]) -> Reader:
+    """One of a few names; a value that is not text is named as what YAML made of it."""
+    expected = f"one of {', '.join(sorted(options))}"
+
     def read(value: Any, where: str) -> str:
-        value = text(value, where, limit=64)
-        if value not in options:
-            raise fail(where, f"{value!r} is not one of {', '.join(options)}")
-        return value
+        return READ.choice(READ.string(value, where, what=expected), where, options)
     return read
 
 
@@ -196,12 +174,9 @@ def path(value: Any, where: str, *, relative: bool = False) -> str:
 
 def listed(reader: Reader, *, minimum: int = 0, unique: bool = True) -> Reader:
     def read(value: Any, where: str) -> list[Any]:
-        if not isinstance(value, list):
-            raise fail(where, f"expected a list, got {type_name(value)}")
+        READ.array(value, where, max_items=MAX_LIST, what="a list")
         if len(value) < minimum:
             raise fail(where, f"needs at least {minimum} item(s)")
-        if len(value) > MAX_LIST:
-            raise fail(where, f"more than {MAX_LIST} items")
         out = [reader(item, f"{where}[{i}]") for i, item in enumerate(value)]
         if unique:
             seen: set[Any] = set()
@@ -214,8 +189,7 @@ def listed(reader: Reader, *, minimum: int = 0, unique: bool = True) -> Reader:
 
 
 def versions(value: Any, where: str) -> dict[str, int]:
-    if not isinstance(value, dict):
-        raise fail(where, f"expected a mapping of role to version, got {type_name(value)}")
+    READ.mapping(value, where, what="a mapping of role to version")
     out = {}
     for role, number in value.items():
         try:

@@ -225,9 +225,9 @@ def _script(path: Path, data: bytes, raw: Any) -> Script:
 
 
 def _participants(raw: Any) -> tuple[Participant, ...]:
-    if not isinstance(raw, list) or not raw:
-        raise f.fail("participants", "expected a list of at least one person "
-                                     "({name: ..., role: ...})")
+    people = "a list of at least one person ({name: ..., role: ...})"
+    if not f.READ.array(raw, "participants", what=people):
+        raise f.fail("participants", f"expected {people}, got an empty list")
     out = []
     for i, item in enumerate(raw):
         where = f"participants[{i}]"
@@ -238,8 +238,7 @@ def _participants(raw: Any) -> tuple[Participant, ...]:
 
 
 def _inputs(raw: Any) -> dict[str, Input]:
-    if not isinstance(raw, dict):
-        raise f.fail("inputs", f"expected a mapping of names to inputs, got {f.type_name(raw)}")
+    f.READ.mapping(raw, "inputs", what="a mapping of names to inputs")
     out = {}
     for key, item in raw.items():
         where = f"inputs.{key}"
@@ -263,8 +262,7 @@ def _inputs(raw: Any) -> dict[str, Input]:
 def _tokens(raw: Any) -> dict[str, TokenSpec]:
     from hsm.errors import HSMError
     from hsm.uri import parse_uri
-    if not isinstance(raw, dict):
-        raise f.fail("tokens", f"expected a mapping of names to tokens, got {f.type_name(raw)}")
+    f.READ.mapping(raw, "tokens", what="a mapping of names to tokens")
     out = {}
     labels: dict[str, str] = {}
     for key, item in raw.items():
@@ -294,12 +292,9 @@ def _tokens(raw: Any) -> dict[str, TokenSpec]:
 
 
 def _steps(raw: Any, where: str, *, setup: bool) -> list[Step]:
-    if not isinstance(raw, list):
-        raise f.fail(where, f"expected a list of steps, got {f.type_name(raw)}")
     out = []
-    for i, item in enumerate(raw):
-        if not isinstance(item, dict):
-            raise f.fail(f"{where}[{i}]", f"expected a step mapping, got {f.type_name(item)}")
+    for i, item in enumerate(f.READ.array(raw, where, what="a list of steps")):
+        f.READ.mapping(item, f"{where}[{i}]", what="a step mapping")
         step_id = f.name(item.get("id"), f"{where}[{i}].id") if "id" in item else None
         if step_id is None:
             raise f.fail(f"{where}[{i}].id", "missing (required)")
@@ -394,8 +389,7 @@ def _guns_needed(guns: tuple[str, ...], steps: tuple[Step, ...], checks: Any) ->
 
 
 def _checks(raw: Any, guns: tuple[str, ...]) -> tuple[Check, ...]:
-    if not isinstance(raw, list):
-        raise f.fail("checks", f"expected a list, got {f.type_name(raw)}")
+    f.READ.array(raw, "checks", what="a list")
     spec = {"root-version": f.integer, "targets-version": f.integer,
             "root-threshold": f.integer, "root-keys": f.integer,
             "delegations": f.listed(f.delegation_role),

@@ -105,7 +105,7 @@ CASES = [
     ("threshold as text", lambda d: d["steps"][0].update(**{"root-threshold": "2"}),
      "steps[0] (init).root-threshold: expected a whole number, got text"),
     ("threshold zero", lambda d: d["steps"][0].update(**{"root-threshold": 0}),
-     "steps[0] (init).root-threshold: must be between 1"),
+     "steps[0] (init).root-threshold: must be at least 1, got 0"),
     ("bad duration", lambda d: d["steps"][0].update(**{"root-expires": "forever"}),
      "steps[0] (init).root-expires: 'forever': use a whole number with a unit"),
     ("output escapes", lambda d: d["steps"][0].update(out="../../etc/x"),
