@@ -30,6 +30,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from softhsm.moduleenv import stop_process
 from softhsm.notary_tls import TestCA, make_test_ca
 
 __all__ = ["PASSPHRASE", "TRUST_SERVICES", "NotaryClient", "NotaryServer", "make_test_ca"]
@@ -55,16 +56,6 @@ def _listening(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def _stop(process: subprocess.Popen[bytes] | None) -> None:
-    if process and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @dataclass
@@ -169,8 +160,8 @@ class NotaryServer:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        _stop(self.process)
-        _stop(self.signer_process)
+        stop_process(self.process)
+        stop_process(self.signer_process)
 
     def __enter__(self) -> NotaryServer:
         return self.start()
