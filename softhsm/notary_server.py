@@ -67,7 +67,7 @@ def _listening(port: int) -> bool:
         return False
 
 
-def _holds_listener(process: subprocess.Popen[bytes], port: int) -> bool:
+def holds_listener(process: subprocess.Popen[bytes], port: int) -> bool:
     """Whether `process` itself holds the socket listening on port `port` (Linux /proc): an
     answer on the port alone may come from whoever took the port first."""
     listening = set()
@@ -89,10 +89,10 @@ def _holds_listener(process: subprocess.Popen[bytes], port: int) -> bool:
 
 
 def _serves(process: subprocess.Popen[bytes], port: int) -> bool:
-    return _listening(port) and _holds_listener(process, port)
+    return _listening(port) and holds_listener(process, port)
 
 
-def _wait_ready(process: subprocess.Popen[bytes], ready: Callable[[], bool],
+def wait_ready(process: subprocess.Popen[bytes], ready: Callable[[], bool],
                 timeout: float) -> bool | None:
     """True once `ready()` holds with `process` still running after it; False if `process`
     exited first (for a daemon on a port picked as free: most likely it lost the port); None
@@ -157,7 +157,7 @@ class NotaryServer:
             (folder / "signer.json").write_text(json.dumps(config, indent=2))
             signer = self.signer_process = self._popen(
                 [exe, "-config", str(folder / "signer.json")], folder / "signer.log", env, detach)
-            started = _wait_ready(signer, partial(_serves, signer, port), 20)
+            started = wait_ready(signer, partial(_serves, signer, port), 20)
             if started:
                 break
             if started is None:
@@ -212,7 +212,7 @@ class NotaryServer:
             self.process = self._popen([exe, "-config", str(cfg)], self.folder / "server.log",
                                        None, detach)
             self.url = f"https://localhost:{port}"
-            started = _wait_ready(self.process, healthy, timeout)
+            started = wait_ready(self.process, healthy, timeout)
             if started:
                 return self
             if started is None:
