@@ -36,7 +36,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import fcntl
-import hashlib
 import json
 import os
 import platform
@@ -54,7 +53,7 @@ from ceremony.secrets import (
     scrub,
     scrub_value,
 )
-from groundfloor.canonical import canonical_json
+from groundfloor.canonical import canonical_json, sha256_hex
 from groundfloor.errors import GroundFloorError
 from groundfloor.faults import armed, die, fault_point
 from groundfloor.files import atomic_write, fsync_dir, read_limited
@@ -80,10 +79,6 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 @dataclass(frozen=True)
 class Entry:
     seq: int
@@ -95,7 +90,7 @@ class Entry:
 
     @property
     def digest(self) -> str:
-        return _sha(self.line)
+        return sha256_hex(self.line)
 
 
 ANCHORS = "ANCHORS"  # beside the transcripts: one JSON line per closed transcript
@@ -243,7 +238,7 @@ def parse_entries(data: bytes) -> tuple[tuple[Entry, ...], bytes]:
             raise TranscriptTampered(f"{where} (seq {seq}) follows the end of the ceremony: "
                                      "appended after it was closed")
         entries.append(Entry(seq, obj["time"], kind, obj["data"], obj["prev"], line))
-        prev = _sha(line)
+        prev = sha256_hex(line)
     return tuple(entries), torn
 
 
@@ -256,7 +251,7 @@ def _chain_break(seq: int, where: str, line: bytes, after: list[bytes]) -> str:
         return "chain broken at seq 1 (line 1): its prev is not the genesis value; entry 1 " \
                "was altered"
     nxt = after[0] if after else None
-    if nxt is not None and f'"prev":"{_sha(line)}"'.encode() not in nxt:
+    if nxt is not None and f'"prev":"{sha256_hex(line)}"'.encode() not in nxt:
         return (head + f"seq {seq - 1}, and seq {seq + 1} does not chain to it either; entry "
                 f"{seq} was altered (e.g. its prev field)")
     if nxt is None:
@@ -482,7 +477,7 @@ class Transcript:
                 continue
             fragment = sidecar.read_bytes()
             record = {"sidecar": sidecar.name, "offset": int(sidecar.name.rsplit("-", 1)[-1]),
-                      "length": len(fragment), "sha256": _sha(fragment),
+                      "length": len(fragment), "sha256": sha256_hex(fragment),
                       "note": "torn last entry cut off (interrupted write); fragment kept"}
             if len(fragment) <= 65536 and not contains_secret(fragment.decode("latin-1")):
                 record["fragment_base64"] = base64.b64encode(fragment).decode("ascii")
@@ -551,7 +546,7 @@ class Transcript:
                                   "the entry was not recorded") from None
         fault_point("transcript.append.after_fsync")
         self._seq += 1
-        self._head = _sha(line)
+        self._head = sha256_hex(line)
         entry = Entry(obj["seq"], obj["time"], kind, data, obj["prev"], line)
         if kind == "end":
             self._closed = True
@@ -573,12 +568,12 @@ class Transcript:
 
     def input(self, name: str, content: bytes, **extra: Any) -> Entry:
         """An input (request bundle, script...) by name, SHA-256 and length."""
-        return self.append("input", {"name": name, "sha256": _sha(content),
+        return self.append("input", {"name": name, "sha256": sha256_hex(content),
                                      "length": len(content), **extra})
 
     def output(self, name: str, content: bytes, **extra: Any) -> Entry:
         """An output (response bundle, metadata file...) by name, SHA-256 and length."""
-        return self.append("output", {"name": name, "sha256": _sha(content),
+        return self.append("output", {"name": name, "sha256": sha256_hex(content),
                                       "length": len(content), **extra})
 
     def confirmation(self, question: str, answer: str, *, via_yes: bool) -> Entry:
@@ -607,7 +602,7 @@ class Transcript:
         """Second copy of the final digest (ANCHORS), and noted for the CLI to print."""
         try:
             with open(self.path, "rb") as fh:
-                start = _sha(fh.readline().rstrip(b"\n"))
+                start = sha256_hex(fh.readline().rstrip(b"\n"))
         except OSError:
             return
         _record_anchor(self.path, start, self._head, outcome, self._seq)

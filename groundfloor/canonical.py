@@ -9,12 +9,19 @@ canonical form (ceremony/tuf/canonical.py).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True,
                             allow_nan=False)
+
+
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of `data` in hex: how the tool's own formats name bytes (bundle digests,
+    transcript chains, the files a bundle carries)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def canonical_json(obj: Any) -> bytes:

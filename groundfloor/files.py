@@ -91,6 +91,16 @@ def _too_large(what: str, target: object, max_bytes: int) -> GroundFloorError:
                          "check that this is the right file")
 
 
+def _refuse_unless_readable(st: os.stat_result, what: str, target: Path, max_bytes: int) -> None:
+    """What read_limited checks of a path before opening it and of the open file again: a
+    regular file, not over the limit."""
+    if not stat.S_ISREG(st.st_mode):
+        raise GroundFloorError(f"{what} {target} is {file_kind(st.st_mode)}, not a regular "
+                               "file; give the path of the file itself")
+    if st.st_size > max_bytes:
+        raise _too_large(what, target, max_bytes)
+
+
 def read_limited(path: str | os.PathLike[str], max_bytes: int, *, what: str = "file") -> bytes:
     """Read a whole regular file of at most `max_bytes`; refuse anything else unread.
 
@@ -101,20 +111,11 @@ def read_limited(path: str | os.PathLike[str], max_bytes: int, *, what: str = "f
     """
     target = Path(path)
     try:
-        st = os.stat(target)
-        if not stat.S_ISREG(st.st_mode):
-            raise GroundFloorError(f"{what} {target} is {file_kind(st.st_mode)}, not a regular "
-                                "file; give the path of the file itself")
-        if st.st_size > max_bytes:
-            raise _too_large(what, target, max_bytes)
+        _refuse_unless_readable(os.stat(target), what, target, max_bytes)
         fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
         try:
             st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise GroundFloorError(f"{what} {target} is {file_kind(st.st_mode)}, not a regular "
-                                    "file; give the path of the file itself")
-            if st.st_size > max_bytes:
-                raise _too_large(what, target, max_bytes)
+            _refuse_unless_readable(st, what, target, max_bytes)
             # One read of the announced size (+1 to see growth): no second copy of a big file.
             chunks: list[bytes] = []
             left = max_bytes + 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import string
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,18 @@ from softhsm.env import PinFiles
 
 class ModuleEnvError(Exception):
     """A throwaway token environment could not be set up; the message says why."""
+
+
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """End a daemon this code started (and only that one, by its handle): terminate, and kill
+    it if it has not gone within 10 s."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def random_pin(length: int) -> str:

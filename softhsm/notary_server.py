@@ -27,9 +27,12 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+from softhsm.moduleenv import stop_process
 from softhsm.notary_tls import TestCA, make_test_ca
 
 __all__ = ["PASSPHRASE", "TRUST_SERVICES", "NotaryClient", "NotaryServer", "make_test_ca"]
@@ -49,6 +52,13 @@ def free_port() -> int:
 _free_port = free_port  # the name older callers used
 
 
+# A port picked as free can be taken by another process before the daemon binds it: the daemon
+# then exits, and a check that the port answers finds the other process. Each start confirms
+# that its own process serves the port, and tries a fresh port (at most this many times) when
+# the daemon exited.
+PORT_ATTEMPTS = 3
+
+
 def _listening(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -57,14 +67,45 @@ def _listening(port: int) -> bool:
         return False
 
 
-def _stop(process: subprocess.Popen[bytes] | None) -> None:
-    if process and process.poll() is None:
-        process.terminate()
+def holds_listener(process: subprocess.Popen[bytes], port: int) -> bool:
+    """Whether `process` itself holds the socket listening on port `port` (Linux /proc): an
+    answer on the port alone may come from whoever took the port first."""
+    listening = set()
+    try:
+        for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            cols = row.split()
+            if cols[3] == "0A" and int(cols[1].rpartition(":")[2], 16) == port:
+                listening.add(f"socket:[{cols[9]}]")
+        fds = os.listdir(f"/proc/{process.pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            if os.readlink(f"/proc/{process.pid}/fd/{fd}") in listening:
+                return True
+        except OSError:
+            continue  # closed meanwhile
+    return False
+
+
+def _serves(process: subprocess.Popen[bytes], port: int) -> bool:
+    return _listening(port) and holds_listener(process, port)
+
+
+def wait_ready(process: subprocess.Popen[bytes], ready: Callable[[], bool],
+                timeout: float) -> bool | None:
+    """True once `ready()` holds with `process` still running after it; False if `process`
+    exited first (for a daemon on a port picked as free: most likely it lost the port); None
+    at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if ready() and process.poll() is None:
+            return True
+        if process.poll() is not None:
+            return False
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.1)
 
 
 @dataclass
@@ -99,28 +140,34 @@ class NotaryServer:
         folder.mkdir(parents=True, exist_ok=True)
         cert, key = ca.issue("signer")
         client_cert, client_key = ca.issue("server-client", server=False, client=True)
-        port = free_port()
-        config = {
-            "server": {"grpc_addr": f"127.0.0.1:{port}", "tls_cert_file": str(cert),
-                       "tls_key_file": str(key), "client_ca_file": str(ca.path)},
-            "storage": {"backend": "memory", "default_alias": SIGNER_ALIAS},
-            "logging": {"level": "info"},
-        }
-        (folder / "signer.json").write_text(json.dumps(config, indent=2))
         passphrase_file = folder / "alias-passphrase"
         passphrase_file.touch(mode=0o600)
         passphrase_file.chmod(0o600)  # also when an earlier run left one
         passphrase_file.write_text(secrets.token_urlsafe(24))
         env = dict(os.environ)
         env[f"NOTARY_SIGNER_{SIGNER_ALIAS.upper()}"] = passphrase_file.read_text()
-        self.signer_process = self._popen([exe, "-config", str(folder / "signer.json")],
-                                          folder / "signer.log", env, detach)
-        deadline = time.monotonic() + 20
-        while not _listening(port):
-            if self.signer_process.poll() is not None or time.monotonic() > deadline:
+        for _ in range(PORT_ATTEMPTS):
+            port = free_port()
+            config = {
+                "server": {"grpc_addr": f"127.0.0.1:{port}", "tls_cert_file": str(cert),
+                           "tls_key_file": str(key), "client_ca_file": str(ca.path)},
+                "storage": {"backend": "memory", "default_alias": SIGNER_ALIAS},
+                "logging": {"level": "info"},
+            }
+            (folder / "signer.json").write_text(json.dumps(config, indent=2))
+            signer = self.signer_process = self._popen(
+                [exe, "-config", str(folder / "signer.json")], folder / "signer.log", env, detach)
+            started = wait_ready(signer, partial(_serves, signer, port), 20)
+            if started:
+                break
+            if started is None:
                 self.stop()
-                raise RuntimeError(f"notary-signer did not start; see {folder}/signer.log")
-            time.sleep(0.1)
+                raise RuntimeError(f"notary-signer did not start within 20 s; see "
+                                   f"{folder}/signer.log")
+        else:
+            self.stop()
+            raise RuntimeError(f"notary-signer did not start ({PORT_ATTEMPTS} tries, each on a "
+                               f"fresh port); see {folder}/signer.log")
         return {"type": "remote", "hostname": "localhost", "port": str(port),
                 "key_algorithm": "ecdsa", "tls_ca_file": str(ca.path),
                 "tls_client_cert": str(client_cert), "tls_client_key": str(client_key)}
@@ -140,37 +187,44 @@ class NotaryServer:
         trust: dict[str, object] = {"type": "local", "hostname": "", "port": ""}
         if self.trust_service == "signer":
             trust = self._start_signer(ca, detach)
-        port = self.port or free_port()
-        config = {
-            "server": {"http_addr": f"127.0.0.1:{port}", "tls_cert_file": str(cert),
-                       "tls_key_file": str(key)},
-            "trust_service": trust,
-            "storage": {"backend": "memory"},
-            "logging": {"level": "info"},
-        }
-        cfg = self.folder / "server.json"
-        cfg.write_text(json.dumps(config, indent=2))
-        self.process = self._popen([exe, "-config", str(cfg)], self.folder / "server.log",
-                                   None, detach)
-        self.url = f"https://localhost:{port}"
-        deadline = time.monotonic() + timeout
         ctx = ssl.create_default_context(cafile=str(self.ca))
-        while True:
+
+        def healthy() -> bool:  # over TLS with this CA: no other process passes it
             try:
                 with urllib.request.urlopen(f"{self.url}/_notary_server/health", context=ctx,
                                             timeout=2) as resp:
-                    if resp.status == 200:
-                        return self
+                    return resp.status == 200
             except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
+                return False
+
+        # a port the caller chose is tried once: a fresh one would not be what they asked for
+        for _ in range(1 if self.port else PORT_ATTEMPTS):
+            port = self.port or free_port()
+            config = {
+                "server": {"http_addr": f"127.0.0.1:{port}", "tls_cert_file": str(cert),
+                           "tls_key_file": str(key)},
+                "trust_service": trust,
+                "storage": {"backend": "memory"},
+                "logging": {"level": "info"},
+            }
+            cfg = self.folder / "server.json"
+            cfg.write_text(json.dumps(config, indent=2))
+            self.process = self._popen([exe, "-config", str(cfg)], self.folder / "server.log",
+                                       None, detach)
+            self.url = f"https://localhost:{port}"
+            started = wait_ready(self.process, healthy, timeout)
+            if started:
+                return self
+            if started is None:
                 self.stop()
-                raise RuntimeError(f"notary-server did not start; see {self.folder}/server.log")
-            time.sleep(0.1)
+                raise RuntimeError(f"notary-server did not start within {timeout:.0f} s; see "
+                                   f"{self.folder}/server.log")
+        self.stop()
+        raise RuntimeError(f"notary-server did not start; see {self.folder}/server.log")
 
     def stop(self) -> None:
-        _stop(self.process)
-        _stop(self.signer_process)
+        stop_process(self.process)
+        stop_process(self.signer_process)
 
     def __enter__(self) -> NotaryServer:
         return self.start()

@@ -30,10 +30,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from softhsm.moduleenv import ModuleEnv, ModuleEnvError, find_module, random_pin
+from softhsm.moduleenv import ModuleEnv, ModuleEnvError, find_module, random_pin, stop_process
 
 TPM_MODULE_NAMES = ["libtpm2_pkcs11.so", "libtpm2_pkcs11.so.1"]
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -89,18 +90,6 @@ def _tail(path: Path) -> str:
         return "(unreadable)"
 
 
-def _stopper(proc: subprocess.Popen[bytes]) -> object:
-    def stop() -> None:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    return stop
-
-
 def _set_pins(module: str, changes: list[dict[str, str]], variables: dict[str, str]) -> None:
     """The real PINs, through PKCS#11 C_SetPIN in a child process (PINs on its stdin)."""
     child = {**os.environ, **variables}
@@ -132,7 +121,7 @@ def _start_swtpm(root: Path, logs: Any) -> tuple[subprocess.Popen[bytes], Path]:
     try:
         _wait_for(lambda: sock.exists() and Path(f"{sock}.ctrl").exists(), "swtpm", swtpm)
     except BaseException:
-        _stopper(swtpm)()  # type: ignore[operator]
+        stop_process(swtpm)
         raise
     return swtpm, sock
 
@@ -150,7 +139,7 @@ def start_tpm_env(folder: str | os.PathLike[str], labels: list[str]) -> ModuleEn
     env.stoppers.append(logs.close)
     try:
         swtpm, sock = _start_swtpm(root, logs)
-        env.stoppers.append(_stopper(swtpm))  # type: ignore[arg-type]
+        env.stoppers.append(partial(stop_process, swtpm))
         if sock.parent != root:
             env.stoppers.append(lambda: shutil.rmtree(sock.parent, ignore_errors=True))
 
@@ -158,7 +147,7 @@ def start_tpm_env(folder: str | os.PathLike[str], labels: list[str]) -> ModuleEn
         (root / "bus.conf").write_text(_BUS_CONFIG.format(socket=bus))
         dbus = subprocess.Popen(["dbus-daemon", f"--config-file={root / 'bus.conf'}",
                                  "--nofork"], stdout=logs, stderr=logs)
-        env.stoppers.append(_stopper(dbus))  # type: ignore[arg-type]
+        env.stoppers.append(partial(stop_process, dbus))
         _wait_for(bus.exists, "dbus-daemon", dbus)
         bus_address = f"unix:path={bus}"
 
@@ -167,7 +156,7 @@ def start_tpm_env(folder: str | os.PathLike[str], labels: list[str]) -> ModuleEn
              f"--tcti=swtpm:path={sock}"],
             env={**os.environ, "DBUS_SESSION_BUS_ADDRESS": bus_address},
             stdout=logs, stderr=logs)
-        env.stoppers.append(_stopper(abrmd))  # type: ignore[arg-type]
+        env.stoppers.append(partial(stop_process, abrmd))
         env.variables = {
             "DBUS_SESSION_BUS_ADDRESS": bus_address,
             "TPM2_PKCS11_TCTI": "tabrmd:bus_type=session",

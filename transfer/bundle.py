@@ -76,10 +76,6 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 # --- the model ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -17,14 +17,13 @@ import base64
 import binascii
 import hashlib
 import json
-import os
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from transfer.bundle import RequestEntry
 from transfer.errors import TransferError
+from transfer.linerecord import LineRecord
 
 
 class FetchRecordError(TransferError):
@@ -57,25 +56,17 @@ def entry_from_json(d: Mapping[str, Any]) -> RequestEntry:
                         server_keys={r: _unb64(v) for r, v in d["server_keys"].items()})
 
 
-class FetchRecord:
+class FetchRecord(LineRecord):
     """Repositories of one fetch already fetched, kept in a file as they come."""
 
     def __init__(self, path: Path, *, server: str, guns: Sequence[str],
                  what: Mapping[str, Any]):
-        self.path = Path(path)
         self.done: dict[str, RequestEntry] = {}
-        self._lock = threading.Lock()
         header = {"fetch": {"server": server.rstrip("/"), **what,
                             "guns_sha256": hashlib.sha256("\n".join(guns).encode()).hexdigest()}}
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-        except OSError as exc:
-            raise FetchRecordError(f"cannot open the fetch record {self.path}: "
-                                   f"{exc.strerror or exc}") from None
-        self._file = os.fdopen(fd, "r+", encoding="utf-8")
-        lines = self._file.read().splitlines()
+        super().__init__(path, header, what="fetch record", error=FetchRecordError)
+        lines = self.earlier
         if not lines:
-            self._write(header)
             return
         try:
             same = json.loads(lines[0]) == json.loads(json.dumps(header))
@@ -94,18 +85,8 @@ class FetchRecord:
             if entry.gun in wanted:
                 self.done[entry.gun] = entry
 
-    def _write(self, obj: dict[str, Any]) -> None:
-        self._file.write(json.dumps(obj, sort_keys=True) + "\n")
-        self._file.flush()
-
     def add(self, entry: RequestEntry) -> None:
         line = entry_json(entry)
         with self._lock:
             self._write(line)
             self.done[entry.gun] = entry
-
-    def close(self) -> None:
-        try:
-            os.fsync(self._file.fileno())
-        finally:
-            self._file.close()

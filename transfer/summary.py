@@ -10,8 +10,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from groundfloor.canonical import sha256_hex
 from groundfloor.words import digest_words
-from transfer.bundle import FORMAT, VERSION, RequestBundle, sha256_hex, version_label
+from transfer.bundle import FORMAT, VERSION, RequestBundle, version_label
 from transfer.escaping import shown
 from transfer.systembundle import AnyBundle, SystemBundle
 

@@ -11,7 +11,7 @@ argv. Every output file is written atomically and never replaces an existing fil
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,15 @@ workspace_option = click.option("--workspace", metavar="DIR",
 transcript_dir_option = click.option("--transcript-dir", metavar="DIR",
                                      help="Record the transcript in this folder instead of a "
                                           "workspace (made if absent).")
+
+
+def custody_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of a key command that changes a token and records custody evidence, in the
+    order help lists them: the PIN, the module, the air-gap override, the transcript, --json."""
+    for option in reversed((pin_source_option, module_option, allow_network_option,
+                            workspace_option, transcript_dir_option, json_option)):
+        command = option(command)
+    return command
 
 
 @contextmanager
@@ -287,12 +296,7 @@ def key() -> None:
 @click.option("--algorithm", default=DEFAULT_ALGORITHM, show_default=True, metavar="ALG",
               help="ecdsa-p256, ecdsa-p384, rsa-3072, rsa-4096 or ed25519.")
 @click.option("--id", "key_id", metavar="HEX", help="CKA_ID to use (default: 16 random bytes).")
-@pin_source_option
-@module_option
-@allow_network_option
-@workspace_option
-@transcript_dir_option
-@json_option
+@custody_options
 def key_generate(token_uri: str | None, label: str | None, algorithm: str, key_id: str | None,
                  pin_source: str | None, module: str | None, allow_network: bool,
                  workspace: str | None, transcript_dir: str | None, as_json: bool) -> None:
@@ -384,12 +388,7 @@ def key_export(token_uri: str | None, label: str | None, fmt: str, out: str | No
 @click.option("--store-on-token", is_flag=True,
               help="Also store the certificate on the token (same label and ID), replacing "
                    "one stored earlier for this key.")
-@pin_source_option
-@module_option
-@allow_network_option
-@workspace_option
-@transcript_dir_option
-@json_option
+@custody_options
 def key_cert(token_uri: str | None, label: str | None, gun: str | None, valid_for: str,
              out: str | None, force: bool, store_on_token: bool, pin_source: str | None,
              module: str | None, allow_network: bool, workspace: str | None,

@@ -28,7 +28,6 @@ import binascii
 import hashlib
 import http.client
 import json
-import os
 import secrets
 import ssl
 import threading
@@ -51,6 +50,7 @@ from transfer.bundle import (
 )
 from transfer.errors import TransferError
 from transfer.fetch_record import FetchRecord
+from transfer.linerecord import LineRecord
 from transfer.summary import threshold_needs
 
 Progress = Callable[[str], None]
@@ -446,26 +446,18 @@ def multipart_body(files: Iterable[SignedFile]) -> tuple[str, bytes]:
     return f"multipart/form-data; boundary={boundary}", bytes(out)
 
 
-class PublishRecord:
+class PublishRecord(LineRecord):
     """Which repositories of one response the server accepted: a JSON-lines file whose first
     line names the response by its digest, then one line per published GUN. Lines are
     flushed as they are written (a killed publish keeps them) and synced at the end."""
 
     def __init__(self, path: Path, response_sha256: str, server: str):
-        self.path = Path(path)
         self.published: set[str] = set()
-        self._lock = threading.Lock()
-        header = {"response_sha256": response_sha256, "server": server}
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-        except OSError as exc:
-            raise OnlineError(f"cannot open the publish record {self.path}: "
-                              f"{exc.strerror or exc} (give another place with --record)") \
-                from None
-        self._file = os.fdopen(fd, "r+", encoding="utf-8")
-        lines = self._file.read().splitlines()
+        super().__init__(path, {"response_sha256": response_sha256, "server": server},
+                         what="publish record", error=OnlineError,
+                         hint=" (give another place with --record)")
+        lines = self.earlier
         if not lines:
-            self._write(header)
             return
         try:
             first = json.loads(lines[0])
@@ -483,20 +475,10 @@ class PublishRecord:
             raise OnlineError(f"the publish record {self.path} is not a record of this tool "
                               "(give a new file with --record)") from None
 
-    def _write(self, obj: dict[str, Any]) -> None:
-        self._file.write(json.dumps(obj, sort_keys=True) + "\n")
-        self._file.flush()
-
     def add(self, gun: str) -> None:
         with self._lock:
             self.published.add(gun)
             self._write({"gun": gun, "published_at": utc_now()})
-
-    def close(self) -> None:
-        try:
-            os.fsync(self._file.fileno())
-        finally:
-            self._file.close()
 
 
 def _already_on_server(http: NotaryHTTP, gun: str, files: Sequence[SignedFile]) -> bool:

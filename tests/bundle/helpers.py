@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from groundfloor.canonical import canonical_json
+from groundfloor.canonical import canonical_json, sha256_hex
 from transfer.bundle import (
     PendingSignatures,
     RequestBundle,
@@ -13,7 +13,6 @@ from transfer.bundle import (
     ResponseBundle,
     ResponseEntry,
     SignedFile,
-    sha256_hex,
 )
 
 # Bytes no JSON string could carry: invalid UTF-8, NUL, CR LF, a BOM, spelled-out escapes.

@@ -73,6 +73,15 @@ def snapshot_preflight(run: Run, state: RepoState) -> list[tuple[str, Threshold]
                                   root.role_keys(SNAPSHOT)))]
 
 
+def preflight_for(run: Run, state: RepoState, role: str, what: str
+                  ) -> list[tuple[str, Threshold]]:
+    """What must sign for `state`: the keys its trusted root lists for `role` (named `what` in
+    the review), and the snapshot keys where the snapshot is offline."""
+    root = state.root
+    return [(state.gun, Threshold(what, role, root.roles[role].threshold, root.role_keys(role))),
+            *snapshot_preflight(run, state)]
+
+
 def snapshot_plan(run: Run, state: RepoState, lifetime: dt.timedelta | None,
                   removed: Sequence[str] = ()) -> SnapshotPlan | None:
     if not offline_snapshot(run, state):

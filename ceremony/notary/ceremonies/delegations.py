@@ -31,9 +31,9 @@ from ceremony.notary.ceremonies.build import (
 )
 from ceremony.notary.ceremonies.common import (
     lifetime_expiry,
+    preflight_for,
     select_guns,
     snapshot_plan,
-    snapshot_preflight,
 )
 from ceremony.notary.ceremonies.request import RepoState, check_existing
 from ceremony.notary.ceremonies.runner import Ceremony, Plan, Run
@@ -94,14 +94,8 @@ class DelegationCeremony(Ceremony):
             run.open_token(self.snapshot_uri, "snapshot")
 
     def preflight(self, run: Run, states: Sequence[RepoState]) -> list[tuple[str, Threshold]]:
-        out = []
-        for s in states:
-            root = s.root
-            out.append((s.gun, Threshold(f"targets keys listed in root v{root.version}",
-                                         TARGETS, root.roles[TARGETS].threshold,
-                                         root.role_keys(TARGETS))))
-            out += snapshot_preflight(run, s)
-        return out
+        return [t for s in states for t in preflight_for(
+            run, s, TARGETS, f"targets keys listed in root v{s.root.version}")]
 
     def plan(self, run: Run, state: RepoState) -> Plan:
         targets = next_targets(state.targets,

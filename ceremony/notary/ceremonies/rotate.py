@@ -21,10 +21,10 @@ from ceremony.inventory import KeyRecord
 from ceremony.notary.ceremonies.build import next_root, next_targets, replace_role_keys
 from ceremony.notary.ceremonies.common import (
     lifetime_expiry,
+    preflight_for,
     root_expiry,
     select_guns,
     snapshot_plan,
-    snapshot_preflight,
 )
 from ceremony.notary.ceremonies.request import RepoState, check_existing
 from ceremony.notary.ceremonies.rootkeys import refuse_other_role, same_key_in, same_key_role
@@ -92,13 +92,8 @@ class RotateTargets(Ceremony):
             run.open_token(self.snapshot_uri, "snapshot")
 
     def preflight(self, run: Run, states: Sequence[RepoState]) -> list[tuple[str, Threshold]]:
-        out = []
-        for s in states:
-            root = s.root
-            out.append((s.gun, Threshold(f"root v{root.version} keys", ROOT,
-                                         root.roles[ROOT].threshold, root.role_keys(ROOT))))
-            out += snapshot_preflight(run, s)
-        return out
+        return [t for s in states
+                for t in preflight_for(run, s, ROOT, f"root v{s.root.version} keys")]
 
     def prepare(self, run: Run, states: Sequence[RepoState]) -> None:
         info, reused = run.tokens.generate_or_reuse(self._token, self.label, self.algorithm)
