@@ -14,13 +14,14 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from ceremony.notation.registry import OCI_MANIFEST, Registry, sha256_digest
+from softhsm.moduleenv import stop_process
+from softhsm.notary_server import holds_listener, wait_ready
 from tests.conftest import AIRGAPPED, CliResult, run_cli
 
 NOTATION_VERSION = "v1.3.2"
@@ -42,24 +43,17 @@ def registry(tmp_path_factory):
     exe = shutil.which("docker-registry")
     assert exe, "docker-registry is missing: run scripts/bootstrap"
     folder = tmp_path_factory.mktemp("registry")
-    port = free_port()
-    (folder / "config.yml").write_text(
-        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
-        f"    rootdirectory: {folder / 'data'}\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n")
     log = open(folder / "registry.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([exe, "serve", str(folder / "config.yml")], stdout=log,
-                            stderr=subprocess.STDOUT)
+
+    def start(port: int) -> subprocess.Popen:
+        (folder / "config.yml").write_text(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
+            f"    rootdirectory: {folder / 'data'}\n  delete:\n    enabled: true\n"
+            f"http:\n  addr: 127.0.0.1:{port}\n")
+        return subprocess.Popen([exe, "serve", str(folder / "config.yml")], stdout=log,
+                                stderr=subprocess.STDOUT)
+    proc, port = _start_on_free_port(start, "docker-registry", folder / "registry.log")
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("docker-registry did not start: " +
-                                 (folder / "registry.log").read_text())
         yield f"localhost:{port}"
     finally:
         proc.terminate()
@@ -144,16 +138,30 @@ OLAREG = TOOLS / "olareg-v0.1.2" / "olareg"
 OCIREG = TOOLS / "ocireg-ggcr-v0.22.1" / "ocireg"
 
 
-def _wait_for_v2(port: int, proc: subprocess.Popen, what: str) -> None:
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
-            return
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.1)
-    raise AssertionError(f"{what} did not start on port {port}")
+def _answers_v2(port: int) -> bool:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+        return True
+    except OSError:
+        return False
+
+
+def _start_on_free_port(start, what: str, log: Path | None = None):
+    """start(port) on a port picked as free; ready when /v2/ answers AND the started process
+    holds the listening socket (another test's registry may have taken the port between pick
+    and bind, and would answer /v2/ too). A process that exited lost the race: a fresh port,
+    three tries at most. Returns (process, port)."""
+    for _ in range(3):
+        port = free_port()
+        proc = start(port)
+        ready = wait_ready(proc, lambda: _answers_v2(port) and holds_listener(proc, port), 10)  # noqa: B023
+        if ready:
+            return proc, port
+        stop_process(proc)
+        if ready is None:
+            break
+    detail = log.read_text(errors="replace")[-2000:] if log is not None and log.exists() else ""
+    raise AssertionError(f"{what} did not start on 127.0.0.1: {detail}")
 
 
 @pytest.fixture(scope="module")
@@ -161,12 +169,10 @@ def olareg_registry():
     """olareg (scripts/peers/olareg, built by scripts/bootstrap): an OCI distribution 1.1
     registry WITH the referrers API, in memory, on 127.0.0.1. Yields localhost:PORT."""
     assert OLAREG.is_file(), f"{OLAREG} is missing: run scripts/bootstrap"
-    port = free_port()
-    proc = subprocess.Popen([str(OLAREG), "serve", "--store-type", "mem", "--addr", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc, port = _start_on_free_port(lambda port: subprocess.Popen(
+        [str(OLAREG), "serve", "--store-type", "mem", "--addr", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), "olareg")
     try:
-        _wait_for_v2(port, proc, "olareg")
         yield f"localhost:{port}"
     finally:
         proc.terminate()
