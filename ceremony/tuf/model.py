@@ -15,12 +15,13 @@ from typing import Any, ClassVar
 from ceremony.tuf import fields as f
 from ceremony.tuf.canonical import (
     canonical_string,
+    check_cost,
     count_colons,
     dump_pretty,
     encode_canonical,
     encode_canonical_parsed,
-    load_json,
     load_json_counted,
+    parse_strict,
 )
 from ceremony.tuf.errors import TufError, TufFormatError
 from ceremony.tuf.keys import Key
@@ -168,7 +169,7 @@ class Signature:
 
 
 def _canonical_read(signed: Any) -> bytes:
-    """encode_canonical_parsed of `signed.to_dict()` for a role read by load_json, the targets
+    """encode_canonical_parsed of `signed.to_dict()` for a role read from bytes, the targets
     map (all but a few bytes of a big targets file) written by TargetMap.canonical_pieces
     where it can: the same bytes (tests/tuf/test_fast_reader.py), several times faster."""
     data = signed.to_dict()
@@ -201,8 +202,8 @@ class Metadata:
     signatures: list[Signature]
     unrecognized: dict[str, Any] = field(default_factory=dict)
     file: str | None = None
-    # Read from bytes by load_json: every value is JSON's (string keys, integers only), so
-    # the fast canonical encoder gives the same bytes as the strict one.
+    # Read from bytes strictly (canonical.py): every value is JSON's (string keys, integers
+    # only), so the fast canonical encoder gives the same bytes as the strict one.
     strictly_read: bool = field(default=False, repr=False, compare=False)
     # The canonical bytes of `signed` as read (from_bytes computes them to prove the file has
     # no duplicate key): a Metadata read from bytes stands for that file, so code that
@@ -215,12 +216,13 @@ class Metadata:
                    expected: str | None = None) -> Metadata:
         # Parsed JSON holds no reference cycles: the cyclic collector would only slow big
         # files down, rescanning every live object each time the many new dicts trigger it.
+        check_cost(data, file)  # once, before either reader builds anything
         enabled = gc.isenabled()
         gc.disable()
         try:
             md = cls._from_bytes_counted(data, file, expected)
             if md is None:  # the strict reader: names what is wrong, duplicate keys first
-                md = cls.from_dict(load_json(data, file), file, expected)
+                md = cls.from_dict(parse_strict(data, file), file, expected)
                 md.strictly_read = True
         finally:
             if enabled:
