@@ -82,9 +82,7 @@ class MetaFile:
 
     @classmethod
     def from_dict(cls, data: Any) -> MetaFile:
-        if not isinstance(data, dict):
-            raise TufFormatError("must be an object")
-        rest = dict(data)
+        rest = dict(f.mapping(data))
         version = f.take_int(rest, "version", 1)
         length = f.take_int(rest, "length", 0, None)
         hashes = f.take(rest, "hashes", None)
@@ -159,9 +157,7 @@ class Signature:
 
     @classmethod
     def from_dict(cls, data: Any) -> Signature:
-        if not isinstance(data, dict):
-            raise TufFormatError("a signature must be an object")
-        rest = dict(data)
+        rest = dict(f.mapping(data))
         return cls(f.take_str(rest, "keyid"), f.take_str(rest, "sig"), rest)
 
     def to_dict(self) -> dict[str, Any]:
@@ -263,11 +259,8 @@ class Metadata:
                 raise TufFormatError("a metadata file must be a JSON object")
             rest = dict(data)
             signed = f.take_dict(rest, "signed")
-            raw_sigs = f.take(rest, "signatures")
-            if not isinstance(raw_sigs, list):
-                raise TufFormatError("must be a list", field="signatures")
             signatures = []
-            for i, item in enumerate(raw_sigs):
+            for i, item in enumerate(f.READ.array(f.take(rest, "signatures"), "signatures")):
                 try:
                     signatures.append(Signature.from_dict(item))
                 except TufError as exc:

@@ -97,14 +97,14 @@ BAD_ENTRIES = [
     ("a/./b", {"length": 1, "hashes": {"sha256": DIGEST}}, "'.' or '..' part"),
     ("a\\b", {"length": 1, "hashes": {"sha256": DIGEST}}, "backslash or a control"),
     ("a\x07b", {"length": 1, "hashes": {"sha256": DIGEST}}, "backslash or a control"),
-    ("ok", {"length": -1, "hashes": {"sha256": DIGEST}}, "integer >= 0"),
-    ("ok", {"length": True, "hashes": {"sha256": DIGEST}}, "integer >= 0"),
-    ("ok", {"length": 1, "hashes": {}}, "non-empty object"),
+    ("ok", {"length": -1, "hashes": {"sha256": DIGEST}}, "must be at least 0, got -1"),
+    ("ok", {"length": True, "hashes": {"sha256": DIGEST}}, "integer >= 0, got a boolean"),
+    ("ok", {"length": 1, "hashes": {}}, "at least one algorithm"),
     ("ok", {"length": 1, "hashes": {"sha256": "xyz"}}, "not a hex digest"),
     ("ok", {"length": 1, "hashes": {"sha256": ""}}, "not a hex digest"),
-    ("ok", {"length": 1, "hashes": {"sha256": 5}}, "non-empty object"),
+    ("ok", {"length": 1, "hashes": {"sha256": 5}}, "sha256: expected a string, got an integer"),
     ("ok", {"length": 1}, "missing required field 'hashes'"),
-    ("ok", [], "must be an object"),
+    ("ok", [], "ok: expected an object, got an array"),
 ]
 
 
