@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from ceremony.tuf.errors import TufFormatError
+from ceremony.tuf.errors import TufError, TufFormatError
 from groundfloor.strictjson import Reader
 
 _HEX = re.compile(r"[0-9a-fA-F]+")
@@ -70,6 +70,20 @@ def take_str_list(data: dict[str, Any], name: str, unique: bool = False,
     if unique and value is not default and len(set(value)) != len(value):
         raise TufFormatError("lists the same entry twice", field=name)
     return value
+
+
+T = TypeVar("T")
+
+
+def take_each(data: dict[str, Any], name: str, read: Callable[[Any], T]) -> dict[str, T]:
+    """take_dict(), each value read by `read`; an error names its entry (`name.key...`)."""
+    out = {}
+    for key, value in take_dict(data, name).items():
+        try:
+            out[key] = read(value)
+        except TufError as exc:
+            raise exc.located(prefix=f"{name}.{key}") from None
+    return out
 
 
 def mapping(value: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from ceremony.tuf import fields as f
 from ceremony.tuf.canonical import (
@@ -42,16 +42,11 @@ class Root(Signed):
         common = cls.common(rest, cls.type)
         consistent = f.take_bool(rest, "consistent_snapshot", None)
         keys = read_keys(rest)
-        raw_roles = f.take_dict(rest, "roles")
-        if set(raw_roles) != set(TOP_LEVEL_ROLES):
+        roles = f.take_each(rest, "roles", Role.from_dict)
+        if set(roles) != set(TOP_LEVEL_ROLES):
             raise TufFormatError(f"must list exactly {', '.join(TOP_LEVEL_ROLES)}, not "
-                                 f"{', '.join(sorted(raw_roles)) or 'nothing'}", field="roles")
-        roles = {}
-        for name, value in raw_roles.items():
-            try:
-                roles[name] = Role.from_dict(value)
-            except TufError as exc:
-                raise exc.located(prefix=f"roles.{name}") from None
+                                 f"{', '.join(sorted(roles)) or 'nothing'}", field="roles")
+        for name in roles:
             for keyid in roles[name].keyids:
                 if keyid not in keys:
                     raise TufFormatError(f"key ID {keyid} is not in root's keys",
@@ -99,50 +94,42 @@ class MetaFile:
         return {**out, **self.unrecognized}
 
 
-def read_meta(data: dict[str, Any]) -> dict[str, MetaFile]:
-    raw = f.take_dict(data, "meta")
-    meta = {}
-    for name, value in raw.items():
-        try:
-            meta[name] = MetaFile.from_dict(value)
-        except TufError as exc:
-            raise exc.located(prefix=f"meta.{name}") from None
-    return meta
-
-
 @dataclass
-class Snapshot(Signed):
-    type: ClassVar[str] = "snapshot"
+class MetaListing(Signed):
+    """A role whose content is `meta`, the metadata files it lists: snapshot and timestamp."""
+
     meta: dict[str, MetaFile] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Snapshot:
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         rest = dict(data)
         common = cls.common(rest, cls.type)
-        return cls(**common, meta=read_meta(rest), unrecognized=rest)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.common_dict(), "meta": {k: v.to_dict() for k, v in self.meta.items()},
-                **self.unrecognized}
-
-
-@dataclass
-class Timestamp(Signed):
-    type: ClassVar[str] = "timestamp"
-    meta: dict[str, MetaFile] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Timestamp:
-        rest = dict(data)
-        common = cls.common(rest, cls.type)
-        meta = read_meta(rest)
-        if set(meta) != {"snapshot.json"}:
-            raise TufFormatError("must list exactly 'snapshot.json'", field="meta")
+        meta = f.take_each(rest, "meta", MetaFile.from_dict)
+        cls.check_listed(meta)
         return cls(**common, meta=meta, unrecognized=rest)
 
+    @classmethod
+    def check_listed(cls, meta: dict[str, MetaFile]) -> None:
+        """What the role must list (anything, unless a role says otherwise)."""
+
     def to_dict(self) -> dict[str, Any]:
         return {**self.common_dict(), "meta": {k: v.to_dict() for k, v in self.meta.items()},
                 **self.unrecognized}
+
+
+@dataclass
+class Snapshot(MetaListing):
+    type: ClassVar[str] = "snapshot"
+
+
+@dataclass
+class Timestamp(MetaListing):
+    type: ClassVar[str] = "timestamp"
+
+    @classmethod
+    def check_listed(cls, meta: dict[str, MetaFile]) -> None:
+        if set(meta) != {"snapshot.json"}:
+            raise TufFormatError("must list exactly 'snapshot.json'", field="meta")
 
     @property
     def snapshot_meta(self) -> MetaFile:
