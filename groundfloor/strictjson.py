@@ -340,4 +340,6 @@ def loads_without_key_check(data: bytes, *, max_int_digits: int = MAX_INT_DIGITS
     ValueError subclasses too, deep nesting RecursionError."""
     if b"!" + b"0" * (max_int_digits + 1) in data.translate(_NUMBER_STARTS):
         return None
+    if re.match(rb"[ \t\n\r]*-?[0-9]{%d}" % (max_int_digits + 1), data):  # a number alone
+        return None
     return json.loads(data.decode("utf-8"), parse_float=_no_float, parse_constant=_no_constant)

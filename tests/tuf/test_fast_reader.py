@@ -276,6 +276,8 @@ def test_the_unhooked_parse_defers_to_the_strict_one_only_where_a_long_number_ma
     assert loads_without_key_check(b'{"a": [1, -1234567890123456789], "b": "x"}') == \
         {"a": [1, -1234567890123456789], "b": "x"}
     assert loads_without_key_check(b'{"a": 12345678901234567890}') is None
+    assert loads_without_key_check(b' -12345678901234567890') is None
+    assert loads_without_key_check(b'1234567890123456789') == 1234567890123456789
     assert loads_without_key_check(b'{"a":\n12345678901234567890}') is None
     assert loads_without_key_check(b'{"a": "-12345678901234567890"}') is None  # loads decides
     assert loads_without_key_check(b'{"a": "ab12345678901234567890"}') == \
