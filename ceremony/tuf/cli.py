@@ -28,21 +28,6 @@ pin_option = click.option("--pin-source", "pin_sources", multiple=True,
 module_option = click.option("--module", metavar="PATH", help="PKCS#11 module (.so).")
 
 
-def show_request(result: dict[str, Any], as_json: bool, what: str, *more: str) -> None:
-    """A request bundle written on the online machine: its JSON for scripts, or the file, what
-    it asks for and its digest as hex and as words (read aloud on the offline machine)."""
-    from ceremony.cli.common import emit
-    from groundfloor.words import digest_words
-
-    def human(r: dict[str, Any]) -> None:
-        click.echo(f"wrote {r['request']} ({what})")
-        click.echo(f"  request sha256 {r['request_sha256']}")
-        click.echo(f"  words          {digest_words(bytes.fromhex(r['request_sha256']))}")
-        for line in more:
-            click.echo(line)
-    emit(result, as_json, human)
-
-
 def tuf_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """A TUF error becomes the CLI's one-line `error: ...` and exit 1 (with --json, the
     error's code and message are also printed on stdout for scripts)."""

@@ -99,7 +99,7 @@ def register(group: click.Group, tuf_errors, json_option) -> None:  # type: igno
             params["targets"] = entries
         result = make_request(Path(repo), name, operation, params, online, thresholds, out,
                               force)
-        from ceremony.tuf.cli import show_request
+        from ceremony.tuf.cli_common import show_request
         show_request(result, as_json, f"{operation} for '{name}', {len(result['files'])} "
                      "metadata file(s)",
                      f"  file sha256    {result['file_sha256']} (a script's input digest)")

@@ -89,7 +89,7 @@ def register(group: click.Group, tuf_errors: Any, json_option: Any) -> None:
         if Path(out).exists() and not force:
             raise click.ClickException(f"{out} exists; choose another --out or pass --force")
         result = make_sign_request(Path(repo), name, proposed, out, force=force)
-        from ceremony.tuf.cli import show_request
+        from ceremony.tuf.cli_common import show_request
         show_request(result, as_json, f"sign {result['role']} v{result['version']} of '{name}'")
 
     @group.command("response-file")
