@@ -335,9 +335,10 @@ def loads_without_key_check(data: bytes, *, max_int_digits: int = MAX_INT_DIGITS
     hook), for a format that proves the absence of duplicate keys another way (TUF counts
     colons, ceremony/tuf/canonical.py). The integer bound is kept by one pass over the bytes:
     None (call `loads`, which decides) when more than `max_int_digits` digits follow a place
-    where a number may start, a string's characters included. Fractions, exponents, NaN and
-    infinity raise ValueError as in `loads`; bytes that are not UTF-8 and invalid JSON raise
-    ValueError subclasses too, deep nesting RecursionError."""
+    where a number may start, a string's characters included (and for the document `null`,
+    which `loads` reads as None all the same). Fractions, exponents, NaN and infinity raise
+    ValueError as in `loads`; bytes that are not UTF-8 and invalid JSON raise ValueError
+    subclasses too, deep nesting RecursionError."""
     if b"!" + b"0" * (max_int_digits + 1) in data.translate(_NUMBER_STARTS):
         return None
     if re.match(rb"[ \t\n\r]*-?[0-9]{%d}" % (max_int_digits + 1), data):  # a number alone
