@@ -124,12 +124,18 @@ def floor_work(folder: Path, checks: list[Check]) -> None:
 def tuf_breakdown(folder: Path, repeat: int, best_of: Callable[..., float]) -> dict[str, float]:
     """Where the time goes for the targets file alone (`best_of` times with the cyclic GC off, as
     in the reader: bench/verify.py gives it):
-    the floor's json.loads; the reader without the duplicate-key hook (load_json_counted,
-    what from_bytes uses) and the strict one with it (its fallback); the model; the canonical
+    the floor's json.loads; the parse-cost bound both readers are behind (check_cost); the
+    reader without the duplicate-key hook (load_json_counted, what from_bytes uses) and the
+    strict one with it (load_json, cost bound included: its fallback); the model; the canonical
     bytes that every signature covers (re-encoded: the file is pretty-printed; the targets map
     written directly, and by the general encoder for comparison); and the whole
     Metadata.from_bytes (all of these, and the colon count that proves no duplicate key)."""
-    from ceremony.tuf.canonical import encode_canonical_parsed, load_json, load_json_counted
+    from ceremony.tuf.canonical import (
+        check_cost,
+        encode_canonical_parsed,
+        load_json,
+        load_json_counted,
+    )
     from ceremony.tuf.model import Metadata, _canonical_read
     data = (folder / "1.targets.json").read_bytes()
     parsed = load_json(data)
@@ -137,6 +143,7 @@ def tuf_breakdown(folder: Path, repeat: int, best_of: Callable[..., float]) -> d
     assert md._read_payload is not None, "the fast reader did not take the targets file"
     return {name: round(best_of(repeat, action), 4) for name, action in (
         ("json_loads", lambda: json.loads(data)),
+        ("cost_check", lambda: check_cost(data)),
         ("counted_parse", lambda: load_json_counted(data)),
         ("strict_parse", lambda: load_json(data)),
         ("model", lambda: Metadata.from_dict(parsed)),

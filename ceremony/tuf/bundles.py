@@ -76,10 +76,8 @@ FILE_NAME = re.compile(r"(?:[1-9][0-9]{0,18}\.)?[A-Za-z0-9][A-Za-z0-9._+-]{0,127
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-class TufBundleError(TufError):
+class TufBundleError(TufError, code="bundle"):
     """A TUF bundle that is not what this tool makes (one line, names the field)."""
-
-    code = "bundle"
 
 
 @dataclass(frozen=True)
@@ -293,15 +291,21 @@ def _online_keys(value: Any, where: str) -> dict[str, OnlineRole]:
     return out
 
 
+def _content(bundle: SystemBundle, kind: str,
+             fields: Sequence[str]) -> tuple[Mapping[str, Any], str]:
+    """The content of a TUF bundle of this kind, holding exactly `fields`; and its place."""
+    if bundle.system != SYSTEM or bundle.kind != kind:
+        raise TufBundleError(f"expected a tuf {kind} bundle, got a {bundle.system} "
+                             f"{bundle.kind} bundle")
+    where = f"tuf {kind} bundle: content"
+    _fields(bundle.content, where, fields)
+    return bundle.content, where
+
+
 def parse_request(bundle: SystemBundle) -> TufRequest:
     """The request a bundle carries, every field checked (TufBundleError otherwise)."""
-    where = "tuf request bundle: content"
-    c = bundle.content
-    if bundle.system != SYSTEM or bundle.kind != "request":
-        raise TufBundleError(f"expected a tuf request bundle, got a {bundle.system} "
-                             f"{bundle.kind} bundle")
-    _fields(c, where, ("repository", "operation", "params", "metadata", "online_keys",
-                       "proposed", "summary"))
+    c, where = _content(bundle, "request", ("repository", "operation", "params", "metadata",
+                                            "online_keys", "proposed", "summary"))
     operation = _operation(c["operation"], f"{where}.operation")
     proposed = _files(c["proposed"], f"{where}.proposed")
     if proposed and operation != "sign":
@@ -353,13 +357,8 @@ def _sha256(value: Any, where: str) -> str:
 
 def parse_response(bundle: SystemBundle) -> TufResponse:
     """The response a bundle carries, every field checked (TufBundleError otherwise)."""
-    where = "tuf response bundle: content"
-    c = bundle.content
-    if bundle.system != SYSTEM or bundle.kind != "response":
-        raise TufBundleError(f"expected a tuf response bundle, got a {bundle.system} "
-                             f"{bundle.kind} bundle")
-    _fields(c, where, ("repository", "operation", "files", "partial", "request_sha256",
-                       "transcript_sha256", "summary"))
+    c, where = _content(bundle, "response", ("repository", "operation", "files", "partial",
+                                             "request_sha256", "transcript_sha256", "summary"))
     files = _files(c["files"], f"{where}.files")
     if not files:
         raise TufBundleError(f"{where}.files: a response carries at least one file")

@@ -1,9 +1,23 @@
 """The bytes of TUF 1.0 metadata: strict JSON in, canonical JSON of `signed` out.
 
+Reading is the tool's one strict reader (groundfloor.strictjson: no duplicate key, no number
+with a fraction or exponent, no NaN or infinity, integers of at most 19 digits) after the
+parse-cost bound of groundfloor.jsonlimits; TUF adds only what is its own: UTF-8 (not ASCII
+only), no lone surrogate, and every refusal a TufFormatError naming the file.
+
 Canonical JSON as securesystemslib's `encode_canonical` writes it (what every TUF 1.0 client
 verifies): object keys sorted by code point, no whitespace, strings with only `\\` and `"`
 escaped (every other character as is, UTF-8), integers only. Floats have no canonical form,
 so they are refused on reading, not rounded.
+
+Why this is not groundfloor.canonical (the tool's own canonical JSON for bundles and
+transcripts), though both sort keys by code point and write no whitespace: groundfloor's is
+ASCII only, writing every non-ASCII character as a `\\uXXXX` escape and every control
+character as `\\n`, `\\t` or `\\u001f`, where OLPC canonical JSON writes both as they are
+(UTF-8): `{"a":"é<newline>"}` is `{"a":"\\u00e9\\n"}` there and the bytes
+`{"a":"<c3 a9><0a>"}` here. groundfloor's also writes numbers with a fraction, which have no
+form here. A PEM key in every root holds newlines, so one encoder cannot serve both: a
+signature over the other bytes would not verify in any TUF client.
 """
 
 from __future__ import annotations
@@ -13,41 +27,40 @@ import re
 from typing import Any
 
 from ceremony.tuf.errors import TufFormatError
+from groundfloor.jsonlimits import check_parse_cost
+from groundfloor.strictjson import loads, loads_without_key_check
+
+_CLEAN_COPY = "; TUF metadata is strict JSON, ask its author for a clean copy"
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise TufFormatError(f"duplicate key '{key}' in a JSON object; the file is "
-                                     "ambiguous, ask its author for a clean copy")
-            seen.add(key)
-    return out
-
-
-def _no_float(text: str) -> Any:
-    raise TufFormatError(f"number {text} is not an integer; TUF metadata has integers only")
+def check_cost(data: bytes, file: str | None = None) -> None:
+    """Refuse a document whose parse would cost more memory than the tool's bound
+    (groundfloor.jsonlimits), before it is parsed by either reader."""
+    try:
+        check_parse_cost(data, "metadata", error=TufFormatError)
+    except TufFormatError as exc:
+        raise exc.located(file) from None
 
 
 def load_json(data: bytes, file: str | None = None) -> Any:
-    """Parse `data` strictly: UTF-8, no duplicate keys, no floats, no NaN/Infinity."""
+    """Parse `data` strictly (check_cost, then parse_strict)."""
+    check_cost(data, file)
+    return parse_strict(data, file)
+
+
+def parse_strict(data: bytes, file: str | None = None) -> Any:
+    """Parse `data` (its cost checked) strictly: UTF-8, and groundfloor.strictjson.loads'
+    rules (duplicate keys, fractions, exponents, NaN, infinity, long integers refused)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise TufFormatError(f"not UTF-8 (byte {exc.start})", file=file) from None
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_no_float,
-                           parse_constant=_no_float)
-    except TufFormatError as exc:
-        raise exc.located(file) from None
+        value = loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise TufFormatError(f"not JSON ({exc})", file=file) from None
-    except ValueError:
-        # json raises a bare ValueError for an integer of more digits than Python converts
-        raise TufFormatError("a number has thousands of digits; no TUF field holds such a "
-                             "number", file=file) from None
+    except ValueError as exc:  # the strict reader's refusal, in its words
+        raise TufFormatError(f"{exc}{_CLEAN_COPY}", file=file) from None
     # UTF-8 text cannot hold a lone surrogate, but a \ud800 escape can: such a string has
     # no UTF-8 (so no canonical) form. Only files with such escapes pay for the walk.
     if _SURROGATE_ESCAPE.search(text):
@@ -64,9 +77,10 @@ def count_colons(text: str | bytes) -> int:
 
 
 def load_json_counted(data: bytes) -> tuple[Any, int] | None:
-    """Parse `data` without the per-object duplicate-key hook, with the number of colons its
-    text holds; None where a colon may be written as an escape (then use load_json). Floats
-    and NaN are refused as by load_json.
+    """Parse `data` (its cost checked) without the per-object duplicate-key hook
+    (strictjson.loads_without_key_check), with the number of colons its text holds; None
+    where a colon may be written as an escape, and on any refusal (then parse_strict names
+    it).
 
     Why that proves there is no duplicate key: in JSON text a colon is either the separator
     of one key-value pair or a character inside a string, and with no `\\u` escape in the
@@ -74,18 +88,17 @@ def load_json_counted(data: bytes) -> tuple[Any, int] | None:
     (canonical or json.dumps: neither escapes a colon) holds one colon per pair and the same
     colons in its strings. A duplicate key, which json.loads silently collapses, drops at
     least one pair, so the parsed value shows fewer colons than the text: the caller
-    compares (Metadata.from_bytes). Any error: None, and load_json reports it."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if "\\" in text and "\\u" in text:  # the first scan is memchr, several times faster
+    compares (Metadata.from_bytes). (A colon is one byte in UTF-8 and in no other character's
+    bytes, so the bytes are counted.)"""
+    if b"\\" in data and b"\\u" in data:  # the first scan is memchr, several times faster
         return None
     try:
-        value = json.loads(text, parse_float=_no_float, parse_constant=_no_float)
-    except (TufFormatError, ValueError, RecursionError):
+        value = loads_without_key_check(data)
+    except (ValueError, RecursionError):
         return None
-    return value, count_colons(text)
+    if value is None:
+        return None
+    return value, count_colons(data)
 
 
 def _check_strings(value: Any, file: str | None) -> None:

@@ -99,15 +99,10 @@ def register(group: click.Group, tuf_errors, json_option) -> None:  # type: igno
             params["targets"] = entries
         result = make_request(Path(repo), name, operation, params, online, thresholds, out,
                               force)
-        if as_json:
-            click.echo(json.dumps(result, indent=2, sort_keys=True))
-            return
-        from groundfloor.words import digest_words
-        click.echo(f"wrote {result['request']} ({operation} for '{name}', "
-                   f"{len(result['files'])} metadata file(s))")
-        click.echo(f"  request sha256 {result['request_sha256']}")
-        click.echo(f"  words          {digest_words(bytes.fromhex(result['request_sha256']))}")
-        click.echo(f"  file sha256    {result['file_sha256']} (a script's input digest)")
+        from ceremony.tuf.cli_common import show_request
+        show_request(result, as_json, f"{operation} for '{name}', {len(result['files'])} "
+                     "metadata file(s)",
+                     f"  file sha256    {result['file_sha256']} (a script's input digest)")
 
     @group.command("apply")
     @click.option("--response", required=True, metavar="RESP")

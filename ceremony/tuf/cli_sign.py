@@ -89,14 +89,8 @@ def register(group: click.Group, tuf_errors: Any, json_option: Any) -> None:
         if Path(out).exists() and not force:
             raise click.ClickException(f"{out} exists; choose another --out or pass --force")
         result = make_sign_request(Path(repo), name, proposed, out, force=force)
-        if as_json:
-            click.echo(json.dumps(result, indent=2, sort_keys=True))
-            return
-        from groundfloor.words import digest_words
-        click.echo(f"wrote {result['request']} (sign {result['role']} v{result['version']} "
-                   f"of '{name}')")
-        click.echo(f"  request sha256 {result['request_sha256']}")
-        click.echo(f"  words          {digest_words(bytes.fromhex(result['request_sha256']))}")
+        from ceremony.tuf.cli_common import show_request
+        show_request(result, as_json, f"sign {result['role']} v{result['version']} of '{name}'")
 
     @group.command("response-file")
     @click.option("--response", required=True, metavar="RESP")

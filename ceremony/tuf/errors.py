@@ -1,89 +1,80 @@
 """The errors of the TUF 1.0 package, one module (as python-tuf's exceptions.py).
 
-Every error names the file (and field) and says what to do next. `code` is a stable short
-name for scripts and `--json` output.
+Every error names the file (and field) and says what to do next: it is the ceremony domain's
+located error (ceremony.errors.MetadataError: file, field path, reason), so anything that
+reports a CeremonyError reports it in one line. `code` is a stable short name for scripts and
+`--json` output, given where each class is declared (`class X(TufError, code="x")`).
 """
 
 from __future__ import annotations
 
+from typing import Any
 
-class TufError(Exception):
+from ceremony.errors import MetadataError
+
+MAX_FIELD_SHOWN = 300  # a field path can hold a hostile name (a 100,000-character target)
+
+
+class TufError(MetadataError):
     """Base of every TUF error; the message is shown to the user as is."""
 
     code = "tuf-error"
 
-    def __init__(self, message: str, *, file: str | None = None, field: str | None = None):
-        self.reason = message
-        self.file = file
-        self.field = field
-        super().__init__(self._render())
+    def __init_subclass__(cls, code: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
 
-    def _render(self) -> str:
-        # a field path can hold a hostile name (a 100,000-character target): shortened
-        field = self.field if not self.field or len(self.field) <= 300 else \
-            f"{self.field[:300]}..."
-        where = ": ".join(part for part in (self.file, field) if part)
-        return f"{where}: {self.reason}" if where else self.reason
+    @property
+    def field(self) -> str | None:
+        return self._field
+
+    @field.setter
+    def field(self, value: str | None) -> None:
+        if value is not None and len(value) > MAX_FIELD_SHOWN:
+            value = f"{value[:MAX_FIELD_SHOWN]}..."
+        self._field = value
 
     def located(self, file: str | None = None, prefix: str | None = None) -> TufError:
         """The same error with its file and the field path it travelled up through."""
-        if file and not self.file:
-            self.file = file
+        if file:
+            self.in_file(file)
         if prefix:
-            self.field = f"{prefix}.{self.field}" if self.field else prefix
-        self.args = (self._render(),)
+            self.under(prefix)
         return self
 
 
-class TufFormatError(TufError):
+class TufFormatError(TufError, code="format"):
     """Not TUF 1.0 metadata as the specification defines it (JSON, types, required fields)."""
 
-    code = "format"
 
-
-class TufVerificationError(TufError):
+class TufVerificationError(TufError, code="verification"):
     """Well formed, but must not be trusted."""
 
-    code = "verification"
 
-
-class ThresholdError(TufVerificationError):
+class ThresholdError(TufVerificationError, code="threshold"):
     """Fewer valid signatures than a role's threshold."""
 
-    code = "threshold"
 
-
-class RootChainError(TufVerificationError):
+class RootChainError(TufVerificationError, code="root-chain"):
     """A root does not follow the one before it (version, type, signatures of the old root)."""
 
-    code = "root-chain"
 
-
-class RollbackError(TufVerificationError):
+class RollbackError(TufVerificationError, code="rollback"):
     """A version is lower than one already trusted."""
 
-    code = "rollback"
 
-
-class ExpiredError(TufVerificationError):
+class ExpiredError(TufVerificationError, code="expired"):
     """A role is past its expiry (freeze attack, or a repository that needs renewing)."""
 
-    code = "expired"
 
-
-class ConsistencyError(TufVerificationError):
+class ConsistencyError(TufVerificationError, code="consistency"):
     """Timestamp, snapshot and targets disagree (version, length or hash of a listed file)."""
 
-    code = "consistency"
 
-
-class DelegationError(TufVerificationError):
+class DelegationError(TufVerificationError, code="delegation"):
     """A delegated role is missing, badly delegated or not signed by its delegator's keys."""
 
-    code = "delegation"
 
-
-class SigningError(TufError):
+class SigningError(TufError, code="signing"):
     """A signature could not be made (no key on the tokens, unsupported scheme...)."""
-
-    code = "signing"

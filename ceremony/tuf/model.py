@@ -10,17 +10,18 @@ from __future__ import annotations
 import gc
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from ceremony.tuf import fields as f
 from ceremony.tuf.canonical import (
     canonical_string,
+    check_cost,
     count_colons,
     dump_pretty,
     encode_canonical,
     encode_canonical_parsed,
-    load_json,
     load_json_counted,
+    parse_strict,
 )
 from ceremony.tuf.errors import TufError, TufFormatError
 from ceremony.tuf.keys import Key
@@ -41,16 +42,11 @@ class Root(Signed):
         common = cls.common(rest, cls.type)
         consistent = f.take_bool(rest, "consistent_snapshot", None)
         keys = read_keys(rest)
-        raw_roles = f.take_dict(rest, "roles")
-        if set(raw_roles) != set(TOP_LEVEL_ROLES):
+        roles = f.take_each(rest, "roles", Role.from_dict)
+        if set(roles) != set(TOP_LEVEL_ROLES):
             raise TufFormatError(f"must list exactly {', '.join(TOP_LEVEL_ROLES)}, not "
-                                 f"{', '.join(sorted(raw_roles)) or 'nothing'}", field="roles")
-        roles = {}
-        for name, value in raw_roles.items():
-            try:
-                roles[name] = Role.from_dict(value)
-            except TufError as exc:
-                raise exc.located(prefix=f"roles.{name}") from None
+                                 f"{', '.join(sorted(roles)) or 'nothing'}", field="roles")
+        for name in roles:
             for keyid in roles[name].keyids:
                 if keyid not in keys:
                     raise TufFormatError(f"key ID {keyid} is not in root's keys",
@@ -81,9 +77,7 @@ class MetaFile:
 
     @classmethod
     def from_dict(cls, data: Any) -> MetaFile:
-        if not isinstance(data, dict):
-            raise TufFormatError("must be an object")
-        rest = dict(data)
+        rest = dict(f.mapping(data))
         version = f.take_int(rest, "version", 1)
         length = f.take_int(rest, "length", 0, None)
         hashes = f.take(rest, "hashes", None)
@@ -100,50 +94,42 @@ class MetaFile:
         return {**out, **self.unrecognized}
 
 
-def read_meta(data: dict[str, Any]) -> dict[str, MetaFile]:
-    raw = f.take_dict(data, "meta")
-    meta = {}
-    for name, value in raw.items():
-        try:
-            meta[name] = MetaFile.from_dict(value)
-        except TufError as exc:
-            raise exc.located(prefix=f"meta.{name}") from None
-    return meta
-
-
 @dataclass
-class Snapshot(Signed):
-    type: ClassVar[str] = "snapshot"
+class MetaListing(Signed):
+    """A role whose content is `meta`, the metadata files it lists: snapshot and timestamp."""
+
     meta: dict[str, MetaFile] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Snapshot:
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         rest = dict(data)
         common = cls.common(rest, cls.type)
-        return cls(**common, meta=read_meta(rest), unrecognized=rest)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.common_dict(), "meta": {k: v.to_dict() for k, v in self.meta.items()},
-                **self.unrecognized}
-
-
-@dataclass
-class Timestamp(Signed):
-    type: ClassVar[str] = "timestamp"
-    meta: dict[str, MetaFile] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Timestamp:
-        rest = dict(data)
-        common = cls.common(rest, cls.type)
-        meta = read_meta(rest)
-        if set(meta) != {"snapshot.json"}:
-            raise TufFormatError("must list exactly 'snapshot.json'", field="meta")
+        meta = f.take_each(rest, "meta", MetaFile.from_dict)
+        cls.check_listed(meta)
         return cls(**common, meta=meta, unrecognized=rest)
 
+    @classmethod
+    def check_listed(cls, meta: dict[str, MetaFile]) -> None:
+        """What the role must list (anything, unless a role says otherwise)."""
+
     def to_dict(self) -> dict[str, Any]:
         return {**self.common_dict(), "meta": {k: v.to_dict() for k, v in self.meta.items()},
                 **self.unrecognized}
+
+
+@dataclass
+class Snapshot(MetaListing):
+    type: ClassVar[str] = "snapshot"
+
+
+@dataclass
+class Timestamp(MetaListing):
+    type: ClassVar[str] = "timestamp"
+
+    @classmethod
+    def check_listed(cls, meta: dict[str, MetaFile]) -> None:
+        if set(meta) != {"snapshot.json"}:
+            raise TufFormatError("must list exactly 'snapshot.json'", field="meta")
 
     @property
     def snapshot_meta(self) -> MetaFile:
@@ -158,9 +144,7 @@ class Signature:
 
     @classmethod
     def from_dict(cls, data: Any) -> Signature:
-        if not isinstance(data, dict):
-            raise TufFormatError("a signature must be an object")
-        rest = dict(data)
+        rest = dict(f.mapping(data))
         return cls(f.take_str(rest, "keyid"), f.take_str(rest, "sig"), rest)
 
     def to_dict(self) -> dict[str, Any]:
@@ -168,7 +152,7 @@ class Signature:
 
 
 def _canonical_read(signed: Any) -> bytes:
-    """encode_canonical_parsed of `signed.to_dict()` for a role read by load_json, the targets
+    """encode_canonical_parsed of `signed.to_dict()` for a role read from bytes, the targets
     map (all but a few bytes of a big targets file) written by TargetMap.canonical_pieces
     where it can: the same bytes (tests/tuf/test_fast_reader.py), several times faster."""
     data = signed.to_dict()
@@ -201,8 +185,8 @@ class Metadata:
     signatures: list[Signature]
     unrecognized: dict[str, Any] = field(default_factory=dict)
     file: str | None = None
-    # Read from bytes by load_json: every value is JSON's (string keys, integers only), so
-    # the fast canonical encoder gives the same bytes as the strict one.
+    # Read from bytes strictly (canonical.py): every value is JSON's (string keys, integers
+    # only), so the fast canonical encoder gives the same bytes as the strict one.
     strictly_read: bool = field(default=False, repr=False, compare=False)
     # The canonical bytes of `signed` as read (from_bytes computes them to prove the file has
     # no duplicate key): a Metadata read from bytes stands for that file, so code that
@@ -215,12 +199,13 @@ class Metadata:
                    expected: str | None = None) -> Metadata:
         # Parsed JSON holds no reference cycles: the cyclic collector would only slow big
         # files down, rescanning every live object each time the many new dicts trigger it.
+        check_cost(data, file)  # once, before either reader builds anything
         enabled = gc.isenabled()
         gc.disable()
         try:
             md = cls._from_bytes_counted(data, file, expected)
             if md is None:  # the strict reader: names what is wrong, duplicate keys first
-                md = cls.from_dict(load_json(data, file), file, expected)
+                md = cls.from_dict(parse_strict(data, file), file, expected)
                 md.strictly_read = True
         finally:
             if enabled:
@@ -261,11 +246,8 @@ class Metadata:
                 raise TufFormatError("a metadata file must be a JSON object")
             rest = dict(data)
             signed = f.take_dict(rest, "signed")
-            raw_sigs = f.take(rest, "signatures")
-            if not isinstance(raw_sigs, list):
-                raise TufFormatError("must be a list", field="signatures")
             signatures = []
-            for i, item in enumerate(raw_sigs):
+            for i, item in enumerate(f.READ.array(f.take(rest, "signatures"), "signatures")):
                 try:
                     signatures.append(Signature.from_dict(item))
                 except TufError as exc:

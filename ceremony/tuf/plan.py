@@ -26,10 +26,8 @@ SPEC_VERSION = "1.0.31"
 _VERSIONED = re.compile(r"([1-9][0-9]{0,18})\.(.+)\.json")
 
 
-class PlanRefused(TufError):
+class PlanRefused(TufError, code="refused"):
     """The request asks for something this ceremony will not sign (says what to do)."""
-
-    code = "refused"
 
 
 @dataclass

@@ -62,9 +62,7 @@ class Role:
 
     @classmethod
     def from_dict(cls, data: Any) -> Role:
-        if not isinstance(data, dict):
-            raise TufFormatError("a role must be an object")
-        rest = dict(data)
+        rest = dict(f.mapping(data))
         keyids = f.take_str_list(rest, "keyids", unique=True)
         threshold = f.take_int(rest, "threshold", 1)
         return cls(keyids, threshold, rest)

@@ -44,10 +44,8 @@ _ROOT_FILE = re.compile(r"([1-9][0-9]{0,18})\.root\.json")
 _ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,120}")
 
 
-class TufStateError(TufError):
+class TufStateError(TufError, code="state"):
     """The workspace's TUF section refuses a change (rollback, a fork of the root chain)."""
-
-    code = "state"
 
 
 class _Reads(Protocol):

@@ -17,7 +17,7 @@ from operator import itemgetter
 from typing import Any
 
 from ceremony.tuf import fields as f
-from ceremony.tuf.errors import TufError, TufFormatError
+from ceremony.tuf.errors import TufError
 from ceremony.tuf.files import check_target_path
 
 _HEX_BYTES = b"0123456789abcdefABCDEF"
@@ -101,9 +101,7 @@ class TargetFile:
 
     @classmethod
     def from_dict(cls, data: Any) -> TargetFile:
-        if not isinstance(data, dict):
-            raise TufFormatError("a target must be an object")
-        length = data.get("length")
+        length = f.mapping(data).get("length")
         if len(data) == 2 and type(length) is int and length >= 0 and "hashes" in data:
             return cls(length, f.check_hashes(data["hashes"]), {})  # the common shape
         rest = dict(data)

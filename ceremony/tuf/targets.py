@@ -25,9 +25,7 @@ class DelegatedRole(Role):
 
     @classmethod
     def from_dict(cls, data: Any) -> DelegatedRole:
-        if not isinstance(data, dict):
-            raise TufFormatError("a delegated role must be an object")
-        rest = dict(data)
+        rest = dict(f.mapping(data))
         name = f.take_str(rest, "name")
         terminating = f.take_bool(rest, "terminating")
         paths = f.take_str_list(rest, "paths", default=None)
@@ -72,9 +70,7 @@ class SuccinctRoles(Role):
 
     @classmethod
     def from_dict(cls, data: Any) -> SuccinctRoles:
-        if not isinstance(data, dict):
-            raise TufFormatError("succinct_roles must be an object")
-        rest = dict(data)
+        rest = dict(f.mapping(data))
         bit_length = f.take_int(rest, "bit_length", 1)
         if bit_length > 32:
             raise TufFormatError("must be between 1 and 32", field="bit_length")
@@ -120,9 +116,7 @@ class Delegations:
 
     @classmethod
     def from_dict(cls, data: Any) -> Delegations:
-        if not isinstance(data, dict):
-            raise TufFormatError("delegations must be an object")
-        rest = dict(data)
+        rest = dict(f.mapping(data))
         keys = read_keys(rest)
         raw_roles = f.take(rest, "roles", None)
         raw_succinct = f.take(rest, "succinct_roles", None)
@@ -131,10 +125,8 @@ class Delegations:
         roles = None
         succinct = None
         if raw_roles is not None:
-            if not isinstance(raw_roles, list):
-                raise TufFormatError("must be a list", field="roles")
             roles = {}
-            for i, item in enumerate(raw_roles):
+            for i, item in enumerate(f.READ.array(raw_roles, "roles")):
                 try:
                     role = DelegatedRole.from_dict(item)
                 except TufError as exc:

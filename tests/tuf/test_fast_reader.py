@@ -84,7 +84,7 @@ def test_a_pair_the_model_drops_goes_to_the_strict_reader():
 
 
 def test_floats_and_bad_json_are_refused_with_the_strict_readers_words():
-    with pytest.raises(TufFormatError, match="not an integer"):
+    with pytest.raises(TufFormatError, match="fraction or exponent"):
         Metadata.from_bytes(pretty(targets_doc()).replace(b'"length": 2', b'"length": 2.0'))
     with pytest.raises(TufFormatError, match="not JSON"):
         Metadata.from_bytes(pretty(targets_doc())[:-3])
@@ -97,14 +97,14 @@ BAD_ENTRIES = [
     ("a/./b", {"length": 1, "hashes": {"sha256": DIGEST}}, "'.' or '..' part"),
     ("a\\b", {"length": 1, "hashes": {"sha256": DIGEST}}, "backslash or a control"),
     ("a\x07b", {"length": 1, "hashes": {"sha256": DIGEST}}, "backslash or a control"),
-    ("ok", {"length": -1, "hashes": {"sha256": DIGEST}}, "integer >= 0"),
-    ("ok", {"length": True, "hashes": {"sha256": DIGEST}}, "integer >= 0"),
-    ("ok", {"length": 1, "hashes": {}}, "non-empty object"),
+    ("ok", {"length": -1, "hashes": {"sha256": DIGEST}}, "must be at least 0, got -1"),
+    ("ok", {"length": True, "hashes": {"sha256": DIGEST}}, "integer >= 0, got a boolean"),
+    ("ok", {"length": 1, "hashes": {}}, "at least one algorithm"),
     ("ok", {"length": 1, "hashes": {"sha256": "xyz"}}, "not a hex digest"),
     ("ok", {"length": 1, "hashes": {"sha256": ""}}, "not a hex digest"),
-    ("ok", {"length": 1, "hashes": {"sha256": 5}}, "non-empty object"),
+    ("ok", {"length": 1, "hashes": {"sha256": 5}}, "sha256: expected a string, got an integer"),
     ("ok", {"length": 1}, "missing required field 'hashes'"),
-    ("ok", [], "must be an object"),
+    ("ok", [], "ok: expected an object, got an array"),
 ]
 
 
@@ -149,7 +149,7 @@ def test_the_lazy_map_builds_on_use_and_keeps_changes():
      "b": {"length": 2, "hashes": {"sha512": "cd" * 64}}},
     {"say \"hi\"/{x}.txt": {"length": 1, "hashes": {"sha256": DIGEST}}},
     {"{}/caf\u00e9 \u2603/x:y.txt": {"length": 12, "hashes": {"sha256": DIGEST}},
-     "Z/x": {"length": 10**30, "hashes": {"sha256": DIGEST}}},
+     "Z/x": {"length": 10**18, "hashes": {"sha256": DIGEST}}},
     {"a": {"length": 1, "hashes": {"odd{alg}": DIGEST}}},
     {f"r/{i:05d}": {"length": i, "hashes": {"sha256": DIGEST, "blake2b": "ef" * 64}}
      for i in range(2000, 0, -7)},
@@ -221,3 +221,68 @@ def test_a_replaced_signed_part_is_never_given_the_bytes_read() -> None:
     md.signed = dataclasses.replace(md.signed, version=4)
     after = md.signed_bytes()
     assert b'"version":4' in after and after != before
+
+
+# The one strict reader's rules (groundfloor.strictjson) hold on both paths: the fast one
+# (no escapes: colons counted) and the strict one (a `\u` escape sends the file there).
+
+
+def _both_paths(data: bytes) -> list[bytes]:
+    escaped = data.replace(b'"version": 3', b'"version": 3, "x-note": "caf\\u00e9"', 1)
+    assert escaped != data
+    return [data, escaped]
+
+
+@pytest.mark.parametrize(("old", "new", "words"), [
+    (b'"length": 2', b'"length": 12345678901234567890', "is too large"),  # 20 digits
+    (b'"length": 2', b'"length": -12345678901234567890', "is too large"),
+    (b'"length": 2', b'"length": 2, "custom": {"n": [1, 12345678901234567890]}', "is too large"),
+    (b'"length": 2', b'"length": 1' + b"0" * 5000, "is too large"),
+    (b'"length": 2', b'"length": NaN', "not a JSON number"),
+    (b'"length": 2', b'"length": -Infinity', "not a JSON number"),
+    (b'"length": 2', b'"length": 2e0', "fraction or exponent"),
+])
+def test_numbers_are_refused_alike_on_both_paths(old, new, words):
+    data = pretty(targets_doc()).replace(old, new, 1)
+    for variant in _both_paths(data):
+        with pytest.raises(TufFormatError, match=words) as err:
+            Metadata.from_bytes(variant, "1.targets.json")
+        assert str(err.value).startswith("1.targets.json: ")
+
+
+def test_the_longest_integers_and_digit_runs_in_strings_are_accepted():
+    entries = {"a:12345678901234567890123": {"length": 10**19 - 1, "hashes": {"sha256": DIGEST},
+                                             "custom": {"n": -(10**19 - 1)}},
+               "b/ 123456789012345678901": {"length": 0, "hashes": {"sha256": DIGEST}}}
+    doc = targets_doc(entries)
+    for data in _both_paths(pretty(doc)):
+        md = Metadata.from_bytes(data)
+        assert md.signed.targets["a:12345678901234567890123"].length == 10**19 - 1
+    assert Metadata.from_bytes(pretty(doc)).signed_bytes() == encode_canonical(doc["signed"])
+
+
+def test_a_document_too_costly_to_parse_is_refused_before_either_reader_runs():
+    from ceremony.tuf.canonical import load_json
+    data = b'{"signatures": [], "signed": {"x": [' + b"[]," * 1_200_000 + b'[]]}}'
+    for read in (lambda: Metadata.from_bytes(data, "1.targets.json"),
+                 lambda: load_json(data, "1.targets.json")):
+        with pytest.raises(TufFormatError, match="refused before parsing") as err:
+            read()
+        assert str(err.value).startswith("1.targets.json: ")
+
+
+def test_the_unhooked_parse_defers_to_the_strict_one_only_where_a_long_number_may_be():
+    from groundfloor.strictjson import loads_without_key_check
+    assert loads_without_key_check(b'{"a": [1, -1234567890123456789], "b": "x"}') == \
+        {"a": [1, -1234567890123456789], "b": "x"}
+    assert loads_without_key_check(b'{"a": 12345678901234567890}') is None
+    assert loads_without_key_check(b' -12345678901234567890') is None
+    assert loads_without_key_check(b'1234567890123456789') == 1234567890123456789
+    assert loads_without_key_check(b'{"a":\n12345678901234567890}') is None
+    assert loads_without_key_check(b'{"a": "-12345678901234567890"}') is None  # loads decides
+    assert loads_without_key_check(b'{"a": "ab12345678901234567890"}') == \
+        {"a": "ab12345678901234567890"}  # no number starts there: no second parse
+    assert loads_without_key_check(b'{"a": 1, "a": 2}') == {"a": 2}  # the caller's to prove
+    for bad in (b'{"a": 1.5}', b'{"a": NaN}', b'{"a": ', b'{"a": "\xff"}'):
+        with pytest.raises(ValueError):
+            loads_without_key_check(bad)

@@ -42,7 +42,7 @@ def test_canonical_json_is_securesystemslibs(value):
 
 
 def test_reader_refuses_floats_duplicates_and_bad_utf8():
-    with pytest.raises(TufFormatError, match="not an integer"):
+    with pytest.raises(TufFormatError, match="fraction or exponent"):
         load_json(b'{"version": 1.0}')
     with pytest.raises(TufFormatError, match="duplicate key 'a'"):
         load_json(b'{"a": 1, "a": 2}')
@@ -132,12 +132,12 @@ def test_delegations_paths_prefixes_and_succinct_bins_as_python_tuf():
 
 @pytest.mark.parametrize("change, match", [
     (lambda s: s.update(spec_version="2.0.0"), "not 1.x"),
-    (lambda s: s.update(version=0), ">= 1"),
-    (lambda s: s.update(version=True), ">= 1"),
+    (lambda s: s.update(version=0), "version: must be at least 1, got 0"),
+    (lambda s: s.update(version=True), "expected an integer >= 1, got a boolean"),
     (lambda s: s.update(expires="2030-01-01T00:00:00+00:00"), "YYYY-MM-DDTHH:MM:SSZ"),
     (lambda s: s["roles"].pop("timestamp"), "must list exactly"),
     (lambda s: s["roles"]["root"]["keyids"].append("f" * 64), "not in root's keys"),
-    (lambda s: s["roles"]["root"].update(threshold=0), ">= 1"),
+    (lambda s: s["roles"]["root"].update(threshold=0), "threshold: must be at least 1"),
     (lambda s: s.update(_type="targets"), "missing required field 'targets'"),
 ])
 def test_bad_roots_are_refused_naming_the_field(tmp_path, change, match):
