@@ -276,7 +276,7 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
     crls = sorted({p for r in rows for p in r.get("crls", ())})
     echo(f"{ok} of {len(rows)} signature(s) verified"
          + (f", {len(rows) - ok} FAILED" if ok < len(rows) else "")
-         + f"; pinned root, verified at {rows[0]['verified_at']}; revocation "
+         + f"; verified at {rows[0]['verified_at']}; revocation "
          + (f"checked with {', '.join(crls)}" if crls else "not checked (no --crl)"))
 
 
