@@ -266,18 +266,17 @@ def _row(v: Verdict, at: dt.datetime, crls: list[x509.CertificateRevocationList]
 _FORMATS = {JWS_MEDIA_TYPE: "JWS", COSE_MEDIA_TYPE: "COSE"}
 
 
-def _print_rows(rows: list[dict[str, Any]]) -> None:
+def _print_rows(rows: list[dict[str, Any]], crl_paths: tuple[str, ...]) -> None:
     echo = click.echo
     for r in rows:
         verdict = "VERIFIED" if r["valid"] else f"FAILED: {r['reason']}"
         echo(f"{r['label']}  {r['digest'] or '(digest unknown)'}  {r['envelope']}  "
              f"{r['signer'] or '(signer unknown)'}  {verdict}")
     ok = sum(1 for r in rows if r["valid"])
-    crls = sorted({p for r in rows for p in r.get("crls", ())})
     echo(f"{ok} of {len(rows)} signature(s) verified"
          + (f", {len(rows) - ok} FAILED" if ok < len(rows) else "")
          + f"; verified at {rows[0]['verified_at']}; revocation "
-         + (f"checked with {', '.join(crls)}" if crls else "not checked (no --crl)"))
+         + (f"checked with {', '.join(crl_paths)}" if crl_paths else "not checked (no --crl)"))
 
 
 def _check_crls_used(crls: list[x509.CertificateRevocationList], paths: tuple[str, ...],
@@ -322,8 +321,10 @@ def verify_signatures(paths: tuple[Path, ...], kinds: list[str | None], *,
             signatures.append(Signature(str(path), raw, sniff_media_type(raw), expected, None))
     verdicts = [_verify_one(s, pinned, crls, at, digest) for s in signatures]
     rows = [_row(v, at, crls, crl_paths, digest) for v in verdicts]
-    emit(rows, as_json, _print_rows)
     failed = [r for r in rows if not r["valid"]]
+    if not failed:  # all verified: a CRL that checked none of them is an error of its own
+        _check_crls_used(crls, crl_paths, verdicts)
+    emit(rows, as_json, lambda d: _print_rows(d, crl_paths))
     if failed:
         named = ", ".join(f"{r['label']}" + (f" ({r['digest']})" if r["digest"] else "")
                           for r in failed[:_SHOWN_FAILURES])
@@ -332,4 +333,3 @@ def verify_signatures(paths: tuple[Path, ...], kinds: list[str | None], *,
         raise SignatureVerificationError(
             f"{len(failed)} of {len(rows)} signature(s) did not verify: {named}{more} (each "
             "line above gives the reason); do not attach or publish them")
-    _check_crls_used(crls, crl_paths, verdicts)
