@@ -147,7 +147,7 @@ def test_tampered_envelope_named_and_refused(world, offline, response, tmp_path)
     assert run_cli("notation", "attach", "--response", str(moved)).returncode == 0
     n = notation_for(world, tmp_path, [TOKEN_SIGNER])
     got = n.run("verify", f"{host}/tampered@{desc['digest']}")
-    assert got.returncode != 0, got.output
+    assert got.returncode != 0 and "signature verification failed" in got.output, got.output
     err = one_line_error(offline.run("verify", str(moved), "--root-ca", str(response["root"])))
     assert "1 of 1 signature(s) did not verify" in err
 
