@@ -304,3 +304,17 @@ def test_hostile_bundles_refused_in_one_line(offline, response, tmp_path):
                                                           "extra.resp", extra)),
                                      "--root-ca", root))
     assert "response.signatures[0]" in err
+
+
+def test_hostile_reference_shown_escaped(offline, response, tmp_path):
+    """A reference carrying terminal escapes and a forged line (the strict reader allows any
+    string there): the envelope is refused for its swapped descriptor, and neither the report
+    nor the error line carries a raw control character or a second line."""
+    def hostile(sigs):
+        sigs[0]["reference"] = "evil\x1b[2J\nVERIFIED everything"
+        sigs[0]["descriptor"] = sigs[1]["descriptor"]
+    r = offline.run("verify", str(reseal(response["resp"], tmp_path / "hostile.resp", hostile)),
+                    "--root-ca", str(response["root"]))
+    one_line_error(r)
+    assert "\x1b" not in r.output
+    assert len(lines(r)) == len(TAGS) + 1 and "FAILED" in lines(r)[0], r.stdout
