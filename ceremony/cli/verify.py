@@ -58,11 +58,19 @@ def _dispatch_tuf(path: Path, fmt: str | None, gun: str | None, notary_only: boo
     return True
 
 
-def _dispatch_notation(path: Path, fmt: str | None, others: bool, notation: dict[str, Any],
-                       at: str | None, as_json: bool) -> bool:
-    """Verify a Notary Project signature envelope when PATH is a file (detected) or with
-    --format notation; False when PATH is metadata for the verifiers below."""
-    from ceremony.notation.verify_cli import envelope_type, verify_notation
+def _dispatch_notation(paths: tuple[Path, ...], fmt: str | None, others: bool,
+                       notation: dict[str, Any], at: str | None, as_json: bool) -> bool:
+    """Verify Notary Project signatures when PATH is a file (detected: an envelope or a
+    response bundle; several PATHs are all signatures) or with --format notation; False when
+    PATH is metadata for the verifiers below."""
+    from ceremony.notation.verify_cli import (
+        BUNDLE,
+        ENVELOPE,
+        input_kind,
+        verify_notation,
+        verify_signatures,
+    )
+    path = paths[0]
     if fmt not in (None, "notation") or (fmt is None and not path.is_file()):
         if any(notation.values()):
             raise click.UsageError("--root-ca, --descriptor, --artifact and --crl are for a "
@@ -70,23 +78,35 @@ def _dispatch_notation(path: Path, fmt: str | None, others: bool, notation: dict
         if path.is_file():
             raise click.UsageError(f"{path} is a file: Notary v1 and TUF 1.0 metadata are "
                                    "verified from a folder")
+        if len(paths) > 1:
+            raise click.UsageError("several PATHs are for Notary Project signatures (envelope "
+                                   "files, response bundles); metadata: one folder per run")
         return False
-    if fmt is None and envelope_type(path) is None:
-        raise click.UsageError(f"{path} is a file but not a Notary Project signature envelope "
-                               "(JWS JSON or COSE): give an envelope, or a metadata folder")
+    kinds = [input_kind(p) for p in paths]
+    for p, kind in zip(paths, kinds, strict=True):
+        if fmt is None and kind is None and p.is_file():
+            raise click.UsageError(f"{p} is a file but not a Notary Project signature envelope "
+                                   "(JWS JSON or COSE) or response bundle: give an envelope, a "
+                                   "response, or a metadata folder")
     if others:
         raise click.UsageError("--gun, --trusted-root, --root-cert-id and --trusted-version are "
                                f"for repository metadata; {path} is a Notary Project signature")
-    verify_notation(path, at=parse_at(at).to_datetime() if at is not None else None,
-                    as_json=as_json, **notation)
+    when = parse_at(at).to_datetime() if at is not None else None
+    if len(paths) == 1 and kinds[0] != BUNDLE:
+        verify_notation(path, at=when, as_json=as_json, **notation)
+    else:
+        verify_signatures(paths, [k or ENVELOPE for k in kinds], at=when, as_json=as_json,
+                          **notation)
     return True
 
 
 @click.command()
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["notary", "tuf", "notation"]),
               help="Notary v1 or TUF 1.0 (default: detected from PATH's root), or a Notary "
-                   "Project signature (default when PATH is a JWS or COSE envelope file).")
+                   "Project signature (default when PATH is a JWS or COSE envelope file, or "
+                   "a notation sign-descriptors response bundle).")
 @click.option("--gun", help="Globally unique name, e.g. docker.io/library/app (Notary v1).")
 @click.option("--trusted-root", metavar="FILE",
               help="TUF 1.0: the root this machine trusts (default: PATH/1.root.json).")
@@ -104,7 +124,7 @@ def _dispatch_notation(path: Path, fmt: str | None, others: bool, notation: dict
               help="Notary Project: CRL (PEM/DER) of a CA in the chain; repeatable.")
 @click.option("--at", "at", metavar="TIME", help="Verify as of this time (RFC 3339; default now).")
 @json_option
-def verify(path: Path, fmt: str | None, gun: str | None, trusted_root: str | None,
+def verify(paths: tuple[Path, ...], fmt: str | None, gun: str | None, trusted_root: str | None,
            root_cert_ids: tuple[str, ...], trusted_versions: tuple[str, ...],
            roots: tuple[str, ...], descriptor: str | None, artifact: str | None,
            crl_paths: tuple[str, ...], at: str | None, as_json: bool) -> None:
@@ -114,13 +134,16 @@ def verify(path: Path, fmt: str | None, gun: str | None, trusted_root: str | Non
     folder of files downloaded from a Notary server, including the N.root.json history. Exits 0
     only if everything verifies; every warning is reported. A TUF 1.0 folder (python-tuf,
     RSTUF, tuf-on-ci) is verified as `ceremony tuf verify` does. A Notary Project (notation)
-    signature envelope file is verified against --root-ca, at signing time and now.
+    signature envelope file is verified against --root-ca, at signing time and now; so is every
+    envelope of a `notation sign-descriptors` response bundle, each against the descriptor it
+    is paired with (several envelope files or bundles: one line each and a summary).
     """
-    if _dispatch_notation(path, fmt, bool(gun or trusted_root or root_cert_ids or
+    if _dispatch_notation(paths, fmt, bool(gun or trusted_root or root_cert_ids or
                                           trusted_versions),
                           {"roots": roots, "descriptor": descriptor, "artifact": artifact,
                            "crl_paths": crl_paths}, at, as_json):
         return
+    path = paths[0]  # metadata: one folder (checked by _dispatch_notation)
     if _dispatch_tuf(path, fmt, gun, bool(root_cert_ids or trusted_versions), trusted_root,
                      at, as_json):
         return

@@ -163,10 +163,13 @@ def test_notation_commands_open_no_socket(tmp_path_factory):
     text = h.ok("notation", "verify", "--envelope", str(out / "sig.jws"), "--root",
                 str(out / "root.crt"), "--descriptor", str(out / "descriptor.json"))
     assert text.strip(), "verify said nothing"
+    # `verify` on a whole response bundle (its Notary v1 form runs in test_no_sockets.py)
+    assert "1 of 1 signature(s) verified" in h.ok("verify", str(out / "sign.resp"), "--root-ca",
+                                                  str(out / "root.crt"))
     h.ok("notation", "trust-store", "--root", str(out / "root.crt"), "--config-dir",
          str(out / "notation-config"), "--scope", "localhost:5000/app")
 
-    exits = h.check(16)
+    exits = h.check(17)
     assert_covers_its_hooked_runs("test_notation_commands_open_no_socket", exits)
     assert list((base / "ws" / "transcripts").glob("*.jsonl"))
     h.assert_no_pin(exits)
