@@ -31,16 +31,6 @@ _ARTIFACT = re.compile(r"^(?:[^@\s]+@)?(sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|
                        r"sha512:[0-9a-f]{128})$")
 
 
-def envelope_type(path: Path) -> str | None:
-    """The envelope media type of a file that looks like one (first bytes only), else None."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(64)
-        return sniff_media_type(head)
-    except (OSError, NotationError):
-        return None
-
-
 def _artifact_digest(text: str) -> str:
     m = _ARTIFACT.match(text)
     if not m:
