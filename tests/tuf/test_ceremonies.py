@@ -315,7 +315,9 @@ def _bad_requests(story: Story, folder: Path) -> dict[str, tuple[Path, list[str]
                           ["renew"], "unknown field 'note'"),
         "unknown param": (_resealed(fresh("param"), lambda c: c["params"].update(x=1)),
                           ["renew"], "unknown field 'x'"),
-        "wrong operation": (fresh("op"), ["rotate-root"], "this is a TUF renew request"),
+        # a rotation that names a change (the table's rule holds), given a renew request
+        "wrong operation": (fresh("op"), ["rotate-root", "--root-threshold", "2"],
+                            "this is a TUF renew request"),
         "rollback": (rollback, ["renew"], "has not applied the last response"),
         "forked root": (_resealed(fresh("fork"), fork), ["renew"],
                         "differs from the one this workspace trusts"),
