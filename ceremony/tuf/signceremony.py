@@ -263,6 +263,17 @@ def needs_lines(needed: dict[str, dict[str, Any]]) -> list[str]:
             + ", ".join(k[:16] for k in st["missing"]) for name, st in needed.items()]
 
 
+def inventory_lines(inventory: dict[str, Any]) -> list[str]:
+    """What the key inventory recorded, for the officer's screen."""
+    lines = [f"inventory: recorded key {k}" for k in inventory["keys_recorded"]]
+    lines += [f"inventory: updated key {k} (last used now)" for k in inventory["keys_updated"]]
+    lines += [f"inventory: RETIRED key {r['key_id']}: {r['reason']}"
+              for r in inventory["keys_retired"]]
+    lines += [f"inventory: left key {r['key_id']} as it is: {r['reason']}"
+              for r in inventory["keys_skipped"]]
+    return lines
+
+
 def _body(s: Session, choices: SignChoices) -> dict[str, Any]:
     request, req_bundle = read_request(s.options.request)
     s.transcript.input("request", req_bundle.to_bytes(), path=str(s.options.request),

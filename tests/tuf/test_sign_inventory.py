@@ -127,8 +127,11 @@ def world(softhsm_factory, tmp_path_factory) -> World:  # noqa: F811
     listings["x3"], human["x3"] = _listing(off, folder, "a")
     step("a3", "a", _sign(off, folder, "a", req3, folder / "resp-a3.json", "inv-a", "--yes",
                           "--json"))
-    step("b3", "b", _sign(off, folder, "b", req3, folder / "resp-b3.json", "inv-b",
-                          "--partial", str(folder / "resp-a3.json"), "--yes", "--json"))
+    b3 = _sign(off, folder, "b", req3, folder / "resp-b3.json", "inv-b", "--partial",
+               str(folder / "resp-a3.json"), "--yes")  # as an officer reads it on screen
+    assert b3.returncode == 0, b3.output
+    human["b3-sign"] = b3.stdout
+    listings["b3"], human["b3"] = _listing(off, folder, "b")
     _apply(repo, folder / "resp-b3.json", 3)
     return World(folder, off, keys, runs, listings, human, refused, (before, after))
 
@@ -180,16 +183,17 @@ def test_signing_the_next_version_updates_the_record_not_duplicates_it(world):
 
 
 def test_a_rotation_made_elsewhere_retires_the_key_it_removed(world):
-    b3 = world.runs["b3"]
-    assert b3["complete"] is True and b3["signed_with"] == [world.kid("inv-b")]
-    retired = b3["inventory"]["keys_retired"]
-    assert [r["key_id"] for r in retired] == [world.kid("inv-b")]
+    screen = world.human["b3-sign"]
+    assert "(root v3 of 'demo', complete)" in screen, screen
+    assert f"signed here with 1 key(s): {world.kid('inv-b')[:16]}" in screen
+    reason = ("removed from root of TUF repository 'demo' by root v3 made elsewhere "
+              "(tuf sign-request)")
+    assert f"inventory: RETIRED key {world.kid('inv-b')}: {reason}" in screen
     rows = _rows(world.listings["b3"])
     assert len(rows) == 1, rows
     row = rows[0]
     assert row["retired"] is True and row["key_id"] == world.kid("inv-b")
-    assert row["reason"] == ("removed from root of TUF repository 'demo' by root v3 made "
-                             "elsewhere (tuf sign-request)")
+    assert row["reason"] == reason
     assert row["last_used"] >= _rows(world.listings["b2"])[0]["last_used"]
     assert f"RETIRED {row['retired_at']}: removed from root" in world.human["b3"]
     # site A's key stays active: the new root still lists it
