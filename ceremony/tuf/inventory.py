@@ -56,8 +56,12 @@ def record_keys(s: Any, repository: str, plans: Sequence[FilePlan],
             if existing is not None and existing.system != SYSTEM:
                 continue  # the same key ID recorded by another system: left as it is
             token, info = found[kid]
-            s.tx.add_key(token_key_record(s.tx, s.tokens, system=SYSTEM, key_id=kid, role=role,
-                                          names=[repository], token=token, info=info))
+            rec = token_key_record(s.tx, s.tokens, system=SYSTEM, key_id=kid, role=role,
+                                   names=[repository], token=token, info=info)
+            if existing is not None:  # first seen and last signature kept (record_signing)
+                rec = dataclasses.replace(rec, added=existing.added,
+                                          last_used=existing.last_used)
+            s.tx.add_key(rec)
             added.append(kid)
         gone = {k: r for k, r in listed(p.previous).items() if k not in now}
         for kid, role in sorted(gone.items()):
