@@ -143,6 +143,7 @@ class KeyRecord:
     evidence: Mapping[str, Any] = field(default_factory=dict)  # e.g. CKA_LOCAL read back
     added: str = ""
     system: str = "notary"
+    last_used: str = ""  # when a ceremony last signed with it (TUF sign-request); "" unknown
 
     def __post_init__(self) -> None:
         if self.system not in SYSTEMS:
@@ -160,6 +161,7 @@ class KeyRecord:
         for name in ("algorithm", "token_serial", "token_label", "key_label"):
             _text(getattr(self, name), name)
         _text(self.added, "key added time", required=False)
+        _text(self.last_used, "key last used time", required=False)
         if not isinstance(self.pkcs11_id, str) or not _HEX.fullmatch(self.pkcs11_id):
             raise InventoryError("inventory: pkcs11_id must be lowercase hex")
         if not isinstance(self.evidence, Mapping):
@@ -179,6 +181,8 @@ class KeyRecord:
         data["evidence"] = dict(self.evidence)
         if self.system == "notary":
             del data["system"]  # Notary records stay byte-identical to those made before
+        if not self.last_used:
+            del data["last_used"]  # likewise every record no signing ceremony touched
         return data
 
     @property
@@ -250,4 +254,4 @@ def _row(k: KeyRecord) -> dict[str, Any]:
     return {"system": k.system, "role": k.role, "key_id": k.key_id,
             "canonical_id": k.canonical_id, "algorithm": k.algorithm, "token": k.token_label,
             "token_serial": k.token_serial, "key_label": k.key_label, "names": list(k.guns),
-            "custody": dict(k.evidence), "added": k.added}
+            "custody": dict(k.evidence), "added": k.added, "last_used": k.last_used}

@@ -30,4 +30,6 @@ def show_inventory(workspace: str, uri: str | None, retired: bool, as_json: bool
                        f"'{k['key_label']}'; {state}")
             if k["names"]:
                 click.echo(f"    serves: {', '.join(k['names'])}")
+            if k.get("last_used"):
+                click.echo(f"    first seen {k['added']}, last used {k['last_used']}")
     emit(data, as_json, human)

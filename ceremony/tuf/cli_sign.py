@@ -30,9 +30,11 @@ def print_signed(r: dict[str, Any]) -> None:
     click.echo(f"  response words  {r['response_words']}")
     click.echo(f"  signed here with {len(r['signed_with'])} key(s): "
                + ", ".join(k[:16] for k in r["signed_with"]))
-    from ceremony.tuf.signceremony import needs_lines
+    from ceremony.tuf.signceremony import inventory_lines, needs_lines
     for line in needs_lines(r["needed"]):
         click.echo(f"  still needs {line}")
+    for line in inventory_lines(r["inventory"]):
+        click.echo(f"  {line}")
     click.echo(f"transcript {r['transcript']}")
     click.echo(f"  final digest {r['transcript_sha256']}")
     click.echo(f"  words        {r['transcript_words']}")

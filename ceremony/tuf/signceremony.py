@@ -16,7 +16,9 @@ Inside the session frame (workspace lock, transcript, air-gap check, tokens logg
    SHA-256 in hex and words, recorded, and a typed `yes` (or --yes);
 5. the tokens sign; the response bundle carries the signed file (or only the signatures,
    --signatures-only) and, below a threshold, `partial`: who signed and what is still needed;
-6. the workspace records what this site signed (and the roots it came to trust).
+6. the workspace records what this site signed (and the roots it came to trust), and its key
+   inventory the token keys that signed (role, repository, first seen, last used) and retires
+   those a proposed root no longer lists (inventory.record_signing).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from ceremony.tuf.bundles import (
 )
 from ceremony.tuf.canonical import load_json
 from ceremony.tuf.errors import ExpiredError, ThresholdError, TufError, TufFormatError
+from ceremony.tuf.inventory import record_signing
 from ceremony.tuf.model import TOP_LEVEL_ROLES, Metadata, Signature
 from ceremony.tuf.signflow import (
     Found,
@@ -260,6 +263,17 @@ def needs_lines(needed: dict[str, dict[str, Any]]) -> list[str]:
             + ", ".join(k[:16] for k in st["missing"]) for name, st in needed.items()]
 
 
+def inventory_lines(inventory: dict[str, Any]) -> list[str]:
+    """What the key inventory recorded, for the officer's screen."""
+    lines = [f"inventory: recorded key {k}" for k in inventory["keys_recorded"]]
+    lines += [f"inventory: updated key {k} (last used now)" for k in inventory["keys_updated"]]
+    lines += [f"inventory: RETIRED key {r['key_id']}: {r['reason']}"
+              for r in inventory["keys_retired"]]
+    lines += [f"inventory: left key {r['key_id']} as it is: {r['reason']}"
+              for r in inventory["keys_skipped"]]
+    return lines
+
+
 def _body(s: Session, choices: SignChoices) -> dict[str, Any]:
     request, req_bundle = read_request(s.options.request)
     s.transcript.input("request", req_bundle.to_bytes(), path=str(s.options.request),
@@ -346,15 +360,18 @@ def _body(s: Session, choices: SignChoices) -> dict[str, Any]:
     record = record_signed(s.tx, request.repository, p.role, p.version, {
         "role": p.role, "version": p.version, "signed_sha256": signed_sha256,
         "keyids": sorted(made), "request_sha256": req_bundle.digest_hex})
-    s.finish({"tuf_signed": record, "pinned_roots": list(trusted.pinned)},
-             complete=complete, signatures=len(made))
+    inventory = record_signing(s, request.repository, p.md,
+                               previous if p.role == "root" else None,
+                               {k.keyid: where for k, where, _ in found}, list(made))
+    s.finish({"tuf_signed": record, "pinned_roots": list(trusted.pinned),
+              "inventory": inventory}, complete=complete, signatures=len(made))
     return {"repository": request.repository, "role": p.role, "version": p.version,
             "response": str(s.options.out), "response_sha256": bundle.digest_hex,
             "response_words": digest_words(bundle.digest()), "file": file_name,
             "complete": complete, "status": status, "needed": needed,
             "signed_with": sorted(made), "dropped": dropped, "signed_sha256": signed_sha256,
             "first_contact": trusted.first_contact, "pinned_roots": list(trusted.pinned),
-            "trusted_root_version": trusted.version,
+            "trusted_root_version": trusted.version, "inventory": inventory,
             "logins": s.tokens.logins, "rstuf_payload":
                 rstuf.kind(p.envelope) if p.envelope is not None else None}
 
