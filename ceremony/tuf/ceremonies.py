@@ -144,13 +144,36 @@ def delegation_lines(new: Any, old: Any) -> list[str]:
         mark = "+" if name not in before else "~"
         if mark == "~" and role.to_dict() == before[name].to_dict():
             continue
-        where = ", ".join(role.paths or []) or \
-            f"path hash prefixes {', '.join(role.path_hash_prefixes or [])}"
+        where = f"path hash prefixes {', '.join(role.path_hash_prefixes)}" \
+            if role.path_hash_prefixes is not None else f"paths {', '.join(role.paths or [])}"
         lines.append(f"    {mark} delegation '{name}': threshold {role.threshold} of "
                      f"{len(role.keyids)} key(s), {'terminating, ' if role.terminating else ''}"
-                     f"paths {where}")
+                     f"{where}")
         lines += [f"        key {k} ({table[k].scheme})" for k in role.keyids if k in table]
     lines += [f"    - delegation '{name}'" for name in before if name not in after]
+    return lines + _bin_lines(new, old, table)
+
+
+def _bin_lines(new: Any, old: Any, table: dict[str, Any]) -> list[str]:
+    """Succinct hash bins (TAP 15) delegated or no longer delegated."""
+    def bins(md: Any) -> Any:
+        d = md.signed.delegations if md is not None else None
+        return d.succinct_roles if d is not None else None
+    before, after = bins(old), bins(new)
+    if before is not None and after is not None and before.to_dict() == after.to_dict():
+        return []
+    lines = []
+    if before is not None:
+        lines.append(f"    - succinct hash bins '{before.name_prefix}-*' "
+                     f"({2 ** before.bit_length} bins)")
+    if after is not None:
+        last = f"{2 ** after.bit_length - 1:0{after.suffix_len}x}"
+        lines.append(f"    + succinct hash bins: {2 ** after.bit_length} bins "
+                     f"'{after.name_prefix}-{'0' * after.suffix_len}' .. "
+                     f"'{after.name_prefix}-{last}' ({after.bit_length} bits of each target "
+                     f"path's SHA-256), threshold {after.threshold} of {len(after.keyids)} "
+                     "key(s)")
+        lines += [f"        key {k} ({table[k].scheme})" for k in after.keyids if k in table]
     return lines
 
 
