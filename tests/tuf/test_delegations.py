@@ -27,6 +27,7 @@ NO_MATCH = next(p for i in range(100) if not hashlib.sha256(
     (p := f"hashed/other-{i}.txt").encode()).hexdigest().startswith(PREFIX))
 DEEP = "nested/deep.txt"
 PACKAGE = "nested/pkg.tar"
+FIRMWARE = "fw/image.bin"
 
 
 class DelegationStory(Story):
@@ -104,6 +105,25 @@ def story(softhsm_factory, tmp_path_factory) -> DelegationStory:  # noqa: F811
     st.bin_of_package = team.delegations.succinct_roles.get_role_for_target(PACKAGE)
     service.add_target(st.bin_of_package, PACKAGE, b"in its hash bin\n")
     st.clients("bins", PACKAGE)
+
+    # 4. bins whose key is made on a token: their first versions are signed here
+    st.step("fw", "delegation-add", ["delegation", "add"], ("--role", "fw", "--path", "fw/*"),
+            ("--token", "targets-1", "--delegate-token", "targets-1", "--delegate-label",
+             "tuf-fw"))
+    st.too_many = site.ceremony(["delegation", "add"], service.request(
+        "delegation-add", folder / "too-many.req.json", "--parent", "fw", "--succinct-bins",
+        "11", "--bin-prefix", "fwbin"), folder / "too-many.resp.json", "--token", "targets-1",
+        "--delegate-token", "targets-2", "--delegate-label", "tuf-fwbins")
+    st.step("fw-bins", "delegation-add", ["delegation", "add"],
+            ("--parent", "fw", "--succinct-bins", "2", "--bin-prefix", "fwbin"),
+            ("--token", "targets-1", "--delegate-token", "targets-2", "--delegate-label",
+             "tuf-fwbins"))
+    st.clients("fw-bins", FIRMWARE)
+
+    # 5. team's bins are removed again
+    st.step("bins-remove", "delegation-remove", ["delegation", "remove"],
+            ("--parent", "team", "--bin-prefix", "bin"), ("--token", "targets-2"))
+    st.clients("bins-remove", PACKAGE)
     return st
 
 
@@ -152,10 +172,14 @@ def test_a_target_resolves_through_its_succinct_hash_bin(story, client):
 
 def test_each_ceremony_signed_the_delegating_role(story):
     files = {step: sorted(f["file"] for f in story.results[step]["files"])
-             for step in ("hashed", "team", "deep", "deep-remove", "bins")}
+             for step in ("hashed", "team", "deep", "deep-remove", "bins", "fw", "fw-bins",
+                          "bins-remove")}
     assert files == {"hashed": ["2.targets.json"], "team": ["1.team.json", "3.targets.json"],
                      "deep": ["2.team.json"], "deep-remove": ["3.team.json"],
-                     "bins": ["4.team.json"]}
+                     "bins": ["4.team.json"], "fw": ["1.fw.json", "4.targets.json"],
+                     "fw-bins": ["1.fwbin-0.json", "1.fwbin-1.json", "1.fwbin-2.json",
+                                 "1.fwbin-3.json", "2.fw.json"],
+                     "bins-remove": ["5.team.json"]}
     meta = story.service.metadata_dir
     targets = Metadata.from_bytes((meta / "3.targets.json").read_bytes()).signed
     assert targets.delegations.roles["hashed"].path_hash_prefixes == [PREFIX]
@@ -171,7 +195,44 @@ def test_each_ceremony_signed_the_delegating_role(story):
         targets.verify_delegate("team", md.signed_bytes, md.signatures)
         assert [s.keyid for s in md.signatures.values()] == team_key
     snapshot = Metadata.from_bytes(story.service.stored["snapshot"]).signed
-    assert snapshot.meta["team.json"].version == 4
+    assert snapshot.meta["team.json"].version == 5
+    assert Metadata.from_bytes((meta / "5.team.json").read_bytes()).signed.delegations is None
+
+
+def test_bins_made_on_a_token_are_signed_here_and_clients_verify_them(story, tmp_path):
+    fw = Metadata.from_bytes((story.service.metadata_dir / "2.fw.json").read_bytes()).signed
+    bins = fw.delegations.succinct_roles
+    assert (bins.bit_length, bins.name_prefix, bins.threshold) == (2, "fwbin", 1)
+    for name in bins.get_roles():
+        md = Metadata.from_bytes((story.service.metadata_dir / f"1.{name}.json").read_bytes())
+        fw.verify_delegate(name, md.signed_bytes, md.signatures)
+        assert md.signed.targets == {} and md.signed.delegations is None
+    from tuf.ngclient import Updater
+    meta = tmp_path / "meta"
+    meta.mkdir()
+    with serve(story.service.folder) as url:
+        updater = Updater(str(meta), f"{url}/metadata/", str(tmp_path), f"{url}/targets/",
+                          bootstrap=story.root1)
+        updater.refresh()
+        assert updater.get_targetinfo(FIRMWARE) is None  # the bin is verified and empty
+    assert (meta / f"{bins.get_role_for_target(FIRMWARE)}.json").is_file()
+    # go-tuf follows the same chain to the (empty) bin and reports the target not found
+    got = _got(story, "fw-bins", FIRMWARE, "go-tuf")
+    assert not got.ok and f"target {FIRMWARE} not found" in got.error, got.error
+
+
+def test_more_bins_than_are_signed_here_is_refused(story):
+    r = story.too_many
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1] == (
+        "error: 2048 bins would each be signed here (at most 1024): give the bins' keys in "
+        "the request (--delegate-key) so the online service signs them, or fewer bits")
+
+
+@pytest.mark.parametrize("client", ["go-tuf", "python-tuf"])
+def test_removed_bins_no_longer_serve(story, client):
+    got = _got(story, "bins-remove", PACKAGE, client)
+    assert not got.ok and f"{PACKAGE} not found" in got.error, got.error
 
 
 def test_the_reviews_show_prefixes_parents_and_bins(story):
@@ -183,6 +244,8 @@ def test_the_reviews_show_prefixes_parents_and_bins(story):
     assert "- delegation 'deep'" in text
     assert "+ succinct hash bins: 8 bins 'bin-0' .. 'bin-7' (3 bits of each target path's " \
         "SHA-256), threshold 1 of 1 key(s)" in text
+    assert "- succinct hash bins 'bin-*' (8 bins)" in text
+    assert "1.fwbin-3.json:" in text
     for label in TOKENS:
         pin = story.site.env.pin(label)
         assert all(pin not in out for out in story.site.outputs), label
@@ -260,18 +323,9 @@ def test_a_nested_delegation_needs_the_parents_keys(story, tmp_path):
     assert not (tmp_path / "resp.json").exists()
 
 
-def test_python_tuf_verifies_every_bin(story, tmp_path):
-    from tuf.ngclient import Updater
-    meta = tmp_path / "meta"
-    meta.mkdir()
-    (meta / "root.json").write_bytes(story.root1)
-    with serve(story.service.folder) as url:
-        updater = Updater(str(meta), f"{url}/metadata/", str(tmp_path), f"{url}/targets/",
-                          bootstrap=story.root1)
-        updater.refresh()
-        assert updater.get_targetinfo(PACKAGE) is not None
-    assert (meta / f"{story.bin_of_package}.json").is_file()
+def test_the_tool_verifies_the_repository_it_helped_make(story):
     r = story.site.run("tuf", "verify", str(story.service.metadata_dir), "--json")
     assert r.returncode == 0, r.output
     roles = json.loads(r.stdout)["roles"]
-    assert {f"bin-{i}" for i in range(8)} <= set(roles)
+    assert {f"fwbin-{i}" for i in range(4)} <= set(roles)
+    assert roles["team"]["version"] == 5 and roles["fw"]["version"] == 2
