@@ -329,3 +329,26 @@ def test_the_tool_verifies_the_repository_it_helped_make(story):
     roles = json.loads(r.stdout)["roles"]
     assert {f"fwbin-{i}" for i in range(4)} <= set(roles)
     assert roles["team"]["version"] == 5 and roles["fw"]["version"] == 2
+
+
+def test_a_nested_delegation_runs_as_a_script_step(story, tmp_path):
+    """The `tuf-delegation-add` script action answers a nested request (the delegation's
+    parent, paths and keys travel in the request; the step names the tokens). The response
+    is checked, not applied: the other tests read the repository as the story left it."""
+    from ceremony.tuf.bundles import read_response
+    from tests.tuf.test_param_tables import _run_script, _script
+    key = story.service.public_pem(new_signer("ed25519"), "scripted")
+    request = story.service.request(
+        "delegation-add", tmp_path / "nested.req", "--parent", "team", "--role", "scripted",
+        "--path-hash-prefix", "0", "--path-hash-prefix", "1", "--delegate-key", str(key))
+    r = _run_script(story.site.env, story.site, _script(
+        story.site.env, tmp_path, request, {"do": "tuf-delegation-add", "tokens": ["targets-2"],
+                                            "targets-expires": "120d"}))
+    assert r.returncode == 0, r.output[-3000:]
+    response, _ = read_response(str(tmp_path / "nested.resp"))
+    assert sorted(response.files) == ["6.team.json"]
+    md = Metadata.from_bytes(response.files["6.team.json"])
+    role = md.signed.delegations.roles["scripted"]
+    assert role.path_hash_prefixes == ["0", "1"] and role.paths is None
+    targets = Metadata.from_bytes((story.service.metadata_dir / "4.targets.json").read_bytes())
+    targets.signed.verify_delegate("team", md.signed_bytes, md.signatures)
