@@ -76,7 +76,7 @@ def _walk(cur: Current) -> dict[str, Entry]:
     return found
 
 
-def _delegator(ctx: Context, cur: Current, name: str) -> Delegator:
+def delegator(ctx: Context, cur: Current, name: str, flag: str = "--parent") -> Delegator:
     """The role `name` as it signs today, its metadata checked along the chain from targets
     (each link verified with the keys its delegator lists)."""
     from ceremony.tuf.verify import verify_threshold
@@ -90,7 +90,7 @@ def _delegator(ctx: Context, cur: Current, name: str) -> Delegator:
     tree = _walk(cur)
     if name not in tree:
         raise PlanRefused(f"no role of the request's repository delegates "
-                          f"{ascii(name)[:80]} (--parent): give targets or a delegated role "
+                          f"{ascii(name)[:80]} ({flag}): give targets or a delegated role "
                           "whose metadata the request carries")
     chain = [name]
     while tree[chain[-1]].parent != "targets":
@@ -170,7 +170,7 @@ def build_delegation_add(ctx: Context, cur: Current) -> list[FilePlan]:
         raise PlanRefused("a delegation add request needs role, paths and keys (ceremony tuf "
                           "request --role NAME --path PATTERN --delegate-key FILE), or the "
                           "role's keys made here (--delegate-token)")
-    d = _delegator(ctx, cur, parent)
+    d = delegator(ctx, cur, parent)
     delegations = _copy(d)
     keys = {k: Key.from_dict(k, v) for k, v in p.get("keys", {}).items()}
     token_keys = {k.keyid: k for k in (ctx.key_on(uri, ctx.choices.delegate_label,
@@ -247,7 +247,7 @@ def build_delegation_remove(ctx: Context, cur: Current) -> list[FilePlan]:
     p = ctx.request.params
     parent = p.get("parent", "targets")
     name = p.get("role") or p.get("bin_prefix")
-    d = _delegator(ctx, cur, parent)
+    d = delegator(ctx, cur, parent)
     delegations = _copy(d)
     if delegations is not None and delegations.succinct_roles is not None:
         if name != delegations.succinct_roles.name_prefix:

@@ -192,26 +192,10 @@ def build_renew(ctx: Context, cur: Current) -> list[FilePlan]:
 
 
 def _renew_delegated(ctx: Context, cur: Current, name: str) -> FilePlan:
-    """A delegated role of the top-level targets again, signed by the keys targets delegates
-    it to (those on the tokens given); its current version must verify with them."""
-    from ceremony.tuf.verify import verify_threshold
-    delegations = cur.targets.signed.delegations if cur.targets is not None else None
-    if delegations is None or delegations.roles is None or name not in delegations.roles:
-        raise PlanRefused(f"the top-level targets does not delegate {ascii(name)[:80]}: "
-                          "renew only roles it delegates (nested roles: ceremony tuf sign)")
-    md = cur.roles.get(name)
-    if md is None:
-        raise PlanRefused(f"the request carries no metadata of role '{name}'")
-    role = delegations.roles[name]
-    keys = {k: delegations.keys[k] for k in role.keyids}
-    verify_threshold(md, keys, role, role_name=name, signer_desc="its delegation's")
-    last = ctx.state.last_version(name)
-    if last is not None and md.signed.version < last:
-        raise PlanRefused(f"the request's '{name}' is v{md.signed.version} but this workspace "
-                          f"signed v{last}: apply the last response online, then make a new "
-                          "request")
-    return renewed(md, name, ctx.state, expires_in(ctx.choices.targets_expires),
-                   [Need(f"the keys targets delegates '{name}' to", keys, role)])
+    """A delegated role (of targets, or nested) again, signed by the keys its delegator lists
+    for it (those on the tokens given); it and every delegator above it must verify."""
+    d = delegating.delegator(ctx, cur, name, flag="--renew-role")
+    return renewed(d.md, name, ctx.state, expires_in(ctx.choices.targets_expires), [d.need])
 
 
 BUILDERS: dict[str, Callable[[Context, Current], list[FilePlan]]] = {

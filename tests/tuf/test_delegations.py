@@ -352,3 +352,18 @@ def test_a_nested_delegation_runs_as_a_script_step(story, tmp_path):
     assert role.path_hash_prefixes == ["0", "1"] and role.paths is None
     targets = Metadata.from_bytes((story.service.metadata_dir / "4.targets.json").read_bytes())
     targets.signed.verify_delegate("team", md.signed_bytes, md.signatures)
+
+
+def test_a_nested_role_is_renewed_with_its_delegators_keys(story, tmp_path):
+    """renew of a bin under fw (targets -> fw -> fwbin-N): its keys are on targets-2. The
+    response is checked, not applied."""
+    from ceremony.tuf.bundles import read_response
+    req = story.service.request("renew", tmp_path / "renew.req", "--renew-role", "fwbin-2")
+    r = story.site.ceremony(["renew"], req, tmp_path / "renew.resp", "--token", "targets-2",
+                            "--targets-expires", "120d")
+    assert r.returncode == 0, r.output
+    response, _ = read_response(str(tmp_path / "renew.resp"))
+    md = Metadata.from_bytes(response.files["2.fwbin-2.json"])
+    fw = Metadata.from_bytes((story.service.metadata_dir / "2.fw.json").read_bytes()).signed
+    fw.verify_delegate("fwbin-2", md.signed_bytes, md.signatures)
+    assert "must be signed by 1 of 1 of the keys 'fw' delegates 'fwbin-2' to" in r.stderr
