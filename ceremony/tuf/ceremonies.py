@@ -113,9 +113,13 @@ def review_text(ctx: Context, plans: Sequence[FilePlan], found: dict[str, Any]) 
                      f"{online.threshold} of " + ", ".join(online.keys))
     for label, key in ctx.made_keys:
         lines.append(f"  token key on '{label}': {key.keyid} ({key.scheme})")
-    for p in plans:
+    for p, same in _grouped(plans):
         lines.append("")
         lines.append(f"{p.name}:")
+        if same:
+            # hash bins' first versions: one content, shown once (1024 bins stay readable)
+            lines.append(f"  and {len(same)} more file(s) with the same signed content and "
+                         f"signers: {same[0].name} .. {same[-1].name}")
         lines += ["  " + line for line in signing.review_lines(signing.review(p.md, p.previous))]
         if p.md.signed.type == "targets":
             lines += delegation_lines(p.md, p.previous)
@@ -126,6 +130,21 @@ def review_text(ctx: Context, plans: Sequence[FilePlan], found: dict[str, Any]) 
             lines.append(f"  will sign with key {keyid[:16]} on token '{found[keyid][0].label}'")
     # every string from the request shown escaped: a name cannot forge or hide a line
     return shown_lines("\n".join(lines)) + "\n"
+
+
+def _grouped(plans: Sequence[FilePlan]) -> list[tuple[FilePlan, list[FilePlan]]]:
+    """Each plan with the new files right after it whose signed bytes and signers are the
+    same (succinct hash bins' first versions)."""
+    out: list[tuple[FilePlan, list[FilePlan]]] = []
+    for p in plans:
+        if out and p.previous is None and out[-1][0].previous is None \
+                and p.md.signed_bytes() == out[-1][0].md.signed_bytes() \
+                and [(n.role.keyids, n.role.threshold) for n in p.needs] == \
+                [(n.role.keyids, n.role.threshold) for n in out[-1][0].needs]:
+            out[-1][1].append(p)
+        else:
+            out.append((p, []))
+    return out
 
 
 def delegation_lines(new: Any, old: Any) -> list[str]:

@@ -23,8 +23,8 @@ def _role_values(values: tuple[str, ...], flag: str) -> list[tuple[str, str]]:
     return out
 
 
-def _delegation_params(paths: tuple[str, ...], prefixes: tuple[str, ...], parent: str | None,
-                       bits: int | None, bin_prefix: str | None) -> dict:
+def _delegation_params(role: str | None, paths: tuple[str, ...], prefixes: tuple[str, ...],
+                       parent: str | None, bits: int | None, bin_prefix: str | None) -> dict:
     """Where a delegation reaches: paths, path hash prefixes (exactly one of the two kinds, as
     the specification says) or succinct hash bins; and the role that delegates."""
     out: dict = {}
@@ -41,6 +41,9 @@ def _delegation_params(paths: tuple[str, ...], prefixes: tuple[str, ...], parent
         if paths or prefixes:
             raise click.UsageError("succinct hash bins take no --path or --path-hash-prefix: "
                                    "every target path belongs to exactly one bin")
+        if role is not None:
+            raise click.UsageError("--succinct-bins names its bins with --bin-prefix, not "
+                                   "--role")
         if not bin_prefix:
             raise click.UsageError("--succinct-bins needs --bin-prefix NAME (the bins are "
                                    "NAME-0, NAME-1, ...)")
@@ -123,7 +126,7 @@ def register(group: click.Group, tuf_errors, json_option) -> None:  # type: igno
         params: dict = {}
         if role is not None:
             params["role"] = role
-        params.update(_delegation_params(paths, prefixes, parent, bits, bin_prefix))
+        params.update(_delegation_params(role, paths, prefixes, parent, bits, bin_prefix))
         if threshold is not None:
             params["threshold"] = threshold
         if terminating is not None:

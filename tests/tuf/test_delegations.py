@@ -245,7 +245,8 @@ def test_the_reviews_show_prefixes_parents_and_bins(story):
     assert "+ succinct hash bins: 8 bins 'bin-0' .. 'bin-7' (3 bits of each target path's " \
         "SHA-256), threshold 1 of 1 key(s)" in text
     assert "- succinct hash bins 'bin-*' (8 bins)" in text
-    assert "1.fwbin-3.json:" in text
+    assert "1.fwbin-0.json:\n  and 3 more file(s) with the same signed content and signers: " \
+        "1.fwbin-1.json .. 1.fwbin-3.json\n" in text
     for label in TOKENS:
         pin = story.site.env.pin(label)
         assert all(pin not in out for out in story.site.outputs), label
@@ -272,6 +273,7 @@ def _request(story: DelegationStory, out: Path, *args: str) -> Any:
     (("--succinct-bins", "0", "--bin-prefix", "b"), "0 is out of 1..32"),
     (("--succinct-bins", "33", "--bin-prefix", "b"), "33 is out of 1..32"),
     (("--succinct-bins", "4", "--bin-prefix", "b", "--path", "a/*"), "take no --path"),
+    (("--succinct-bins", "4", "--role", "b"), "names its bins with --bin-prefix, not --role"),
 ])
 def test_the_request_refuses_bad_delegations_in_one_line(story, tmp_path, args, said):
     r = _request(story, tmp_path / "req.json", *args)
