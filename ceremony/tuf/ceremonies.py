@@ -132,6 +132,21 @@ def review_text(ctx: Context, plans: Sequence[FilePlan], found: dict[str, Any]) 
     return shown_lines("\n".join(lines)) + "\n"
 
 
+def _summary(plans: Sequence[FilePlan]) -> tuple[str, ...]:
+    """The response's summary: a line per file, hash bins' first versions in one line (a
+    summary holds at most MAX_SUMMARY_LINES)."""
+    from ceremony.tuf.bundles import MAX_SUMMARY_LINE, MAX_SUMMARY_LINES
+    lines = []
+    for p, same in _grouped(plans):
+        names = f"{p.name} .. {same[-1].name} ({len(same) + 1} files)" if same else p.name
+        lines.append(f"{names}: {p.role if not same else 'new roles'} v{p.md.signed.version}, "
+                     f"expires {p.md.signed.expires}")
+    if len(lines) > MAX_SUMMARY_LINES:
+        lines[MAX_SUMMARY_LINES - 1:] = [f"... and {len(lines) - MAX_SUMMARY_LINES + 1} more "
+                                         "file(s)"]
+    return tuple(line[:MAX_SUMMARY_LINE] for line in lines)
+
+
 def _grouped(plans: Sequence[FilePlan]) -> list[tuple[FilePlan, list[FilePlan]]]:
     """Each plan with the new files right after it whose signed bytes and signers are the
     same (succinct hash bins' first versions)."""
@@ -247,8 +262,7 @@ def _sign_and_respond(ctx: Context, plans: list[FilePlan]) -> dict[str, Any]:
     files = {p.name: p.md.to_bytes() for p in plans}
     response = TufResponse(ctx.request.repository, ctx.request.operation, files,
                            ctx.request_sha256, s.transcript.head, None,
-                           tuple(f"{p.name}: {p.role} v{p.md.signed.version}, expires "
-                                 f"{p.md.signed.expires}" for p in plans))
+                           _summary(plans))
     bundle = response_bundle(response)
     path = write_system_bundle(s.options.out, bundle, overwrite=s.options.force)
     s.transcript.output("response", bundle.to_bytes(), path=str(path))

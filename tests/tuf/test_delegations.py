@@ -221,6 +221,15 @@ def test_bins_made_on_a_token_are_signed_here_and_clients_verify_them(story, tmp
     assert not got.ok and f"target {FIRMWARE} not found" in got.error, got.error
 
 
+def test_the_bins_response_summarises_them_in_one_line(story):
+    from ceremony.tuf.bundles import read_response
+    response, _ = read_response(str(story.folder / "fw-bins.resp.json"))
+    assert response.summary[0].startswith("2.fw.json: fw v2, expires ")
+    assert response.summary[1].startswith("1.fwbin-0.json .. 1.fwbin-3.json (4 files): new "
+                                          "roles v1, expires ")
+    assert len(response.summary) == 2
+
+
 def test_more_bins_than_are_signed_here_is_refused(story):
     r = story.too_many
     assert r.returncode == 1
