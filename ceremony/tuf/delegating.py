@@ -171,6 +171,10 @@ def build_delegation_add(ctx: Context, cur: Current) -> list[FilePlan]:
                           "request --role NAME --path PATTERN --delegate-key FILE), or the "
                           "role's keys made here (--delegate-token)")
     d = delegator(ctx, cur, parent)
+    if bins is not None:  # refused before any key is made on a token
+        _check_bits(p, bins)
+        if not p.get("keys") and 2 ** bins > MAX_BINS_SIGNED_HERE:
+            _too_many(2 ** bins)
     delegations = _copy(d)
     keys = {k: Key.from_dict(k, v) for k, v in p.get("keys", {}).items()}
     token_keys = {k.keyid: k for k in (ctx.key_on(uri, ctx.choices.delegate_label,
@@ -202,10 +206,7 @@ def build_delegation_add(ctx: Context, cur: Current) -> list[FilePlan]:
     plans = [_next_version(ctx, cur, d, delegations)]
     if len(token_keys) >= role.threshold:
         if count > MAX_BINS_SIGNED_HERE:
-            raise PlanRefused(f"{count} bins would each be signed here (at most "
-                              f"{MAX_BINS_SIGNED_HERE}): give the bins' keys in the request "
-                              "(--delegate-key) so the online service signs them, or fewer "
-                              "bits")
+            _too_many(count)
         names = list(role.roles()) if isinstance(role, SuccinctRoles) else [name]
         plans += [FilePlan(n, _first_version(expires), None,
                            [Need(f"the keys '{parent}' delegates '{n}' to", keys, role)])
@@ -213,14 +214,23 @@ def build_delegation_add(ctx: Context, cur: Current) -> list[FilePlan]:
     return plans
 
 
-def _succinct(ctx: Context, cur: Current, d: Delegator, delegations: Delegations | None,
-              prefix: str, bits: Any, keys: dict[str, Key],
-              threshold: int) -> SuccinctRoles:
-    if _has_where(ctx.request.params):
+def _too_many(count: int) -> None:
+    raise PlanRefused(f"{count} bins would each be signed here (at most "
+                      f"{MAX_BINS_SIGNED_HERE}): give the bins' keys in the request "
+                      "(--delegate-key) so the online service signs them, or fewer bits")
+
+
+def _check_bits(params: dict[str, Any], bits: Any) -> None:
+    if _has_where(params):
         raise PlanRefused("succinct hash bins take no --path or --path-hash-prefix: every "
                           "target path belongs to exactly one bin")
     if not isinstance(bits, int) or isinstance(bits, bool) or not 1 <= bits <= 32:
         raise PlanRefused(f"succinct bins: {ascii(bits)[:20]} bits is out of 1..32")
+
+
+def _succinct(ctx: Context, cur: Current, d: Delegator, delegations: Delegations | None,
+              prefix: str, bits: int, keys: dict[str, Key],
+              threshold: int) -> SuccinctRoles:
     if delegations is not None and (delegations.roles or delegations.succinct_roles):
         raise PlanRefused(f"'{d.name}' already delegates "
                           f"{'to hash bins' if delegations.succinct_roles else 'roles'}: a "
