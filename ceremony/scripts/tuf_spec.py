@@ -48,10 +48,11 @@ ACTIONS: dict[str, ActionSpec] = {a.name: a for a in [
             frame=_CEREMONY),
     _action(tables.RENEW, "TUF root and/or targets again with a new version and expiry (the "
             "request's roles)", frame=_CEREMONY),
-    _action(tables.DELEGATION_ADD, "TUF targets N+1 delegating the request's role (its paths, "
-            "keys made on tokens, threshold)", frame=_CEREMONY),
-    _action(tables.DELEGATION_REMOVE, "TUF targets N+1 without the request's delegated role",
-            frame=_CEREMONY),
+    _action(tables.DELEGATION_ADD, "TUF targets N+1 (or the request's parent role's next "
+            "version) delegating the request's role (paths or path hash prefixes) or succinct "
+            "hash bins, keys from the request or made on tokens", frame=_CEREMONY),
+    _action(tables.DELEGATION_REMOVE, "TUF targets N+1 (or the request's parent role's next "
+            "version) without the request's delegated role or hash bins", frame=_CEREMONY),
     # signing metadata made elsewhere, co-signing across sites (ceremony/tuf/signceremony.py)
     _action(tables.SIGN, "sign TUF metadata made elsewhere from a request bundle (with "
             "partial: co-sign another site's partial response)", frame=_FRAME,

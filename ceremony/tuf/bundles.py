@@ -60,8 +60,10 @@ PARAMS: dict[str, dict[str, str]] = {
     "rotate-root": {},
     "rotate-key": {"role": "str"},
     "delegation-add": {"role": "str", "paths": "str-list", "threshold": "int",
-                       "terminating": "bool", "keys": "keys"},
-    "delegation-remove": {"role": "str"},
+                       "terminating": "bool", "keys": "keys",
+                       "path_hash_prefixes": "str-list", "parent": "str",
+                       "succinct_bins": "int", "bin_prefix": "str"},
+    "delegation-remove": {"role": "str", "parent": "str", "bin_prefix": "str"},
     "renew": {"roles": "str-list"},
     "sign": {"file": "str", "role": "str"},
 }

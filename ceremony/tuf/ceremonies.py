@@ -113,9 +113,13 @@ def review_text(ctx: Context, plans: Sequence[FilePlan], found: dict[str, Any]) 
                      f"{online.threshold} of " + ", ".join(online.keys))
     for label, key in ctx.made_keys:
         lines.append(f"  token key on '{label}': {key.keyid} ({key.scheme})")
-    for p in plans:
+    for p, same in _grouped(plans):
         lines.append("")
         lines.append(f"{p.name}:")
+        if same:
+            # hash bins' first versions: one content, shown once (1024 bins stay readable)
+            lines.append(f"  and {len(same)} more file(s) with the same signed content and "
+                         f"signers: {same[0].name} .. {same[-1].name}")
         lines += ["  " + line for line in signing.review_lines(signing.review(p.md, p.previous))]
         if p.md.signed.type == "targets":
             lines += delegation_lines(p.md, p.previous)
@@ -126,6 +130,36 @@ def review_text(ctx: Context, plans: Sequence[FilePlan], found: dict[str, Any]) 
             lines.append(f"  will sign with key {keyid[:16]} on token '{found[keyid][0].label}'")
     # every string from the request shown escaped: a name cannot forge or hide a line
     return shown_lines("\n".join(lines)) + "\n"
+
+
+def _summary(plans: Sequence[FilePlan]) -> tuple[str, ...]:
+    """The response's summary: a line per file, hash bins' first versions in one line (a
+    summary holds at most MAX_SUMMARY_LINES)."""
+    from ceremony.tuf.bundles import MAX_SUMMARY_LINE, MAX_SUMMARY_LINES
+    lines = []
+    for p, same in _grouped(plans):
+        names = f"{p.name} .. {same[-1].name} ({len(same) + 1} files)" if same else p.name
+        lines.append(f"{names}: {p.role if not same else 'new roles'} v{p.md.signed.version}, "
+                     f"expires {p.md.signed.expires}")
+    if len(lines) > MAX_SUMMARY_LINES:
+        lines[MAX_SUMMARY_LINES - 1:] = [f"... and {len(lines) - MAX_SUMMARY_LINES + 1} more "
+                                         "file(s)"]
+    return tuple(line[:MAX_SUMMARY_LINE] for line in lines)
+
+
+def _grouped(plans: Sequence[FilePlan]) -> list[tuple[FilePlan, list[FilePlan]]]:
+    """Each plan with the new files right after it whose signed bytes and signers are the
+    same (succinct hash bins' first versions)."""
+    out: list[tuple[FilePlan, list[FilePlan]]] = []
+    for p in plans:
+        if out and p.previous is None and out[-1][0].previous is None \
+                and p.md.signed_bytes() == out[-1][0].md.signed_bytes() \
+                and [(n.role.keyids, n.role.threshold) for n in p.needs] == \
+                [(n.role.keyids, n.role.threshold) for n in out[-1][0].needs]:
+            out[-1][1].append(p)
+        else:
+            out.append((p, []))
+    return out
 
 
 def delegation_lines(new: Any, old: Any) -> list[str]:
@@ -144,13 +178,36 @@ def delegation_lines(new: Any, old: Any) -> list[str]:
         mark = "+" if name not in before else "~"
         if mark == "~" and role.to_dict() == before[name].to_dict():
             continue
-        where = ", ".join(role.paths or []) or \
-            f"path hash prefixes {', '.join(role.path_hash_prefixes or [])}"
+        where = f"path hash prefixes {', '.join(role.path_hash_prefixes)}" \
+            if role.path_hash_prefixes is not None else f"paths {', '.join(role.paths or [])}"
         lines.append(f"    {mark} delegation '{name}': threshold {role.threshold} of "
                      f"{len(role.keyids)} key(s), {'terminating, ' if role.terminating else ''}"
-                     f"paths {where}")
+                     f"{where}")
         lines += [f"        key {k} ({table[k].scheme})" for k in role.keyids if k in table]
     lines += [f"    - delegation '{name}'" for name in before if name not in after]
+    return lines + _bin_lines(new, old, table)
+
+
+def _bin_lines(new: Any, old: Any, table: dict[str, Any]) -> list[str]:
+    """Succinct hash bins (TAP 15) delegated or no longer delegated."""
+    def bins(md: Any) -> Any:
+        d = md.signed.delegations if md is not None else None
+        return d.succinct_roles if d is not None else None
+    before, after = bins(old), bins(new)
+    if before is not None and after is not None and before.to_dict() == after.to_dict():
+        return []
+    lines = []
+    if before is not None:
+        lines.append(f"    - succinct hash bins '{before.name_prefix}-*' "
+                     f"({2 ** before.bit_length} bins)")
+    if after is not None:
+        last = f"{2 ** after.bit_length - 1:0{after.suffix_len}x}"
+        lines.append(f"    + succinct hash bins: {2 ** after.bit_length} bins "
+                     f"'{after.name_prefix}-{'0' * after.suffix_len}' .. "
+                     f"'{after.name_prefix}-{last}' ({after.bit_length} bits of each target "
+                     f"path's SHA-256), threshold {after.threshold} of {len(after.keyids)} "
+                     "key(s)")
+        lines += [f"        key {k} ({table[k].scheme})" for k in after.keyids if k in table]
     return lines
 
 
@@ -205,8 +262,7 @@ def _sign_and_respond(ctx: Context, plans: list[FilePlan]) -> dict[str, Any]:
     files = {p.name: p.md.to_bytes() for p in plans}
     response = TufResponse(ctx.request.repository, ctx.request.operation, files,
                            ctx.request_sha256, s.transcript.head, None,
-                           tuple(f"{p.name}: {p.role} v{p.md.signed.version}, expires "
-                                 f"{p.md.signed.expires}" for p in plans))
+                           _summary(plans))
     bundle = response_bundle(response)
     path = write_system_bundle(s.options.out, bundle, overwrite=s.options.force)
     s.transcript.output("response", bundle.to_bytes(), path=str(path))

@@ -75,11 +75,14 @@ def register(group: click.Group) -> None:
         _run(tables.RENEW, kwargs)
 
     def delegation_add(**kwargs: Any) -> None:
-        """Delegate the request's role (its paths, keys and threshold): targets N+1."""
+        """Delegate the request's role (paths or path hash prefixes, keys, threshold) or
+        succinct hash bins: targets N+1, or the next version of the request's --parent role
+        (a nested delegation), signed by its keys."""
         _run(tables.DELEGATION_ADD, kwargs)
 
     def delegation_remove(**kwargs: Any) -> None:
-        """Remove the request's delegated role from targets: targets N+1."""
+        """Remove the request's delegated role (or hash bins) from targets, or from the
+        request's --parent role: its next version."""
         _run(tables.DELEGATION_REMOVE, kwargs)
 
     group.command("init")(_command(tables.INIT, init))
@@ -89,7 +92,8 @@ def register(group: click.Group) -> None:
 
     @group.group("delegation")
     def delegation() -> None:
-        """Add or remove a delegated targets role (targets N+1, signed on the token)."""
+        """Add or remove a delegated targets role or hash bins (the delegating role's next
+        version, signed on the token)."""
 
     delegation.command("add")(_command(tables.DELEGATION_ADD, delegation_add))
     delegation.command("remove")(_command(tables.DELEGATION_REMOVE, delegation_remove))

@@ -4,6 +4,7 @@ online.py). These commands sign nothing and need no token."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import click
@@ -22,6 +23,42 @@ def _role_values(values: tuple[str, ...], flag: str) -> list[tuple[str, str]]:
     return out
 
 
+def _delegation_params(role: str | None, paths: tuple[str, ...], prefixes: tuple[str, ...],
+                       parent: str | None, bits: int | None, bin_prefix: str | None) -> dict:
+    """Where a delegation reaches: paths, path hash prefixes (exactly one of the two kinds, as
+    the specification says) or succinct hash bins; and the role that delegates."""
+    out: dict = {}
+    if paths and prefixes:
+        raise click.UsageError("give --path or --path-hash-prefix, not both: a delegated role "
+                               "is trusted for paths or for path hash prefixes")
+    for prefix in prefixes:
+        if not re.fullmatch(r"[0-9a-fA-F]{1,64}", prefix):
+            raise click.BadParameter(f"'{prefix}' is not hex (1 to 64 characters of a "
+                                     "SHA-256 hex digest)", param_hint="--path-hash-prefix")
+    if bits is not None:
+        if not 1 <= bits <= 32:
+            raise click.BadParameter(f"{bits} is out of 1..32", param_hint="--succinct-bins")
+        if paths or prefixes:
+            raise click.UsageError("succinct hash bins take no --path or --path-hash-prefix: "
+                                   "every target path belongs to exactly one bin")
+        if role is not None:
+            raise click.UsageError("--succinct-bins names its bins with --bin-prefix, not "
+                                   "--role")
+        if not bin_prefix:
+            raise click.UsageError("--succinct-bins needs --bin-prefix NAME (the bins are "
+                                   "NAME-0, NAME-1, ...)")
+        out["succinct_bins"] = bits
+    if paths:
+        out["paths"] = list(paths)
+    if prefixes:
+        out["path_hash_prefixes"] = [p.lower() for p in prefixes]
+    if parent is not None:
+        out["parent"] = parent
+    if bin_prefix is not None:
+        out["bin_prefix"] = bin_prefix
+    return out
+
+
 def register(group: click.Group, tuf_errors, json_option) -> None:  # type: ignore[no-untyped-def]
     @group.command("request")
     @click.option("--repo", "repo", required=True, metavar="DIR",
@@ -37,6 +74,18 @@ def register(group: click.Group, tuf_errors, json_option) -> None:  # type: igno
     @click.option("--role", help="rotate-key, delegation add/remove: the role.")
     @click.option("--path", "paths", multiple=True,
                   help="delegation add: a path pattern the role is trusted for; repeatable.")
+    @click.option("--path-hash-prefix", "prefixes", multiple=True, metavar="HEX",
+                  help="delegation add: instead of --path, a prefix of the SHA-256 (hex) of "
+                       "the target paths the role is trusted for; repeatable.")
+    @click.option("--parent", metavar="ROLE",
+                  help="delegation add/remove: the role that delegates (default targets; a "
+                       "delegated role for a nested delegation).")
+    @click.option("--succinct-bins", "bits", type=int, metavar="BITS",
+                  help="delegation add: delegate to 2^BITS succinct hash bins (1..32) "
+                       "instead of one role.")
+    @click.option("--bin-prefix", metavar="NAME",
+                  help="delegation add/remove: the succinct hash bins' name prefix (bins "
+                       "NAME-0 ..).")
     @click.option("--threshold", type=int, help="delegation add: the role's threshold.")
     @click.option("--terminating", is_flag=True, default=None,
                   help="delegation add: a terminating delegation.")
@@ -57,7 +106,9 @@ def register(group: click.Group, tuf_errors, json_option) -> None:  # type: igno
     @tuf_errors
     def request(repo: str, name: str, operation: str, online_keys: tuple[str, ...],
                 online_thresholds: tuple[str, ...], role: str | None, paths: tuple[str, ...],
-                threshold: int | None, terminating: bool | None, delegate_keys: tuple[str, ...],
+                prefixes: tuple[str, ...], parent: str | None, bits: int | None,
+                bin_prefix: str | None, threshold: int | None, terminating: bool | None,
+                delegate_keys: tuple[str, ...],
                 renew_roles: tuple[str, ...], targets: tuple[str, ...], plain: bool, out: str,
                 force: bool, as_json: bool) -> None:
         """Make a TUF request bundle from a repository's metadata folder (online machine)."""
@@ -75,8 +126,7 @@ def register(group: click.Group, tuf_errors, json_option) -> None:  # type: igno
         params: dict = {}
         if role is not None:
             params["role"] = role
-        if paths:
-            params["paths"] = list(paths)
+        params.update(_delegation_params(role, paths, prefixes, parent, bits, bin_prefix))
         if threshold is not None:
             params["threshold"] = threshold
         if terminating is not None:

@@ -1,24 +1,23 @@
 """Each TUF ceremony's new files, built from the request's repository (plan.Current) and the
-offline choices: init, rotate-root, rotate-key, delegation add/remove, renew. A builder makes
-keys on tokens where the operation needs new ones, and returns the unsigned FilePlans."""
+offline choices: init, rotate-root, rotate-key, renew; delegation add/remove in delegating.py.
+A builder makes keys on tokens where the operation needs new ones, and returns the unsigned
+FilePlans."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from ceremony.tuf import delegating
 from ceremony.tuf.context import Context
 from ceremony.tuf.errors import TufError
 from ceremony.tuf.files import check_target_path
 from ceremony.tuf.keys import Key
-from ceremony.tuf.model import Metadata
 from ceremony.tuf.plan import (
-    SPEC_VERSION,
     Current,
     FilePlan,
     Need,
     PlanRefused,
-    delegated_role,
     expires_in,
     new_root,
     new_targets,
@@ -26,7 +25,7 @@ from ceremony.tuf.plan import (
     root_needs,
 )
 from ceremony.tuf.signed import TOP_LEVEL_ROLES, Role
-from ceremony.tuf.targets import Delegations, TargetFile, Targets
+from ceremony.tuf.targets import TargetFile
 
 
 def _online(ctx: Context, role: str) -> tuple[dict[str, Key], Role]:
@@ -168,70 +167,6 @@ def build_rotate_key(ctx: Context, cur: Current) -> list[FilePlan]:
     return [root, targets]
 
 
-def _delegations_of(cur: Current) -> Delegations:
-    if cur.targets is None or cur.root is None:
-        raise PlanRefused("the request carries no targets metadata: make it from the "
-                          "repository's metadata folder")
-    d = cur.targets.signed.delegations
-    if d is not None and d.succinct_roles is not None:
-        raise PlanRefused("this targets delegates to succinct hash bins; they are changed "
-                          "by the tool that made them, not here")
-    return Delegations(dict(d.keys), dict(d.roles or {}), None, dict(d.unrecognized)) \
-        if d is not None else Delegations({}, {})
-
-
-def build_delegation_add(ctx: Context, cur: Current) -> list[FilePlan]:
-    """Targets N+1 delegating the request's role to its keys (public keys in the request)
-    and/or keys made on --delegate-token; when the token keys alone meet the role's threshold
-    the role's first version (no targets yet) is signed here too."""
-    p = ctx.request.params
-    name = p.get("role")
-    if not name or not p.get("paths") or not (p.get("keys") or ctx.choices.delegate_tokens):
-        raise PlanRefused("a delegation add request needs role, paths and keys (ceremony tuf "
-                          "request --role NAME --path PATTERN --delegate-key FILE), or the "
-                          "role's keys made here (--delegate-token)")
-    delegations = _delegations_of(cur)
-    assert delegations.roles is not None and cur.root is not None
-    if name in delegations.roles:
-        raise PlanRefused(f"targets already delegates '{name}': remove it first, or choose "
-                          "another name")
-    keys = {k: Key.from_dict(k, v) for k, v in p.get("keys", {}).items()}
-    token_keys = {k.keyid: k for k in (ctx.key_on(uri, ctx.choices.delegate_label,
-                                                   f"tuf delegated key of {name}")
-                                       for uri in ctx.choices.delegate_tokens)}
-    keys.update(token_keys)
-    role = delegated_role(name, keys, list(p["paths"]), int(p.get("threshold", 1)),
-                          bool(p.get("terminating", False)))
-    delegations.roles[name] = role
-    delegations.keys.update(keys)
-    plans = [new_targets(cur.root.signed, cur.targets, ctx.state,
-                         expires_in(ctx.choices.targets_expires), delegations=delegations)]
-    if len(token_keys) >= role.threshold:
-        if name in cur.roles or ctx.state.last_version(name) is not None:
-            raise PlanRefused(f"the repository already has metadata for role '{name}': "
-                              "delegate under a new name")
-        first = Targets(spec_version=SPEC_VERSION, version=1,
-                        expires=expires_in(ctx.choices.targets_expires), unrecognized={},
-                        targets={}, delegations=None)
-        plans.append(FilePlan(name, Metadata(first, []), None,
-                              [Need(f"the keys targets delegates '{name}' to", keys, role)]))
-    return plans
-
-
-def build_delegation_remove(ctx: Context, cur: Current) -> list[FilePlan]:
-    name = ctx.request.params.get("role")
-    delegations = _delegations_of(cur)
-    assert delegations.roles is not None
-    if not name or name not in delegations.roles:
-        raise PlanRefused(f"targets does not delegate {ascii(name)[:80]}: nothing to remove")
-    del delegations.roles[name]
-    used = {k for r in delegations.roles.values() for k in r.keyids}
-    delegations.keys = {k: v for k, v in delegations.keys.items() if k in used}
-    return [new_targets(cur.root.signed, cur.targets, ctx.state,  # type: ignore[union-attr]
-                        expires_in(ctx.choices.targets_expires),
-                        delegations=delegations if delegations.roles else None)]
-
-
 def build_renew(ctx: Context, cur: Current) -> list[FilePlan]:
     root = _root_from(cur)
     roles = ctx.request.params.get("roles", ["root", "targets"])
@@ -257,30 +192,15 @@ def build_renew(ctx: Context, cur: Current) -> list[FilePlan]:
 
 
 def _renew_delegated(ctx: Context, cur: Current, name: str) -> FilePlan:
-    """A delegated role of the top-level targets again, signed by the keys targets delegates
-    it to (those on the tokens given); its current version must verify with them."""
-    from ceremony.tuf.verify import verify_threshold
-    delegations = cur.targets.signed.delegations if cur.targets is not None else None
-    if delegations is None or delegations.roles is None or name not in delegations.roles:
-        raise PlanRefused(f"the top-level targets does not delegate {ascii(name)[:80]}: "
-                          "renew only roles it delegates (nested roles: ceremony tuf sign)")
-    md = cur.roles.get(name)
-    if md is None:
-        raise PlanRefused(f"the request carries no metadata of role '{name}'")
-    role = delegations.roles[name]
-    keys = {k: delegations.keys[k] for k in role.keyids}
-    verify_threshold(md, keys, role, role_name=name, signer_desc="its delegation's")
-    last = ctx.state.last_version(name)
-    if last is not None and md.signed.version < last:
-        raise PlanRefused(f"the request's '{name}' is v{md.signed.version} but this workspace "
-                          f"signed v{last}: apply the last response online, then make a new "
-                          "request")
-    return renewed(md, name, ctx.state, expires_in(ctx.choices.targets_expires),
-                   [Need(f"the keys targets delegates '{name}' to", keys, role)])
+    """A delegated role (of targets, or nested) again, signed by the keys its delegator lists
+    for it (those on the tokens given); it and every delegator above it must verify."""
+    d = delegating.delegator(ctx, cur, name, flag="--renew-role")
+    return renewed(d.md, name, ctx.state, expires_in(ctx.choices.targets_expires), [d.need])
 
 
 BUILDERS: dict[str, Callable[[Context, Current], list[FilePlan]]] = {
     "init": build_init, "rotate-root": build_rotate_root, "rotate-key": build_rotate_key,
-    "delegation-add": build_delegation_add, "delegation-remove": build_delegation_remove,
+    "delegation-add": delegating.build_delegation_add,
+    "delegation-remove": delegating.build_delegation_remove,
     "renew": build_renew,
 }

@@ -89,8 +89,8 @@ REMOVE_KEYS = params.Param("remove-keys", "A root key to remove (its key ID or f
                            "characters); repeatable.", flag="--remove-key",
                            kind=params.KEY_ID_PREFIX, metavar="KEYID", multiple=True)
 DELEGATE_TOKENS = params.Param("delegate-tokens", "A token to make (or reuse) a key of the "
-                               "delegated role on; repeatable.", flag="--delegate-token",
-                               token="delegated", multiple=True)
+                               "delegated role (or of all its hash bins) on; repeatable.",
+                               flag="--delegate-token", token="delegated", multiple=True)
 DELEGATE_LABEL = params.Param("delegate-label", "Label of the key made on each "
                               "--delegate-token.", kind=params.KEY_LABEL,
                               default="tuf-delegated")
