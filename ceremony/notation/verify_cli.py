@@ -79,23 +79,31 @@ def _print(d: dict[str, Any]) -> None:
     echo(f"  revocation    {', '.join(d['crls']) if d['crls'] else 'not checked (no --crl)'}")
 
 
-def verify_notation(path: Path, *, roots: tuple[str, ...], descriptor: str | None,
-                    artifact: str | None, crl_paths: tuple[str, ...], at: dt.datetime | None,
-                    as_json: bool) -> None:
-    """Verify the envelope in PATH; prints the report, raises a NotationError (one line)."""
+def _trust(roots: tuple[str, ...], descriptor: str | None, artifact: str | None,
+           crl_paths: tuple[str, ...], at: dt.datetime | None) -> tuple[
+               list[x509.Certificate], Descriptor | None, str | None,
+               list[x509.CertificateRevocationList], dt.datetime]:
+    """What every signature is checked against: the pinned roots, the descriptor or artifact
+    digest it must be for (if given), the CRLs, the time (now unless --at)."""
     if not roots:
         raise click.UsageError("a Notary Project signature needs --root-ca FILE (the pinned "
                                "root CA certificate)")
     if descriptor and artifact:
         raise click.UsageError("give --descriptor or --artifact, not both")
+    return ([load_certs(r)[-1] for r in roots],
+            load_descriptor(descriptor) if descriptor else None,
+            _artifact_digest(artifact) if artifact else None,
+            load_crls(crl_paths), at or dt.datetime.now(dt.UTC))
+
+
+def verify_notation(path: Path, *, roots: tuple[str, ...], descriptor: str | None,
+                    artifact: str | None, crl_paths: tuple[str, ...], at: dt.datetime | None,
+                    as_json: bool) -> None:
+    """Verify the envelope in PATH; prints the report, raises a NotationError (one line)."""
     if path.is_dir():
         raise click.UsageError(f"{path} is a folder: --format notation verifies one signature "
                                "envelope file (JWS or COSE)")
-    pinned = [load_certs(r)[-1] for r in roots]
-    expected = load_descriptor(descriptor) if descriptor else None
-    digest = _artifact_digest(artifact) if artifact else None
-    crls = load_crls(crl_paths)
-    at = at or dt.datetime.now(dt.UTC)
+    pinned, expected, digest, crls, at = _trust(roots, descriptor, artifact, crl_paths, at)
     result = verify(read(str(path), "envelope"), pinned, expected=expected, crls=crls, at=at)
     _check_crls_belong(result.chain, crls, crl_paths)
     if digest is not None and result.content.target.digest != digest:
@@ -285,11 +293,6 @@ def verify_signatures(paths: tuple[Path, ...], kinds: list[str | None], *,
                       as_json: bool) -> None:
     """Verify every envelope in PATHS (response bundles and envelope files): one line each and
     a summary (or a JSON list); raises a NotationError naming the ones that failed."""
-    if not roots:
-        raise click.UsageError("Notary Project signatures need --root-ca FILE (the pinned "
-                               "root CA certificate)")
-    if descriptor and artifact:
-        raise click.UsageError("give --descriptor or --artifact, not both")
     if (descriptor or artifact) and BUNDLE in kinds:
         raise click.UsageError("a response bundle pairs each signature with its descriptor: "
                                "--descriptor and --artifact are for envelope files")
@@ -297,11 +300,7 @@ def verify_signatures(paths: tuple[Path, ...], kinds: list[str | None], *,
         if path.is_dir():
             raise click.UsageError(f"{path} is a folder: several PATHs are Notary Project "
                                    "signatures (envelope files or response bundles)")
-    pinned = [load_certs(r)[-1] for r in roots]
-    expected = load_descriptor(descriptor) if descriptor else None
-    digest = _artifact_digest(artifact) if artifact else None
-    crls = load_crls(crl_paths)
-    at = at or dt.datetime.now(dt.UTC)
+    pinned, expected, digest, crls, at = _trust(roots, descriptor, artifact, crl_paths, at)
     signatures: list[Signature] = []
     for path, kind in zip(paths, kinds, strict=True):
         if kind == BUNDLE:

@@ -65,19 +65,25 @@ def record_keys(s: Any, repository: str, plans: Sequence[FilePlan],
             added.append(kid)
         gone = {k: r for k, r in listed(p.previous).items() if k not in now}
         for kid, role in sorted(gone.items()):
-            rec = s.tx.key(kid)
-            if rec is None or rec.system != SYSTEM or s.tx.is_retired(kid) \
-                    or repository not in rec.guns:
-                continue
-            reason = (f"removed from {role} of TUF repository '{repository}' in "
-                      f"{p.name} (tuf {operation})")
-            rest = [g for g in rec.guns if g != repository]
-            if rest:
-                s.tx.add_key(KeyRecord.from_dict({**rec.to_dict(), "guns": rest}))
-                continue
-            s.tx.retire_key(kid, reason)
-            retired.append({"key_id": kid, "reason": reason})
+            _drop(s, kid, repository, retired, f"removed from {role} of TUF repository "
+                  f"'{repository}' in {p.name} (tuf {operation})")
     return {"keys_recorded": sorted(set(added)), "keys_retired": retired}
+
+
+def _drop(s: Any, kid: str, repository: str, retired: list[dict[str, str]],
+          reason: str) -> None:
+    """A key no longer listed for `repository`: retired with `reason` (appended to `retired`),
+    or, when it still serves another repository, only this repository's name taken off. Keys
+    of another system, already retired, or not recorded for this repository are left alone."""
+    rec = s.tx.key(kid)
+    if rec is None or rec.system != SYSTEM or s.tx.is_retired(kid) or repository not in rec.guns:
+        return
+    rest = [g for g in rec.guns if g != repository]
+    if rest:
+        s.tx.add_key(KeyRecord.from_dict({**rec.to_dict(), "guns": rest}))
+        return
+    s.tx.retire_key(kid, reason)
+    retired.append({"key_id": kid, "reason": reason})
 
 
 def keys_listed(plans: Sequence[FilePlan]) -> dict[str, Any]:
@@ -127,18 +133,8 @@ def record_signing(s: Any, repository: str, md: Any, previous: Any,
         held = {k.key_id: k.role for k in s.tx.keys() if k.system == SYSTEM
                 and repository in k.guns and k.role in TOP_LEVEL_ROLES}
         for kid in sorted(({**held, **before}).keys() - now.keys()):
-            rec = s.tx.key(kid)
-            if rec is None or rec.system != SYSTEM or s.tx.is_retired(kid) \
-                    or repository not in rec.guns:
-                continue
-            reason = (f"removed from {before.get(kid, rec.role)} of TUF repository "
-                      f"'{repository}' by root v{md.signed.version} made elsewhere "
-                      f"(tuf {operation})")
-            rest = [g for g in rec.guns if g != repository]
-            if rest:
-                s.tx.add_key(KeyRecord.from_dict({**rec.to_dict(), "guns": rest}))
-                continue
-            s.tx.retire_key(kid, reason)
-            retired.append({"key_id": kid, "reason": reason})
+            _drop(s, kid, repository, retired, f"removed from "
+                  f"{before.get(kid) or held[kid]} of TUF repository '{repository}' by root "
+                  f"v{md.signed.version} made elsewhere (tuf {operation})")
     return {"keys_recorded": recorded, "keys_updated": updated, "keys_retired": retired,
             "keys_skipped": skipped}

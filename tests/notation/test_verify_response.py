@@ -262,7 +262,7 @@ def test_several_envelope_files_and_bundles_in_one_run(world, offline, response,
     for args, text in (
             ([str(response["resp"]), "--root-ca", str(response["root"]), "--artifact", digest],
              "pairs each signature with its descriptor"),
-            ([str(response["resp"])], "need --root-ca"),
+            ([str(response["resp"])], "needs --root-ca"),
             ([str(jws), str(tmp_path), "--root-ca", str(response["root"])], "is a folder"),
             ([str(tmp_path), str(jws)], "one folder per run")):
         got = offline.run("verify", *args)
