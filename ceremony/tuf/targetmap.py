@@ -34,6 +34,8 @@ class _Columns:
     lengths: list[int]
     algorithms: list[str] | None  # the same for every entry (sorted), else None
     digests: list[list[str]]  # one column per algorithm (when `algorithms`)
+    source: dict[str, Any]  # the parsed map they were read from
+    quoted: bool  # whether a name holds a `"` (canonical JSON escapes it)
 
 
 def _common_and_valid(raw: dict[str, Any]) -> _Columns | None:
@@ -88,7 +90,7 @@ def _common_and_valid(raw: dict[str, Any]) -> _Columns | None:
             return None
     elif not joined.isprintable():
         return None
-    return _Columns(names, lengths, algorithms, columns)
+    return _Columns(names, lengths, algorithms, columns, raw, '"' in joined)
 
 
 @dataclass
@@ -170,9 +172,9 @@ class TargetMap(MutableMapping[str, Any]):
         return out
 
     def canonical_pieces(self) -> list[str] | None:
-        """Pieces whose concatenation is the canonical JSON of the map as read, gathered by
-        C-level map and slice assignments (the caller joins them once with the rest of
-        `signed`: no copy of the big text), not by the general encoder: only when
+        """Pieces whose concatenation is the canonical JSON of the map as read, written by a
+        C-level map over its columns (the caller joins them once with the rest of `signed`),
+        not by the general encoder: only when
         every entry has the common shape (checked when read), all with the same hash
         algorithms, and no name needs an escape (canonical JSON escapes only `"` and `\\`;
         names with a backslash or a control character never pass the check). None otherwise,
@@ -189,21 +191,23 @@ class TargetMap(MutableMapping[str, Any]):
             lengths = list(map(lengths.__getitem__, order))
             digests = [list(map(column.__getitem__, order)) for column in digests]
         algorithms = columns.algorithms
-        if '"' in "".join(names) or not all(
+        if columns.quoted or not all(
                 type(a) is str and _ALGORITHM.fullmatch(a) for a in algorithms):
             return None
-        # One list of every piece, filled column by column with C-level slice assignments:
-        # name, '":{"hashes":{"ALG":"', digest, ('","ALG":"', digest)..., '"},"length":',
-        # length, '},"' (the next entry's opening quote); joined once.
-        n, width = len(names), 2 * len(algorithms) + 4
-        parts: list[str] = ['},"'] * (n * width)
-        parts[0::width] = names
-        for i, algorithm in enumerate(algorithms):
-            parts[1 + 2 * i::width] = [('":{"hashes":{"' if i == 0 else '","') +
-                                       algorithm + '":"'] * n
-            parts[2 + 2 * i::width] = digests[i]
-        parts[width - 3::width] = ['"},"length":'] * n
-        parts[width - 2::width] = list(map(str, lengths))
-        parts[-1] = "}}"  # the last entry closes the map instead
-        parts.insert(0, '{"')
-        return parts
+        # One entry per %-format, by a C-level map over the columns, joined once:
+        # '"NAME":{"hashes":{"ALG":"DIGEST",...},"length":LENGTH}'. Names are %s arguments,
+        # never part of the format; algorithms hold no `%` (_ALGORITHM); %d of an int (a
+        # length's type is exactly int) is its str.
+        entry = ('"%s":{"hashes":{' + ",".join('"' + a + '":"%s"' for a in algorithms) +
+                 '},"length":%d}').__mod__
+        return ["{", ",".join(map(entry, zip(names, *digests, lengths, strict=True))), "}"]
+
+    def integers_as_read(self) -> tuple[dict[str, Any], list[int]] | None:
+        """(the parsed map this one was read from, the lengths of its entries) when every
+        entry had the common shape {length, hashes} with string digests (_common_and_valid),
+        so that these lengths are every integer that map holds; None otherwise, or once the
+        map was changed."""
+        columns = self._columns
+        if columns is None or len(columns.names) != len(self._raw):
+            return None
+        return columns.source, columns.lengths
