@@ -4,6 +4,7 @@ threshold, a keys table. model.py (root, snapshot, timestamp, the envelope) and 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -28,7 +29,7 @@ class Signed:
 
     @property
     def expires_at(self) -> datetime:
-        return f.parse_expires(self.expires)
+        return _parse_expires(self.expires)
 
     @staticmethod
     def common(data: dict[str, Any], expected: str) -> dict[str, Any]:
@@ -44,12 +45,18 @@ class Signed:
                                  "TUF 1.0 metadata", field="spec_version")
         version = f.take_int(data, "version", 1)
         expires = f.take_str(data, "expires")
-        f.parse_expires(expires)
+        _parse_expires(expires)
         return {"spec_version": spec, "version": version, "expires": expires}
 
     def common_dict(self) -> dict[str, Any]:
         return {"_type": self.type, "spec_version": self.spec_version, "version": self.version,
                 "expires": self.expires}
+
+
+# strptime costs more than the rest of a small role's reading, and a chain of root versions
+# (or any repository's roles) repeats one expiry many times: a refusal raises, so is never
+# cached, and a datetime is immutable, so sharing one is safe.
+_parse_expires = functools.lru_cache(maxsize=256)(f.parse_expires)
 
 
 @dataclass
