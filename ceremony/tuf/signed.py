@@ -14,6 +14,7 @@ from ceremony.tuf.errors import TufError, TufFormatError
 from ceremony.tuf.keys import Key
 
 TOP_LEVEL_ROLES = ("root", "targets", "snapshot", "timestamp")
+_ROLE_FIELDS = {"keyids", "threshold"}
 SUPPORTED_MAJOR = "1"
 
 
@@ -69,7 +70,12 @@ class Role:
 
     @classmethod
     def from_dict(cls, data: Any) -> Role:
-        rest = dict(f.mapping(data))
+        if type(data) is dict and data.keys() == _ROLE_FIELDS:  # the usual shape, checked here
+            keyids, threshold = data["keyids"], data["threshold"]
+            if type(keyids) is list and type(threshold) is int and threshold >= 1 and \
+                    all(type(k) is str for k in keyids) and len(set(keyids)) == len(keyids):
+                return cls(list(keyids), threshold, {})
+        rest = dict(f.mapping(data))  # anything else: read field by field, which names a fault
         keyids = f.take_str_list(rest, "keyids", unique=True)
         threshold = f.take_int(rest, "threshold", 1)
         return cls(keyids, threshold, rest)
