@@ -137,6 +137,9 @@ class Timestamp(MetaListing):
         return self.meta["snapshot.json"]
 
 
+_SIGNATURE_FIELDS = {"keyid", "sig"}
+
+
 @dataclass
 class Signature:
     keyid: str
@@ -145,7 +148,11 @@ class Signature:
 
     @classmethod
     def from_dict(cls, data: Any) -> Signature:
-        rest = dict(f.mapping(data))
+        if type(data) is dict and data.keys() == _SIGNATURE_FIELDS:  # the usual shape
+            keyid, sig = data["keyid"], data["sig"]
+            if type(keyid) is str and type(sig) is str:
+                return cls(keyid, sig, {})
+        rest = dict(f.mapping(data))  # anything else field by field, naming a fault
         return cls(f.take_str(rest, "keyid"), f.take_str(rest, "sig"), rest)
 
     def to_dict(self) -> dict[str, Any]:

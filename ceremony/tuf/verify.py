@@ -34,6 +34,7 @@ from ceremony.tuf.errors import (
     RootChainError,
     ThresholdError,
     TufError,
+    TufFormatError,
 )
 from ceremony.tuf.files import file_digests, read_metadata
 from ceremony.tuf.keys import Key
@@ -172,9 +173,13 @@ class RepositoryVerifier:
 
     def _load(self, name: str, expected: str) -> tuple[Metadata, bytes]:
         path = self._path(name)
-        if not os.path.isfile(path):
-            raise ConsistencyError(f"is missing (needed as the '{expected}' role)", file=path)
-        data = read_metadata(path)
+        try:
+            data = read_metadata(path)
+        except TufFormatError:  # looked at only on failure: one stat less per file read
+            if not os.path.isfile(path):
+                raise ConsistencyError(f"is missing (needed as the '{expected}' role)",
+                                       file=path) from None
+            raise
         return Metadata.from_bytes(data, path, expected), data
 
     def run(self) -> Report:

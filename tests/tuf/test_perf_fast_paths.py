@@ -179,3 +179,46 @@ def test_a_bad_expiry_is_refused_every_time_not_cached():
 @pytest.mark.parametrize("folder", [".", "meta", "meta/", "/abs/meta", "./meta"])
 def test_the_verifier_names_files_as_pathlib_would(folder):
     assert RepositoryVerifier(folder)._path("1.root.json") == str(Path(folder) / "1.root.json")
+
+
+@pytest.mark.parametrize(("key", "words"), [
+    ({"keytype": "ed25519", "scheme": "ed25519"}, "key is missing 'keyval'"),
+    ({"keytype": 1, "scheme": "ed25519", "keyval": {"public": "ab"}}, "must be strings"),
+    ({"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": 1}}, "string 'public'"),
+    ({"keytype": "ed25519", "scheme": "ed25519", "keyval": ["ab"]}, "string 'public'"),
+    ([], "must be an object"),
+])
+def test_a_key_in_a_wrong_shape_is_refused_as_before(key, words):
+    from ceremony.tuf.keys import Key
+    with pytest.raises(TufFormatError, match=words):
+        Key.from_dict("k1", key)
+
+
+def test_keys_and_signatures_in_the_usual_shape_keep_what_they_hold():
+    from ceremony.tuf.keys import Key
+    from ceremony.tuf.model import Signature
+    usual = {"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": "ab" * 32}}
+    key = Key.from_dict("k1", usual)
+    assert key.to_dict() == usual and key.unrecognized == {}
+    assert Key.from_dict("k1", {**usual, "x": [1]}).unrecognized == {"x": [1]}
+    assert Signature.from_dict({"keyid": "k1", "sig": "00"}).to_dict() == \
+        {"keyid": "k1", "sig": "00"}
+    assert Signature.from_dict({"keyid": "k1", "sig": "00", "x": 1}).unrecognized == {"x": 1}
+    for bad in ({"keyid": "k1", "sig": 0}, {"keyid": 1, "sig": "00"}, {"keyid": "k1"}, []):
+        with pytest.raises(TufFormatError):
+            Signature.from_dict(bad)
+
+
+@pytest.mark.parametrize("make", [lambda p: None, lambda p: p.mkdir()])
+def test_a_missing_role_file_or_a_folder_in_its_place_is_named_missing(tmp_path, make):
+    from ceremony.tuf.errors import ConsistencyError
+    make(tmp_path / "timestamp.json")
+    with pytest.raises(ConsistencyError, match="is missing") as err:
+        RepositoryVerifier(tmp_path)._load("timestamp.json", "timestamp")
+    assert err.value.file == str(tmp_path / "timestamp.json")
+
+
+def test_an_unreadable_role_file_keeps_the_readers_words(tmp_path):
+    (tmp_path / "timestamp.json").write_bytes(b"{")
+    with pytest.raises(TufFormatError, match="not JSON"):
+        RepositoryVerifier(tmp_path)._load("timestamp.json", "timestamp")
