@@ -330,17 +330,46 @@ class Reader:
 _NUMBER_STARTS = bytes.maketrans(b"0123456789:[,- \t\n\r", b"0000000000" + b"!" * 8)
 
 
-def loads_without_key_check(data: bytes, *, max_int_digits: int = MAX_INT_DIGITS) -> Any | None:
+def loads_without_key_check(data: bytes, *,
+                            max_int_digits: int | None = MAX_INT_DIGITS) -> Any | None:
     """`loads` of UTF-8 `data` at json.loads' own speed (no per-object and no per-integer
     hook), for a format that proves the absence of duplicate keys another way (TUF counts
-    colons, ceremony/tuf/canonical.py). The integer bound is kept by one pass over the bytes:
-    None (call `loads`, which decides) when more than `max_int_digits` digits follow a place
-    where a number may start, a string's characters included (and for the document `null`,
-    which `loads` reads as None all the same). Fractions, exponents, NaN and infinity raise
+    colons, ceremony/tuf/canonical.py). The integer bound is kept by one pass over the bytes
+    (long_integer_in_text): None (call `loads`, which decides) when it finds one, and for the
+    document `null`, which `loads` reads as None all the same. With `max_int_digits` None the
+    pass is the caller's, who must then bound every integer of the value (integers_within, or
+    its own equivalent) before trusting it. Fractions, exponents, NaN and infinity raise
     ValueError as in `loads`; bytes that are not UTF-8 and invalid JSON raise ValueError
     subclasses too, deep nesting RecursionError."""
-    if b"!" + b"0" * (max_int_digits + 1) in data.translate(_NUMBER_STARTS):
-        return None
-    if re.match(rb"[ \t\n\r]*-?[0-9]{%d}" % (max_int_digits + 1), data):  # a number alone
+    if max_int_digits is not None and long_integer_in_text(data, max_int_digits):
         return None
     return json.loads(data.decode("utf-8"), parse_float=_no_float, parse_constant=_no_constant)
+
+
+def long_integer_in_text(data: bytes, max_int_digits: int = MAX_INT_DIGITS) -> bool:
+    """Whether more than `max_int_digits` digits follow a place in `data` where a JSON number
+    may start, a string's characters included (an over-estimate: then `loads` decides)."""
+    if b"!" + b"0" * (max_int_digits + 1) in data.translate(_NUMBER_STARTS):
+        return True
+    return re.match(rb"[ \t\n\r]*-?[0-9]{%d}" % (max_int_digits + 1), data) is not None
+
+
+def integers_within(value: Any, max_int_digits: int = MAX_INT_DIGITS, *,
+                    skip: Any = None) -> bool:
+    """Whether every integer of the parsed JSON `value` has at most `max_int_digits` digits,
+    except inside the container `skip` (by identity), which the caller bounds itself. The same
+    decision as the bound `loads` keeps while parsing: JSON writes an integer without leading
+    zeros, so it has at most n digits exactly when its magnitude is below 10**n (-0 is 0)."""
+    bound = 10 ** max_int_digits
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            if item is not skip:
+                stack.extend(item.values())  # keys are strings
+        elif kind is list:
+            stack.extend(item)
+        elif kind is int and not -bound < item < bound:
+            return False
+    return True

@@ -28,16 +28,17 @@ from typing import Any
 
 from ceremony.tuf.errors import TufFormatError
 from groundfloor.jsonlimits import check_parse_cost
-from groundfloor.strictjson import loads, loads_without_key_check
+from groundfloor.strictjson import MAX_INT_DIGITS, loads, loads_without_key_check
 
 _CLEAN_COPY = "; TUF metadata is strict JSON, ask its author for a clean copy"
 
 
-def check_cost(data: bytes, file: str | None = None) -> None:
+def check_cost(data: bytes, file: str | None = None) -> int:
     """Refuse a document whose parse would cost more memory than the tool's bound
-    (groundfloor.jsonlimits), before it is parsed by either reader."""
+    (groundfloor.jsonlimits), before it is parsed by either reader; the number of colons
+    in `data` (count_colons, from the same pass) if not."""
     try:
-        check_parse_cost(data, "metadata", error=TufFormatError)
+        return check_parse_cost(data, "metadata", error=TufFormatError)
     except TufFormatError as exc:
         raise exc.located(file) from None
 
@@ -76,11 +77,14 @@ def count_colons(text: str | bytes) -> int:
     return text.count(":") if isinstance(text, str) else text.count(b":")
 
 
-def load_json_counted(data: bytes) -> tuple[Any, int] | None:
+def load_json_counted(data: bytes, colons: int | None = None, *,
+                      bound_integers: bool = True) -> tuple[Any, int] | None:
     """Parse `data` (its cost checked) without the per-object duplicate-key hook
-    (strictjson.loads_without_key_check), with the number of colons its text holds; None
-    where a colon may be written as an escape, and on any refusal (then parse_strict names
-    it).
+    (strictjson.loads_without_key_check), with the number of colons its text holds (`colons`
+    if the caller has counted them: check_cost does); None where a colon may be written as an
+    escape, and on any refusal (then parse_strict names it). With `bound_integers` False the
+    integer bound is the caller's to keep on the value (Metadata.from_bytes does, where the
+    model has read the integers already: ints_bounded).
 
     Why that proves there is no duplicate key: in JSON text a colon is either the separator
     of one key-value pair or a character inside a string, and with no `\\u` escape in the
@@ -93,12 +97,13 @@ def load_json_counted(data: bytes) -> tuple[Any, int] | None:
     if b"\\" in data and b"\\u" in data:  # the first scan is memchr, several times faster
         return None
     try:
-        value = loads_without_key_check(data)
+        value = loads_without_key_check(
+            data, max_int_digits=MAX_INT_DIGITS if bound_integers else None)
     except (ValueError, RecursionError):
         return None
     if value is None:
         return None
-    return value, count_colons(data)
+    return value, count_colons(data) if colons is None else colons
 
 
 def _check_strings(value: Any, file: str | None) -> None:

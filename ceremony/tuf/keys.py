@@ -37,6 +37,11 @@ _CURVES: dict[str, tuple[type[ec.EllipticCurve], hashes.HashAlgorithm]] = {
     "ecdsa-sha2-nistp256": (ec.SECP256R1, hashes.SHA256()),
     "ecdsa-sha2-nistp384": (ec.SECP384R1, hashes.SHA384()),
 }
+_KEY_FIELDS = {"keytype", "scheme", "keyval"}
+# made once, not per signature (they hold no state): a root chain checks thousands
+_ECDSA = {scheme: ec.ECDSA(digest) for scheme, (_, digest) in _CURVES.items()}
+_PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
+_SHA256 = hashes.SHA256()
 
 
 def compute_keyid(keytype: str, scheme: str, keyval: dict[str, Any]) -> str:
@@ -57,7 +62,12 @@ class Key:
 
     @classmethod
     def from_dict(cls, keyid: str, data: Any) -> Key:
-        if not isinstance(data, dict):
+        if type(data) is dict and data.keys() == _KEY_FIELDS:  # the usual shape, in one step
+            keytype, scheme, keyval = data["keytype"], data["scheme"], data["keyval"]
+            if type(keytype) is str and type(scheme) is str and type(keyval) is dict and \
+                    type(keyval.get("public")) is str:
+                return cls(keyid, keytype, scheme, keyval, {})
+        if not isinstance(data, dict):  # anything else field by field, naming a fault
             raise TufFormatError("a key must be an object", field=keyid)
         rest = dict(data)
         try:
@@ -114,12 +124,10 @@ class Key:
                 public.verify(signature, payload)
             elif self.scheme == "rsassa-pss-sha256":
                 assert isinstance(public, rsa.RSAPublicKey)
-                public.verify(signature, payload, padding.PSS(
-                    mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO),
-                    hashes.SHA256())
+                public.verify(signature, payload, _PSS, _SHA256)
             else:
                 assert isinstance(public, ec.EllipticCurvePublicKey)
-                public.verify(signature, payload, ec.ECDSA(_CURVES[self.scheme][1]))
+                public.verify(signature, payload, _ECDSA[self.scheme])
         except (InvalidSignature, ValueError):
             return False
         return True

@@ -27,6 +27,7 @@ from ceremony.tuf.errors import TufError, TufFormatError
 from ceremony.tuf.keys import Key
 from ceremony.tuf.signed import TOP_LEVEL_ROLES, Role, Signed, read_keys
 from ceremony.tuf.targetmap import TargetMap
+from groundfloor.strictjson import MAX_INT_DIGITS, integers_within, long_integer_in_text
 
 
 @dataclass
@@ -136,6 +137,9 @@ class Timestamp(MetaListing):
         return self.meta["snapshot.json"]
 
 
+_SIGNATURE_FIELDS = {"keyid", "sig"}
+
+
 @dataclass
 class Signature:
     keyid: str
@@ -144,7 +148,11 @@ class Signature:
 
     @classmethod
     def from_dict(cls, data: Any) -> Signature:
-        rest = dict(f.mapping(data))
+        if type(data) is dict and data.keys() == _SIGNATURE_FIELDS:  # the usual shape
+            keyid, sig = data["keyid"], data["sig"]
+            if type(keyid) is str and type(sig) is str:
+                return cls(keyid, sig, {})
+        rest = dict(f.mapping(data))  # anything else field by field, naming a fault
         return cls(f.take_str(rest, "keyid"), f.take_str(rest, "sig"), rest)
 
     def to_dict(self) -> dict[str, Any]:
@@ -157,7 +165,9 @@ def _canonical_read(signed: Any) -> bytes:
     where it can: the same bytes (tests/tuf/test_fast_reader.py), several times faster."""
     data = signed.to_dict()
     targets = getattr(signed, "targets", None)
-    pieces = targets.canonical_pieces() if isinstance(targets, TargetMap) else None
+    # (type(), not isinstance: TargetMap is a MutableMapping, whose isinstance check costs
+    # more than a small role's whole encoding)
+    pieces = targets.canonical_pieces() if type(targets) is TargetMap else None
     if pieces is None:
         return encode_canonical_parsed(data)
     out = ["{"]
@@ -170,6 +180,21 @@ def _canonical_read(signed: Any) -> bytes:
         out.append(",")
     out[-1] = "}"
     return "".join(out).encode("utf-8")
+
+
+def ints_bounded(value: dict[str, Any], signed: Any, data: bytes) -> bool:
+    """Whether every integer of the document `value` (parsed from `data`, its integers not
+    yet bounded; `signed` its model) has at most MAX_INT_DIGITS digits, as the strict reader
+    requires. A big targets map read in its common shape (TargetMap.integers_as_read) holds
+    no integer but its lengths: their maximum, then a walk of the rest of the document; any
+    other document: the pass over its bytes (strictjson.long_integer_in_text)."""
+    targets = getattr(signed, "targets", None)
+    read = targets.integers_as_read() if type(targets) is TargetMap else None
+    if read is None or value["signed"].get("targets") is not read[0]:
+        return not long_integer_in_text(data)
+    source, lengths = read
+    return (not lengths or max(lengths) < 10 ** MAX_INT_DIGITS) and \
+        integers_within(value, skip=source)
 
 
 def _role_classes() -> dict[str, Any]:
@@ -199,11 +224,11 @@ class Metadata:
                    expected: str | None = None) -> Metadata:
         # Parsed JSON holds no reference cycles: the cyclic collector would only slow big
         # files down, rescanning every live object each time the many new dicts trigger it.
-        check_cost(data, file)  # once, before either reader builds anything
+        colons = check_cost(data, file)  # once, before either reader builds anything
         enabled = gc.isenabled()
         gc.disable()
         try:
-            md = cls._from_bytes_counted(data, file, expected)
+            md = cls._from_bytes_counted(data, file, expected, colons)
             if md is None:  # the strict reader: names what is wrong, duplicate keys first
                 md = cls.from_dict(parse_strict(data, file), file, expected)
                 md.strictly_read = True
@@ -213,14 +238,16 @@ class Metadata:
         return md
 
     @classmethod
-    def _from_bytes_counted(cls, data: bytes, file: str | None,
-                            expected: str | None) -> Metadata | None:
+    def _from_bytes_counted(cls, data: bytes, file: str | None, expected: str | None,
+                            colons: int) -> Metadata | None:
         """The fast read: parsed without the duplicate-key hook (canonical.load_json_counted),
         then proved free of duplicate keys by counting colons: every one of the text must be
         in the canonical bytes of the model's `signed` (to_dict writes no pair or string the
         file lacks) or in the envelope. A duplicate, or a pair the model would drop (an
-        explicit null), leaves fewer: None, and the file is read strictly."""
-        counted = load_json_counted(data)
+        explicit null), leaves fewer: None, and the file is read strictly. So does an integer
+        over the strict reader's bound, found once the model has read the document
+        (ints_bounded)."""
+        counted = load_json_counted(data, colons, bound_integers=False)
         if counted is None or not isinstance(counted[0], dict):
             return None
         value, colons = counted
@@ -228,6 +255,8 @@ class Metadata:
             md = cls.from_dict(value, file, expected)
         except TufError:
             return None  # reported by the strict reader (a duplicate key before the rest)
+        if not ints_bounded(value, md.signed, data):
+            return None
         md.strictly_read = True
         payload = _canonical_read(md.signed)
         envelope = {k: v for k, v in value.items() if k != "signed"}

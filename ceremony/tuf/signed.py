@@ -4,6 +4,7 @@ threshold, a keys table. model.py (root, snapshot, timestamp, the envelope) and 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -13,6 +14,7 @@ from ceremony.tuf.errors import TufError, TufFormatError
 from ceremony.tuf.keys import Key
 
 TOP_LEVEL_ROLES = ("root", "targets", "snapshot", "timestamp")
+_ROLE_FIELDS = {"keyids", "threshold"}
 SUPPORTED_MAJOR = "1"
 
 
@@ -28,7 +30,7 @@ class Signed:
 
     @property
     def expires_at(self) -> datetime:
-        return f.parse_expires(self.expires)
+        return _parse_expires(self.expires)
 
     @staticmethod
     def common(data: dict[str, Any], expected: str) -> dict[str, Any]:
@@ -44,12 +46,18 @@ class Signed:
                                  "TUF 1.0 metadata", field="spec_version")
         version = f.take_int(data, "version", 1)
         expires = f.take_str(data, "expires")
-        f.parse_expires(expires)
+        _parse_expires(expires)
         return {"spec_version": spec, "version": version, "expires": expires}
 
     def common_dict(self) -> dict[str, Any]:
         return {"_type": self.type, "spec_version": self.spec_version, "version": self.version,
                 "expires": self.expires}
+
+
+# strptime costs more than the rest of a small role's reading, and a chain of root versions
+# (or any repository's roles) repeats one expiry many times: a refusal raises, so is never
+# cached, and a datetime is immutable, so sharing one is safe.
+_parse_expires = functools.lru_cache(maxsize=256)(f.parse_expires)
 
 
 @dataclass
@@ -62,7 +70,12 @@ class Role:
 
     @classmethod
     def from_dict(cls, data: Any) -> Role:
-        rest = dict(f.mapping(data))
+        if type(data) is dict and data.keys() == _ROLE_FIELDS:  # the usual shape, checked here
+            keyids, threshold = data["keyids"], data["threshold"]
+            if type(keyids) is list and type(threshold) is int and threshold >= 1 and \
+                    all(type(k) is str for k in keyids) and len(set(keyids)) == len(keyids):
+                return cls(list(keyids), threshold, {})
+        rest = dict(f.mapping(data))  # anything else: read field by field, which names a fault
         keyids = f.take_str_list(rest, "keyids", unique=True)
         threshold = f.take_int(rest, "threshold", 1)
         return cls(keyids, threshold, rest)

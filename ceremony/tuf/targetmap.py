@@ -23,6 +23,7 @@ from ceremony.tuf.files import check_target_path
 _HEX_BYTES = b"0123456789abcdefABCDEF"
 _ALGORITHM = re.compile(r"[A-Za-z0-9_.-]+")
 _PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
+_PART_START = re.compile(r"/[./]")  # "/." or "//": one regex pass, twice as fast as two `in`
 _LENGTH, _HASHES = itemgetter("length"), itemgetter("hashes")
 
 
@@ -34,6 +35,8 @@ class _Columns:
     lengths: list[int]
     algorithms: list[str] | None  # the same for every entry (sorted), else None
     digests: list[list[str]]  # one column per algorithm (when `algorithms`)
+    source: dict[str, Any]  # the parsed map they were read from
+    quoted: bool  # whether a name holds a `"` (canonical JSON escapes it)
 
 
 def _common_and_valid(raw: dict[str, Any]) -> _Columns | None:
@@ -63,13 +66,13 @@ def _common_and_valid(raw: dict[str, Any]) -> _Columns | None:
             algorithms = None
     else:
         algorithms = None
-    digests = list(chain.from_iterable(columns)) if algorithms is not None else \
-        list(chain.from_iterable(map(dict.values, hashes)))
+    digests = columns if algorithms is not None else \
+        [list(chain.from_iterable(map(dict.values, hashes)))]
     # Every digest a non-empty string of hex digits (check_hashes' rule, for all at once).
-    if not all(digests):
+    if not all(map(all, digests)):
         return None
     try:
-        if "".join(digests).encode("ascii").translate(None, _HEX_BYTES):
+        if "".join(chain.from_iterable(digests)).encode("ascii").translate(None, _HEX_BYTES):
             return None
     except (TypeError, UnicodeEncodeError):
         return None
@@ -81,14 +84,14 @@ def _common_and_valid(raw: dict[str, Any]) -> _Columns | None:
         joined = "/" + "/".join(names)
     except TypeError:
         return None
-    if "/." in joined or "//" in joined or joined.endswith("/") or "\\" in joined:
+    if _PART_START.search(joined) or joined.endswith("/") or "\\" in joined:
         return None
     if joined.isascii():  # isprintable's rule for ASCII, by a bytes pass several times faster
         if joined.encode("ascii").translate(None, _PRINTABLE_ASCII):
             return None
     elif not joined.isprintable():
         return None
-    return _Columns(names, lengths, algorithms, columns)
+    return _Columns(names, lengths, algorithms, columns, raw, '"' in joined)
 
 
 @dataclass
@@ -170,9 +173,9 @@ class TargetMap(MutableMapping[str, Any]):
         return out
 
     def canonical_pieces(self) -> list[str] | None:
-        """Pieces whose concatenation is the canonical JSON of the map as read, gathered by
-        C-level map and slice assignments (the caller joins them once with the rest of
-        `signed`: no copy of the big text), not by the general encoder: only when
+        """Pieces whose concatenation is the canonical JSON of the map as read, written by a
+        C-level map over its columns (the caller joins them once with the rest of `signed`),
+        not by the general encoder: only when
         every entry has the common shape (checked when read), all with the same hash
         algorithms, and no name needs an escape (canonical JSON escapes only `"` and `\\`;
         names with a backslash or a control character never pass the check). None otherwise,
@@ -189,21 +192,23 @@ class TargetMap(MutableMapping[str, Any]):
             lengths = list(map(lengths.__getitem__, order))
             digests = [list(map(column.__getitem__, order)) for column in digests]
         algorithms = columns.algorithms
-        if '"' in "".join(names) or not all(
+        if columns.quoted or not all(
                 type(a) is str and _ALGORITHM.fullmatch(a) for a in algorithms):
             return None
-        # One list of every piece, filled column by column with C-level slice assignments:
-        # name, '":{"hashes":{"ALG":"', digest, ('","ALG":"', digest)..., '"},"length":',
-        # length, '},"' (the next entry's opening quote); joined once.
-        n, width = len(names), 2 * len(algorithms) + 4
-        parts: list[str] = ['},"'] * (n * width)
-        parts[0::width] = names
-        for i, algorithm in enumerate(algorithms):
-            parts[1 + 2 * i::width] = [('":{"hashes":{"' if i == 0 else '","') +
-                                       algorithm + '":"'] * n
-            parts[2 + 2 * i::width] = digests[i]
-        parts[width - 3::width] = ['"},"length":'] * n
-        parts[width - 2::width] = list(map(str, lengths))
-        parts[-1] = "}}"  # the last entry closes the map instead
-        parts.insert(0, '{"')
-        return parts
+        # One entry per %-format, by a C-level map over the columns, joined once:
+        # '"NAME":{"hashes":{"ALG":"DIGEST",...},"length":LENGTH}'. Names are %s arguments,
+        # never part of the format; algorithms hold no `%` (_ALGORITHM); %d of an int (a
+        # length's type is exactly int) is its str.
+        entry = ('"%s":{"hashes":{' + ",".join('"' + a + '":"%s"' for a in algorithms) +
+                 '},"length":%d}').__mod__
+        return ["{", ",".join(map(entry, zip(names, *digests, lengths, strict=True))), "}"]
+
+    def integers_as_read(self) -> tuple[dict[str, Any], list[int]] | None:
+        """(the parsed map this one was read from, the lengths of its entries) when every
+        entry had the common shape {length, hashes} with string digests (_common_and_valid),
+        so that these lengths are every integer that map holds; None otherwise, or once the
+        map was changed."""
+        columns = self._columns
+        if columns is None or len(columns.names) != len(self._raw):
+            return None
+        return columns.source, columns.lengths
