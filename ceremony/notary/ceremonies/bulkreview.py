@@ -143,8 +143,8 @@ def _normalise(block: GunBlock) -> _Normal | None:
                 line = f"  {_PLUS_ONE}, " + line[len(f"  version {current.version}, "):]
             elif line == f"    ~ version: {current.old_version} -> {current.version}":
                 line = _VERSION_CHANGE
-        if root is not None:
-            line = _ROOT_VERSION.sub(root_version, line)
+        if root is not None and ("root v" in line or "change to v" in line):
+            line = _ROOT_VERSION.sub(root_version, line)  # the guard: what the pattern needs
         out.append(line.replace(block.gun, _GUN))
     values: dict[str, int] = {}
 
