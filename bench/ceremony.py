@@ -184,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--guns", type=int, default=500, help="repositories in the request")
     parser.add_argument("--sizes", help="comma-separated sizes, each run in its own process, "
                         "with the scale targets evaluated (e.g. 1,500,10000)")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="write a cProfile of the rotation ceremony alone to FILE "
+                        "(pstats format; times under the profiler are not comparable)")
     args = parser.parse_args(argv)
     if args.sizes:
         print(json.dumps(_scale(sorted({int(n) for n in args.sizes.split(",")})), indent=2))
@@ -248,10 +251,18 @@ def main(argv: list[str] | None = None) -> int:
         review_lines[0] = 0
         _reset_peak_rss()
         started, cpu = time.perf_counter(), time.process_time()
+        profiler = None
+        if args.profile:
+            import cProfile
+            profiler = cProfile.Profile()
+            profiler.enable()
         rotation = perform(RotateTargets(all_guns=True, targets_token="targets",
                                          root_tokens=["root-a"], label="targets-new",
                                          reason="bench: compromise"),
                            options(rotate_req, tmp / "rotate.resp"), console)
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         rotation_s, rotation_cpu_s = time.perf_counter() - started, time.process_time() - cpu
         phases = _phases(Path(rotation["transcript"]))
         rotation_rss = _peak_rss_mib()

@@ -51,7 +51,12 @@ def expiry(lifetime: dt.timedelta, now: dt.datetime | None = None) -> Instant:
 
 
 def copy_root(root: Root) -> Root:
-    return Root.from_dict(root.to_dict())
+    # Keys are frozen (str and bytes): the copy shares them, and with them what they already
+    # derived (certificates parsed, SPKI), instead of rebuilding every key from its dict form.
+    return Root(root.version, root.expires, dict(root.keys),
+                {name: Role(list(role.keyids), role.threshold)
+                 for name, role in root.roles.items()},
+                root.consistent_snapshot)
 
 
 def copy_targets(targets: Targets) -> Targets:

@@ -143,8 +143,8 @@ def _normalise(block: GunBlock) -> _Normal | None:
                 line = f"  {_PLUS_ONE}, " + line[len(f"  version {current.version}, "):]
             elif line == f"    ~ version: {current.old_version} -> {current.version}":
                 line = _VERSION_CHANGE
-        if root is not None:
-            line = _ROOT_VERSION.sub(root_version, line)
+        if root is not None and ("root v" in line or "change to v" in line):
+            line = _ROOT_VERSION.sub(root_version, line)  # the guard: what the pattern needs
         out.append(line.replace(block.gun, _GUN))
     values: dict[str, int] = {}
 
@@ -154,8 +154,12 @@ def _normalise(block: GunBlock) -> _Normal | None:
     def own_date(m: re.Match[str]) -> str:
         return m.group(1) + _ordinal(values.setdefault(m.group(2), len(values) + 1)) + m.group(3)
 
-    lines = [_HEX64.sub(ordinal, line) for line in out]
+    # The guards only skip lines no pattern can match (shorter than a 64-hex value; neither
+    # "expires" nor " valid " in them): most lines of a block, searched once per repository.
+    lines = [_HEX64.sub(ordinal, line) if len(line) >= 64 else line for line in out]
     for i, line in enumerate(lines):  # after the key IDs: the note's pattern names one
+        if "expires" not in line and " valid " not in line:
+            continue
         for pattern in _OWN_DATES:
             line = pattern.sub(own_date, line, count=1)
         lines[i] = line

@@ -140,8 +140,9 @@ def check_existing(entry: RequestEntry, ws: Workspace, operations: tuple[str, ..
             trusted_versions[role] = signed
     files = RepositoryFiles(roles=dict(entry.metadata), root_history=served,
                             source="request bundle")
+    read: dict[str, MetadataFile] = {}
     report = verify_repository(files, gun, trusted_root=history[latest],
-                               trusted_versions=trusted_versions)
+                               trusted_versions=trusted_versions, read=read)
     if not report.ok:
         error = report.errors[0]
         hint = ""
@@ -159,7 +160,8 @@ def check_existing(entry: RequestEntry, ws: Workspace, operations: tuple[str, ..
             continue
         if cls is None and not role.startswith("targets/"):
             continue
-        state.files[role] = read_metadata(data, f"{role}.json", cls or Targets)
+        # the objects the verifier read and verified, not a second parse of the same bytes
+        state.files[role] = read.get(role) or read_metadata(data, f"{role}.json", cls or Targets)
     root = state.root
     state.trusted_root_bytes = entry.metadata[ROOT]
     state.new_trusted_roots = [(n, data) for n, data in sorted(served.items()) if n > latest]

@@ -400,8 +400,8 @@ def _steps(ceremony: Ceremony, s: Session) -> tuple[dict[str, Any], dict[str, An
         if s.exists:  # the server's keys root lists, unless this workspace holds them
             for role in (TIMESTAMP, SNAPSHOT):
                 for kid in s.root.roles[role].keyids:
-                    if run.ws.key(kid) is None:
-                        run.server_key_ids.setdefault(kid, role)
+                    if kid not in run.server_key_ids and run.ws.key(kid) is None:
+                        run.server_key_ids[kid] = role
     t.append("checked", {"repositories": [
         {"gun": s.gun, "operation": s.entry.operation, "exists": s.exists,
          "root_version": s.root.version if s.exists else None,

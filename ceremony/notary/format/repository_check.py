@@ -90,13 +90,17 @@ def _role_report(name: str, file: MetadataFile | None, keys: Mapping[str, Key],
 
 def verify_repository(files: RepositoryFiles, gun: str, *, at: Instant | None = None,
                       root_cert_ids: Sequence[str] = (), trusted_root: bytes | None = None,
-                      trusted_versions: Mapping[str, int] | None = None) -> RepositoryReport:
+                      trusted_versions: Mapping[str, int] | None = None,
+                      read: dict[str, MetadataFile] | None = None) -> RepositoryReport:
     """Verify a repository's metadata offline and report everything found.
 
     - `at`: the time to verify as of (default: now);
     - `root_cert_ids`: pinned root certificate IDs (like `trust_pinning.certs`);
     - `trusted_root`: bytes of a root already trusted (the chain must contain or follow it);
-    - `trusted_versions`: role -> lowest acceptable version (rollback protection).
+    - `trusted_versions`: role -> lowest acceptable version (rollback protection);
+    - `read`: if given, filled with the current files as read here (role -> MetadataFile: root,
+      the top-level roles and delegations), so a caller that goes on when the report is ok
+      uses the very objects verified instead of parsing the same bytes again.
     Never raises for bad metadata: errors are in `report.errors` (`report.raise_for_errors()`).
     """
     at = at if at is not None else Instant.now()
@@ -111,6 +115,8 @@ def verify_repository(files: RepositoryFiles, gun: str, *, at: Instant | None = 
     if trusted is None:
         return report
     root = trusted.root
+    if read is not None and ROOT in files.roles:
+        read[ROOT] = trusted.file  # the chain's newest is root.json (an older one is refused)
 
     current: dict[str, MetadataFile | None] = {ROOT: trusted.file}
     for role, cls in ((TIMESTAMP, Timestamp), (SNAPSHOT, Snapshot), (TARGETS, Targets)):
@@ -119,6 +125,8 @@ def verify_repository(files: RepositoryFiles, gun: str, *, at: Instant | None = 
             current[role] = None
             continue
         current[role] = _read(report, files.roles[role], f"{role}.json", cls)
+        if read is not None and current[role] is not None:
+            read[role] = current[role]  # type: ignore[assignment]
 
     for role in (TIMESTAMP, SNAPSHOT, TARGETS):
         keys, threshold = root.role_keys(role), root.roles[role].threshold
@@ -143,6 +151,8 @@ def verify_repository(files: RepositoryFiles, gun: str, *, at: Instant | None = 
             file = _read(report, data, f"{name}.json", Targets)
             if file is not None:
                 delegation_files[name] = file
+                if read is not None:
+                    read[name] = file
 
     if snapshot is not None:
         described = {ROOT: trusted.file, TARGETS: current[TARGETS], **delegation_files}
@@ -184,7 +194,10 @@ def _verify_roots(report: RepositoryReport, files: RepositoryFiles, gun: str, at
         return None
     try:
         chain = _root_chain(files)
-        trusted_file = (read_metadata(trusted_root, "trusted root", Root)
+        # Usually the trusted root is one of the chain's files, byte for byte: the same bytes
+        # read the same way, so that file stands for it (and is verified once).
+        same = [file for file in chain if file.raw == trusted_root]
+        trusted_file = (same[0] if same else read_metadata(trusted_root, "trusted root", Root)
                         if trusted_root is not None else None)
         warnings: list[str] = []
         trusted = verify_root_chain(chain, gun, at, pinned_cert_ids=root_cert_ids,
@@ -236,7 +249,11 @@ def _root_chain(files: RepositoryFiles) -> list[MetadataFile[Root]]:
                                  file=RepositoryFiles.history_name(missing[0]))
     if ROOT not in files.roles:
         return [history[n] for n in sorted(history)]
-    current = read_metadata(files.roles[ROOT], "root.json", Root)
+    data = files.roles[ROOT]
+    same = [file for file in history.values() if file.raw == data]
+    # root.json is normally the newest N.root.json again: the same bytes are not parsed twice
+    current = (_renamed(same[0], "root.json") if same
+               else read_metadata(data, "root.json", Root))
     version = current.signed.version
     if not history:
         return [current]
@@ -251,6 +268,12 @@ def _root_chain(files: RepositoryFiles) -> list[MetadataFile[Root]]:
         history[version] = current  # the same bytes: messages name it root.json
         return [history[n] for n in sorted(history)]
     return [*(history[n] for n in sorted(history)), current]
+
+
+def _renamed(file: MetadataFile[Root], name: str) -> MetadataFile[Root]:
+    """The same file read under another name (messages name it `name`)."""
+    return MetadataFile(name, file.raw, file.metadata, file.signed_bytes, file.go_exact,
+                        file.checked)
 
 
 def _verify_delegations(report: RepositoryReport, targets: MetadataFile[Targets],
