@@ -108,6 +108,30 @@ def wait_ready(process: subprocess.Popen[bytes], ready: Callable[[], bool],
         time.sleep(0.1)
 
 
+def start_on_port(start: Callable[[int], subprocess.Popen[bytes]],
+                  ready: Callable[[subprocess.Popen[bytes], int], bool], *, what: str,
+                  timeout: float, log: Path | None = None,
+                  port: int = 0) -> tuple[subprocess.Popen[bytes], int]:
+    """Start a daemon listening on 127.0.0.1 with `start(port)` and wait until `ready(process,
+    port)` holds with it still running. `port`: the caller's, tried once (a fresh one would not be
+    what they asked for); 0: a port picked as free, and, when the daemon exits first (it most
+    likely lost the port to another process), a fresh one, PORT_ATTEMPTS tries. A daemon that
+    did not start is stopped; the RuntimeError names `what` and its `log`."""
+    attempts = 1 if port else PORT_ATTEMPTS
+    see = f"; see {log}" if log is not None else ""
+    for _ in range(attempts):
+        chosen = port or free_port()
+        process = start(chosen)
+        started = wait_ready(process, partial(ready, process, chosen), timeout)
+        if started:
+            return process, chosen
+        stop_process(process)
+        if started is None:
+            raise RuntimeError(f"{what} did not start within {timeout:.0f} s{see}")
+    tries = f" ({attempts} tries, each on a fresh port)" if attempts > 1 else ""
+    raise RuntimeError(f"{what} did not start{tries}{see}")
+
+
 @dataclass
 class NotaryServer:
     """A running notary-server on 127.0.0.1 (TLS, memory storage), with notary-signer behind it
@@ -146,8 +170,7 @@ class NotaryServer:
         passphrase_file.write_text(secrets.token_urlsafe(24))
         env = dict(os.environ)
         env[f"NOTARY_SIGNER_{SIGNER_ALIAS.upper()}"] = passphrase_file.read_text()
-        for _ in range(PORT_ATTEMPTS):
-            port = free_port()
+        def start(port: int) -> subprocess.Popen[bytes]:
             config = {
                 "server": {"grpc_addr": f"127.0.0.1:{port}", "tls_cert_file": str(cert),
                            "tls_key_file": str(key), "client_ca_file": str(ca.path)},
@@ -155,19 +178,16 @@ class NotaryServer:
                 "logging": {"level": "info"},
             }
             (folder / "signer.json").write_text(json.dumps(config, indent=2))
-            signer = self.signer_process = self._popen(
-                [exe, "-config", str(folder / "signer.json")], folder / "signer.log", env, detach)
-            started = wait_ready(signer, partial(_serves, signer, port), 20)
-            if started:
-                break
-            if started is None:
-                self.stop()
-                raise RuntimeError(f"notary-signer did not start within 20 s; see "
-                                   f"{folder}/signer.log")
-        else:
+            # kept on self at once: stop() ends it, and a failed start leaves it to inspect
+            self.signer_process = self._popen([exe, "-config", str(folder / "signer.json")],
+                                              folder / "signer.log", env, detach)
+            return self.signer_process
+        try:
+            _, port = start_on_port(
+                start, _serves, what="notary-signer", timeout=20, log=folder / "signer.log")
+        except RuntimeError:
             self.stop()
-            raise RuntimeError(f"notary-signer did not start ({PORT_ATTEMPTS} tries, each on a "
-                               f"fresh port); see {folder}/signer.log")
+            raise
         return {"type": "remote", "hostname": "localhost", "port": str(port),
                 "key_algorithm": "ecdsa", "tls_ca_file": str(ca.path),
                 "tls_client_cert": str(client_cert), "tls_client_key": str(client_key)}
@@ -189,17 +209,16 @@ class NotaryServer:
             trust = self._start_signer(ca, detach)
         ctx = ssl.create_default_context(cafile=str(self.ca))
 
-        def healthy() -> bool:  # over TLS with this CA: no other process passes it
+        def healthy(process: subprocess.Popen[bytes], port: int) -> bool:
+            # over TLS with this CA: no other process passes it
             try:
-                with urllib.request.urlopen(f"{self.url}/_notary_server/health", context=ctx,
-                                            timeout=2) as resp:
+                with urllib.request.urlopen(f"https://localhost:{port}/_notary_server/health",
+                                            context=ctx, timeout=2) as resp:
                     return resp.status == 200
             except OSError:
                 return False
 
-        # a port the caller chose is tried once: a fresh one would not be what they asked for
-        for _ in range(1 if self.port else PORT_ATTEMPTS):
-            port = self.port or free_port()
+        def start(port: int) -> subprocess.Popen[bytes]:
             config = {
                 "server": {"http_addr": f"127.0.0.1:{port}", "tls_cert_file": str(cert),
                            "tls_key_file": str(key)},
@@ -210,17 +229,16 @@ class NotaryServer:
             cfg = self.folder / "server.json"
             cfg.write_text(json.dumps(config, indent=2))
             self.process = self._popen([exe, "-config", str(cfg)], self.folder / "server.log",
-                                       None, detach)
-            self.url = f"https://localhost:{port}"
-            started = wait_ready(self.process, healthy, timeout)
-            if started:
-                return self
-            if started is None:
-                self.stop()
-                raise RuntimeError(f"notary-server did not start within {timeout:.0f} s; see "
-                                   f"{self.folder}/server.log")
-        self.stop()
-        raise RuntimeError(f"notary-server did not start; see {self.folder}/server.log")
+                                       None, detach)  # on self at once, as the signer
+            return self.process
+        try:
+            _, port = start_on_port(start, healthy, what="notary-server", timeout=timeout,
+                                    log=self.folder / "server.log", port=self.port)
+        except RuntimeError:
+            self.stop()
+            raise
+        self.url = f"https://localhost:{port}"
+        return self
 
     def stop(self) -> None:
         stop_process(self.process)

@@ -11,7 +11,6 @@ import http.server
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import urllib.request
@@ -20,20 +19,13 @@ from pathlib import Path
 import pytest
 
 from ceremony.notation.registry import OCI_MANIFEST, Registry, sha256_digest
-from softhsm.moduleenv import stop_process
-from softhsm.notary_server import holds_listener, wait_ready
+from softhsm.notary_server import holds_listener, start_on_port
 from tests.conftest import AIRGAPPED, CliResult, run_cli
 
 NOTATION_VERSION = "v1.3.2"
 TOOLS = Path.home() / ".cache/notary-ceremony/tools"
 NOTATION = TOOLS / f"notation-{NOTATION_VERSION}" / "notation"
 TOKENS = ["ca-root", "ca-inter", "signer"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -149,19 +141,9 @@ def _answers_v2(port: int) -> bool:
 def _start_on_free_port(start, what: str, log: Path | None = None):
     """start(port) on a port picked as free; ready when /v2/ answers AND the started process
     holds the listening socket (another test's registry may have taken the port between pick
-    and bind, and would answer /v2/ too). A process that exited lost the race: a fresh port,
-    three tries at most. Returns (process, port)."""
-    for _ in range(3):
-        port = free_port()
-        proc = start(port)
-        ready = wait_ready(proc, lambda: _answers_v2(port) and holds_listener(proc, port), 10)  # noqa: B023
-        if ready:
-            return proc, port
-        stop_process(proc)
-        if ready is None:
-            break
-    detail = log.read_text(errors="replace")[-2000:] if log is not None and log.exists() else ""
-    raise AssertionError(f"{what} did not start on 127.0.0.1: {detail}")
+    and bind, and would answer /v2/ too); a fresh port after a lost race. (process, port)."""
+    return start_on_port(start, lambda proc, port: _answers_v2(port) and holds_listener(proc, port),
+                         what=what, timeout=10, log=log)
 
 
 @pytest.fixture(scope="module")
