@@ -12,6 +12,7 @@ import os
 import secrets
 import string
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,22 @@ from softhsm.env import PinFiles
 
 class ModuleEnvError(Exception):
     """A throwaway token environment could not be set up; the message says why."""
+
+
+def wait_ready(process: subprocess.Popen[bytes], ready: Callable[[], bool],
+                timeout: float) -> bool | None:
+    """True once `ready()` holds with `process` still running after it; False if `process`
+    exited first (a daemon on a port picked as free most likely lost the port); None
+    at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if ready() and process.poll() is None:
+            return True
+        if process.poll() is not None:
+            return False
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.1)
 
 
 def stop_process(process: subprocess.Popen[bytes] | None) -> None:

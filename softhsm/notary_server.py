@@ -24,7 +24,6 @@ import shutil
 import socket
 import ssl
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from softhsm.moduleenv import stop_process
+from softhsm.moduleenv import stop_process, wait_ready
 from softhsm.notary_tls import TestCA, make_test_ca
 
 __all__ = ["PASSPHRASE", "TRUST_SERVICES", "NotaryClient", "NotaryServer", "make_test_ca"]
@@ -90,22 +89,6 @@ def holds_listener(process: subprocess.Popen[bytes], port: int) -> bool:
 
 def _serves(process: subprocess.Popen[bytes], port: int) -> bool:
     return _listening(port) and holds_listener(process, port)
-
-
-def wait_ready(process: subprocess.Popen[bytes], ready: Callable[[], bool],
-                timeout: float) -> bool | None:
-    """True once `ready()` holds with `process` still running after it; False if `process`
-    exited first (for a daemon on a port picked as free: most likely it lost the port); None
-    at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if ready() and process.poll() is None:
-            return True
-        if process.poll() is not None:
-            return False
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(0.1)
 
 
 def start_on_port(start: Callable[[int], subprocess.Popen[bytes]],

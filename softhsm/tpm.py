@@ -29,12 +29,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from softhsm.moduleenv import ModuleEnv, ModuleEnvError, find_module, random_pin, stop_process
+from softhsm.moduleenv import (
+    ModuleEnv,
+    ModuleEnvError,
+    find_module,
+    random_pin,
+    stop_process,
+    wait_ready,
+)
 
 TPM_MODULE_NAMES = ["libtpm2_pkcs11.so", "libtpm2_pkcs11.so.1"]
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -71,16 +78,13 @@ def find_tpm_module() -> str:
     return find_module(TPM_MODULE_NAMES)
 
 
-def _wait_for(check: object, what: str, proc: subprocess.Popen[bytes] | None = None,
+def _wait_for(check: Callable[[], bool], what: str, proc: subprocess.Popen[bytes],
               timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return
-        if proc is not None and proc.poll() is not None:
-            raise ModuleEnvError(f"{what} exited with {proc.returncode} while starting")
-        time.sleep(0.1)
-    raise ModuleEnvError(f"{what} did not come up within {timeout:.0f} s")
+    started = wait_ready(proc, check, timeout)
+    if started is False:
+        raise ModuleEnvError(f"{what} exited with {proc.returncode} while starting")
+    if started is None:
+        raise ModuleEnvError(f"{what} did not come up within {timeout:.0f} s")
 
 
 def _tail(path: Path) -> str:
