@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -166,24 +167,39 @@ GRAMMAR_PARAMS = [(action, p) for action in sorted(COMMANDS) for p in TABLES[act
                   if p.kind in ACCEPTED]
 
 
-def cli_problem(action: str, param: params.Param, value: str, pem: str) -> str | None:
-    args, _ = minimal(action, pem)
+def option_problem(call: Callable[[], Any], option: str, *, named: bool = False) -> str | None:
+    """The refusal of `call()` (a command line giving `option`) without the option's name, or
+    None when it is accepted. A click usage error is not a value's refusal: it is raised.
+    `named`: the refusal must start with the option. (The notation and TUF tables' tests use
+    it too.)"""
     try:
-        from_cli(action, [*args, param.option, value])
+        call()
+    except click.ClickException:
+        raise
     except Exception as exc:
         text = " ".join(str(exc).split())
-        assert text.startswith(f"{param.option} "), text
-        return text.removeprefix(param.option).strip()
+        if named:
+            assert text.startswith(f"{option} "), text
+        return text.removeprefix(option).strip()
     return None
 
 
-def script_problem(action: str, param: params.Param, value: str) -> str | None:
+def script_problem(action: str, param: params.Param, value: Any) -> str | None:
+    """The refusal of `value` by the script action's reader of `param` (an item of a list
+    where the parameter is repeatable), without the field's path; None when it is accepted."""
     where = f"steps[0] ({action}).{param.key}"
     try:
-        ACTIONS[action].params[param.key](value, where)
+        ACTIONS[action].params[param.key]([value] if param.multiple else value, where)
     except ScriptError as exc:
-        return str(exc).removeprefix(f"{where}:").strip()
+        at = f"{where}[0]:" if param.multiple else f"{where}:"
+        return str(exc).removeprefix(at).strip()
     return None
+
+
+def cli_problem(action: str, param: params.Param, value: str, pem: str) -> str | None:
+    args, _ = minimal(action, pem)
+    return option_problem(lambda: from_cli(action, [*args, param.option, value]), param.option,
+                          named=True)
 
 
 def test_every_duration_parameter_is_in_the_grammar() -> None:

@@ -32,7 +32,12 @@ from ceremony.notation.sign_cli import sign_descriptors
 from ceremony.scripts.actions_spec import ACTIONS, TABLES
 from ceremony.scripts.schema import read_script
 from ceremony.scripts.yamlread import ScriptError
-from tests.ceremonies.test_param_tables import ACCEPTED, REFUSED
+from tests.ceremonies.test_param_tables import (
+    ACCEPTED,
+    REFUSED,
+    option_problem,
+    script_problem,
+)
 from tests.conftest import AIRGAPPED, run_cli
 
 COMMANDS: dict[str, click.Command] = {
@@ -216,24 +221,7 @@ RULE_PARAMS = [(action, p) for action in sorted(COMMANDS) for p in TABLES[action
 
 def cli_problem(action: str, param: params.Param, value: str, pem: str) -> str | None:
     args, _ = minimal(action, pem)
-    try:
-        from_cli(action, [*args, param.option, value])
-    except click.ClickException:
-        raise
-    except Exception as exc:
-        text = " ".join(str(exc).split())
-        return text.removeprefix(param.option).strip()
-    return None
-
-
-def script_problem(action: str, param: params.Param, value: str) -> str | None:
-    where = f"steps[0] ({action}).{param.key}"
-    try:
-        ACTIONS[action].params[param.key]([value] if param.multiple else value, where)
-    except ScriptError as exc:
-        at = f"{where}[0]:" if param.multiple else f"{where}:"
-        return str(exc).removeprefix(at).strip()
-    return None
+    return option_problem(lambda: from_cli(action, [*args, param.option, value]), param.option)
 
 
 def test_every_duration_and_rule_parameter_is_compared() -> None:

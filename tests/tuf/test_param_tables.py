@@ -31,7 +31,12 @@ from ceremony.tuf.cli import tuf
 from ceremony.tuf.context import Choices
 from ceremony.tuf.signceremony import SignChoices
 from softhsm.pytest_plugin import softhsm_factory  # noqa: F401
-from tests.ceremonies.test_param_tables import ACCEPTED, REFUSED
+from tests.ceremonies.test_param_tables import (
+    ACCEPTED,
+    REFUSED,
+    option_problem,
+    script_problem,
+)
 from tests.conftest import AIRGAPPED, ROOT, run_cli
 from tests.tuf.ceremony_world import OfflineSite, OnlineService
 
@@ -181,23 +186,7 @@ GRAMMAR_PARAMS = [(action, p) for action in sorted(COMMANDS)
 
 def cli_problem(action: str, param: params.Param, value: str) -> str | None:
     args, _ = minimal(action)
-    try:
-        from_cli(action, [*args, param.option, value])
-    except click.ClickException:
-        raise
-    except Exception as exc:
-        return " ".join(str(exc).split()).removeprefix(param.option).strip()
-    return None
-
-
-def script_problem(action: str, param: params.Param, value: Any) -> str | None:
-    where = f"steps[0] ({action}).{param.key}"
-    try:
-        ACTIONS[action].params[param.key]([value] if param.multiple else value, where)
-    except ScriptError as exc:
-        at = f"{where}[0]:" if param.multiple else f"{where}:"
-        return str(exc).removeprefix(at).strip()
-    return None
+    return option_problem(lambda: from_cli(action, [*args, param.option, value]), param.option)
 
 
 def test_every_duration_is_compared() -> None:
